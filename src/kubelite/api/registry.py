@@ -1,0 +1,193 @@
+"""The kind registry: every kind kubelite serves, described once.
+
+Discovery, routing, OpenAPI, tables and validation are derived from these entries,
+never restated per handler. Adding a kind means adding its `Kind` here (and a
+strategy in `api/strategy` if it needs defaulting or validation beyond the schema).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import msgspec
+
+from kubelite.api.types import (  # noqa: I001
+    apps_v1,
+    authorization_v1,
+    coordination_v1,
+    core_v1,
+    discovery_v1,
+    policy_v1,
+    storage_v1,
+)
+
+ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+
+@dataclass(frozen=True)
+class Subresource:
+    """A subresource such as pods/status or deployments/scale, as discovery lists it."""
+
+    name: str
+    verbs: tuple[str, ...]
+    # The kind the subresource speaks when it differs from the parent's (group, version, kind).
+    kind: tuple[str, str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One resource type: its names, scope, verbs and the msgspec type of its objects."""
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    type: type[msgspec.Struct]
+    namespaced: bool = True
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ALL_VERBS
+    subresources: tuple[Subresource, ...] = ()
+    # Fields besides metadata.name/namespace that list and watch may select on.
+    field_selectors: tuple[str, ...] = ()
+    definition: str = field(default="")
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    @property
+    def group_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def api_version(self) -> str:
+        return self.group_version
+
+    @property
+    def list_kind(self) -> str:
+        return self.kind + "List"
+
+    @property
+    def resource(self) -> str:
+        return self.plural
+
+    def has_subresource(self, name: str) -> bool:
+        return any(s.name == name for s in self.subresources)
+
+    def url_prefix(self) -> str:
+        return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+
+
+def _definition(group: str, version: str, kind: str) -> str:
+    package = {
+        "": "core",
+        "apps": "apps",
+        "coordination.k8s.io": "coordination",
+        "discovery.k8s.io": "discovery",
+        "storage.k8s.io": "storage",
+        "authorization.k8s.io": "authorization",
+        "policy": "policy",
+        "autoscaling": "autoscaling",
+    }[group]
+    return f"io.k8s.api.{package}.{version}.{kind}"
+
+
+STATUS = Subresource("status", ("get", "patch", "update"))
+SCALE = Subresource("scale", ("get", "patch", "update"), ("autoscaling", "v1", "Scale"))
+READ_ONLY = ("get", "list", "watch")
+CREATE_ONLY = ("create",)
+
+
+def _kind(group: str, version: str, kind: str, plural: str, type_: type[msgspec.Struct], **kw: object) -> Kind:
+    return Kind(group, version, kind, plural, type_, definition=_definition(group, version, kind), **kw)  # type: ignore[arg-type]
+
+
+KINDS: tuple[Kind, ...] = (
+    _kind("", "v1", "Namespace", "namespaces", core_v1.Namespace, namespaced=False,
+          short_names=("ns",), verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
+          subresources=(STATUS, Subresource("finalize", ("update",))),
+          field_selectors=("status.phase",)),
+    _kind("", "v1", "Pod", "pods", core_v1.Pod, short_names=("po",), categories=("all",),
+          subresources=(
+              STATUS,
+              Subresource("binding", CREATE_ONLY, ("", "v1", "Binding")),
+              Subresource("eviction", CREATE_ONLY, ("policy", "v1", "Eviction")),
+              Subresource("log", ("get",)),
+              Subresource("exec", ("create", "get")),
+              Subresource("attach", ("create", "get")),
+              Subresource("portforward", ("create", "get")),
+              Subresource("proxy", ("create", "delete", "get", "patch", "update")),
+          ),
+          field_selectors=("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
+                           "spec.serviceAccountName", "spec.hostNetwork", "status.phase",
+                           "status.podIP", "status.nominatedNodeName")),
+    _kind("", "v1", "Binding", "bindings", core_v1.Binding, verbs=CREATE_ONLY),
+    _kind("", "v1", "Node", "nodes", core_v1.Node, namespaced=False, short_names=("no",),
+          subresources=(STATUS, Subresource("proxy", ("create", "delete", "get", "patch", "update"))),
+          field_selectors=("spec.unschedulable",)),
+    _kind("", "v1", "Event", "events", core_v1.Event, short_names=("ev",),
+          field_selectors=("involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+                           "involvedObject.uid", "involvedObject.apiVersion",
+                           "involvedObject.resourceVersion", "involvedObject.fieldPath",
+                           "reason", "reportingComponent", "source", "type")),
+    _kind("", "v1", "ConfigMap", "configmaps", core_v1.ConfigMap, short_names=("cm",)),
+    _kind("", "v1", "Secret", "secrets", core_v1.Secret, field_selectors=("type",)),
+    _kind("", "v1", "Service", "services", core_v1.Service, short_names=("svc",),
+          categories=("all",), subresources=(STATUS, Subresource("proxy", ("create", "delete", "get", "patch", "update"))),
+          verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
+    _kind("", "v1", "Endpoints", "endpoints", core_v1.Endpoints, short_names=("ep",)),
+    _kind("", "v1", "ServiceAccount", "serviceaccounts", core_v1.ServiceAccount, short_names=("sa",)),
+    _kind("", "v1", "PersistentVolume", "persistentvolumes", core_v1.PersistentVolume,
+          namespaced=False, short_names=("pv",), subresources=(STATUS,)),
+    _kind("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", core_v1.PersistentVolumeClaim,
+          short_names=("pvc",), subresources=(STATUS,)),
+    _kind("", "v1", "ResourceQuota", "resourcequotas", core_v1.ResourceQuota,
+          short_names=("quota",), subresources=(STATUS,)),
+    _kind("", "v1", "LimitRange", "limitranges", core_v1.LimitRange, short_names=("limits",)),
+    _kind("apps", "v1", "Deployment", "deployments", apps_v1.Deployment, short_names=("deploy",),
+          categories=("all",), subresources=(STATUS, SCALE)),
+    _kind("apps", "v1", "ReplicaSet", "replicasets", apps_v1.ReplicaSet, short_names=("rs",),
+          categories=("all",), subresources=(STATUS, SCALE)),
+    _kind("coordination.k8s.io", "v1", "Lease", "leases", coordination_v1.Lease),
+    _kind("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", discovery_v1.EndpointSlice),
+    _kind("storage.k8s.io", "v1", "StorageClass", "storageclasses", storage_v1.StorageClass,
+          namespaced=False, short_names=("sc",)),
+    _kind("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
+          authorization_v1.SelfSubjectAccessReview, namespaced=False, verbs=CREATE_ONLY),
+    _kind("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", policy_v1.PodDisruptionBudget,
+          short_names=("pdb",), subresources=(STATUS,)),
+)
+
+# Kinds that live only behind a subresource or inside a request body.
+SUBRESOURCE_TYPES: dict[tuple[str, str, str], str] = {
+    ("autoscaling", "v1", "Scale"): "io.k8s.api.autoscaling.v1.Scale",
+    ("policy", "v1", "Eviction"): "io.k8s.api.policy.v1.Eviction",
+    ("", "v1", "Binding"): "io.k8s.api.core.v1.Binding",
+}
+
+_BY_RESOURCE = {(k.group, k.version, k.plural): k for k in KINDS}
+_BY_KIND = {(k.group, k.version, k.kind): k for k in KINDS}
+
+
+def by_resource(group: str, version: str, plural: str) -> Kind | None:
+    """The kind served at /api(s)/GROUP/VERSION/PLURAL, or None."""
+    return _BY_RESOURCE.get((group, version, plural))
+
+
+def by_kind(group: str, version: str, kind: str) -> Kind | None:
+    return _BY_KIND.get((group, version, kind))
+
+
+def by_api_version(api_version: str, kind: str) -> Kind | None:
+    group, _, version = api_version.rpartition("/")
+    return by_kind(group, version, kind)
+
+
+def group_versions() -> list[tuple[str, str]]:
+    """(group, version) pairs in discovery order, core first."""
+    seen: list[tuple[str, str]] = []
+    for k in KINDS:
+        if (k.group, k.version) not in seen:
+            seen.append((k.group, k.version))
+    return seen

@@ -1,0 +1,190 @@
+"""Generate kubelite's API types from the Kubernetes 1.32 OpenAPI definitions.
+
+The definitions come from the `kubernetes-validate` wheel (a copy of the upstream
+swagger, converted to JSON Schema). This script keeps the closure of the kinds that
+kubelite serves and writes two things, both committed:
+
+- ``src/kubelite/api/definitions.json``: the schema of every type (descriptions,
+  patch merge keys, list types, group-version-kinds). OpenAPI documents, strategic
+  merge patch, unknown-field detection and ``kubectl explain`` read it.
+- ``src/kubelite/api/types/<group>_<version>.py``: msgspec Structs, one per type.
+
+Run: ``python tools/gen_api.py PATH/_definitions.json``
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+API = ROOT / "src" / "kubelite" / "api"
+
+# The kinds kubelite serves (and the types its subresources speak).
+ROOTS = [
+    "io.k8s.api.core.v1." + k
+    for k in (
+        "Namespace Pod Node Event ConfigMap Secret Service Endpoints ServiceAccount "
+        "PersistentVolume PersistentVolumeClaim ResourceQuota LimitRange Binding"
+    ).split()
+] + [
+    "io.k8s.api.apps.v1.Deployment",
+    "io.k8s.api.apps.v1.ReplicaSet",
+    "io.k8s.api.coordination.v1.Lease",
+    "io.k8s.api.discovery.v1.EndpointSlice",
+    "io.k8s.api.storage.v1.StorageClass",
+    "io.k8s.api.authorization.v1.SelfSubjectAccessReview",
+    "io.k8s.api.policy.v1.Eviction",
+    "io.k8s.api.policy.v1.PodDisruptionBudget",
+    "io.k8s.api.autoscaling.v1.Scale",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.Condition",
+]
+# Kinds with a List type too (for OpenAPI list responses).
+LIST_SUFFIX = "List"
+
+# Types that are not structs on the wire.
+SCALARS = {
+    "io.k8s.apimachinery.pkg.util.intstr.IntOrString": "IntOrString",
+    "io.k8s.apimachinery.pkg.api.resource.Quantity": "Quantity",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.Time": "str",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime": "str",
+    "io.k8s.apimachinery.pkg.runtime.RawExtension": "Any",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1": "dict[str, Any]",
+    "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSON": "Any",
+}
+
+
+def ref_name(ref: str) -> str:
+    return ref.rsplit("/", 1)[-1]
+
+
+def module_of(name: str) -> str:
+    """io.k8s.api.core.v1.Pod -> core_v1; io.k8s.apimachinery.pkg.apis.meta.v1.X -> meta_v1."""
+    parts = name.split(".")
+    return f"{parts[-3]}_{parts[-2]}"
+
+
+def snake(name: str) -> str:
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    s = s.replace("-", "_").lstrip("$")
+    if keyword.iskeyword(s):
+        s += "_"
+    return s
+
+
+def closure(defs: dict, roots: list[str]) -> list[str]:
+    seen: list[str] = []
+    stack = list(roots)
+    for r in roots:
+        lst = r + LIST_SUFFIX
+        if lst in defs:
+            stack.append(lst)
+    while stack:
+        n = stack.pop()
+        if n in seen or n not in defs:
+            continue
+        seen.append(n)
+        for ref in re.findall(r'"\$ref": "#/\$defs/([^"]+)"', json.dumps(defs[n])):
+            stack.append(ref)
+    return sorted(seen)
+
+
+def py_type(prop: dict, here: str, imports: set[str]) -> str:
+    if "$ref" in prop:
+        target = ref_name(prop["$ref"])
+        if target in SCALARS:
+            return SCALARS[target]
+        cls = target.rsplit(".", 1)[-1]
+        mod = module_of(target)
+        if mod != here:
+            imports.add(f"from kubelite.api.types.{mod} import {cls}")
+        return cls
+    if "oneOf" in prop:
+        return "Any"
+    t = prop.get("type")
+    if isinstance(t, list):
+        t = [x for x in t if x != "null"][0]
+    if t == "array":
+        return f"list[{py_type(prop.get('items', {}), here, imports)}]"
+    if t == "object":
+        if "additionalProperties" in prop and isinstance(prop["additionalProperties"], dict):
+            return f"dict[str, {py_type(prop['additionalProperties'], here, imports)}]"
+        return "dict[str, Any]"
+    return {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}.get(
+        t or "", "Any"
+    )
+
+
+def main(src: str) -> None:
+    defs = json.load(open(src))["$defs"]
+    names = closure(defs, ROOTS)
+    kept = {n: defs[n] for n in names}
+    (API / "definitions.json").write_text(json.dumps(kept, indent=None, sort_keys=True) + "\n")
+
+    by_module: dict[str, list[str]] = {}
+    for n in names:
+        if n in SCALARS:
+            continue
+        by_module.setdefault(module_of(n), []).append(n)
+
+    for mod, members in by_module.items():
+        imports: set[str] = set()
+        body: list[str] = []
+        for n in members:
+            d = defs[n]
+            cls = n.rsplit(".", 1)[-1]
+            required = set(d.get("required", []))
+            body.append("")
+            body.append("")
+            body.append(f"class {cls}(K8sObject, kw_only=True, omit_defaults=True):")
+            desc = (d.get("description") or "").split("\n")[0].strip().replace('"""', "'")
+            body.append(f'    """{desc[:300]}"""' if desc else f'    """{cls}."""')
+            body.append("")
+            props = d.get("properties", {})
+            order = sorted(props, key=lambda k: (k not in ("apiVersion", "kind", "metadata"), ["apiVersion", "kind", "metadata"].index(k) if k in ("apiVersion", "kind", "metadata") else 0, k))
+            if not props:
+                body.append("    pass")
+            for key in order:
+                prop = props[key]
+                t = py_type(prop, mod, imports)
+                attr = snake(key)
+                if keyword.iskeyword(attr):
+                    attr += "_"
+                if key in required:
+                    # Required fields have no default: they are always written, and a
+                    # missing one is reported by the decoder with its path.
+                    if attr != key:
+                        body.append(f'    {attr}: {t} = msgspec.field(name="{key}")')
+                    else:
+                        body.append(f"    {attr}: {t}")
+                elif attr != key:
+                    body.append(f'    {attr}: {t} | None = msgspec.field(default=None, name="{key}")')
+                else:
+                    body.append(f"    {attr}: {t} | None = None")
+        header = [
+            f'"""Kubernetes 1.32 types of {mod.replace("_", "/")}. Generated by tools/gen_api.py: do not edit."""',
+            "",
+            "from __future__ import annotations",
+            "",
+            "from typing import Any",
+            "",
+            "import msgspec",
+            "",
+            "from kubelite.api.types._base import IntOrString, K8sObject, Quantity",
+        ]
+        header += sorted(imports)
+        text = "\n".join(header + body) + "\n"
+        text = text.replace("from kubelite.api.types._base import IntOrString, K8sObject, Quantity", "from kubelite.api.types._base import IntOrString, K8sObject, Quantity  # noqa: F401")
+        (API / "types" / f"{mod}.py").write_text(text)
+    print(f"{len(names)} definitions, modules: {sorted(by_module)}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
