@@ -96,8 +96,8 @@ def parse_message(scope: str, data: bytes, messages: dict[str, dict[int, tuple[s
         if kind in (11, 14):
             ref = type_name.decode().lstrip(".")
             if short(ref) in entries:
-                key, value = entries[short(ref)]
-                table[int(attrs[3])] = (field_name, f"map[{key}]{value}")
+                key_type, value_type = entries[short(ref)]
+                table[int(attrs[3])] = (field_name, f"map[{key_type}]{value_type}")
                 continue
             type_str = short(ref)
         else:
