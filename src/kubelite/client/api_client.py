@@ -1,0 +1,361 @@
+"""The async API client every component uses to talk to the API server.
+
+One aiohttp session (keep-alive), TLS with the cluster CA, a bearer token. Methods take a
+registry `Kind` (or a name `resolve_kind` understands: "Pod", "pods", "po",
+"deployments.apps") and return the registry's msgspec types, or plain dicts with `raw=True`.
+Failures raise the `errors` hierarchy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ssl
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import aiohttp
+import msgspec
+
+from kubelite.api.registry import KINDS, Kind
+from kubelite.client.errors import error_from_status
+from kubelite.client.kubeconfig import ClusterConfig, load_kubeconfig
+
+PatchType = Literal["merge", "strategic", "json", "apply"]
+
+PATCH_CONTENT_TYPES: dict[str, str] = {
+    "merge": "application/merge-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
+    "json": "application/json-patch+json",
+    "apply": "application/apply-patch+yaml",
+}
+
+Obj = Any  # a msgspec Struct of the kind's type, or a dict when raw=True
+
+
+def resolve_kind(kind: Kind | str) -> Kind:
+    """A registry Kind from itself or from a kind name, plural, short name or plural.group."""
+    if isinstance(kind, Kind):
+        return kind
+    low = kind.lower()
+    for k in KINDS:
+        if low in (k.kind.lower(), k.plural, f"{k.plural}.{k.group}") or low in k.short_names:
+            return k
+    raise KeyError(f'the server doesn\'t have a resource type "{kind}"')
+
+
+def _meta(obj: Obj) -> dict[str, Any]:
+    if isinstance(obj, dict):
+        return dict(obj.get("metadata") or {})
+    meta = getattr(obj, "metadata", None)
+    return msgspec.to_builtins(meta) if meta is not None else {}
+
+
+def object_key(obj: Obj) -> str:
+    """"namespace/name" (or "name" for cluster-scoped objects), as client-go keys caches."""
+    meta = _meta(obj)
+    ns = meta.get("namespace")
+    return f"{ns}/{meta.get('name')}" if ns else str(meta.get("name"))
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class ListResult:
+    """The items of a list and the list's resourceVersion (where a watch should start)."""
+
+    items: list[Obj]
+    resource_version: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ApiClient:
+    """An async Kubernetes API client over one keep-alive aiohttp session."""
+
+    def __init__(self, server: str, token: str | None = None, ca_file: str | None = None,
+                 insecure: bool = False, *, ca_data: bytes | None = None,
+                 client_cert_file: str | None = None, client_key_file: str | None = None,
+                 user_agent: str = "kubelite") -> None:
+        self.server = server.rstrip("/")
+        self.token = token
+        self._ssl: ssl.SSLContext | bool | None = None
+        if self.server.startswith("https"):
+            if insecure:
+                self._ssl = False
+            else:
+                ctx = ssl.create_default_context(
+                    cafile=ca_file, cadata=ca_data.decode() if ca_data else None)
+                if client_cert_file:
+                    ctx.load_cert_chain(client_cert_file, client_key_file)
+                self._ssl = ctx
+        self._headers = {"User-Agent": user_agent, "Accept": "application/json"}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
+        self._session: aiohttp.ClientSession | None = None
+
+    @classmethod
+    def from_config(cls, config: ClusterConfig) -> ApiClient:
+        return cls(config.server, config.token, config.ca_file, config.insecure,
+                   ca_data=config.ca_data, client_cert_file=config.client_cert_file,
+                   client_key_file=config.client_key_file)
+
+    @classmethod
+    def from_kubeconfig(cls, path: str | None = None, context: str | None = None) -> ApiClient:
+        """A client for the kubeconfig kubectl would use (`--kubeconfig`, $KUBECONFIG, ~/.kube/config)."""
+        return cls.from_config(load_kubeconfig(path, context))
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                headers=self._headers,
+                connector=aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else True),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> ApiClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def path(self, kind: Kind | str, namespace: str | None = None, name: str | None = None,
+             subresource: str | None = None) -> str:
+        """The URL path of a collection, an object or a subresource."""
+        k = resolve_kind(kind)
+        parts = [k.url_prefix()]
+        if k.namespaced and namespace:
+            parts.append(f"/namespaces/{namespace}")
+        parts.append(f"/{k.plural}")
+        if name:
+            parts.append(f"/{name}")
+            if subresource:
+                parts.append(f"/{subresource}")
+        return "".join(parts)
+
+    async def request(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
+                      body: Any = None, content_type: str = "application/json",
+                      timeout: float | None = 60) -> Any:
+        """Send one request; return the decoded JSON body or raise an ApiError."""
+        data = None
+        headers = {}
+        if body is not None:
+            data = body if isinstance(body, bytes) else msgspec.json.encode(body)
+            headers["Content-Type"] = content_type
+        async with self.session.request(
+                method, self.server + path, params=params, data=data, headers=headers,
+                timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            payload = await resp.read()
+            decoded: Any = None
+            if payload:
+                try:
+                    decoded = msgspec.json.decode(payload)
+                except msgspec.DecodeError:
+                    decoded = payload.decode(errors="replace")
+            if resp.status >= 400:
+                raise error_from_status(resp.status, decoded)
+            return decoded
+
+    @staticmethod
+    def _decode(kind: Kind, obj: dict[str, Any], raw: bool) -> Obj:
+        return obj if raw else msgspec.convert(obj, kind.type)
+
+    @staticmethod
+    def _encode(kind: Kind, obj: Obj) -> dict[str, Any]:
+        body: dict[str, Any] = obj if isinstance(obj, dict) else msgspec.to_builtins(obj)
+        body = dict(body)
+        body.setdefault("apiVersion", kind.api_version)
+        body.setdefault("kind", kind.kind)
+        return body
+
+    # -- reads ------------------------------------------------------------------------------
+
+    async def get(self, kind: Kind | str, name: str, namespace: str | None = None, *,
+                  raw: bool = False) -> Obj:
+        k = resolve_kind(kind)
+        return self._decode(k, await self.request("GET", self.path(k, namespace, name)), raw)
+
+    async def list(self, kind: Kind | str, namespace: str | None = None, *,
+                   label_selector: str | None = None, field_selector: str | None = None,
+                   resource_version: str | None = None, limit: int | None = None,
+                   raw: bool = False) -> ListResult:
+        """Every matching object (following `continue` pages) and the list's resourceVersion."""
+        k = resolve_kind(kind)
+        params: dict[str, str] = {}
+        if label_selector:
+            params["labelSelector"] = label_selector
+        if field_selector:
+            params["fieldSelector"] = field_selector
+        if resource_version is not None:
+            params["resourceVersion"] = resource_version
+        if limit:
+            params["limit"] = str(limit)
+        items: list[Obj] = []
+        while True:
+            doc = await self.request("GET", self.path(k, namespace), params=params)
+            items.extend(self._decode(k, item, raw) for item in doc.get("items") or [])
+            meta = doc.get("metadata") or {}
+            token = meta.get("continue")
+            if not token:
+                return ListResult(items, str(meta.get("resourceVersion") or ""))
+            params["continue"] = token
+            params.pop("resourceVersion", None)
+
+    async def watch(self, kind: Kind | str, namespace: str | None = None, *,
+                    resource_version: str | None = None, label_selector: str | None = None,
+                    field_selector: str | None = None, allow_bookmarks: bool = True,
+                    timeout: int | None = None, raw: bool = False,
+                    ) -> AsyncIterator[tuple[str, Obj]]:
+        """Yield (type, object) events until the server ends the stream.
+
+        ERROR events carry the Status as a dict (a 410 there means "re-list"); BOOKMARK objects
+        are decoded like the others and only their resourceVersion is meaningful.
+        """
+        k = resolve_kind(kind)
+        params = {"watch": "true"}
+        if resource_version is not None:
+            params["resourceVersion"] = resource_version
+        if label_selector:
+            params["labelSelector"] = label_selector
+        if field_selector:
+            params["fieldSelector"] = field_selector
+        if allow_bookmarks:
+            params["allowWatchBookmarks"] = "true"
+        if timeout is not None:
+            params["timeoutSeconds"] = str(timeout)
+        async with self.session.get(self.server + self.path(k, namespace), params=params,
+                                    timeout=aiohttp.ClientTimeout(total=None)) as resp:
+            if resp.status >= 400:
+                payload = await resp.read()
+                try:
+                    body: Any = msgspec.json.decode(payload)
+                except msgspec.DecodeError:
+                    body = payload.decode(errors="replace")
+                raise error_from_status(resp.status, body)
+            buf = b""
+            async for chunk in resp.content.iter_any():
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    if line.strip():
+                        yield self._event(k, line, raw)
+            if buf.strip():
+                yield self._event(k, buf, raw)
+
+    def _event(self, kind: Kind, line: bytes, raw: bool) -> tuple[str, Obj]:
+        event = msgspec.json.decode(line)
+        etype = event.get("type", "")
+        obj = event.get("object") or {}
+        if etype == "ERROR":
+            return etype, obj
+        return etype, self._decode(kind, obj, raw)
+
+    # -- writes -----------------------------------------------------------------------------
+
+    async def create(self, kind: Kind | str, obj: Obj, namespace: str | None = None, *,
+                     raw: bool = False, field_manager: str | None = None) -> Obj:
+        k = resolve_kind(kind)
+        ns = namespace or _meta(obj).get("namespace") or ("default" if k.namespaced else None)
+        params = {"fieldManager": field_manager} if field_manager else None
+        doc = await self.request("POST", self.path(k, ns), params=params, body=self._encode(k, obj))
+        return self._decode(k, doc, raw)
+
+    async def update(self, kind: Kind | str, obj: Obj, *, raw: bool = False,
+                     subresource: str | None = None) -> Obj:
+        """PUT the whole object; a stale metadata.resourceVersion raises Conflict."""
+        k = resolve_kind(kind)
+        meta = _meta(obj)
+        path = self.path(k, meta.get("namespace"), meta["name"], subresource)
+        return self._decode(k, await self.request("PUT", path, body=self._encode(k, obj)), raw)
+
+    async def update_status(self, kind: Kind | str, obj: Obj, *, raw: bool = False) -> Obj:
+        return await self.update(kind, obj, raw=raw, subresource="status")
+
+    async def patch(self, kind: Kind | str, name: str, namespace: str | None, body: Any, *,
+                    patch_type: PatchType = "merge", subresource: str | None = None,
+                    field_manager: str | None = None, force: bool | None = None,
+                    raw: bool = False) -> Obj:
+        k = resolve_kind(kind)
+        params: dict[str, str] = {}
+        if field_manager:
+            params["fieldManager"] = field_manager
+        if force is not None:
+            params["force"] = "true" if force else "false"
+        doc = await self.request("PATCH", self.path(k, namespace, name, subresource),
+                                 params=params, body=body,
+                                 content_type=PATCH_CONTENT_TYPES[patch_type])
+        return self._decode(k, doc, raw)
+
+    async def delete(self, kind: Kind | str, name: str, namespace: str | None = None, *,
+                     grace_period: int | None = None, propagation_policy: str | None = None,
+                     preconditions: Mapping[str, str] | None = None) -> Any:
+        """Delete an object; returns the server's answer (the object or a Status) as a dict."""
+        k = resolve_kind(kind)
+        options: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1"}
+        if grace_period is not None:
+            options["gracePeriodSeconds"] = grace_period
+        if propagation_policy:
+            options["propagationPolicy"] = propagation_policy
+        if preconditions:
+            options["preconditions"] = dict(preconditions)
+        return await self.request("DELETE", self.path(k, namespace, name), body=options)
+
+    async def bind(self, pod: Obj, node_name: str) -> None:
+        """POST pods/NAME/binding, as kube-scheduler's DefaultBinder does."""
+        meta = _meta(pod)
+        binding = {
+            "apiVersion": "v1", "kind": "Binding",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid") if meta.get(k)},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node_name},
+        }
+        await self.request("POST", self.path("pods", meta.get("namespace"), meta["name"], "binding"),
+                           body=binding)
+
+    async def create_event(self, involved: Obj, reason: str, message: str, *,
+                           type: str = "Normal", component: str = "kubelite",
+                           involved_kind: Kind | str | None = None, host: str | None = None,
+                           action: str | None = None, raw: bool = False) -> Obj:
+        """Record a core/v1 Event about an object (what `kubectl describe` lists under Events)."""
+        meta = _meta(involved)
+        if isinstance(involved, dict):
+            api_version, kind_name = involved.get("apiVersion"), involved.get("kind")
+        else:
+            api_version = getattr(involved, "api_version", None)
+            kind_name = getattr(involved, "kind", None)
+        if involved_kind is not None:
+            k = resolve_kind(involved_kind)
+            api_version, kind_name = k.api_version, k.kind
+        namespace = meta.get("namespace") or "default"
+        now = _now()
+        ref = {"apiVersion": api_version, "kind": kind_name, "name": meta.get("name"),
+               "namespace": meta.get("namespace"), "uid": meta.get("uid"),
+               "resourceVersion": meta.get("resourceVersion")}
+        event: dict[str, Any] = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": f"{meta.get('name')}.{uuid.uuid4().hex[:16]}",
+                         "namespace": namespace},
+            "involvedObject": {k: v for k, v in ref.items() if v},
+            "reason": reason, "message": message, "type": type,
+            "source": {"component": component, **({"host": host} if host else {})},
+            "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+            "reportingComponent": component, "reportingInstance": host or component,
+        }
+        if action:
+            event["action"] = action
+        return await self.create("events", event, namespace, raw=raw)
+
+
+async def sleep_backoff(attempt: int, base: float = 0.2, cap: float = 5.0) -> None:
+    """Sleep base * 2**attempt seconds, at most cap: used between reconnect attempts."""
+    await asyncio.sleep(min(cap, base * (2 ** attempt)))
