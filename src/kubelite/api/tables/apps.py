@@ -1,0 +1,94 @@
+"""`kubectl get deployments` and `kubectl get replicasets`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from kubelite.api.selectors import SelectorError, label_selector_from_struct, selector_to_string
+from kubelite.api.tables._base import (
+    Column,
+    Obj,
+    Printer,
+    age,
+    age_column,
+    columns,
+    container_cells,
+    doc,
+    name,
+    name_column,
+    spec,
+    status,
+)
+
+DEPLOYMENT_SPEC = "io.k8s.api.apps.v1.DeploymentSpec"
+DEPLOYMENT_STATUS = "io.k8s.api.apps.v1.DeploymentStatus"
+REPLICASET_SPEC = "io.k8s.api.apps.v1.ReplicaSetSpec"
+REPLICASET_STATUS = "io.k8s.api.apps.v1.ReplicaSetStatus"
+
+
+def _template_columns(selector_doc: str) -> tuple[Column, ...]:
+    return (
+        Column("Containers", "string", "Names of each container in the template.", priority=1),
+        Column("Images", "string", "Images referenced by each container in the template.", priority=1),
+        Column("Selector", "string", selector_doc, priority=1),
+    )
+
+
+def _containers(obj: Obj) -> list[Obj]:
+    template = spec(obj).get("template") or {}
+    containers: list[Obj] = (template.get("spec") or {}).get("containers") or []
+    return containers
+
+
+def _replicas(obj: Obj) -> int:
+    # The apiserver defaults spec.replicas to 1.
+    replicas = spec(obj).get("replicas")
+    return 1 if replicas is None else int(replicas)
+
+
+DEPLOYMENT_COLUMNS = columns(
+    name_column(),
+    Column("Ready", "string", "Number of the pod with ready state"),
+    Column("Up-to-date", "string", doc(DEPLOYMENT_STATUS, "updatedReplicas")),
+    Column("Available", "string", doc(DEPLOYMENT_STATUS, "availableReplicas")),
+    age_column(),
+    *_template_columns(doc(DEPLOYMENT_SPEC, "selector")),
+)
+
+
+def deployment_row(obj: Obj, now: dt.datetime) -> list[Any]:
+    st = status(obj)
+    try:
+        selector = str(label_selector_from_struct(spec(obj).get("selector")))
+    except SelectorError:
+        selector = "<invalid>"
+    names, images = container_cells(_containers(obj))
+    return [
+        name(obj), f"{st.get('readyReplicas') or 0}/{_replicas(obj)}",
+        st.get("updatedReplicas") or 0, st.get("availableReplicas") or 0, age(obj, now),
+        names, images, selector,
+    ]
+
+
+REPLICASET_COLUMNS = columns(
+    name_column(),
+    Column("Desired", "integer", doc(REPLICASET_SPEC, "replicas")),
+    Column("Current", "integer", doc(REPLICASET_STATUS, "replicas")),
+    Column("Ready", "integer", doc(REPLICASET_STATUS, "readyReplicas")),
+    age_column(),
+    *_template_columns(doc(REPLICASET_SPEC, "selector")),
+)
+
+
+def replicaset_row(obj: Obj, now: dt.datetime) -> list[Any]:
+    st = status(obj)
+    names, images = container_cells(_containers(obj))
+    return [
+        name(obj), _replicas(obj), st.get("replicas") or 0, st.get("readyReplicas") or 0,
+        age(obj, now), names, images, selector_to_string(spec(obj).get("selector")),
+    ]
+
+
+DEPLOYMENT = Printer(DEPLOYMENT_COLUMNS, deployment_row)
+REPLICASET = Printer(REPLICASET_COLUMNS, replicaset_row)

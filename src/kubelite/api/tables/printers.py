@@ -1,0 +1,44 @@
+"""Which printer prints which kind: one line per kind, like Kubernetes' AddHandlers."""
+
+from __future__ import annotations
+
+from kubelite.api.tables import (
+    apps,
+    config,
+    default,
+    events,
+    nodes,
+    pods,
+    policy,
+    services,
+    storage,
+)
+from kubelite.api.tables._base import Printer
+
+# (API group, kind) -> printer. Kinds not listed get the apiserver's default table.
+PRINTERS: dict[tuple[str, str], Printer] = {
+    ("", "Pod"): pods.PRINTER,
+    ("", "Node"): nodes.PRINTER,
+    ("", "Namespace"): config.NAMESPACE,
+    ("", "ConfigMap"): config.CONFIGMAP,
+    ("", "Secret"): config.SECRET,
+    ("", "ServiceAccount"): config.SERVICE_ACCOUNT,
+    ("", "Service"): services.SERVICE,
+    ("", "Endpoints"): services.ENDPOINTS,
+    ("", "Event"): events.PRINTER,
+    ("", "PersistentVolume"): storage.PV,
+    ("", "PersistentVolumeClaim"): storage.PVC,
+    ("", "ResourceQuota"): policy.RESOURCE_QUOTA,
+    ("apps", "Deployment"): apps.DEPLOYMENT,
+    ("apps", "ReplicaSet"): apps.REPLICASET,
+    ("coordination.k8s.io", "Lease"): config.LEASE,
+    ("discovery.k8s.io", "EndpointSlice"): services.ENDPOINT_SLICE_PRINTER,
+    ("storage.k8s.io", "StorageClass"): storage.STORAGE_CLASS_PRINTER,
+    ("policy", "PodDisruptionBudget"): policy.PDB,
+}
+
+DEFAULT = default.PRINTER
+
+
+def printer_for(group: str, kind: str) -> Printer:
+    return PRINTERS.get((group, kind), DEFAULT)
