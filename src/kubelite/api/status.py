@@ -1,0 +1,189 @@
+"""Kubernetes `Status` errors: one exception hierarchy, each mapping to a reason and code.
+
+Handlers raise these; the API server turns them into the `Status` body kubectl prints as
+`Error from server (Reason): message`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """An error answered as a Kubernetes Status."""
+
+    code = 500
+    reason = "InternalError"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        name: str = "",
+        group: str = "",
+        kind: str = "",
+        causes: list[dict[str, str]] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = {}
+        if name:
+            self.details["name"] = name
+        if group:
+            self.details["group"] = group
+        if kind:
+            self.details["kind"] = kind
+        if causes:
+            self.details["causes"] = causes
+        if retry_after is not None:
+            self.details["retryAfterSeconds"] = retry_after
+
+    def status(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class BadRequest(ApiError):
+    """The request is malformed (400)."""
+
+    code, reason = 400, "BadRequest"
+
+
+class Unauthorized(ApiError):
+    """No valid credentials (401)."""
+
+    code, reason = 401, "Unauthorized"
+
+
+class Forbidden(ApiError):
+    """Credentials are valid but the action is refused (403)."""
+
+    code, reason = 403, "Forbidden"
+
+
+class NotFound(ApiError):
+    """The object or path does not exist (404)."""
+
+    code, reason = 404, "NotFound"
+
+
+class MethodNotAllowed(ApiError):
+    """The verb is not supported on this resource (405)."""
+
+    code, reason = 405, "MethodNotAllowed"
+
+
+class NotAcceptable(ApiError):
+    """No acceptable response content type (406)."""
+
+    code, reason = 406, "NotAcceptable"
+
+
+class AlreadyExists(ApiError):
+    """create() of an existing object (409)."""
+
+    code, reason = 409, "AlreadyExists"
+
+
+class Conflict(ApiError):
+    """Optimistic concurrency failure or a conflicting change (409)."""
+
+    code, reason = 409, "Conflict"
+
+
+class Gone(ApiError):
+    """The resource version asked for is too old (410, reason Expired)."""
+
+    code, reason = 410, "Expired"
+
+
+class RequestEntityTooLarge(ApiError):
+    """Body over the limit (413)."""
+
+    code, reason = 413, "RequestEntityTooLarge"
+
+
+class UnsupportedMediaType(ApiError):
+    """Content-Type the endpoint cannot decode (415)."""
+
+    code, reason = 415, "UnsupportedMediaType"
+
+
+class Invalid(ApiError):
+    """The object failed validation (422), with one cause per field."""
+
+    code, reason = 422, "Invalid"
+
+
+class TooManyRequests(ApiError):
+    """Refused for now; retry later (429)."""
+
+    code, reason = 429, "TooManyRequests"
+
+
+class InternalError(ApiError):
+    """A server fault (500)."""
+
+    code, reason = 500, "InternalError"
+
+
+class ServiceUnavailable(ApiError):
+    """The store or a backend is unreachable (503)."""
+
+    code, reason = 503, "ServiceUnavailable"
+
+
+class Timeout(ApiError):
+    """The server gave up waiting (504)."""
+
+    code, reason = 504, "Timeout"
+
+
+def success_status(name: str = "", group: str = "", kind: str = "", uid: str = "") -> dict[str, Any]:
+    """The Status returned by a delete that removed the object at once (non-pod kinds)."""
+    details: dict[str, Any] = {"name": name, "kind": kind}
+    if group:
+        details["group"] = group
+    if uid:
+        details["uid"] = uid
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": details,
+    }
+
+
+def not_found(resource: str, name: str, group: str = "") -> NotFound:
+    qualified = f"{resource}.{group}" if group else resource
+    return NotFound(f'{qualified} "{name}" not found', name=name, group=group, kind=resource)
+
+
+def already_exists(resource: str, name: str, group: str = "") -> AlreadyExists:
+    qualified = f"{resource}.{group}" if group else resource
+    return AlreadyExists(f'{qualified} "{name}" already exists', name=name, group=group, kind=resource)
+
+
+def conflict(resource: str, name: str, reason: str, group: str = "") -> Conflict:
+    qualified = f"{resource}.{group}" if group else resource
+    return Conflict(
+        f'Operation cannot be fulfilled on {qualified} "{name}": {reason}',
+        name=name,
+        group=group,
+        kind=resource,
+    )
+
+
+STALE_OBJECT = "the object has been modified; please apply your changes to the latest version and try again"

@@ -1,0 +1,161 @@
+"""The aiohttp application: middlewares (auth, errors, metrics) and routes."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from kubelite.api import status as st
+from kubelite.apiserver import discovery
+from kubelite.apiserver.auth import PUBLIC_PATHS, TokenAuthenticator
+from kubelite.apiserver.handlers import ResourceHandlers, json_response
+from kubelite.apiserver.metrics import Metrics, verb_of
+
+log = logging.getLogger("kubelite.apiserver")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def status_response(err: st.ApiError) -> web.Response:
+    return json_response(err.status(), err.code)
+
+
+def build_app(
+    handlers: ResourceHandlers,
+    authenticator: TokenAuthenticator | None,
+    metrics: Metrics,
+    *,
+    ready: Callable[[], bool] = lambda: True,
+    extra_metrics: Callable[[], dict[str, float]] = dict,
+) -> web.Application:
+    @web.middleware
+    async def errors_and_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
+        start = time.perf_counter()
+        code = 500
+        try:
+            response = await handler(request)
+            code = response.status
+            return response
+        except st.ApiError as e:
+            code = e.code
+            return status_response(e)
+        except web.HTTPException as e:
+            code = e.status
+            if e.status == 404:
+                return status_response(st.NotFound("the server could not find the requested resource"))
+            if e.status == 405:
+                return status_response(st.MethodNotAllowed("the server does not allow this method on the requested resource"))
+            if e.status == 413:
+                return status_response(st.RequestEntityTooLarge("the request body is too large: limit is 3 MiB"))
+            raise
+        except Exception as e:  # noqa: BLE001 - every failure leaves as a Status
+            log.exception("internal error serving %s %s", request.method, request.path)
+            return status_response(st.InternalError(f"Internal error occurred: {e}"))
+        finally:
+            resource = request.get("resource")
+            if resource:
+                verb = verb_of(request.method, "name" in request.match_info or request.path.count("/") > 4, bool(request.get("watch")))
+                metrics.observe_request(verb, resource, code, time.perf_counter() - start)
+
+    @web.middleware
+    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if authenticator is not None and request.path not in PUBLIC_PATHS:
+            user = authenticator.authenticate(request.headers.get("Authorization"))
+            if user is None:
+                return status_response(st.Unauthorized("Unauthorized"))
+            request["user"] = user
+        return await handler(request)
+
+    app = web.Application(middlewares=[errors_and_metrics, authenticate], client_max_size=3 * 1024 * 1024 + 1)
+
+    async def version(request: web.Request) -> web.Response:
+        return json_response(discovery.version_info())
+
+    async def api(request: web.Request) -> web.Response:
+        agg = discovery.aggregated(request.headers.get("Accept", ""), core=True)
+        if agg is not None:
+            body, ctype = agg
+            return web.Response(body=_encode(body), content_type=ctype.split(";")[0], headers={"Content-Type": ctype})
+        return json_response(discovery.api_versions(request.host))
+
+    async def apis(request: web.Request) -> web.Response:
+        agg = discovery.aggregated(request.headers.get("Accept", ""), core=False)
+        if agg is not None:
+            body, ctype = agg
+            return web.Response(body=_encode(body), headers={"Content-Type": ctype})
+        return json_response(discovery.api_group_list())
+
+    async def core_resources(request: web.Request) -> web.Response:
+        body = discovery.api_resource_list("", request.match_info["version"])
+        if body is None:
+            raise st.NotFound("the server could not find the requested resource")
+        return json_response(body)
+
+    async def group_resources(request: web.Request) -> web.Response:
+        body = discovery.api_resource_list(request.match_info["group"], request.match_info["version"])
+        if body is None:
+            raise st.NotFound("the server could not find the requested resource")
+        return json_response(body)
+
+    async def group_info(request: web.Request) -> web.Response:
+        group = request.match_info["group"]
+        for g in discovery.api_group_list()["groups"]:
+            if g["name"] == group:
+                return json_response({"kind": "APIGroup", "apiVersion": "v1", **g})
+        raise st.NotFound("the server could not find the requested resource")
+
+    async def openapi_v3_index(request: web.Request) -> web.Response:
+        from kubelite.api.openapi import openapi_v3_index as index
+
+        return json_response(index())
+
+    async def openapi_v3_doc(request: web.Request) -> web.Response:
+        from kubelite.api.openapi import openapi_v3_document
+
+        doc = openapi_v3_document(request.match_info["path"])
+        if doc is None:
+            raise st.NotFound("the server could not find the requested resource")
+        return web.Response(body=doc, content_type="application/json", headers={"Cache-Control": "public, immutable"} if request.query.get("hash") else {})
+
+    async def openapi_v2(request: web.Request) -> web.Response:
+        from kubelite.api.openapi import openapi_v2 as v2json
+        from kubelite.api.openapi import openapi_v2_protobuf
+
+        if "protobuf" in request.headers.get("Accept", "") or request.path.endswith(".pb-v1"):
+            return web.Response(body=openapi_v2_protobuf(), content_type="application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+        return json_response(v2json())
+
+    async def healthz(request: web.Request) -> web.Response:
+        if request.path == "/readyz" and not ready():
+            return web.Response(text="[-]store not ready\nreadyz check failed\n", status=500)
+        return web.Response(text="ok")
+
+    async def metrics_endpoint(request: web.Request) -> web.Response:
+        return web.Response(text=metrics.render(extra_metrics()), content_type="text/plain")
+
+    r = app.router
+    r.add_get("/version", version)
+    r.add_get("/api", api)
+    r.add_get("/apis", apis)
+    r.add_get("/api/{version}", core_resources)
+    r.add_get("/apis/{group}", group_info)
+    r.add_get("/apis/{group}/{version}", group_resources)
+    r.add_get("/openapi/v3", openapi_v3_index)
+    r.add_get("/openapi/v3/{path:.+}", openapi_v3_doc)
+    r.add_get("/openapi/v2", openapi_v2)
+    r.add_get("/swagger-2.0.0.pb-v1", openapi_v2)
+    for p in ("/livez", "/readyz", "/healthz"):
+        r.add_get(p, healthz)
+    r.add_get("/metrics", metrics_endpoint)
+    r.add_route("*", "/api/{version}/{rest:.+}", handlers.core)
+    r.add_route("*", "/apis/{group}/{version}/{rest:.+}", handlers.grouped)
+    return app
+
+
+def _encode(body: Any) -> bytes:
+    from kubelite.apiserver import objects
+
+    return objects.encode(body)

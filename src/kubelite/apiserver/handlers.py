@@ -1,0 +1,334 @@
+"""HTTP handlers for every resource URL, generic over kinds."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from aiohttp import web
+
+from kubelite.api import status as st
+from kubelite.api.registry import Kind, by_resource
+from kubelite.api.selectors import SelectorError, parse_field_selector, parse_label_selector
+from kubelite.api.tables import table
+from kubelite.apiserver import objects
+from kubelite.apiserver.negotiation import decode_body, media_type, wants_table
+from kubelite.apiserver.paths import ResourcePath, parse_resource_path
+from kubelite.apiserver.rest import PATCH_TYPES, ObjectStore, WriteOptions, WriteResult
+from kubelite.apiserver.watch import serve_watch
+from kubelite.apiserver.watchcache import WatchCache
+
+JSON = "application/json"
+
+
+def json_response(body: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
+    data = body if isinstance(body, bytes) else objects.encode(body)
+    headers = {}
+    response = web.Response(body=data, status=status, content_type=JSON, headers=headers)
+    for w in warnings or []:
+        response.headers.add("Warning", f'299 - "{w}"')
+    return response
+
+
+def _bool(value: str | None) -> bool:
+    return value is not None and value.lower() in ("true", "1")
+
+
+class ResourceHandlers:
+    """Routes /api and /apis resource requests to the object store."""
+
+    def __init__(self, store: ObjectStore, cache: WatchCache, subresources: Any = None) -> None:
+        self.store = store
+        self.cache = cache
+        self.subresources = subresources  # kubelet proxy and friends, set by the server
+
+    async def core(self, request: web.Request) -> web.StreamResponse:
+        version = request.match_info["version"]
+        rest = request.match_info.get("rest", "").split("/")
+        return await self._dispatch(request, "", version, rest)
+
+    async def grouped(self, request: web.Request) -> web.StreamResponse:
+        group = request.match_info["group"]
+        version = request.match_info["version"]
+        rest = request.match_info.get("rest", "").split("/")
+        return await self._dispatch(request, group, version, rest)
+
+    async def _dispatch(self, request: web.Request, group: str, version: str, rest: list[str]) -> web.StreamResponse:
+        path = parse_resource_path(group, version, rest)
+        request["resource"] = path.kind.plural + (f"/{path.subresource}" if path.subresource else "")
+        method = request.method
+        kind = path.kind
+        if path.subresource in ("log", "exec", "attach", "portforward", "proxy"):
+            if self.subresources is None:
+                raise st.ServiceUnavailable(f"{path.subresource} is not available: no node agent proxy is configured")
+            return await self.subresources.handle(request, path)
+        if path.subresource == "binding":
+            return await self._binding(request, path)
+        if path.subresource == "eviction":
+            return await self._eviction(request, path)
+        if path.subresource == "scale":
+            return await self._scale(request, path)
+        if kind.kind == "Binding" and method == "POST" and path.name is None:
+            return await self._binding(request, path)
+        if kind.kind == "SelfSubjectAccessReview" and method == "POST":
+            return await self._access_review(request)
+        if path.name is None:
+            if method == "GET":
+                self._check_verb(kind, "list", path)
+                if _bool(request.query.get("watch")):
+                    return await self._watch(request, path)
+                return await self._list(request, path)
+            if method == "POST":
+                self._check_verb(kind, "create", path)
+                return await self._create(request, path)
+            if method == "DELETE":
+                self._check_verb(kind, "deletecollection", path)
+                return await self._delete_collection(request, path)
+            raise st.MethodNotAllowed(f"the server does not allow this method on the requested resource")
+        if method == "GET":
+            self._check_verb(kind, "get", path)
+            return await self._get(request, path)
+        if method == "PUT":
+            self._check_verb(kind, "update", path)
+            return await self._update(request, path)
+        if method == "PATCH":
+            self._check_verb(kind, "patch", path)
+            return await self._patch(request, path)
+        if method == "DELETE":
+            self._check_verb(kind, "delete", path)
+            return await self._delete(request, path)
+        raise st.MethodNotAllowed("the server does not allow this method on the requested resource")
+
+    @staticmethod
+    def _check_verb(kind: Kind, verb: str, path: ResourcePath) -> None:
+        if path.subresource is None and verb not in kind.verbs:
+            raise st.MethodNotAllowed(f"the server does not allow this method on the requested resource")
+
+    @staticmethod
+    def _options(request: web.Request) -> WriteOptions:
+        q = request.query
+        dry = q.getall("dryRun", [])
+        for d in dry:
+            if d != "All":
+                raise st.BadRequest(f'dryRun: Unsupported value: "{d}": supported values: "All"')
+        validation = q.get("fieldValidation") or "Warn"
+        if validation not in ("Strict", "Warn", "Ignore"):
+            raise st.BadRequest(f'fieldValidation: Unsupported value: "{validation}": supported values: "Ignore", "Strict", "Warn"')
+        manager = q.get("fieldManager", "")
+        if not manager:
+            agent = request.headers.get("User-Agent", "")
+            manager = agent.split("/", 1)[0][:128] if agent else "unknown"
+        return WriteOptions(
+            dry_run=bool(dry), field_manager=manager, field_validation=validation,
+            force=_bool(q.get("force")),
+        )
+
+    def _respond(self, request: web.Request, kind: Kind, result: WriteResult) -> web.Response:
+        if result.body is not None:
+            return json_response(result.body, result.code, result.warnings)
+        if wants_table(request.headers.get("Accept", "")):
+            return json_response(table(kind, [result.obj], dt.datetime.now(dt.UTC), "PartialObjectMetadata"), result.code, result.warnings)
+        return json_response(result.obj, result.code, result.warnings)
+
+    # ----- reads
+
+    async def _get(self, request: web.Request, path: ResourcePath) -> web.Response:
+        assert path.name is not None
+        data = await self.store.get(path.kind, path.namespace, path.name)
+        if wants_table(request.headers.get("Accept", "")):
+            include = request.query.get("includeObject", "PartialObjectMetadata")
+            t = table(path.kind, [objects.decode(data)], dt.datetime.now(dt.UTC), include)
+            return json_response(t)
+        return json_response(data)
+
+    def _matcher(self, request: web.Request, kind: Kind) -> tuple[Any, str | None]:
+        q = request.query
+        label_text = q.get("labelSelector", "")
+        field_text = q.get("fieldSelector", "")
+        matchers = []
+        exact_name = None
+        try:
+            if label_text:
+                labels = parse_label_selector(label_text)
+                matchers.append(lambda o: labels.matches(o.get("metadata", {}).get("labels")))
+            if field_text:
+                fields = parse_field_selector(field_text, set(kind.field_selectors))
+                exact_name = fields.exact_value("metadata.name")
+                matchers.append(fields.matches)
+        except SelectorError as e:
+            raise st.BadRequest(str(e)) from None
+        except ValueError as e:
+            raise st.BadRequest(str(e)) from None
+        if not matchers:
+            return None, exact_name
+        if len(matchers) == 1:
+            return matchers[0], exact_name
+        return (lambda o: all(m(o) for m in matchers)), exact_name
+
+    async def _list(self, request: web.Request, path: ResourcePath) -> web.Response:
+        q = request.query
+        kind = path.kind
+        matches, exact_name = self._matcher(request, kind)
+        try:
+            limit = int(q.get("limit") or 0)
+        except ValueError:
+            raise st.BadRequest(f"invalid limit {q.get('limit')!r}") from None
+        revision = 0
+        rv = q.get("resourceVersion", "")
+        if rv and q.get("resourceVersionMatch") == "Exact":
+            try:
+                revision = int(rv)
+            except ValueError:
+                raise st.BadRequest(f"invalid resourceVersion {rv!r}") from None
+        page = await self.store.list(
+            kind, path.namespace, matches=matches, limit=limit,
+            continue_token=q.get("continue", ""), revision=revision, exact_name=exact_name,
+        )
+        meta = {"resourceVersion": str(page.revision)}
+        if page.continue_token:
+            meta["continue"] = page.continue_token
+        if wants_table(request.headers.get("Accept", "")):
+            include = q.get("includeObject", "PartialObjectMetadata")
+            t = table(kind, [objects.decode(i) for i in page.items], dt.datetime.now(dt.UTC), include)
+            t["metadata"] = meta
+            return json_response(t)
+        head = objects.encode({"kind": kind.list_kind, "apiVersion": kind.api_version, "metadata": meta})
+        body = b"%s,\"items\":[%s]}" % (head[:-1], b",".join(page.items))
+        return json_response(body)
+
+    async def _watch(self, request: web.Request, path: ResourcePath) -> web.StreamResponse:
+        q = request.query
+        matches, exact_name = self._matcher(request, path.kind)
+        timeout = None
+        if q.get("timeoutSeconds"):
+            try:
+                timeout = float(q["timeoutSeconds"])
+            except ValueError:
+                raise st.BadRequest("invalid timeoutSeconds") from None
+        request["watch"] = True
+        return await serve_watch(
+            request, path.kind, path.namespace, cache=self.cache, objects_store=self.store,
+            matches=matches, resource_version=q.get("resourceVersion", ""),
+            as_table=wants_table(request.headers.get("Accept", "")), timeout=timeout,
+            bookmarks=_bool(q.get("allowWatchBookmarks")), exact_name=exact_name,
+        )
+
+    # ----- writes
+
+    async def _body(self, request: web.Request) -> Any:
+        if request.content_length is not None and request.content_length > 3 * 1024 * 1024:
+            raise st.RequestEntityTooLarge("the request body is too large: limit is 3 MiB")
+        raw = await request.read()
+        return decode_body(raw, request.headers.get("Content-Type", JSON))
+
+    async def _object_body(self, request: web.Request) -> dict[str, Any]:
+        body = await self._body(request)
+        if not isinstance(body, dict):
+            raise st.BadRequest("the request body must be a JSON object")
+        return body
+
+    async def _create(self, request: web.Request, path: ResourcePath) -> web.Response:
+        if path.kind.namespaced and path.namespace is None:
+            raise st.MethodNotAllowed("the server does not allow this method on the requested resource")
+        body = await self._object_body(request)
+        result = await self.store.create(path.kind, path.namespace, body, self._options(request))
+        return self._respond(request, path.kind, result)
+
+    async def _update(self, request: web.Request, path: ResourcePath) -> web.Response:
+        assert path.name is not None
+        body = await self._object_body(request)
+        result = await self.store.update(
+            path.kind, path.namespace, path.name, body, self._options(request), path.subresource or ""
+        )
+        return self._respond(request, path.kind, result)
+
+    async def _patch(self, request: web.Request, path: ResourcePath) -> web.Response:
+        assert path.name is not None
+        patch_type = media_type(request.headers.get("Content-Type", ""))
+        if patch_type not in PATCH_TYPES:
+            raise st.UnsupportedMediaType(
+                f"the body of the request was in an unknown format - accepted media types include: {', '.join(PATCH_TYPES)}"
+            )
+        raw = await request.read()
+        patch = decode_body(raw, "application/yaml" if patch_type.endswith("yaml") else JSON)
+        result = await self.store.patch(
+            path.kind, path.namespace, path.name, patch_type, patch, self._options(request),
+            path.subresource or "",
+        )
+        return self._respond(request, path.kind, result)
+
+    async def _delete_options(self, request: web.Request) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if request.can_read_body:
+            raw = await request.read()
+            if raw.strip():
+                body = decode_body(raw, request.headers.get("Content-Type", JSON))
+                if not isinstance(body, dict):
+                    raise st.BadRequest("DeleteOptions must be a JSON object")
+                options.update(body)
+        q = request.query
+        if "gracePeriodSeconds" in q:
+            options["gracePeriodSeconds"] = q["gracePeriodSeconds"]
+        if "propagationPolicy" in q:
+            options["propagationPolicy"] = q["propagationPolicy"]
+        if "orphanDependents" in q:
+            options["orphanDependents"] = _bool(q["orphanDependents"])
+        policy = options.get("propagationPolicy")
+        if policy not in (None, "Orphan", "Background", "Foreground"):
+            raise st.BadRequest(f'propagationPolicy: Unsupported value: "{policy}": supported values: "Foreground", "Background", "Orphan"')
+        return options
+
+    async def _delete(self, request: web.Request, path: ResourcePath) -> web.Response:
+        assert path.name is not None
+        options = await self._delete_options(request)
+        result = await self.store.delete(path.kind, path.namespace, path.name, options, self._options(request))
+        return self._respond(request, path.kind, result)
+
+    async def _delete_collection(self, request: web.Request, path: ResourcePath) -> web.Response:
+        options = await self._delete_options(request)
+        matches, exact_name = self._matcher(request, path.kind)
+        page = await self.store.list(path.kind, path.namespace, matches=matches, exact_name=exact_name)
+        items = []
+        for data in page.items:
+            meta = objects.decode(data)["metadata"]
+            try:
+                result = await self.store.delete(path.kind, meta.get("namespace"), meta["name"], options, self._options(request))
+                items.append(result.obj)
+            except st.NotFound:
+                continue
+        return json_response({"kind": path.kind.list_kind, "apiVersion": path.kind.api_version, "metadata": {}, "items": items})
+
+    # ----- subresources with their own shapes
+
+    async def _binding(self, request: web.Request, path: ResourcePath) -> web.Response:
+        body = await self._object_body(request)
+        pod_name = path.name or (body.get("metadata") or {}).get("name")
+        target = body.get("target") or {}
+        node = target.get("name")
+        if not pod_name or not node:
+            raise st.Invalid("Binding is invalid: target.name: Required value", causes=[{"reason": "FieldValueRequired", "message": "Required value", "field": "target.name"}])
+        pods = by_resource("", "v1", "pods")
+        assert pods is not None
+        uid = (body.get("metadata") or {}).get("uid")
+        from kubelite.apiserver.binding import bind_pod
+
+        await bind_pod(self.store, pods, path.namespace or "default", pod_name, node, uid, self._options(request))
+        return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201)
+
+    async def _eviction(self, request: web.Request, path: ResourcePath) -> web.Response:
+        assert path.name is not None
+        body = await self._object_body(request)
+        options = body.get("deleteOptions") or {}
+        await self.store.delete(path.kind, path.namespace, path.name, options, self._options(request))
+        return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201)
+
+    async def _scale(self, request: web.Request, path: ResourcePath) -> web.Response:
+        from kubelite.apiserver.scale import handle_scale
+
+        return json_response(await handle_scale(self, request, path))
+
+    async def _access_review(self, request: web.Request) -> web.Response:
+        body = await self._object_body(request)
+        body.setdefault("metadata", {})
+        body["status"] = {"allowed": True, "reason": "kubelite grants every authenticated user full access"}
+        return json_response(body, 201)

@@ -1,0 +1,648 @@
+"""Generic REST storage: create, get, list, update, patch and delete for any kind.
+
+Knows no kind in particular: per-kind behaviour comes from the kind's strategy
+(`api/strategy`), the schema (`api/definitions.json`) and the registry entry. This is
+the Kubernetes "generic registry store" in Python.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import random
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from kubelite.api import status as st
+from kubelite.api.fieldcheck import strict_error_message, unknown_fields
+from kubelite.api.patch import (
+    ApplyConflict,
+    PatchError,
+    apply_json_patch,
+    apply_merge_patch,
+    apply_strategic_merge_patch,
+    record_update,
+    server_side_apply,
+)
+from kubelite.api.registry import Kind, by_kind
+from kubelite.api.strategy import strategy_for
+from kubelite.api.validation import FieldError, invalid_message
+from kubelite.apiserver import objects
+from kubelite.store.interface import (
+    CompactedError,
+    KeyExistsError,
+    KeyNotFoundError,
+    RevisionConflictError,
+    Store,
+)
+
+MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+PATCH_TYPES = (MERGE_PATCH, JSON_PATCH, STRATEGIC_PATCH, APPLY_PATCH)
+
+# Kinds whose DELETE answers with the object rather than a Success Status.
+RETURNS_DELETED_OBJECT = {"Pod", "Namespace"}
+PROTECTED_NAMESPACES = {"default", "kube-system", "kube-public"}
+_NAME_SUFFIX_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+_MISSING_FIELD = re.compile(r"Object missing required field `([^`]+)`(?: - at `\$(.*)`)?")
+_TYPE_ERROR = re.compile(r"(.*?)(?: - at `\$(.*)`)?$")
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def rfc3339(t: dt.datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class WriteOptions:
+    """Query parameters that shape a write."""
+
+    dry_run: bool = False
+    field_manager: str = ""
+    field_validation: str = "Warn"  # Strict | Warn | Ignore
+    force: bool = False
+
+
+@dataclass
+class WriteResult:
+    obj: dict[str, Any]
+    code: int = 200
+    warnings: list[str] = field(default_factory=list)
+    body: dict[str, Any] | None = None  # a Status to answer instead of the object
+
+
+@dataclass
+class ListPage:
+    items: list[bytes]
+    revision: int
+    continue_token: str = ""
+    remaining: int | None = None
+
+
+Admission = Callable[[Kind, str, msgspec.Struct, "msgspec.Struct | None"], Any]
+
+
+def _json_path(path: str) -> str:
+    """msgspec's `$.spec.containers[0]` -> Kubernetes' `spec.containers[0]`."""
+    return path.lstrip(".")
+
+
+def _translate_decode_error(kind: Kind, name: str, err: msgspec.ValidationError) -> st.ApiError:
+    text = str(err)
+    missing = _MISSING_FIELD.match(text)
+    if missing:
+        parent = _json_path(missing.group(2) or "")
+        path = f"{parent}.{missing.group(1)}" if parent else missing.group(1)
+        cause = {"reason": "FieldValueRequired", "message": "Required value", "field": path}
+        return st.Invalid(
+            f'{kind.kind} "{name}" is invalid: {path}: Required value',
+            name=name, group=kind.group, kind=kind.kind, causes=[cause],
+        )
+    match = _TYPE_ERROR.match(text)
+    detail = match.group(1) if match else text
+    where = _json_path(match.group(2) or "") if match else ""
+    message = f"{kind.kind} in version \"{kind.version}\" cannot be handled as a {kind.kind}: {detail}"
+    if where:
+        message += f" at {where}"
+    return st.BadRequest(message)
+
+
+def _invalid(kind: Kind, name: str, errors: list[FieldError]) -> st.Invalid:
+    causes = []
+    for e in errors:
+        msg = e.message()
+        prefix = f"{e.field}: "
+        causes.append(
+            {
+                "reason": e.type,
+                "message": msg[len(prefix):] if msg.startswith(prefix) else msg,
+                "field": e.field,
+            }
+        )
+    return st.Invalid(
+        invalid_message(kind.kind, name, errors),
+        name=name, group=kind.group, kind=kind.kind, causes=causes,
+    )
+
+
+def _continue_token(revision: int, last_key: str) -> str:
+    raw = msgspec.json.encode({"v": "meta.k8s.io/v1", "rv": revision, "start": last_key})
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _parse_continue(token: str) -> tuple[int, str]:
+    try:
+        data = msgspec.json.decode(base64.urlsafe_b64decode(token.encode()))
+        return int(data["rv"]), str(data["start"])
+    except (binascii.Error, ValueError, KeyError, TypeError, msgspec.DecodeError) as e:
+        raise st.BadRequest(f"invalid continue token: {e}") from None
+
+
+class ObjectStore:
+    """All object reads and writes of the API server, for every kind."""
+
+    def __init__(self, store: Store, admission: list[Admission] | None = None) -> None:
+        self.store = store
+        self.admission = admission or []
+
+    # ----- helpers
+
+    def _check_fields(self, kind: Kind, body: dict[str, Any], opts: WriteOptions) -> list[str]:
+        if opts.field_validation == "Ignore" or not kind.definition:
+            return []
+        unknown = unknown_fields(body, kind.definition)
+        if not unknown:
+            return []
+        if opts.field_validation == "Strict":
+            raise st.BadRequest(strict_error_message(unknown))
+        return [u.warning() for u in unknown]
+
+    @staticmethod
+    def _check_type_meta(kind: Kind, body: dict[str, Any]) -> None:
+        api_version = body.get("apiVersion")
+        body_kind = body.get("kind")
+        if api_version and api_version != kind.api_version or body_kind and body_kind != kind.kind:
+            raise st.BadRequest(
+                f"the API version in the data ({api_version}) does not match the expected API "
+                f"version ({kind.api_version})" if api_version != kind.api_version else
+                f"the kind in the data ({body_kind}) does not match the expected kind ({kind.kind})"
+            )
+        body["apiVersion"] = kind.api_version
+        body["kind"] = kind.kind
+
+    @staticmethod
+    def _convert(kind: Kind, body: dict[str, Any], name: str) -> Any:
+        try:
+            return msgspec.convert(body, kind.type)
+        except msgspec.ValidationError as e:
+            raise _translate_decode_error(kind, name, e) from None
+
+    async def _get_kv(self, kind: Kind, namespace: str | None, name: str) -> Any:
+        kv = await self.store.get(objects.object_key(kind, namespace, name))
+        if kv is None:
+            raise st.not_found(kind.plural, name, kind.group)
+        return kv
+
+    def _managed(
+        self, kind: Kind, old: dict[str, Any] | None, new: Any, opts: WriteOptions,
+        subresource: str = "",
+    ) -> Any:
+        """`new` (a struct) with managedFields updated for a non-apply write."""
+        if not opts.field_manager:
+            return new
+        new_dict = objects.to_dict(new)
+        updated = record_update(
+            old, new_dict, manager=opts.field_manager, definition=kind.definition,
+            api_version=kind.api_version, now=rfc3339(now()), subresource=subresource,
+        )
+        return msgspec.convert(updated, kind.type)
+
+    async def _admit(self, kind: Kind, namespace: str, obj: Any, old: Any) -> None:
+        for admit in self.admission:
+            result = admit(kind, namespace, obj, old)
+            if hasattr(result, "__await__"):
+                await result
+
+    # ----- reads
+
+    async def get(self, kind: Kind, namespace: str | None, name: str) -> bytes:
+        kv = await self._get_kv(kind, namespace, name)
+        return objects.with_resource_version(kv.value, kv.mod_revision)
+
+    async def list(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        *,
+        matches: Callable[[dict[str, Any]], bool] | None = None,
+        limit: int = 0,
+        continue_token: str = "",
+        revision: int = 0,
+        exact_name: str | None = None,
+    ) -> ListPage:
+        prefix = objects.collection_prefix(kind, namespace)
+        start_after = ""
+        if continue_token:
+            revision, start_after = _parse_continue(continue_token)
+        if exact_name is not None:
+            prefix = objects.object_key(kind, namespace, exact_name) if namespace or not kind.namespaced else prefix
+        items: list[bytes] = []
+        chunk = max(limit, 500) if limit else 0
+        try:
+            while True:
+                page = await self.store.list(prefix, revision=revision, limit=chunk, start_after=start_after)
+                revision = page.revision
+                for kv in page.items:
+                    if exact_name is not None and not kv.key.endswith("/" + exact_name):
+                        continue
+                    data = objects.with_resource_version(kv.value, kv.mod_revision)
+                    if matches is not None and not matches(objects.decode(data)):
+                        continue
+                    items.append(data)
+                    if limit and len(items) >= limit:
+                        more = kv is not page.items[-1] or page.more
+                        token = _continue_token(revision, kv.key) if more else ""
+                        return ListPage(items, revision, token)
+                if not page.more or not page.items:
+                    return ListPage(items, revision)
+                start_after = page.items[-1].key
+        except CompactedError:
+            raise st.Gone(
+                "The provided continue parameter is too old to display a consistent list result. "
+                "You can start a new list without the continue parameter, or use the continue "
+                "token in this response to retrieve the remainder of the results. Continuing "
+                "with the provided token results in an inconsistent list - objects that were "
+                "created, modified, or deleted between the time the first chunk was returned "
+                "and now may show up in the list."
+                if continue_token else f"too old resource version: {revision}"
+            ) from None
+
+    # ----- create
+
+    async def create(
+        self, kind: Kind, namespace: str | None, body: dict[str, Any], opts: WriteOptions
+    ) -> WriteResult:
+        warnings = self._check_fields(kind, body, opts)
+        self._check_type_meta(kind, body)
+        meta = body.get("metadata")
+        if meta is None:
+            meta = body["metadata"] = {}
+        if not isinstance(meta, dict):
+            raise st.BadRequest(f"{kind.kind} in version \"{kind.version}\" cannot be handled as a {kind.kind}: metadata must be an object")
+        if kind.namespaced:
+            body_ns = meta.get("namespace")
+            if body_ns and namespace and body_ns != namespace:
+                raise st.BadRequest("the namespace of the provided object does not match the namespace sent on the request")
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
+        name = meta.get("name") or ""
+        if not name and meta.get("generateName"):
+            name = meta["generateName"] + "".join(random.choices(_NAME_SUFFIX_CHARS, k=5))
+            meta["name"] = name
+        obj = self._convert(kind, body, name)
+        self._init_meta(obj.metadata)
+        strategy = strategy_for(kind)
+        strategy.prepare_for_create(obj)
+        if not name:
+            errors = [FieldError("FieldValueRequired", "metadata.name", None, "name or generateName is required")]
+            raise _invalid(kind, name, errors)
+        errors = strategy.validate(obj)
+        if errors:
+            raise _invalid(kind, name, errors)
+        await self._admit(kind, namespace or "", obj, None)
+        obj = self._managed(kind, None, obj, opts)
+        data = objects.encode_for_store(obj)
+        if opts.dry_run:
+            return WriteResult(objects.decode(data), 201, warnings)
+        try:
+            revision = await self.store.create(objects.object_key(kind, namespace, name), data)
+        except KeyExistsError:
+            raise st.already_exists(kind.plural, name, kind.group) from None
+        return WriteResult(objects.decode(objects.with_resource_version(data, revision)), 201, warnings)
+
+    @staticmethod
+    def _init_meta(meta: Any) -> None:
+        meta.uid = str(uuid.uuid4())
+        meta.creation_timestamp = rfc3339(now())
+        meta.resource_version = None
+        meta.deletion_timestamp = None
+        meta.deletion_grace_period_seconds = None
+        meta.self_link = None
+        if meta.generate_name is not None and not meta.generate_name:
+            meta.generate_name = None
+
+    # ----- update and patch
+
+    async def update(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        name: str,
+        body: dict[str, Any],
+        opts: WriteOptions,
+        subresource: str = "",
+    ) -> WriteResult:
+        warnings = self._check_fields(kind, body, opts)
+        self._check_type_meta(kind, body)
+        meta = body.get("metadata") or {}
+        if not isinstance(meta, dict):
+            raise st.BadRequest("metadata must be an object")
+        if meta.get("name") and meta["name"] != name:
+            raise st.BadRequest(
+                f"the name of the object ({meta['name']}) does not match the name on the URL ({name})"
+            )
+        if kind.namespaced and meta.get("namespace") and meta["namespace"] != namespace:
+            raise st.BadRequest("the namespace of the provided object does not match the namespace sent on the request")
+        kv = await self._get_kv(kind, namespace, name)
+        want = meta.get("resourceVersion")
+        if want:
+            try:
+                want_rev = int(want)
+            except ValueError:
+                raise st.BadRequest(f"invalid resourceVersion {want!r}") from None
+            if want_rev != kv.mod_revision:
+                raise st.conflict(kind.plural, name, st.STALE_OBJECT, kind.group)
+        result = await self._write_update(kind, namespace, name, kv, body, opts, subresource)
+        result.warnings[:0] = warnings
+        return result
+
+    async def _write_update(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        name: str,
+        kv: Any,
+        body: dict[str, Any],
+        opts: WriteOptions,
+        subresource: str,
+        managed_done: bool = False,
+    ) -> WriteResult:
+        """Validate `body` as the new state of the object stored in `kv`, and write it."""
+        body.setdefault("metadata", {})
+        body["metadata"]["name"] = name
+        if kind.namespaced:
+            body["metadata"]["namespace"] = namespace
+        new = self._convert(kind, body, name)
+        old_data = objects.with_resource_version(kv.value, kv.mod_revision)
+        old_dict = objects.decode(old_data)
+        old = msgspec.convert(old_dict, kind.type)
+        self._keep_system_meta(new.metadata, old.metadata)
+        strategy = strategy_for(kind)
+        if subresource == "finalize":
+            # namespaces/finalize changes spec.finalizers and nothing else
+            finalizers = new.spec.finalizers if new.spec else None
+            new = old
+            if new.spec is not None:
+                new.spec.finalizers = finalizers
+            errors = []
+        else:
+            if subresource == "status":
+                strategy.prepare_for_status_update(new, old)
+            else:
+                strategy.prepare_for_update(new, old)
+            errors = strategy.validate_update(new, old)
+        if errors:
+            raise _invalid(kind, name, errors)
+        await self._admit(kind, namespace or "", new, old)
+        if not managed_done:
+            new = self._managed(kind, old_dict, new, opts, subresource)
+        data = objects.encode_for_store(new)
+        if data == kv.value:
+            return WriteResult(old_dict)  # a no-op write keeps its resourceVersion
+        key = objects.object_key(kind, namespace, name)
+        if opts.dry_run:
+            return WriteResult(objects.decode(objects.with_resource_version(data, kv.mod_revision)))
+        meta = new.metadata
+        if meta.deletion_timestamp and not meta.finalizers and self._deletion_complete(kind, new):
+            try:
+                await self.store.delete(key, kv.mod_revision)
+            except RevisionConflictError:
+                raise st.conflict(kind.plural, name, st.STALE_OBJECT, kind.group) from None
+            return WriteResult(objects.decode(data))
+        try:
+            revision = await self.store.update(key, data, kv.mod_revision)
+        except RevisionConflictError:
+            raise st.conflict(kind.plural, name, st.STALE_OBJECT, kind.group) from None
+        except KeyNotFoundError:
+            raise st.not_found(kind.plural, name, kind.group) from None
+        return WriteResult(objects.decode(objects.with_resource_version(data, revision)))
+
+    @staticmethod
+    def _deletion_complete(kind: Kind, obj: Any) -> bool:
+        """Whether an object marked for deletion can go now that its finalizers are gone."""
+        if kind.kind == "Namespace":
+            return not (obj.spec and obj.spec.finalizers)
+        if kind.kind == "Pod":
+            return obj.metadata.deletion_grace_period_seconds == 0
+        return True
+
+    @staticmethod
+    def _keep_system_meta(new: Any, old: Any) -> None:
+        new.uid = old.uid
+        new.creation_timestamp = old.creation_timestamp
+        new.deletion_timestamp = old.deletion_timestamp
+        new.deletion_grace_period_seconds = old.deletion_grace_period_seconds
+        new.generation = old.generation
+        new.resource_version = None
+        if new.generate_name is None:
+            new.generate_name = old.generate_name
+        if new.managed_fields is None:
+            new.managed_fields = old.managed_fields
+
+    async def patch(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        name: str,
+        patch_type: str,
+        patch: Any,
+        opts: WriteOptions,
+        subresource: str = "",
+    ) -> WriteResult:
+        """Apply a patch, retrying on write conflicts as the Kubernetes API server does."""
+        if patch_type == APPLY_PATCH and not opts.field_manager:
+            raise st.BadRequest("PATCH, application/apply-patch+yaml requires fieldManager parameter")
+        for _ in range(10):
+            kv = await self.store.get(objects.object_key(kind, namespace, name))
+            if kv is None:
+                if patch_type != APPLY_PATCH or subresource:
+                    raise st.not_found(kind.plural, name, kind.group)
+                return await self._apply_create(kind, namespace, name, patch, opts)
+            current = objects.decode(objects.with_resource_version(kv.value, kv.mod_revision))
+            patched, managed_done = self._apply_patch(kind, current, patch_type, patch, opts)
+            if not isinstance(patched, dict):
+                raise st.BadRequest("the patch must produce a JSON object")
+            warnings = self._check_fields(kind, patched, opts)
+            meta = patched.get("metadata")
+            if not isinstance(meta, dict):
+                raise st.BadRequest("metadata must be an object")
+            want = meta.get("resourceVersion")
+            if want and want != current["metadata"].get("resourceVersion"):
+                raise st.conflict(kind.plural, name, st.STALE_OBJECT, kind.group)
+            if meta.get("name", name) != name:
+                raise st.BadRequest(f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})")
+            if meta.get("uid", current["metadata"].get("uid")) != current["metadata"].get("uid"):
+                raise st.conflict(kind.plural, name, f"Precondition failed: UID in precondition: {meta.get('uid')}, UID in object meta: {current['metadata'].get('uid')}", kind.group)
+            self._check_type_meta(kind, patched)
+            try:
+                result = await self._write_update(
+                    kind, namespace, name, kv, patched, opts, subresource, managed_done
+                )
+            except st.Conflict:
+                if want:
+                    raise
+                continue
+            result.warnings[:0] = warnings
+            return result
+        raise st.conflict(kind.plural, name, st.STALE_OBJECT, kind.group)
+
+    def _apply_patch(
+        self, kind: Kind, current: dict[str, Any], patch_type: str, patch: Any, opts: WriteOptions
+    ) -> tuple[Any, bool]:
+        try:
+            if patch_type == JSON_PATCH:
+                if not isinstance(patch, list):
+                    raise st.BadRequest("json patch must be an array of operations")
+                return apply_json_patch(current, patch), False
+            if not isinstance(patch, dict):
+                raise st.BadRequest("the patch must be a JSON object")
+            if patch_type == MERGE_PATCH:
+                return apply_merge_patch(current, patch), False
+            if patch_type == STRATEGIC_PATCH:
+                return apply_strategic_merge_patch(current, patch, kind.definition), False
+            self._check_apply_body(kind, patch)
+            return server_side_apply(
+                current, patch, manager=opts.field_manager, force=opts.force,
+                definition=kind.definition, api_version=kind.api_version, now=rfc3339(now()),
+            ), True
+        except ApplyConflict as c:
+            raise st.Conflict(c.message(), name=current["metadata"].get("name", ""),
+                              group=kind.group, kind=kind.plural, causes=c.causes()) from None
+        except PatchError as e:
+            raise st.Invalid(str(e)) if "Invalid" in type(e).__name__ else st.BadRequest(str(e)) from None
+
+    @staticmethod
+    def _check_apply_body(kind: Kind, body: dict[str, Any]) -> None:
+        if body.get("apiVersion") != kind.api_version or body.get("kind") != kind.kind:
+            raise st.BadRequest(
+                f"invalid object type: /{kind.api_version}, Kind={body.get('kind', '')}"
+                if body.get("kind") != kind.kind
+                else f"the API version in the data ({body.get('apiVersion')}) does not match the expected API version ({kind.api_version})"
+            )
+
+    async def _apply_create(
+        self, kind: Kind, namespace: str | None, name: str, patch: Any, opts: WriteOptions
+    ) -> WriteResult:
+        if not isinstance(patch, dict):
+            raise st.BadRequest("the patch must be a JSON object")
+        self._check_apply_body(kind, patch)
+        meta = patch.get("metadata") or {}
+        if meta.get("name") and meta["name"] != name:
+            raise st.BadRequest(f"the name of the object ({meta['name']}) does not match the name on the URL ({name})")
+        try:
+            created = server_side_apply(
+                None, patch, manager=opts.field_manager, force=opts.force,
+                definition=kind.definition, api_version=kind.api_version, now=rfc3339(now()),
+            )
+        except PatchError as e:
+            raise st.BadRequest(str(e)) from None
+        created.setdefault("metadata", {})["name"] = name
+        plain = WriteOptions(opts.dry_run, "", opts.field_validation, opts.force)
+        result = await self.create(kind, namespace, created, plain)
+        return result
+
+    # ----- delete
+
+    async def delete(
+        self, kind: Kind, namespace: str | None, name: str, options: dict[str, Any], opts: WriteOptions
+    ) -> WriteResult:
+        for _ in range(10):
+            kv = await self._get_kv(kind, namespace, name)
+            try:
+                return await self._delete_once(kind, namespace, name, kv, options, opts)
+            except RevisionConflictError:
+                continue
+        raise st.conflict(kind.plural, name, st.STALE_OBJECT, kind.group)
+
+    async def _delete_once(
+        self, kind: Kind, namespace: str | None, name: str, kv: Any,
+        options: dict[str, Any], opts: WriteOptions,
+    ) -> WriteResult:
+        current = objects.decode(objects.with_resource_version(kv.value, kv.mod_revision))
+        obj = msgspec.convert(current, kind.type)
+        meta = obj.metadata
+        if kind.kind == "Namespace" and name in PROTECTED_NAMESPACES:
+            raise st.Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted', name=name, kind="namespaces")
+        pre = options.get("preconditions") or {}
+        if pre.get("uid") and pre["uid"] != meta.uid:
+            raise st.conflict(kind.plural, name, f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: {meta.uid}", kind.group)
+        if pre.get("resourceVersion") and str(pre["resourceVersion"]) != str(kv.mod_revision):
+            raise st.conflict(kind.plural, name, f"Precondition failed: ResourceVersion in precondition: {pre['resourceVersion']}, ResourceVersion in meta: {kv.mod_revision}", kind.group)
+        finalizers = list(meta.finalizers or [])
+        policy = options.get("propagationPolicy")
+        if options.get("orphanDependents") is True:
+            policy = "Orphan"
+        if policy == "Orphan" and "orphan" not in finalizers:
+            finalizers.append("orphan")
+        elif policy == "Foreground" and "foregroundDeletion" not in finalizers:
+            finalizers.append("foregroundDeletion")
+        grace = self._grace_period(kind, obj, options)
+        key = objects.object_key(kind, namespace, name)
+        graceful = grace > 0 or finalizers or kind.kind == "Namespace"
+        if not graceful:
+            if opts.dry_run:
+                return self._deleted_result(kind, current)
+            deleted = await self.store.delete(key, kv.mod_revision)
+            last = objects.decode(objects.with_resource_version(deleted.value, deleted.mod_revision))
+            return self._deleted_result(kind, last)
+        if meta.deletion_timestamp:
+            # Already terminating: only a shorter grace period changes anything.
+            old_grace = meta.deletion_grace_period_seconds or 0
+            if grace >= old_grace and finalizers == (meta.finalizers or []):
+                return WriteResult(current, 200 if kind.kind in RETURNS_DELETED_OBJECT else 202)
+        at = now() + dt.timedelta(seconds=grace)
+        if not meta.deletion_timestamp or grace < (meta.deletion_grace_period_seconds or 0):
+            meta.deletion_timestamp = rfc3339(at)
+            meta.deletion_grace_period_seconds = grace
+        meta.finalizers = finalizers or None
+        if kind.kind == "Namespace" and obj.status is not None:
+            obj.status.phase = "Terminating"
+        elif kind.kind == "Namespace":
+            from kubelite.api.types.core_v1 import NamespaceStatus
+
+            obj.status = NamespaceStatus(phase="Terminating")
+        if kind.kind == "Pod" and grace == 0 and not finalizers:
+            # force deletion of a pod: gone at once
+            if opts.dry_run:
+                return self._deleted_result(kind, current)
+            deleted = await self.store.delete(key, kv.mod_revision)
+            return self._deleted_result(kind, objects.decode(objects.with_resource_version(deleted.value, deleted.mod_revision)))
+        data = objects.encode_for_store(obj)
+        if opts.dry_run:
+            return WriteResult(objects.decode(objects.with_resource_version(data, kv.mod_revision)), 200)
+        revision = await self.store.update(key, data, kv.mod_revision)
+        return WriteResult(objects.decode(objects.with_resource_version(data, revision)), 200)
+
+    @staticmethod
+    def _deleted_result(kind: Kind, last: dict[str, Any]) -> WriteResult:
+        if kind.kind in RETURNS_DELETED_OBJECT:
+            return WriteResult(last, 200)
+        meta = last.get("metadata", {})
+        body = st.success_status(meta.get("name", ""), kind.group, kind.plural, meta.get("uid", ""))
+        return WriteResult(last, 200, body=body)
+
+    @staticmethod
+    def _grace_period(kind: Kind, obj: Any, options: dict[str, Any]) -> int:
+        if kind.kind != "Pod":
+            return 0
+        spec, status = obj.spec, obj.status
+        if spec is None or not spec.node_name:
+            return 0  # never bound to a node: nothing to stop
+        if status is not None and status.phase in ("Succeeded", "Failed"):
+            return 0
+        requested = options.get("gracePeriodSeconds")
+        if requested is not None:
+            try:
+                value = int(requested)
+            except (TypeError, ValueError):
+                raise st.BadRequest(f"invalid gracePeriodSeconds {requested!r}") from None
+            # A grace period of 0 without force still gives the kubelet a moment (1 s).
+            return max(value, 0)
+        return spec.termination_grace_period_seconds if spec.termination_grace_period_seconds is not None else 30
+
+
+def kind_of(api_version: str, kind: str) -> Kind | None:
+    group, _, version = api_version.rpartition("/")
+    return by_kind(group, version, kind)

@@ -1,0 +1,78 @@
+"""The scale subresource (deployments/scale, replicasets/scale), spoken as autoscaling/v1 Scale."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from kubelite.api import status as st
+from kubelite.api.patch import PatchError, apply_json_patch, apply_merge_patch
+from kubelite.api.selectors import selector_to_string
+from kubelite.apiserver import objects
+from kubelite.apiserver.negotiation import decode_body, media_type
+from kubelite.apiserver.paths import ResourcePath
+from kubelite.apiserver.rest import JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH
+
+if TYPE_CHECKING:
+    from kubelite.apiserver.handlers import ResourceHandlers
+
+
+def scale_of(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = obj["metadata"]
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            k: meta[k]
+            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if k in meta
+        },
+        "spec": {"replicas": spec.get("replicas", 1)},
+        "status": {
+            "replicas": status.get("replicas", 0),
+            "selector": selector_to_string(spec.get("selector")),
+        },
+    }
+
+
+async def handle_scale(handlers: ResourceHandlers, request: web.Request, path: ResourcePath) -> dict[str, Any]:
+    assert path.name is not None
+    store = handlers.store
+    current = objects.decode(await store.get(path.kind, path.namespace, path.name))
+    if request.method == "GET":
+        return scale_of(current)
+    if request.method not in ("PUT", "PATCH"):
+        raise st.MethodNotAllowed("the server does not allow this method on the requested resource")
+    raw = await request.read()
+    scale = scale_of(current)
+    if request.method == "PUT":
+        wanted = decode_body(raw, request.headers.get("Content-Type", "application/json"))
+    else:
+        patch_type = media_type(request.headers.get("Content-Type", ""))
+        body = decode_body(raw, "application/yaml" if patch_type == APPLY_PATCH else "application/json")
+        try:
+            if patch_type == JSON_PATCH:
+                wanted = apply_json_patch(scale, body)
+            elif patch_type in (MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH):
+                wanted = apply_merge_patch(scale, body)
+            else:
+                raise st.UnsupportedMediaType(f"unsupported patch type {patch_type}")
+        except PatchError as e:
+            raise st.BadRequest(str(e)) from None
+    if not isinstance(wanted, dict):
+        raise st.BadRequest("Scale must be a JSON object")
+    replicas = (wanted.get("spec") or {}).get("replicas")
+    if not isinstance(replicas, int) or replicas < 0:
+        raise st.Invalid(
+            f'Scale.autoscaling "{path.name}" is invalid: spec.replicas: Invalid value: {replicas}: must be greater than or equal to 0',
+            causes=[{"reason": "FieldValueInvalid", "message": "Invalid value", "field": "spec.replicas"}],
+        )
+    rv = (wanted.get("metadata") or {}).get("resourceVersion")
+    patch: dict[str, Any] = {"spec": {"replicas": replicas}}
+    if rv:
+        patch["metadata"] = {"resourceVersion": rv}
+    result = await store.patch(path.kind, path.namespace, path.name, MERGE_PATCH, patch, handlers._options(request))
+    return scale_of(result.obj)

@@ -1,0 +1,198 @@
+"""`kubelite server`: the API server process, with its store, watch cache and TLS."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+from aiohttp import web
+
+from kubelite.api import status as st
+from kubelite.client import ApiClient
+from kubelite.api.registry import by_resource
+from kubelite.apiserver.admission import NamespaceLifecycle
+from kubelite.apiserver.app import build_app
+from kubelite.apiserver.auth import TokenAuthenticator
+from kubelite.apiserver.certs import ensure_serving_cert
+from kubelite.apiserver.events import EventReaper
+from kubelite.apiserver.handlers import ResourceHandlers
+from kubelite.apiserver.metrics import Metrics
+from kubelite.apiserver.rest import ObjectStore, WriteOptions
+from kubelite.apiserver.watchcache import WatchCache
+from kubelite.store import open_store
+from kubelite.store.interface import Store
+
+if TYPE_CHECKING:
+    from kubelite.controllers.manager import ControllerManager
+
+log = logging.getLogger("kubelite.apiserver")
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+@dataclass
+class ServerConfig:
+    data_dir: Path
+    listen: str = "127.0.0.1:6443"
+    datastore_endpoint: str = ""
+    tls: bool = True
+    tls_sans: list[str] = field(default_factory=list)
+    event_ttl: float = 3600.0
+    advertise_address: str = ""
+    controllers: bool = True
+
+    @property
+    def host(self) -> str:
+        return self.listen.rsplit(":", 1)[0].strip("[]") or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
+
+
+class ApiServer:
+    """Owns the store, the watch cache and the HTTP(S) listener."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.store: Store | None = None
+        self.cache: WatchCache | None = None
+        self.objects: ObjectStore | None = None
+        self.metrics = Metrics()
+        self._runner: web.AppRunner | None = None
+        self._reaper: EventReaper | None = None
+        self.authenticator: TokenAuthenticator | None = None
+        self.port = 0
+        self._ready = False
+        self._controllers: ControllerManager | None = None
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.config.tls else "http"
+        host = self.config.advertise_address or self.config.host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def kubeconfig_path(self) -> Path:
+        return self.config.data_dir / "kubeconfig.yaml"
+
+    async def start(self) -> None:
+        cfg = self.config
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = open_store(cfg.datastore_endpoint, str(cfg.data_dir))
+        await self.store.start()
+        self.cache = WatchCache(self.store)
+        await self.cache.start()
+        self.objects = ObjectStore(self.store, admission=[NamespaceLifecycle(self.store)])
+        await self._bootstrap()
+        self.authenticator = TokenAuthenticator(cfg.data_dir / "auth") if cfg.tls else None
+        self.handlers = ResourceHandlers(self.objects, self.cache)
+        app = build_app(
+            self.handlers, self.authenticator, self.metrics,
+            ready=lambda: self._ready,
+            extra_metrics=lambda: {"apiserver_watch_cache_revision": float(self.cache.revision if self.cache else 0)},
+        )
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await self._runner.setup()
+        ssl_ctx = None
+        if cfg.tls:
+            hosts = [cfg.host, *cfg.tls_sans]
+            if cfg.advertise_address:
+                hosts.append(cfg.advertise_address)
+            crt, key = ensure_serving_cert(cfg.data_dir / "tls", [h for h in hosts if h not in ("0.0.0.0", "::")])
+            ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ssl_ctx.load_cert_chain(str(crt), str(key))
+            ssl_ctx.set_alpn_protocols(["http/1.1"])
+        site = web.TCPSite(self._runner, cfg.host, cfg.port, ssl_context=ssl_ctx, reuse_address=True)
+        await site.start()
+        server = site._server  # the bound port when listening on :0
+        if server is not None and server.sockets:
+            self.port = server.sockets[0].getsockname()[1]
+        else:
+            self.port = cfg.port
+        self._reaper = EventReaper(self.objects, cfg.event_ttl)
+        self._reaper.start()
+        self.write_kubeconfig()
+        self._ready = True
+        if cfg.controllers:
+            self._start_controllers()
+        log.info("kubelite API server listening on %s", self.url)
+
+    async def _bootstrap(self) -> None:
+        assert self.objects is not None
+        namespaces = by_resource("", "v1", "namespaces")
+        assert namespaces is not None
+        for name in SYSTEM_NAMESPACES:
+            body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+            with contextlib.suppress(st.AlreadyExists):
+                await self.objects.create(namespaces, None, body, WriteOptions(field_manager="kubelite"))
+
+    def kubeconfig(self) -> dict[str, object]:
+        cluster: dict[str, object] = {"server": self.url}
+        user: dict[str, object] = {}
+        if self.config.tls:
+            ca = (self.config.data_dir / "tls" / "ca.crt").read_bytes()
+            cluster["certificate-authority-data"] = base64.b64encode(ca).decode()
+            assert self.authenticator is not None
+            user["token"] = self.authenticator.admin_token
+        return {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "kubelite", "cluster": cluster}],
+            "users": [{"name": "admin", "user": user}],
+            "contexts": [{"name": "kubelite", "context": {"cluster": "kubelite", "user": "admin", "namespace": "default"}}],
+            "current-context": "kubelite",
+            "preferences": {},
+        }
+
+    def write_kubeconfig(self) -> None:
+        path = self.kubeconfig_path
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(yaml.safe_dump(self.kubeconfig(), sort_keys=False))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+
+    def internal_client(self) -> ApiClient:
+        """A client of this server for the in-process controllers (the same HTTP API as everyone)."""
+        if not self.config.tls:
+            return ApiClient(self.url)
+        assert self.authenticator is not None
+        return ApiClient(
+            self.url, token=self.authenticator.admin_token,
+            ca_file=str(self.config.data_dir / "tls" / "ca.crt"), user_agent="kubelite-controller-manager",
+        )
+
+    def _start_controllers(self) -> None:
+        from kubelite.controllers.manager import ControllerManager
+
+        self._controllers = ControllerManager(self.internal_client())
+        self._controllers.start()
+
+    async def stop(self) -> None:
+        self._ready = False
+        if self._controllers is not None:
+            await self._controllers.stop()
+        if self._reaper:
+            await self._reaper.stop()
+        if self._runner:
+            await self._runner.cleanup()
+        if self.cache:
+            await self.cache.stop()
+        if self.store:
+            await self.store.close()
+
+    async def serve_forever(self, stop: asyncio.Event) -> None:
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()

@@ -1,0 +1,209 @@
+"""The watch cache: one store watch, fanned out in process to every client watch.
+
+The store is watched once from server start. Recent events stay in a ring buffer so a
+client watching from a recent resourceVersion is served from memory; an older one gets
+410 Expired and re-lists, as with a real API server. Each client watch owns a bounded
+queue; a client that falls too far behind is cut off rather than growing memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubelite.apiserver import objects
+from kubelite.store.interface import Event, Store
+
+log = logging.getLogger(__name__)
+
+ObjectFilter = Callable[[dict[str, Any]], bool]
+
+
+@dataclass(slots=True)
+class CachedEvent:
+    """A store event with the object's bytes (resourceVersion set) and lazily decoded dicts."""
+
+    revision: int
+    type: str  # "PUT" or "DELETE"
+    key: str
+    data: bytes
+    created: bool
+    prev_data: bytes | None
+    _obj: dict[str, Any] | None = None
+    _prev: dict[str, Any] | None = None
+
+    @property
+    def obj(self) -> dict[str, Any]:
+        if self._obj is None:
+            self._obj = objects.decode(self.data)
+        return self._obj
+
+    @property
+    def prev(self) -> dict[str, Any] | None:
+        if self.prev_data is None:
+            return None
+        if self._prev is None:
+            self._prev = objects.decode(self.prev_data)
+        return self._prev
+
+
+class WatcherOverflow(Exception):
+    """The client read too slowly and was cut off."""
+
+
+@dataclass(eq=False)
+class Watcher:
+    """One client watch: a key prefix, an optional object filter and a queue of events."""
+
+    prefix: str
+    matches: ObjectFilter | None
+    queue: asyncio.Queue[tuple[str, CachedEvent] | None] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=20000)
+    )
+    closed: bool = False
+
+    def offer(self, event: CachedEvent) -> None:
+        """Queue the client-visible form of `event` (ADDED/MODIFIED/DELETED), if any."""
+        if self.closed or not event.key.startswith(self.prefix):
+            return
+        watch_type = self._translate(event)
+        if watch_type is None:
+            return
+        try:
+            self.queue.put_nowait((watch_type, event))
+        except asyncio.QueueFull:
+            self.close()
+
+    def _translate(self, event: CachedEvent) -> str | None:
+        if self.matches is None:
+            if event.type == "DELETE":
+                return "DELETED"
+            return "ADDED" if event.created else "MODIFIED"
+        if event.type == "DELETE":
+            return "DELETED" if self.matches(event.obj) else None
+        now = self.matches(event.obj)
+        before = event.prev is not None and not event.created and self.matches(event.prev)
+        if now and before:
+            return "MODIFIED"
+        if now:
+            return "ADDED"
+        if before:
+            return "DELETED"
+        return None
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            with contextlib.suppress(asyncio.QueueFull):
+                self.queue.put_nowait(None)
+
+
+class WatchCache:
+    """Fans out store events to client watches; keeps the last `capacity` events."""
+
+    def __init__(self, store: Store, capacity: int = 50000) -> None:
+        self._store = store
+        self._events: deque[CachedEvent] = deque(maxlen=capacity)
+        self._watchers: set[Watcher] = set()
+        self._task: asyncio.Task[None] | None = None
+        self.oldest = 0  # events after this revision are all in the buffer
+        self.revision = 0  # the newest revision seen
+        self._advanced = asyncio.Condition()
+
+    async def start(self) -> None:
+        self.revision = self.oldest = await self._store.current_revision()
+        self._task = asyncio.create_task(self._run(), name="watch-cache")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        for w in list(self._watchers):
+            w.close()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                async for ev in self._store.watch(objects.REGISTRY_PREFIX, self.revision):
+                    self._publish(ev)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("store watch failed; resuming from revision %d", self.revision)
+                await asyncio.sleep(0.5)
+
+    def _publish(self, ev: Event) -> None:
+        if ev.revision <= self.revision:
+            return
+        data = objects.with_resource_version(ev.kv.value, ev.revision)
+        prev = (
+            objects.with_resource_version(ev.prev.value, ev.prev.mod_revision)
+            if ev.prev is not None
+            else None
+        )
+        created = ev.type == "PUT" and ev.kv.create_revision == ev.kv.mod_revision
+        cached = CachedEvent(ev.revision, ev.type, ev.kv.key, data, created, prev)
+        if len(self._events) == self._events.maxlen:
+            self.oldest = self._events[0].revision
+        self._events.append(cached)
+        self.revision = ev.revision
+        for w in list(self._watchers):
+            w.offer(cached)
+            if w.closed:
+                self._watchers.discard(w)
+        self._notify()
+
+    def _notify(self) -> None:
+        async def wake() -> None:
+            async with self._advanced:
+                self._advanced.notify_all()
+
+        asyncio.get_running_loop().create_task(wake())
+
+    async def wait_for(self, revision: int, timeout: float = 5.0) -> bool:
+        """Wait until the cache has seen `revision` (used before serving a consistent read)."""
+        if self.revision >= revision:
+            return True
+        async with self._advanced:
+            try:
+                await asyncio.wait_for(
+                    self._advanced.wait_for(lambda: self.revision >= revision), timeout
+                )
+            except TimeoutError:
+                return False
+        return True
+
+    def too_old(self, revision: int) -> bool:
+        return revision < self.oldest
+
+    def subscribe(self, prefix: str, from_revision: int, matches: ObjectFilter | None) -> Watcher:
+        """A watcher receiving every event after `from_revision` under `prefix`.
+
+        The caller checks `too_old` first; replay and registration happen without
+        yielding to the loop, so no event can fall between them.
+        """
+        watcher = Watcher(prefix, matches)
+        if from_revision < self.revision:
+            replay: list[CachedEvent] = []
+            for ev in reversed(self._events):
+                if ev.revision <= from_revision:
+                    break
+                replay.append(ev)
+            for ev in reversed(replay):
+                watcher.offer(ev)
+        self._watchers.add(watcher)
+        return watcher
+
+    def unsubscribe(self, watcher: Watcher) -> None:
+        watcher.closed = True
+        self._watchers.discard(watcher)
+
+    @property
+    def watcher_count(self) -> int:
+        return len(self._watchers)

@@ -1,0 +1,111 @@
+"""The `kubelite` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_DATA_DIR = "/var/lib/kubelite"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per log line: ts, level, logger, msg (and the exception, if any)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def setup_logging(fmt: str, verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True)
+
+
+def _add_server_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="where state, certificates and the kubeconfig live (default %(default)s)")
+    p.add_argument("--listen", default="127.0.0.1:6443", help="HOST:PORT to serve the API on (default %(default)s)")
+    p.add_argument("--datastore-endpoint", default="", help="sqlite:///PATH (default: DATA_DIR/state.db) or etcd://HOST:PORT[,HOST:PORT...]")
+    p.add_argument("--tls-san", action="append", default=[], help="extra name or IP for the serving certificate (repeatable)")
+    p.add_argument("--advertise-address", default="", help="address written into the kubeconfig (default: the listen host)")
+    p.add_argument("--event-ttl", type=float, default=3600.0, help="seconds events are kept (default %(default)s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kubelite", description="The Kubernetes pod system in Python.")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    server = sub.add_parser("server", help="run the API server (and scheduler and controllers)")
+    _add_server_flags(server)
+
+    kubeconfig = sub.add_parser("kubeconfig", help="print the admin kubeconfig of a data dir")
+    kubeconfig.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    return parser
+
+
+async def _run_server(args: argparse.Namespace) -> int:
+    from kubelite.apiserver.server import ApiServer, ServerConfig
+
+    config = ServerConfig(
+        data_dir=Path(args.data_dir).resolve(),
+        listen=args.listen,
+        datastore_endpoint=args.datastore_endpoint,
+        tls_sans=args.tls_san,
+        advertise_address=args.advertise_address,
+        event_ttl=args.event_ttl,
+    )
+    server = ApiServer(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    print(f"kubelite API server ready at {server.url}", file=sys.stderr, flush=True)
+    print(f"export KUBECONFIG={server.kubeconfig_path}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_format, args.verbose)
+    if args.command == "server":
+        try:
+            return asyncio.run(_run_server(args))
+        except ValueError as e:
+            print(f"kubelite: {e}", file=sys.stderr)
+            return 2
+    if args.command == "kubeconfig":
+        path = Path(args.data_dir) / "kubeconfig.yaml"
+        if not path.exists():
+            print(f"kubelite: {path} does not exist: start `kubelite server --data-dir {args.data_dir}` first", file=sys.stderr)
+            return 1
+        sys.stdout.write(path.read_text())
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(os.sys.argv[1:]))
