@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubelite.api.protobuf import wire
+from kubelite.api.protobuf.pointers import POINTER_FIELDS
 from kubelite.api.protobuf.tables import MESSAGES
 
-# Go writes every non-pointer string field, empty or not; JSON (omitempty) would not.
-# Empty strings are therefore dropped on decode. Ints and bools are kept as sent,
-# because pointer fields such as replicas: 0 or automountServiceAccountToken: false matter.
+# Zero scalars are dropped on decode unless the field is a Go pointer (see pointers.py).
+_ZERO_SCALARS: tuple[Any, ...] = ("", 0, False)
 
 _INT_BITS = {"int32": 32, "int64": 64, "uint32": 64, "uint64": 64}
 
@@ -58,7 +58,11 @@ def decode_message(name: str, data: bytes) -> Any:
             out.update(decoded)  # embedded struct: its fields appear inline
         elif repeated:
             out.setdefault(json_name, []).append(decoded)
-        elif decoded is not None and decoded != "":
+        elif decoded is None:
+            continue
+        elif isinstance(decoded, dict | list) or (name, json_name) in POINTER_FIELDS:
+            out[json_name] = decoded
+        elif not any(decoded == z and type(decoded) is type(z) for z in _ZERO_SCALARS):
             out[json_name] = decoded
     return out
 
