@@ -1,0 +1,216 @@
+"""One scheduling cycle, without I/O: pre-filter, filter a sample of nodes, score, pick.
+
+`Algorithm.schedule` returns the chosen node or raises FitError, whose message is the text
+kube-scheduler writes into the FailedScheduling event and the PodScheduled condition.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+
+from kubelite.api.types import core_v1
+from kubelite.scheduler.cache import NodeInfo, Snapshot
+from kubelite.scheduler.framework import SUCCESS, Code, CycleState, Status
+from kubelite.scheduler.registry import Profile, default_profile
+
+MIN_FEASIBLE_NODES_TO_FIND = 100
+MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
+
+NO_NODE_AVAILABLE = "0/{n} nodes are available"
+PREEMPTION_NOT_HELPFUL = "Preemption is not helpful for scheduling"
+NO_PREEMPTION_VICTIMS = "No preemption victims found for incoming pod"
+PREEMPTION_NEVER = "not eligible due to preemptionPolicy=Never."
+
+
+def num_feasible_nodes_to_find(num_all_nodes: int, percentage: int = 0) -> int:
+    """How many feasible nodes to look for before scoring (kube-scheduler's exact formula)."""
+    if num_all_nodes < MIN_FEASIBLE_NODES_TO_FIND:
+        return num_all_nodes
+    if percentage == 0:
+        percentage = 50 - num_all_nodes // 125
+        if percentage < MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND:
+            percentage = MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND
+    num = num_all_nodes * percentage // 100
+    return max(num, MIN_FEASIBLE_NODES_TO_FIND)
+
+
+def _histogram(statuses: list[Status]) -> str:
+    counts: Counter[str] = Counter(r for s in statuses for r in s.reasons)
+    return ", ".join(sorted(f"{n} {reason}" for reason, n in counts.items()))
+
+
+@dataclass
+class Diagnosis:
+    """Why no node fit: each evaluated node's refusal, or one PreFilter refusal for all."""
+
+    node_status: dict[str, Status] = field(default_factory=dict)
+    pre_filter_msg: str = ""
+    unschedulable_plugins: set[str] = field(default_factory=set)
+
+
+class FitError(Exception):
+    """No node can take the pod; str() is kube-scheduler's FailedScheduling message."""
+
+    def __init__(self, pod: core_v1.Pod, num_all_nodes: int, diagnosis: Diagnosis) -> None:
+        self.pod = pod
+        self.num_all_nodes = num_all_nodes
+        self.diagnosis = diagnosis
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        msg = NO_NODE_AVAILABLE.format(n=self.num_all_nodes) + ":"
+        if self.diagnosis.pre_filter_msg:
+            msg += f" {self.diagnosis.pre_filter_msg}."
+        else:
+            hist = _histogram(list(self.diagnosis.node_status.values()))
+            if hist:
+                msg += f" {hist}."
+        return msg + f" preemption: {self.preemption_message()}"
+
+    def preemption_message(self) -> str:
+        """What DefaultPreemption reports; kubelite never evicts, so it finds no victims."""
+        spec = self.pod.spec
+        if spec is not None and spec.preemption_policy == "Never":
+            return PREEMPTION_NEVER
+        verdicts = [Status(reasons=(PREEMPTION_NOT_HELPFUL,))
+                    if s.code == Code.UNSCHEDULABLE_AND_UNRESOLVABLE
+                    else Status(reasons=(NO_PREEMPTION_VICTIMS,))
+                    for s in self.diagnosis.node_status.values()]
+        return f"{NO_NODE_AVAILABLE.format(n=self.num_all_nodes)}: {_histogram(verdicts)}."
+
+
+@dataclass
+class ScheduleResult:
+    node: str
+    evaluated_nodes: int
+    feasible_nodes: int
+    scores: dict[str, int] = field(default_factory=dict)  # weighted totals of the feasible nodes
+
+
+@dataclass
+class NodeReport:
+    """One node's fate for one pod: who refused it and why, or its scores per plugin."""
+
+    node: str
+    feasible: bool
+    plugin: str = ""
+    code: str = ""
+    reasons: tuple[str, ...] = ()
+    scores: dict[str, int] = field(default_factory=dict)  # plugin -> weighted score
+    total: int = 0
+
+
+class Algorithm:
+    """Runs a profile's plugins over a snapshot. Keeps only the round-robin start index."""
+
+    def __init__(self, profile: Profile | None = None, percentage_of_nodes_to_score: int = 0,
+                 rng: random.Random | None = None) -> None:
+        self.profile = profile or default_profile()
+        self.percentage = percentage_of_nodes_to_score
+        self.rng = rng or random.Random()
+        self.next_start_node_index = 0
+
+    def _pre_filter(self, state: CycleState, pod: core_v1.Pod) -> Status:
+        for plugin in self.profile.filters:
+            status = plugin.pre_filter(state, pod)
+            if status.code == Code.SKIP:
+                state.skip_filter.add(plugin.NAME)
+            elif not status.is_success:
+                return status.with_plugin(plugin.NAME)
+        return SUCCESS
+
+    def run_filters(self, state: CycleState, pod: core_v1.Pod, node: NodeInfo) -> Status:
+        for plugin in self.profile.filters:
+            if plugin.NAME in state.skip_filter:
+                continue
+            status = plugin.filter(state, pod, node)
+            if not status.is_success:
+                return status.with_plugin(plugin.NAME)
+        return SUCCESS
+
+    def score(self, state: CycleState, pod: core_v1.Pod, nodes: list[NodeInfo]
+              ) -> dict[str, dict[str, int]]:
+        """plugin name -> node name -> weighted normalized score."""
+        out: dict[str, dict[str, int]] = {}
+        for plugin, weight in self.profile.scorers:
+            if plugin.pre_score(state, pod, nodes).code == Code.SKIP:
+                continue
+            scores = {n.name: plugin.score(state, pod, n) for n in nodes}
+            plugin.normalize_score(state, pod, scores)
+            out[plugin.NAME] = {name: s * weight for name, s in scores.items()}
+        return out
+
+    def schedule(self, pod: core_v1.Pod, snapshot: Snapshot) -> ScheduleResult:
+        """Pick a node for pod, or raise FitError."""
+        nodes = snapshot.nodes
+        if not nodes:
+            raise FitError(pod, 0, Diagnosis())
+        state = CycleState(snapshot)
+        status = self._pre_filter(state, pod)
+        if not status.is_success:
+            if status.code == Code.ERROR:
+                raise RuntimeError(f"running PreFilter plugin {status.plugin!r}: {status.message}")
+            diag = Diagnosis({n.name: status for n in nodes}, status.message, {status.plugin})
+            raise FitError(pod, len(nodes), diag)
+        want = num_feasible_nodes_to_find(len(nodes), self.percentage)
+        feasible: list[NodeInfo] = []
+        diagnosis = Diagnosis()
+        processed = 0
+        for i in range(len(nodes)):
+            node = nodes[(self.next_start_node_index + i) % len(nodes)]
+            processed += 1
+            status = self.run_filters(state, pod, node)
+            if status.is_success:
+                feasible.append(node)
+                if len(feasible) >= want:
+                    break
+            elif status.code == Code.ERROR:
+                raise RuntimeError(f"running {status.plugin!r} filter plugin: {status.message}")
+            else:
+                diagnosis.node_status[node.name] = status
+                diagnosis.unschedulable_plugins.add(status.plugin)
+        self.next_start_node_index = (self.next_start_node_index + processed) % len(nodes)
+        if not feasible:
+            raise FitError(pod, len(nodes), diagnosis)
+        if len(feasible) == 1:
+            return ScheduleResult(feasible[0].name, processed, 1)
+        per_plugin = self.score(state, pod, feasible)
+        totals = {n.name: sum(s[n.name] for s in per_plugin.values()) for n in feasible}
+        return ScheduleResult(self._select(totals), processed, len(feasible), totals)
+
+    def _select(self, totals: dict[str, int]) -> str:
+        """The highest total; ties broken uniformly at random (reservoir sampling)."""
+        best, best_score, ties = "", -1, 0
+        for name, score in totals.items():
+            if score > best_score:
+                best, best_score, ties = name, score, 1
+            elif score == best_score:
+                ties += 1
+                if self.rng.randrange(ties) == 0:
+                    best = name
+        return best
+
+    def explain(self, pod: core_v1.Pod, snapshot: Snapshot) -> list[NodeReport]:
+        """Every node (no sampling): the filter that refused it, or its weighted scores."""
+        state = CycleState(snapshot)
+        pre = self._pre_filter(state, pod)
+        if not pre.is_success:
+            return [NodeReport(n.name, False, pre.plugin, pre.code.name, pre.reasons)
+                    for n in snapshot.nodes]
+        reports: dict[str, NodeReport] = {}
+        feasible = []
+        for node in snapshot.nodes:
+            status = self.run_filters(state, pod, node)
+            reports[node.name] = NodeReport(node.name, status.is_success, status.plugin,
+                                            status.code.name, status.reasons)
+            if status.is_success:
+                feasible.append(node)
+        if feasible:
+            for plugin, scores in self.score(state, pod, feasible).items():
+                for name, s in scores.items():
+                    reports[name].scores[plugin] = s
+                    reports[name].total += s
+        return list(reports.values())

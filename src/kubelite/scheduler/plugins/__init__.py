@@ -1,0 +1,1 @@
+"""One module per scheduling plugin; `scheduler/registry.py` lists them and their weights."""

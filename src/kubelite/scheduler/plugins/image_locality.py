@@ -1,0 +1,39 @@
+"""ImageLocality: prefer nodes that already hold the pod's images, weighted by image size and
+by how widely the image is spread (so one node does not attract everything)."""
+
+from __future__ import annotations
+
+from kubelite.api.types import core_v1
+from kubelite.scheduler.cache import NodeInfo, normalize_image
+from kubelite.scheduler.framework import MAX_NODE_SCORE, CycleState, Event, Plugin
+
+NAME = "ImageLocality"
+EVENTS = Event.NONE  # scoring only
+
+MB = 1024 * 1024
+MIN_THRESHOLD = 23 * MB
+MAX_CONTAINER_THRESHOLD = 1000 * MB
+
+
+def image_score(pod: core_v1.Pod, node: NodeInfo, image_nodes: dict[str, int], total_nodes: int) -> int:
+    containers = list(pod.spec.containers) + list(pod.spec.init_containers or []) if pod.spec else []
+    total = 0
+    for c in containers:
+        if not c.image:
+            continue
+        name = normalize_image(c.image)
+        size = node.images.get(name)
+        if size is not None and total_nodes:
+            total += int(size * (image_nodes.get(name, 0) / total_nodes))
+    max_threshold = MAX_CONTAINER_THRESHOLD * max(1, len(containers))
+    total = min(max(total, MIN_THRESHOLD), max_threshold)
+    return MAX_NODE_SCORE * (total - MIN_THRESHOLD) // (max_threshold - MIN_THRESHOLD)
+
+
+class ImageLocality(Plugin):
+    NAME = NAME
+    EVENTS = EVENTS
+
+    def score(self, state: CycleState, pod: core_v1.Pod, node: NodeInfo) -> int:
+        snap = state.snapshot
+        return image_score(pod, node, snap.image_nodes, len(snap.nodes))

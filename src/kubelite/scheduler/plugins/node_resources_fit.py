@@ -1,0 +1,106 @@
+"""NodeResourcesFit: the pod's requests must fit in what the node has left; among fitting
+nodes, prefer the least allocated (LeastAllocated strategy)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kubelite.api.types import core_v1
+from kubelite.scheduler.cache import NodeInfo, Resources, pod_requests
+from kubelite.scheduler.framework import MAX_NODE_SCORE, SUCCESS, CycleState, Event, Plugin, Status
+
+NAME = "NodeResourcesFit"
+REASON_TOO_MANY_PODS = "Too many pods"
+REASON_CPU = "Insufficient cpu"
+REASON_MEMORY = "Insufficient memory"
+REASON_EPHEMERAL_STORAGE = "Insufficient ephemeral-storage"
+REASON_EXTENDED = "Insufficient {name}"
+EVENTS = Event.POD_DELETE | Event.POD_UPDATE | Event.NODE_ADD | Event.NODE_ALLOCATABLE
+_KEY = "PreFilter" + NAME
+
+# LeastAllocated weighs cpu and memory equally (the default scoringStrategy resources).
+SCORE_RESOURCES = (("cpu", 1), ("memory", 1))
+
+
+@dataclass(frozen=True)
+class InsufficientResource:
+    resource: str
+    reason: str
+    requested: int
+    used: int
+    capacity: int
+
+    @property
+    def unresolvable(self) -> bool:
+        """The request exceeds the whole node: freeing other pods cannot help."""
+        return self.requested > self.capacity
+
+
+def fits(requests: Resources, node: NodeInfo) -> list[InsufficientResource]:
+    """What the node lacks for a pod with these requests (empty list: it fits).
+
+    The pure core check, shared with anything that must re-check admission.
+    """
+    out = []
+    if len(node.pods) + 1 > node.allocatable.allowed_pods:
+        out.append(InsufficientResource("pods", REASON_TOO_MANY_PODS, 1, len(node.pods),
+                                        node.allocatable.allowed_pods))
+    if requests.is_zero():
+        return out
+    alloc, used = node.allocatable, node.requested
+    checks = (("cpu", REASON_CPU, requests.milli_cpu, used.milli_cpu, alloc.milli_cpu),
+              ("memory", REASON_MEMORY, requests.memory, used.memory, alloc.memory),
+              ("ephemeral-storage", REASON_EPHEMERAL_STORAGE, requests.ephemeral_storage,
+               used.ephemeral_storage, alloc.ephemeral_storage))
+    for name, reason, want, have_used, capacity in checks:
+        if want > 0 and want > capacity - have_used:
+            out.append(InsufficientResource(name, reason, want, have_used, capacity))
+    for name, want in requests.scalar.items():
+        capacity = node.allocatable.scalar.get(name, 0)
+        have_used = used.scalar.get(name, 0)
+        if want > 0 and want > capacity - have_used:
+            out.append(InsufficientResource(name, REASON_EXTENDED.format(name=name), want,
+                                            have_used, capacity))
+    return out
+
+
+def least_allocated_score(requested: int, capacity: int) -> int:
+    if capacity == 0 or requested > capacity:
+        return 0
+    return (capacity - requested) * MAX_NODE_SCORE // capacity
+
+
+class NodeResourcesFit(Plugin):
+    NAME = NAME
+    EVENTS = EVENTS
+
+    def pre_filter(self, state: CycleState, pod: core_v1.Pod) -> Status:
+        state.write(_KEY, (pod_requests(pod), pod_requests(pod, non_zero=True)))
+        return SUCCESS
+
+    def _requests(self, state: CycleState, pod: core_v1.Pod) -> tuple[Resources, Resources]:
+        cached = state.read(_KEY)
+        return cached if cached else (pod_requests(pod), pod_requests(pod, non_zero=True))
+
+    def filter(self, state: CycleState, pod: core_v1.Pod, node: NodeInfo) -> Status:
+        missing = fits(self._requests(state, pod)[0], node)
+        if not missing:
+            return SUCCESS
+        reasons = tuple(m.reason for m in missing)
+        if any(m.unresolvable for m in missing):
+            return Status.unresolvable(*reasons)
+        return Status.unschedulable(*reasons)
+
+    def score(self, state: CycleState, pod: core_v1.Pod, node: NodeInfo) -> int:
+        non_zero = self._requests(state, pod)[1]
+        total = weights = 0
+        for resource, weight in SCORE_RESOURCES:
+            if resource == "cpu":
+                req = node.non_zero_requested.milli_cpu + non_zero.milli_cpu
+                cap = node.allocatable.milli_cpu
+            else:
+                req = node.non_zero_requested.memory + non_zero.memory
+                cap = node.allocatable.memory
+            total += least_allocated_score(req, cap) * weight
+            weights += weight
+        return total // weights if weights else 0

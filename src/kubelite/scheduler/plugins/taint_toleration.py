@@ -1,0 +1,68 @@
+"""TaintToleration: a pod lands only where it tolerates every NoSchedule/NoExecute taint, and
+prefers nodes with fewer PreferNoSchedule taints it does not tolerate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from kubelite.api.types import core_v1
+from kubelite.scheduler.cache import NodeInfo
+from kubelite.scheduler.framework import (
+    SUCCESS,
+    CycleState,
+    Event,
+    Plugin,
+    Status,
+    default_normalize_score,
+)
+
+NAME = "TaintToleration"
+REASON = "node(s) had untolerated taint {{{key}: {value}}}"
+EVENTS = Event.NODE_ADD | Event.NODE_TAINT
+
+FILTER_EFFECTS = ("NoSchedule", "NoExecute")
+
+
+def tolerates(toleration: core_v1.Toleration, taint: core_v1.Taint) -> bool:
+    """v1.Toleration.ToleratesTaint: an empty key with Exists tolerates everything."""
+    if toleration.effect and toleration.effect != taint.effect:
+        return False
+    if toleration.key and toleration.key != taint.key:
+        return False
+    if toleration.operator == "Exists":
+        return True
+    if toleration.operator in (None, "", "Equal"):
+        return (toleration.value or "") == (taint.value or "")
+    return False
+
+
+def untolerated_taint(taints: Iterable[core_v1.Taint], tolerations: Sequence[core_v1.Toleration],
+                      effects: Sequence[str] = FILTER_EFFECTS) -> core_v1.Taint | None:
+    """The first taint with one of `effects` that no toleration tolerates, or None."""
+    for taint in taints:
+        if taint.effect in effects and not any(tolerates(t, taint) for t in tolerations):
+            return taint
+    return None
+
+
+def reason_for(taint: core_v1.Taint) -> str:
+    return REASON.format(key=taint.key, value=taint.value or "")
+
+
+class TaintToleration(Plugin):
+    NAME = NAME
+    EVENTS = EVENTS
+
+    def filter(self, state: CycleState, pod: core_v1.Pod, node: NodeInfo) -> Status:
+        tolerations = (pod.spec.tolerations if pod.spec else None) or []
+        taint = untolerated_taint(node.taints, tolerations)
+        return Status.unresolvable(reason_for(taint)) if taint else SUCCESS
+
+    def score(self, state: CycleState, pod: core_v1.Pod, node: NodeInfo) -> int:
+        tolerations = [t for t in (pod.spec.tolerations if pod.spec else None) or []
+                       if t.effect in (None, "", "PreferNoSchedule")]
+        return sum(1 for taint in node.taints if taint.effect == "PreferNoSchedule"
+                   and not any(tolerates(t, taint) for t in tolerations))
+
+    def normalize_score(self, state: CycleState, pod: core_v1.Pod, scores: dict[str, int]) -> None:
+        default_normalize_score(scores, reverse=True)

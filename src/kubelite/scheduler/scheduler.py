@@ -1,0 +1,248 @@
+"""The default-scheduler: informers feed the cache and queue; one cycle at a time picks a node;
+bindings are written asynchronously. It talks to the cluster only through the API client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import random
+from typing import Any, Protocol
+
+from kubelite.api.types import core_v1
+from kubelite.client.informer import Informer
+from kubelite.scheduler.algorithm import Algorithm, FitError, NodeReport
+from kubelite.scheduler.cache import SchedulerCache, pod_key
+from kubelite.scheduler.framework import Event
+from kubelite.scheduler.queue import QueuedPod, SchedulingQueue
+from kubelite.scheduler.registry import Profile, default_profile
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SCHEDULER_NAME = "default-scheduler"
+REASON_SCHEDULED = "Scheduled"
+MESSAGE_SCHEDULED = "Successfully assigned {namespace}/{name} to {node}"
+REASON_FAILED = "FailedScheduling"
+REASON_UNSCHEDULABLE = "Unschedulable"  # the PodScheduled condition's reason
+BINDING_REJECTED = "Binding rejected: {error}"
+
+UNASSIGNED = "spec.nodeName=,status.phase!=Succeeded,status.phase!=Failed"
+ASSIGNED = "spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed"
+
+
+class SchedulerClient(Protocol):
+    """The client calls the scheduler makes (ApiClient provides them; tests use a fake)."""
+
+    async def list(self, kind: Any, namespace: str | None = None, **kw: Any) -> Any: ...
+    def watch(self, kind: Any, namespace: str | None = None, **kw: Any) -> Any: ...
+    async def bind(self, pod: Any, node_name: str) -> None: ...
+    async def patch(self, kind: Any, name: str, namespace: str | None, body: Any,
+                    **kw: Any) -> Any: ...
+    async def create_event(self, involved: Any, reason: str, message: str, **kw: Any) -> Any: ...
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def node_update_event(old: core_v1.Node, new: core_v1.Node) -> Event:
+    """Which kinds of change a node update is, so the queue wakes only interested pods."""
+    event = Event.NONE
+    if (old.metadata and old.metadata.labels) != (new.metadata and new.metadata.labels):
+        event |= Event.NODE_LABEL
+    old_spec, new_spec = old.spec or core_v1.NodeSpec(), new.spec or core_v1.NodeSpec()
+    if old_spec.taints != new_spec.taints or old_spec.unschedulable != new_spec.unschedulable:
+        event |= Event.NODE_TAINT
+    old_st, new_st = old.status or core_v1.NodeStatus(), new.status or core_v1.NodeStatus()
+    if old_st.allocatable != new_st.allocatable:
+        event |= Event.NODE_ALLOCATABLE
+    return event or Event.NODE_OTHER
+
+
+class Scheduler:
+    """Watches pending pods and nodes, and binds each pod to the best node that fits."""
+
+    def __init__(self, client: SchedulerClient, *, name: str = DEFAULT_SCHEDULER_NAME,
+                 profile: Profile | None = None, percentage_of_nodes_to_score: int = 0,
+                 rng: random.Random | None = None, initial_backoff: float = 1.0,
+                 max_backoff: float = 10.0) -> None:
+        self.client = client
+        self.name = name
+        self.profile = profile or default_profile()
+        self.algorithm = Algorithm(self.profile, percentage_of_nodes_to_score, rng)
+        self.cache = SchedulerCache()
+        self.queue = SchedulingQueue({n: p.EVENTS for n, p in self.profile.plugins.items()},
+                                     initial_backoff=initial_backoff, max_backoff=max_backoff)
+        self.nodes = Informer(client, "nodes")  # type: ignore[arg-type]
+        self.pending = Informer(client, "pods", field_selector=UNASSIGNED)  # type: ignore[arg-type]
+        self.assigned = Informer(client, "pods", field_selector=ASSIGNED)  # type: ignore[arg-type]
+        self.services = Informer(client, "services")  # type: ignore[arg-type]
+        self.replica_sets = Informer(client, "replicasets")  # type: ignore[arg-type]
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._bindings: set[asyncio.Task[None]] = set()
+        self._wire()
+
+    # -- informer handlers ----------------------------------------------------------------------
+
+    def responsible_for(self, pod: core_v1.Pod) -> bool:
+        spec, meta = pod.spec, pod.metadata
+        return (spec is not None and not spec.node_name
+                and (spec.scheduler_name or DEFAULT_SCHEDULER_NAME) == self.name
+                and not spec.scheduling_gates
+                and not (meta and meta.deletion_timestamp))
+
+    def _wire(self) -> None:
+        def node_added(node: core_v1.Node) -> None:
+            self.cache.add_node(node)
+            self.queue.move_on_event(Event.NODE_ADD)
+
+        def node_updated(old: core_v1.Node, new: core_v1.Node) -> None:
+            self.cache.update_node(new)
+            self.queue.move_on_event(node_update_event(old, new))
+
+        def node_deleted(node: core_v1.Node) -> None:
+            self.cache.remove_node((node.metadata.name if node.metadata else None) or "")
+            self.queue.move_on_event(Event.NODE_DELETE)
+
+        def pending_added(pod: core_v1.Pod) -> None:
+            if self.responsible_for(pod) and not self.cache.is_assumed(pod):
+                self.queue.add(pod)
+
+        def pending_updated(old: core_v1.Pod, new: core_v1.Pod) -> None:
+            if self.responsible_for(new) and not self.cache.is_assumed(new):
+                self.queue.update(old, new)
+            else:
+                self.queue.delete(new)
+
+        def assigned_added(pod: core_v1.Pod) -> None:
+            self.cache.add_pod(pod)
+            self.queue.delete(pod)
+            self.queue.move_on_event(Event.POD_ADD)
+
+        def assigned_updated(old: core_v1.Pod, new: core_v1.Pod) -> None:
+            self.cache.update_pod(new)
+            self.queue.move_on_event(Event.POD_UPDATE)
+
+        def assigned_deleted(pod: core_v1.Pod) -> None:
+            self.cache.remove_pod(pod)
+            self.queue.move_on_event(Event.POD_DELETE)
+
+        self.nodes.on_add(node_added)
+        self.nodes.on_update(node_updated)
+        self.nodes.on_delete(node_deleted)
+        self.pending.on_add(pending_added)
+        self.pending.on_update(pending_updated)
+        self.pending.on_delete(self.queue.delete)
+        self.assigned.on_add(assigned_added)
+        self.assigned.on_update(assigned_updated)
+        self.assigned.on_delete(assigned_deleted)
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the informers, wait for nodes and pods to sync, then start scheduling."""
+        for inf in (self.nodes, self.assigned, self.pending, self.services, self.replica_sets):
+            inf.start()
+        for inf in (self.nodes, self.assigned, self.pending):
+            await inf.has_synced()
+        self._tasks.append(asyncio.create_task(self._loop(), name="scheduler-loop"))
+        self._tasks.append(asyncio.create_task(self._housekeeping(), name="scheduler-housekeeping"))
+
+    async def stop(self) -> None:
+        self.queue.close()
+        for task in [*self._tasks, *self._bindings]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._bindings, return_exceptions=True)
+        self._tasks.clear()
+        for inf in (self.nodes, self.assigned, self.pending, self.services, self.replica_sets):
+            await inf.stop()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.schedule_one()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scheduling cycle failed")
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.queue.flush_backoff()
+            for key in self.cache.cleanup_expired():
+                log.warning("assumed pod %s expired: its binding was never observed", key)
+
+    # -- one cycle --------------------------------------------------------------------------------
+
+    def snapshot(self) -> Any:
+        return self.cache.snapshot(services=self.services.list(),
+                                   replica_sets=self.replica_sets.list())
+
+    async def schedule_one(self) -> None:
+        """Pop one pod, find it a node, assume it and start binding (not awaited)."""
+        qp = await self.queue.pop()
+        pod = self.pending.get(qp.key) or qp.pod
+        if not self.responsible_for(pod):
+            self.queue.done(qp.key)
+            return
+        try:
+            result = self.algorithm.schedule(pod, self.snapshot())
+        except FitError as fit:
+            self.queue.add_unschedulable(qp, fit.diagnosis.unschedulable_plugins)
+            await self._record_failure(pod, fit.message)
+            return
+        except Exception as e:
+            log.exception("scheduling %s failed", qp.key)
+            self.queue.add_backoff(qp)
+            await self._record_failure(pod, str(e))
+            return
+        assumed = self.cache.assume_pod(pod, result.node)
+        self.queue.done(qp.key)
+        task = asyncio.create_task(self._bind(qp, assumed, result.node))
+        self._bindings.add(task)
+        task.add_done_callback(self._bindings.discard)
+
+    async def _bind(self, qp: QueuedPod, pod: core_v1.Pod, node: str) -> None:
+        meta = pod.metadata
+        try:
+            await self.client.bind(pod, node)
+        except Exception as e:
+            log.info("binding %s to %s failed: %s", qp.key, node, e)
+            self.cache.forget_pod(pod)
+            self.queue.add_backoff(qp)
+            self.queue.move_on_event(Event.POD_DELETE)  # what it held is free again
+            await self._record_failure(pod, BINDING_REJECTED.format(error=e))
+            return
+        self.cache.finish_binding(pod)
+        await self._event(pod, "Normal", REASON_SCHEDULED, MESSAGE_SCHEDULED.format(
+            namespace=meta.namespace if meta else "", name=meta.name if meta else "", node=node))
+
+    async def _record_failure(self, pod: core_v1.Pod, message: str) -> None:
+        """FailedScheduling event and PodScheduled=False, as kube-scheduler records them."""
+        await self._event(pod, "Warning", REASON_FAILED, message)
+        meta = pod.metadata
+        condition = {"type": "PodScheduled", "status": "False", "reason": REASON_UNSCHEDULABLE,
+                     "message": message, "lastProbeTime": None, "lastTransitionTime": _now()}
+        try:
+            await self.client.patch("pods", (meta.name if meta else None) or "",
+                                    meta.namespace if meta else None,
+                                    {"status": {"conditions": [condition]}},
+                                    patch_type="strategic", subresource="status")
+        except Exception as e:
+            log.info("updating PodScheduled of %s failed: %s", pod_key(pod), e)
+
+    async def _event(self, pod: core_v1.Pod, type_: str, reason: str, message: str) -> None:
+        try:
+            await self.client.create_event(pod, reason, message, type=type_,
+                                           component=self.name, involved_kind="pods",
+                                           action="Scheduling" if reason == REASON_FAILED else "Binding")
+        except Exception as e:
+            log.info("recording %s event for %s failed: %s", reason, pod_key(pod), e)
+
+    # -- for `kubelite explain-schedule` -----------------------------------------------------------
+
+    def explain(self, pod: core_v1.Pod) -> list[NodeReport]:
+        """Per node: which filter refused the pod and why, or each plugin's weighted score."""
+        return self.algorithm.explain(pod, self.snapshot())
