@@ -18,6 +18,7 @@ from typing import Any
 
 from kubelite.api import registry
 from kubelite.api.openapi import gnostic, v2
+from kubelite.api.openapi.meta import V3_SCHEMAS
 from kubelite.api.openapi.paths import group_version_paths
 from kubelite.api.openapi.schemas import _refs, convert, definitions, referenced
 
@@ -52,7 +53,8 @@ def _v3_documents() -> dict[str, bytes]:
     docs: dict[str, bytes] = {}
     for group, version in registry.group_versions():
         paths = group_version_paths(group, version)
-        schemas = {name: convert(defs[name], v3=True) for name in referenced(_refs(paths))}
+        schemas = {name: V3_SCHEMAS.get(name) or convert(defs[name], v3=True)
+                   for name in referenced(_refs(paths))}
         doc = {"openapi": "3.0.0", "info": INFO, "paths": paths, "components": {"schemas": schemas}}
         docs[_key(group, version)] = _dumps(doc)
     return docs

@@ -157,3 +157,17 @@ EXTRA_SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "string",
     },
 }
+
+# OpenAPI v3 spells these two as oneOf (kube-openapi's OpenAPIV3OneOfTypes), which is
+# what makes `kubectl explain` print <IntOrString> and <Quantity> instead of <string>.
+V3_SCHEMAS: dict[str, dict[str, Any]] = {
+    "io.k8s.apimachinery.pkg.api.resource.Quantity": {
+        "description": EXTRA_SCHEMAS["io.k8s.apimachinery.pkg.api.resource.Quantity"]["description"],
+        "oneOf": [{"type": "string"}, {"type": "number"}],
+    },
+    "io.k8s.apimachinery.pkg.util.intstr.IntOrString": {
+        "description": EXTRA_SCHEMAS["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]["description"],
+        "format": "int-or-string",
+        "oneOf": [{"type": "integer"}, {"type": "string"}],
+    },
+}

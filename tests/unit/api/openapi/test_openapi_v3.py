@@ -120,7 +120,9 @@ def test_pod_schema_keeps_descriptions_extensions_and_gvk() -> None:
     assert probe["description"].startswith("Periodic probe of container liveness.")
     period = schemas["io.k8s.api.core.v1.Probe"]["properties"]["periodSeconds"]
     assert period == {"description": period["description"], "format": "int32", "type": "integer"}
-    assert schemas["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]["format"] == "int-or-string"
+    int_or_string = schemas["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]
+    assert int_or_string["format"] == "int-or-string" and "type" not in int_or_string
+    assert schemas["io.k8s.apimachinery.pkg.api.resource.Quantity"]["oneOf"] == [{"type": "string"}, {"type": "number"}]
     assert schemas["io.k8s.api.core.v1.PodList"]["x-kubernetes-group-version-kind"][0]["kind"] == "PodList"
 
 
