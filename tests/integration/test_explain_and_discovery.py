@@ -32,6 +32,7 @@ class Stub:
     url: str
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, accept
     created: list[dict[str, Any]] = field(default_factory=list)
+    aggregated: bool = True  # serve apidiscovery.k8s.io when asked
 
 
 def _json(obj: Any, content_type: str = "application/json", status: int = 200) -> web.Response:
@@ -50,7 +51,7 @@ def _app(stub: Stub) -> web.Application:
         if path == "/version":
             return _json(discovery.version_info())
         if path in ("/api", "/apis"):
-            found = discovery.aggregated(accept, core=path == "/api")
+            found = discovery.aggregated(accept, core=path == "/api") if stub.aggregated else None
             if found:
                 return _json(*found)
             return _json(discovery.api_versions(request.host) if path == "/api" else discovery.api_group_list())
@@ -123,6 +124,16 @@ async def test_api_resources_lists_short_names_and_categories(stub: Stub, tmp_pa
     assert rows["pods"][1] == "po" and rows["pods"][-1] == "all"
     assert rows["deployments"][1:3] == ["deploy", "apps/v1"]
     assert "storageclasses" in rows and "selfsubjectaccessreviews" in rows
+    paths = [path.split("?")[0] for _, path, _ in stub.requests]
+    assert "/api/v1" not in paths, "kubectl should have used aggregated discovery"
+
+
+async def test_api_resources_from_legacy_discovery(stub: Stub, tmp_path: Path) -> None:
+    stub.aggregated = False
+    out = await kubectl(stub, tmp_path, "1.33", "api-resources")
+    assert any(line.split()[:2] == ["pods", "po"] for line in out.splitlines())
+    paths = {path.split("?")[0] for _, path, _ in stub.requests}
+    assert {"/api/v1", "/apis/apps/v1", "/apis/policy/v1"} <= paths
 
 
 @pytest.mark.parametrize("version", VERSIONS)
