@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from aiohttp import web
-
-from kubelite.client import ApiClient
 
 
 def status(code: int, reason: str, message: str) -> web.Response:
@@ -158,20 +154,3 @@ class FakeApiServer:
             await self.delete(plural, ns, name)
             return web.json_response(obj)
         return status(405, "MethodNotAllowed", "nope")
-
-
-@pytest.fixture
-async def fake_server() -> AsyncIterator[tuple[FakeApiServer, ApiClient]]:
-    server = FakeApiServer()
-    runner = web.AppRunner(server.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    client = ApiClient(f"http://127.0.0.1:{port}", token="secret-token")
-    try:
-        yield server, client
-    finally:
-        server.close_watches.set()
-        await client.close()
-        await runner.cleanup()

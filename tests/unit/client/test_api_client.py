@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 import pytest
-from conftest import FakeApiServer
 
 from kubelite.api.types import core_v1
 from kubelite.client import (
@@ -18,6 +17,7 @@ from kubelite.client import (
     error_from_status,
     resolve_kind,
 )
+from tests.unit.client.fake_apiserver import FakeApiServer
 
 Server = tuple[FakeApiServer, ApiClient]
 

@@ -6,9 +6,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from conftest import FakeApiServer
-
 from kubelite.client import ApiClient, Informer
+from tests.unit.client.fake_apiserver import FakeApiServer
 
 Server = tuple[FakeApiServer, ApiClient]
 
