@@ -1,0 +1,195 @@
+"""RFC 6902 JSON patch (`application/json-patch+json`), with the error words of the
+evanphx/json-patch library the Kubernetes API server uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._json import clone, json_equal
+from .errors import PatchError
+
+_MISSING = "missing value"
+_BAD_INDEX = "invalid index referenced"
+_TEST_FAILED = "test failed"
+
+
+def _decode_token(token: str) -> str:
+    return token.replace("~1", "/").replace("~0", "~")
+
+
+def _split(path: Any, op: str, field: str = "path") -> list[str] | None:
+    """JSON pointer -> reference tokens; [] is the whole document, None is unusable."""
+    if not isinstance(path, str):
+        raise PatchError(f"{op} operation failed to decode {field}")
+    if path == "":
+        return []
+    if not path.startswith("/"):
+        return None
+    return [_decode_token(t) for t in path[1:].split("/")]
+
+
+def _index(token: str, length: int, *, allow_end: bool) -> int:
+    if allow_end and token == "-":
+        return length
+    if not token.isdigit() or (len(token) > 1 and token[0] == "0"):
+        raise PatchError(f'strconv.Atoi: parsing "{token}": invalid syntax')
+    idx = int(token)
+    limit = length if allow_end else length - 1
+    if idx > limit:
+        raise PatchError(f"Unable to access invalid index: {idx}: {_BAD_INDEX}")
+    return idx
+
+
+def _parent(doc: Any, tokens: list[str]) -> Any:
+    """The container holding the last token, or None when the path leads nowhere."""
+    current = doc
+    for token in tokens[:-1]:
+        if isinstance(current, dict):
+            if token not in current:
+                return None
+            current = current[token]
+        elif isinstance(current, list):
+            if not token.isdigit() or int(token) >= len(current):
+                return None
+            current = current[int(token)]
+        else:
+            return None
+    if isinstance(current, dict | list):
+        return current
+    return None
+
+
+def _get(container: Any, key: str, where: str) -> Any:
+    if isinstance(container, dict):
+        if key not in container:
+            raise PatchError(f"{where}: unable to get nonexistent key: {key}: {_MISSING}")
+        return container[key]
+    return container[_index(key, len(container), allow_end=False)]
+
+
+def _add(container: Any, key: str, value: Any) -> None:
+    if isinstance(container, dict):
+        container[key] = value
+    else:
+        container.insert(_index(key, len(container), allow_end=True), value)
+
+
+def _remove(container: Any, key: str) -> Any:
+    if isinstance(container, dict):
+        if key not in container:
+            raise PatchError(f"Unable to remove nonexistent key: {key}: {_MISSING}")
+        return container.pop(key)
+    return container.pop(_index(key, len(container), allow_end=False))
+
+
+def apply_json_patch(original: Any, operations: list[Any]) -> Any:
+    """Apply an RFC 6902 operation list to `original` and return the new document."""
+    if not isinstance(operations, list):
+        raise PatchError("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+    doc = clone(original)
+    for operation in operations:
+        if not isinstance(operation, dict):
+            raise PatchError("json: cannot unmarshal into Go value of type jsonpatch.Operation")
+        doc = _apply_one(doc, operation)
+    return doc
+
+
+def _apply_one(doc: Any, operation: dict[str, Any]) -> Any:
+    kind = operation.get("op")
+    path = operation.get("path")
+    value = clone(operation.get("value"))
+    if kind == "add":
+        tokens = _split(path, "add")
+        if tokens == []:
+            return value
+        parent = _parent(doc, tokens) if tokens else None
+        if tokens is None or parent is None:
+            raise PatchError(
+                f'add operation does not apply: doc is missing path: "{path}": {_MISSING}'
+            )
+        _add(parent, tokens[-1], value)
+    elif kind == "remove":
+        tokens = _split(path, "remove")
+        parent = _parent(doc, tokens) if tokens else None
+        if parent is None or not tokens:
+            raise PatchError(
+                f'remove operation does not apply: doc is missing path: "{path}": {_MISSING}'
+            )
+        _remove(parent, tokens[-1])
+    elif kind == "replace":
+        tokens = _split(path, "replace")
+        if tokens == []:
+            return value
+        parent = _parent(doc, tokens) if tokens else None
+        if tokens is None or parent is None:
+            raise PatchError(
+                f"replace operation does not apply: doc is missing path: {path}: {_MISSING}"
+            )
+        key = tokens[-1]
+        if isinstance(parent, dict):
+            if key not in parent:
+                raise PatchError(
+                    f"replace operation does not apply: doc is missing key: {path}: {_MISSING}"
+                )
+            parent[key] = value
+        else:
+            parent[_index(key, len(parent), allow_end=False)] = value
+    elif kind in ("move", "copy"):
+        doc = _move_or_copy(doc, operation, kind)
+    elif kind == "test":
+        tokens = _split(path, "test")
+        if tokens == []:
+            current: Any = doc
+        else:
+            parent = _parent(doc, tokens) if tokens else None
+            if tokens is None or parent is None:
+                raise PatchError(
+                    f"test operation does not apply: is missing path: {path}: {_MISSING}"
+                )
+            key = tokens[-1]
+            if isinstance(parent, dict):
+                current = parent.get(key)
+            else:
+                current = parent[_index(key, len(parent), allow_end=False)]
+        if not json_equal(current, value):
+            raise PatchError(f"testing value {path} failed: {_TEST_FAILED}")
+    else:
+        raise PatchError(f"Unexpected kind: {kind if kind is not None else 'unknown'}")
+    return doc
+
+
+def _move_or_copy(doc: Any, operation: dict[str, Any], kind: str) -> Any:
+    source = operation.get("from")
+    path = operation.get("path")
+    from_tokens = _split(source, kind, "from")
+    to_tokens = _split(path, kind)
+    if from_tokens == []:
+        picked = doc
+    else:
+        parent = _parent(doc, from_tokens) if from_tokens else None
+        if from_tokens is None or parent is None:
+            raise PatchError(
+                f"{kind} operation does not apply: doc is missing from path: {source}: {_MISSING}"
+            )
+        where = f"error in {kind} for path: '{from_tokens[-1]}'"
+        picked = _get(parent, from_tokens[-1], where)
+        if kind == "move":
+            if (
+                to_tokens is not None
+                and to_tokens[: len(from_tokens)] == from_tokens
+                and len(to_tokens) > len(from_tokens)
+            ):
+                raise PatchError(
+                    f"move operation does not apply: from {source} is a prefix of path {path}"
+                )
+            _remove(parent, from_tokens[-1])
+    value = clone(picked) if kind == "copy" else picked
+    if to_tokens == []:
+        return value
+    target = _parent(doc, to_tokens) if to_tokens else None
+    if to_tokens is None or target is None:
+        raise PatchError(
+            f"{kind} operation does not apply: doc is missing destination path: {path}: {_MISSING}"
+        )
+    _add(target, to_tokens[-1], value)
+    return doc
