@@ -121,12 +121,11 @@ def build_app(
         return web.Response(body=doc, content_type="application/json", headers={"Cache-Control": "public, immutable"} if request.query.get("hash") else {})
 
     async def openapi_v2(request: web.Request) -> web.Response:
-        from kubelite.api.openapi import openapi_v2 as v2json
-        from kubelite.api.openapi import openapi_v2_protobuf
+        from kubelite.api.openapi import openapi_v2_json, openapi_v2_protobuf
 
         if "protobuf" in request.headers.get("Accept", "") or request.path.endswith(".pb-v1"):
             return web.Response(body=openapi_v2_protobuf(), content_type="application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
-        return json_response(v2json())
+        return json_response(openapi_v2_json())
 
     async def healthz(request: web.Request) -> web.Response:
         if request.path == "/readyz" and not ready():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from kubelite.api import status as st
@@ -22,7 +24,7 @@ async def bind_pod(
         kv = await store.store.get(key)
         if kv is None:
             raise st.not_found("pods", name)
-        pod = msgspec.json.decode(kv.value, type=pods.type)
+        pod: Any = msgspec.json.decode(kv.value, type=pods.type)
         if uid and pod.metadata.uid != uid:
             raise st.conflict("pods", name, f"Precondition failed: UID in precondition: {uid}, UID in object meta: {pod.metadata.uid}")
         if pod.metadata.deletion_timestamp:

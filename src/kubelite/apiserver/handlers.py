@@ -23,8 +23,7 @@ JSON = "application/json"
 
 def json_response(body: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
     data = body if isinstance(body, bytes) else objects.encode(body)
-    headers = {}
-    response = web.Response(body=data, status=status, content_type=JSON, headers=headers)
+    response = web.Response(body=data, status=status, content_type=JSON)
     for w in warnings or []:
         response.headers.add("Warning", f'299 - "{w}"')
     return response
@@ -84,7 +83,7 @@ class ResourceHandlers:
             if method == "DELETE":
                 self._check_verb(kind, "deletecollection", path)
                 return await self._delete_collection(request, path)
-            raise st.MethodNotAllowed(f"the server does not allow this method on the requested resource")
+            raise st.MethodNotAllowed("the server does not allow this method on the requested resource")
         if method == "GET":
             self._check_verb(kind, "get", path)
             return await self._get(request, path)
@@ -102,7 +101,7 @@ class ResourceHandlers:
     @staticmethod
     def _check_verb(kind: Kind, verb: str, path: ResourcePath) -> None:
         if path.subresource is None and verb not in kind.verbs:
-            raise st.MethodNotAllowed(f"the server does not allow this method on the requested resource")
+            raise st.MethodNotAllowed("the server does not allow this method on the requested resource")
 
     @staticmethod
     def _options(request: web.Request) -> WriteOptions:

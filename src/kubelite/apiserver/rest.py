@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 
 from kubelite.api import status as st
-from kubelite.api.fieldcheck import strict_error_message, unknown_fields
+from kubelite.api.fieldcheck import strict_error_message, unknown_fields, warning_messages
 from kubelite.api.patch import (
     ApplyConflict,
     PatchError,
@@ -32,7 +32,7 @@ from kubelite.api.patch import (
 )
 from kubelite.api.registry import Kind, by_kind
 from kubelite.api.strategy import strategy_for
-from kubelite.api.validation import FieldError, invalid_message
+from kubelite.api.validation.errors import FieldError, invalid_message, required, status_causes
 from kubelite.apiserver import objects
 from kubelite.store.interface import (
     CompactedError,
@@ -119,20 +119,9 @@ def _translate_decode_error(kind: Kind, name: str, err: msgspec.ValidationError)
 
 
 def _invalid(kind: Kind, name: str, errors: list[FieldError]) -> st.Invalid:
-    causes = []
-    for e in errors:
-        msg = e.message()
-        prefix = f"{e.field}: "
-        causes.append(
-            {
-                "reason": e.type,
-                "message": msg[len(prefix):] if msg.startswith(prefix) else msg,
-                "field": e.field,
-            }
-        )
     return st.Invalid(
-        invalid_message(kind.kind, name, errors),
-        name=name, group=kind.group, kind=kind.kind, causes=causes,
+        invalid_message(kind.kind, name, errors, kind.group),
+        name=name, group=kind.group, kind=kind.kind, causes=status_causes(errors),
     )
 
 
@@ -166,7 +155,7 @@ class ObjectStore:
             return []
         if opts.field_validation == "Strict":
             raise st.BadRequest(strict_error_message(unknown))
-        return [u.warning() for u in unknown]
+        return warning_messages(unknown)
 
     @staticmethod
     def _check_type_meta(kind: Kind, body: dict[str, Any]) -> None:
@@ -296,7 +285,7 @@ class ObjectStore:
         strategy = strategy_for(kind)
         strategy.prepare_for_create(obj)
         if not name:
-            errors = [FieldError("FieldValueRequired", "metadata.name", None, "name or generateName is required")]
+            errors = [required("metadata.name", "name or generateName is required")]
             raise _invalid(kind, name, errors)
         errors = strategy.validate(obj)
         if errors:
@@ -374,10 +363,10 @@ class ObjectStore:
         body["metadata"]["name"] = name
         if kind.namespaced:
             body["metadata"]["namespace"] = namespace
-        new = self._convert(kind, body, name)
+        new: Any = self._convert(kind, body, name)
         old_data = objects.with_resource_version(kv.value, kv.mod_revision)
         old_dict = objects.decode(old_data)
-        old = msgspec.convert(old_dict, kind.type)
+        old: Any = msgspec.convert(old_dict, kind.type)
         self._keep_system_meta(new.metadata, old.metadata)
         strategy = strategy_for(kind)
         if subresource == "finalize":
@@ -386,7 +375,7 @@ class ObjectStore:
             new = old
             if new.spec is not None:
                 new.spec.finalizers = finalizers
-            errors = []
+            errors: list[FieldError] = []
         else:
             if subresource == "status":
                 strategy.prepare_for_status_update(new, old)
@@ -561,7 +550,7 @@ class ObjectStore:
         options: dict[str, Any], opts: WriteOptions,
     ) -> WriteResult:
         current = objects.decode(objects.with_resource_version(kv.value, kv.mod_revision))
-        obj = msgspec.convert(current, kind.type)
+        obj: Any = msgspec.convert(current, kind.type)
         meta = obj.metadata
         if kind.kind == "Namespace" and name in PROTECTED_NAMESPACES:
             raise st.Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted', name=name, kind="namespaces")

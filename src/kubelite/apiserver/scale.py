@@ -8,14 +8,23 @@ from aiohttp import web
 
 from kubelite.api import status as st
 from kubelite.api.patch import PatchError, apply_json_patch, apply_merge_patch
-from kubelite.api.selectors import selector_to_string
+from kubelite.api.selectors import label_selector_from_struct
 from kubelite.apiserver import objects
 from kubelite.apiserver.negotiation import decode_body, media_type
 from kubelite.apiserver.paths import ResourcePath
-from kubelite.apiserver.rest import JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH
+from kubelite.apiserver.rest import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH
 
 if TYPE_CHECKING:
     from kubelite.apiserver.handlers import ResourceHandlers
+
+
+def _selector(sel: dict[str, Any] | None) -> str:
+    if sel is None:
+        return ""
+    try:
+        return str(label_selector_from_struct(sel))
+    except ValueError:
+        return ""
 
 
 def scale_of(obj: dict[str, Any]) -> dict[str, Any]:
@@ -33,7 +42,7 @@ def scale_of(obj: dict[str, Any]) -> dict[str, Any]:
         "spec": {"replicas": spec.get("replicas", 1)},
         "status": {
             "replicas": status.get("replicas", 0),
-            "selector": selector_to_string(spec.get("selector")),
+            "selector": _selector(spec.get("selector")),
         },
     }
 

@@ -15,7 +15,6 @@ import yaml
 from aiohttp import web
 
 from kubelite.api import status as st
-from kubelite.client import ApiClient
 from kubelite.api.registry import by_resource
 from kubelite.apiserver.admission import NamespaceLifecycle
 from kubelite.apiserver.app import build_app
@@ -26,6 +25,7 @@ from kubelite.apiserver.handlers import ResourceHandlers
 from kubelite.apiserver.metrics import Metrics
 from kubelite.apiserver.rest import ObjectStore, WriteOptions
 from kubelite.apiserver.watchcache import WatchCache
+from kubelite.client import ApiClient
 from kubelite.store import open_store
 from kubelite.store.interface import Store
 
@@ -47,6 +47,7 @@ class ServerConfig:
     event_ttl: float = 3600.0
     advertise_address: str = ""
     controllers: bool = True
+    scheduler: bool = True
 
     @property
     def host(self) -> str:
@@ -114,9 +115,9 @@ class ApiServer:
             ssl_ctx.set_alpn_protocols(["http/1.1"])
         site = web.TCPSite(self._runner, cfg.host, cfg.port, ssl_context=ssl_ctx, reuse_address=True)
         await site.start()
-        server = site._server  # the bound port when listening on :0
-        if server is not None and server.sockets:
-            self.port = server.sockets[0].getsockname()[1]
+        sockets = getattr(site._server, "sockets", None)  # the bound port when listening on :0
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
         else:
             self.port = cfg.port
         self._reaper = EventReaper(self.objects, cfg.event_ttl)
@@ -174,7 +175,7 @@ class ApiServer:
     def _start_controllers(self) -> None:
         from kubelite.controllers.manager import ControllerManager
 
-        self._controllers = ControllerManager(self.internal_client())
+        self._controllers = ControllerManager(self.internal_client(), scheduler=self.config.scheduler)
         self._controllers.start()
 
     async def stop(self) -> None:

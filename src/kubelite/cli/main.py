@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import signal
 import sys
 import time
@@ -46,6 +45,7 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tls-san", action="append", default=[], help="extra name or IP for the serving certificate (repeatable)")
     p.add_argument("--advertise-address", default="", help="address written into the kubeconfig (default: the listen host)")
     p.add_argument("--event-ttl", type=float, default=3600.0, help="seconds events are kept (default %(default)s)")
+    p.add_argument("--disable-scheduler", action="store_true", help="do not run the built-in scheduler (use another one)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     kubeconfig = sub.add_parser("kubeconfig", help="print the admin kubeconfig of a data dir")
     kubeconfig.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+
+    explain = sub.add_parser("explain-schedule", help="show, per node, which filter refused a pod and each score")
+    explain.add_argument("pod", metavar="NAMESPACE/POD")
+    explain.add_argument("--kubeconfig", default=None)
     return parser
 
 
@@ -72,6 +76,7 @@ async def _run_server(args: argparse.Namespace) -> int:
         tls_sans=args.tls_san,
         advertise_address=args.advertise_address,
         event_ttl=args.event_ttl,
+        scheduler=not args.disable_scheduler,
     )
     server = ApiServer(config)
     stop = asyncio.Event()
@@ -97,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as e:
             print(f"kubelite: {e}", file=sys.stderr)
             return 2
+    if args.command == "explain-schedule":
+        from kubelite.cli.explain_schedule import run as explain_run
+
+        return asyncio.run(explain_run(args))
     if args.command == "kubeconfig":
         path = Path(args.data_dir) / "kubeconfig.yaml"
         if not path.exists():
@@ -108,4 +117,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(os.sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))

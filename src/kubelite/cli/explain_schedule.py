@@ -1,0 +1,52 @@
+"""`kubelite explain-schedule NAMESPACE/POD`: per node, which filter refused the pod and each score."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from kubelite.client import ApiClient, ApiError, KubeconfigError
+from kubelite.scheduler.algorithm import Algorithm, NodeReport
+from kubelite.scheduler.cache import SchedulerCache
+
+
+def render(reports: list[NodeReport]) -> str:
+    feasible = [r for r in reports if r.feasible]
+    lines = [f"{len(feasible)}/{len(reports)} nodes are feasible.", ""]
+    lines.append(f"{'NODE':<24} {'RESULT':<10} DETAIL")
+    ranked = sorted(feasible, key=lambda r: -sum(r.scores.values())) + [r for r in reports if not r.feasible]
+    for r in ranked:
+        if r.feasible:
+            scores = ", ".join(f"{k}={v}" for k, v in sorted(r.scores.items()))
+            lines.append(f"{r.node:<24} {'fits':<10} total={sum(r.scores.values())} ({scores})")
+        else:
+            lines.append(f"{r.node:<24} {'refused':<10} {r.plugin}: {'; '.join(r.reasons)}")
+    return "\n".join(lines)
+
+
+async def run(args: argparse.Namespace) -> int:
+    namespace, _, name = args.pod.rpartition("/")
+    namespace = namespace or "default"
+    try:
+        client = ApiClient.from_kubeconfig(args.kubeconfig)
+    except KubeconfigError as e:
+        print(f"kubelite: {e}", file=sys.stderr)
+        return 1
+    async with client:
+        try:
+            pod = await client.get("pods", name, namespace)
+            nodes = (await client.list("nodes")).items
+            pods = (await client.list("pods", field_selector="spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed")).items
+            services = (await client.list("services")).items
+            replica_sets = (await client.list("replicasets")).items
+        except ApiError as e:
+            print(f"Error from server ({e.reason}): {e.message}", file=sys.stderr)
+            return 1
+    cache = SchedulerCache()
+    for node in nodes:
+        cache.add_node(node)
+    for p in pods:
+        cache.add_pod(p)
+    reports = Algorithm().explain(pod, cache.snapshot(services=services, replica_sets=replica_sets))
+    print(render(reports))
+    return 0
