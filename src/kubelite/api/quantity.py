@@ -195,6 +195,14 @@ def canonical(q: Quantity | str | int | float) -> str:
     return f"{amount}{suffix}"
 
 
+def round_up(q: Quantity, scale: int = -3) -> Quantity:
+    """Round away from zero to 10**scale units (Kubernetes' RoundUp; -3 is milli-units)."""
+    unit = 10 ** (scale + 9)
+    if unit <= 1:
+        return q
+    return Quantity(_round_away(q.nanos, unit) * unit, q.format)
+
+
 def is_quantity(s: object) -> bool:
     """True when `s` parses as a quantity."""
     if not isinstance(s, str | int | float):

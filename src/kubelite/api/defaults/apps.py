@@ -1,0 +1,44 @@
+"""Defaulting of apps/v1 kinds (pkg/apis/apps/v1/defaults.go)."""
+
+from __future__ import annotations
+
+from kubelite.api.defaults.pod import default_pod_spec
+from kubelite.api.types import apps_v1, core_v1
+
+
+def _template(template: core_v1.PodTemplateSpec | None) -> None:
+    if template is not None and template.spec is not None:
+        default_pod_spec(template.spec)
+
+
+def default_deployment(d: apps_v1.Deployment) -> None:
+    spec = d.spec
+    if spec is None:
+        return
+    if spec.replicas is None:
+        spec.replicas = 1
+    if spec.strategy is None:
+        spec.strategy = apps_v1.DeploymentStrategy()
+    if not spec.strategy.type:
+        spec.strategy.type = "RollingUpdate"
+    if spec.strategy.type == "RollingUpdate":
+        if spec.strategy.rolling_update is None:
+            spec.strategy.rolling_update = apps_v1.RollingUpdateDeployment()
+        ru = spec.strategy.rolling_update
+        if ru.max_unavailable is None:
+            ru.max_unavailable = "25%"
+        if ru.max_surge is None:
+            ru.max_surge = "25%"
+    if spec.revision_history_limit is None:
+        spec.revision_history_limit = 10
+    if spec.progress_deadline_seconds is None:
+        spec.progress_deadline_seconds = 600
+    _template(spec.template)
+
+
+def default_replica_set(rs: apps_v1.ReplicaSet) -> None:
+    if rs.spec is None:
+        return
+    if rs.spec.replicas is None:
+        rs.spec.replicas = 1
+    _template(rs.spec.template)

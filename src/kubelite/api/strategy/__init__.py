@@ -1,0 +1,66 @@
+"""Per-kind strategies: `strategy_for(kind)` gives the one for any kind in the registry."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from kubelite.api.registry import KINDS, Kind
+from kubelite.api.strategy.base import Strategy, UpdateValidator, Validator
+from kubelite.api.strategy.kinds import (
+    DeploymentStrategy,
+    GenerationStrategy,
+    NamespaceStrategy,
+    NodeStrategy,
+    PersistentVolumeClaimStrategy,
+    PersistentVolumeStrategy,
+    PodStrategy,
+    SecretStrategy,
+)
+from kubelite.api.validation import apps, core, other, pod, service, storage
+
+# kind name -> (strategy class, validator, update validator)
+_TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None]] = {
+    "Pod": (PodStrategy, pod.validate_pod, None),
+    "Namespace": (NamespaceStrategy, core.validate_namespace, None),
+    "Node": (NodeStrategy, core.validate_node, None),
+    "ConfigMap": (Strategy, core.validate_config_map, core.validate_config_map_update),
+    "Secret": (SecretStrategy, core.validate_secret, core.validate_secret_update),
+    "ServiceAccount": (Strategy, core.validate_service_account, None),
+    "Event": (Strategy, core.validate_event, None),
+    "ResourceQuota": (Strategy, core.validate_resource_quota, None),
+    "LimitRange": (Strategy, core.validate_limit_range, None),
+    "Service": (Strategy, service.validate_service, service.validate_service_update),
+    "Endpoints": (Strategy, service.validate_endpoints, None),
+    "EndpointSlice": (Strategy, service.validate_endpoint_slice, None),
+    "PersistentVolume": (PersistentVolumeStrategy, storage.validate_persistent_volume,
+                         storage.validate_persistent_volume_update),
+    "PersistentVolumeClaim": (PersistentVolumeClaimStrategy,
+                              storage.validate_persistent_volume_claim,
+                              storage.validate_persistent_volume_claim_update),
+    "StorageClass": (Strategy, storage.validate_storage_class,
+                     storage.validate_storage_class_update),
+    "Deployment": (DeploymentStrategy, apps.validate_deployment, apps.validate_deployment_update),
+    "ReplicaSet": (GenerationStrategy, apps.validate_replica_set, apps.validate_replica_set_update),
+    "PodDisruptionBudget": (GenerationStrategy, other.validate_pod_disruption_budget, None),
+    "Lease": (Strategy, other.validate_lease, None),
+    "Binding": (Strategy, other.validate_binding, None),
+    "SelfSubjectAccessReview": (Strategy, lambda obj: [], None),
+}
+
+
+@cache
+def _for(kind: Kind) -> Strategy:
+    cls, validator, update_validator = _TABLE.get(kind.kind, (Strategy, None, None))
+    return cls(kind, validator, update_validator)
+
+
+def strategy_for(kind: Kind) -> Strategy:
+    """The strategy of a registry kind (a generic one for kinds without their own)."""
+    return _for(kind)
+
+
+def all_strategies() -> dict[str, Strategy]:
+    return {k.kind: strategy_for(k) for k in KINDS}
+
+
+__all__ = ["Strategy", "all_strategies", "strategy_for"]

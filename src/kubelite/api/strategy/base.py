@@ -1,0 +1,110 @@
+"""The generic strategy: what every kind's create, update and status update go through.
+
+The API server's handlers know no kind. For each write they call, in order,
+`prepare_for_create` / `prepare_for_update` / `prepare_for_status_update`, then the matching
+`validate*`; a non-empty error list becomes a 422 Invalid. Metadata that the server owns
+(uid, timestamps, resourceVersion, generateName) is not touched here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from kubelite.api.defaults import apply_defaults
+from kubelite.api.registry import Kind
+from kubelite.api.types.meta_v1 import ObjectMeta
+from kubelite.api.validation import names
+from kubelite.api.validation.errors import FieldError
+from kubelite.api.validation.meta import validate_object_meta, validate_object_meta_update
+
+Validator = Callable[[Any], list[FieldError]]
+UpdateValidator = Callable[[Any, Any], list[FieldError]]
+
+
+def _meta(obj: Any) -> ObjectMeta:
+    if getattr(obj, "metadata", None) is None:
+        obj.metadata = ObjectMeta()
+    meta: ObjectMeta = obj.metadata
+    return meta
+
+
+class Strategy:
+    """Defaults, status handling and validation for one kind."""
+
+    # Kinds whose spec changes bump metadata.generation (apps kinds, PDBs).
+    tracks_generation = False
+    # Whether annotation changes bump the generation too (Deployments: rollbacks).
+    generation_follows_annotations = False
+    # Whether a create keeps the status the client sent (Nodes register with theirs).
+    keeps_status_on_create = False
+
+    def __init__(self, kind: Kind, validator: Validator | None = None,
+                 update_validator: UpdateValidator | None = None) -> None:
+        self.kind = kind
+        self._validator = validator
+        self._update_validator = update_validator
+
+    @property
+    def has_status_subresource(self) -> bool:
+        return self.kind.has_subresource("status")
+
+    # Preparation ---------------------------------------------------------------------------
+
+    def defaults(self, obj: Any) -> None:
+        apply_defaults(obj)
+
+    def initial_status(self, obj: Any) -> None:
+        """Set the status a new object starts with (after the client's status is dropped)."""
+
+    def prepare_for_create(self, obj: Any) -> None:
+        if self.has_status_subresource and not self.keeps_status_on_create \
+                and hasattr(obj, "status"):
+            obj.status = None
+        self.defaults(obj)
+        self.initial_status(obj)
+        if self.tracks_generation:
+            _meta(obj).generation = 1
+
+    def prepare_for_update(self, new: Any, old: Any) -> None:
+        """Keep the old status (it changes only through /status); bump generation on spec change."""
+        if self.has_status_subresource and hasattr(new, "status"):
+            new.status = old.status
+        self.defaults(new)
+        if self.tracks_generation:
+            new_meta, old_meta = _meta(new), _meta(old)
+            generation = old_meta.generation or 1
+            changed = getattr(new, "spec", None) != getattr(old, "spec", None)
+            if self.generation_follows_annotations:
+                changed = changed or new_meta.annotations != old_meta.annotations
+            new_meta.generation = generation + 1 if changed else generation
+
+    def prepare_for_status_update(self, new: Any, old: Any) -> None:
+        """Keep the old spec and metadata; labels, annotations and resourceVersion may change."""
+        if hasattr(new, "spec"):
+            new.spec = old.spec
+        new_meta, old_meta = _meta(new), _meta(old)
+        new.metadata = msgspec.structs.replace(
+            old_meta, labels=new_meta.labels, annotations=new_meta.annotations,
+            resource_version=new_meta.resource_version)
+
+    # Validation ----------------------------------------------------------------------------
+
+    def validate(self, obj: Any) -> list[FieldError]:
+        if self._validator is not None:
+            return self._validator(obj)
+        return validate_object_meta(getattr(obj, "metadata", None), self.kind.namespaced,
+                                    names.name_is_dns_subdomain)
+
+    def validate_update(self, new: Any, old: Any) -> list[FieldError]:
+        errs = validate_object_meta_update(getattr(new, "metadata", None),
+                                           getattr(old, "metadata", None))
+        if self._update_validator is not None:
+            return errs + self._update_validator(new, old)
+        return errs + self.validate(new)
+
+    def validate_status_update(self, new: Any, old: Any) -> list[FieldError]:
+        return validate_object_meta_update(getattr(new, "metadata", None),
+                                           getattr(old, "metadata", None))

@@ -1,0 +1,127 @@
+"""Strategies of kinds that need more than the generic one."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from kubelite.api.defaults import admit_pod, pod_qos_class
+from kubelite.api.strategy.base import Strategy, _meta
+from kubelite.api.types import apps_v1, core_v1
+from kubelite.api.validation.errors import FieldError
+from kubelite.api.validation.pod import validate_pod_status_update, validate_pod_update
+
+SCHEDULING_GATED = "SchedulingGated"
+SCHEDULING_GATED_MESSAGE = "Scheduling is blocked due to non-empty scheduling gates"
+
+
+class PodStrategy(Strategy):
+    """Pods start Pending with their QoS class; only a few spec fields may change later."""
+
+    def prepare_for_create(self, obj: Any) -> None:
+        pod: core_v1.Pod = obj
+        super().prepare_for_create(pod)
+        admit_pod(pod)
+        spec = pod.spec
+        if spec is not None and spec.termination_grace_period_seconds is not None \
+                and spec.termination_grace_period_seconds < 0:
+            spec.termination_grace_period_seconds = 1
+
+    def initial_status(self, obj: Any) -> None:
+        pod: core_v1.Pod = obj
+        status = core_v1.PodStatus(phase="Pending", qos_class=pod_qos_class(pod))
+        if pod.spec is not None and pod.spec.scheduling_gates:
+            status.conditions = [core_v1.PodCondition(
+                type="PodScheduled", status="False", reason=SCHEDULING_GATED,
+                message=SCHEDULING_GATED_MESSAGE)]
+        pod.status = status
+
+    def prepare_for_status_update(self, new: Any, old: Any) -> None:
+        super().prepare_for_status_update(new, old)
+        # Old kubelets corrupt ownerReferences; pods/status never changes them.
+        _meta(new).owner_references = _meta(old).owner_references
+
+    def validate_update(self, new: Any, old: Any) -> list[FieldError]:
+        return validate_pod_update(new, old)
+
+    def validate_status_update(self, new: Any, old: Any) -> list[FieldError]:
+        return validate_pod_status_update(new, old)
+
+
+class NamespaceStrategy(Strategy):
+    """Namespaces carry the "kubernetes" finalizer; it changes only through /finalize."""
+
+    def initial_status(self, obj: Any) -> None:
+        ns: core_v1.Namespace = obj
+        if ns.spec is None:
+            ns.spec = core_v1.NamespaceSpec()
+        if "kubernetes" not in (ns.spec.finalizers or []):
+            ns.spec.finalizers = list(ns.spec.finalizers or []) + ["kubernetes"]
+        ns.status = core_v1.NamespaceStatus(phase="Active")
+
+    def prepare_for_update(self, new: Any, old: Any) -> None:
+        super().prepare_for_update(new, old)
+        new.spec = old.spec
+
+
+class NodeStrategy(Strategy):
+    """Nodes register with their status; later spec updates keep it."""
+
+    keeps_status_on_create = True
+
+
+def merge_string_data(secret: core_v1.Secret) -> None:
+    """stringData is write-only: it is folded into data (base64) and never stored."""
+    if not secret.string_data:
+        secret.string_data = None
+        return
+    data = dict(secret.data or {})
+    for key, value in secret.string_data.items():
+        data[key] = base64.b64encode(value.encode()).decode()
+    secret.data = data
+    secret.string_data = None
+
+
+class SecretStrategy(Strategy):
+    def defaults(self, obj: Any) -> None:
+        merge_string_data(obj)
+        super().defaults(obj)
+
+
+class DeploymentStrategy(Strategy):
+    tracks_generation = True
+    generation_follows_annotations = True
+
+    def prepare_for_status_update(self, new: Any, old: Any) -> None:
+        labels = old.metadata.labels if old.metadata else None
+        super().prepare_for_status_update(new, old)
+        _meta(new).labels = labels
+
+
+class GenerationStrategy(Strategy):
+    """Kinds whose spec changes bump metadata.generation (ReplicaSet, PodDisruptionBudget)."""
+
+    tracks_generation = True
+
+    def prepare_for_status_update(self, new: Any, old: Any) -> None:
+        labels = old.metadata.labels if old.metadata else None
+        super().prepare_for_status_update(new, old)
+        if isinstance(new, apps_v1.ReplicaSet):
+            _meta(new).labels = labels
+
+
+class PersistentVolumeStrategy(Strategy):
+    def initial_status(self, obj: Any) -> None:
+        pv: core_v1.PersistentVolume = obj
+        pv.status = core_v1.PersistentVolumeStatus(phase="Pending")
+
+
+class PersistentVolumeClaimStrategy(Strategy):
+    def initial_status(self, obj: Any) -> None:
+        pvc: core_v1.PersistentVolumeClaim = obj
+        pvc.status = core_v1.PersistentVolumeClaimStatus(phase="Pending")
+
+
+__all__ = ["DeploymentStrategy", "GenerationStrategy", "NamespaceStrategy", "NodeStrategy",
+           "PersistentVolumeClaimStrategy", "PersistentVolumeStrategy", "PodStrategy",
+           "SecretStrategy"]
