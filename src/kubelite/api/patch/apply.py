@@ -219,6 +219,9 @@ def server_side_apply(
     managers[me] = ManagedEntry(manager, APPLY, api_version, FieldSet(config_set))
     if last is not None and last.fields:
         merged = _prune(merged, set(last.fields.paths), managers, schema)
+        # Pruning drops collections it emptied; keep those the configuration sets (e.g. `[]`),
+        # which Kubernetes' omitempty encoding would hide but our stored objects keep.
+        merged = merge(merged, config, schema)
     new_set = FieldSet(_tracked(config_set, ""))
     me_entry = ManagedEntry(manager, APPLY, api_version, new_set, last.time if last else None)
     managers[me] = me_entry

@@ -103,7 +103,12 @@ def _index_items(
 
 
 def to_field_set(obj: Any, schema: Schema | None, *, strict: bool = False) -> set[Path]:
-    """All paths `obj` sets; list elements and map keys are owned themselves, struct fields not."""
+    """All paths `obj` sets; list elements and map keys are owned themselves, struct fields not.
+
+    Null and empty values are owned leaves. (structured-merge-diff does not own an empty list;
+    Kubernetes never stores one thanks to omitempty, but we do, so an applier must own it to
+    be able to remove it again.)
+    """
     out: set[Path] = set()
     _fs(obj, schema, (), out, strict)
     return out
@@ -114,7 +119,7 @@ def _fs(value: Any, schema: Schema | None, path: Path, out: set[Path], strict: b
         for key, child in value.items():
             child_path = (*path, field_pe(key))
             _fs(child, _child(schema, key), child_path, out, strict)
-            if child is None or child == {} or not _is_struct_field(schema, key):
+            if child is None or child == {} or child == [] or not _is_struct_field(schema, key):
                 out.add(child_path)
     elif _granular_list(value, schema):
         assert schema is not None
