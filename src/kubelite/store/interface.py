@@ -45,6 +45,19 @@ class UnavailableError(StoreError):
     """The backend cannot be reached or answered with an error."""
 
 
+class FutureRevisionError(StoreError):
+    """A read or compaction asked for a revision the store has not reached yet."""
+
+    def __init__(self, requested: int, current: int) -> None:
+        super().__init__(f"revision {requested} is in the future (current is {current})")
+        self.requested = requested
+        self.current = current
+
+
+class WatchOverflowError(StoreError):
+    """A watcher fell too far behind and was dropped; watch again from the last revision seen."""
+
+
 @dataclass(frozen=True, slots=True)
 class KeyValue:
     key: str
