@@ -4,8 +4,14 @@ from __future__ import annotations
 
 
 class PatchError(ValueError):
-    """A patch that cannot be applied; the API server answers it with a 400/422 Status."""
+    """A patch that cannot be applied.
 
-    def __init__(self, message: str) -> None:
+    `code` is the HTTP status Kubernetes answers with: 400 (BadRequest) for a patch it cannot
+    read, 422 (Unprocessable Entity) for a well-formed patch that does not apply, e.g. a failed
+    JSON-patch `test` or a missing path.
+    """
+
+    def __init__(self, message: str, code: int = 400) -> None:
         super().__init__(message)
         self.message = message
+        self.code = code

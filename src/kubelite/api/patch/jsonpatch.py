@@ -1,5 +1,8 @@
 """RFC 6902 JSON patch (`application/json-patch+json`), with the error words of the
-evanphx/json-patch library the Kubernetes API server uses."""
+evanphx/json-patch library the Kubernetes API server uses.
+
+A patch that is not a list of operations is a 400; an operation that does not apply is a 422.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,13 @@ from typing import Any
 
 from ._json import clone, json_equal
 from .errors import PatchError
+
+_UNPROCESSABLE = 422
+
+
+def _fail(message: str) -> PatchError:
+    return PatchError(message, _UNPROCESSABLE)
+
 
 _MISSING = "missing value"
 _BAD_INDEX = "invalid index referenced"
@@ -20,7 +30,7 @@ def _decode_token(token: str) -> str:
 def _split(path: Any, op: str, field: str = "path") -> list[str] | None:
     """JSON pointer -> reference tokens; [] is the whole document, None is unusable."""
     if not isinstance(path, str):
-        raise PatchError(f"{op} operation failed to decode {field}")
+        raise _fail(f"{op} operation failed to decode {field}")
     if path == "":
         return []
     if not path.startswith("/"):
@@ -32,11 +42,11 @@ def _index(token: str, length: int, *, allow_end: bool) -> int:
     if allow_end and token == "-":
         return length
     if not token.isdigit() or (len(token) > 1 and token[0] == "0"):
-        raise PatchError(f'strconv.Atoi: parsing "{token}": invalid syntax')
+        raise _fail(f'strconv.Atoi: parsing "{token}": invalid syntax')
     idx = int(token)
     limit = length if allow_end else length - 1
     if idx > limit:
-        raise PatchError(f"Unable to access invalid index: {idx}: {_BAD_INDEX}")
+        raise _fail(f"Unable to access invalid index: {idx}: {_BAD_INDEX}")
     return idx
 
 
@@ -62,7 +72,7 @@ def _parent(doc: Any, tokens: list[str]) -> Any:
 def _get(container: Any, key: str, where: str) -> Any:
     if isinstance(container, dict):
         if key not in container:
-            raise PatchError(f"{where}: unable to get nonexistent key: {key}: {_MISSING}")
+            raise _fail(f"{where}: unable to get nonexistent key: {key}: {_MISSING}")
         return container[key]
     return container[_index(key, len(container), allow_end=False)]
 
@@ -77,7 +87,7 @@ def _add(container: Any, key: str, value: Any) -> None:
 def _remove(container: Any, key: str) -> Any:
     if isinstance(container, dict):
         if key not in container:
-            raise PatchError(f"Unable to remove nonexistent key: {key}: {_MISSING}")
+            raise _fail(f"Unable to remove nonexistent key: {key}: {_MISSING}")
         return container.pop(key)
     return container.pop(_index(key, len(container), allow_end=False))
 
@@ -104,15 +114,13 @@ def _apply_one(doc: Any, operation: dict[str, Any]) -> Any:
             return value
         parent = _parent(doc, tokens) if tokens else None
         if tokens is None or parent is None:
-            raise PatchError(
-                f'add operation does not apply: doc is missing path: "{path}": {_MISSING}'
-            )
+            raise _fail(f'add operation does not apply: doc is missing path: "{path}": {_MISSING}')
         _add(parent, tokens[-1], value)
     elif kind == "remove":
         tokens = _split(path, "remove")
         parent = _parent(doc, tokens) if tokens else None
         if parent is None or not tokens:
-            raise PatchError(
+            raise _fail(
                 f'remove operation does not apply: doc is missing path: "{path}": {_MISSING}'
             )
         _remove(parent, tokens[-1])
@@ -122,13 +130,13 @@ def _apply_one(doc: Any, operation: dict[str, Any]) -> Any:
             return value
         parent = _parent(doc, tokens) if tokens else None
         if tokens is None or parent is None:
-            raise PatchError(
+            raise _fail(
                 f"replace operation does not apply: doc is missing path: {path}: {_MISSING}"
             )
         key = tokens[-1]
         if isinstance(parent, dict):
             if key not in parent:
-                raise PatchError(
+                raise _fail(
                     f"replace operation does not apply: doc is missing key: {path}: {_MISSING}"
                 )
             parent[key] = value
@@ -143,18 +151,16 @@ def _apply_one(doc: Any, operation: dict[str, Any]) -> Any:
         else:
             parent = _parent(doc, tokens) if tokens else None
             if tokens is None or parent is None:
-                raise PatchError(
-                    f"test operation does not apply: is missing path: {path}: {_MISSING}"
-                )
+                raise _fail(f"test operation does not apply: is missing path: {path}: {_MISSING}")
             key = tokens[-1]
             if isinstance(parent, dict):
                 current = parent.get(key)
             else:
                 current = parent[_index(key, len(parent), allow_end=False)]
         if not json_equal(current, value):
-            raise PatchError(f"testing value {path} failed: {_TEST_FAILED}")
+            raise _fail(f"testing value {path} failed: {_TEST_FAILED}")
     else:
-        raise PatchError(f"Unexpected kind: {kind if kind is not None else 'unknown'}")
+        raise _fail(f"Unexpected kind: {kind if kind is not None else 'unknown'}")
     return doc
 
 
@@ -168,7 +174,7 @@ def _move_or_copy(doc: Any, operation: dict[str, Any], kind: str) -> Any:
     else:
         parent = _parent(doc, from_tokens) if from_tokens else None
         if from_tokens is None or parent is None:
-            raise PatchError(
+            raise _fail(
                 f"{kind} operation does not apply: doc is missing from path: {source}: {_MISSING}"
             )
         where = f"error in {kind} for path: '{from_tokens[-1]}'"
@@ -179,7 +185,7 @@ def _move_or_copy(doc: Any, operation: dict[str, Any], kind: str) -> Any:
                 and to_tokens[: len(from_tokens)] == from_tokens
                 and len(to_tokens) > len(from_tokens)
             ):
-                raise PatchError(
+                raise _fail(
                     f"move operation does not apply: from {source} is a prefix of path {path}"
                 )
             _remove(parent, from_tokens[-1])
@@ -188,7 +194,7 @@ def _move_or_copy(doc: Any, operation: dict[str, Any], kind: str) -> Any:
         return value
     target = _parent(doc, to_tokens) if to_tokens else None
     if to_tokens is None or target is None:
-        raise PatchError(
+        raise _fail(
             f"{kind} operation does not apply: doc is missing destination path: {path}: {_MISSING}"
         )
     _add(target, to_tokens[-1], value)

@@ -145,7 +145,7 @@ def _apply_retain_keys(original: dict[str, Any], patch: dict[str, Any]) -> None:
         if value is None or key.startswith("$"):
             continue
         if key not in keep:
-            raise PatchError(ERR_RETAIN_KEYS_CONTENT)
+            raise PatchError(ERR_RETAIN_KEYS_CONTENT, 422)
     for key in [k for k in original if k not in keep]:
         del original[key]
 
@@ -185,7 +185,7 @@ def _element_kind(*lists: list[Any]) -> str:
     for values in lists:
         for v in values:
             if isinstance(v, list):
-                raise PatchError(ERR_LIST_OF_LISTS)
+                raise PatchError(ERR_LIST_OF_LISTS, 422)
             this = "map" if isinstance(v, dict) else _scalar_type(v)
             if kind and this != kind:
                 raise PatchError(f"list element types are not identical: {go_repr(list(lists))}")

@@ -124,6 +124,7 @@ def test_errors_use_kubernetes_words(operation: dict[str, Any], message: str) ->
     with pytest.raises(PatchError) as err:
         apply_json_patch(DOC, [operation])
     assert str(err.value) == message
+    assert err.value.code == 422  # Kubernetes: Unprocessable Entity
 
 
 def test_failed_operation_leaves_input_untouched() -> None:
@@ -137,5 +138,6 @@ def test_failed_operation_leaves_input_untouched() -> None:
 
 
 def test_patch_must_be_a_list() -> None:
-    with pytest.raises(PatchError):
+    with pytest.raises(PatchError) as err:
         apply_json_patch(DOC, {"op": "add"})  # type: ignore[arg-type]
+    assert err.value.code == 400

@@ -366,6 +366,15 @@ def test_malformed_patches_are_rejected(patch: dict[str, Any], message: str) -> 
     assert str(err.value) == message
 
 
+def test_unprocessable_patches_carry_422() -> None:
+    with pytest.raises(PatchError) as err:
+        smp({"spec": {"$retainKeys": ["nodeName"], "hostname": "h"}})
+    assert err.value.code == 422
+    with pytest.raises(PatchError) as err:
+        smp({"metadata": {"finalizers": [["nested"]]}})
+    assert (err.value.message, err.value.code) == ("lists of lists are not supported", 422)
+
+
 def test_set_element_order_must_agree_with_patch_list() -> None:
     patch = {
         "spec": {
