@@ -88,6 +88,9 @@ class PodRunner:
         self.informer.on_update(lambda _old, new: self._enqueue(new))
         self.informer.on_delete(self._forget)
         self._tasks: list[asyncio.Task[None]] = []
+        # When we reported each pod running: startTime has whole seconds only, too coarse for
+        # sub-second sim-run-seconds.
+        self._started: dict[str, datetime.datetime] = {}
 
     async def start(self) -> None:
         self.informer.start()
@@ -118,8 +121,10 @@ class PodRunner:
     def _forget(self, pod: Pod) -> None:
         names = _node_of(pod)
         node = self.nodes.get(names[0]) if names else None
+        key = object_key(pod)
+        self._started.pop(key, None)
         if node is not None:
-            node.pods.release(object_key(pod))
+            node.pods.release(key)
 
     # -- workers ----------------------------------------------------------------------------
 
@@ -161,11 +166,13 @@ class PodRunner:
             return
         if not (status.get("phase") == "Running" and status.get("podIP") == pod_ip
                 and status.get("hostIP") == node.internal_ip):
-            now = rfc3339(utcnow())
-            await self._patch_status(pod, running_status(pod, node.internal_ip, pod_ip, now))
+            started_at = utcnow()
+            await self._patch_status(
+                pod, running_status(pod, node.internal_ip, pod_ip, rfc3339(started_at)))
+            self._started.setdefault(key, started_at)
             return  # the informer brings the pod back (and with it any completion timer)
         exit_code = exit_code_of(pod)
-        started = parse_time(status.get("startTime"))
+        started = self._started.get(key) or parse_time(status.get("startTime"))
         if exit_code is None or started is None:
             return
         run_for = _annotation_float(pod, RUN_SECONDS_ANNOTATION) or 0.0
