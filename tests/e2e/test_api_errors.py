@@ -52,7 +52,7 @@ def test_duplicate_container_name_is_invalid(server: Server) -> None:
         """
     )
     result = server.kubectl("apply", "-f", "-", input=manifest, check=False)
-    assert "Invalid" in result.stderr and "spec.containers[1].name: Duplicate value" in result.stderr
+    assert result.stderr.startswith("The Pod \"dup\" is invalid: spec.containers[1].name: Duplicate value: \"c\"")
 
 
 def test_bad_name_is_invalid(server: Server) -> None:

@@ -78,7 +78,7 @@ def build_app(
         agg = discovery.aggregated(request.headers.get("Accept", ""), core=True)
         if agg is not None:
             body, ctype = agg
-            return web.Response(body=_encode(body), content_type=ctype.split(";")[0], headers={"Content-Type": ctype})
+            return web.Response(body=_encode(body), headers={"Content-Type": ctype})
         return json_response(discovery.api_versions(request.host))
 
     async def apis(request: web.Request) -> web.Response:

@@ -500,7 +500,7 @@ class ObjectStore:
             raise st.Conflict(c.message(), name=current["metadata"].get("name", ""),
                               group=kind.group, kind=kind.plural, causes=c.causes()) from None
         except PatchError as e:
-            raise st.Invalid(str(e)) if "Invalid" in type(e).__name__ else st.BadRequest(str(e)) from None
+            raise (st.Invalid(e.message) if e.code == 422 else st.BadRequest(e.message)) from None
 
     @staticmethod
     def _check_apply_body(kind: Kind, body: dict[str, Any]) -> None:
