@@ -36,7 +36,7 @@ _MAX_BINARY_NANOS = (2**63 - 1) * NANO
 _BINARY_SUFFIXES = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
 _DECIMAL_SUFFIXES = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12,
                      "P": 15, "E": 18}
-_BINARY_BY_POWER = {v: k for k, v in _BINARY_SUFFIXES.items()}
+_BINARY_BY_POWER = {0: "", **{v: k for k, v in _BINARY_SUFFIXES.items()}}
 _DECIMAL_BY_EXPONENT = {v: k for k, v in _DECIMAL_SUFFIXES.items()}
 
 # Number, then suffix letters, then an optional signed exponent: the shape Kubernetes accepts.
