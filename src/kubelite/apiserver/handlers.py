@@ -280,7 +280,12 @@ class ResourceHandlers:
     async def _delete(self, request: web.Request, path: ResourcePath) -> web.Response:
         assert path.name is not None
         options = await self._delete_options(request)
-        result = await self.store.delete(path.kind, path.namespace, path.name, options, self._options(request))
+        opts = self._options(request)
+        if options.get("dryRun"):  # DeleteOptions in the body may carry dryRun too
+            if options["dryRun"] != ["All"]:
+                raise st.BadRequest(f'dryRun: Unsupported value: {options["dryRun"]!r}: supported values: "All"')
+            opts.dry_run = True
+        result = await self.store.delete(path.kind, path.namespace, path.name, options, opts)
         return self._respond(request, path.kind, result)
 
     async def _delete_collection(self, request: web.Request, path: ResourcePath) -> web.Response:
