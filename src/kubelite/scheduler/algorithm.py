@@ -19,6 +19,7 @@ MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
 
 NO_NODE_AVAILABLE = "0/{n} nodes are available"
+NO_NODES_REGISTERED = "no nodes available to schedule pods"
 PREEMPTION_NOT_HELPFUL = "Preemption is not helpful for scheduling"
 NO_PREEMPTION_VICTIMS = "No preemption victims found for incoming pod"
 PREEMPTION_NEVER = "not eligible due to preemptionPolicy=Never."
@@ -61,6 +62,8 @@ class FitError(Exception):
 
     @property
     def message(self) -> str:
+        if self.num_all_nodes == 0:
+            return NO_NODES_REGISTERED
         msg = NO_NODE_AVAILABLE.format(n=self.num_all_nodes) + ":"
         if self.diagnosis.pre_filter_msg:
             msg += f" {self.diagnosis.pre_filter_msg}."
