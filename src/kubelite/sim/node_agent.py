@@ -49,17 +49,22 @@ class NodeAgent:
         now = rfc3339(utcnow())
         node.ready_since = node.ready_since or now
         body = build_node(node.name, node.position, node.internal_ip, self.shape, now)
+        fresh = True
         try:
             created = await self.writer.call(lambda: self.client.create(
                 "nodes", body, raw=True, field_manager=FIELD_MANAGER))
             if not (created.get("status") or {}).get("conditions"):
                 await self.report_status(node, full=True)  # the server dropped status on create
         except AlreadyExists:
+            fresh = False
             created = await self.writer.call(lambda: self.client.get("nodes", node.name, raw=True))
             await self.report_status(node, full=True)
         node.uid = (created.get("metadata") or {}).get("uid")
         self._adopt_pod_cidr(node, created)
-        await self.renew_lease(node)
+        if fresh and node.lease is None:
+            await self._create_lease(node, micro_time(utcnow()))
+        else:
+            await self.renew_lease(node)
 
     def _adopt_pod_cidr(self, node: SimNode, obj: dict[str, Any]) -> None:
         cidr = (obj.get("spec") or {}).get("podCIDR")
@@ -91,13 +96,16 @@ class NodeAgent:
             return lease
         except NotFound:
             pass
+        await self._create_lease(node, now)
+        return None  # just created with renewTime now: nothing more to do this round
+
+    async def _create_lease(self, node: SimNode, now: str) -> None:
         body = build_lease(node.name, node.uid, now, self.timings.lease_duration_seconds)
         try:
             node.lease = await self.writer.call(lambda: self.client.create(
                 "leases", body, NODE_LEASE_NAMESPACE, raw=True, field_manager=FIELD_MANAGER))
         except AlreadyExists:
-            node.lease = None
-        return None  # just created with renewTime now: nothing more to do this round
+            node.lease = None  # a previous run's Lease: fetched and renewed next round
 
     async def report_status(self, node: SimNode, *, full: bool = False) -> None:
         """PATCH nodes/NAME/status: fresh lastHeartbeatTime on every condition (the whole
