@@ -149,5 +149,5 @@ def test_sim_nodes_command_registers_nodes_until_sigterm(server: Server) -> None
     out = server.kubectl("get", "nodes", "-l", "team=bench", "--no-headers").stdout
     assert len(out.splitlines()) == 2  # a stopped kubelet leaves its Node
     run("--cleanup")
-    out = server.kubectl("get", "nodes", "-l", "team=bench", "--no-headers", check=False)
-    assert "cli-0001" not in out.stdout
+    after = server.kubectl("get", "nodes", "-l", "team=bench", "--no-headers", check=False)
+    assert "cli-0001" not in after.stdout
