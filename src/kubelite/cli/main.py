@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain-schedule", help="show, per node, which filter refused a pod and each score")
     explain.add_argument("pod", metavar="NAMESPACE/POD")
     explain.add_argument("--kubeconfig", default=None)
+
+    from kubelite.cli import sim_nodes
+
+    sim_nodes.add_parser(sub)
     return parser
 
 
@@ -106,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         from kubelite.cli.explain_schedule import run as explain_run
 
         return asyncio.run(explain_run(args))
+    if args.command == "sim-nodes":
+        from kubelite.cli import sim_nodes
+
+        return asyncio.run(sim_nodes.run(args))
     if args.command == "kubeconfig":
         path = Path(args.data_dir) / "kubeconfig.yaml"
         if not path.exists():
