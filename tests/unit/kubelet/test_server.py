@@ -1,0 +1,200 @@
+"""The kubelet's HTTPS server over the local-process backend: auth, logs, exec over the channel WebSocket."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from kubelite.apiserver.certs import ensure_ca
+from kubelite.apiserver.proxy_tls import kubelet_client_context
+from kubelite.client.streams import channels, status
+from kubelite.kubelet.server import KubeletServer
+from kubelite.kubelet.server_local import LocalProcessBackend
+from kubelite.kubelet.server_logs import cri_line
+
+T0 = dt.datetime(2024, 5, 1, 10, 0, 0, tzinfo=dt.UTC)
+
+
+def _client_cert(tls: Path, cn: str) -> ssl.SSLContext:
+    """A client context with a CA-signed certificate for `cn`."""
+    ca_cert = x509.load_pem_x509_certificate((tls / "ca.crt").read_bytes())
+    ca_key = serialization.load_pem_private_key((tls / "ca.key").read_bytes(), None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+        .issuer_name(ca_cert.subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1)).not_valid_after(now + dt.timedelta(days=1))
+        .sign(ca_key, hashes.SHA256())
+    )
+    (tls / f"{cn}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tls / f"{cn}.key").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    ctx.load_cert_chain(str(tls / f"{cn}.crt"), str(tls / f"{cn}.key"))
+    return ctx
+
+
+@pytest.fixture
+async def kubelet(tmp_path: Path) -> AsyncIterator[tuple[KubeletServer, LocalProcessBackend, Path]]:
+    tls = tmp_path / "tls"
+    ca, _ = ensure_ca(tls)
+    backend = LocalProcessBackend(tmp_path / "containers")
+    c = backend.add_container("default", "web", "app")
+    c.log_path.write_text(
+        cri_line(T0, "stdout", "one") + cri_line(T0 + dt.timedelta(seconds=1), "stderr", "two")
+        + cri_line(T0 + dt.timedelta(seconds=2), "stdout", "thr", full=False) + cri_line(T0, "stdout", "ee")
+    )
+    server = KubeletServer(backend, host="127.0.0.1", port=0, ca_file=ca, data_dir=tmp_path / "kubelet")
+    await server.start()
+    try:
+        yield server, backend, tls
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def http(kubelet: tuple[KubeletServer, LocalProcessBackend, Path]) -> AsyncIterator[aiohttp.ClientSession]:
+    _, _, tls = kubelet
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=kubelet_client_context(tls))) as s:
+        yield s
+
+
+def _base(server: KubeletServer) -> str:
+    return f"https://127.0.0.1:{server.port}"
+
+
+async def _run(http: aiohttp.ClientSession, url: str, sends: list[bytes] = (), protocol: str = channels.V5) -> tuple[dict[int, bytes], dict]:  # type: ignore[assignment]
+    """Open an exec WebSocket, send messages, collect output per channel and the final Status."""
+    out: dict[int, bytes] = {}
+    async with http.ws_connect(url, protocols=(protocol,)) as ws:
+        assert ws.protocol == protocol
+        for m in sends:
+            await ws.send_bytes(m)
+        async for msg in ws:
+            assert msg.type == aiohttp.WSMsgType.BINARY
+            ch, data = channels.decode(msg.data)
+            out[ch] = out.get(ch, b"") + data
+    return out, json.loads(out.get(channels.ERROR, b"{}"))
+
+
+async def test_healthz_needs_no_certificate(kubelet):
+    server, _, _ = kubelet
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx)) as s:
+        async with s.get(_base(server) + "/healthz") as r:
+            assert r.status == 200 and await r.text() == "ok"
+        async with s.get(_base(server) + "/containerLogs/default/web/app") as r:
+            assert r.status == 401
+            assert (await r.json())["reason"] == "Unauthorized"
+
+
+async def test_other_client_names_are_forbidden(kubelet):
+    server, _, tls = kubelet
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=_client_cert(tls, "system:node:x"))) as s:
+        async with s.get(_base(server) + "/containerLogs/default/web/app") as r:
+            assert r.status == 403
+            assert "user=system:node:x" in (await r.json())["message"]
+
+
+async def test_certificate_from_another_ca_fails_the_handshake(kubelet, tmp_path):
+    server, _, _ = kubelet
+    other = tmp_path / "other"
+    ensure_ca(other)
+    with pytest.raises(aiohttp.ClientError):
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=kubelet_client_context(other))) as s:
+            async with s.get(_base(server) + "/containerLogs/default/web/app") as r:
+                await r.read()
+
+
+async def test_logs_joins_partial_lines_and_applies_options(kubelet, http):
+    server, _, _ = kubelet
+    url = _base(server) + "/containerLogs/default/web/app"
+    async with http.get(url) as r:
+        assert r.status == 200
+        assert await r.text() == "one\ntwo\nthree\n"
+    async with http.get(url, params={"tailLines": "1", "timestamps": "true"}) as r:
+        assert await r.text() == "2024-05-01T10:00:00.000000000Z ee\n"
+    async with http.get(url, params={"limitBytes": "6"}) as r:
+        assert await r.text() == "one\ntw"
+    async with http.get(url, params={"sinceTime": "2024-05-01T10:00:01Z"}) as r:
+        assert await r.text() == "two\nthr"
+
+
+async def test_logs_errors_are_statuses(kubelet, http):
+    server, _, _ = kubelet
+    async with http.get(_base(server) + "/containerLogs/default/web/nope") as r:
+        assert r.status == 404
+    async with http.get(_base(server) + "/containerLogs/default/web/app?previous=true") as r:
+        assert r.status == 400
+        assert (await r.json())["message"] == 'previous terminated container "app" in pod "web" not found'
+
+
+async def test_exec_echo_reports_success(kubelet, http):
+    server, _, _ = kubelet
+    out, st = await _run(http, _base(server) + "/exec/default/web/app?command=echo&command=hi&stdout=true&stderr=true")
+    assert out[channels.STDOUT] == b"hi\n"
+    assert st == status.success()
+
+
+async def test_exec_exit_code_and_stderr(kubelet, http):
+    server, _, _ = kubelet
+    url = _base(server) + "/exec/default/web/app?command=sh&command=-c&command=echo+oops+>%262%3B+exit+3&stdout=true&stderr=true"
+    out, st = await _run(http, url, protocol=channels.V4)
+    assert out[channels.STDERR] == b"oops\n"
+    assert st["reason"] == "NonZeroExitCode"
+    assert status.parse_exit_code(status.encode(st)) == 3
+
+
+async def test_exec_stdin_until_close_signal(kubelet, http):
+    server, _, _ = kubelet
+    url = _base(server) + "/exec/default/web/app?command=cat&stdin=true&stdout=true"
+    out, st = await _run(http, url, [channels.encode(channels.STDIN, b"abc\n"), channels.close_signal(channels.STDIN)])
+    assert out[channels.STDOUT] == b"abc\n" and st["status"] == "Success"
+
+
+async def test_exec_runs_in_the_container_root(kubelet, http):
+    server, backend, _ = kubelet
+    (backend.containers[("default", "web", "app")].rootfs / "marker").write_text("x")
+    out, _ = await _run(http, _base(server) + "/exec/default/web/app?command=ls&stdout=true")
+    assert out[channels.STDOUT] == b"marker\n"
+
+
+async def test_exec_tty_resize(kubelet, http):
+    server, _, _ = kubelet
+    url = _base(server) + "/exec/default/web/app?command=sh&command=-c&command=read+x%3B+stty+size&stdin=true&stdout=true&tty=true"
+    sends = [channels.encode(channels.RESIZE, b'{"Width":100,"Height":30}\n'), channels.encode(channels.STDIN, b"go\r")]
+    out, st = await _run(http, url, sends)
+    assert b"30 100" in out[channels.STDOUT]
+    assert st["status"] == "Success"
+
+
+async def test_exec_in_missing_container_ends_with_a_failure_status(kubelet, http):
+    server, _, _ = kubelet
+    out, st = await _run(http, _base(server) + "/exec/default/web/other?command=true&stdout=true")
+    assert st["status"] == "Failure" and st["code"] == 404
+    assert st["message"] == 'container "other" in pod "web" is not available'
+
+
+async def test_exec_refuses_plain_http_and_unknown_protocols(kubelet, http):
+    server, _, _ = kubelet
+    async with http.get(_base(server) + "/exec/default/web/app?command=true&stdout=true") as r:
+        assert r.status == 400
+    with pytest.raises(aiohttp.WSServerHandshakeError):
+        await http.ws_connect(_base(server) + "/exec/default/web/app?command=true&stdout=true",
+                              protocols=("channel.k8s.io",))
