@@ -72,10 +72,17 @@ async def run(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         began = time.monotonic()
-        try:
-            await cluster.start()
-        except Exception as e:
-            print(f"error: {e}", file=sys.stderr)
+        starting = asyncio.create_task(cluster.start())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():  # SIGTERM while registering
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
+            await cluster.stop(delete_nodes=args.cleanup)
+            return 0
+        stopping.cancel()
+        if starting.exception() is not None:
+            print(f"error: {starting.exception()}", file=sys.stderr)
             await cluster.stop(delete_nodes=args.cleanup)
             return 1
         names = cluster.node_names

@@ -307,3 +307,13 @@ async def test_stop_keeps_nodes_unless_asked(fake: FakeClient) -> None:
     await cluster.stop(delete_nodes=True)
     assert fake.get_obj("nodes", "sim-0001") is None
     assert fake.get_obj("leases", "sim-0002", "kube-node-lease") is None
+
+
+async def test_pod_cidr_set_by_the_control_plane_is_used(
+        fake: FakeClient, make_cluster: Any) -> None:
+    await fake.put_direct("nodes", {"metadata": {"name": "sim-0001"},
+                                    "spec": {"podCIDR": "10.244.7.0/24"}, "status": {}})
+    await make_cluster(1)
+    await fake.put_direct("pods", bound_pod("p", "sim-0001"))
+    await eventually(lambda: pod_phase(fake, "p") == "Running")
+    assert fake.get_obj("pods", "p", "default")["status"]["podIP"].startswith("10.244.7.")  # type: ignore[index]
