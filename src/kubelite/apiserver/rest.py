@@ -125,6 +125,21 @@ def _invalid(kind: Kind, name: str, errors: list[FieldError]) -> st.Invalid:
     )
 
 
+def _patch_precondition(patch_type: str, patch: Any) -> str | None:
+    """The resourceVersion a patch itself demands (an optimistic-concurrency precondition)."""
+    if patch_type == JSON_PATCH:
+        if isinstance(patch, list):
+            for op in patch:
+                if isinstance(op, dict) and op.get("path") == "/metadata/resourceVersion" and op.get("op") in ("replace", "add", "test"):
+                    value = op.get("value")
+                    return str(value) if value else None
+        return None
+    if isinstance(patch, dict) and isinstance(patch.get("metadata"), dict):
+        value = patch["metadata"].get("resourceVersion")
+        return str(value) if value else None
+    return None
+
+
 def _continue_token(revision: int, last_key: str) -> str:
     raw = msgspec.json.encode({"v": "meta.k8s.io/v1", "rv": revision, "start": last_key})
     return base64.urlsafe_b64encode(raw).decode()
@@ -443,6 +458,7 @@ class ObjectStore:
         """Apply a patch, retrying on write conflicts as the Kubernetes API server does."""
         if patch_type == APPLY_PATCH and not opts.field_manager:
             raise st.BadRequest("PATCH, application/apply-patch+yaml requires fieldManager parameter")
+        want = _patch_precondition(patch_type, patch)
         for _ in range(10):
             kv = await self.store.get(objects.object_key(kind, namespace, name))
             if kv is None:
@@ -457,7 +473,6 @@ class ObjectStore:
             meta = patched.get("metadata")
             if not isinstance(meta, dict):
                 raise st.BadRequest("metadata must be an object")
-            want = meta.get("resourceVersion")
             if want and want != current["metadata"].get("resourceVersion"):
                 raise st.conflict(kind.plural, name, st.STALE_OBJECT, kind.group)
             if meta.get("name", name) != name:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubelite.apiserver import objects
-from kubelite.store.interface import Event, Store
+from kubelite.store.interface import CompactedError, Event, Store
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +134,20 @@ class WatchCache:
                     self._publish(ev)
             except asyncio.CancelledError:
                 raise
+            except CompactedError:
+                # History we had not seen is gone: every client watch must re-list.
+                log.warning("watch cache fell behind compaction; restarting client watches")
+                await self._restart()
             except Exception:
                 log.exception("store watch failed; resuming from revision %d", self.revision)
                 await asyncio.sleep(0.5)
+
+    async def _restart(self) -> None:
+        for w in list(self._watchers):
+            w.close()
+        self._watchers.clear()
+        self._events.clear()
+        self.revision = self.oldest = await self._store.current_revision()
 
     def _publish(self, ev: Event) -> None:
         if ev.revision <= self.revision:
