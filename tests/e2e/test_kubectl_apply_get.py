@@ -127,3 +127,15 @@ def test_get_output_formats(server: Server) -> None:
     assert "name: web-fmt" in y and "uid:" in y
     name = server.kubectl("get", "pod", "web-fmt", "-o", "jsonpath={.metadata.name}").stdout
     assert name == "web-fmt"
+
+
+def test_server_side_apply_conflict_names_field_and_manager(server: Server) -> None:
+    manifest = POD.format(v="conflict")
+    server.kubectl("apply", "-f", "-", input=manifest)
+    changed = manifest.replace("busybox:1.36", "busybox:9.9")
+    result = server.kubectl("apply", "--server-side", "-f", "-", input=changed, check=False)
+    assert result.returncode != 0
+    assert 'conflict with "kubectl-client-side-apply"' in result.stderr
+    assert '.spec.containers[name="httpd"].image' in result.stderr
+    forced = server.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=changed)
+    assert "serverside-applied" in forced.stdout
