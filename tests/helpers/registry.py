@@ -240,7 +240,7 @@ def write_oci_layout(
     if cmd is not None:
         runtime["Cmd"] = cmd
     runtime["WorkingDir"] = working_dir
-    config = {
+    config: dict[str, object] = {
         "created": FIXED_CREATED,
         "architecture": "amd64",
         "os": "linux",

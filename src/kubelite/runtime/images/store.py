@@ -263,7 +263,7 @@ class ImageStore:
             self._pinned += Counter()  # drop zero counts
 
     async def _ensure_blob(self, desc: Descriptor, fetch: FetchBlob) -> None:
-        async with self._lock(desc.digest):
+        async with self._lock(f"blob {desc.digest}"):
             path = self._blob_path(desc.digest)
             if os.path.exists(path) and os.path.getsize(path) == desc.size:
                 return
@@ -272,7 +272,7 @@ class ImageStore:
     async def _ensure_layer(
         self, desc: Descriptor, diff_id: str, fetch: FetchBlob, reference: str
     ) -> None:
-        async with self._lock(diff_id):
+        async with self._lock(f"layer {diff_id}"):  # a blob may share the digest
             if os.path.isdir(self._layer_root(diff_id)):
                 return
             await self._ensure_blob(desc, fetch)
