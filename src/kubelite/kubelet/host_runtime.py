@@ -1,0 +1,239 @@
+"""`RuntimeService` over this machine: runc under conmon, pinned namespaces, CNI, images.
+
+Every name comes from the cluster's `HostNames`, so this cluster's sandboxes, containers,
+bridge and cgroups are its own. Container rootfs overlays live in the data dir
+(`agent/rootfs/<id>`) and bundles in `agent/bundles/<id>`, so both survive an agent restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from kubelite.kubelet.config import AgentConfig
+from kubelite.kubelet.records import ContainerInfo, ContainerRecord
+from kubelite.kubelet.runtime_service import ImageInfo, SandboxInfo, SandboxSpec
+from kubelite.runtime import cgroups
+from kubelite.runtime.cni import CniError, CniNetwork, PortMapping, teardown_network
+from kubelite.runtime.exec import ExecSession, exec_process
+from kubelite.runtime.images import ImageStore, mount_rootfs, unmount
+from kubelite.runtime.oci import ContainerNotFoundError, OciRuntime
+from kubelite.runtime.sandbox import DnsConfig, SandboxConfig, SandboxManager
+from kubelite.runtime.sandbox import SandboxInfo as RtSandbox
+from kubelite.runtime.spec import ContainerConfig, build_spec
+
+QOS_CLASSES: tuple[cgroups.QosClass, ...] = ("Guaranteed", "Burstable", "BestEffort")
+
+
+class HostRuntime:
+    """The pod workers' runtime on a real machine."""
+
+    def __init__(self, config: AgentConfig, pod_cidr: str, node_ip: str,
+                 images: ImageStore | None = None) -> None:
+        names = config.names
+        self.config = config
+        self.node_ip = node_ip
+        self.runtime_name = os.path.basename(config.runtime)
+        self.oci = OciRuntime(config.runtime, os.path.join(names.run_dir, "runtime"))
+        self.sandboxes = SandboxManager(f"kl-{config.cluster_id}",
+                                        os.path.join(names.run_dir, "sandboxes"))
+        self.network = CniNetwork(names.bridge, pod_cidr, names.ipam_dir,
+                                  service_cidr=config.service_cidr,
+                                  network_name=names.cni_network)
+        self.images = images or ImageStore(names.images_dir, registries=config.registries_file)
+        self.cgroups = cgroups.PodCgroups(names.cgroup_root)
+        self.rootfs_dir = os.path.join(names.kubelet_dir, "rootfs")
+        self.bundles_dir = os.path.join(names.kubelet_dir, "bundles")
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._image_refs: dict[str, str] = {}  # container id -> image reference in use
+
+    async def setup(self) -> None:
+        os.makedirs(self.rootfs_dir, exist_ok=True)
+        os.makedirs(self.bundles_dir, exist_ok=True)
+        await asyncio.to_thread(self.cgroups.ensure_root)
+        await self.network.setup()
+
+    # -- sandboxes --------------------------------------------------------------------------
+
+    def _lock(self, key: str) -> asyncio.Lock:
+        return self._locks.setdefault(key, asyncio.Lock())
+
+    def _to_info(self, sb: RtSandbox) -> SandboxInfo:
+        host_net = bool(sb.config and sb.config.host_network)
+        return SandboxInfo(
+            pod_uid=sb.name, ip=self.node_ip if host_net else sb.pod_ip,
+            netns=sb.netns_path or None, ipc=sb.ipc_path or None, uts=sb.uts_path or None,
+            pid=sb.pid_path or None, shm_dir=sb.shm_dir or None, etc_hosts=sb.hosts_path or None,
+            etc_hostname=sb.hostname_path or None, resolv_conf=sb.resolv_path or None,
+        )
+
+    async def ensure_sandbox(self, spec: SandboxSpec) -> SandboxInfo:
+        async with self._lock(spec.pod_uid):
+            existing = self.sandboxes.load(spec.pod_uid)
+            if existing is not None and existing.config is not None and (
+                    existing.pod_ip or existing.config.host_network):
+                return self._to_info(existing)
+            if existing is not None:  # half made (agent died while creating it)
+                await self._remove_sandbox(spec.pod_uid)
+            fqdn = ""
+            if spec.subdomain:
+                fqdn = (f"{spec.hostname}.{spec.subdomain}.{spec.namespace}.svc."
+                        f"{self.config.cluster_domain}")
+            dns = None
+            if spec.dns_servers:
+                dns = DnsConfig(spec.dns_servers, spec.dns_searches, spec.dns_options)
+            cfg = SandboxConfig(
+                name=spec.pod_uid, hostname=spec.hostname, fqdn=fqdn,
+                host_network=spec.host_network, host_ipc=spec.host_ipc,
+                share_pid=spec.share_process_namespace and not spec.host_pid, dns=dns,
+                host_aliases=[(a.get("ip", ""), list(a.get("hostnames") or []))
+                              for a in spec.host_aliases],
+            )
+            sb = await self.sandboxes.create_sandbox(cfg)
+            if not spec.host_network:
+                ports = [PortMapping(p["hostPort"], p["containerPort"], p["protocol"],
+                                     p.get("hostIP", "")) for p in spec.port_mappings]
+                try:
+                    ip = await self.network.add(spec.pod_uid, sb.netns_path, ports)
+                except BaseException:
+                    await self._remove_sandbox(spec.pod_uid)
+                    raise
+                sb = await self.sandboxes.set_pod_ip(spec.pod_uid, ip)
+            return self._to_info(sb)
+
+    async def _remove_sandbox(self, pod_uid: str) -> None:
+        sb = self.sandboxes.load(pod_uid)
+        if sb is None or not (sb.config and sb.config.host_network):
+            with contextlib.suppress(CniError, OSError):
+                await self.network.delete(pod_uid, sb.netns_path if sb else "")
+        await self.sandboxes.destroy_sandbox(pod_uid)
+
+    async def remove_sandbox(self, pod_uid: str) -> None:
+        async with self._lock(pod_uid):
+            await self._remove_sandbox(pod_uid)
+            for qos in QOS_CLASSES:
+                with contextlib.suppress(OSError):
+                    await asyncio.to_thread(self.cgroups.remove_pod, qos, pod_uid)
+        self._locks.pop(pod_uid, None)
+
+    async def sandbox_uids(self) -> set[str]:
+        return {sb.name for sb in self.sandboxes.find_sandboxes()}
+
+    # -- images -----------------------------------------------------------------------------
+
+    async def pull_image(self, image: str, policy: str,
+                         credentials: Iterable[dict[str, Any]] = ()) -> ImageInfo:
+        present = self.images.get(image)
+        record = await self.images.pull(image, policy=policy, credentials=list(credentials))
+        return ImageInfo(name=record.reference, ref=record.repo_digest,
+                         config=self.images.image_config(record),
+                         pulled=present is None or policy == "Always", size=record.size)
+
+    def in_use_images(self) -> set[str]:
+        return set(self._image_refs.values())
+
+    # -- containers -------------------------------------------------------------------------
+
+    def _paths(self, cid: str) -> tuple[str, str]:
+        return os.path.join(self.rootfs_dir, cid), os.path.join(self.bundles_dir, cid)
+
+    async def create_container(self, record: ContainerRecord, config: ContainerConfig,
+                               image: ImageInfo, pod_qos: str) -> None:
+        img = self.images.get(image.name)
+        if img is None:
+            raise RuntimeError(f'image "{image.name}" is no longer on this node')
+        root, bundle = self._paths(record.id)
+        merged = os.path.join(root, "merged")
+        await asyncio.to_thread(mount_rootfs, self.images.layer_dirs(img),
+                                os.path.join(root, "upper"), os.path.join(root, "work"), merged)
+        qos: cgroups.QosClass = pod_qos if pod_qos in QOS_CLASSES else "BestEffort"  # type: ignore[assignment]
+        config.rootfs = merged
+        config.cgroups_path = self.cgroups.container_path(qos, record.pod_uid, record.id)
+        try:
+            await self.oci.create(record.id, bundle, build_spec(config), record.log_path)
+        except BaseException:
+            await asyncio.to_thread(self._remove_files, record.id)
+            raise
+        self._image_refs[record.id] = img.reference
+
+    def _remove_files(self, cid: str) -> None:
+        root, bundle = self._paths(cid)
+        with contextlib.suppress(OSError):
+            unmount(os.path.join(root, "merged"))
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(bundle, ignore_errors=True)
+
+    async def start_container(self, cid: str) -> None:
+        await self.oci.start(cid)
+
+    async def container_info(self, record: ContainerRecord) -> ContainerInfo:
+        try:
+            st = await self.oci.state(record.id)
+        except ContainerNotFoundError:
+            return ContainerInfo(record, "stopped", exit_code=None,
+                                 finished_at=None, message="")
+        if st.status != "stopped":
+            self._image_refs.setdefault(record.id, record.image_name)
+        return ContainerInfo(record, st.status, exit_code=st.exit_code,
+                             started_at=st.started_at, finished_at=st.finished_at,
+                             oom_killed=st.oom_killed)
+
+    async def wait_container(self, cid: str) -> None:
+        try:
+            await self.oci.wait(cid)
+        except ContainerNotFoundError:
+            return
+
+    async def kill_container(self, cid: str, signal: int) -> None:
+        with contextlib.suppress(ContainerNotFoundError):
+            await self.oci.kill(cid, signal)
+
+    async def remove_container(self, record: ContainerRecord) -> None:
+        await self.oci.delete(record.id, force=True)
+        await asyncio.to_thread(self._remove_files, record.id)
+        self._image_refs.pop(record.id, None)
+
+    async def container_ids(self) -> set[str]:
+        return {st.id for st in await self.oci.list()}
+
+    async def exec(self, cid: str, argv: list[str], *, tty: bool = False,
+                   stdin: bool = False) -> ExecSession:
+        return await exec_process(self.oci, cid, argv, tty=tty, stdin=stdin)
+
+    async def exec_sync(self, cid: str, argv: list[str], timeout: float) -> tuple[int, bytes]:
+        session = await exec_process(self.oci, cid, argv)
+        code, out, err = await session.communicate(timeout=timeout)
+        return code, out + err
+
+    def rootfs(self, cid: str) -> str:
+        return os.path.join(self.rootfs_dir, cid, "merged")
+
+    def bundle(self, cid: str) -> str:
+        return os.path.join(self.bundles_dir, cid)
+
+    # -- whole-cluster cleanup --------------------------------------------------------------
+
+    async def teardown(self) -> None:
+        """Remove every container, sandbox, the bridge and the cgroup root of this cluster."""
+        for st in await self.oci.list():
+            with contextlib.suppress(Exception):
+                await self.oci.delete(st.id, force=True)
+            await asyncio.to_thread(self._remove_files, st.id)
+        for sb in self.sandboxes.find_sandboxes():
+            await self._remove_sandbox(sb.name)
+        with contextlib.suppress(CniError):
+            await teardown_network(self.config.names.bridge)
+        deadline = time.monotonic() + 3
+        while True:
+            try:
+                await asyncio.to_thread(self.cgroups.remove_root)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.1)

@@ -1,0 +1,217 @@
+"""The node agent: registers the node, watches its pods, runs one worker per pod.
+
+Start-up order matters for restart safety: the pod informer syncs first, then container
+records and sandboxes whose pods no longer exist are cleaned up, and only then are the pods'
+workers run, which adopt the containers that still run (same ids, same restart counts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from kubelite.client import ApiClient, Informer, QueueShutDown, WorkQueue
+from kubelite.kubelet.config import AgentConfig
+from kubelite.kubelet.events import EventRecorder
+from kubelite.kubelet.host_runtime import HostRuntime
+from kubelite.kubelet.logs import reopen_conmon_log, rotate_if_needed
+from kubelite.kubelet.node import NodeAgent, default_node_ip
+from kubelite.kubelet.pod_worker import PodSyncer
+from kubelite.kubelet.records import RecordStore
+from kubelite.kubelet.status_manager import StatusManager
+
+log = logging.getLogger(__name__)
+
+WORKERS = 32
+RESYNC_INTERVAL = 10.0
+LOG_ROTATE_INTERVAL = 10.0
+
+
+class Kubelet:
+    """One node's agent. `await start()`, then `await stop()` (containers keep running)."""
+
+    def __init__(self, config: AgentConfig, *, client: ApiClient | None = None) -> None:
+        self.config = config
+        self.client = client or ApiClient(
+            config.server, token=config.token(), ca_file=config.ca_file,
+            insecure=config.insecure, user_agent=f"kubelite-agent/{config.node_name}")
+        self.node_ip = config.node_ip or default_node_ip(config.server)
+        self.pods: dict[str, dict[str, Any]] = {}  # uid -> pod
+        self.queue: WorkQueue[str] = WorkQueue(base_delay=0.5, max_delay=60.0)
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.server: Any = None
+        self.runtime: HostRuntime | None = None
+        self.syncer: PodSyncer | None = None
+        self.informer: Informer | None = None
+        self.node: NodeAgent | None = None
+        self.status = StatusManager(self.client)
+        self.events = EventRecorder(self.client, config.node_name)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        cfg = self.config
+        names = cfg.names
+        for d in (names.kubelet_dir, names.pod_logs_dir, names.run_dir):
+            os.makedirs(d, exist_ok=True)
+        port = await self._start_server()
+        self.node = NodeAgent(self.client, cfg.node_name, node_ip=self.node_ip,
+                              kubelet_port=port, data_dir=cfg.data_dir, runtime=cfg.runtime,
+                              max_pods=cfg.max_pods)
+        await self.node.register()
+        pod_cidr = self.node.pod_cidr or cfg.pod_cidr or await self.node.wait_pod_cidr()
+        cfg.save_pod_cidr(pod_cidr)
+        self.runtime = HostRuntime(cfg, pod_cidr, self.node_ip)
+        await self.runtime.setup()
+        records = RecordStore(names.kubelet_dir)
+        self.syncer = PodSyncer(
+            self.runtime, records, self.client, self.events, self.status.set, self._requeue,
+            node_name=cfg.node_name, node_ip=self.node_ip, logs_dir=names.pod_logs_dir,
+            allocatable=self.node.capacity, cluster_dns=cfg.cluster_dns,
+            cluster_domain=cfg.cluster_domain)
+        self.status.start()
+        self.informer = Informer(self.client, "pods", field_selector=f"spec.nodeName={cfg.node_name}",
+                                 raw=True)
+        self.informer.on_add(self._on_pod)
+        self.informer.on_update(lambda _old, new: self._on_pod(new))
+        self.informer.on_delete(self._on_pod_deleted)
+        self._tasks.append(self.informer.start())
+        await self.informer.has_synced()
+        await self._cleanup_orphans(records)
+        self.node.start()
+        for i in range(WORKERS):
+            self._tasks.append(asyncio.create_task(self._worker(), name=f"pod-worker-{i}"))
+        self._tasks.append(asyncio.create_task(self._resync_loop(), name="pod-resync"))
+        self._tasks.append(asyncio.create_task(self._rotate_loop(), name="log-rotation"))
+        log.info("node %s ready (pod CIDR %s, kubelet port %d)", cfg.node_name, pod_cidr, port)
+
+    async def _start_server(self) -> int:
+        try:
+            from kubelite.kubelet.server import KubeletServer
+            from kubelite.kubelet.streams_backend import RuntimeStreamBackend
+        except ImportError as e:  # the stream server is optional until it lands
+            log.warning("kubelet stream server unavailable: %s", e)
+            return self.config.kubelet_port
+        backend = RuntimeStreamBackend(self)
+        if not self.config.ca_file:
+            log.warning("no --ca-file: the kubelet server cannot verify the API server; not serving")
+            return self.config.kubelet_port
+        self.server = KubeletServer(backend, host=self.config.kubelet_host,
+                                    port=self.config.kubelet_port,
+                                    ca_file=Path(self.config.ca_file),
+                                    data_dir=Path(self.config.names.kubelet_dir))
+        await self.server.start()
+        return int(self.server.port)
+
+    async def stop(self) -> None:
+        """Stop watching and writing; containers keep running (a restart adopts them)."""
+        self.queue.shutdown()
+        if self.informer is not None:
+            await self.informer.stop()
+        if self.node is not None:
+            await self.node.stop()
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        if self.syncer is not None:
+            for task in list(self.syncer._waiters.values()):
+                task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.status.wait_idle(), 2)
+        await self.status.stop()
+        await self.events.flush()
+        if self.server is not None:
+            with contextlib.suppress(Exception):
+                await self.server.stop()
+        await self.client.close()
+
+    # -- pods -------------------------------------------------------------------------------
+
+    def _on_pod(self, pod: dict[str, Any]) -> None:
+        uid = pod["metadata"]["uid"]
+        first = uid not in self.pods
+        self.pods[uid] = pod
+        if first and pod.get("status"):
+            self.status.seed(uid, pod["status"])
+        self.queue.add(uid)
+
+    def _on_pod_deleted(self, pod: dict[str, Any]) -> None:
+        uid = pod["metadata"]["uid"]
+        self.pods.pop(uid, None)
+        self.status.forget(uid)
+        self.queue.add(uid)
+
+    def _requeue(self, uid: str, delay: float) -> None:
+        if delay > 0:
+            self.queue.add_after(uid, delay)
+        else:
+            self.queue.add(uid)
+
+    def find_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+        for pod in self.pods.values():
+            meta = pod["metadata"]
+            if meta.get("name") == name and (meta.get("namespace") or "default") == namespace:
+                return pod
+        return None
+
+    async def _cleanup_orphans(self, records: RecordStore) -> None:
+        """Containers and sandboxes of pods deleted while the agent was down."""
+        assert self.syncer is not None and self.runtime is not None
+        known = set(self.pods)
+        orphans = (records.pod_uids() | await self.runtime.sandbox_uids()) - known
+        for uid in orphans:
+            log.info("cleaning up pod %s, deleted while the agent was down", uid)
+            try:
+                await self.syncer.cleanup(uid, grace=0)
+            except Exception as e:  # noqa: BLE001 - retried by the next resync
+                log.warning("cleaning up pod %s: %s", uid, e)
+        # Containers in the runtime that no record knows (agent died between create and record).
+        recorded = {r.id for r in records.all()}
+        for cid in await self.runtime.container_ids() - recorded:
+            with contextlib.suppress(Exception):
+                await self.runtime.oci.delete(cid, force=True)
+
+    async def _worker(self) -> None:
+        assert self.syncer is not None
+        while True:
+            try:
+                uid = await self.queue.get()
+            except QueueShutDown:
+                return
+            try:
+                delay = await self.syncer.sync(uid, self.pods.get(uid))
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - retried with back-off
+                log.warning("syncing pod %s failed: %s", uid, e, exc_info=log.isEnabledFor(
+                    logging.DEBUG))
+                self.queue.add_rate_limited(uid)
+            else:
+                self.queue.forget(uid)
+                if delay:
+                    self.queue.add_after(uid, delay)
+            finally:
+                self.queue.done(uid)
+
+    async def _resync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(RESYNC_INTERVAL)
+            for uid in list(self.pods):
+                self.queue.add(uid)
+
+    async def _rotate_loop(self) -> None:
+        assert self.syncer is not None and self.runtime is not None
+        rt = self.runtime
+        while True:
+            await asyncio.sleep(LOG_ROTATE_INTERVAL)
+            for rec in self.syncer.records.all():
+                with contextlib.suppress(OSError):
+                    rotate_if_needed(rec.log_path, self.config.log_max_bytes,
+                                     self.config.log_max_files,
+                                     lambda r=rec: reopen_conmon_log(rt.bundle(r.id)))  # type: ignore[misc]

@@ -1,0 +1,621 @@
+"""Reconcile one pod: desired (the Pod from the API) against actual (the runtime).
+
+`PodSyncer.sync(uid, pod)` is idempotent and is called by one worker per pod uid at a time
+(the work queue guarantees that). Each call looks at what runs, takes the next steps (sandbox,
+image, init containers in order, app containers, restarts with back-off), writes the status,
+and returns when it wants to be called again. Container exits wake it through `requeue`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import signal
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from kubelite.client import ApiClient, NotFound
+from kubelite.kubelet import events as ev
+from kubelite.kubelet.backoff import Backoff
+from kubelite.kubelet.command import NoCommandError, container_args, working_dir
+from kubelite.kubelet.container_config import build_config
+from kubelite.kubelet.envvars import ConfigError, container_env, merge_image_env
+from kubelite.kubelet.events import EventRecorder
+from kubelite.kubelet.hooks import run_hook
+from kubelite.kubelet.pod_status import (
+    CRASH_LOOP_BACK_OFF,
+    POD_INITIALIZING,
+    Waiting,
+    container_status,
+    keep_transition_times,
+    pod_conditions,
+    pod_phase,
+    qos_class,
+    rfc3339,
+)
+from kubelite.kubelet.records import ContainerInfo, ContainerRecord, RecordStore
+from kubelite.kubelet.runtime_service import RuntimeService, SandboxInfo, SandboxSpec
+from kubelite.runtime.images import ImageError, parse_reference
+
+log = logging.getLogger(__name__)
+
+TERMINAL = ("Succeeded", "Failed")
+MAX_TERMINATION_MESSAGE = 4096
+FALLBACK_LOG_LINES = 80
+IMAGE_RETRY_SOON = 1.0
+CONFIG_RETRY = 2.0
+ORPHAN_GRACE = 2
+
+
+def go_duration(seconds: float) -> str:
+    """Go's time.Duration String() for whole seconds: 10s, 1m20s, 5m0s."""
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    m, s = divmod(s, 60)
+    if m < 60:
+        return f"{m}m{s}s"
+    h, m = divmod(m, 60)
+    return f"{h}h{m}m{s}s"
+
+
+def default_pull_policy(image: str) -> str:
+    """Kubernetes' defaulting: `:latest` or no tag means Always, otherwise IfNotPresent."""
+    try:
+        ref = parse_reference(image)
+    except (ValueError, ImageError):
+        return "IfNotPresent"
+    if ref.digest:
+        return "IfNotPresent"
+    return "Always" if (ref.tag or "latest") == "latest" else "IfNotPresent"
+
+
+def should_restart(policy: str, exit_code: int | None) -> bool:
+    if policy == "Always":
+        return True
+    if policy == "OnFailure":
+        return exit_code != 0
+    return False
+
+
+def sandbox_spec(pod: dict[str, Any], cluster_dns: list[str], cluster_domain: str
+                 ) -> SandboxSpec:
+    meta, spec = pod["metadata"], pod.get("spec") or {}
+    ns = meta.get("namespace") or "default"
+    ports = [
+        {"hostPort": p["hostPort"], "containerPort": p["containerPort"],
+         "protocol": (p.get("protocol") or "TCP").lower(), "hostIP": p.get("hostIP", "")}
+        for c in spec.get("containers") or [] for p in c.get("ports") or [] if p.get("hostPort")
+    ]
+    dns = spec.get("dnsConfig") or {}
+    policy = spec.get("dnsPolicy") or "ClusterFirst"
+    servers: list[str] = []
+    searches: list[str] = []
+    if policy in ("ClusterFirst", "ClusterFirstWithHostNet") and cluster_dns:
+        servers = list(cluster_dns)
+        searches = [f"{ns}.svc.{cluster_domain}", f"svc.{cluster_domain}", cluster_domain]
+    servers += dns.get("nameservers") or []
+    searches += dns.get("searches") or []
+    options = [o["name"] + (f":{o['value']}" if o.get("value") else "")
+               for o in dns.get("options") or []]
+    if servers and cluster_dns:
+        options = ["ndots:5", *options]
+    return SandboxSpec(
+        pod_uid=meta["uid"], namespace=ns, name=meta["name"],
+        hostname=spec.get("hostname") or meta["name"][:63],
+        host_network=bool(spec.get("hostNetwork")), host_ipc=bool(spec.get("hostIPC")),
+        host_pid=bool(spec.get("hostPID")),
+        share_process_namespace=bool(spec.get("shareProcessNamespace")),
+        subdomain=spec.get("subdomain") or "", port_mappings=ports,
+        host_aliases=list(spec.get("hostAliases") or []),
+        dns_servers=servers, dns_searches=searches, dns_options=options,
+    )
+
+
+class PodSyncer:
+    """The per-pod reconcile logic, shared by every pod worker of the agent."""
+
+    def __init__(self, rt: RuntimeService, records: RecordStore, client: ApiClient,
+                 events: EventRecorder, set_status: Callable[[str, str, str, dict[str, Any]], None],
+                 requeue: Callable[[str, float], None], *, node_name: str, node_ip: str,
+                 logs_dir: str, allocatable: dict[str, str] | None = None,
+                 cluster_dns: list[str] | None = None, cluster_domain: str = "cluster.local"
+                 ) -> None:
+        self.rt = rt
+        self.records = records
+        self.client = client
+        self.events = events
+        self.set_status = set_status
+        self.requeue = requeue
+        self.node_name = node_name
+        self.node_ip = node_ip
+        self.logs_dir = logs_dir
+        self.allocatable = allocatable or {}
+        self.cluster_dns = cluster_dns or []
+        self.cluster_domain = cluster_domain
+        self.crash_backoff = Backoff()
+        self.image_backoff = Backoff()
+        self._image_failed_at: dict[tuple[str, str], float] = {}
+        self.waiting: dict[tuple[str, str], Waiting] = {}
+        self._infos: dict[str, ContainerInfo] = {}  # cache; stopped instances never change
+        self._waiters: dict[str, asyncio.Task[None]] = {}
+        self._sandboxes: dict[str, SandboxInfo] = {}
+        self._start_times: dict[str, str] = {}
+        self._terminated: set[str] = set()  # pods whose termination finished
+
+    # -- runtime state ----------------------------------------------------------------------
+
+    async def info(self, rec: ContainerRecord) -> ContainerInfo:
+        cached = self._infos.get(rec.id)
+        if cached is not None and (cached.exited or rec.id in self._waiters):
+            return cached
+        info = await self.rt.container_info(rec)
+        if info.exited:
+            info.message = self._termination_message(rec, info)
+        self._infos[rec.id] = info
+        if info.status in ("running", "created"):
+            self._watch(rec)
+        return info
+
+    def _watch(self, rec: ContainerRecord) -> None:
+        if rec.id in self._waiters:
+            return
+
+        async def wait() -> None:
+            try:
+                await self.rt.wait_container(rec.id)
+            except Exception as e:  # noqa: BLE001 - the periodic resync notices it
+                log.debug("waiting for %s: %s", rec.id, e)
+                await asyncio.sleep(1)
+            self._infos.pop(rec.id, None)
+            self._waiters.pop(rec.id, None)
+            self.requeue(rec.pod_uid, 0)
+
+        self._waiters[rec.id] = asyncio.create_task(wait(), name=f"wait-{rec.id[:12]}")
+
+    async def instances(self, uid: str) -> dict[str, list[ContainerInfo]]:
+        """This pod's container instances by container name, oldest first."""
+        out: dict[str, list[ContainerInfo]] = {}
+        recs = sorted(self.records.for_pod(uid), key=lambda r: (r.name, r.attempt))
+        infos = await asyncio.gather(*(self.info(r) for r in recs))
+        for info in infos:
+            out.setdefault(info.record.name, []).append(info)
+        return out
+
+    def _termination_message(self, rec: ContainerRecord, info: ContainerInfo) -> str:
+        msg = ""
+        if rec.termination_log:
+            try:
+                with open(rec.termination_log, "rb") as f:
+                    msg = f.read(MAX_TERMINATION_MESSAGE).decode(errors="replace")
+            except OSError:
+                msg = ""
+        if not msg and rec.fallback_to_logs and info.exit_code not in (0, None):
+            msg = tail_log_text(rec.log_path, FALLBACK_LOG_LINES)
+        return msg
+
+    # -- the reconcile step -----------------------------------------------------------------
+
+    async def sync(self, uid: str, pod: dict[str, Any] | None) -> float | None:
+        """Make the machine match the pod; return seconds until the next sync is wanted."""
+        if pod is None:
+            await self.cleanup(uid, grace=ORPHAN_GRACE)
+            return None
+        meta = pod["metadata"]
+        if meta.get("deletionTimestamp"):
+            await self.terminate(pod)
+            return None
+        if uid in self._terminated:
+            return None
+        spec = pod.get("spec") or {}
+        policy = spec.get("restartPolicy") or "Always"
+        infos = await self.instances(uid)
+        previous = pod.get("status") or {}
+        if previous.get("phase") in TERMINAL and not any(
+                i.status == "running" for lst in infos.values() for i in lst):
+            await self._finish_terminal(uid)
+            return None
+        self._start_times.setdefault(uid, previous.get("startTime") or rfc3339())
+        try:
+            sandbox = await self._sandbox(pod)
+        except Exception as e:
+            self.events.emit(pod, ev.FAILED_CREATE_POD_SANDBOX,
+                             f"Failed to create pod sandbox: {e}", warning=True)
+            self._publish(pod, None, infos)
+            raise
+        delays: list[float] = []
+        init_ok = True
+        for c in spec.get("initContainers") or []:
+            inst = infos.get(c["name"], [])
+            cur = inst[-1] if inst else None
+            if cur is not None and cur.exited and cur.exit_code == 0:
+                continue
+            init_ok = False
+            if cur is None:
+                delays.append(await self._start(pod, c, sandbox, 0, init=True))
+            elif cur.exited and policy != "Never":
+                delays.append(await self._restart(pod, c, sandbox, cur, init=True))
+            break
+        if init_ok:
+            await asyncio.gather(*(
+                self._ensure_app_container(pod, c, sandbox, infos.get(c["name"], []), policy,
+                                           delays)
+                for c in spec.get("containers") or []
+            ))
+        infos = await self.instances(uid)
+        phase = self._publish(pod, sandbox, infos)
+        if phase in TERMINAL:
+            await self._finish_terminal(uid)
+            return None
+        wanted = [d for d in delays if d and d > 0]
+        return min(wanted) if wanted else None
+
+    async def _ensure_app_container(self, pod: dict[str, Any], c: dict[str, Any],
+                                    sandbox: SandboxInfo, inst: list[ContainerInfo],
+                                    policy: str, delays: list[float]) -> None:
+        cur = inst[-1] if inst else None
+        if cur is None:
+            delays.append(await self._start(pod, c, sandbox, 0, init=False))
+        elif cur.exited and should_restart(policy, cur.exit_code):
+            delays.append(await self._restart(pod, c, sandbox, cur, init=False))
+
+    async def _sandbox(self, pod: dict[str, Any]) -> SandboxInfo:
+        uid = pod["metadata"]["uid"]
+        sandbox = self._sandboxes.get(uid)
+        if sandbox is None:
+            sandbox = await self.rt.ensure_sandbox(
+                sandbox_spec(pod, self.cluster_dns, self.cluster_domain))
+            self._sandboxes[uid] = sandbox
+        return sandbox
+
+    async def _restart(self, pod: dict[str, Any], c: dict[str, Any], sandbox: SandboxInfo,
+                       cur: ContainerInfo, *, init: bool) -> float:
+        uid, name = pod["metadata"]["uid"], c["name"]
+        key = (uid, name)
+        finished = cur.finished_at.timestamp() if cur.finished_at else time.time()
+        remaining = self.crash_backoff.remaining(key, finished)
+        if remaining > 0:
+            meta = pod["metadata"]
+            delay = go_duration(self.crash_backoff.delay(key))
+            self.waiting[key] = Waiting(
+                CRASH_LOOP_BACK_OFF,
+                f"back-off {delay} restarting failed container={name} "
+                f"pod={meta['name']}_{meta.get('namespace')}({uid})")
+            self.events.emit(pod, ev.BACK_OFF, "Back-off restarting failed container "
+                             f"{name} in pod {meta['name']}_{meta.get('namespace')}({uid})",
+                             warning=True, container=name)
+            return remaining
+        self.crash_backoff.next(key)
+        return await self._start(pod, c, sandbox, cur.record.attempt + 1, init=init)
+
+    # -- starting one container -------------------------------------------------------------
+
+    async def _pull(self, pod: dict[str, Any], c: dict[str, Any]) -> Any:
+        uid, name, image = pod["metadata"]["uid"], c["name"], c.get("image", "")
+        key = (uid, name)
+        failed_at = self._image_failed_at.get(key)
+        if failed_at is not None:
+            remaining = self.image_backoff.remaining(key, failed_at)
+            if remaining > 0:
+                self.waiting[key] = Waiting("ImagePullBackOff", f'Back-off pulling image "{image}"')
+                self.events.emit(pod, ev.BACK_OFF, f'Back-off pulling image "{image}"',
+                                 container=name)
+                return remaining
+        policy = c.get("imagePullPolicy") or default_pull_policy(image)
+        started = time.monotonic()
+        if policy != "Never":
+            self.events.emit(pod, ev.PULLING, f'Pulling image "{image}"', container=name)
+        try:
+            secrets_ = await self._pull_secrets(pod)
+            info = await self.rt.pull_image(image, policy, secrets_)
+        except ImageError as e:
+            reason = getattr(e, "reason", "ErrImagePull")
+            self.waiting[key] = Waiting(reason, str(e))
+            self.events.emit(pod, ev.FAILED, f'Failed to pull image "{image}": {e}',
+                             warning=True, container=name)
+            self.events.emit(pod, ev.FAILED, f"Error: {reason}", warning=True, container=name)
+            self.image_backoff.next(key)
+            self._image_failed_at[key] = time.time()
+            return IMAGE_RETRY_SOON
+        self._image_failed_at.pop(key, None)
+        self.image_backoff.reset(key)
+        took = time.monotonic() - started
+        if info.pulled:
+            self.events.emit(pod, ev.PULLED, f'Successfully pulled image "{image}" in '
+                             f"{took:.3f}s ({took:.3f}s including waiting). "
+                             f"Image size: {info.size} bytes.", container=name)
+        else:
+            self.events.emit(pod, ev.PULLED,
+                             f'Container image "{image}" already present on machine',
+                             container=name)
+        return info
+
+    async def _pull_secrets(self, pod: dict[str, Any]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        ns = pod["metadata"].get("namespace") or "default"
+        for ref in (pod.get("spec") or {}).get("imagePullSecrets") or []:
+            obj = await self._fetch("Secret", ns, ref.get("name", ""))
+            raw = ((obj or {}).get("data") or {}).get(".dockerconfigjson")
+            if raw:
+                import base64
+                import json
+
+                with contextlib.suppress(ValueError):
+                    out.append(json.loads(base64.b64decode(raw)))
+        return out
+
+    async def _fetch(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            obj: dict[str, Any] = await self.client.get(kind, name, namespace, raw=True)
+            return obj
+        except NotFound:
+            return None
+
+    async def _start(self, pod: dict[str, Any], c: dict[str, Any], sandbox: SandboxInfo,
+                     attempt: int, *, init: bool) -> float:
+        """Pull, create, start and run postStart for one container; the requeue delay."""
+        meta = pod["metadata"]
+        uid, name = meta["uid"], c["name"]
+        key = (uid, name)
+        image = await self._pull(pod, c)
+        if isinstance(image, float | int):
+            return float(image)
+        try:
+            pairs = await container_env(pod_with_ips(pod, sandbox.ip, self.node_ip), c,
+                                        self._fetch, self.allocatable)
+            env_map = dict(pairs)
+            env = merge_image_env(list(image.config.get("Env") or []), pairs)
+            args = container_args(c, image.config, env_map)
+        except (ConfigError, NoCommandError) as e:
+            self.waiting[key] = Waiting(e.reason, str(e))
+            self.events.emit(pod, ev.FAILED, f"Error: {e}", warning=True, container=name)
+            return CONFIG_RETRY
+        log_path = os.path.join(self.pod_log_dir(pod), name, f"{attempt}.log")
+        cid = secrets.token_hex(16)
+        term_log = os.path.join(self.pod_log_dir(pod), name, f".termination-{attempt}")
+        os.makedirs(os.path.dirname(log_path), exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(log_path)  # a stale log of an instance that never ran
+        open(term_log, "w").close()
+        rec = ContainerRecord(
+            id=cid, pod_uid=uid, namespace=meta.get("namespace") or "default",
+            pod_name=meta["name"], name=name, attempt=attempt, init=init,
+            image=c.get("image", ""), image_ref=image.ref, image_name=image.name,
+            log_path=log_path, termination_log=term_log, created_at=time.time(),
+            fallback_to_logs=c.get("terminationMessagePolicy") == "FallbackToLogsOnError",
+        )
+        config = build_config(pod, c, sandbox, args, env, working_dir(c, image.config),
+                              image.config, term_log)
+        self.records.put(rec)
+        try:
+            await self.rt.create_container(rec, config, image, qos_class(pod))
+        except Exception as e:  # noqa: BLE001 - surfaced in status and events
+            self.records.remove(cid)
+            self.waiting[key] = Waiting("CreateContainerError", str(e))
+            self.events.emit(pod, ev.FAILED, f"Error: {e}", warning=True, container=name)
+            log.warning("creating container %s of %s/%s: %s", name, rec.namespace, rec.pod_name, e)
+            return CONFIG_RETRY
+        self.events.emit(pod, ev.CREATED, f"Created container {name}", container=name)
+        try:
+            await self.rt.start_container(cid)
+        except Exception as e:  # noqa: BLE001
+            self.waiting[key] = Waiting("RunContainerError", str(e))
+            self.events.emit(pod, ev.FAILED, f"Error: {e}", warning=True, container=name)
+            return CONFIG_RETRY
+        self.waiting.pop(key, None)
+        self._infos[cid] = ContainerInfo(rec, "running", started_at=datetime.now(UTC))
+        self._watch(rec)
+        self.events.emit(pod, ev.STARTED, f"Started container {name}", container=name)
+        await self._gc_instances(uid, name)
+        post_start = (c.get("lifecycle") or {}).get("postStart")
+        if post_start:
+            grace = float((pod.get("spec") or {}).get("terminationGracePeriodSeconds") or 30)
+            err = await run_hook(self.rt, cid, post_start, c, sandbox.ip, grace)
+            if err:
+                self.events.emit(pod, ev.FAILED_POST_START_HOOK, err, warning=True,
+                                 container=name)
+                await self._stop_container(pod, c, rec, 0, reason="FailedPostStartHook")
+        return 0.0
+
+    async def _gc_instances(self, uid: str, name: str) -> None:
+        """Keep the current and the previous instance (for `logs --previous`)."""
+        recs = sorted((r for r in self.records.for_pod(uid) if r.name == name),
+                      key=lambda r: r.attempt)
+        for old in recs[:-2]:
+            await self._remove_instance(old, keep_log=False)
+
+    async def _remove_instance(self, rec: ContainerRecord, keep_log: bool = True) -> None:
+        with contextlib.suppress(Exception):
+            await self.rt.remove_container(rec)
+        task = self._waiters.pop(rec.id, None)
+        if task:
+            task.cancel()
+        self._infos.pop(rec.id, None)
+        self.records.remove(rec.id)
+        if not keep_log:
+            for path in (rec.log_path, rec.termination_log):
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+
+    # -- status -----------------------------------------------------------------------------
+
+    def _publish(self, pod: dict[str, Any], sandbox: SandboxInfo | None,
+                 infos: dict[str, list[ContainerInfo]]) -> str:
+        status = self.compute_status(pod, sandbox, infos)
+        meta = pod["metadata"]
+        self.set_status(meta["uid"], meta.get("namespace") or "default", meta["name"], status)
+        return str(status["phase"])
+
+    def compute_status(self, pod: dict[str, Any], sandbox: SandboxInfo | None,
+                       infos: dict[str, list[ContainerInfo]]) -> dict[str, Any]:
+        meta, spec = pod["metadata"], pod.get("spec") or {}
+        uid = meta["uid"]
+        runtime = self.rt.runtime_name
+        init_specs = spec.get("initContainers") or []
+        init_statuses = []
+        blocked = False
+        for c in init_specs:
+            inst = infos.get(c["name"], [])
+            w = self.waiting.get((uid, c["name"]))
+            if inst and inst[-1].exited and inst[-1].exit_code != 0 and w is None and \
+                    (spec.get("restartPolicy") or "Always") != "Never":
+                w = Waiting(CRASH_LOOP_BACK_OFF, "")
+            cs = container_status(c, inst, w, runtime,
+                                  default_waiting=POD_INITIALIZING if blocked else "PodInitializing")
+            cs["ready"] = bool(inst and inst[-1].exited and inst[-1].exit_code == 0)
+            cs["started"] = bool(inst and inst[-1].status == "running")
+            init_statuses.append(cs)
+            blocked = True
+        init_pending = any(not cs["ready"] for cs in init_statuses)
+        statuses = []
+        for c in spec.get("containers") or []:
+            w = self.waiting.get((uid, c["name"]))
+            default = "PodInitializing" if init_pending else "ContainerCreating"
+            statuses.append(container_status(c, infos.get(c["name"], []), w, runtime,
+                                             default_waiting=default))
+        phase = pod_phase(pod, init_statuses, statuses)
+        previous = pod.get("status") or {}
+        now = rfc3339()
+        conds = pod_conditions(pod, phase, sandbox is not None, init_statuses, statuses)
+        keep_transition_times(conds, previous.get("conditions"), now)
+        for old in previous.get("conditions") or []:
+            if old.get("type") == "PodScheduled":
+                conds[-1] = old
+        status: dict[str, Any] = {
+            "phase": phase,
+            "conditions": conds,
+            "hostIP": self.node_ip,
+            "hostIPs": [{"ip": self.node_ip}],
+            "startTime": self._start_times.get(uid) or previous.get("startTime") or now,
+            "qosClass": qos_class(pod),
+            "containerStatuses": statuses,
+        }
+        ip = sandbox.ip if sandbox else previous.get("podIP")
+        if ip:
+            status["podIP"] = ip
+            status["podIPs"] = [{"ip": ip}]
+        if init_statuses:
+            status["initContainerStatuses"] = init_statuses
+        return status
+
+    # -- stopping ---------------------------------------------------------------------------
+
+    def pod_log_dir(self, pod: dict[str, Any]) -> str:
+        meta = pod["metadata"]
+        return os.path.join(self.logs_dir,
+                            f"{meta.get('namespace') or 'default'}_{meta['name']}_{meta['uid']}")
+
+    async def _stop_container(self, pod: dict[str, Any] | None, c: dict[str, Any] | None,
+                              rec: ContainerRecord, grace: float, reason: str = "") -> None:
+        info = await self.info(rec)
+        if info.exited:
+            return
+        deadline = time.monotonic() + max(grace, 0)
+        if pod is not None:
+            self.events.emit(pod, ev.KILLING, f"Stopping container {rec.name}", container=rec.name)
+            pre_stop = ((c or {}).get("lifecycle") or {}).get("preStop")
+            if pre_stop and grace > 0 and not reason:
+                ip = self._sandboxes[rec.pod_uid].ip if rec.pod_uid in self._sandboxes else ""
+                err = await asyncio.wait_for(
+                    run_hook(self.rt, rec.id, pre_stop, c or {}, ip, grace), grace + 1)
+                if err:
+                    self.events.emit(pod, ev.FAILED_PRE_STOP_HOOK, err, warning=True,
+                                     container=rec.name)
+        with contextlib.suppress(Exception):
+            await self.rt.kill_container(rec.id, signal.SIGTERM)
+        remaining = deadline - time.monotonic()
+        if remaining > 0:
+            with contextlib.suppress(asyncio.TimeoutError, Exception):
+                await asyncio.wait_for(self.rt.wait_container(rec.id), remaining)
+        with contextlib.suppress(Exception):
+            await self.rt.kill_container(rec.id, signal.SIGKILL)
+        with contextlib.suppress(asyncio.TimeoutError, Exception):
+            await asyncio.wait_for(self.rt.wait_container(rec.id), 10)
+        self._infos.pop(rec.id, None)
+
+    async def _stop_all(self, uid: str, pod: dict[str, Any] | None, grace: float) -> None:
+        specs: dict[str, dict[str, Any]] = {}
+        if pod is not None:
+            spec = pod.get("spec") or {}
+            for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+                specs[c["name"]] = c
+        latest: dict[str, ContainerRecord] = {}
+        for rec in self.records.for_pod(uid):
+            if rec.name not in latest or rec.attempt > latest[rec.name].attempt:
+                latest[rec.name] = rec
+        await asyncio.gather(*(self._stop_container(pod, specs.get(r.name), r, grace)
+                               for r in latest.values()))
+
+    async def _finish_terminal(self, uid: str) -> None:
+        """A pod that ended: its containers stay (for logs), its sandbox and IP go."""
+        if uid in self._terminated:
+            return
+        await self._stop_all(uid, None, 0)
+        await self.rt.remove_sandbox(uid)
+        self._sandboxes.pop(uid, None)
+        self._terminated.add(uid)
+
+    async def terminate(self, pod: dict[str, Any]) -> None:
+        """Graceful deletion: preStop, SIGTERM, grace period, SIGKILL, teardown, DELETE."""
+        meta = pod["metadata"]
+        uid = meta["uid"]
+        grace = meta.get("deletionGracePeriodSeconds")
+        if grace is None:
+            grace = (pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+        await self._stop_all(uid, pod, float(grace))
+        infos = await self.instances(uid)
+        if uid not in self._terminated:
+            sandbox = self._sandboxes.get(uid)
+            status = self.compute_status(pod, sandbox, infos)
+            self.set_status(uid, meta.get("namespace") or "default", meta["name"], status)
+        await self.cleanup(uid, grace=0, pod=pod)
+        try:
+            await self.client.delete("pods", meta["name"], meta.get("namespace"),
+                                     grace_period=0, preconditions={"uid": uid})
+        except NotFound:
+            pass
+
+    async def cleanup(self, uid: str, grace: float, pod: dict[str, Any] | None = None) -> None:
+        """Stop and remove everything of a pod (its logs included) on this node."""
+        await self._stop_all(uid, pod, grace)
+        recs = self.records.for_pod(uid)
+        for rec in recs:
+            await self._remove_instance(rec, keep_log=False)
+        await self.rt.remove_sandbox(uid)
+        self._sandboxes.pop(uid, None)
+        if pod is not None:
+            shutil.rmtree(self.pod_log_dir(pod), ignore_errors=True)
+        else:
+            for rec in recs:
+                shutil.rmtree(os.path.dirname(os.path.dirname(rec.log_path)), ignore_errors=True)
+        self.crash_backoff.forget_prefix(uid)
+        self.image_backoff.forget_prefix(uid)
+        for key in [k for k in self.waiting if k[0] == uid]:
+            del self.waiting[key]
+        self._start_times.pop(uid, None)
+        self._terminated.discard(uid)
+
+
+def pod_with_ips(pod: dict[str, Any], pod_ip: str, host_ip: str) -> dict[str, Any]:
+    """The pod as fieldRefs see it: status.podIP and hostIP filled in already."""
+    status = dict(pod.get("status") or {})
+    if pod_ip:
+        status["podIP"] = pod_ip
+        status["podIPs"] = [{"ip": pod_ip}]
+    status["hostIP"] = host_ip
+    status["hostIPs"] = [{"ip": host_ip}]
+    return {**pod, "status": status}
+
+
+def tail_log_text(path: str, lines: int) -> str:
+    """The last lines of a CRI log as plain text (for FallbackToLogsOnError)."""
+    from kubelite.kubelet.logs import read_cri_lines
+
+    out = [entry.content for entry in read_cri_lines([path])]
+    return "".join(out[-lines:])[-MAX_TERMINATION_MESSAGE:]

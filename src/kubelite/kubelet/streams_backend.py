@@ -1,0 +1,173 @@
+"""The kubelet server's `StreamBackend` over this node's containers: logs, exec, attach.
+
+Messages are the kubelet's own, so `kubectl` prints what it would on a real cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from kubelite.kubelet.logs import parse_time, stream_log
+from kubelite.kubelet.records import ContainerRecord
+from kubelite.kubelet.tarcopy import TarProcess, has_tar, parse_tar_command
+from kubelite.runtime.exec import ExecSession
+
+if TYPE_CHECKING:
+    from kubelite.kubelet.kubelet import Kubelet
+
+
+class ExecProcess:
+    """`runc exec` as the server's `Process`."""
+
+    def __init__(self, session: ExecSession) -> None:
+        self.session = session
+
+    async def write_stdin(self, data: bytes) -> None:
+        await self.session.write_stdin(data)
+
+    async def close_stdin(self) -> None:
+        await self.session.close_stdin()
+
+    async def read_stdout(self) -> bytes:
+        return await self.session.read_stdout()
+
+    async def read_stderr(self) -> bytes:
+        return await self.session.read_stderr()
+
+    async def resize(self, width: int, height: int) -> None:
+        self.session.resize(width, height)
+
+    async def wait(self) -> int:
+        return await self.session.wait()
+
+    def kill(self) -> None:
+        asyncio.get_running_loop().create_task(self.session.kill())
+
+
+class LogAttachProcess:
+    """attach without stdin: the container's output from now on, until it stops."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], running: Any) -> None:
+        self._chunks = chunks
+        self._running = running
+
+    async def write_stdin(self, data: bytes) -> None:
+        return None
+
+    async def close_stdin(self) -> None:
+        return None
+
+    async def read_stdout(self) -> bytes:
+        try:
+            return await self._chunks.__anext__()
+        except StopAsyncIteration:
+            return b""
+
+    async def read_stderr(self) -> bytes:
+        return b""
+
+    async def resize(self, width: int, height: int) -> None:
+        return None
+
+    async def wait(self) -> int:
+        while await self._running():
+            await asyncio.sleep(0.2)
+        return 0
+
+    def kill(self) -> None:
+        return None
+
+
+class RuntimeStreamBackend:
+    def __init__(self, kubelet: Kubelet) -> None:
+        self.kubelet = kubelet
+
+    def _pod(self, namespace: str, pod: str) -> dict[str, Any]:
+        found = self.kubelet.find_pod(namespace, pod)
+        if found is None:
+            raise LookupError(f'pods "{pod}" not found')
+        return found
+
+    def _instances(self, pod: dict[str, Any], container: str) -> list[ContainerRecord]:
+        syncer = self.kubelet.syncer
+        assert syncer is not None
+        spec = pod.get("spec") or {}
+        names = [c["name"] for c in (spec.get("initContainers") or []) +
+                 (spec.get("containers") or []) + (spec.get("ephemeralContainers") or [])]
+        if container not in names:
+            raise ValueError(f"container {container} is not valid for pod {pod['metadata']['name']}")
+        recs = [r for r in syncer.records.for_pod(pod["metadata"]["uid"]) if r.name == container]
+        return sorted(recs, key=lambda r: r.attempt)
+
+    def _waiting_message(self, pod: dict[str, Any], container: str) -> str:
+        syncer = self.kubelet.syncer
+        assert syncer is not None
+        waiting = syncer.waiting.get((pod["metadata"]["uid"], container))
+        reason = waiting.reason if waiting else "ContainerCreating"
+        return (f'container "{container}" in pod "{pod["metadata"]["name"]}" is waiting to '
+                f"start: {reason}")
+
+    async def _running(self, rec: ContainerRecord) -> bool:
+        syncer = self.kubelet.syncer
+        assert syncer is not None
+        if syncer.records.get(rec.id) is None:
+            return False
+        return (await syncer.info(rec)).status == "running"
+
+    async def container_logs(
+        self, namespace: str, pod: str, container: str, *, follow: bool, previous: bool,
+        tail_lines: int | None, since_seconds: int | None, since_time: str | None,
+        timestamps: bool, limit_bytes: int | None,
+    ) -> AsyncIterator[bytes]:
+        obj = self._pod(namespace, pod)
+        recs = self._instances(obj, container)
+        if previous:
+            if len(recs) < 2:
+                raise ValueError(f'previous terminated container "{container}" in pod "{pod}" '
+                                 "not found")
+            rec = recs[-2]
+            follow = False
+        else:
+            if not recs:
+                raise ValueError(self._waiting_message(obj, container))
+            rec = recs[-1]
+        since: float | None = None
+        if since_seconds is not None:
+            since = time.time() - since_seconds
+        elif since_time:
+            since = parse_time(since_time)
+        async for chunk in stream_log(rec.log_path, follow=follow, tail_lines=tail_lines,
+                                      since=since, timestamps=timestamps,
+                                      limit_bytes=limit_bytes,
+                                      running=lambda: self._running(rec)):
+            yield chunk
+
+    async def _running_record(self, namespace: str, pod: str, container: str) -> ContainerRecord:
+        obj = self._pod(namespace, pod)
+        recs = self._instances(obj, container)
+        if not recs or not await self._running(recs[-1]):
+            raise ValueError(f'container not found ("{container}")')
+        return recs[-1]
+
+    async def exec(self, namespace: str, pod: str, container: str, command: list[str], *,
+                   tty: bool, stdin: bool) -> Any:
+        rec = await self._running_record(namespace, pod, container)
+        rt = self.kubelet.runtime
+        assert rt is not None
+        tar = parse_tar_command(command)
+        if tar is not None and not tty:
+            rootfs = rt.rootfs(rec.id)
+            if not has_tar(rootfs):
+                return TarProcess(rootfs, tar)
+        session = await rt.exec(rec.id, command, tty=tty, stdin=stdin)
+        return ExecProcess(session)
+
+    async def attach(self, namespace: str, pod: str, container: str, *, tty: bool,
+                     stdin: bool) -> Any:
+        rec = await self._running_record(namespace, pod, container)
+        chunks = stream_log(rec.log_path, follow=True, tail_lines=0,
+                            running=lambda: self._running(rec))
+        return LogAttachProcess(chunks, lambda: self._running(rec))
