@@ -57,6 +57,7 @@ class Endpoint:
     base_url: str  # scheme://host[:port][/prefix], without the trailing /v2
     is_mirror: bool
     rewrites: tuple[tuple[re.Pattern[str], str], ...] = ()
+    registry: str = ""  # for the upstream endpoint: the registry name (docker.io)
 
     @property
     def host(self) -> str:
@@ -87,17 +88,18 @@ class RegistriesConfig:
         mirrors = self.mirrors.get(domain)
         if mirrors is None:
             mirrors = self.mirrors.get("*", [])
-        upstream = Endpoint(upstream_url(domain), is_mirror=False)
+        upstream = Endpoint(upstream_url(domain), is_mirror=False, registry=domain)
         out = [m for m in mirrors if m.base_url != upstream.base_url]
         out.append(upstream)
         return out
 
-    def credential_for(self, host: str) -> Credential | None:
-        return self.auths.get(host)
+    def credential_for(self, endpoint: Endpoint) -> Credential | None:
+        """``configs[host].auth`` for the endpoint (upstream: its registry name works too)."""
+        return self.auths.get(endpoint.host) or self.auths.get(endpoint.registry)
 
     def ssl_for(self, endpoint: Endpoint) -> ssl.SSLContext | bool:
         """What to give aiohttp as ``ssl=`` for this endpoint (True: default checks)."""
-        tls = self.tls.get(endpoint.host)
+        tls = self.tls.get(endpoint.host) or self.tls.get(endpoint.registry)
         if tls is None:
             return True
         if tls.insecure_skip_verify:

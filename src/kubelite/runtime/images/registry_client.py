@@ -278,7 +278,7 @@ class RegistryClient:
         self._tokens[(endpoint.host, repository)] = f"Bearer {token}"
 
     def _credential(self, endpoint: Endpoint, repository: str) -> Credential | None:
-        return self._config.credential_for(endpoint.host) or find_credential(
+        return self._config.credential_for(endpoint) or find_credential(
             self._pull_secrets, endpoint.host, repository
         )
 

@@ -167,8 +167,13 @@ class ImageStore:
         if task is None:
             task = asyncio.create_task(self._pull(parsed, credentials, progress))
             self._pulls[key] = task
-            task.add_done_callback(lambda _t: self._pulls.pop(key, None))
+            task.add_done_callback(lambda t: self._pull_done(key, t))
         return await asyncio.shield(task)
+
+    def _pull_done(self, key: str, task: asyncio.Task[ImageRecord]) -> None:
+        self._pulls.pop(key, None)
+        if not task.cancelled():
+            task.exception()  # retrieved here too, in case every waiter was cancelled
 
     async def import_archive(
         self, path: str, *, reference: str | None = None

@@ -98,9 +98,12 @@ def test_plain_http_only_for_loopback_or_explicit_http() -> None:
 
 def test_configs_give_credentials_and_tls() -> None:
     config = RegistriesConfig.from_dict(yaml_dict())
-    assert config.credential_for("mirror.example.com") == Credential("alice", "s3cret")
-    assert config.credential_for("registry.example.com:5000") == Credential("bob", "pw:with:colons")
     mirror = config.endpoints_for("docker.io")[1]
+    assert config.credential_for(mirror) == Credential("alice", "s3cret")
+    upstream = config.endpoints_for("registry.example.com:5000")[-1]
+    assert config.credential_for(upstream) == Credential("bob", "pw:with:colons")
+    hub = RegistriesConfig.from_dict({"configs": {"docker.io": {"auth": {"username": "h"}}}})
+    assert hub.credential_for(hub.endpoints_for("docker.io")[-1]) == Credential("h", "")
     assert config.ssl_for(mirror) is False
     assert config.ssl_for(config.endpoints_for("docker.io")[2]) is True
 

@@ -24,6 +24,8 @@ from kubelite.runtime.images import (
     RegistriesConfig,
     RegistryUnavailable,
     Unauthorized,
+    mount_rootfs,
+    unmount,
 )
 from tests.helpers.registry import (
     INDEX_HTML,
@@ -408,6 +410,13 @@ async def test_layers_are_shared_and_whiteouts_kept_for_overlay(tmp_path: Path) 
     assert len(os.listdir(os.path.join(store.root, "layers/sha256"))) == 2
     whiteout = os.lstat(Path(store.layer_dirs(b)[0]) / "www/index.html")
     assert stat.S_ISCHR(whiteout.st_mode) and whiteout.st_rdev == 0
+    merged = tmp_path / "merged"
+    mount_rootfs(store.layer_dirs(b), str(tmp_path / "upper"), str(tmp_path / "work"), str(merged))
+    try:
+        assert not (merged / "www/index.html").exists()
+        assert os.readlink(merged / "bin/sh") == "busybox"
+    finally:
+        unmount(str(merged))
 
 
 async def test_remove_deletes_unshared_content(store: ImageStore) -> None:
