@@ -259,14 +259,14 @@ async def test_termination_seconds_delay_the_final_delete(
         fake: FakeClient, make_cluster: Any) -> None:
     await make_cluster(1)
     await fake.put_direct("pods", bound_pod(
-        "slow", "sim-0001", metadata={"annotations": {"kubelite.io/sim-termination-seconds": "1"}}))
+        "slow", "sim-0001", metadata={"annotations": {"kubelite.io/sim-termination-seconds": "2"}}))
     await eventually(lambda: pod_phase(fake, "slow") == "Running")
     current = fake.get_obj("pods", "slow", "default")
     assert current is not None
     await fake.put_direct("pods", _deleting(current, 30))
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.3)  # timestamps have whole seconds: at least 1 s of the 2 remain
     assert fake.get_obj("pods", "slow", "default") is not None
-    await eventually(lambda: fake.get_obj("pods", "slow", "default") is None, timeout=3)
+    await eventually(lambda: fake.get_obj("pods", "slow", "default") is None, timeout=4)
 
 
 async def test_ip_is_released_when_the_pod_is_gone(fake: FakeClient, make_cluster: Any) -> None:
