@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import signal
 import subprocess
@@ -95,7 +96,9 @@ spec:
     out = await wait_for(server, "Running", "get", "pods", "web", "-o", "wide")
     row = out.splitlines()[1].split()
     assert row[1] == "1/1" and row[2] == "Running"
-    assert row[5].startswith("10.128.1.") and row[6] == "sim-0002"
+    assert row[6] == "sim-0002"
+    cidr = await kubectl(server, "get", "node", "sim-0002", "-o=jsonpath={.spec.podCIDR}")
+    assert ipaddress.ip_address(row[5]) in ipaddress.ip_network(cidr or "10.128.1.0/24")
     await kubectl(server, "delete", "pod", "web", "--timeout=20s")
     out = await kubectl(server, "get", "pods", "--no-headers")
     assert "web" not in out

@@ -67,6 +67,8 @@ class NodeAgent:
             await self.renew_lease(node)
 
     def _adopt_pod_cidr(self, node: SimNode, obj: dict[str, Any]) -> None:
+        """Hand out pod IPs from spec.podCIDR once the control plane sets one (while the node
+        has no pods yet, so no pod changes range)."""
         cidr = (obj.get("spec") or {}).get("podCIDR")
         if cidr and len(node.pods) == 0 and str(node.pods.network) != cidr:
             node.pods = PodIpPool(cidr)
@@ -115,9 +117,11 @@ class NodeAgent:
             status = node_status(node.name, node.internal_ip, self.shape, now, node.ready_since)
         else:
             status = {"conditions": node_conditions(now, node.ready_since)}
-        await self.writer.call(lambda: self.client.patch(
+        updated = await self.writer.call(lambda: self.client.patch(
             "nodes", node.name, None, {"status": status}, patch_type="strategic",
             subresource="status", field_manager=FIELD_MANAGER, raw=True))
+        if isinstance(updated, dict):
+            self._adopt_pod_cidr(node, updated)  # the node IPAM controller may set it late
 
     async def catch_up(self, node: SimNode) -> None:
         """After a pause: if the control plane marked the node not Ready, Ready=True is a new

@@ -317,3 +317,13 @@ async def test_pod_cidr_set_by_the_control_plane_is_used(
     await fake.put_direct("pods", bound_pod("p", "sim-0001"))
     await eventually(lambda: pod_phase(fake, "p") == "Running")
     assert fake.get_obj("pods", "p", "default")["status"]["podIP"].startswith("10.244.7.")  # type: ignore[index]
+
+
+async def test_pod_cidr_set_after_registration_is_picked_up(
+        fake: FakeClient, make_cluster: Any) -> None:
+    cluster = await make_cluster(1)
+    node = fake.get_obj("nodes", "sim-0001")
+    assert node is not None
+    node["spec"]["podCIDR"] = "10.244.9.0/24"  # the node IPAM controller's doing
+    await fake.put_direct("nodes", node)
+    await eventually(lambda: str(cluster.nodes["sim-0001"].pods.network) == "10.244.9.0/24")
