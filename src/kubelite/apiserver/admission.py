@@ -2,35 +2,88 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from typing import Any
 
 from kubelite.api import status as st
 from kubelite.api.registry import Kind, by_resource
 from kubelite.apiserver import objects
+from kubelite.apiserver.watchcache import WatchCache
 from kubelite.store.interface import Store
 
+log = logging.getLogger(__name__)
 NAMESPACES = by_resource("", "v1", "namespaces")
 
 
 class NamespaceLifecycle:
-    """New objects need an existing namespace that is not being deleted."""
+    """New objects need an existing namespace that is not being deleted.
+
+    Namespace states come from a local copy fed by the watch cache (as Kubernetes' admission
+    plugin uses an informer); a namespace missing from it is looked up in the store, so a
+    namespace created a moment ago is never refused.
+    """
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._terminating: dict[str, bool] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, cache: WatchCache) -> None:
+        assert NAMESPACES is not None
+        prefix = objects.collection_prefix(NAMESPACES, None)
+        page = await self.store.list(prefix)
+        for kv in page.items:
+            self._remember(objects.decode(kv.value))
+        watcher = cache.subscribe(prefix, page.revision, None)
+        self._task = asyncio.create_task(self._follow(cache, watcher), name="namespace-lifecycle")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _follow(self, cache: WatchCache, watcher: Any) -> None:
+        try:
+            while True:
+                item = await watcher.queue.get()
+                if item is None:  # cut off: forget everything, fall back to the store
+                    self._terminating.clear()
+                    return
+                kind, event = item
+                if kind == "DELETED":
+                    self._terminating.pop(event.obj["metadata"]["name"], None)
+                else:
+                    self._remember(event.obj)
+        finally:
+            cache.unsubscribe(watcher)
+
+    def _remember(self, ns: dict[str, Any]) -> None:
+        self._terminating[ns["metadata"]["name"]] = _is_terminating(ns)
+
+    async def _terminating_state(self, namespace: str) -> bool | None:
+        known = self._terminating.get(namespace)
+        if known is not None:
+            return known
+        assert NAMESPACES is not None
+        kv = await self.store.get(objects.object_key(NAMESPACES, None, namespace))
+        return None if kv is None else _is_terminating(objects.decode(kv.value))
 
     async def __call__(self, kind: Kind, namespace: str, obj: Any, old: Any) -> None:
         if old is not None or not kind.namespaced or not namespace:
             return
-        assert NAMESPACES is not None
-        kv = await self.store.get(objects.object_key(NAMESPACES, None, namespace))
-        if kv is None:
+        terminating = await self._terminating_state(namespace)
+        if terminating is None:
             raise st.not_found("namespaces", namespace)
-        if kind.kind in ("Event",):
-            return
-        ns = objects.decode(kv.value)
-        if ns.get("metadata", {}).get("deletionTimestamp") or ns.get("status", {}).get("phase") == "Terminating":
+        if terminating and kind.kind != "Event":
             raise st.Forbidden(
                 f'{kind.plural} "{obj.metadata.name}" is forbidden: unable to create new content in '
                 f"namespace {namespace} because it is being terminated",
                 name=obj.metadata.name or "", group=kind.group, kind=kind.plural,
             )
+
+
+def _is_terminating(ns: dict[str, Any]) -> bool:
+    return bool(ns.get("metadata", {}).get("deletionTimestamp")) or (ns.get("status") or {}).get("phase") == "Terminating"

@@ -93,8 +93,10 @@ class ApiServer:
         await self.store.start()
         self.cache = WatchCache(self.store)
         await self.cache.start()
-        self.objects = ObjectStore(self.store, admission=[NamespaceLifecycle(self.store)])
+        self.namespace_lifecycle = NamespaceLifecycle(self.store)
+        self.objects = ObjectStore(self.store, admission=[self.namespace_lifecycle])
         await self._bootstrap()
+        await self.namespace_lifecycle.start(self.cache)
         self.authenticator = TokenAuthenticator(cfg.data_dir / "auth") if cfg.tls else None
         self.handlers = ResourceHandlers(self.objects, self.cache)
         app = build_app(
@@ -184,6 +186,8 @@ class ApiServer:
             await self._controllers.stop()
         if self._reaper:
             await self._reaper.stop()
+        if self.objects is not None:
+            await self.namespace_lifecycle.stop()
         if self._runner:
             await self._runner.cleanup()
         if self.cache:

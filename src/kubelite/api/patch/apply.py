@@ -119,12 +119,24 @@ def _tracked(paths: set[Path], subresource: str) -> set[Path]:
     return {p for p in kept if p[:1] != _STATUS}
 
 
+_SKELETONS: dict[int, dict[str, Any]] = {}
+
+
 def _skeleton(schema: Schema | None) -> dict[str, Any]:
     """What an empty typed object looks like to Kubernetes (non-pointer structs present),
-    so a create does not claim the parents of every field it sets."""
+    so a create does not claim the parents of every field it sets.
+
+    Cached per schema (schemas are cached and immortal); callers only read it.
+    """
     if schema is None:
         return {}
+    cached = _SKELETONS.get(id(schema))
+    if cached is None:
+        cached = _SKELETONS[id(schema)] = _build_skeleton(schema)
+    return cached
 
+
+def _build_skeleton(schema: Schema) -> dict[str, Any]:
     def build(s: Schema, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name, child in s.fields().items():
