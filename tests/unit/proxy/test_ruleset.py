@@ -1,0 +1,123 @@
+"""From Services and EndpointSlices to an nftables table: the model, the text, and real nft."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from typing import Any
+
+import pytest
+
+from kubelite.proxy import nft
+from kubelite.proxy.model import Endpoint, ServicePort, cluster_model
+from kubelite.proxy.ruleset import render, transaction
+
+Obj = dict[str, Any]
+
+
+def service(name: str = "web", **spec: Any) -> Obj:
+    return {"metadata": {"name": name, "namespace": "default"},
+            "spec": {"clusterIP": "10.96.0.20", "type": "ClusterIP",
+                     "ports": [{"name": "http", "port": 80, "protocol": "TCP"},
+                               {"name": "dns", "port": 53, "protocol": "UDP"}], **spec}}
+
+
+def endpoint_slice(service_name: str, endpoints: list[tuple[str, bool, bool, bool]]) -> Obj:
+    return {"metadata": {"name": f"{service_name}-abcde", "namespace": "default",
+                         "labels": {"kubernetes.io/service-name": service_name}},
+            "addressType": "IPv4",
+            "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}, {"name": "dns", "port": 5353, "protocol": "UDP"}],
+            "endpoints": [{"addresses": [ip], "conditions": {"ready": r, "serving": s, "terminating": t}}
+                          for ip, r, s, t in endpoints]}
+
+
+def test_model_takes_only_ready_endpoints_with_their_target_ports() -> None:
+    es = endpoint_slice("web", [("10.244.0.3", True, True, False), ("10.244.0.2", True, True, False),
+                                ("10.244.0.4", False, False, False), ("10.244.0.5", False, True, True)])
+    ports = cluster_model([service()], [es])
+    by_proto = {p.protocol: p for p in ports}
+    assert by_proto["TCP"].endpoints == (Endpoint("10.244.0.2", 8080), Endpoint("10.244.0.3", 8080))
+    assert by_proto["UDP"].endpoints == (Endpoint("10.244.0.2", 5353), Endpoint("10.244.0.3", 5353))
+    assert by_proto["TCP"].cluster_ip == "10.96.0.20" and by_proto["TCP"].port == 80
+
+
+def test_model_falls_back_to_serving_terminating_and_skips_headless() -> None:
+    es = endpoint_slice("web", [("10.244.0.5", False, True, True), ("10.244.0.6", False, False, True)])
+    tcp = [p for p in cluster_model([service()], [es]) if p.protocol == "TCP"][0]
+    assert tcp.endpoints == (Endpoint("10.244.0.5", 8080),)
+    assert cluster_model([service(clusterIP="None")], [es]) == []
+    assert cluster_model([service(type="ExternalName", clusterIP="")], []) == []
+
+
+def test_model_reads_affinity_and_node_port() -> None:
+    svc = service(type="NodePort", sessionAffinity="ClientIP",
+                  sessionAffinityConfig={"clientIP": {"timeoutSeconds": 60}})
+    svc["spec"]["ports"][0]["nodePort"] = 30080
+    tcp = [p for p in cluster_model([svc], []) if p.protocol == "TCP"][0]
+    assert tcp.node_port == 30080 and tcp.affinity_timeout == 60
+
+
+def port(endpoints: tuple[Endpoint, ...], **kw: Any) -> ServicePort:
+    base: dict[str, Any] = {"namespace": "default", "name": "web", "port_name": "http", "protocol": "TCP",
+                            "cluster_ip": "10.96.0.20", "port": 80, "endpoints": endpoints}
+    return ServicePort(**{**base, **kw})
+
+
+TWO = (Endpoint("10.244.0.2", 8080), Endpoint("10.244.0.3", 8080))
+
+
+def test_render_balances_with_numgen_and_dnats_each_endpoint() -> None:
+    rs = render("kl_test", [port(TWO)])
+    text = rs.text
+    svc_chain = f"svc-{port(TWO).id}"
+    assert f"ip daddr 10.96.0.20 tcp dport 80 goto {svc_chain}" in text
+    assert f"numgen random mod 2 vmap {{ 0 : goto ep-{port(TWO).id}-0, 1 : goto ep-{port(TWO).id}-1 }}" in text
+    assert "meta l4proto tcp dnat to 10.244.0.2:8080" in text and "dnat to 10.244.0.3:8080" in text
+    assert "ip saddr 10.244.0.2 jump mark-for-masquerade" in text  # hairpin
+    assert "meta mark & 0x4000 == 0x4000 masquerade" in text
+    assert svc_chain in rs.chains and not rs.sets
+
+
+def test_render_rejects_services_without_endpoints_and_handles_node_ports_and_affinity() -> None:
+    empty = port((), name="empty", cluster_ip="10.96.0.30", node_port=30081)
+    sticky = port(TWO, node_port=30080, affinity_timeout=60)
+    rs = render("kl_test", [empty, sticky], cluster_cidr="10.244.0.0/16")
+    text = rs.text
+    assert "ip daddr 10.96.0.30 tcp dport 80 reject" in text
+    assert "fib daddr type local ip daddr != 127.0.0.0/8 tcp dport 30081 reject" in text
+    assert f"fib daddr type local ip daddr != 127.0.0.0/8 tcp dport 30080 goto ext-{sticky.id}" in text
+    assert "ip saddr != 10.244.0.0/16 jump mark-for-masquerade" in text
+    assert len(rs.sets) == 2 and "timeout 60s" in text
+    aff = sorted(rs.sets)[0]
+    assert f"ip saddr @{aff} goto ep-{sticky.id}-0" in text and f"update @{aff} {{ ip saddr }}" in text
+
+
+async def test_nft_accepts_the_script() -> None:
+    rs = render("kl_check", [port(TWO, node_port=30080, affinity_timeout=30),
+                             port((), name="none", cluster_ip="10.96.0.31", protocol="UDP", port_name="dns")])
+    await nft.check(transaction(rs, None))
+    await nft.check(transaction(rs, rs))
+
+
+@pytest.fixture
+def table() -> Any:
+    name = f"kltest_{uuid.uuid4().hex[:8]}"
+    try:
+        yield name
+    finally:
+        subprocess.run(["nft", "delete", "table", "ip", name], capture_output=True)
+
+
+async def test_resync_keeps_affinity_elements_and_drops_stale_chains(table: str) -> None:
+    first = render(table, [port(TWO, affinity_timeout=300)])
+    await nft.run_nft(transaction(first, None))
+    aff = sorted(first.sets)[0]
+    subprocess.run(["nft", "add", "element", "ip", table, aff, "{ 192.0.2.7 }"], check=True)
+    second = render(table, [port(TWO[:1], affinity_timeout=300)])
+    await nft.run_nft(transaction(second, first))
+    listing = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True, text=True, check=True).stdout
+    assert "192.0.2.7" in listing
+    assert f"ep-{port(TWO).id}-1" not in listing and "10.244.0.3" not in listing
+    await nft.delete_table(table)
+    gone = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True, text=True)
+    assert gone.returncode != 0
