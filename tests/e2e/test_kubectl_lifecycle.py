@@ -127,6 +127,8 @@ def test_health_metrics_and_kubeconfig(server: Server) -> None:
     assert code == 200
     assert 'apiserver_request_total{verb="LIST",resource="pods"' in text or "apiserver_request_total" in text
     assert "apiserver_request_duration_seconds_bucket" in text
+    assert 'apiserver_storage_duration_seconds_count{operation="create"}' in text
+    assert "apiserver_registered_watchers " in text
     code, _ = api(server, "GET", "/metrics", auth=False)
     assert code == 401
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import bisect
+import time
 from collections import defaultdict
+from typing import Any
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -29,7 +31,6 @@ class Metrics:
         self.requests: dict[tuple[str, str, str], int] = defaultdict(int)
         self.latency: dict[tuple[str, str], Histogram] = defaultdict(Histogram)
         self.store_latency: dict[str, Histogram] = defaultdict(Histogram)
-        self.watchers = 0
 
     def observe_request(self, verb: str, resource: str, code: int, seconds: float) -> None:
         self.requests[(verb, resource, str(code))] += 1
@@ -55,11 +56,6 @@ class Metrics:
         ]
         for op, h in sorted(self.store_latency.items()):
             self._histogram(out, "apiserver_storage_duration_seconds", h, operation=op)
-        out += [
-            "# HELP apiserver_registered_watchers Number of open watches.",
-            "# TYPE apiserver_registered_watchers gauge",
-            f"apiserver_registered_watchers {self.watchers}",
-        ]
         for name, value in (extra or {}).items():
             out += [f"# TYPE {name} gauge", f"{name} {value}"]
         return "\n".join(out) + "\n"
@@ -82,3 +78,28 @@ def verb_of(method: str, has_name: bool, watch: bool) -> str:
     if method == "GET":
         return "GET" if has_name else "LIST"
     return {"POST": "POST", "PUT": "PUT", "PATCH": "PATCH", "DELETE": "DELETE"}.get(method, method)
+
+
+class TimedStore:
+    """Wraps a Store so every call's latency lands in `apiserver_storage_duration_seconds`."""
+
+    def __init__(self, inner: Any, metrics: Metrics) -> None:
+        self._inner = inner
+        self._metrics = metrics
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if name not in _TIMED or not callable(attr):
+            return attr
+
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return await attr(*args, **kwargs)
+            finally:
+                self._metrics.store_latency[name].observe(time.perf_counter() - start)
+
+        return timed
+
+
+_TIMED = frozenset({"get", "list", "create", "update", "delete", "compact", "current_revision"})

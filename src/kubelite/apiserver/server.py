@@ -9,7 +9,7 @@ import logging
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from aiohttp import web
@@ -22,7 +22,7 @@ from kubelite.apiserver.auth import TokenAuthenticator
 from kubelite.apiserver.certs import ensure_serving_cert
 from kubelite.apiserver.events import EventReaper
 from kubelite.apiserver.handlers import ResourceHandlers
-from kubelite.apiserver.metrics import Metrics
+from kubelite.apiserver.metrics import Metrics, TimedStore
 from kubelite.apiserver.rest import ObjectStore, WriteOptions
 from kubelite.apiserver.watchcache import WatchCache
 from kubelite.client import ApiClient
@@ -93,8 +93,9 @@ class ApiServer:
         await self.store.start()
         self.cache = WatchCache(self.store)
         await self.cache.start()
-        self.namespace_lifecycle = NamespaceLifecycle(self.store)
-        self.objects = ObjectStore(self.store, admission=[self.namespace_lifecycle])
+        timed: Any = TimedStore(self.store, self.metrics)
+        self.namespace_lifecycle = NamespaceLifecycle(timed)
+        self.objects = ObjectStore(timed, admission=[self.namespace_lifecycle])
         await self._bootstrap()
         await self.namespace_lifecycle.start(self.cache)
         self.authenticator = TokenAuthenticator(cfg.data_dir / "auth") if cfg.tls else None
@@ -102,7 +103,7 @@ class ApiServer:
         app = build_app(
             self.handlers, self.authenticator, self.metrics,
             ready=lambda: self._ready,
-            extra_metrics=lambda: {"apiserver_watch_cache_revision": float(self.cache.revision if self.cache else 0)},
+            extra_metrics=self._gauges,
         )
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -138,6 +139,13 @@ class ApiServer:
             body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
             with contextlib.suppress(st.AlreadyExists):
                 await self.objects.create(namespaces, None, body, WriteOptions(field_manager="kubelite"))
+
+    def _gauges(self) -> dict[str, float]:
+        cache = self.cache
+        return {
+            "apiserver_watch_cache_revision": float(cache.revision if cache else 0),
+            "apiserver_registered_watchers": float(cache.watcher_count if cache else 0),
+        }
 
     def kubeconfig(self) -> dict[str, object]:
         cluster: dict[str, object] = {"server": self.url}
