@@ -77,7 +77,7 @@ class Kubelet:
         self.informer = Informer(self.client, "pods", field_selector=f"spec.nodeName={cfg.node_name}",
                                  raw=True)
         self.informer.on_add(self._on_pod)
-        self.informer.on_update(lambda _old, new: self._on_pod(new))
+        self.informer.on_update(self._on_pod_update)
         self.informer.on_delete(self._on_pod_deleted)
         self._tasks.append(self.informer.start())
         await self.informer.has_synced()
@@ -140,6 +140,16 @@ class Kubelet:
         if first and pod.get("status"):
             self.status.seed(uid, pod["status"])
         self.queue.add(uid)
+
+    def _on_pod_update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        """Our own status writes come back as updates: only other changes need a sync."""
+        uid = new["metadata"]["uid"]
+        self.pods[uid] = new
+        if old.get("spec") != new.get("spec") or any(
+                old["metadata"].get(k) != new["metadata"].get(k)
+                for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "labels",
+                          "annotations", "uid")):
+            self.queue.add(uid)
 
     def _on_pod_deleted(self, pod: dict[str, Any]) -> None:
         uid = pod["metadata"]["uid"]

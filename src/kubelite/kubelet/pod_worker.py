@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 TERMINAL = ("Succeeded", "Failed")
 MAX_TERMINATION_MESSAGE = 4096
 FALLBACK_LOG_LINES = 80
-IMAGE_RETRY_SOON = 1.0
+IMAGE_RETRY_SOON = 3.0  # ErrImagePull shows this long before ImagePullBackOff
 CONFIG_RETRY = 2.0
 ORPHAN_GRACE = 2
 
