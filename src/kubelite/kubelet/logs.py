@@ -30,8 +30,10 @@ def parse_time(ts: str) -> float:
     ts = ts.replace("Z", "+00:00")
     head, dot, rest = ts.partition(".")
     if dot:
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        tz = rest[len(digits):]
+        n = 0
+        while n < len(rest) and rest[n].isdigit():
+            n += 1
+        digits, tz = rest[:n], rest[n:]
         frac = float("0." + digits) if digits else 0.0
         base = datetime.fromisoformat(head + tz).timestamp()
         return base + frac

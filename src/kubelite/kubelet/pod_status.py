@@ -132,13 +132,13 @@ def pod_phase(pod: Mapping[str, Any], init_statuses: Sequence[Mapping[str, Any]]
     running = waiting = stopped = succeeded = 0
     for cs in statuses:
         state = cs.get("state", {})
-        if state.get("running"):
+        if "running" in state:
             running += 1
-        elif state.get("terminated"):
+        elif "terminated" in state:
             stopped += 1
             if state["terminated"].get("exitCode") == 0:
                 succeeded += 1
-        elif state.get("waiting"):
+        elif "waiting" in state:
             if cs.get("lastState", {}).get("terminated"):
                 stopped += 1
             else:

@@ -1,0 +1,82 @@
+"""CRI log reading (tail, since, timestamps, limit, partial lines, rotation) and tar-less cp."""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from kubelite.kubelet.logs import parse_time, rotate_if_needed, stream_log
+from kubelite.kubelet.tarcopy import (
+    PathEscapeError,
+    create_archive,
+    extract_archive,
+    parse_tar_command,
+    resolve_in_root,
+)
+
+LOG = (
+    "2024-01-01T00:00:01.000000001Z stdout F one\n"
+    "2024-01-01T00:00:02.000000000Z stderr P par\n"
+    "2024-01-01T00:00:02.500000000Z stderr F tial\n"
+    "2024-01-01T00:00:03.000000000Z stdout F three\n"
+)
+
+
+async def collect(path: str, **kw: object) -> bytes:
+    return b"".join([c async for c in stream_log(path, **kw)])  # type: ignore[arg-type]
+
+
+async def test_log_flags(tmp_path: Path) -> None:
+    path = tmp_path / "0.log"
+    path.write_text(LOG)
+    assert await collect(str(path)) == b"one\npartial\nthree\n"
+    assert await collect(str(path), tail_lines=1) == b"three\n"
+    assert await collect(str(path), since=parse_time("2024-01-01T00:00:02.2Z")) == b"partial\nthree\n"
+    assert await collect(str(path), limit_bytes=5) == b"one\np"
+    stamped = await collect(str(path), tail_lines=1, timestamps=True)
+    assert stamped == b"2024-01-01T00:00:03.000000000Z three\n"
+
+
+async def test_rotation_keeps_old_content_readable(tmp_path: Path) -> None:
+    path = tmp_path / "0.log"
+    path.write_text(LOG)
+    reopened: list[bool] = []
+    assert rotate_if_needed(str(path), 10, 3, lambda: reopened.append(True))
+    assert reopened and not path.exists()
+    path.write_text("2024-01-01T00:00:04Z stdout F four\n")
+    assert (await collect(str(path))).endswith(b"three\nfour\n")
+    assert not rotate_if_needed(str(path), 10_000, 3, lambda: None)
+
+
+def test_parse_tar_commands_kubectl_sends() -> None:
+    assert parse_tar_command(["tar", "cf", "-", "/tmp/x"]).paths == ["/tmp/x"]  # type: ignore[union-attr]
+    ext = parse_tar_command(["tar", "--no-same-permissions", "--no-same-owner", "-xmf", "-",
+                             "-C", "/dest"])
+    assert ext is not None and ext.mode == "extract" and ext.directory == "/dest"
+    assert parse_tar_command(["ls", "-l"]) is None
+
+
+def test_copy_out_and_in_stays_inside_the_root(tmp_path: Path) -> None:
+    root = tmp_path / "rootfs"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "f.txt").write_text("hi")
+    os.symlink("/etc", root / "etclink")  # absolute link: resolved inside the root
+    assert resolve_in_root(str(root), "/etclink/passwd") == str(root / "etc" / "passwd")
+    assert resolve_in_root(str(root), "/../../x") == str(root / "x")
+    data = create_archive(str(root), ["/data"])
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        assert "data/f.txt" in tar.getnames()
+    extract_archive(str(root), "/in", data)
+    assert (root / "in" / "data" / "f.txt").read_text() == "hi"
+    evil = io.BytesIO()
+    with tarfile.open(fileobj=evil, mode="w") as tar:
+        info = tarfile.TarInfo("../../escape")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    with pytest.raises(PathEscapeError):
+        extract_archive(str(root), "/in", evil.getvalue())
+    assert not (tmp_path / "escape").exists()
