@@ -19,6 +19,7 @@ from kubelite.apiserver.watch import serve_watch
 from kubelite.apiserver.watchcache import WatchCache
 
 JSON = "application/json"
+STREAM_LIST_OVER = 2000  # lists longer than this are sent in chunks of this many items
 
 
 def json_response(body: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
@@ -192,8 +193,24 @@ class ResourceHandlers:
             t["metadata"] = meta
             return json_response(t)
         head = objects.encode({"kind": kind.list_kind, "apiVersion": kind.api_version, "metadata": meta})
-        body = b"%s,\"items\":[%s]}" % (head[:-1], b",".join(page.items))
-        return json_response(body)
+        head = head[:-1] + b',"items":['
+        if len(page.items) <= STREAM_LIST_OVER:
+            return json_response(b"%s%s]}" % (head, b",".join(page.items)))
+        return await self._stream_list(request, head, page.items)
+
+    @staticmethod
+    async def _stream_list(request: web.Request, head: bytes, items: list[bytes]) -> web.StreamResponse:
+        """Send a big list in chunks: the first bytes leave at once and no giant copy is made."""
+        response = web.StreamResponse(headers={"Content-Type": JSON})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(head)
+        for start in range(0, len(items), STREAM_LIST_OVER):
+            chunk = b",".join(items[start : start + STREAM_LIST_OVER])
+            await response.write(chunk if start == 0 else b"," + chunk)
+        await response.write(b"]}")
+        await response.write_eof()
+        return response
 
     async def _watch(self, request: web.Request, path: ResourcePath) -> web.StreamResponse:
         q = request.query

@@ -87,7 +87,11 @@ async def serve_watch(
                 break
             wait = min(remaining, BOOKMARK_INTERVAL) if bookmarks else remaining
             try:
-                item = await asyncio.wait_for(watcher.queue.get(), wait)
+                if watcher.queue.empty():
+                    async with asyncio.timeout(wait):  # no task per event, unlike wait_for
+                        item = await watcher.queue.get()
+                else:
+                    item = watcher.queue.get_nowait()
             except TimeoutError:
                 if bookmarks and loop.time() < deadline:
                     await response.write(_bookmark(kind, cache.revision))
