@@ -71,6 +71,8 @@ def module_of(name: str) -> str:
 
 
 def snake(name: str) -> str:
+    # A plural acronym is one word: podIPs -> pod_ips, podCIDRs -> pod_cidrs.
+    name = re.sub(r"([A-Z]{2,})s$", lambda m: m.group(1).capitalize() + "s", name)
     s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
     s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
     s = s.replace("-", "_").lstrip("$")

@@ -28,7 +28,7 @@ FAST = Timings(lease_renew_interval=0.5, node_status_interval=2.0)
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(tmp_path_factory.mktemp("services") / "data")
+    srv = start_server(tmp_path_factory.mktemp("services") / "data", "--service-cidr", "10.96.0.0/12")
     try:
         yield srv
     finally:

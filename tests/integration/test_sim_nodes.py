@@ -92,6 +92,9 @@ spec:
   nodeName: sim-0002
   containers: [{name: app, image: nginx}]
 """
+    # as a kubelet does, the node has its podCIDR from the control plane before pods arrive
+    await wait_for(server, "10.", "get", "node", "sim-0002", "-o=jsonpath={.spec.podCIDR}")
+    await asyncio.sleep(0.5)  # and the sim has seen it
     await asyncio.to_thread(server.kubectl, "apply", "-f", "-", input=manifest)
     out = await wait_for(server, "Running", "get", "pods", "web", "-o", "wide")
     row = out.splitlines()[1].split()

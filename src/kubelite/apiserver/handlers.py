@@ -165,7 +165,7 @@ class ResourceHandlers:
             return matchers[0], exact_name
         return (lambda o: all(m(o) for m in matchers)), exact_name
 
-    async def _list(self, request: web.Request, path: ResourcePath) -> web.Response:
+    async def _list(self, request: web.Request, path: ResourcePath) -> web.StreamResponse:
         q = request.query
         kind = path.kind
         matches, exact_name = self._matcher(request, kind)

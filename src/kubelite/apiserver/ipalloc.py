@@ -149,20 +149,20 @@ class ServiceAllocator:
     async def _admit_ips(self, spec: core_v1.ServiceSpec, old: core_v1.ServiceSpec | None,
                          owner: Owner) -> None:
         if spec.type == "ExternalName":
-            spec.cluster_ip = spec.cluster_i_ps = spec.ip_families = spec.ip_family_policy = None
+            spec.cluster_ip = spec.cluster_ips = spec.ip_families = spec.ip_family_policy = None
             return
         spec.ip_families = spec.ip_families or ["IPv4"]
         spec.ip_family_policy = spec.ip_family_policy or "SingleStack"
-        wanted = spec.cluster_ip or (spec.cluster_i_ps[0] if spec.cluster_i_ps else "")
+        wanted = spec.cluster_ip or (spec.cluster_ips[0] if spec.cluster_ips else "")
         if wanted == "None":
-            spec.cluster_ip, spec.cluster_i_ps = "None", ["None"]
+            spec.cluster_ip, spec.cluster_ips = "None", ["None"]
             return
         had = old.cluster_ip if old is not None and old.cluster_ip not in (None, "", "None") else ""
         if wanted and wanted == had:
-            spec.cluster_ip, spec.cluster_i_ps = wanted, [wanted]
+            spec.cluster_ip, spec.cluster_ips = wanted, [wanted]
             return
         ip = await (self._claim_ip(wanted, owner) if wanted else self._next_ip(owner))
-        spec.cluster_ip, spec.cluster_i_ps = ip, [ip]
+        spec.cluster_ip, spec.cluster_ips = ip, [ip]
 
     async def _admit_node_ports(self, spec: core_v1.ServiceSpec,
                                 old: core_v1.ServiceSpec | None, owner: Owner) -> None:
@@ -313,8 +313,8 @@ class ServiceAllocator:
 
 def _keep_allocated(spec: core_v1.ServiceSpec, old: core_v1.ServiceSpec) -> None:
     """An update that leaves allocated values out keeps the old ones (patchAllocatedValues)."""
-    if needs_cluster_ip(spec) and not spec.cluster_ip and not spec.cluster_i_ps and old.cluster_ip:
-        spec.cluster_ip, spec.cluster_i_ps = old.cluster_ip, list(old.cluster_i_ps or [old.cluster_ip])
+    if needs_cluster_ip(spec) and not spec.cluster_ip and not spec.cluster_ips and old.cluster_ip:
+        spec.cluster_ip, spec.cluster_ips = old.cluster_ip, list(old.cluster_ips or [old.cluster_ip])
         spec.ip_families = spec.ip_families or old.ip_families
         spec.ip_family_policy = spec.ip_family_policy or old.ip_family_policy
     if needs_node_ports(spec):

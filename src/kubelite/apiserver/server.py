@@ -22,7 +22,9 @@ from kubelite.apiserver.auth import TokenAuthenticator
 from kubelite.apiserver.certs import ensure_serving_cert
 from kubelite.apiserver.events import EventReaper
 from kubelite.apiserver.handlers import ResourceHandlers
+from kubelite.apiserver.ipalloc import ServiceAllocator
 from kubelite.apiserver.metrics import Metrics, TimedStore
+from kubelite.apiserver.proxy import KubeletProxy
 from kubelite.apiserver.rest import ObjectStore, WriteOptions
 from kubelite.apiserver.watchcache import WatchCache
 from kubelite.client import ApiClient
@@ -48,6 +50,9 @@ class ServerConfig:
     advertise_address: str = ""
     controllers: bool = True
     scheduler: bool = True
+    cluster_cidr: str = "10.42.0.0/16"
+    service_cidr: str = "10.43.0.0/16"
+    node_port_range: str = "30000-32767"
 
     @property
     def host(self) -> str:
@@ -73,6 +78,7 @@ class ApiServer:
         self.port = 0
         self._ready = False
         self._controllers: ControllerManager | None = None
+        self.proxy: KubeletProxy | None = None
 
     @property
     def url(self) -> str:
@@ -95,11 +101,13 @@ class ApiServer:
         await self.cache.start()
         timed: Any = TimedStore(self.store, self.metrics)
         self.namespace_lifecycle = NamespaceLifecycle(timed)
-        self.objects = ObjectStore(timed, admission=[self.namespace_lifecycle])
+        self.service_allocator = ServiceAllocator(timed, cfg.service_cidr, cfg.node_port_range)
+        self.objects = ObjectStore(timed, admission=[self.namespace_lifecycle, self.service_allocator])
         await self._bootstrap()
         await self.namespace_lifecycle.start(self.cache)
         self.authenticator = TokenAuthenticator(cfg.data_dir / "auth") if cfg.tls else None
-        self.handlers = ResourceHandlers(self.objects, self.cache)
+        self.proxy = KubeletProxy(self.objects, cfg.data_dir / "tls") if cfg.tls else None
+        self.handlers = ResourceHandlers(self.objects, self.cache, subresources=self.proxy)
         app = build_app(
             self.handlers, self.authenticator, self.metrics,
             ready=lambda: self._ready,
@@ -183,9 +191,10 @@ class ApiServer:
         )
 
     def _start_controllers(self) -> None:
-        from kubelite.controllers.manager import ControllerManager
+        from kubelite.controllers.manager import ControllerManager, ControllerSettings
 
-        self._controllers = ControllerManager(self.internal_client(), scheduler=self.config.scheduler)
+        settings = ControllerSettings(cluster_cidr=self.config.cluster_cidr, scheduler=self.config.scheduler)
+        self._controllers = ControllerManager(self.internal_client(), settings)
         self._controllers.start()
 
     async def stop(self) -> None:
@@ -198,6 +207,8 @@ class ApiServer:
             await self.namespace_lifecycle.stop()
         if self._runner:
             await self._runner.cleanup()
+        if self.proxy is not None:
+            await self.proxy.close()
         if self.cache:
             await self.cache.stop()
         if self.store:

@@ -15,7 +15,6 @@ import signal
 import sys
 from pathlib import Path
 
-from kubelite.controllers.base import Controller
 from kubelite.kubelet.config import DEFAULT_DATA_DIR, DEFAULT_KUBELET_PORT, AgentConfig
 
 log = logging.getLogger("kubelite.agent")
@@ -62,6 +61,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
                     help="HOST:PORT for the API server (default %(default)s)")
     up.add_argument("--datastore-endpoint", default="",
                     help="sqlite:///PATH (default) or etcd://HOST:PORT")
+    up.add_argument("--cluster-cidr", default="10.42.0.0/16",
+                    help="pod IP range; each node gets a /24 of it (default %(default)s)")
     _agent_flags(up, standalone=False)
 
 
@@ -175,16 +176,15 @@ async def run_up(args: argparse.Namespace) -> int:
         return 1
     stop = _stop_event()
     server = ApiServer(ServerConfig(data_dir=server_dir, listen=args.listen,
-                                    datastore_endpoint=args.datastore_endpoint))
+                                    datastore_endpoint=args.datastore_endpoint,
+                                    cluster_cidr=args.cluster_cidr,
+                                    service_cidr=config.service_cidr))
     await server.start()
-    ipam = await _ensure_node_ipam(server)
     config.server = server.url
     print(f"kubelite API server ready at {server.url}", file=sys.stderr, flush=True)
     try:
         code = await run_agent_until(config, stop, server.kubeconfig_path)
     finally:
-        if ipam is not None:
-            await ipam.stop()
         await server.stop()
     return code
 
@@ -206,18 +206,6 @@ async def run_agent_until(config: AgentConfig, stop: asyncio.Event, kubeconfig: 
     finally:
         await kubelet.stop()
     return 0
-
-
-async def _ensure_node_ipam(server: object) -> Controller | None:
-    """Run node-ipam next to the server unless its controller manager already does."""
-    from kubelite.controllers import manager
-    from kubelite.controllers.node_ipam import NodeIpamController
-
-    if NodeIpamController in manager.CONTROLLERS:
-        return None
-    ctrl = NodeIpamController(server.internal_client())  # type: ignore[attr-defined]
-    await ctrl.start()
-    return ctrl
 
 
 def main(argv: list[str] | None = None) -> int:

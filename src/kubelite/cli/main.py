@@ -46,6 +46,9 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--advertise-address", default="", help="address written into the kubeconfig (default: the listen host)")
     p.add_argument("--event-ttl", type=float, default=3600.0, help="seconds events are kept (default %(default)s)")
     p.add_argument("--disable-scheduler", action="store_true", help="do not run the built-in scheduler (use another one)")
+    p.add_argument("--cluster-cidr", default="10.42.0.0/16", help="pod IP range; each node gets a /24 of it (default %(default)s)")
+    p.add_argument("--service-cidr", default="10.43.0.0/16", help="ClusterIP range of Services (default %(default)s)")
+    p.add_argument("--service-node-port-range", default="30000-32767", help="port range of NodePort Services (default %(default)s)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,8 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("pod", metavar="NAMESPACE/POD")
     explain.add_argument("--kubeconfig", default=None)
 
-    from kubelite.cli import sim_nodes
+    from kubelite.cli import agent, images, sim_nodes
 
+    agent.add_parser(sub)
+    images.add_parser(sub)
     sim_nodes.add_parser(sub)
     return parser
 
@@ -81,6 +86,9 @@ async def _run_server(args: argparse.Namespace) -> int:
         advertise_address=args.advertise_address,
         event_ttl=args.event_ttl,
         scheduler=not args.disable_scheduler,
+        cluster_cidr=args.cluster_cidr,
+        service_cidr=args.service_cidr,
+        node_port_range=args.service_node_port_range,
     )
     server = ApiServer(config)
     stop = asyncio.Event()
@@ -114,6 +122,14 @@ def main(argv: list[str] | None = None) -> int:
         from kubelite.cli import sim_nodes
 
         return asyncio.run(sim_nodes.run(args))
+    if args.command in ("agent", "up"):
+        from kubelite.cli import agent
+
+        return asyncio.run(agent.run(args) if args.command == "agent" else agent.run_up(args))
+    if args.command == "images":
+        from kubelite.cli import images
+
+        return asyncio.run(images.run(args))
     if args.command == "kubeconfig":
         path = Path(args.data_dir) / "kubeconfig.yaml"
         if not path.exists():

@@ -5,27 +5,48 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from kubelite.client import ApiClient
 from kubelite.controllers.base import Controller
+from kubelite.controllers.endpoints import EndpointsController
+from kubelite.controllers.endpointslices import EndpointSliceController
 from kubelite.controllers.namespace import NamespaceController
+from kubelite.controllers.node_ipam import DEFAULT_CLUSTER_CIDR, NodeIpamController
 from kubelite.scheduler.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
-CONTROLLERS: tuple[type[Controller], ...] = (NamespaceController,)
+
+@dataclass(frozen=True)
+class ControllerSettings:
+    """What `kubelite server` flags tell the controllers."""
+
+    cluster_cidr: str = DEFAULT_CLUSTER_CIDR
+    scheduler: bool = True
+
+
+Factory = Callable[[ApiClient, ControllerSettings], Controller]
+
+CONTROLLERS: tuple[Factory, ...] = (
+    lambda client, s: NamespaceController(client),
+    lambda client, s: NodeIpamController(client, cluster_cidr=s.cluster_cidr),
+    lambda client, s: EndpointsController(client),
+    lambda client, s: EndpointSliceController(client),
+)
 
 
 class ControllerManager:
     """The controllers and (unless disabled) the scheduler, all clients of the HTTP API."""
 
-    def __init__(
-        self, client: ApiClient, enabled: tuple[type[Controller], ...] = CONTROLLERS,
-        scheduler: bool = True,
-    ) -> None:
+    def __init__(self, client: ApiClient, settings: ControllerSettings | None = None) -> None:
         self.client = client
-        self.controllers = [cls(client) for cls in enabled]
-        self.scheduler: Scheduler | None = Scheduler(client) if scheduler else None  # type: ignore[arg-type]
+        self.settings = settings or ControllerSettings()
+        self.controllers = [make(client, self.settings) for make in CONTROLLERS]
+        self.scheduler: Scheduler | None = (
+            Scheduler(client) if self.settings.scheduler else None  # type: ignore[arg-type]
+        )
         self._starting: list[asyncio.Task[None]] = []
 
     def start(self) -> None:

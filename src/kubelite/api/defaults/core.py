@@ -29,7 +29,7 @@ def default_service(svc: core_v1.Service) -> None:
         if port.target_port in (None, 0, ""):
             port.target_port = port.port
     externally_accessible = spec.type in ("LoadBalancer", "NodePort") or (
-        spec.type == "ClusterIP" and bool(spec.external_i_ps))
+        spec.type == "ClusterIP" and bool(spec.external_ips))
     if externally_accessible and not spec.external_traffic_policy:
         spec.external_traffic_policy = "Cluster"
     if spec.internal_traffic_policy is None and spec.type in ("ClusterIP", "NodePort",

@@ -15,6 +15,7 @@ from kubelite.api.strategy.kinds import (
     PersistentVolumeStrategy,
     PodStrategy,
     SecretStrategy,
+    ServiceStrategy,
 )
 from kubelite.api.validation import apps, core, other, pod, service, storage
 
@@ -29,7 +30,7 @@ _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None
     "Event": (Strategy, core.validate_event, None),
     "ResourceQuota": (Strategy, core.validate_resource_quota, None),
     "LimitRange": (Strategy, core.validate_limit_range, None),
-    "Service": (Strategy, service.validate_service, service.validate_service_update),
+    "Service": (ServiceStrategy, service.validate_service, service.validate_service_update),
     "Endpoints": (Strategy, service.validate_endpoints, None),
     "EndpointSlice": (Strategy, service.validate_endpoint_slice, None),
     "PersistentVolume": (PersistentVolumeStrategy, storage.validate_persistent_volume,

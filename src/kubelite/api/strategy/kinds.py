@@ -125,3 +125,29 @@ class PersistentVolumeClaimStrategy(Strategy):
 __all__ = ["DeploymentStrategy", "GenerationStrategy", "NamespaceStrategy", "NodeStrategy",
            "PersistentVolumeClaimStrategy", "PersistentVolumeStrategy", "PodStrategy",
            "SecretStrategy"]
+
+
+class ServiceStrategy(Strategy):
+    """Allocated values (clusterIP, node ports) survive an update that leaves them out, and
+    node ports go when the type no longer needs them, as Kubernetes' Service REST does."""
+
+    def prepare_for_update(self, new: Any, old: Any) -> None:
+        super().prepare_for_update(new, old)
+        spec: core_v1.ServiceSpec | None = new.spec
+        before: core_v1.ServiceSpec | None = old.spec
+        if spec is None or before is None:
+            return
+        same_type = (spec.type or "ClusterIP") == (before.type or "ClusterIP")
+        if not spec.cluster_ip and before.cluster_ip and (same_type or spec.type != "ExternalName"):
+            spec.cluster_ip = before.cluster_ip
+            spec.cluster_ips = spec.cluster_ips or before.cluster_ips
+            spec.ip_families = spec.ip_families or before.ip_families
+            spec.ip_family_policy = spec.ip_family_policy or before.ip_family_policy
+        if (spec.type or "ClusterIP") in ("ClusterIP", "ExternalName"):
+            for port in spec.ports or []:
+                port.node_port = None
+        elif same_type:
+            old_ports = {(p.port, p.protocol or "TCP"): p.node_port for p in before.ports or []}
+            for port in spec.ports or []:
+                if not port.node_port:
+                    port.node_port = old_ports.get((port.port, port.protocol or "TCP"))

@@ -539,7 +539,7 @@ class FCVolumeSource(K8sObject, kw_only=True, omit_defaults=True):
     fs_type: str | None = msgspec.field(default=None, name="fsType")
     lun: int | None = None
     read_only: bool | None = msgspec.field(default=None, name="readOnly")
-    target_ww_ns: list[str] | None = msgspec.field(default=None, name="targetWWNs")
+    target_wwns: list[str] | None = msgspec.field(default=None, name="targetWWNs")
     wwids: list[str] | None = None
 
 
@@ -951,7 +951,7 @@ class NodeSpec(K8sObject, kw_only=True, omit_defaults=True):
     config_source: NodeConfigSource | None = msgspec.field(default=None, name="configSource")
     external_id: str | None = msgspec.field(default=None, name="externalID")
     pod_cidr: str | None = msgspec.field(default=None, name="podCIDR")
-    pod_cid_rs: list[str] | None = msgspec.field(default=None, name="podCIDRs")
+    pod_cidrs: list[str] | None = msgspec.field(default=None, name="podCIDRs")
     provider_id: str | None = msgspec.field(default=None, name="providerID")
     taints: list[Taint] | None = None
     unschedulable: bool | None = None
@@ -1330,13 +1330,13 @@ class PodStatus(K8sObject, kw_only=True, omit_defaults=True):
     container_statuses: list[ContainerStatus] | None = msgspec.field(default=None, name="containerStatuses")
     ephemeral_container_statuses: list[ContainerStatus] | None = msgspec.field(default=None, name="ephemeralContainerStatuses")
     host_ip: str | None = msgspec.field(default=None, name="hostIP")
-    host_i_ps: list[HostIP] | None = msgspec.field(default=None, name="hostIPs")
+    host_ips: list[HostIP] | None = msgspec.field(default=None, name="hostIPs")
     init_container_statuses: list[ContainerStatus] | None = msgspec.field(default=None, name="initContainerStatuses")
     message: str | None = None
     nominated_node_name: str | None = msgspec.field(default=None, name="nominatedNodeName")
     phase: str | None = None
     pod_ip: str | None = msgspec.field(default=None, name="podIP")
-    pod_i_ps: list[PodIP] | None = msgspec.field(default=None, name="podIPs")
+    pod_ips: list[PodIP] | None = msgspec.field(default=None, name="podIPs")
     qos_class: str | None = msgspec.field(default=None, name="qosClass")
     reason: str | None = None
     resize: str | None = None
@@ -1704,8 +1704,8 @@ class ServiceSpec(K8sObject, kw_only=True, omit_defaults=True):
 
     allocate_load_balancer_node_ports: bool | None = msgspec.field(default=None, name="allocateLoadBalancerNodePorts")
     cluster_ip: str | None = msgspec.field(default=None, name="clusterIP")
-    cluster_i_ps: list[str] | None = msgspec.field(default=None, name="clusterIPs")
-    external_i_ps: list[str] | None = msgspec.field(default=None, name="externalIPs")
+    cluster_ips: list[str] | None = msgspec.field(default=None, name="clusterIPs")
+    external_ips: list[str] | None = msgspec.field(default=None, name="externalIPs")
     external_name: str | None = msgspec.field(default=None, name="externalName")
     external_traffic_policy: str | None = msgspec.field(default=None, name="externalTrafficPolicy")
     health_check_node_port: int | None = msgspec.field(default=None, name="healthCheckNodePort")

@@ -96,7 +96,7 @@ def validate_service(svc: core_v1.Service) -> list[FieldError]:
     if spec.cluster_ip and spec.cluster_ip != "None":
         errs += [invalid(child(path, "clusterIP"), spec.cluster_ip, m)
                  for m in names.is_valid_ip(spec.cluster_ip)]
-    for i, ip in enumerate(spec.external_i_ps or []):
+    for i, ip in enumerate(spec.external_ips or []):
         errs += [invalid(index(child(path, "externalIPs"), i), ip, m) for m in names.is_valid_ip(ip)]
     for value, field in ((spec.external_traffic_policy, "externalTrafficPolicy"),
                          (spec.internal_traffic_policy, "internalTrafficPolicy")):
