@@ -27,6 +27,8 @@ FAILED_POST_START_HOOK = "FailedPostStartHook"
 FAILED_PRE_STOP_HOOK = "FailedPreStopHook"
 SANDBOX_CHANGED = "SandboxChanged"
 FAILED_CREATE_POD_SANDBOX = "FailedCreatePodSandBox"
+FAILED_MOUNT = "FailedMount"
+EVICTED = "Evicted"
 
 
 def field_path(pod: dict[str, Any], container: str) -> str:

@@ -226,6 +226,9 @@ class HostRuntime:
             await asyncio.to_thread(self._remove_files, st.id)
         for sb in self.sandboxes.find_sandboxes():
             await self._remove_sandbox(sb.name)
+        from kubelite.kubelet.volumes.syscalls import unmount_tree
+
+        await asyncio.to_thread(unmount_tree, self.config.names.pods_dir)  # tmpfs, subPath binds
         with contextlib.suppress(CniError):
             await teardown_network(self.config.names.bridge)
         deadline = time.monotonic() + 3

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kubelite.client import ApiClient, Informer, QueueShutDown, WorkQueue
+from kubelite.kubelet import eviction, stats
 from kubelite.kubelet.config import AgentConfig
 from kubelite.kubelet.events import EventRecorder
 from kubelite.kubelet.host_runtime import HostRuntime
@@ -23,6 +24,7 @@ from kubelite.kubelet.node import NodeAgent, default_node_ip
 from kubelite.kubelet.pod_worker import PodSyncer
 from kubelite.kubelet.records import RecordStore
 from kubelite.kubelet.status_manager import StatusManager
+from kubelite.kubelet.volumes import VolumeManager
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ class Kubelet:
         self.syncer: PodSyncer | None = None
         self.informer: Informer | None = None
         self.node: NodeAgent | None = None
+        self.volumes: VolumeManager | None = None
         self.status = StatusManager(self.client)
         self.events = EventRecorder(self.client, config.node_name)
 
@@ -62,17 +65,22 @@ class Kubelet:
         self.node = NodeAgent(self.client, cfg.node_name, node_ip=self.node_ip,
                               kubelet_port=port, data_dir=cfg.data_dir, runtime=cfg.runtime,
                               max_pods=cfg.max_pods)
+        self.node.allocatable = eviction.allocatable_for(self)
         await self.node.register()
         pod_cidr = self.node.pod_cidr or cfg.pod_cidr or await self.node.wait_pod_cidr()
         cfg.save_pod_cidr(pod_cidr)
         self.runtime = HostRuntime(cfg, pod_cidr, self.node_ip)
         await self.runtime.setup()
         records = RecordStore(names.kubelet_dir)
+        self.volumes = VolumeManager(self.client, names.pods_dir,
+                                     os.path.join(cfg.data_dir, "storage"), cfg.node_name,
+                                     self._requeue, allocatable=self.node.capacity)
+        await self.volumes.start()
         self.syncer = PodSyncer(
             self.runtime, records, self.client, self.events, self.status.set, self._requeue,
             node_name=cfg.node_name, node_ip=self.node_ip, logs_dir=names.pod_logs_dir,
             allocatable=self.node.capacity, cluster_dns=cfg.cluster_dns,
-            cluster_domain=cfg.cluster_domain)
+            cluster_domain=cfg.cluster_domain, volumes=self.volumes)
         self.status.start()
         self.informer = Informer(self.client, "pods", field_selector=f"spec.nodeName={cfg.node_name}",
                                  raw=True)
@@ -87,6 +95,7 @@ class Kubelet:
             self._tasks.append(asyncio.create_task(self._worker(), name=f"pod-worker-{i}"))
         self._tasks.append(asyncio.create_task(self._resync_loop(), name="pod-resync"))
         self._tasks.append(asyncio.create_task(self._rotate_loop(), name="log-rotation"))
+        self._tasks += eviction.start_resource_management(self)  # stats sweep, evictions
         log.info("node %s ready (pod CIDR %s, kubelet port %d)", cfg.node_name, pod_cidr, port)
 
     async def _start_server(self) -> int:
@@ -104,6 +113,7 @@ class Kubelet:
                                     port=self.config.kubelet_port,
                                     ca_file=Path(self.config.ca_file),
                                     data_dir=Path(self.config.names.kubelet_dir))
+        self.stats = stats.attach(self)  # GET /stats/summary
         await self.server.start()
         return int(self.server.port)
 
@@ -119,6 +129,8 @@ class Kubelet:
         for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        if self.volumes is not None:
+            await self.volumes.stop()
         if self.syncer is not None:
             for task in list(self.syncer._waiters.values()):
                 task.cancel()
@@ -174,7 +186,8 @@ class Kubelet:
         """Containers and sandboxes of pods deleted while the agent was down."""
         assert self.syncer is not None and self.runtime is not None
         known = set(self.pods)
-        orphans = (records.pod_uids() | await self.runtime.sandbox_uids()) - known
+        orphans = (records.pod_uids() | await self.runtime.sandbox_uids()
+                   | (self.volumes.known_pod_dirs() if self.volumes else set())) - known
         for uid in orphans:
             log.info("cleaning up pod %s, deleted while the agent was down", uid)
             try:

@@ -27,7 +27,9 @@ from kubelite.kubelet.command import NoCommandError, container_args, working_dir
 from kubelite.kubelet.container_config import build_config
 from kubelite.kubelet.envvars import ConfigError, container_env, merge_image_env
 from kubelite.kubelet.events import EventRecorder
+from kubelite.kubelet.eviction import finish_eviction
 from kubelite.kubelet.hooks import run_hook
+from kubelite.kubelet.pod_resources import ensure_pod_cgroup, memory_bytes, oom_score_adj
 from kubelite.kubelet.pod_status import (
     CRASH_LOOP_BACK_OFF,
     POD_INITIALIZING,
@@ -41,6 +43,7 @@ from kubelite.kubelet.pod_status import (
 )
 from kubelite.kubelet.records import ContainerInfo, ContainerRecord, RecordStore
 from kubelite.kubelet.runtime_service import RuntimeService, SandboxInfo, SandboxSpec
+from kubelite.kubelet.volumes import VolumeManager
 from kubelite.runtime.images import ImageError, parse_reference
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,7 @@ MAX_TERMINATION_MESSAGE = 4096
 FALLBACK_LOG_LINES = 80
 IMAGE_RETRY_SOON = 3.0  # ErrImagePull shows this long before ImagePullBackOff
 CONFIG_RETRY = 2.0
+VOLUME_RETRY = 2.0
 ORPHAN_GRACE = 2
 
 
@@ -125,8 +129,8 @@ class PodSyncer:
                  events: EventRecorder, set_status: Callable[[str, str, str, dict[str, Any]], None],
                  requeue: Callable[[str, float], None], *, node_name: str, node_ip: str,
                  logs_dir: str, allocatable: dict[str, str] | None = None,
-                 cluster_dns: list[str] | None = None, cluster_domain: str = "cluster.local"
-                 ) -> None:
+                 cluster_dns: list[str] | None = None, cluster_domain: str = "cluster.local",
+                 volumes: VolumeManager | None = None) -> None:
         self.rt = rt
         self.records = records
         self.client = client
@@ -148,6 +152,9 @@ class PodSyncer:
         self._sandboxes: dict[str, SandboxInfo] = {}
         self._start_times: dict[str, str] = {}
         self._terminated: set[str] = set()  # pods whose termination finished
+        self.evictions: dict[str, str] = {}  # uid -> message: the eviction manager's asks
+        self.pod_pids_limit: int | None = None  # pids.max of each pod cgroup
+        self.volumes = volumes
 
     # -- runtime state ----------------------------------------------------------------------
 
@@ -213,6 +220,9 @@ class PodSyncer:
             return None
         if uid in self._terminated:
             return None
+        if uid in self.evictions:
+            await finish_eviction(self, pod, self.evictions.pop(uid))
+            return None
         spec = pod.get("spec") or {}
         policy = spec.get("restartPolicy") or "Always"
         infos = await self.instances(uid)
@@ -222,6 +232,10 @@ class PodSyncer:
             await self._finish_terminal(uid)
             return None
         self._start_times.setdefault(uid, previous.get("startTime") or rfc3339())
+        if self.volumes is not None:
+            wait = await self._mount_volumes(pod, infos)
+            if wait is not None:
+                return wait
         try:
             sandbox = await self._sandbox(pod)
         except Exception as e:
@@ -269,6 +283,7 @@ class PodSyncer:
         uid = pod["metadata"]["uid"]
         sandbox = self._sandboxes.get(uid)
         if sandbox is None:
+            await ensure_pod_cgroup(self.rt, pod, qos_class(pod), self.pod_pids_limit)
             sandbox = await self.rt.ensure_sandbox(
                 sandbox_spec(pod, self.cluster_dns, self.cluster_domain))
             self._sandboxes[uid] = sandbox
@@ -293,6 +308,35 @@ class PodSyncer:
             return remaining
         self.crash_backoff.next(key)
         return await self._start(pod, c, sandbox, cur.record.attempt + 1, init=init)
+
+    async def _mount_volumes(self, pod: dict[str, Any],
+                             infos: dict[str, list[ContainerInfo]]) -> float | None:
+        """Volumes before containers: None to go on, else seconds until the next try."""
+        assert self.volumes is not None
+        uid = pod["metadata"]["uid"]
+        result = await self.volumes.mount_pod(pod)
+        for msg in result.failures:
+            if self.volumes.should_report(uid, msg):
+                self.events.emit(pod, ev.FAILED_MOUNT, msg, warning=True)
+        if not result.ready:
+            self._publish(pod, self._sandboxes.get(uid), infos)
+            return VOLUME_RETRY
+        evicted = await self.volumes.over_limit(pod)
+        if evicted:
+            await self._evict(pod, evicted)
+            return None
+        return None
+
+    async def _evict(self, pod: dict[str, Any], message: str) -> None:
+        """The eviction manager's local-storage eviction: kill now, phase Failed, Evicted."""
+        meta = pod["metadata"]
+        uid = meta["uid"]
+        self.events.emit(pod, ev.EVICTED, message, warning=True)
+        await self._stop_all(uid, pod, 0)
+        status = self.compute_status(pod, self._sandboxes.get(uid), await self.instances(uid))
+        status.update(phase="Failed", reason="Evicted", message=message)
+        self.set_status(uid, meta.get("namespace") or "default", meta["name"], status)
+        await self._finish_terminal(uid)
 
     # -- starting one container -------------------------------------------------------------
 
@@ -372,6 +416,7 @@ class PodSyncer:
             env_map = dict(pairs)
             env = merge_image_env(list(image.config.get("Env") or []), pairs)
             args = container_args(c, image.config, env_map)
+            mounts = self.volumes.container_mounts(pod, c, env_map) if self.volumes else []
         except (ConfigError, NoCommandError) as e:
             self.waiting[key] = Waiting(e.reason, str(e))
             self.events.emit(pod, ev.FAILED, f"Error: {e}", warning=True, container=name)
@@ -391,7 +436,8 @@ class PodSyncer:
             fallback_to_logs=c.get("terminationMessagePolicy") == "FallbackToLogsOnError",
         )
         config = build_config(pod, c, sandbox, args, env, working_dir(c, image.config),
-                              image.config, term_log)
+                              image.config, term_log, extra_mounts=mounts)
+        config.oom_score_adj = oom_score_adj(pod, c, qos_class(pod), memory_bytes(self.allocatable))
         self.records.put(rec)
         try:
             await self.rt.create_container(rec, config, image, qos_class(pod))
@@ -589,6 +635,8 @@ class PodSyncer:
             await self._remove_instance(rec, keep_log=False)
         await self.rt.remove_sandbox(uid)
         self._sandboxes.pop(uid, None)
+        if self.volumes is not None:
+            await self.volumes.unmount_pod(uid)
         if pod is not None:
             shutil.rmtree(self.pod_log_dir(pod), ignore_errors=True)
         else:
@@ -600,6 +648,7 @@ class PodSyncer:
             del self.waiting[key]
         self._start_times.pop(uid, None)
         self._terminated.discard(uid)
+        self.evictions.pop(uid, None)
 
 
 def pod_with_ips(pod: dict[str, Any], pod_ip: str, host_ip: str) -> dict[str, Any]:

@@ -1,0 +1,95 @@
+"""Volumes backed by host directories: emptyDir, hostPath (with its type checks), and the
+directories behind PersistentVolumes (hostPath and local ones)."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from kubelite.api.quantity import parse_quantity
+from kubelite.kubelet.volumes.projections import VolumeSetupError
+from kubelite.kubelet.volumes.syscalls import mount_tmpfs
+
+EMPTY_DIR_MODE = 0o777
+
+# hostPath type -> (predicate on st_mode, what the kubelet says it is not)
+_TYPE_CHECKS = {
+    "Directory": (stat.S_ISDIR, "a directory"),
+    "File": (stat.S_ISREG, "a file"),
+    "Socket": (stat.S_ISSOCK, "a socket file"),
+    "CharDevice": (stat.S_ISCHR, "a character device"),
+    "BlockDevice": (stat.S_ISBLK, "a block device"),
+}
+
+
+def setup_empty_dir(path: str, medium: str, size_limit: str | None) -> None:
+    """An emptyDir: a directory under the pod's dir, or a tmpfs capped at sizeLimit."""
+    if medium == "Memory":
+        size = parse_quantity(size_limit).value() if size_limit else None
+        mount_tmpfs(path, size, 0o777)
+        return
+    if medium not in ("", None):
+        raise VolumeSetupError(f"unsupported emptyDir medium {medium!r}")
+    if not os.path.isdir(path):
+        os.makedirs(path, exist_ok=True)
+        os.chmod(path, EMPTY_DIR_MODE)
+
+
+def check_host_path(path: str, type_: str) -> None:
+    """hostPath's `type`, checked (and the *OrCreate kinds made) before any container starts."""
+    if not os.path.isabs(path):
+        raise VolumeSetupError(f"hostPath {path!r} must be an absolute path")
+    if type_ == "DirectoryOrCreate":
+        if not os.path.exists(path):
+            os.makedirs(path, mode=0o755, exist_ok=True)
+        type_ = "Directory"
+    elif type_ == "FileOrCreate":
+        if not os.path.exists(path):
+            try:
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
+            except OSError as e:
+                raise VolumeSetupError(
+                    f"hostPath type check failed: {path} cannot be created: {e.strerror}") from e
+        type_ = "File"
+    check = _TYPE_CHECKS.get(type_)
+    if check is None:
+        if type_:
+            raise VolumeSetupError(f"hostPath type check failed: unknown type {type_!r}")
+        return
+    predicate, what = check
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = 0
+    if not predicate(mode):
+        raise VolumeSetupError(f"hostPath type check failed: {path} is not {what}")
+
+
+def apply_fs_group(path: str, gid: int) -> None:
+    """fsGroup ownership (the kubelet's SetVolumeOwnership): group gid, group rw, setgid dirs."""
+    for dirpath, dirs, files in os.walk(path):
+        for name in [dirpath, *(os.path.join(dirpath, d) for d in dirs),
+                     *(os.path.join(dirpath, f) for f in files)]:
+            try:
+                st = os.lstat(name)
+                if stat.S_ISLNK(st.st_mode):
+                    continue
+                os.chown(name, -1, gid)
+                mode = stat.S_IMODE(st.st_mode) | stat.S_IRGRP | stat.S_IWGRP
+                if stat.S_ISDIR(st.st_mode):
+                    mode |= stat.S_IXGRP | stat.S_ISGID
+                os.chmod(name, mode)
+            except OSError:
+                continue
+
+
+def disk_usage(path: str) -> int:
+    """Bytes used under `path` (allocated blocks, as du counts them)."""
+    total = 0
+    for dirpath, dirs, files in os.walk(path):
+        for name in [*dirs, *files]:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+            except OSError:
+                continue
+    return total
