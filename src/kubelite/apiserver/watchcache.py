@@ -106,7 +106,7 @@ class Watcher:
 class WatchCache:
     """Fans out store events to client watches; keeps the last `capacity` events."""
 
-    def __init__(self, store: Store, capacity: int = 50000) -> None:
+    def __init__(self, store: Store, capacity: int = 20000) -> None:
         self._store = store
         self._events: deque[CachedEvent] = deque(maxlen=capacity)
         self._watchers: set[Watcher] = set()
