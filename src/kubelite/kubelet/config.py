@@ -100,6 +100,12 @@ class AgentConfig:
     insecure: bool = False
     log_max_bytes: int = 10 * 1024 * 1024
     log_max_files: int = 5
+    # Node allocatable and eviction (kubelet/eviction.py).
+    system_reserved: dict[str, str] = field(default_factory=dict)  # e.g. {"cpu": "100m"}
+    kube_reserved: dict[str, str] = field(default_factory=dict)
+    eviction_hard: str = "memory.available<100Mi"
+    eviction_pressure_transition_period: float = 300.0
+    pod_pids_limit: int = 4096  # pids.max of each pod cgroup; -1: unlimited
 
     def __post_init__(self) -> None:
         self.data_dir = os.path.abspath(self.data_dir)

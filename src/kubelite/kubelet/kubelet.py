@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kubelite.client import ApiClient, Informer, QueueShutDown, WorkQueue
+from kubelite.kubelet import eviction, stats
 from kubelite.kubelet.config import AgentConfig
 from kubelite.kubelet.events import EventRecorder
 from kubelite.kubelet.host_runtime import HostRuntime
@@ -64,6 +65,7 @@ class Kubelet:
         self.node = NodeAgent(self.client, cfg.node_name, node_ip=self.node_ip,
                               kubelet_port=port, data_dir=cfg.data_dir, runtime=cfg.runtime,
                               max_pods=cfg.max_pods)
+        self.node.allocatable = eviction.allocatable_for(self)
         await self.node.register()
         pod_cidr = self.node.pod_cidr or cfg.pod_cidr or await self.node.wait_pod_cidr()
         cfg.save_pod_cidr(pod_cidr)
@@ -93,6 +95,7 @@ class Kubelet:
             self._tasks.append(asyncio.create_task(self._worker(), name=f"pod-worker-{i}"))
         self._tasks.append(asyncio.create_task(self._resync_loop(), name="pod-resync"))
         self._tasks.append(asyncio.create_task(self._rotate_loop(), name="log-rotation"))
+        self._tasks += eviction.start_resource_management(self)  # stats sweep, evictions
         log.info("node %s ready (pod CIDR %s, kubelet port %d)", cfg.node_name, pod_cidr, port)
 
     async def _start_server(self) -> int:
@@ -110,6 +113,7 @@ class Kubelet:
                                     port=self.config.kubelet_port,
                                     ca_file=Path(self.config.ca_file),
                                     data_dir=Path(self.config.names.kubelet_dir))
+        self.stats = stats.attach(self)  # GET /stats/summary
         await self.server.start()
         return int(self.server.port)
 

@@ -1,7 +1,7 @@
 """This machine as a Node: registration, the Lease heartbeat and node status updates.
 
 Capacity is read from the machine (cpu count, MemTotal, the data dir's filesystem, 110 pods);
-allocatable equals capacity (no reservations). The Lease in kube-node-lease is renewed every
+allocatable is capacity less reservations and the hard eviction threshold (kubelet/eviction.py). The Lease in kube-node-lease is renewed every
 10 s; the node status (conditions' heartbeat) is rewritten every minute or when it changes.
 """
 
@@ -122,11 +122,22 @@ def default_node_ip(server_url: str) -> str:
     return "127.0.0.1"
 
 
-def conditions(heartbeat: str, transitions: dict[str, str], ready: bool = True
-               ) -> list[dict[str, str]]:
+#: Pressure conditions when True (the eviction manager sets them).
+PRESSURE = {
+    "MemoryPressure": ("KubeletHasInsufficientMemory", "kubelet has insufficient memory available"),
+    "DiskPressure": ("KubeletHasDiskPressure", "kubelet has disk pressure"),
+    "PIDPressure": ("KubeletHasInsufficientPID", "kubelet has insufficient PID available"),
+}
+
+
+def conditions(heartbeat: str, transitions: dict[str, str], ready: bool = True,
+               pressure: frozenset[str] | set[str] = frozenset()) -> list[dict[str, str]]:
     out = []
     for ctype, reason, message in CONDITIONS:
-        out.append({"type": ctype, "status": "False", "reason": reason, "message": message,
+        status = "False"
+        if ctype in pressure:
+            status, (reason, message) = "True", PRESSURE[ctype]
+        out.append({"type": ctype, "status": status, "reason": reason, "message": message,
                     "lastHeartbeatTime": heartbeat,
                     "lastTransitionTime": transitions.get(ctype, heartbeat)})
     out.append({"type": "Ready", "status": "True" if ready else "False",
@@ -156,13 +167,23 @@ class NodeAgent:
         self._tasks: list[asyncio.Task[None]] = []
         self._info = node_info(runtime)
         self.capacity = capacity(data_dir, max_pods)
+        self.allocatable = dict(self.capacity)  # less reservations: kubelet/eviction.py
+        self.pressure: set[str] = set()
+
+    def set_pressure(self, ctype: str, on: bool) -> bool:
+        """Turn a pressure condition on or off; whether it changed."""
+        if (ctype in self.pressure) == on:
+            return False
+        (self.pressure.add if on else self.pressure.discard)(ctype)
+        self._transitions[ctype] = rfc3339()
+        return True
 
     def status(self) -> dict[str, Any]:
         now = rfc3339()
         return {
             "capacity": dict(self.capacity),
-            "allocatable": dict(self.capacity),
-            "conditions": conditions(now, self._transitions),
+            "allocatable": dict(self.allocatable),
+            "conditions": conditions(now, self._transitions, pressure=self.pressure),
             "addresses": [{"type": "InternalIP", "address": self.node_ip},
                           {"type": "Hostname", "address": self.name}],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": self.kubelet_port}},

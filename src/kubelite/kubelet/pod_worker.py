@@ -27,7 +27,9 @@ from kubelite.kubelet.command import NoCommandError, container_args, working_dir
 from kubelite.kubelet.container_config import build_config
 from kubelite.kubelet.envvars import ConfigError, container_env, merge_image_env
 from kubelite.kubelet.events import EventRecorder
+from kubelite.kubelet.eviction import finish_eviction
 from kubelite.kubelet.hooks import run_hook
+from kubelite.kubelet.pod_resources import ensure_pod_cgroup, memory_bytes, oom_score_adj
 from kubelite.kubelet.pod_status import (
     CRASH_LOOP_BACK_OFF,
     POD_INITIALIZING,
@@ -150,6 +152,8 @@ class PodSyncer:
         self._sandboxes: dict[str, SandboxInfo] = {}
         self._start_times: dict[str, str] = {}
         self._terminated: set[str] = set()  # pods whose termination finished
+        self.evictions: dict[str, str] = {}  # uid -> message: the eviction manager's asks
+        self.pod_pids_limit: int | None = None  # pids.max of each pod cgroup
         self.volumes = volumes
 
     # -- runtime state ----------------------------------------------------------------------
@@ -216,6 +220,9 @@ class PodSyncer:
             return None
         if uid in self._terminated:
             return None
+        if uid in self.evictions:
+            await finish_eviction(self, pod, self.evictions.pop(uid))
+            return None
         spec = pod.get("spec") or {}
         policy = spec.get("restartPolicy") or "Always"
         infos = await self.instances(uid)
@@ -276,6 +283,7 @@ class PodSyncer:
         uid = pod["metadata"]["uid"]
         sandbox = self._sandboxes.get(uid)
         if sandbox is None:
+            await ensure_pod_cgroup(self.rt, pod, qos_class(pod), self.pod_pids_limit)
             sandbox = await self.rt.ensure_sandbox(
                 sandbox_spec(pod, self.cluster_dns, self.cluster_domain))
             self._sandboxes[uid] = sandbox
@@ -429,6 +437,7 @@ class PodSyncer:
         )
         config = build_config(pod, c, sandbox, args, env, working_dir(c, image.config),
                               image.config, term_log, extra_mounts=mounts)
+        config.oom_score_adj = oom_score_adj(pod, c, qos_class(pod), memory_bytes(self.allocatable))
         self.records.put(rec)
         try:
             await self.rt.create_container(rec, config, image, qos_class(pod))
@@ -639,6 +648,7 @@ class PodSyncer:
             del self.waiting[key]
         self._start_times.pop(uid, None)
         self._terminated.discard(uid)
+        self.evictions.pop(uid, None)
 
 
 def pod_with_ips(pod: dict[str, Any], pod_ip: str, host_ip: str) -> dict[str, Any]:
