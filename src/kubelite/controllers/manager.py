@@ -12,8 +12,11 @@ from kubelite.client import ApiClient
 from kubelite.controllers.base import Controller
 from kubelite.controllers.endpoints import EndpointsController
 from kubelite.controllers.endpointslices import EndpointSliceController
+from kubelite.controllers.local_path import LocalPathProvisioner
 from kubelite.controllers.namespace import NamespaceController
 from kubelite.controllers.node_ipam import DEFAULT_CLUSTER_CIDR, NodeIpamController
+from kubelite.controllers.pv_binder import PersistentVolumeController
+from kubelite.controllers.pvc_protection import PVCProtectionController, PVProtectionController
 from kubelite.scheduler.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,10 @@ CONTROLLERS: tuple[Factory, ...] = (
     lambda client, s: NodeIpamController(client, cluster_cidr=s.cluster_cidr),
     lambda client, s: EndpointsController(client),
     lambda client, s: EndpointSliceController(client),
+    lambda client, s: PersistentVolumeController(client),
+    lambda client, s: LocalPathProvisioner(client),
+    lambda client, s: PVCProtectionController(client),
+    lambda client, s: PVProtectionController(client),
 )
 
 
