@@ -49,9 +49,11 @@ class WebSocketClient:
             if msg.type == WSMsgType.BINARY:
                 if msg.data:
                     return channels.decode(msg.data)
-            elif msg.type == WSMsgType.TEXT:
-                if self.ws.ws_protocol == channels.BASE64_V4 and msg.data:
+            elif msg.type == WSMsgType.TEXT and msg.data:
+                # The Python client writes str stdin as a text frame: channel char + text.
+                if self.ws.ws_protocol == channels.BASE64_V4:
                     return channels.decode_base64(msg.data)
+                return channels.decode(msg.data.encode())
             elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
                 return None
 

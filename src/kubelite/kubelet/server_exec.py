@@ -40,6 +40,8 @@ async def _pump_in(ws: web.WebSocketResponse, process: Process, stdin: bool) -> 
             elif msg.type == WSMsgType.TEXT and ws.ws_protocol == channels.BASE64_V4:
                 ch, data = channels.decode_base64(msg.data)
                 payload = bytes([ch]) + data
+            elif msg.type == WSMsgType.TEXT:  # channel char + text, as the Python client writes str
+                payload = msg.data.encode()
             else:
                 continue
             if not payload:
