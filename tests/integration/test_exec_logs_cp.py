@@ -307,3 +307,11 @@ def test_python_client_stream(cluster: Cluster) -> None:
     assert resp.read_stdout() == "got abc\n"
     assert resp.returncode == 5
     resp.close()
+
+
+@pytest.mark.parametrize("version", ["1.27", "1.33"])
+def test_attach_with_stdin(cluster: Cluster, version: str) -> None:
+    # The local backend attaches to a fresh `sh` standing in for the main process.
+    r = kubectl(cluster, version, "attach", "-i", "web", input="echo attached; exit 2\n", check=False)
+    assert "attached\n" in r.stdout, r.stderr
+    assert r.returncode == 2, r.stderr

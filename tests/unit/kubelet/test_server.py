@@ -198,3 +198,23 @@ async def test_exec_refuses_plain_http_and_unknown_protocols(kubelet, http):
     with pytest.raises(aiohttp.WSServerHandshakeError):
         await http.ws_connect(_base(server) + "/exec/default/web/app?command=true&stdout=true",
                               protocols=("channel.k8s.io",))
+
+
+async def test_logs_follow_streams_appended_lines_until_the_container_stops(kubelet, http):
+    server, backend, _ = kubelet
+    c = backend.containers[("default", "web", "app")]
+    async with http.get(_base(server) + "/containerLogs/default/web/app?follow=true&tailLines=1") as r:
+        assert await r.content.readline() == b"ee\n"
+        with open(c.log_path, "a") as f:
+            f.write(cri_line(T0, "stdout", "later"))
+        assert await r.content.readline() == b"later\n"
+        c.set_running(False)
+        assert await r.content.read() == b""  # the stream ends with the container
+
+
+async def test_attach(kubelet, http):
+    server, _, _ = kubelet
+    url = _base(server) + "/attach/default/web/app?stdin=true&stdout=true&stderr=true"
+    out, st = await _run(http, url, [channels.encode(channels.STDIN, b"echo on; exit 4\n")])
+    assert out[channels.STDOUT] == b"on\n"
+    assert status.parse_exit_code(status.encode(st)) == 4
