@@ -13,10 +13,8 @@ import fcntl
 import os
 import re
 import select
-import signal
 import struct
 import subprocess
-import sys
 import termios
 import threading
 import time
@@ -32,47 +30,9 @@ from kubernetes.stream import stream
 from kubelite.kubelet.server import KubeletServer
 from kubelite.kubelet.server_local import LocalContainer, LocalProcessBackend
 from kubelite.kubelet.server_logs import cri_line
-from tests.helpers.cluster import KUBECTL_VERSIONS, Server, free_port, kubectl_binary
+from tests.helpers.cluster import KUBECTL_VERSIONS, Server, kubectl_binary, start_server
 
 pytestmark = pytest.mark.kubectl
-
-# Until the lead wires KubeletProxy into ApiServer, the server process installs it itself
-# (a no-op once `ResourceHandlers(..., subresources=KubeletProxy(...))` is in server.py).
-SERVER_MAIN = """
-import sys
-from kubelite.apiserver import server as srv
-from kubelite.apiserver.proxy import KubeletProxy
-_start = srv.ApiServer.start
-async def start(self):
-    await _start(self)
-    if self.handlers.subresources is None:
-        self.handlers.subresources = KubeletProxy(self.objects, self.config.data_dir / "tls")
-srv.ApiServer.start = start
-from kubelite.cli.main import main
-sys.exit(main(sys.argv[1:]))
-"""
-
-
-def _start_server(data_dir: Path) -> Server:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    log_path = data_dir.parent / f"server-{port}.log"
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-c", SERVER_MAIN, "server", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    server = Server(data_dir, port, process, log_path)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"kubelite server exited:\n{server.log_tail()}")
-        if server.kubeconfig.exists():
-            return server
-        time.sleep(0.05)
-    server.stop(signal.SIGKILL)
-    raise RuntimeError(f"kubelite server did not start:\n{server.log_tail()}")
-
 
 class KubeletThread:
     """A KubeletServer on its own event loop in a background thread."""
@@ -110,7 +70,7 @@ def _core(server: Server) -> client.CoreV1Api:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     root = tmp_path_factory.mktemp("exec")
-    server = _start_server(root / "data")
+    server = start_server(root / "data")
     try:
         backend = LocalProcessBackend(root / "containers")
         container = backend.add_container("default", "web", "app")
