@@ -73,9 +73,26 @@ def read_cri_lines(paths: Iterable[str]) -> Iterator[LogEntry]:
             continue
 
 
+def go_rfc3339_nano(ts: str) -> str:
+    """A timestamp as the kubelet prints it (Go's RFC3339Nano): `Z` for UTC, no trailing zeros.
+
+    conmon writes `...471+00:00`; the kubelet parses and re-formats it, so users see `...471Z`.
+    """
+    head, dot, rest = ts.partition(".")
+    if not dot:
+        return ts[:-6] + "Z" if ts.endswith(("+00:00", "-00:00")) else ts
+    n = 0
+    while n < len(rest) and rest[n].isdigit():
+        n += 1
+    digits, tz = rest[:n].rstrip("0"), rest[n:]
+    if tz in ("+00:00", "-00:00"):
+        tz = "Z"
+    return f"{head}.{digits}{tz}" if digits else f"{head}{tz}"
+
+
 def format_entry(entry: LogEntry, timestamps: bool) -> bytes:
     if timestamps:
-        return f"{entry.timestamp} {entry.content}".encode()
+        return f"{go_rfc3339_nano(entry.timestamp)} {entry.content}".encode()
     return entry.content.encode()
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kubelite.kubelet.logs import parse_time, rotate_if_needed, stream_log
+from kubelite.kubelet.logs import go_rfc3339_nano, parse_time, rotate_if_needed, stream_log
 from kubelite.kubelet.tarcopy import (
     PathEscapeError,
     create_archive,
@@ -38,7 +38,13 @@ async def test_log_flags(tmp_path: Path) -> None:
     assert await collect(str(path), since=parse_time("2024-01-01T00:00:02.2Z")) == b"partial\nthree\n"
     assert await collect(str(path), limit_bytes=5) == b"one\np"
     stamped = await collect(str(path), tail_lines=1, timestamps=True)
-    assert stamped == b"2024-01-01T00:00:03.000000000Z three\n"
+    assert stamped == b"2024-01-01T00:00:03Z three\n"  # Go's RFC3339Nano drops trailing zeros
+
+
+def test_timestamps_print_as_the_kubelet_formats_them() -> None:
+    assert go_rfc3339_nano("2026-11-25T01:23:48.183660470+00:00") == "2026-11-25T01:23:48.18366047Z"
+    assert go_rfc3339_nano("2026-11-25T01:23:48.5+02:00") == "2026-11-25T01:23:48.5+02:00"
+    assert go_rfc3339_nano("2026-11-25T01:23:48+00:00") == "2026-11-25T01:23:48Z"
 
 
 async def test_rotation_keeps_old_content_readable(tmp_path: Path) -> None:
