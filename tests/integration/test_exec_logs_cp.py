@@ -34,6 +34,7 @@ from tests.helpers.cluster import KUBECTL_VERSIONS, Server, kubectl_binary, star
 
 pytestmark = pytest.mark.kubectl
 
+
 class KubeletThread:
     """A KubeletServer on its own event loop in a background thread."""
 
