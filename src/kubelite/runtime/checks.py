@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 
 from kubelite.runtime import cgroups
 from kubelite.runtime.cni import CNI_BIN_DIR
@@ -20,13 +21,18 @@ def _filesystems() -> set[str]:
         return set()
 
 
-def preflight(runtime_binary: str = "runc", *, cni_bin_dir: str = CNI_BIN_DIR) -> list[str]:
-    """Problems that stop the node agent from running containers here (empty when all is well)."""
+def preflight(runtime_binary: str = "runc", *, cni_bin_dir: str = CNI_BIN_DIR,
+              geteuid: Callable[[], int] = os.geteuid,
+              which: Callable[[str], str | None] = shutil.which) -> list[str]:
+    """Problems that stop the node agent from running containers here (empty when all is well).
+
+    `geteuid` and `which` are the machine's; tests pass their own to play another machine.
+    """
     problems: list[str] = []
-    if os.geteuid() != 0:
+    if geteuid() != 0:
         problems.append("the node agent must run as root (run it with sudo or as root)")
     name = os.path.basename(runtime_binary)
-    if shutil.which(runtime_binary) is None:
+    if which(runtime_binary) is None:
         problems.append(f"{name} not found: install it (apt-get install {name})")
     elif name == "crun":
         problem = crun_hybrid_problem()
@@ -35,7 +41,7 @@ def preflight(runtime_binary: str = "runc", *, cni_bin_dir: str = CNI_BIN_DIR) -
     if not os.access(CONMON, os.X_OK):
         problems.append(f"conmon not found at {CONMON}: install it (apt-get install conmon)")
     for tool, package in (("ip", "iproute2"), ("unshare", "util-linux"), ("mount", "mount")):
-        if shutil.which(tool) is None:
+        if which(tool) is None:
             problems.append(f"{tool} not found: install it (apt-get install {package})")
     missing = [p for p in CNI_PLUGINS if not os.access(os.path.join(cni_bin_dir, p), os.X_OK)]
     if missing:
