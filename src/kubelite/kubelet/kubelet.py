@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kubelite.client import ApiClient, Informer, QueueShutDown, WorkQueue
-from kubelite.kubelet import eviction, stats
+from kubelite.kubelet import eviction, image_gc, stats
 from kubelite.kubelet.config import AgentConfig
 from kubelite.kubelet.events import EventRecorder
 from kubelite.kubelet.host_runtime import HostRuntime
@@ -96,6 +96,7 @@ class Kubelet:
         self._tasks.append(asyncio.create_task(self._resync_loop(), name="pod-resync"))
         self._tasks.append(asyncio.create_task(self._rotate_loop(), name="log-rotation"))
         self._tasks += eviction.start_resource_management(self)  # stats sweep, evictions
+        self._tasks.append(image_gc.start(self))
         log.info("node %s ready (pod CIDR %s, kubelet port %d)", cfg.node_name, pod_cidr, port)
 
     async def _start_server(self) -> int:
