@@ -22,6 +22,7 @@ from kubelite.controllers.pv_binder import (
     PROVISIONED_BY,
     SELECTED_NODE,
     phase,
+    with_effective_class,
 )
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ class LocalPathProvisioner(Controller):
         pvc = self.pvcs.get(key)
         if pvc is None:
             return None
+        pvc = with_effective_class(pvc, self.classes.list())
         meta, spec = pvc["metadata"], pvc.get("spec") or {}
         if meta.get("deletionTimestamp") or spec.get("volumeName") or phase(pvc) == "Bound":
             return None

@@ -19,7 +19,7 @@ from typing import Any
 
 from kubelite.api.quantity import parse_quantity
 from kubelite.api.selectors import label_selector_from_struct
-from kubelite.client import ApiClient, NotFound
+from kubelite.client import ApiClient, Invalid, NotFound
 from kubelite.controllers.base import Controller
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,21 @@ def default_class(classes: list[Obj]) -> Obj | None:
                                         _meta(c).get("name", "")))
 
 
+def with_effective_class(pvc: Obj, classes: list[Obj]) -> Obj:
+    """The claim as the binder sees it: no storageClassName means the default class.
+
+    Kubernetes writes that into the claim (admission at create, or the retroactive update);
+    when the server refuses the update, the controllers still treat the claim the same way.
+    """
+    spec = _spec(pvc)
+    if spec.get("storageClassName") is not None or spec.get("volumeName"):
+        return pvc
+    dflt = default_class(classes)
+    if dflt is None:
+        return pvc
+    return {**pvc, "spec": {**spec, "storageClassName": _meta(dflt)["name"]}}
+
+
 def claims_of(pod: Obj) -> list[str]:
     return [v["persistentVolumeClaim"].get("claimName", "")
             for v in _spec(pod).get("volumes") or [] if v.get("persistentVolumeClaim")]
@@ -160,6 +175,7 @@ class PersistentVolumeController(Controller):
     def __init__(self, client: ApiClient) -> None:
         super().__init__(client)
         self._reported: set[tuple[str, str]] = set()
+        self._class_refused: set[str] = set()  # claims whose class update the server refused
 
     def setup(self) -> None:
         self.pvcs = self.informer("persistentvolumeclaims", raw=True)
@@ -215,13 +231,17 @@ class PersistentVolumeController(Controller):
             return None
         meta, spec = _meta(pvc), _spec(pvc)
         ns, name = meta.get("namespace") or "default", meta["name"]
-        if spec.get("storageClassName") is None and not spec.get("volumeName"):
-            dflt = default_class(self.classes.list())
-            if dflt is not None:  # retroactive default StorageClass assignment
-                await self.client.patch("persistentvolumeclaims", name, ns,
-                                        {"spec": {"storageClassName": _meta(dflt)["name"]}},
-                                        raw=True)
+        effective = with_effective_class(pvc, self.classes.list())
+        if effective is not pvc and meta.get("uid") not in self._class_refused:
+            try:  # retroactive default StorageClass assignment
+                await self.client.patch("persistentvolumeclaims", name, ns, {"spec": {
+                    "storageClassName": _spec(effective)["storageClassName"]}}, raw=True)
                 return None
+            except Invalid as e:
+                log.info("claim %s: the server keeps storageClassName unset (%s); binding it "
+                         "as the default class", key, e)
+                self._class_refused.add(meta.get("uid", ""))
+        pvc, spec = effective, _spec(effective)
         if phase(pvc) == "Bound" and spec.get("volumeName"):
             pv = self.pvs.get(spec["volumeName"])
             if pv is None:
@@ -384,6 +404,7 @@ class PersistentVolumeController(Controller):
             pvc = self.pvcs.get(f"{ns}/{claim}")
             if pvc is None or phase(pvc) == "Bound" or _spec(pvc).get("volumeName"):
                 continue
+            pvc = with_effective_class(pvc, self.classes.list())
             cls = self.classes.get(_spec(pvc).get("storageClassName") or "")
             if cls is None or cls.get("volumeBindingMode") != WAIT_FOR_FIRST_CONSUMER:
                 continue
