@@ -338,10 +338,11 @@ class ResourceHandlers:
 
     async def _eviction(self, request: web.Request, path: ResourcePath) -> web.Response:
         assert path.name is not None
+        from kubelite.apiserver.eviction import evict
+
         body = await self._object_body(request)
-        options = body.get("deleteOptions") or {}
-        await self.store.delete(path.kind, path.namespace, path.name, options, self._options(request))
-        return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201)
+        result = await evict(self.store, path.kind, path.namespace or "default", path.name, body, self._options(request))
+        return json_response(result, 201)
 
     async def _scale(self, request: web.Request, path: ResourcePath) -> web.Response:
         from kubelite.apiserver.scale import handle_scale

@@ -5,29 +5,63 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kubelite.client import ApiClient
 from kubelite.controllers.base import Controller
+from kubelite.controllers.deployment import DeploymentController
+from kubelite.controllers.disruption import DisruptionController
 from kubelite.controllers.endpoints import EndpointsController
 from kubelite.controllers.endpointslices import EndpointSliceController
+from kubelite.controllers.garbagecollector import GarbageCollector
 from kubelite.controllers.local_path import LocalPathProvisioner
 from kubelite.controllers.namespace import NamespaceController
 from kubelite.controllers.node_ipam import DEFAULT_CLUSTER_CIDR, NodeIpamController
+from kubelite.controllers.nodelifecycle import (
+    DEFAULT_GRACE_PERIOD,
+    DEFAULT_MONITOR_PERIOD,
+    NodeLifecycleController,
+)
 from kubelite.controllers.pv_binder import PersistentVolumeController
 from kubelite.controllers.pvc_protection import PVCProtectionController, PVProtectionController
+from kubelite.controllers.replicaset import ReplicaSetController
 from kubelite.scheduler.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
 
+def _env_seconds(name: str, default: float | None) -> float | None:
+    """A duration in seconds from the environment (until `kubelite server` has flags for it)."""
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        log.warning("ignoring %s=%r: not a number of seconds", name, value)
+        return default
+
+
 @dataclass(frozen=True)
 class ControllerSettings:
-    """What `kubelite server` flags tell the controllers."""
+    """What `kubelite server` flags tell the controllers.
+
+    The node timings default from KUBELITE_NODE_MONITOR_GRACE_PERIOD,
+    KUBELITE_NODE_MONITOR_PERIOD and KUBELITE_POD_EVICTION_TIMEOUT (seconds) when set, so
+    tests can shorten them; `pod_eviction_timeout` caps how long pods stay on a lost node
+    whatever their tolerations say (None: their tolerationSeconds alone decide).
+    """
 
     cluster_cidr: str = DEFAULT_CLUSTER_CIDR
     scheduler: bool = True
+    node_monitor_grace_period: float = field(default_factory=lambda: _env_seconds(
+        "KUBELITE_NODE_MONITOR_GRACE_PERIOD", DEFAULT_GRACE_PERIOD) or DEFAULT_GRACE_PERIOD)
+    node_monitor_period: float = field(default_factory=lambda: _env_seconds(
+        "KUBELITE_NODE_MONITOR_PERIOD", DEFAULT_MONITOR_PERIOD) or DEFAULT_MONITOR_PERIOD)
+    pod_eviction_timeout: float | None = field(default_factory=lambda: _env_seconds(
+        "KUBELITE_POD_EVICTION_TIMEOUT", None))
 
 
 Factory = Callable[[ApiClient, ControllerSettings], Controller]
@@ -41,6 +75,13 @@ CONTROLLERS: tuple[Factory, ...] = (
     lambda client, s: LocalPathProvisioner(client),
     lambda client, s: PVCProtectionController(client),
     lambda client, s: PVProtectionController(client),
+    lambda client, s: ReplicaSetController(client),
+    lambda client, s: DeploymentController(client),
+    lambda client, s: GarbageCollector(client),
+    lambda client, s: NodeLifecycleController(
+        client, grace_period=s.node_monitor_grace_period, monitor_period=s.node_monitor_period,
+        eviction_cap=s.pod_eviction_timeout),
+    lambda client, s: DisruptionController(client),
 )
 
 
