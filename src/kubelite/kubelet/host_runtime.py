@@ -219,7 +219,11 @@ class HostRuntime:
     # -- whole-cluster cleanup --------------------------------------------------------------
 
     async def teardown(self) -> None:
-        """Remove every container, sandbox, the bridge and the cgroup root of this cluster."""
+        """Remove every container, sandbox, the bridge, the cgroup root and the service proxy's
+        nft table of this cluster."""
+        from kubelite.kubelet.node_services import remove_proxy_rules
+
+        await remove_proxy_rules(self.config)
         for st in await self.oci.list():
             with contextlib.suppress(Exception):
                 await self.oci.delete(st.id, force=True)

@@ -21,6 +21,7 @@ from kubelite.kubelet.events import EventRecorder
 from kubelite.kubelet.host_runtime import HostRuntime
 from kubelite.kubelet.logs import reopen_conmon_log, rotate_if_needed
 from kubelite.kubelet.node import NodeAgent, default_node_ip
+from kubelite.kubelet.node_services import NodeServices
 from kubelite.kubelet.pod_worker import PodSyncer
 from kubelite.kubelet.records import RecordStore
 from kubelite.kubelet.status_manager import StatusManager
@@ -51,6 +52,7 @@ class Kubelet:
         self.informer: Informer | None = None
         self.node: NodeAgent | None = None
         self.volumes: VolumeManager | None = None
+        self.services: NodeServices | None = None  # service proxy and cluster DNS
         self.status = StatusManager(self.client)
         self.events = EventRecorder(self.client, config.node_name)
 
@@ -71,6 +73,8 @@ class Kubelet:
         cfg.save_pod_cidr(pod_cidr)
         self.runtime = HostRuntime(cfg, pod_cidr, self.node_ip)
         await self.runtime.setup()
+        self.services = NodeServices(self.client, cfg, self.runtime.network.gateway, pod_cidr)
+        await self.services.start()
         records = RecordStore(names.kubelet_dir)
         self.volumes = VolumeManager(self.client, names.pods_dir,
                                      os.path.join(cfg.data_dir, "storage"), cfg.node_name,
@@ -79,7 +83,7 @@ class Kubelet:
         self.syncer = PodSyncer(
             self.runtime, records, self.client, self.events, self.status.set, self._requeue,
             node_name=cfg.node_name, node_ip=self.node_ip, logs_dir=names.pod_logs_dir,
-            allocatable=self.node.capacity, cluster_dns=cfg.cluster_dns,
+            allocatable=self.node.capacity, cluster_dns=self.services.dns_servers,
             cluster_domain=cfg.cluster_domain, volumes=self.volumes)
         self.status.start()
         self.informer = Informer(self.client, "pods", field_selector=f"spec.nodeName={cfg.node_name}",
@@ -135,6 +139,9 @@ class Kubelet:
         if self.syncer is not None:
             for task in list(self.syncer._waiters.values()):
                 task.cancel()
+            await self.syncer.probes.stop()
+        if self.services is not None:
+            await self.services.stop()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.status.wait_idle(), 2)
         await self.status.stop()
@@ -161,7 +168,7 @@ class Kubelet:
         if old.get("spec") != new.get("spec") or any(
                 old["metadata"].get(k) != new["metadata"].get(k)
                 for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "labels",
-                          "annotations", "uid")):
+                          "annotations", "uid")) or _gate_conditions_changed(old, new):
             self.queue.add(uid)
 
     def _on_pod_deleted(self, pod: dict[str, Any]) -> None:
@@ -239,3 +246,16 @@ class Kubelet:
                     rotate_if_needed(rec.log_path, self.config.log_max_bytes,
                                      self.config.log_max_files,
                                      lambda r=rec: reopen_conmon_log(rt.bundle(r.id)))  # type: ignore[misc]
+
+
+def _gate_conditions_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Another component set a condition a readiness gate waits for: recompute Ready."""
+    gates = {g.get("conditionType") for g in (new.get("spec") or {}).get("readinessGates") or []}
+    if not gates:
+        return False
+
+    def of(pod: dict[str, Any]) -> list[Any]:
+        return [c for c in (pod.get("status") or {}).get("conditions") or []
+                if c.get("type") in gates]
+
+    return of(old) != of(new)

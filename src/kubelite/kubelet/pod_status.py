@@ -192,10 +192,37 @@ def pod_conditions(pod: Mapping[str, Any], phase: str, sandbox_ready: bool,
     else:
         ready = _condition("ContainersReady", True)
     pod_ready = dict(ready, type="Ready")
+    gates = unready_gates(pod) if ready["status"] == "True" else []
+    if gates:
+        pod_ready = _condition("Ready", False, "ReadinessGatesNotReady", ", ".join(gates))
     conds.append(pod_ready)
     conds.append(ready)
     conds.append(_condition("PodScheduled", True))
     return conds
+
+
+KUBELET_CONDITIONS = frozenset(
+    {"PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"})
+
+
+def unready_gates(pod: Mapping[str, Any]) -> list[str]:
+    """Why the pod's readinessGates hold it back (pkg/kubelet/status GeneratePodReadyCondition)."""
+    have = {c.get("type"): c for c in (pod.get("status") or {}).get("conditions") or []}
+    out = []
+    for gate in (pod.get("spec") or {}).get("readinessGates") or []:
+        ctype = gate.get("conditionType", "")
+        cond = have.get(ctype)
+        if cond is None:
+            out.append(f'corresponding condition of pod readiness gate "{ctype}" does not exist.')
+        elif cond.get("status") != "True":
+            out.append(f'the status of pod readiness gate "{ctype}" is not "True", '
+                       f"but {cond.get('status')}")
+    return out
+
+
+def other_conditions(old: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    """Conditions other components own (readiness gates, DisruptionTarget): kept as they are."""
+    return [dict(c) for c in old or [] if c.get("type") not in KUBELET_CONDITIONS]
 
 
 def keep_transition_times(new: list[dict[str, Any]], old: Sequence[Mapping[str, Any]] | None,

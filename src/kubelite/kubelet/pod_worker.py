@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubelite.client import ApiClient, NotFound
+from kubelite.dns import pod_dns_settings
+from kubelite.dns.resolvconf import DnsSettings, parse_resolv_conf
 from kubelite.kubelet import events as ev
 from kubelite.kubelet.backoff import Backoff
 from kubelite.kubelet.command import NoCommandError, container_args, working_dir
@@ -36,11 +38,13 @@ from kubelite.kubelet.pod_status import (
     Waiting,
     container_status,
     keep_transition_times,
+    other_conditions,
     pod_conditions,
     pod_phase,
     qos_class,
     rfc3339,
 )
+from kubelite.kubelet.prober import ProbeManager, ProbeSpec, killing_message
 from kubelite.kubelet.records import ContainerInfo, ContainerRecord, RecordStore
 from kubelite.kubelet.runtime_service import RuntimeService, SandboxInfo, SandboxSpec
 from kubelite.kubelet.volumes import VolumeManager
@@ -97,19 +101,8 @@ def sandbox_spec(pod: dict[str, Any], cluster_dns: list[str], cluster_domain: st
          "protocol": (p.get("protocol") or "TCP").lower(), "hostIP": p.get("hostIP", "")}
         for c in spec.get("containers") or [] for p in c.get("ports") or [] if p.get("hostPort")
     ]
-    dns = spec.get("dnsConfig") or {}
-    policy = spec.get("dnsPolicy") or "ClusterFirst"
-    servers: list[str] = []
-    searches: list[str] = []
-    if policy in ("ClusterFirst", "ClusterFirstWithHostNet") and cluster_dns:
-        servers = list(cluster_dns)
-        searches = [f"{ns}.svc.{cluster_domain}", f"svc.{cluster_domain}", cluster_domain]
-    servers += dns.get("nameservers") or []
-    searches += dns.get("searches") or []
-    options = [o["name"] + (f":{o['value']}" if o.get("value") else "")
-               for o in dns.get("options") or []]
-    if servers and cluster_dns:
-        options = ["ndots:5", *options]
+    dns = pod_dns_settings(pod, cluster_dns[0] if cluster_dns else None, cluster_domain,
+                           parse_resolv_conf_file())
     return SandboxSpec(
         pod_uid=meta["uid"], namespace=ns, name=meta["name"],
         hostname=spec.get("hostname") or meta["name"][:63],
@@ -118,7 +111,7 @@ def sandbox_spec(pod: dict[str, Any], cluster_dns: list[str], cluster_domain: st
         share_process_namespace=bool(spec.get("shareProcessNamespace")),
         subdomain=spec.get("subdomain") or "", port_mappings=ports,
         host_aliases=list(spec.get("hostAliases") or []),
-        dns_servers=servers, dns_searches=searches, dns_options=options,
+        dns_servers=dns.nameservers, dns_searches=dns.searches, dns_options=dns.options,
     )
 
 
@@ -155,6 +148,9 @@ class PodSyncer:
         self.evictions: dict[str, str] = {}  # uid -> message: the eviction manager's asks
         self.pod_pids_limit: int | None = None  # pids.max of each pod cgroup
         self.volumes = volumes
+        self.probes = ProbeManager(rt.exec_sync, events.emit, lambda uid: requeue(uid, 0),
+                                   self._on_probe_failure)
+        self._probe_kills: set[asyncio.Task[None]] = set()
 
     # -- runtime state ----------------------------------------------------------------------
 
@@ -263,6 +259,7 @@ class PodSyncer:
                 for c in spec.get("containers") or []
             ))
         infos = await self.instances(uid)
+        self._sync_probes(pod, sandbox, infos)
         phase = self._publish(pod, sandbox, infos)
         if phase in TERMINAL:
             await self._finish_terminal(uid)
@@ -523,8 +520,12 @@ class PodSyncer:
         for c in spec.get("containers") or []:
             w = self.waiting.get((uid, c["name"]))
             default = "PodInitializing" if init_pending else "ContainerCreating"
-            statuses.append(container_status(c, infos.get(c["name"], []), w, runtime,
-                                             default_waiting=default))
+            inst = infos.get(c["name"], [])
+            cs = container_status(c, inst, w, runtime, default_waiting=default)
+            if cs["ready"]:  # running: the probes say whether it started and is ready
+                cs["started"] = self.probes.started(uid, c, inst[-1].id)
+                cs["ready"] = self.probes.ready(uid, c, inst[-1].id)
+            statuses.append(cs)
         phase = pod_phase(pod, init_statuses, statuses)
         previous = pod.get("status") or {}
         now = rfc3339()
@@ -533,6 +534,7 @@ class PodSyncer:
         for old in previous.get("conditions") or []:
             if old.get("type") == "PodScheduled":
                 conds[-1] = old
+        conds += other_conditions(previous.get("conditions"))
         status: dict[str, Any] = {
             "phase": phase,
             "conditions": conds,
@@ -550,6 +552,43 @@ class PodSyncer:
             status["initContainerStatuses"] = init_statuses
         return status
 
+    # -- probes -----------------------------------------------------------------------------
+
+    def _sync_probes(self, pod: dict[str, Any], sandbox: SandboxInfo | None,
+                     infos: dict[str, list[ContainerInfo]]) -> None:
+        """Probe workers for the running instances of the pod's app containers."""
+        running = []
+        for c in (pod.get("spec") or {}).get("containers") or []:
+            inst = infos.get(c["name"])
+            if inst and inst[-1].status == "running":
+                started = inst[-1].started_at
+                running.append((c, inst[-1].id, started.timestamp() if started else time.time()))
+        self.probes.sync_pod(pod, sandbox.ip if sandbox else "", running)
+
+    def _on_probe_failure(self, pod: dict[str, Any], c: dict[str, Any], cid: str,
+                          spec: ProbeSpec) -> None:
+        task = asyncio.get_running_loop().create_task(self._kill_for_probe(pod, c, cid, spec))
+        self._probe_kills.add(task)
+        task.add_done_callback(self._probe_kills.discard)
+
+    async def _kill_for_probe(self, pod: dict[str, Any], c: dict[str, Any], cid: str,
+                              spec: ProbeSpec) -> None:
+        """A failed liveness or startup probe: kill the container; the restartPolicy decides
+        whether the next sync starts it again."""
+        rec = self.records.get(cid)
+        if rec is None:
+            return
+        pod_spec = pod.get("spec") or {}
+        restart = (pod_spec.get("restartPolicy") or "Always") != "Never"
+        grace = spec.termination_grace
+        if grace is None:
+            grace = float(pod_spec.get("terminationGracePeriodSeconds", 30) or 0)
+        try:
+            await self._stop_container(pod, c, rec, grace,
+                                       message=killing_message(c["name"], spec, restart))
+        finally:
+            self.requeue(rec.pod_uid, 0)
+
     # -- stopping ---------------------------------------------------------------------------
 
     def pod_log_dir(self, pod: dict[str, Any]) -> str:
@@ -558,13 +597,15 @@ class PodSyncer:
                             f"{meta.get('namespace') or 'default'}_{meta['name']}_{meta['uid']}")
 
     async def _stop_container(self, pod: dict[str, Any] | None, c: dict[str, Any] | None,
-                              rec: ContainerRecord, grace: float, reason: str = "") -> None:
+                              rec: ContainerRecord, grace: float, reason: str = "",
+                              message: str = "") -> None:
         info = await self.info(rec)
         if info.exited:
             return
         deadline = time.monotonic() + max(grace, 0)
         if pod is not None:
-            self.events.emit(pod, ev.KILLING, f"Stopping container {rec.name}", container=rec.name)
+            self.events.emit(pod, ev.KILLING, message or f"Stopping container {rec.name}",
+                             container=rec.name)
             pre_stop = ((c or {}).get("lifecycle") or {}).get("preStop")
             if pre_stop and grace > 0 and not reason:
                 ip = self._sandboxes[rec.pod_uid].ip if rec.pod_uid in self._sandboxes else ""
@@ -602,6 +643,7 @@ class PodSyncer:
         """A pod that ended: its containers stay (for logs), its sandbox and IP go."""
         if uid in self._terminated:
             return
+        self.probes.remove_pod(uid)
         await self._stop_all(uid, None, 0)
         await self.rt.remove_sandbox(uid)
         self._sandboxes.pop(uid, None)
@@ -611,6 +653,7 @@ class PodSyncer:
         """Graceful deletion: preStop, SIGTERM, grace period, SIGKILL, teardown, DELETE."""
         meta = pod["metadata"]
         uid = meta["uid"]
+        self.probes.remove_pod(uid)
         grace = meta.get("deletionGracePeriodSeconds")
         if grace is None:
             grace = (pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
@@ -629,6 +672,7 @@ class PodSyncer:
 
     async def cleanup(self, uid: str, grace: float, pod: dict[str, Any] | None = None) -> None:
         """Stop and remove everything of a pod (its logs included) on this node."""
+        self.probes.remove_pod(uid)
         await self._stop_all(uid, pod, grace)
         recs = self.records.for_pod(uid)
         for rec in recs:
@@ -649,6 +693,15 @@ class PodSyncer:
         self._start_times.pop(uid, None)
         self._terminated.discard(uid)
         self.evictions.pop(uid, None)
+
+
+def parse_resolv_conf_file(path: str = "/etc/resolv.conf") -> DnsSettings:
+    """The node's resolv.conf (what dnsPolicy Default gives a pod)."""
+    try:
+        with open(path) as f:
+            return parse_resolv_conf(f.read())
+    except OSError:
+        return DnsSettings()
 
 
 def pod_with_ips(pod: dict[str, Any], pod_ip: str, host_ip: str) -> dict[str, Any]:

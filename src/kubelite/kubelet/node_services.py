@@ -1,0 +1,80 @@
+"""The node side of Services, run by the agent: the service proxy and cluster DNS.
+
+The proxy programs this cluster's own nft table (`HostNames.nft_table`) and routes the service
+CIDR to the pod bridge, so the node reaches ClusterIPs too; pods reach them through their
+route to the bridge's gateway address. Cluster DNS listens on that gateway address (port 53),
+which every pod on the bridge reaches on-link, and ClusterFirst pods get it as their
+nameserver unless `--cluster-dns` names another. Either part failing to start is logged and
+the agent goes on without it (pods then get the node's resolv.conf).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from kubelite.client import ApiClient
+from kubelite.dns import ClusterDns
+from kubelite.kubelet.config import AgentConfig
+from kubelite.proxy import ServiceProxy
+from kubelite.proxy.nft import NftError, delete_table
+
+log = logging.getLogger(__name__)
+
+DNS_PORT = 53
+
+
+class NodeServices:
+    """Starts and stops the proxy and the DNS server of one node."""
+
+    def __init__(self, client: ApiClient, config: AgentConfig, gateway: str, pod_cidr: str,
+                 dns_port: int = DNS_PORT) -> None:
+        self.config = config
+        self.gateway = gateway
+        self.proxy = ServiceProxy(client, config.names.nft_table,
+                                  service_cidr=config.service_cidr,
+                                  route_device=config.names.bridge, cluster_cidr=pod_cidr)
+        self.dns = ClusterDns(client, gateway, dns_port, zone=config.cluster_domain)
+        self.proxy_running = False
+        self.dns_running = False
+
+    async def start(self) -> None:
+        try:
+            await self.proxy.start()
+            self.proxy_running = True
+        except Exception as e:  # noqa: BLE001 - pods still run without Services
+            log.warning("the service proxy could not start: %s", e)
+            with contextlib.suppress(Exception):
+                await self.proxy.stop()
+        try:
+            await self.dns.start()
+            self.dns_running = True
+        except Exception as e:  # noqa: BLE001 - pods fall back to the node's resolv.conf
+            log.warning("cluster DNS could not start on %s:%d: %s", self.gateway,
+                        self.dns.server.port, e)
+            with contextlib.suppress(Exception):
+                await self.dns.stop()
+
+    @property
+    def dns_servers(self) -> list[str]:
+        """The nameservers ClusterFirst pods get."""
+        if self.config.cluster_dns:
+            return list(self.config.cluster_dns)
+        return [self.gateway] if self.dns_running else []
+
+    async def stop(self) -> None:
+        """Stop both; the proxy removes its table and route (a restart programs them again)."""
+        if self.dns_running:
+            with contextlib.suppress(Exception):
+                await self.dns.stop()
+            self.dns_running = False
+        if self.proxy_running:
+            with contextlib.suppress(Exception):
+                await self.proxy.stop()
+            self.proxy_running = False
+
+
+async def remove_proxy_rules(config: AgentConfig) -> None:
+    """`--cleanup`: the cluster's nft table, left behind by an agent that was killed."""
+    with contextlib.suppress(NftError, OSError):
+        await delete_table(config.names.nft_table)
