@@ -120,7 +120,7 @@ def validate_persistent_volume_claim(pvc: core_v1.PersistentVolumeClaim) -> list
 
 def validate_persistent_volume_claim_update(new: core_v1.PersistentVolumeClaim,
                                             old: core_v1.PersistentVolumeClaim) -> list[FieldError]:
-    """Only resources.requests may change (and volumeName may be set once)."""
+    """Only resources.requests may change (volumeName and storageClassName may be set once)."""
     errs = validate_persistent_volume_claim(new)
     new_spec = new.spec or core_v1.PersistentVolumeClaimSpec()
     old_spec = old.spec or core_v1.PersistentVolumeClaimSpec()
@@ -128,6 +128,9 @@ def validate_persistent_volume_claim_update(new: core_v1.PersistentVolumeClaim,
                                      volume_attributes_class_name=old_spec.volume_attributes_class_name)
     if not old_spec.volume_name:
         munged.volume_name = old_spec.volume_name
+    if old_spec.storage_class_name is None:
+        # a claim without a class may get one later (retroactive default StorageClass, 1.28+)
+        munged.storage_class_name = None
     if munged != old_spec:
         errs.append(forbidden("spec", PVC_SPEC_IMMUTABLE))
     return errs
