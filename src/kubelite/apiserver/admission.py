@@ -87,3 +87,50 @@ class NamespaceLifecycle:
 
 def _is_terminating(ns: dict[str, Any]) -> bool:
     return bool(ns.get("metadata", {}).get("deletionTimestamp")) or (ns.get("status") or {}).get("phase") == "Terminating"
+
+
+STORAGE_CLASSES = by_resource("storage.k8s.io", "v1", "storageclasses")
+DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+PVC_PROTECTION = "kubernetes.io/pvc-protection"
+PV_PROTECTION = "kubernetes.io/pv-protection"
+
+
+class StorageAdmission:
+    """Kubernetes' DefaultStorageClass and StorageObjectInUseProtection admission plugins.
+
+    A new claim without a class gets the default StorageClass (the newest one marked
+    default); new claims and volumes get their protection finalizer at once, so no window
+    exists in which an in-use claim could be deleted.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def __call__(self, kind: Kind, namespace: str, obj: Any, old: Any) -> None:
+        if old is not None:
+            return
+        if kind.kind == "PersistentVolumeClaim":
+            if obj.spec is not None and obj.spec.storage_class_name is None:
+                default = await self._default_class()
+                if default:
+                    obj.spec.storage_class_name = default
+            _add_finalizer(obj, PVC_PROTECTION)
+        elif kind.kind == "PersistentVolume":
+            _add_finalizer(obj, PV_PROTECTION)
+
+    async def _default_class(self) -> str | None:
+        assert STORAGE_CLASSES is not None
+        page = await self.store.list(objects.collection_prefix(STORAGE_CLASSES, None))
+        defaults = []
+        for kv in page.items:
+            sc = objects.decode(kv.value)
+            meta = sc.get("metadata", {})
+            if (meta.get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION) == "true":
+                defaults.append((meta.get("creationTimestamp", ""), meta.get("name", "")))
+        return max(defaults)[1] if defaults else None
+
+
+def _add_finalizer(obj: Any, name: str) -> None:
+    finalizers = list(obj.metadata.finalizers or [])
+    if name not in finalizers:
+        obj.metadata.finalizers = [*finalizers, name]

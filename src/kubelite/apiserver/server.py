@@ -16,7 +16,7 @@ from aiohttp import web
 
 from kubelite.api import status as st
 from kubelite.api.registry import by_resource
-from kubelite.apiserver.admission import NamespaceLifecycle
+from kubelite.apiserver.admission import NamespaceLifecycle, StorageAdmission
 from kubelite.apiserver.app import build_app
 from kubelite.apiserver.auth import TokenAuthenticator
 from kubelite.apiserver.certs import ensure_serving_cert
@@ -102,7 +102,9 @@ class ApiServer:
         timed: Any = TimedStore(self.store, self.metrics)
         self.namespace_lifecycle = NamespaceLifecycle(timed)
         self.service_allocator = ServiceAllocator(timed, cfg.service_cidr, cfg.node_port_range)
-        self.objects = ObjectStore(timed, admission=[self.namespace_lifecycle, self.service_allocator])
+        self.objects = ObjectStore(
+            timed, admission=[self.namespace_lifecycle, self.service_allocator, StorageAdmission(timed)]
+        )
         await self._bootstrap()
         await self.namespace_lifecycle.start(self.cache)
         self.authenticator = TokenAuthenticator(cfg.data_dir / "auth") if cfg.tls else None
