@@ -1,0 +1,93 @@
+"""Node lifecycle: taints that follow Ready, eviction times from tolerations, Unknown conditions,
+and the controller marking a silent node against an in-memory API."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+from kubelite.controllers.nodelifecycle import (
+    NOT_READY,
+    UNREACHABLE,
+    NodeLifecycleController,
+    eviction_time,
+    lifecycle_taints,
+    unknown_conditions,
+)
+from tests.unit.sim.fake_client import FakeClient
+
+Obj = dict[str, Any]
+NOW = dt.datetime(2025, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
+ADDED = "2025-01-01T11:59:00Z"
+
+
+def test_taints_follow_the_ready_status_and_keep_their_time() -> None:
+    user = {"key": "dedicated", "value": "db", "effect": "NoSchedule"}
+    unknown = lifecycle_taints("Unknown", [user], NOW)
+    assert {(t["key"], t["effect"]) for t in unknown} == {
+        ("dedicated", "NoSchedule"), (UNREACHABLE, "NoSchedule"), (UNREACHABLE, "NoExecute")}
+    assert [t for t in unknown if t["effect"] == "NoExecute"][0]["timeAdded"] == "2025-01-01T12:00:00Z"
+    again = lifecycle_taints("Unknown", unknown, NOW + dt.timedelta(minutes=5))
+    assert again == unknown  # unchanged: timeAdded is kept
+    not_ready = lifecycle_taints("False", unknown, NOW)
+    assert {t["key"] for t in not_ready} == {"dedicated", NOT_READY}
+    assert lifecycle_taints("True", not_ready, NOW) == [user]
+
+
+def test_eviction_time_from_tolerations() -> None:
+    taints = [{"key": UNREACHABLE, "effect": "NoExecute", "timeAdded": ADDED}]
+    default = {"spec": {"tolerations": [{"key": UNREACHABLE, "operator": "Exists", "effect": "NoExecute",
+                                         "tolerationSeconds": 300}]}}
+    assert eviction_time(default, taints) == dt.datetime(2025, 1, 1, 12, 4, tzinfo=dt.UTC)
+    assert eviction_time(default, taints, cap=5) == dt.datetime(2025, 1, 1, 11, 59, 5, tzinfo=dt.UTC)
+    forever = {"spec": {"tolerations": [{"operator": "Exists"}]}}
+    assert eviction_time(forever, taints) is None
+    none: Obj = {"spec": {}}
+    assert eviction_time(none, taints) == dt.datetime(2025, 1, 1, 11, 59, tzinfo=dt.UTC)
+    assert eviction_time(none, [{"key": "x", "effect": "NoSchedule"}]) is None
+
+
+def test_unknown_conditions_keep_heartbeats() -> None:
+    node = {"status": {"conditions": [
+        {"type": "Ready", "status": "True", "lastHeartbeatTime": ADDED, "reason": "KubeletReady"},
+        {"type": "MemoryPressure", "status": "False", "lastHeartbeatTime": ADDED}]}}
+    conds = {c["type"]: c for c in unknown_conditions(node, NOW)}
+    assert conds["Ready"]["status"] == "Unknown"
+    assert conds["Ready"]["reason"] == "NodeStatusUnknown"
+    assert conds["Ready"]["message"] == "Kubelet stopped posting node status."
+    assert conds["Ready"]["lastHeartbeatTime"] == ADDED
+    assert conds["DiskPressure"]["status"] == "Unknown"
+
+
+async def test_silent_node_becomes_unknown_tainted_and_its_pods_go() -> None:
+    client = FakeClient()
+    events: list[str] = []
+
+    async def create_event(obj: Obj, reason: str, message: str, **kw: Any) -> None:
+        events.append(reason)
+    client.create_event = create_event  # type: ignore[attr-defined]
+    await client.put_direct("nodes", {"metadata": {"name": "n1"}, "spec": {}, "status": {"conditions": [
+        {"type": "Ready", "status": "True", "lastHeartbeatTime": ADDED}]}})
+    await client.put_direct("pods", {"metadata": {"name": "p", "namespace": "default", "uid": "p-uid"},
+                                     "spec": {"nodeName": "n1", "tolerations": [
+                                         {"key": UNREACHABLE, "operator": "Exists", "effect": "NoExecute",
+                                          "tolerationSeconds": 300}]},
+                                     "status": {"phase": "Running", "conditions": [
+                                         {"type": "Ready", "status": "True"}]}})
+    controller = NodeLifecycleController(client, grace_period=0.3, monitor_period=0.1,  # type: ignore[arg-type]
+                                         eviction_cap=0.2)
+    await controller.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + 5
+        while client.get_obj("pods", "p", "default") is not None:
+            assert asyncio.get_running_loop().time() < deadline, "the pod was never evicted"
+            await asyncio.sleep(0.05)
+    finally:
+        await controller.stop()
+    node = client.get_obj("nodes", "n1")
+    assert node is not None
+    assert node["status"]["conditions"][0]["status"] == "Unknown"
+    assert {(t["key"], t["effect"]) for t in node["spec"]["taints"]} == {
+        (UNREACHABLE, "NoSchedule"), (UNREACHABLE, "NoExecute")}
+    assert "TaintManagerEviction" in events and "NodeNotReady" in events
