@@ -183,3 +183,21 @@ def memory_bytes(resources: Mapping[str, Any] | None) -> int:
         return parse_quantity(raw).value() if raw is not None else 0
     except QuantityError:
         return 0
+
+
+OOM_EVENT_REASON = "OOMKilled"
+
+
+def report_oom(events: Any, reported: set[str], record: Any, container: Mapping[str, Any] | None
+               ) -> None:
+    """A Warning event on the pod, once per container instance the kernel OOM-killed."""
+    if record.id in reported:
+        return
+    reported.add(record.id)
+    limit = ((container or {}).get("resources") or {}).get("limits", {}).get("memory")
+    pod = {"metadata": {"name": record.pod_name, "namespace": record.namespace,
+                        "uid": record.pod_uid}, "spec": {}}
+    message = f"Memory cgroup out of memory: container {record.name} was killed"
+    if limit:
+        message += f" (memory limit {limit})"
+    events.emit(pod, OOM_EVENT_REASON, message, warning=True, container=record.name)

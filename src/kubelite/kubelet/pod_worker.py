@@ -31,7 +31,12 @@ from kubelite.kubelet.envvars import ConfigError, container_env, merge_image_env
 from kubelite.kubelet.events import EventRecorder
 from kubelite.kubelet.eviction import finish_eviction
 from kubelite.kubelet.hooks import run_hook
-from kubelite.kubelet.pod_resources import ensure_pod_cgroup, memory_bytes, oom_score_adj
+from kubelite.kubelet.pod_resources import (
+    ensure_pod_cgroup,
+    memory_bytes,
+    oom_score_adj,
+    report_oom,
+)
 from kubelite.kubelet.pod_status import (
     CRASH_LOOP_BACK_OFF,
     POD_INITIALIZING,
@@ -147,6 +152,7 @@ class PodSyncer:
         self._terminated: set[str] = set()  # pods whose termination finished
         self.evictions: dict[str, str] = {}  # uid -> message: the eviction manager's asks
         self.pod_pids_limit: int | None = None  # pids.max of each pod cgroup
+        self.oom_reported: set[str] = set()  # container ids whose OOM kill has an event
         self.volumes = volumes
         self.probes = ProbeManager(rt.exec_sync, events.emit, lambda uid: requeue(uid, 0),
                                    self._on_probe_failure)
@@ -161,6 +167,8 @@ class PodSyncer:
         info = await self.rt.container_info(rec)
         if info.exited:
             info.message = self._termination_message(rec, info)
+            if info.oom_killed:
+                report_oom(self.events, self.oom_reported, rec, None)
         self._infos[rec.id] = info
         if info.status in ("running", "created"):
             self._watch(rec)

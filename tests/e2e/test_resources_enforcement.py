@@ -1,0 +1,158 @@
+"""Requests and limits on a real node: OOM kills told truthfully (and SIGTERM exits not taken
+for them), CPU limits enforced by the cgroup, `kubectl top` figures, and `kubectl describe
+node` adding the pods' requests up against allocatable."""
+
+from __future__ import annotations
+
+import glob
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers.node import NodeCluster, running_node
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeCluster]:
+    with running_node(tmp_path_factory.mktemp("resources")) as c:
+        yield c
+
+
+def pod(name: str, script: str, resources: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:
+    container = {"name": "app", "image": "busybox:latest", "command": ["sh", "-c", script],
+                 "resources": resources or {}}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [container], "terminationGracePeriodSeconds": 5, **spec}}
+
+
+def status_of(p: dict[str, Any]) -> dict[str, Any]:
+    return ((p.get("status") or {}).get("containerStatuses") or [{}])[0]
+
+
+def cgroup_file(cluster: NodeCluster, p: dict[str, Any], v1: str, v2: str) -> Path:
+    """A file of the container's cgroup on this host (v1 controller/file, or the v2 file)."""
+    cid = status_of(p)["containerID"].split("://", 1)[1]
+    uid = p["metadata"]["uid"]
+    root = f"kubelite-{cluster.cluster_id}/kubepods"
+    for pattern in (f"/sys/fs/cgroup/{v1}".replace("{root}", root),
+                    f"/sys/fs/cgroup/{root}/**/pod{uid}/{cid}/{v2}"):
+        pattern = pattern.replace("{uid}", uid).replace("{cid}", cid)
+        for path in glob.glob(pattern, recursive=True):
+            return Path(path)
+    raise AssertionError(f"no cgroup file {v1} / {v2} for container {cid}")
+
+
+def cpu_seconds(cluster: NodeCluster, p: dict[str, Any]) -> float:
+    """The container's cumulative CPU time, read from its cgroup."""
+    path = cgroup_file(cluster, p, "cpuacct/{root}/**/pod{uid}/{cid}/cpuacct.usage", "cpu.stat")
+    text = path.read_text()
+    if path.name == "cpu.stat":
+        return int(next(ln.split()[1] for ln in text.splitlines() if ln.startswith("usage_usec"))) * 1e-6
+    return int(text.strip()) * 1e-9
+
+
+def cpu_quota(cluster: NodeCluster, p: dict[str, Any]) -> str:
+    path = cgroup_file(cluster, p, "cpu/{root}/**/pod{uid}/{cid}/cpu.cfs_quota_us", "cpu.max")
+    return path.read_text().split()[0]
+
+
+def cores_used(cluster: NodeCluster, p: dict[str, Any], seconds: float = 2.0) -> float:
+    start, t0 = cpu_seconds(cluster, p), time.monotonic()
+    time.sleep(seconds)
+    return (cpu_seconds(cluster, p) - start) / (time.monotonic() - t0)
+
+
+def test_oom_killed_with_137_and_restarts_but_a_sigterm_exit_is_not_oom(cluster: NodeCluster) -> None:
+    # The first instance allocates 200Mi under a 64Mi limit; the next ones just wait for SIGTERM.
+    script = ("if [ ! -f /state/ran ]; then touch /state/ran; exec dd if=/dev/zero of=/dev/null "
+              "bs=200M count=1; fi; trap 'exit 143' TERM; sleep 3600 & wait")
+    manifest = pod("oom", script, {"limits": {"memory": "64Mi"}},
+                   volumes=[{"name": "state", "emptyDir": {}}])
+    manifest["spec"]["containers"][0]["volumeMounts"] = [{"name": "state", "mountPath": "/state"}]
+    manifest["metadata"]["finalizers"] = ["kubelite.test/hold"]  # keep the final status readable
+    cluster.apply(manifest)
+    try:
+        p = cluster.wait_for("oom", lambda p: status_of(p).get("restartCount", 0) >= 1
+                             and "running" in (status_of(p).get("state") or {}), timeout=60,
+                             what="a restart after the OOM kill")
+    except AssertionError:
+        print("EVENTS", cluster.kubectl("get", "events", "-o", "wide").stdout)
+        print("SERVER", cluster.server.log_tail(80))
+        raise
+    last = status_of(p)["lastState"]["terminated"]
+    assert (last["reason"], last["exitCode"]) == ("OOMKilled", 137)
+    events = json.loads(cluster.kubectl("get", "events", "--field-selector",
+                                        "involvedObject.name=oom", "-o", "json").stdout)["items"]
+    assert any(e["reason"] == "OOMKilled" and e["type"] == "Warning" for e in events)
+
+    cluster.kubectl("delete", "pod", "oom", "--wait=false")
+    p = cluster.wait_for("oom", lambda p: "terminated" in (status_of(p).get("state") or {}),
+                         timeout=30, what="the SIGTERM exit")
+    final = status_of(p)["state"]["terminated"]
+    assert final["reason"] == "Error" and final["exitCode"] == 143  # not OOMKilled
+    assert status_of(p)["lastState"]["terminated"]["reason"] == "OOMKilled"
+    cluster.kubectl("patch", "pod", "oom", "--type=merge", "-p", '{"metadata":{"finalizers":null}}')
+    cluster.wait_gone("oom")
+
+
+def test_cpu_limit_holds_a_busy_loop_to_half_a_core(cluster: NodeCluster) -> None:
+    busy = "while :; do :; done"
+    cluster.apply(pod("cpu-limited", busy, {"limits": {"cpu": "500m"}}))
+    # A request but no limit: a BestEffort pod would get the minimum shares and lose any
+    # contention with the rest of this shared machine.
+    cluster.apply(pod("cpu-free", busy, {"requests": {"cpu": "1"}}))
+    limited = cluster.wait_running("cpu-limited")
+    free = cluster.wait_running("cpu-free")
+    assert cpu_quota(cluster, limited) == "50000" and cpu_quota(cluster, free) in ("-1", "max")
+    assert cores_used(cluster, limited) < 0.6
+    # This machine is shared with other test runs: the best of a few windows shows what an
+    # unlimited loop gets when it can (a whole core), the limited one never more than half.
+    samples = [(cores_used(cluster, limited), cores_used(cluster, free)) for _ in range(3)]
+    assert max(s[0] for s in samples) < 0.6, samples
+    assert max(s[0] for s in samples) > 0.3, samples
+    assert max(s[1] for s in samples) > 0.8, samples
+
+
+def test_kubectl_top_pod_and_node(cluster: NodeCluster) -> None:
+    cluster.wait_running("cpu-limited")
+    out = cluster.kubectl("top", "pod", "cpu-limited", "--containers").stdout
+    row = next(line.split() for line in out.splitlines() if line.startswith("cpu-limited"))
+    assert row[1] == "app"
+    cpu_m, mem = int(row[2].rstrip("m")), row[3]
+    assert 300 <= cpu_m <= 650, out
+    assert mem.endswith("Mi") and int(mem[:-2]) < 64, out
+    out = cluster.kubectl("top", "pod").stdout
+    assert "cpu-free" in out and "CPU(cores)" in out
+    out = cluster.kubectl("top", "node").stdout
+    row = next(line.split() for line in out.splitlines() if line.startswith(cluster.node_name))
+    cores, pct = int(row[1].rstrip("m")), int(row[2].rstrip("%"))
+    assert cores >= 1000 and 0 < pct <= 100, out  # two busy loops: at least a core and a half
+
+
+def _quantity_milli(text: str) -> int:
+    return int(text[:-1]) if text.endswith("m") else int(float(text) * 1000)
+
+
+def test_describe_node_adds_up_the_pods_requests(cluster: NodeCluster) -> None:
+    cluster.apply(pod("requests-a", "sleep 3600", {"requests": {"cpu": "150m", "memory": "32Mi"}}))
+    cluster.wait_running("requests-a")
+    node = json.loads(cluster.kubectl("get", "node", cluster.node_name, "-o", "json").stdout)
+    capacity, allocatable = node["status"]["capacity"], node["status"]["allocatable"]
+    assert int(allocatable["memory"][:-2]) == int(capacity["memory"][:-2]) - 100 * 1024  # eviction-hard
+    pods = json.loads(cluster.kubectl("get", "pods", "-o", "json").stdout)["items"]
+    expected = sum(_quantity_milli(c["resources"].get("requests", {}).get("cpu", "0"))
+                   for p in pods if p["status"].get("phase") not in ("Succeeded", "Failed")
+                   for c in p["spec"]["containers"])
+    out = cluster.kubectl("describe", "node", cluster.node_name).stdout
+    section = out.split("Allocated resources:", 1)[1]
+    cpu_row = next(line.split() for line in section.splitlines() if line.strip().startswith("cpu"))
+    assert _quantity_milli(cpu_row[1]) == expected, section
+    pct = round(100 * expected / _quantity_milli(allocatable["cpu"]))
+    assert cpu_row[2] == f"({pct}%)"
+    assert re.search(r"Non-terminated Pods:\s+\(\d+ in total\)", out)
+    assert "requests-a" in out.split("Non-terminated Pods:", 1)[1]
