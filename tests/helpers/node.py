@@ -85,10 +85,12 @@ class NodeCluster:
     node_name: str
     cluster_id: str
     pod_cidr: str
+    service_cidr: str = ""
 
     def kubectl(self, *args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
+        check = kw.pop("check", True)
         result = self.server.kubectl(*args, check=False, **kw)
-        if kw.get("check", True) is not False and result.returncode != 0:
+        if check and result.returncode != 0:
             raise AssertionError(
                 f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n"
                 f"{result.stderr}\nagent log tail:\n{self.agent.log_tail()}")
@@ -142,10 +144,15 @@ def is_ready(pod: dict[str, Any]) -> bool:
     return status.get("phase") == "Running" and bool(ready) and ready[0]["status"] == "True"
 
 
-def _server_supports(flag: str) -> bool:
-    out = subprocess.run([sys.executable, "-m", "kubelite.cli.main", "server", "--help"],
-                         capture_output=True, text=True)
-    return flag in out.stdout
+def unused_subnet(first: int, last: int) -> str:
+    """A 10.A.B.0/24 (first <= A <= last) that no route on this machine uses yet, so clusters
+    that tests run side by side never share pod or service addresses."""
+    routes = subprocess.run(["ip", "-4", "route", "show"], capture_output=True, text=True).stdout
+    taken = {line.split()[0] for line in routes.splitlines() if line and line[0].isdigit()}
+    while True:
+        cidr = f"10.{random.randint(first, last)}.{random.randint(0, 255)}.0/24"
+        if cidr not in taken:
+            return cidr
 
 
 def _cleanup_host(agent_args: list[str]) -> None:
@@ -159,7 +166,7 @@ def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None
     """A server + an agent + a registry serving `busybox:latest` through a docker.io mirror."""
     tmp.mkdir(parents=True, exist_ok=True)
     cluster_id = secrets.token_hex(3)
-    pod_cidr = f"10.{random.randint(200, 250)}.{random.randint(0, 255)}.0/24"
+    pod_cidr, service_cidr = unused_subnet(200, 250), unused_subnet(160, 190)
     node_name = f"node-{cluster_id}"
     registry = start_registry(tmp)
     server: Server | None = None
@@ -168,8 +175,7 @@ def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None
     try:
         layout = build_busybox_image(tmp / "image", extra_files=image_files)
         push_image(layout, registry.url, "library/busybox", "latest")
-        extra = ["--cluster-cidr", pod_cidr] if _server_supports("--cluster-cidr") else []
-        server = start_server(tmp / "server", *extra)
+        server = start_server(tmp / "server", "--cluster-cidr", pod_cidr, "--service-cidr", service_cidr)
         agent_dir = tmp / "agent"
         agent_dir.mkdir()
         (agent_dir / "registries.yaml").write_text(yaml.safe_dump(mirror_config(registry)))
@@ -179,11 +185,11 @@ def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None
             "--ca-file", str(server.data_dir / "tls" / "ca.crt"),
             "--data-dir", str(agent_dir), "--node-name", node_name,
             "--cluster-id", cluster_id, "--kubelet-port", str(free_port()),
-            "--node-ip", "127.0.0.1", "--pod-cidr", pod_cidr,
+            "--node-ip", "127.0.0.1", "--pod-cidr", pod_cidr, "--service-cidr", service_cidr,
         ]
         agent = Agent(agent_dir, agent_args, tmp / "agent.log")
         agent.start()
-        yield NodeCluster(server, agent, registry, node_name, cluster_id, pod_cidr)
+        yield NodeCluster(server, agent, registry, node_name, cluster_id, pod_cidr, service_cidr)
     finally:
         if agent is not None:
             agent.stop()
