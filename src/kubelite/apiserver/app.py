@@ -11,6 +11,7 @@ from aiohttp import web
 
 from kubelite.api import status as st
 from kubelite.apiserver import discovery
+from kubelite.apiserver import metrics_api as metrics_api_mod
 from kubelite.apiserver.auth import PUBLIC_PATHS, TokenAuthenticator
 from kubelite.apiserver.handlers import ResourceHandlers, json_response
 from kubelite.apiserver.metrics import Metrics, verb_of
@@ -30,6 +31,7 @@ def build_app(
     *,
     ready: Callable[[], bool] = lambda: True,
     extra_metrics: Callable[[], dict[str, float]] = dict,
+    metrics_api: Any = None,
 ) -> web.Application:
     @web.middleware
     async def errors_and_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -85,8 +87,13 @@ def build_app(
         agg = discovery.aggregated(request.headers.get("Accept", ""), core=False)
         if agg is not None:
             body, ctype = agg
+            if metrics_api is not None:
+                metrics_api_mod.add_to_aggregated(body)
             return web.Response(body=_encode(body), headers={"Content-Type": ctype})
-        return json_response(discovery.api_group_list())
+        doc = discovery.api_group_list()
+        if metrics_api is not None:
+            metrics_api_mod.add_to_group_list(doc)
+        return json_response(doc)
 
     async def core_resources(request: web.Request) -> web.Response:
         body = discovery.api_resource_list("", request.match_info["version"])
@@ -136,6 +143,8 @@ def build_app(
         return web.Response(text=metrics.render(extra_metrics()), content_type="text/plain")
 
     r = app.router
+    if metrics_api is not None:
+        metrics_api.add_routes(r)  # before the generic /apis/{group}[/{version}] routes
     r.add_get("/version", version)
     r.add_get("/api", api)
     r.add_get("/apis", apis)

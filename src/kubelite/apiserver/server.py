@@ -17,6 +17,7 @@ from aiohttp import web
 from kubelite.api import status as st
 from kubelite.api.registry import by_resource
 from kubelite.apiserver.admission import NamespaceLifecycle, StorageAdmission
+from kubelite.apiserver.admission_quota import admission_plugins
 from kubelite.apiserver.app import build_app
 from kubelite.apiserver.auth import TokenAuthenticator
 from kubelite.apiserver.certs import ensure_serving_cert
@@ -24,6 +25,7 @@ from kubelite.apiserver.events import EventReaper
 from kubelite.apiserver.handlers import ResourceHandlers
 from kubelite.apiserver.ipalloc import ServiceAllocator
 from kubelite.apiserver.metrics import Metrics, TimedStore
+from kubelite.apiserver.metrics_api import MetricsApi
 from kubelite.apiserver.proxy import KubeletProxy
 from kubelite.apiserver.rest import ObjectStore, WriteOptions
 from kubelite.apiserver.watchcache import WatchCache
@@ -79,6 +81,7 @@ class ApiServer:
         self._ready = False
         self._controllers: ControllerManager | None = None
         self.proxy: KubeletProxy | None = None
+        self.metrics_api: MetricsApi | None = None
 
     @property
     def url(self) -> str:
@@ -103,17 +106,20 @@ class ApiServer:
         self.namespace_lifecycle = NamespaceLifecycle(timed)
         self.service_allocator = ServiceAllocator(timed, cfg.service_cidr, cfg.node_port_range)
         self.objects = ObjectStore(
-            timed, admission=[self.namespace_lifecycle, self.service_allocator, StorageAdmission(timed)]
+            timed, admission=[self.namespace_lifecycle, self.service_allocator, StorageAdmission(timed),
+                              *admission_plugins(timed)]  # LimitRanger, then ResourceQuota
         )
         await self._bootstrap()
         await self.namespace_lifecycle.start(self.cache)
         self.authenticator = TokenAuthenticator(cfg.data_dir / "auth") if cfg.tls else None
         self.proxy = KubeletProxy(self.objects, cfg.data_dir / "tls") if cfg.tls else None
+        self.metrics_api = MetricsApi(self.objects, cfg.data_dir / "tls" if cfg.tls else None)
         self.handlers = ResourceHandlers(self.objects, self.cache, subresources=self.proxy)
         app = build_app(
             self.handlers, self.authenticator, self.metrics,
             ready=lambda: self._ready,
             extra_metrics=self._gauges,
+            metrics_api=self.metrics_api,
         )
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -211,6 +217,8 @@ class ApiServer:
             await self._runner.cleanup()
         if self.proxy is not None:
             await self.proxy.close()
+        if self.metrics_api is not None:
+            await self.metrics_api.close()
         if self.cache:
             await self.cache.stop()
         if self.store:

@@ -15,12 +15,14 @@ import signal
 import sys
 from pathlib import Path
 
+from kubelite.kubelet import eviction
 from kubelite.kubelet.config import DEFAULT_DATA_DIR, DEFAULT_KUBELET_PORT, AgentConfig
 
 log = logging.getLogger("kubelite.agent")
 
 
 def _agent_flags(p: argparse.ArgumentParser, *, standalone: bool) -> None:
+    eviction.add_flags(p)
     if standalone:
         p.add_argument("--server", required=True, help="the API server's URL (https://HOST:PORT)")
         p.add_argument("--token-file", required=True,
@@ -85,6 +87,7 @@ def config_from_args(args: argparse.Namespace, *, server: str = "", token_file: 
         service_cidr=args.service_cidr,
         cluster_dns=list(args.cluster_dns),
         pod_cidr=args.pod_cidr,
+        **eviction.config_kwargs(args),
     )
 
 

@@ -67,11 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("pod", metavar="NAMESPACE/POD")
     explain.add_argument("--kubeconfig", default=None)
 
-    from kubelite.cli import agent, images, sim_nodes
+    from kubelite.cli import agent, images, sim_nodes, top
 
     agent.add_parser(sub)
     images.add_parser(sub)
     sim_nodes.add_parser(sub)
+    top.add_parser(sub)
     return parser
 
 
@@ -126,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         from kubelite.cli import agent
 
         return asyncio.run(agent.run(args) if args.command == "agent" else agent.run_up(args))
+    if args.command == "top":
+        from kubelite.cli import top
+
+        return asyncio.run(top.run(args))
     if args.command == "images":
         from kubelite.cli import images
 

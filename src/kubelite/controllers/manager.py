@@ -27,6 +27,7 @@ from kubelite.controllers.nodelifecycle import (
 from kubelite.controllers.pv_binder import PersistentVolumeController
 from kubelite.controllers.pvc_protection import PVCProtectionController, PVProtectionController
 from kubelite.controllers.replicaset import ReplicaSetController
+from kubelite.controllers.resourcequota import ResourceQuotaController
 from kubelite.scheduler.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ CONTROLLERS: tuple[Factory, ...] = (
         client, grace_period=s.node_monitor_grace_period, monitor_period=s.node_monitor_period,
         eviction_cap=s.pod_eviction_timeout),
     lambda client, s: DisruptionController(client),
+    lambda client, s: ResourceQuotaController(client),
 )
 
 
