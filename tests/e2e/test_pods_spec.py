@@ -214,3 +214,17 @@ def test_pod_events_tell_the_story(cluster: NodeCluster) -> None:
     for reason in ("Pulled", "Created", "Started"):
         assert reason in events
     delete(cluster, "story")
+
+
+def test_pod_ip_reaches_env_and_etc_hosts(cluster: NodeCluster) -> None:
+    """CNI runs while containers are created: /etc/hosts still gets the IP before start, and a
+    container whose env reads status.podIP waits for it."""
+    with_env = sleeper("env", env=[{"name": "MY_IP", "valueFrom": {
+        "fieldRef": {"fieldPath": "status.podIP"}}}])
+    start(cluster, pod("ipenv", [with_env]))
+    start(cluster, pod("iphosts", [sleeper()]))
+    ip = cluster.pod("ipenv")["status"]["podIP"]
+    assert run(cluster, "ipenv", "sh", "-c", "echo $MY_IP", container="env") == f"{ip}\n"
+    hosts_ip = cluster.pod("iphosts")["status"]["podIP"]
+    assert f"{hosts_ip}\tiphosts" in run(cluster, "iphosts", "cat", "/etc/hosts")
+    delete(cluster, "ipenv", "iphosts")

@@ -51,6 +51,7 @@ class HostRuntime:
         self.bundles_dir = os.path.join(names.kubelet_dir, "bundles")
         self._locks: dict[str, asyncio.Lock] = {}
         self._image_refs: dict[str, str] = {}  # container id -> image reference in use
+        self._networks: dict[str, asyncio.Task[SandboxInfo]] = {}  # CNI ADD under way
 
     async def setup(self) -> None:
         os.makedirs(self.rootfs_dir, exist_ok=True)
@@ -72,39 +73,74 @@ class HostRuntime:
             etc_hostname=sb.hostname_path or None, resolv_conf=sb.resolv_path or None,
         )
 
-    async def ensure_sandbox(self, spec: SandboxSpec) -> SandboxInfo:
+    async def ensure_sandbox(self, spec: SandboxSpec, *, wait_network: bool = True
+                             ) -> SandboxInfo:
+        """The pod's sandbox, made unless it exists. With `wait_network=False` the namespaces
+        are returned as soon as they exist (ip still empty) and CNI runs meanwhile, so
+        containers can be created alongside; `sandbox_network` waits for it."""
         async with self._lock(spec.pod_uid):
+            pending = self._networks.get(spec.pod_uid)
             existing = self.sandboxes.load(spec.pod_uid)
-            if existing is not None and existing.config is not None and (
+            early: SandboxInfo | None
+            if pending is None and existing is not None and existing.config is not None and (
                     existing.pod_ip or existing.config.host_network):
                 return self._to_info(existing)
-            if existing is not None:  # half made (agent died while creating it)
-                await self._remove_sandbox(spec.pod_uid)
-            fqdn = ""
-            if spec.subdomain:
-                fqdn = (f"{spec.hostname}.{spec.subdomain}.{spec.namespace}.svc."
-                        f"{self.config.cluster_domain}")
-            dns = None
-            if spec.dns_servers:
-                dns = DnsConfig(spec.dns_servers, spec.dns_searches, spec.dns_options)
-            cfg = SandboxConfig(
-                name=spec.pod_uid, hostname=spec.hostname, fqdn=fqdn,
-                host_network=spec.host_network, host_ipc=spec.host_ipc,
-                share_pid=spec.share_process_namespace and not spec.host_pid, dns=dns,
-                host_aliases=[(a.get("ip", ""), list(a.get("hostnames") or []))
-                              for a in spec.host_aliases],
-            )
-            sb = await self.sandboxes.create_sandbox(cfg)
-            if not spec.host_network:
-                ports = [PortMapping(p["hostPort"], p["containerPort"], p["protocol"],
-                                     p.get("hostIP", "")) for p in spec.port_mappings]
-                try:
-                    ip = await self.network.add(spec.pod_uid, sb.netns_path, ports)
-                except BaseException:
+            if pending is None:
+                if existing is not None:  # half made (agent died while creating it)
                     await self._remove_sandbox(spec.pod_uid)
-                    raise
-                sb = await self.sandboxes.set_pod_ip(spec.pod_uid, ip)
-            return self._to_info(sb)
+                sb = await self.sandboxes.create_sandbox(self._sandbox_config(spec))
+                if sb.config is not None and sb.config.host_network:
+                    return self._to_info(sb)
+                pending = asyncio.create_task(self._add_network(spec, sb.netns_path))
+                self._networks[spec.pod_uid] = pending
+                early = self._to_info(sb)
+            else:
+                early = self._to_info(existing) if existing is not None else None
+        if wait_network or early is None:
+            info = await self.sandbox_network(spec.pod_uid)
+            assert info is not None
+            return info
+        return early
+
+    def _sandbox_config(self, spec: SandboxSpec) -> SandboxConfig:
+        fqdn = ""
+        if spec.subdomain:
+            fqdn = (f"{spec.hostname}.{spec.subdomain}.{spec.namespace}.svc."
+                    f"{self.config.cluster_domain}")
+        dns = None
+        if spec.dns_servers:
+            dns = DnsConfig(spec.dns_servers, spec.dns_searches, spec.dns_options)
+        return SandboxConfig(
+            name=spec.pod_uid, hostname=spec.hostname, fqdn=fqdn,
+            host_network=spec.host_network, host_ipc=spec.host_ipc,
+            share_pid=spec.share_process_namespace and not spec.host_pid, dns=dns,
+            host_aliases=[(a.get("ip", ""), list(a.get("hostnames") or []))
+                          for a in spec.host_aliases],
+        )
+
+    async def _add_network(self, spec: SandboxSpec, netns_path: str) -> SandboxInfo:
+        """CNI ADD, then the IP into the sandbox; on failure the whole sandbox goes."""
+        ports = [PortMapping(p["hostPort"], p["containerPort"], p["protocol"],
+                             p.get("hostIP", "")) for p in spec.port_mappings]
+        try:
+            ip = await self.network.add(spec.pod_uid, netns_path, ports)
+            return self._to_info(await self.sandboxes.set_pod_ip(spec.pod_uid, ip))
+        except BaseException:
+            async with self._lock(spec.pod_uid):
+                await self._remove_sandbox(spec.pod_uid)
+            raise
+
+    async def sandbox_network(self, pod_uid: str) -> SandboxInfo | None:
+        """Wait for the pod's network (CNI ADD) started by `ensure_sandbox`; None if none is
+        under way. Raises what CNI raised (the sandbox is gone then)."""
+        task = self._networks.get(pod_uid)
+        if task is None:
+            return None
+        try:
+            return await asyncio.shield(task)
+        finally:
+            if task.done() and self._networks.get(pod_uid) is task:
+                del self._networks[pod_uid]
 
     async def _remove_sandbox(self, pod_uid: str) -> None:
         sb = self.sandboxes.load(pod_uid)
@@ -114,6 +150,9 @@ class HostRuntime:
         await self.sandboxes.destroy_sandbox(pod_uid)
 
     async def remove_sandbox(self, pod_uid: str) -> None:
+        pending = self._networks.pop(pod_uid, None)
+        if pending is not None:
+            pending.cancel()
         async with self._lock(pod_uid):
             await self._remove_sandbox(pod_uid)
             for qos in QOS_CLASSES:

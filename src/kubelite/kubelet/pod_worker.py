@@ -267,6 +267,7 @@ class PodSyncer:
                 for c in spec.get("containers") or []
             ))
         infos = await self.instances(uid)
+        sandbox = self._sandboxes.get(uid, sandbox)  # with its IP, once CNI is done
         self._sync_probes(pod, sandbox, infos)
         phase = self._publish(pod, sandbox, infos)
         if phase in TERMINAL:
@@ -289,10 +290,21 @@ class PodSyncer:
         sandbox = self._sandboxes.get(uid)
         if sandbox is None:
             await ensure_pod_cgroup(self.rt, pod, qos_class(pod), self.pod_pids_limit)
+            # CNI runs while the containers are created, unless their env needs the pod IP.
             sandbox = await self.rt.ensure_sandbox(
-                sandbox_spec(pod, self.cluster_dns, self.cluster_domain))
+                sandbox_spec(pod, self.cluster_dns, self.cluster_domain),
+                wait_network=needs_pod_ip(pod))
             self._sandboxes[uid] = sandbox
         return sandbox
+
+    async def _network_ready(self, pod: dict[str, Any], sandbox: SandboxInfo) -> SandboxInfo:
+        """The sandbox once its network is up (a container starts only then)."""
+        if sandbox.ip or sandbox.netns is None:
+            return sandbox
+        ready = await self.rt.ensure_sandbox(
+            sandbox_spec(pod, self.cluster_dns, self.cluster_domain))
+        self._sandboxes[pod["metadata"]["uid"]] = ready
+        return ready
 
     async def _restart(self, pod: dict[str, Any], c: dict[str, Any], sandbox: SandboxInfo,
                        cur: ContainerInfo, *, init: bool) -> float:
@@ -453,6 +465,14 @@ class PodSyncer:
             log.warning("creating container %s of %s/%s: %s", name, rec.namespace, rec.pod_name, e)
             return CONFIG_RETRY
         self.events.emit(pod, ev.CREATED, f"Created container {name}", container=name)
+        try:
+            sandbox = await self._network_ready(pod, sandbox)
+        except Exception as e:  # noqa: BLE001 - the sandbox is gone; the next sync remakes it
+            self._sandboxes.pop(uid, None)
+            await self._remove_instance(rec, keep_log=False)
+            self.events.emit(pod, ev.FAILED_CREATE_POD_SANDBOX,
+                             f"Failed to create pod sandbox: {e}", warning=True)
+            return CONFIG_RETRY
         try:
             await self.rt.start_container(cid)
         except Exception as e:  # noqa: BLE001
@@ -710,6 +730,17 @@ def parse_resolv_conf_file(path: str = "/etc/resolv.conf") -> DnsSettings:
             return parse_resolv_conf(f.read())
     except OSError:
         return DnsSettings()
+
+
+def needs_pod_ip(pod: dict[str, Any]) -> bool:
+    """Whether a container's env reads status.podIP(s): then its config waits for CNI."""
+    spec = pod.get("spec") or {}
+    for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+        for e in c.get("env") or []:
+            field = ((e.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath", "")
+            if field in ("status.podIP", "status.podIPs"):
+                return True
+    return False
 
 
 def pod_with_ips(pod: dict[str, Any], pod_ip: str, host_ip: str) -> dict[str, Any]:

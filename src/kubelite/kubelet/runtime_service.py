@@ -63,8 +63,11 @@ class ImageInfo:
 class RuntimeService(Protocol):
     runtime_name: str
 
-    async def ensure_sandbox(self, spec: SandboxSpec) -> SandboxInfo:
-        """Create the pod's sandbox unless it exists; return it either way."""
+    async def ensure_sandbox(self, spec: SandboxSpec, *, wait_network: bool = True
+                             ) -> SandboxInfo:
+        """Create the pod's sandbox unless it exists; return it either way. With
+        `wait_network=False` it may return before CNI is done (ip empty); calling it again
+        with the default waits for the network."""
         ...
 
     async def remove_sandbox(self, pod_uid: str) -> None:

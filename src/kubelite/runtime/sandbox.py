@@ -24,6 +24,7 @@ import shutil
 import signal
 import socket
 import subprocess
+from collections.abc import Awaitable
 from dataclasses import asdict, dataclass, field
 
 NETNS_DIR = "/run/netns"
@@ -168,6 +169,11 @@ def _write(path: str, text: str) -> None:
     os.replace(path + ".tmp", path)
 
 
+async def _make_netns(name: str) -> None:
+    await _run("ip", "netns", "add", name)
+    await _run("ip", "-n", name, "link", "set", "lo", "up")
+
+
 def _touch(path: str) -> None:
     with open(path, "a"):
         pass
@@ -208,12 +214,11 @@ class SandboxManager:
     async def _create(self, cfg: SandboxConfig, info: SandboxInfo) -> None:
         sdir = info.dir
         self._save(info)  # first, so destroy_sandbox can find what to undo
+        steps: list[Awaitable[object]] = []  # independent of each other: run together
         if not cfg.host_network:
             info.netns_name = self.netns_name(cfg.name)
             info.netns_path = os.path.join(NETNS_DIR, info.netns_name)
-            self._save(info)
-            await _run("ip", "netns", "add", info.netns_name)
-            await _run("ip", "-n", info.netns_name, "link", "set", "lo", "up")
+            steps.append(_make_netns(info.netns_name))
         unshare = ["unshare"]
         if not cfg.host_ipc:
             info.ipc_path = os.path.join(sdir, "ipc")
@@ -223,21 +228,25 @@ class SandboxManager:
             info.uts_path = os.path.join(sdir, "uts")
             _touch(info.uts_path)
             unshare.append(f"--uts={info.uts_path}")
-        self._save(info)
-        if len(unshare) > 1:
-            if info.uts_path:
-                await _run(*unshare, "hostname", cfg.hostname)
-            else:
-                await _run(*unshare, "true")
-        if cfg.share_pid:
-            await self._start_pid_holder(info)
         if cfg.host_ipc:
             info.shm_dir = "/dev/shm"
         else:
             info.shm_dir = os.path.join(sdir, "shm")
             os.makedirs(info.shm_dir)
-            await _run("mount", "-t", "tmpfs", "-o",
-                       f"nosuid,nodev,noexec,mode=1777,size={cfg.shm_size}", "shm", info.shm_dir)  # fmt: skip
+        self._save(info)
+        if len(unshare) > 1:
+            steps.append(_run(*unshare, *(("hostname", cfg.hostname) if info.uts_path
+                                          else ("true",))))
+        if cfg.share_pid:
+            steps.append(self._start_pid_holder(info))
+        if not cfg.host_ipc:
+            steps.append(_run("mount", "-t", "tmpfs", "-o",
+                              f"nosuid,nodev,noexec,mode=1777,size={cfg.shm_size}", "shm",
+                              info.shm_dir))
+        results = await asyncio.gather(*steps, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         info.hostname_path = os.path.join(sdir, "hostname")
         hostname = socket.gethostname() if cfg.host_network else cfg.hostname
         _write(info.hostname_path, hostname + "\n")
@@ -278,7 +287,9 @@ class SandboxManager:
             raise SandboxError(f"sandbox {name} not found")
         info.pod_ip = pod_ip
         if not info.config.host_network:
-            _write(info.hosts_path, hosts_file(info.config, pod_ip))
+            # In place: containers created before the network came up bind-mount this inode.
+            with open(info.hosts_path, "w") as f:
+                f.write(hosts_file(info.config, pod_ip))
         self._save(info)
         return info
 
