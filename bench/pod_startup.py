@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,18 +45,37 @@ def ready(pod: dict[str, Any]) -> bool:
         c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
 
 
-async def start_pods(client: ApiClient, names: list[str]) -> dict[str, float]:
-    """Create the pods (all at once) and return each one's create->Ready seconds."""
+@dataclass
+class Timings:
+    """Seconds after the create request at which the watch saw each step of one pod."""
+
+    bound: float = 0.0  # spec.nodeName set by the scheduler
+    seen: float = 0.0  # the kubelet's first status write (hostIP appears)
+    ready: float = 0.0  # Running and Ready
+
+
+async def start_pods(client: ApiClient, names: list[str]) -> dict[str, Timings]:
+    """Create the pods (all at once) and return when the watch saw each step of each."""
     listing = await client.list("pods", "default", raw=True)
     started: dict[str, float] = {}
-    done: dict[str, float] = {}
+    times: dict[str, Timings] = {}
+    done: set[str] = set()
 
     async def watch() -> None:
         async for _type, pod in client.watch("pods", "default", raw=True,
                                              resource_version=listing.resource_version):
             name = pod.get("metadata", {}).get("name")
-            if name in started and name not in done and ready(pod):
-                done[name] = time.perf_counter() - started[name]
+            if name not in started or name in done:
+                continue
+            now = time.perf_counter() - started[name]
+            t = times.setdefault(name, Timings())
+            if not t.bound and (pod.get("spec") or {}).get("nodeName"):
+                t.bound = now
+            if not t.seen and (pod.get("status") or {}).get("hostIP"):
+                t.seen = now
+            if ready(pod):
+                t.ready = now
+                done.add(name)
                 if len(done) == len(names):
                     return
 
@@ -64,8 +87,21 @@ async def start_pods(client: ApiClient, names: list[str]) -> dict[str, float]:
         await client.create("pods", manifest(name), "default", raw=True)
 
     await asyncio.gather(*(create(n) for n in names))
-    await asyncio.wait_for(watcher, 120)
-    return done
+    await asyncio.wait_for(watcher, 180)
+    return times
+
+
+async def delete_all(client: ApiClient) -> None:
+    """Delete every pod and wait until they are gone (a node holds at most 110)."""
+    listing = await client.list("pods", "default", raw=True)
+    names = [p["metadata"]["name"] for p in listing.items]
+    await asyncio.gather(*(client.delete("pods", n, "default", grace_period=0) for n in names))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if not (await client.list("pods", "default", raw=True)).items:
+            return
+        await asyncio.sleep(0.2)
+    raise RuntimeError("pods were not deleted within 120 s")
 
 
 def pct(values: list[float], p: float) -> float:
@@ -81,34 +117,90 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def summary(values: list[float]) -> str:
+    return f"p50 {pct(values, 50) * 1000:.0f} ms, p99 {pct(values, 99) * 1000:.0f} ms"
+
+
 async def bench(cluster: NodeCluster, sequential: int, parallel: int) -> None:
     client = ApiClient(cluster.server.url, token=cluster.server.token(),
                        ca_file=str(cluster.server.data_dir / "tls" / "ca.crt"))
     try:
         await start_pods(client, ["warm"])  # pulls the image once
-        seq: list[float] = []
+        seq: list[Timings] = []
         for i in range(sequential):
             seq += (await start_pods(client, [f"seq-{i}"])).values()
-        print(f"kubelite, {sequential} pods one at a time: p50 {pct(seq, 50) * 1000:.0f} ms, "
-              f"p99 {pct(seq, 99) * 1000:.0f} ms")
-        for i in range(sequential):
-            await client.delete("pods", f"seq-{i}", "default", grace_period=0)
+        print(f"kubelite, {sequential} pods one at a time, create -> Ready: "
+              f"{summary([t.ready for t in seq])}")
+        print(f"    create -> bound {summary([t.bound for t in seq])}; "
+              f"bound -> first kubelet status {summary([t.seen - t.bound for t in seq])}; "
+              f"first status -> Ready {summary([t.ready - t.seen for t in seq])}")
+        await delete_all(client)
         t0 = time.perf_counter()
         many = await start_pods(client, [f"par-{i}" for i in range(parallel)])
         total = time.perf_counter() - t0
         print(f"kubelite, {parallel} pods at once: all Ready in {total:.2f} s "
-              f"(p50 {pct(list(many.values()), 50):.2f} s, p99 {pct(list(many.values()), 99):.2f} s)")
+              f"({summary([t.ready for t in many.values()])})")
         assert cluster.agent.process is not None
-        print(f"agent RSS with {parallel + 1} pods: {rss_mb(cluster.agent.process.pid):.0f} MB")
+        print(f"agent RSS with {parallel} pods: {rss_mb(cluster.agent.process.pid):.0f} MB")
+        await delete_all(client)
     finally:
         await client.close()
 
 
-def podman_figures(runs: int = 5) -> None:
-    if shutil.which("podman") is None:
-        print("podman kube play: podman not installed (apt-get install podman), not measured")
+def ensure_podman() -> bool:
+    """podman, installed with apt-get when missing (we are root); False when it cannot be."""
+    if shutil.which("podman"):
+        return True
+    result = subprocess.run(["apt-get", "install", "-y", "podman"], capture_output=True,
+                            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    return result.returncode == 0 and shutil.which("podman") is not None
+
+
+def podman_figures(layout_dir: Path, runs: int) -> None:
+    """`podman kube play` (runc runtime) of the same manifest: start to return, and to Ready."""
+    if not ensure_podman():
+        print("podman kube play: podman unavailable (apt-get install podman failed), not measured")
         return
-    print("podman kube play: installed, but not measured by this script yet")
+    podman = ["podman", "--runtime", "runc"]
+    image = "docker.io/library/busybox:latest"
+    pulled = subprocess.run([*podman, "pull", "-q", f"oci:{layout_dir}"], check=True,
+                            capture_output=True, text=True)
+    image_id = pulled.stdout.split()[-1]
+    subprocess.run([*podman, "tag", image_id, image], check=True, capture_output=True)
+    times: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        # podman's default rlimits (nofile 1048576...) exceed what some hosts allow.
+        conf = Path(tmp) / "containers.conf"
+        nofile, nproc = (resource.getrlimit(r)[1] for r in (resource.RLIMIT_NOFILE,
+                                                            resource.RLIMIT_NPROC))
+        conf.write_text(f'[containers]\ndefault_ulimits = ["nofile={nofile}:{nofile}", '
+                        f'"nproc={nproc}:{nproc}"]\n')
+        env = {**os.environ, "CONTAINERS_CONF": str(conf)}
+        for i in range(runs):
+            path = Path(tmp) / f"pod-{i}.yaml"
+            path.write_text(json.dumps(manifest(f"podman-bench-{i}")))
+            t0 = time.perf_counter()
+            played = subprocess.run([*podman, "kube", "play", str(path)], capture_output=True,
+                                    text=True, env=env)
+            took = time.perf_counter() - t0
+            subprocess.run([*podman, "kube", "down", str(path)], capture_output=True, env=env)
+            if played.returncode != 0:
+                error = (played.stderr.strip().splitlines() or ["?"])[-1]
+                print(f"podman kube play: fails on this machine, not measured ({error}; "
+                      f"runc said: {_runc_error(played.stderr)})")
+                break
+            times.append(took)
+    subprocess.run([*podman, "rmi", "-f", image], capture_output=True)
+    if times:
+        print(f"podman kube play (runc), {runs} pods one at a time, until it returns: "
+              f"{summary(times)}")
+
+
+def _runc_error(stderr: str) -> str:
+    for line in stderr.splitlines():
+        if "runc create failed" in line:
+            return line.split("runc create failed:", 1)[1].strip().rstrip("]")
+    return "no runc error"
 
 
 def runc_floor(runs: int = 10) -> None:
@@ -124,8 +216,6 @@ def runc_floor(runs: int = 10) -> None:
         spec = subprocess.run(["runc", "spec", "--rootless"], cwd=tmp, capture_output=True)
         if spec.returncode != 0:
             subprocess.run(["runc", "spec"], cwd=tmp, check=True)
-        import json
-
         config = json.loads((tmp / "config.json").read_text())
         config["process"]["terminal"] = False
         config["process"]["args"] = ["sleep", "60"]
@@ -149,11 +239,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sequential", type=int, default=30)
     parser.add_argument("--parallel", type=int, default=110)
+    parser.add_argument("--podman-runs", type=int, default=10)
     args = parser.parse_args()
-    with running_node(Path(tempfile.mkdtemp(prefix="kl-bench-"))) as cluster:
+    root = Path(tempfile.mkdtemp(prefix="kl-bench-"))
+    with running_node(root) as cluster:
         asyncio.run(bench(cluster, args.sequential, args.parallel))
     runc_floor()
-    podman_figures()
+    podman_figures(root / "image", args.podman_runs)
 
 
 if __name__ == "__main__":
