@@ -14,7 +14,7 @@ from typing import Any
 
 from kubelite.client import AlreadyExists, ApiError, Conflict, NotFound
 from kubelite.controllers import rollout as ro
-from kubelite.controllers.base import Controller
+from kubelite.controllers.eventfilter import EventSpamFilter
 from kubelite.controllers.podutil import (
     Obj,
     controller_ref,
@@ -26,6 +26,7 @@ from kubelite.controllers.podutil import (
     uid_of,
     utcnow,
 )
+from kubelite.controllers.shared import SharedController, SharedInformers
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +40,17 @@ def _rv(obj: Obj) -> int:
         return 0
 
 
-class DeploymentController(Controller):
+class DeploymentController(SharedController):
     """The kube-controller-manager "deployment" controller."""
 
     name = "deployment"
     workers = 2
 
-    def __init__(self, client: Any) -> None:
-        super().__init__(client)
+    def __init__(self, client: Any, shared: SharedInformers | None = None) -> None:
+        super().__init__(client, shared)
         # ReplicaSets as we last wrote them, until the informer has caught up with our writes.
         self._written: dict[str, Obj] = {}
+        self.event_filter = EventSpamFilter()
 
     def setup(self) -> None:
         self.deployments = self.informer("deployments", raw=True, indexers={
@@ -377,6 +379,8 @@ class DeploymentController(Controller):
         return recheck
 
     async def _event(self, d: Obj, reason: str, message: str) -> None:
+        if not self.event_filter.allow(uid_of(d)):
+            return
         try:
             await self.client.create_event(d, reason, message, component="deployment-controller",
                                            involved_kind="Deployment", raw=True)

@@ -14,7 +14,6 @@ import logging
 from typing import Any
 
 from kubelite.client import ApiError, NotFound, resolve_kind
-from kubelite.controllers.base import Controller
 from kubelite.controllers.podutil import (
     Obj,
     controller_ref,
@@ -30,6 +29,7 @@ from kubelite.controllers.podutil import (
     uid_of,
     utcnow,
 )
+from kubelite.controllers.shared import SharedController, SharedInformers
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +81,14 @@ def budget_numbers(pdb: Obj, pod_count: int, scale: int | None) -> tuple[int, in
     return pod_count, 0
 
 
-class DisruptionController(Controller):
+class DisruptionController(SharedController):
     """The kube-controller-manager "disruption" controller."""
 
     name = "disruption"
     workers = 2
 
-    def __init__(self, client: Any) -> None:
-        super().__init__(client)
+    def __init__(self, client: Any, shared: SharedInformers | None = None) -> None:
+        super().__init__(client, shared)
 
     def setup(self) -> None:
         ns_index = {"namespace": lambda o: [meta(o).get("namespace", "")]}

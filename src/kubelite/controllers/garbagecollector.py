@@ -21,8 +21,8 @@ from typing import Any
 
 from kubelite.api.registry import KINDS, Kind, by_kind
 from kubelite.client import ApiError, Conflict, Informer, NotFound
-from kubelite.controllers.base import Controller
 from kubelite.controllers.podutil import Obj, is_terminating, key_of, meta, uid_of
+from kubelite.controllers.shared import SharedController, SharedInformers
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +45,15 @@ def _kind_of_ref(ref: Obj) -> Kind | None:
     return by_kind(group, version, str(ref.get("kind") or ""))
 
 
-class GarbageCollector(Controller):
+class GarbageCollector(SharedController):
     """The kube-controller-manager "garbage-collector" controller."""
 
     name = "garbage-collector"
     workers = 4
 
-    def __init__(self, client: Any, resources: tuple[str, ...] = WATCHED) -> None:
-        super().__init__(client)
+    def __init__(self, client: Any, resources: tuple[str, ...] = WATCHED,
+                 shared: SharedInformers | None = None) -> None:
+        super().__init__(client, shared)
         served = {k.plural for k in KINDS if "watch" in k.verbs and "delete" in k.verbs}
         self.resources = tuple(r for r in resources if r in served)
         self.by_plural: dict[str, Informer] = {}

@@ -28,6 +28,7 @@ from kubelite.controllers.pv_binder import PersistentVolumeController
 from kubelite.controllers.pvc_protection import PVCProtectionController, PVProtectionController
 from kubelite.controllers.replicaset import ReplicaSetController
 from kubelite.controllers.resourcequota import ResourceQuotaController
+from kubelite.controllers.shared import SharedController, SharedInformers
 from kubelite.scheduler.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -76,14 +77,20 @@ CONTROLLERS: tuple[Factory, ...] = (
     lambda client, s: LocalPathProvisioner(client),
     lambda client, s: PVCProtectionController(client),
     lambda client, s: PVProtectionController(client),
-    lambda client, s: ReplicaSetController(client),
-    lambda client, s: DeploymentController(client),
-    lambda client, s: GarbageCollector(client),
-    lambda client, s: NodeLifecycleController(
-        client, grace_period=s.node_monitor_grace_period, monitor_period=s.node_monitor_period,
-        eviction_cap=s.pod_eviction_timeout),
-    lambda client, s: DisruptionController(client),
     lambda client, s: ResourceQuotaController(client),
+)
+
+# The workload controllers share one informer per kind (pods above all).
+SharedFactory = Callable[[ApiClient, ControllerSettings, SharedInformers], Controller]
+
+SHARED_CONTROLLERS: tuple[SharedFactory, ...] = (
+    lambda client, s, shared: ReplicaSetController(client, shared),
+    lambda client, s, shared: DeploymentController(client, shared),
+    lambda client, s, shared: GarbageCollector(client, shared=shared),
+    lambda client, s, shared: NodeLifecycleController(
+        client, grace_period=s.node_monitor_grace_period, monitor_period=s.node_monitor_period,
+        eviction_cap=s.pod_eviction_timeout, shared=shared),
+    lambda client, s, shared: DisruptionController(client, shared),
 )
 
 
@@ -94,12 +101,17 @@ class ControllerManager:
         self.client = client
         self.settings = settings or ControllerSettings()
         self.controllers = [make(client, self.settings) for make in CONTROLLERS]
+        shared = SharedInformers(client)
+        self.controllers += [make(client, self.settings, shared) for make in SHARED_CONTROLLERS]
         self.scheduler: Scheduler | None = (
             Scheduler(client) if self.settings.scheduler else None  # type: ignore[arg-type]
         )
         self._starting: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
+        for c in self.controllers:
+            if isinstance(c, SharedController):
+                c.prepare()
         for c in self.controllers:
             self._starting.append(asyncio.create_task(c.start(), name=f"start-{c.name}"))
         if self.scheduler is not None:

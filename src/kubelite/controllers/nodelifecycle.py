@@ -19,7 +19,6 @@ import time
 from typing import Any
 
 from kubelite.client import ApiError, Conflict, NotFound
-from kubelite.controllers.base import Controller
 from kubelite.controllers.podutil import (
     Obj,
     is_terminating,
@@ -29,6 +28,7 @@ from kubelite.controllers.podutil import (
     rfc3339,
     utcnow,
 )
+from kubelite.controllers.shared import SharedController, SharedInformers
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ def unknown_conditions(node: Obj, now: dt.datetime) -> list[Obj]:
     return out
 
 
-class NodeLifecycleController(Controller):
+class NodeLifecycleController(SharedController):
     """The kube-controller-manager node-lifecycle and taint-eviction controllers, together."""
 
     name = "node-lifecycle"
@@ -138,8 +138,9 @@ class NodeLifecycleController(Controller):
 
     def __init__(self, client: Any, grace_period: float = DEFAULT_GRACE_PERIOD,
                  monitor_period: float = DEFAULT_MONITOR_PERIOD,
-                 eviction_cap: float | None = None) -> None:
-        super().__init__(client)
+                 eviction_cap: float | None = None,
+                 shared: SharedInformers | None = None) -> None:
+        super().__init__(client, shared)
         self.grace_period = grace_period
         self.monitor_period = monitor_period
         self.eviction_cap = eviction_cap

@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from kubelite.client import ApiError, Conflict, NotFound
-from kubelite.controllers.base import Controller
+from kubelite.controllers.eventfilter import EventSpamFilter
 from kubelite.controllers.expectations import Expectations
 from kubelite.controllers.podutil import (
     Obj,
@@ -34,6 +34,7 @@ from kubelite.controllers.podutil import (
     uid_of,
     utcnow,
 )
+from kubelite.controllers.shared import SharedController, SharedInformers
 
 log = logging.getLogger(__name__)
 
@@ -133,16 +134,17 @@ def next_availability_check(rs: Obj, active: list[Obj], now: dt.datetime) -> flo
     return min(waits) + 0.05 if waits else None
 
 
-class ReplicaSetController(Controller):
+class ReplicaSetController(SharedController):
     """The kube-controller-manager "replicaset" controller."""
 
     name = "replicaset"
     workers = 4
     owner_kind = KIND
 
-    def __init__(self, client: Any) -> None:
-        super().__init__(client)
+    def __init__(self, client: Any, shared: SharedInformers | None = None) -> None:
+        super().__init__(client, shared)
         self.expectations = Expectations()
+        self.event_filter = EventSpamFilter()
 
     def setup(self) -> None:
         self.sets = self.informer("replicasets", raw=True, indexers={
@@ -321,6 +323,8 @@ class ReplicaSetController(Controller):
         await self._event(rs, SUCCESSFUL_DELETE, f"Deleted pod: {m['name']}")
 
     async def _event(self, rs: Obj, reason: str, message: str, type_: str = "Normal") -> None:
+        if not self.event_filter.allow(uid_of(rs)):
+            return
         try:
             await self.client.create_event(rs, reason, message, type=type_,
                                            component=f"{self.name}-controller",
