@@ -269,6 +269,7 @@ class OciRuntime:
                     stderr=log,
                     pass_fds=(write_fd,),
                     env={**os.environ, "_OCI_SYNCPIPE": str(write_fd)},
+                    cwd=cdir,  # conmon also drops an "oom" file in its working directory
                 )
             os.close(write_fd)
             write_fd = -1
