@@ -30,7 +30,6 @@ from kubelite.kubelet.stats import NodeSample, StatsProvider, read_node_sample
 
 if TYPE_CHECKING:
     from kubelite.kubelet.kubelet import Kubelet
-    from kubelite.kubelet.pod_worker import PodSyncer
 
 log = logging.getLogger(__name__)
 
@@ -181,24 +180,16 @@ def eviction_message(usage: PodUsage, threshold: Threshold, available: int, capa
 
 # -- the kubelet side -----------------------------------------------------------------------
 
-async def finish_eviction(syncer: PodSyncer, pod: dict[str, Any], message: str) -> None:
-    """Kill the pod's containers and report it Failed/Evicted (run by its pod worker)."""
-    from kubelite.kubelet.pod_status import rfc3339
-
-    meta = pod["metadata"]
-    uid = meta["uid"]
-    syncer.events.emit(pod, REASON_EVICTED, message, warning=True)
-    await syncer._stop_all(uid, pod, EVICTION_GRACE)
-    status = syncer.compute_status(pod, syncer._sandboxes.get(uid), await syncer.instances(uid))
-    status.update(phase="Failed", reason=REASON_EVICTED, message=message)
-    now = rfc3339()
+def evicted_status(status: dict[str, Any], message: str, now: str) -> dict[str, Any]:
+    """A pod's status once the kubelet evicted it: Failed, reason Evicted, and the
+    DisruptionTarget condition saying the kubelet ended it (both eviction signals use this)."""
+    out = dict(status, phase="Failed", reason=REASON_EVICTED, message=message)
     conditions = [c for c in status.get("conditions") or [] if c.get("type") != DISRUPTION_TARGET]
     conditions.insert(0, {"type": DISRUPTION_TARGET, "status": "True",
                           "reason": TERMINATION_BY_KUBELET, "message": message,
                           "lastProbeTime": None, "lastTransitionTime": now})
-    status["conditions"] = conditions
-    syncer.set_status(uid, meta.get("namespace") or "default", meta["name"], status)
-    await syncer._finish_terminal(uid)
+    out["conditions"] = conditions
+    return out
 
 
 class EvictionManager:

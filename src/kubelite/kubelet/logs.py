@@ -1,9 +1,15 @@
 """Container logs in the CRI format: reading them as `kubectl logs` asks, and rotating them.
 
 conmon writes `<RFC3339Nano> <stdout|stderr> <P|F> <content>` lines; `P` marks a partial line
-that the next entry continues. Rotation is the kubelet's: when `N.log` passes the size limit it
-is renamed `N.log.<UTC timestamp>`, conmon is told to reopen its log (a `2 0 0` message on the
-bundle's `ctl` fifo), and only the newest `max_files` files are kept.
+that the next record continues. Reading follows the kubelet (kuberuntime/logs): every record is
+one unit for `tailLines`, `sinceTime`/`sinceSeconds` and `limitBytes`; a partial record is
+printed without a newline, and with `timestamps` only the first record of a line gets its
+time, re-formatted as Go's RFC3339Nano. `stream_log` is the one reader of the kubelet's
+runtime backend and of the local test backend.
+
+Rotation is the kubelet's: when `N.log` passes the size limit it is renamed
+`N.log.<UTC timestamp>`, conmon is told to reopen its log (a `2 0 0` message on the bundle's
+`ctl` fifo), and only the newest `max_files` files are kept.
 """
 
 from __future__ import annotations
@@ -17,17 +23,22 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from kubelite.kubelet.server_backend import LogOptions
 
-@dataclass
-class LogEntry:
+
+@dataclass(frozen=True)
+class LogRecord:
+    """One line of a CRI log file."""
+
     timestamp: str  # as written (RFC3339Nano)
     stream: str
-    content: str  # with the trailing newline for a full line
+    partial: bool
+    content: bytes  # without the newline
 
 
 def parse_time(ts: str) -> float:
     """Seconds since the epoch of an RFC3339(Nano) timestamp."""
-    ts = ts.replace("Z", "+00:00")
+    ts = ts.strip().replace("z", "Z").replace("Z", "+00:00")
     head, dot, rest = ts.partition(".")
     if dot:
         n = 0
@@ -40,17 +51,20 @@ def parse_time(ts: str) -> float:
     return datetime.fromisoformat(ts).timestamp()
 
 
-def _parse_line(line: str, partial: dict[str, str]) -> LogEntry | None:
-    parts = line.rstrip("\n").split(" ", 3)
+def parse_record(line: bytes) -> LogRecord | None:
+    """One CRI log line (its newline optional); None if it is not in the CRI format."""
+    parts = line.rstrip(b"\n").split(b" ", 3)
     if len(parts) < 3:
         return None
-    ts, stream, tag = parts[0], parts[1], parts[2]
-    content = parts[3] if len(parts) > 3 else ""
-    if tag == "P":
-        partial[stream] = partial.get(stream, "") + content
-        return None
-    full = partial.pop(stream, "") + content + "\n"
-    return LogEntry(ts, stream, full)
+    content = parts[3] if len(parts) == 4 else b""
+    return LogRecord(parts[0].decode(errors="replace"), parts[1].decode(errors="replace"),
+                     parts[2] == b"P", content)
+
+
+def cri_line(timestamp: datetime, stream: str, text: str, *, full: bool = True) -> str:
+    """Format one record as conmon writes it (for writers of CRI logs and for tests)."""
+    ts = timestamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
+    return f"{ts} {stream} {'F' if full else 'P'} {text}\n"
 
 
 def log_files(path: str) -> list[str]:
@@ -60,17 +74,22 @@ def log_files(path: str) -> list[str]:
     return rotated + ([path] if os.path.exists(path) else [])
 
 
-def read_cri_lines(paths: Iterable[str]) -> Iterator[LogEntry]:
-    partial: dict[str, str] = {}
+def read_records(paths: Iterable[str]) -> Iterator[LogRecord]:
     for path in paths:
         try:
-            with open(path, errors="replace") as f:
+            with open(path, "rb") as f:
                 for line in f:
-                    entry = _parse_line(line, partial)
-                    if entry is not None:
-                        yield entry
+                    record = parse_record(line)
+                    if record is not None:
+                        yield record
         except FileNotFoundError:
             continue
+
+
+def log_text(path: str) -> str:
+    """What the container wrote, as plain text (rotated files included)."""
+    return b"".join(r.content + (b"" if r.partial else b"\n")
+                    for r in read_records(log_files(path))).decode(errors="replace")
 
 
 def go_rfc3339_nano(ts: str) -> str:
@@ -90,82 +109,90 @@ def go_rfc3339_nano(ts: str) -> str:
     return f"{head}.{digits}{tz}" if digits else f"{head}{tz}"
 
 
-def format_entry(entry: LogEntry, timestamps: bool) -> bytes:
-    if timestamps:
-        return f"{go_rfc3339_nano(entry.timestamp)} {entry.content}".encode()
-    return entry.content.encode()
+def since_of(opts: LogOptions, now: float | None = None) -> float | None:
+    """The `sinceTime`/`sinceSeconds` cut-off in seconds since the epoch, if any."""
+    if opts.since_time:
+        return parse_time(opts.since_time)
+    if opts.since_seconds is not None:
+        return (now if now is not None else time.time()) - opts.since_seconds
+    return None
 
 
-async def stream_log(path: str, *, follow: bool = False, tail_lines: int | None = None,
-                     since: float | None = None, timestamps: bool = False,
-                     limit_bytes: int | None = None,
-                     running: Callable[[], Awaitable[bool]] | None = None,
-                     poll: float = 0.1) -> AsyncIterator[bytes]:
-    """The bytes `kubectl logs` prints for one container instance."""
-    entries = [e for e in read_cri_lines(log_files(path))
-               if since is None or parse_time(e.timestamp) >= since]
-    if tail_lines is not None:
-        entries = entries[-tail_lines:] if tail_lines > 0 else []
-    sent = 0
+class _Writer:
+    """Renders records as the kubelet's logWriter: since filter, timestamps, byte limit."""
 
-    def clip(data: bytes) -> bytes | None:
-        nonlocal sent
-        if limit_bytes is None:
-            return data
-        if sent >= limit_bytes:
-            return None
-        data = data[: limit_bytes - sent]
-        sent += len(data)
+    def __init__(self, opts: LogOptions, since: float | None) -> None:
+        self.timestamps = opts.timestamps
+        self.since = since
+        self.left = opts.limit_bytes
+        self.line_start = True
+
+    @property
+    def full(self) -> bool:
+        return self.left is not None and self.left <= 0
+
+    def render(self, record: LogRecord) -> bytes:
+        at_start, self.line_start = self.line_start, not record.partial
+        if self.since is not None:
+            with contextlib.suppress(ValueError):
+                if parse_time(record.timestamp) < self.since:
+                    return b""
+        data = record.content + (b"" if record.partial else b"\n")
+        if self.timestamps and at_start:
+            data = go_rfc3339_nano(record.timestamp).encode() + b" " + data
+        if self.left is not None:
+            data = data[: max(self.left, 0)]
+            self.left -= len(data)
         return data
 
-    for entry in entries:
-        data = clip(format_entry(entry, timestamps))
-        if data is None:
-            return
-        yield data
-    if not follow:
+
+async def stream_log(path: str, opts: LogOptions, *,
+                     running: Callable[[], Awaitable[bool]] | None = None,
+                     poll: float = 0.1) -> AsyncIterator[bytes]:
+    """The bytes `kubectl logs` prints for one container instance (rotated files included).
+
+    With `opts.follow`, what is appended (across rotations) follows until `running()` says the
+    container stopped and nothing is left to read."""
+    writer = _Writer(opts, since_of(opts))
+    records = list(read_records(log_files(path)))
+    if opts.tail_lines is not None:
+        records = records[-opts.tail_lines:] if opts.tail_lines > 0 else []
+    chunk = b"".join(writer.render(r) for r in records)
+    if chunk:
+        yield chunk
+    if not opts.follow or writer.full:
         return
-    # Follow: read what is appended after the snapshot (and across rotations).
-    position = _size(path)
-    inode = _inode(path)
-    partial: dict[str, str] = {}
-    buf = ""
+    position, inode = _size(path), _inode(path)
+    buf = b""
     idle_checks = 0
+    stopped = False
     while True:
         if _inode(path) != inode:  # rotated: the rest of the old file was read; start anew
             inode, position = _inode(path), 0
-        chunk = ""
+        data = b""
         with contextlib.suppress(FileNotFoundError):
-            with open(path, errors="replace") as f:
+            with open(path, "rb") as f:
                 f.seek(position)
-                chunk = f.read()
+                data = f.read()
                 position = f.tell()
+        if not data:
+            if stopped:
+                return  # the container stopped and the last read found nothing more
+            idle_checks += 1
+            if running is None or (idle_checks % 5 == 0 and not await running()):
+                stopped = True
+                continue
+            await asyncio.sleep(poll)
+            continue
+        buf += data
+        end = buf.rfind(b"\n") + 1
+        complete, buf = buf[:end], buf[end:]
+        chunk = b"".join(writer.render(r) for r in map(parse_record, complete.splitlines())
+                         if r is not None)
         if chunk:
-            buf += chunk
-            lines = buf.split("\n")
-            buf = lines.pop()
-            for line in lines:
-                parsed = _parse_line(line, partial)
-                if parsed is None or (since is not None and parse_time(parsed.timestamp) < since):
-                    continue
-                data = clip(format_entry(parsed, timestamps))
-                if data is None:
-                    return
-                yield data
-            continue
-        idle_checks += 1
-        if running is not None and idle_checks % 5 == 0 and not await running():
-            # One last read after the container stopped, then the stream ends.
-            with contextlib.suppress(FileNotFoundError):
-                with open(path, errors="replace") as f:
-                    f.seek(position)
-                    rest = f.read()
-            if not rest:
-                return
-            buf += rest
-            position += len(rest.encode())
-            continue
-        await asyncio.sleep(poll)
+            yield chunk
+        if writer.full:
+            return
 
 
 def _size(path: str) -> int:

@@ -29,7 +29,7 @@ from kubelite.kubelet.command import NoCommandError, container_args, working_dir
 from kubelite.kubelet.container_config import build_config
 from kubelite.kubelet.envvars import ConfigError, container_env, merge_image_env
 from kubelite.kubelet.events import EventRecorder
-from kubelite.kubelet.eviction import finish_eviction
+from kubelite.kubelet.eviction import EVICTION_GRACE, evicted_status
 from kubelite.kubelet.hooks import run_hook
 from kubelite.kubelet.pod_resources import (
     ensure_pod_cgroup,
@@ -150,6 +150,8 @@ class PodSyncer:
         self._sandboxes: dict[str, SandboxInfo] = {}
         self._start_times: dict[str, str] = {}
         self._terminated: set[str] = set()  # pods whose termination finished
+        self._torn_down: set[str] = set()  # deleted pods whose containers and sandbox are gone
+        self._delete_sent: set[str] = set()  # ... and whose final DELETE the server took
         self.evictions: dict[str, str] = {}  # uid -> message: the eviction manager's asks
         self.pod_pids_limit: int | None = None  # pids.max of each pod cgroup
         self.oom_reported: set[str] = set()  # container ids whose OOM kill has an event
@@ -225,7 +227,7 @@ class PodSyncer:
         if uid in self._terminated:
             return None
         if uid in self.evictions:
-            await finish_eviction(self, pod, self.evictions.pop(uid))
+            await self.evict(pod, self.evictions[uid])
             return None
         spec = pod.get("spec") or {}
         policy = spec.get("restartPolicy") or "Always"
@@ -240,6 +242,10 @@ class PodSyncer:
             wait = await self._mount_volumes(pod, infos)
             if wait is not None:
                 return wait
+            over_limit = await self.volumes.over_limit(pod)
+            if over_limit:  # an emptyDir over its sizeLimit
+                await self.evict(pod, over_limit)
+                return None
         try:
             sandbox = await self._sandbox(pod)
         except Exception as e:
@@ -338,21 +344,19 @@ class PodSyncer:
         if not result.ready:
             self._publish(pod, self._sandboxes.get(uid), infos)
             return VOLUME_RETRY
-        evicted = await self.volumes.over_limit(pod)
-        if evicted:
-            await self._evict(pod, evicted)
-            return None
         return None
 
-    async def _evict(self, pod: dict[str, Any], message: str) -> None:
-        """The eviction manager's local-storage eviction: kill now, phase Failed, Evicted."""
+    async def evict(self, pod: dict[str, Any], message: str) -> None:
+        """Evict the pod (memory pressure or local storage over its limit): an Evicted event,
+        its containers killed at once, phase Failed with reason Evicted. Run by its worker."""
         meta = pod["metadata"]
         uid = meta["uid"]
+        self.evictions.pop(uid, None)
         self.events.emit(pod, ev.EVICTED, message, warning=True)
-        await self._stop_all(uid, pod, 0)
+        await self._stop_all(uid, pod, EVICTION_GRACE)
         status = self.compute_status(pod, self._sandboxes.get(uid), await self.instances(uid))
-        status.update(phase="Failed", reason="Evicted", message=message)
-        self.set_status(uid, meta.get("namespace") or "default", meta["name"], status)
+        self.set_status(uid, meta.get("namespace") or "default", meta["name"],
+                        evicted_status(status, message, rfc3339()))
         await self._finish_terminal(uid)
 
     # -- starting one container -------------------------------------------------------------
@@ -678,25 +682,33 @@ class PodSyncer:
         self._terminated.add(uid)
 
     async def terminate(self, pod: dict[str, Any]) -> None:
-        """Graceful deletion: preStop, SIGTERM, grace period, SIGKILL, teardown, DELETE."""
+        """Graceful deletion: preStop, SIGTERM, grace period, SIGKILL, teardown, DELETE.
+
+        A pod held by a finalizer stays in the API after that: later syncs of it do nothing,
+        so its last status (containers terminated) is not overwritten."""
         meta = pod["metadata"]
         uid = meta["uid"]
-        self.probes.remove_pod(uid)
-        grace = meta.get("deletionGracePeriodSeconds")
-        if grace is None:
-            grace = (pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
-        await self._stop_all(uid, pod, float(grace))
-        infos = await self.instances(uid)
-        if uid not in self._terminated:
-            sandbox = self._sandboxes.get(uid)
-            status = self.compute_status(pod, sandbox, infos)
-            self.set_status(uid, meta.get("namespace") or "default", meta["name"], status)
-        await self.cleanup(uid, grace=0, pod=pod)
+        if uid not in self._torn_down:
+            self.probes.remove_pod(uid)
+            grace = meta.get("deletionGracePeriodSeconds")
+            if grace is None:
+                grace = (pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+            await self._stop_all(uid, pod, float(grace))
+            infos = await self.instances(uid)
+            if uid not in self._terminated:
+                sandbox = self._sandboxes.get(uid)
+                status = self.compute_status(pod, sandbox, infos)
+                self.set_status(uid, meta.get("namespace") or "default", meta["name"], status)
+            await self.cleanup(uid, grace=0, pod=pod)
+            self._torn_down.add(uid)
+        if uid in self._delete_sent:
+            return
         try:
             await self.client.delete("pods", meta["name"], meta.get("namespace"),
                                      grace_period=0, preconditions={"uid": uid})
         except NotFound:
             pass
+        self._delete_sent.add(uid)
 
     async def cleanup(self, uid: str, grace: float, pod: dict[str, Any] | None = None) -> None:
         """Stop and remove everything of a pod (its logs included) on this node."""
@@ -720,6 +732,8 @@ class PodSyncer:
             del self.waiting[key]
         self._start_times.pop(uid, None)
         self._terminated.discard(uid)
+        self._torn_down.discard(uid)
+        self._delete_sent.discard(uid)
         self.evictions.pop(uid, None)
 
 
@@ -756,7 +770,7 @@ def pod_with_ips(pod: dict[str, Any], pod_ip: str, host_ip: str) -> dict[str, An
 
 def tail_log_text(path: str, lines: int) -> str:
     """The last lines of a CRI log as plain text (for FallbackToLogsOnError)."""
-    from kubelite.kubelet.logs import read_cri_lines
+    from kubelite.kubelet.logs import log_text
 
-    out = [entry.content for entry in read_cri_lines([path])]
-    return "".join(out[-lines:])[-MAX_TERMINATION_MESSAGE:]
+    text = log_text(path)
+    return "".join(text.splitlines(keepends=True)[-lines:])[-MAX_TERMINATION_MESSAGE:]

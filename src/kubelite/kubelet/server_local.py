@@ -19,8 +19,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kubelite.kubelet.logs import stream_log
 from kubelite.kubelet.server_backend import LogOptions, Process
-from kubelite.kubelet.server_logs import read_cri_log
 
 CHUNK = 32 * 1024
 
@@ -198,7 +198,10 @@ class LocalProcessBackend:
             follow = False
         opts = LogOptions(follow=follow, previous=previous, tail_lines=tail_lines, since_seconds=since_seconds,
                           since_time=since_time, timestamps=timestamps, limit_bytes=limit_bytes)
-        async for chunk in read_cri_log(path, opts, running=lambda: c.running):
+        async def running() -> bool:
+            return c.running
+
+        async for chunk in stream_log(str(path), opts, running=running):
             yield chunk
 
     async def exec(

@@ -6,12 +6,12 @@ Messages are the kubelet's own, so `kubectl` prints what it would on a real clus
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from kubelite.kubelet.logs import parse_time, stream_log
+from kubelite.kubelet.logs import stream_log
 from kubelite.kubelet.records import ContainerRecord
+from kubelite.kubelet.server_backend import LogOptions
 from kubelite.kubelet.tarcopy import TarProcess, has_tar, parse_tar_command
 from kubelite.runtime.exec import ExecSession
 
@@ -134,15 +134,10 @@ class RuntimeStreamBackend:
             if not recs:
                 raise ValueError(self._waiting_message(obj, container))
             rec = recs[-1]
-        since: float | None = None
-        if since_seconds is not None:
-            since = time.time() - since_seconds
-        elif since_time:
-            since = parse_time(since_time)
-        async for chunk in stream_log(rec.log_path, follow=follow, tail_lines=tail_lines,
-                                      since=since, timestamps=timestamps,
-                                      limit_bytes=limit_bytes,
-                                      running=lambda: self._running(rec)):
+        opts = LogOptions(follow=follow, previous=previous, tail_lines=tail_lines,
+                          since_seconds=since_seconds, since_time=since_time,
+                          timestamps=timestamps, limit_bytes=limit_bytes)
+        async for chunk in stream_log(rec.log_path, opts, running=lambda: self._running(rec)):
             yield chunk
 
     async def _running_record(self, namespace: str, pod: str, container: str) -> ContainerRecord:
@@ -168,6 +163,6 @@ class RuntimeStreamBackend:
     async def attach(self, namespace: str, pod: str, container: str, *, tty: bool,
                      stdin: bool) -> Any:
         rec = await self._running_record(namespace, pod, container)
-        chunks = stream_log(rec.log_path, follow=True, tail_lines=0,
+        chunks = stream_log(rec.log_path, LogOptions(follow=True, tail_lines=0),
                             running=lambda: self._running(rec))
         return LogAttachProcess(chunks, lambda: self._running(rec))

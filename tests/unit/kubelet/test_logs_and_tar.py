@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import tarfile
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kubelite.kubelet.logs import go_rfc3339_nano, parse_time, rotate_if_needed, stream_log
+from kubelite.kubelet.logs import go_rfc3339_nano, log_text, rotate_if_needed, stream_log
+from kubelite.kubelet.server_backend import LogOptions
 from kubelite.kubelet.tarcopy import (
     PathEscapeError,
     create_archive,
@@ -27,7 +29,8 @@ LOG = (
 
 
 async def collect(path: str, **kw: object) -> bytes:
-    return b"".join([c async for c in stream_log(path, **kw)])  # type: ignore[arg-type]
+    opts = LogOptions(**kw)  # type: ignore[arg-type]
+    return b"".join([c async for c in stream_log(path, opts)])
 
 
 async def test_log_flags(tmp_path: Path) -> None:
@@ -35,10 +38,45 @@ async def test_log_flags(tmp_path: Path) -> None:
     path.write_text(LOG)
     assert await collect(str(path)) == b"one\npartial\nthree\n"
     assert await collect(str(path), tail_lines=1) == b"three\n"
-    assert await collect(str(path), since=parse_time("2024-01-01T00:00:02.2Z")) == b"partial\nthree\n"
+    # As the kubelet: each record is a unit for tail and since (a partial one has no newline).
+    assert await collect(str(path), tail_lines=2) == b"tial\nthree\n"
+    assert await collect(str(path), since_time="2024-01-01T00:00:02.2Z") == b"tial\nthree\n"
     assert await collect(str(path), limit_bytes=5) == b"one\np"
     stamped = await collect(str(path), tail_lines=1, timestamps=True)
     assert stamped == b"2024-01-01T00:00:03Z three\n"  # Go's RFC3339Nano drops trailing zeros
+    # Only the first record of a line carries the time.
+    assert await collect(str(path), timestamps=True) == (
+        b"2024-01-01T00:00:01.000000001Z one\n2024-01-01T00:00:02Z partial\n"
+        b"2024-01-01T00:00:03Z three\n")
+    assert log_text(str(path)) == "one\npartial\nthree\n"
+
+
+async def test_follow_reads_appended_records_until_the_container_stops(tmp_path: Path) -> None:
+    path = tmp_path / "0.log"
+    path.write_text(LOG)
+    alive = True
+
+    async def running() -> bool:
+        return alive
+
+    chunks: list[bytes] = []
+
+    async def follow() -> None:
+        async for c in stream_log(str(path), LogOptions(follow=True, tail_lines=0),
+                                  running=running, poll=0.01):
+            chunks.append(c)
+
+    task = asyncio.create_task(follow())
+    await asyncio.sleep(0.05)
+    with open(path, "a") as f:
+        f.write("2024-01-01T00:00:04Z stdout P fo\n2024-01-01T00:00:04Z stdout F u")
+    await asyncio.sleep(0.05)
+    with open(path, "a") as f:
+        f.write("r\n2024-01-01T00:00:05Z stdout F five\n")
+    await asyncio.sleep(0.05)
+    alive = False
+    await asyncio.wait_for(task, 2)
+    assert b"".join(chunks) == b"four\nfive\n"
 
 
 def test_timestamps_print_as_the_kubelet_formats_them() -> None:
