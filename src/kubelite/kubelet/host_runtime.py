@@ -30,6 +30,23 @@ from kubelite.runtime.spec import ContainerConfig, build_spec
 QOS_CLASSES: tuple[cgroups.QosClass, ...] = ("Guaranteed", "Burstable", "BestEffort")
 
 
+def sandbox_config(spec: SandboxSpec, cluster_domain: str) -> SandboxConfig:
+    """The runtime's sandbox settings for a pod. resolv.conf is always the kubelet's own
+    (dnsPolicy Default already copied the node's): dnsPolicy None without dnsConfig gives
+    an empty file, as in Kubernetes."""
+    fqdn = ""
+    if spec.subdomain:
+        fqdn = f"{spec.hostname}.{spec.subdomain}.{spec.namespace}.svc.{cluster_domain}"
+    return SandboxConfig(
+        name=spec.pod_uid, hostname=spec.hostname, fqdn=fqdn,
+        host_network=spec.host_network, host_ipc=spec.host_ipc,
+        share_pid=spec.share_process_namespace and not spec.host_pid,
+        dns=DnsConfig(spec.dns_servers, spec.dns_searches, spec.dns_options),
+        host_aliases=[(a.get("ip", ""), list(a.get("hostnames") or []))
+                      for a in spec.host_aliases],
+    )
+
+
 class HostRuntime:
     """The pod workers' runtime on a real machine."""
 
@@ -103,20 +120,7 @@ class HostRuntime:
         return early
 
     def _sandbox_config(self, spec: SandboxSpec) -> SandboxConfig:
-        fqdn = ""
-        if spec.subdomain:
-            fqdn = (f"{spec.hostname}.{spec.subdomain}.{spec.namespace}.svc."
-                    f"{self.config.cluster_domain}")
-        dns = None
-        if spec.dns_servers:
-            dns = DnsConfig(spec.dns_servers, spec.dns_searches, spec.dns_options)
-        return SandboxConfig(
-            name=spec.pod_uid, hostname=spec.hostname, fqdn=fqdn,
-            host_network=spec.host_network, host_ipc=spec.host_ipc,
-            share_pid=spec.share_process_namespace and not spec.host_pid, dns=dns,
-            host_aliases=[(a.get("ip", ""), list(a.get("hostnames") or []))
-                          for a in spec.host_aliases],
-        )
+        return sandbox_config(spec, self.config.cluster_domain)
 
     async def _add_network(self, spec: SandboxSpec, netns_path: str) -> SandboxInfo:
         """CNI ADD, then the IP into the sandbox; on failure the whole sandbox goes."""

@@ -160,7 +160,7 @@ def resolv_conf(dns: DnsConfig | None, host_resolv: str = "/etc/resolv.conf") ->
         lines.append("search " + " ".join(dns.searches))
     if dns.options:
         lines.append("options " + " ".join(dns.options))
-    return "\n".join(lines) + "\n"
+    return "".join(line + "\n" for line in lines)
 
 
 def _write(path: str, text: str) -> None:
