@@ -37,6 +37,7 @@ ROOTS = [
     "io.k8s.api.discovery.v1.EndpointSlice",
     "io.k8s.api.storage.v1.StorageClass",
     "io.k8s.api.authorization.v1.SelfSubjectAccessReview",
+    "io.k8s.api.authentication.v1.TokenRequest",
     "io.k8s.api.policy.v1.Eviction",
     "io.k8s.api.policy.v1.PodDisruptionBudget",
     "io.k8s.api.autoscaling.v1.Scale",

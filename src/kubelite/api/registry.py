@@ -138,7 +138,9 @@ KINDS: tuple[Kind, ...] = (
           verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
           field_selectors=("spec.clusterIP", "spec.type")),
     _kind("", "v1", "Endpoints", "endpoints", core_v1.Endpoints, short_names=("ep",)),
-    _kind("", "v1", "ServiceAccount", "serviceaccounts", core_v1.ServiceAccount, short_names=("sa",)),
+    _kind("", "v1", "ServiceAccount", "serviceaccounts", core_v1.ServiceAccount, short_names=("sa",),
+          subresources=(Subresource("token", CREATE_ONLY,
+                                    ("authentication.k8s.io", "v1", "TokenRequest")),)),
     _kind("", "v1", "PersistentVolume", "persistentvolumes", core_v1.PersistentVolume,
           namespaced=False, short_names=("pv",), subresources=(STATUS,)),
     _kind("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", core_v1.PersistentVolumeClaim,
@@ -165,6 +167,7 @@ SUBRESOURCE_TYPES: dict[tuple[str, str, str], str] = {
     ("autoscaling", "v1", "Scale"): "io.k8s.api.autoscaling.v1.Scale",
     ("policy", "v1", "Eviction"): "io.k8s.api.policy.v1.Eviction",
     ("", "v1", "Binding"): "io.k8s.api.core.v1.Binding",
+    ("authentication.k8s.io", "v1", "TokenRequest"): "io.k8s.api.authentication.v1.TokenRequest",
 }
 
 _BY_RESOURCE = {(k.group, k.version, k.plural): k for k in KINDS}

@@ -1,4 +1,5 @@
-"""Bearer-token authentication: the admin token (kubeconfig) and the node token (agents)."""
+"""Bearer-token authentication: the admin token (kubeconfig), the node token (agents) and
+service account tokens (JWTs signed by `tokens.TokenIssuer`, e.g. the one mounted in pods)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from kubelite.apiserver.tokens import TokenIssuer, TokenSubject
+
 # Paths anyone may read, as Kubernetes' system:public-info-viewer allows.
 PUBLIC_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/version"})
 
@@ -16,6 +19,24 @@ PUBLIC_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/version"})
 class User:
     name: str
     groups: tuple[str, ...]
+    uid: str = ""
+    # Extra attributes as Kubernetes' UserInfo carries them (pod name/uid of a bound token).
+    extra: tuple[tuple[str, str], ...] = ()
+
+
+def service_account_user(subject: TokenSubject) -> User:
+    """The identity Kubernetes gives a service account token's bearer."""
+    extra: list[tuple[str, str]] = []
+    if subject.pod_name:
+        extra += [("authentication.kubernetes.io/pod-name", subject.pod_name),
+                  ("authentication.kubernetes.io/pod-uid", subject.pod_uid)]
+    if subject.node_name:
+        extra.append(("authentication.kubernetes.io/node-name", subject.node_name))
+    if subject.token_id:
+        extra.append(("authentication.kubernetes.io/credential-id", f"JTI={subject.token_id}"))
+    return User(subject.username, ("system:serviceaccounts",
+                                   f"system:serviceaccounts:{subject.namespace}",
+                                   "system:authenticated"), subject.uid, tuple(extra))
 
 
 def _ensure_token(path: Path) -> str:
@@ -28,9 +49,11 @@ def _ensure_token(path: Path) -> str:
 
 
 class TokenAuthenticator:
-    """Maps bearer tokens to users. Tokens live in DATA_DIR/auth/ and survive restarts."""
+    """Maps bearer tokens to users. Tokens and the service account signing key live in
+    DATA_DIR/auth/ and survive restarts."""
 
     def __init__(self, auth_dir: Path) -> None:
+        self.issuer = TokenIssuer.from_dir(auth_dir)
         self.admin_token = _ensure_token(auth_dir / "admin-token")
         self.node_token = _ensure_token(auth_dir / "node-token")
         self.node_token_path = auth_dir / "node-token"
@@ -46,4 +69,8 @@ class TokenAuthenticator:
         for known, user in self._users.items():
             if hmac.compare_digest(known, token):
                 return user
+        if token.count(".") == 2:  # a JWT: a service account token
+            subject = self.issuer.verify(token)
+            if subject is not None:
+                return service_account_user(subject)
         return None

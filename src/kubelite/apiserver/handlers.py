@@ -68,6 +68,8 @@ class ResourceHandlers:
             return await self._eviction(request, path)
         if path.subresource == "scale":
             return await self._scale(request, path)
+        if path.subresource == "token":
+            return await self._token(request, path)
         if kind.kind == "Binding" and method == "POST" and path.name is None:
             return await self._binding(request, path)
         if kind.kind == "SelfSubjectAccessReview" and method == "POST":
@@ -128,7 +130,7 @@ class ResourceHandlers:
             return json_response(result.body, result.code, result.warnings)
         if wants_table(request.headers.get("Accept", "")):
             return json_response(table(kind, [result.obj], dt.datetime.now(dt.UTC), "PartialObjectMetadata"), result.code, result.warnings)
-        return json_response(result.obj, result.code, result.warnings)
+        return json_response(result.data, result.code, result.warnings)
 
     # ----- reads
 
@@ -348,6 +350,11 @@ class ResourceHandlers:
         from kubelite.apiserver.scale import handle_scale
 
         return json_response(await handle_scale(self, request, path))
+
+    async def _token(self, request: web.Request, path: ResourcePath) -> web.Response:
+        from kubelite.apiserver.tokens import serve_token_request
+
+        return json_response(await serve_token_request(self, request, path), 201)
 
     async def _access_review(self, request: web.Request) -> web.Response:
         body = await self._object_body(request)

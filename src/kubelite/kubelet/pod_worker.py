@@ -679,6 +679,8 @@ class PodSyncer:
         await self._stop_all(uid, None, 0)
         await self.rt.remove_sandbox(uid)
         self._sandboxes.pop(uid, None)
+        if self.volumes is not None:  # emptyDirs stay until the pod is deleted
+            await self.volumes.unmount_terminated(uid)
         self._terminated.add(uid)
 
     async def terminate(self, pod: dict[str, Any]) -> None:
