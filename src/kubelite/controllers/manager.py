@@ -28,6 +28,7 @@ from kubelite.controllers.pv_binder import PersistentVolumeController
 from kubelite.controllers.pvc_protection import PVCProtectionController, PVProtectionController
 from kubelite.controllers.replicaset import ReplicaSetController
 from kubelite.controllers.resourcequota import ResourceQuotaController
+from kubelite.controllers.serviceaccount import ServiceAccountController
 from kubelite.controllers.shared import SharedController, SharedInformers
 from kubelite.scheduler.scheduler import Scheduler
 
@@ -70,6 +71,7 @@ Factory = Callable[[ApiClient, ControllerSettings], Controller]
 
 CONTROLLERS: tuple[Factory, ...] = (
     lambda client, s: NamespaceController(client),
+    lambda client, s: ServiceAccountController(client),
     lambda client, s: NodeIpamController(client, cluster_cidr=s.cluster_cidr),
     lambda client, s: EndpointsController(client),
     lambda client, s: EndpointSliceController(client),

@@ -8,6 +8,7 @@ Priority admission plugins do when a pod is created.
 from __future__ import annotations
 
 from kubelite.api.defaults.quantities import canonical_resource_list, canonical_value
+from kubelite.api.defaults.service_account import mount_service_account_token
 from kubelite.api.types import core_v1
 
 DEFAULT_GRACE_PERIOD = 30
@@ -172,6 +173,7 @@ def admit_pod(pod: core_v1.Pod) -> None:
     if not spec.service_account_name:
         spec.service_account_name = spec.service_account or "default"
     spec.service_account = spec.service_account_name
+    mount_service_account_token(pod)
     tolerations = list(spec.tolerations or [])
     for taint in (NOT_READY_TAINT, UNREACHABLE_TAINT):
         if not _tolerates(tolerations, taint):
