@@ -27,6 +27,7 @@ from kubelite.kubelet.volumes.projections import VolumeSetupError
 from kubelite.kubelet.volumes.reclaim import LocalPathReclaimer
 from kubelite.kubelet.volumes.safepath import UnsafePathError
 from kubelite.kubelet.volumes.syscalls import mount_tmpfs, mounts_under, unmount_tree
+from kubelite.kubelet.volumes.token_manager import TokenManager
 from kubelite.kubelet.volumes.watch import Key, ObjectWatcher
 from kubelite.runtime.spec import Mount
 
@@ -105,6 +106,7 @@ class VolumeManager:
         self._reported: dict[tuple[str, str], tuple[str, float]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self.reclaimer = LocalPathReclaimer(client, node_name, storage_dir)
+        self.tokens = TokenManager(self._request_token)
 
     # -- paths ------------------------------------------------------------------------------
 
@@ -236,23 +238,24 @@ class VolumeManager:
         return lookup
 
     async def _token(self, pod: dict[str, Any], source: dict[str, Any]) -> str:
-        """A token from the TokenRequest API (serviceaccounts/NAME/token), bound to the pod."""
-        meta, spec = pod["metadata"], pod.get("spec") or {}
-        ns = meta.get("namespace") or "default"
-        sa = spec.get("serviceAccountName") or "default"
-        body: dict[str, Any] = {
-            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-            "spec": {"expirationSeconds": int(source.get("expirationSeconds") or 3600),
-                     "boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
-                                        "uid": meta["uid"]}}}
-        if source.get("audience"):
-            body["spec"]["audiences"] = [source["audience"]]
+        """A token bound to the pod, refreshed before it expires (the pod is synced again then)."""
+        uid = pod["metadata"]["uid"]
         try:
-            answer = await self.client.request(
-                "POST", self.client.path("serviceaccounts", ns, sa) + "/token", body=body)
+            token = await self.tokens.get(pod, source)
         except Exception as e:  # noqa: BLE001 - reported as the volume's FailedMount
+            sa = (pod.get("spec") or {}).get("serviceAccountName") or "default"
             raise VolumeSetupError(f'failed to fetch token: serviceaccounts "{sa}": {e}') from e
-        return str((answer.get("status") or {}).get("token") or "")
+        due = self.tokens.next_refresh(uid)
+        if due is not None:
+            self.requeue(uid, due + 1)
+        return token
+
+    async def _request_token(self, namespace: str, account: str,
+                             body: dict[str, Any]) -> dict[str, Any]:
+        """POST serviceaccounts/NAME/token (the TokenRequest API)."""
+        answer: dict[str, Any] = await self.client.request(
+            "POST", self.client.path("serviceaccounts", namespace, account) + "/token", body=body)
+        return answer
 
     async def _claim_path(self, pod: dict[str, Any], src: dict[str, Any]) -> str:
         ns = pod["metadata"].get("namespace") or "default"
@@ -351,9 +354,39 @@ class VolumeManager:
 
     # -- teardown ---------------------------------------------------------------------------
 
+    async def unmount_terminated(self, uid: str) -> None:
+        """A pod that finished (Succeeded or Failed) but is not deleted yet: unmount and remove
+        every volume except its emptyDirs, which keep their data until the pod is deleted.
+
+        Its secrets leave memory, its claims and hostPaths are no longer bound into the pod's
+        directory, and its configMaps, secrets and tokens are no longer watched or refreshed.
+        """
+        await self.watcher.release(uid)
+        self.tokens.forget(uid)
+        lock = self._locks.setdefault(uid, asyncio.Lock())
+        async with lock:
+            state = self.pods.get(uid)
+            volumes_dir = os.path.join(self.pod_dir(uid), "volumes")
+            doomed = [os.path.join(self.pod_dir(uid), "volume-subpaths")]
+            with contextlib.suppress(OSError):
+                doomed += [os.path.join(volumes_dir, d) for d in os.listdir(volumes_dir)
+                           if d != PLUGIN_DIRS["emptyDir"]]
+            for path in doomed:
+                if not os.path.exists(path):
+                    continue
+                await asyncio.to_thread(unmount_tree, path)
+                left = await asyncio.to_thread(mounts_under, path)
+                if left:  # never delete through a mount (a claim's data could be behind it)
+                    raise OSError(f"volumes of pod {uid} are still mounted: {', '.join(left)}")
+                await asyncio.to_thread(shutil.rmtree, path, True)
+            if state is not None:
+                state.volumes = {n: v for n, v in state.volumes.items() if v.kind == "emptyDir"}
+                state.mirrors.clear()
+
     async def unmount_pod(self, uid: str) -> None:
         """Unmount and delete the pod's volumes (emptyDirs, copies, subpath binds); PV data stays."""
         await self.watcher.release(uid)
+        self.tokens.forget(uid)
         path = self.pod_dir(uid)
         if os.path.exists(path):
             await asyncio.to_thread(unmount_tree, path)

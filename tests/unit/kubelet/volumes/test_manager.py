@@ -133,3 +133,31 @@ async def test_unbound_claim_message(env: Any) -> None:
     result = await vm.mount_pod(pod)
     assert not result.ready and "PVC default/c has non-bound phase (\"'Pending'\")" not in result.failures[0]
     assert "has non-bound phase ('Pending')" in result.failures[0]
+
+
+async def test_finished_pod_keeps_only_its_empty_dirs(env: Any, tmp_path: Path) -> None:
+    vm, client, _ = env
+    data = tmp_path / "pv-data"
+    await client.create("persistentvolumes", {"metadata": {"name": "pv1"}, "spec": {
+        "hostPath": {"path": str(data), "type": "DirectoryOrCreate"}}})
+    await client.create("persistentvolumeclaims", {"metadata": {"name": "c"},
+                        "spec": {"volumeName": "pv1"}, "status": {"phase": "Bound"}}, "default")
+    await client.create("secrets", {"metadata": {"name": "s"},
+                                    "data": {"pw": base64.b64encode(b"x").decode()}}, "default")
+    pod = make_pod([{"name": "v", "persistentVolumeClaim": {"claimName": "c"}},
+                    {"name": "s", "secret": {"secretName": "s"}},
+                    {"name": "e", "emptyDir": {}}],
+                   [{"name": "v", "mountPath": "/mnt", "subPath": "data"}])
+    assert (await vm.mount_pod(pod)).ready
+    (m,) = vm.container_mounts(pod, pod["spec"]["containers"][0], {})
+    assert is_mounted(m.source) and is_mounted(vm.volume_dir("uid-1", "secret", "s"))
+    empty = vm.volume_dir("uid-1", "emptyDir", "e")
+    with open(os.path.join(empty, "out"), "w") as f:
+        f.write("result")
+    await vm.unmount_terminated("uid-1")
+    assert not mounts_under(vm.pod_dir("uid-1"))  # no secret tmpfs, no claim bind left
+    assert not os.path.exists(vm.volume_dir("uid-1", "secret", "s"))
+    assert open(os.path.join(empty, "out")).read() == "result"  # kept until deletion
+    assert (data / "data").is_dir()
+    assert set(vm.pods["uid-1"].volumes) == {"e"}
+    await vm.unmount_terminated("uid-1")  # idempotent (the agent may sync it again)
