@@ -1,0 +1,107 @@
+"""Deployment scale-up and rollout through the whole control plane (figures, never assertions).
+
+Starts `kubelite server` (scheduler and controllers inside), registers simulated nodes in this
+process (they heartbeat and report bound pods Running), creates one Deployment and prints:
+
+  scale-up   time from the create to every replica Running and Ready (status.readyReplicas)
+  rollout    time from a new image (maxSurge 25%, maxUnavailable 25%) to the rollout being
+             complete as `kubectl rollout status` judges it
+
+Defaults are the issue's: 100 nodes, 3,000 replicas (target: scale-up under 20 s).
+
+    .venv/bin/python bench/workloads.py [--nodes 100] [--replicas 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kubelite.client import ApiClient  # noqa: E402
+from kubelite.sim import SimCluster, Timings  # noqa: E402
+from tests.helpers.cluster import start_server  # noqa: E402
+
+NAME = "bench-web"
+
+
+def deployment(replicas: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": NAME},
+        "spec": {
+            "replicas": replicas, "selector": {"matchLabels": {"app": NAME}},
+            "strategy": {"type": "RollingUpdate",
+                         "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+            "template": {"metadata": {"labels": {"app": NAME}}, "spec": {"containers": [{
+                "name": "web", "image": "nginx:1.0",
+                "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}},
+        },
+    }
+
+
+def rolled_out(d: dict[str, Any], replicas: int) -> bool:
+    """What `kubectl rollout status` waits for."""
+    status = d.get("status") or {}
+    return (status.get("observedGeneration", 0) >= d["metadata"].get("generation", 1)
+            and status.get("updatedReplicas", 0) == replicas
+            and status.get("replicas", 0) == replicas
+            and status.get("availableReplicas", 0) == replicas)
+
+
+async def wait_for(client: ApiClient, done: Any, timeout: float) -> float:
+    """Seconds until done(deployment) holds, reading the Deployment every 100 ms."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        d = await client.get("deployments", NAME, "default", raw=True)
+        if done(d):
+            return time.perf_counter() - start
+        await asyncio.sleep(0.1)
+    d = await client.get("deployments", NAME, "default", raw=True)
+    raise TimeoutError(f"not done after {timeout:.0f} s: status {d.get('status')}")
+
+
+async def run(nodes: int, replicas: int, timeout: float) -> None:
+    with tempfile.TemporaryDirectory(prefix="kubelite-bench-workloads-") as tmp:
+        server = start_server(Path(tmp) / "data")
+        client = ApiClient.from_kubeconfig(str(server.kubeconfig))
+        sim = SimCluster(client, nodes, pods=max(110, replicas // nodes * 3),
+                         timings=Timings(lease_renew_interval=10.0, node_status_interval=60.0))
+        try:
+            await sim.start()
+            print(f"{nodes} simulated nodes registered; creating a Deployment of {replicas:,} replicas")
+            await client.create("deployments", deployment(replicas), "default", raw=True)
+            ready = await wait_for(
+                client, lambda d: (d.get("status") or {}).get("readyReplicas", 0) == replicas, timeout)
+            print(f"scale-up: {replicas:,} replicas Running and Ready in {ready:.1f} s "
+                  f"({replicas / ready:,.0f} pods/s; target < 20 s)")
+            await wait_for(client, lambda d: rolled_out(d, replicas), timeout)
+            await client.patch("deployments", NAME, "default", {"spec": {"template": {"spec": {
+                "containers": [{"name": "web", "image": "nginx:2.0"}]}}}},
+                patch_type="strategic", raw=True)
+            took = await wait_for(client, lambda d: rolled_out(d, replicas), timeout)
+            print(f"rollout:  {replicas:,} replicas replaced (maxSurge 25%, maxUnavailable 25%) "
+                  f"in {took:.1f} s")
+        finally:
+            await sim.stop()
+            await client.close()
+            server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--nodes", type=int, default=100)
+    parser.add_argument("--replicas", type=int, default=3000)
+    parser.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds per phase")
+    args = parser.parse_args()
+    asyncio.run(run(args.nodes, args.replicas, args.timeout))
+
+
+if __name__ == "__main__":
+    main()
