@@ -73,7 +73,8 @@ class Kubelet:
         cfg.save_pod_cidr(pod_cidr)
         self.runtime = HostRuntime(cfg, pod_cidr, self.node_ip)
         await self.runtime.setup()
-        self.services = NodeServices(self.client, cfg, self.runtime.network.gateway, pod_cidr)
+        self.services = NodeServices(self.client, cfg, self.runtime.network.gateway, pod_cidr,
+                                     node_ip=self.node_ip)
         await self.services.start()
         records = RecordStore(names.kubelet_dir)
         self.volumes = VolumeManager(self.client, names.pods_dir,

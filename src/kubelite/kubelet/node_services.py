@@ -28,12 +28,13 @@ class NodeServices:
     """Starts and stops the proxy and the DNS server of one node."""
 
     def __init__(self, client: ApiClient, config: AgentConfig, gateway: str, pod_cidr: str,
-                 dns_port: int = DNS_PORT) -> None:
+                 dns_port: int = DNS_PORT, node_ip: str = "") -> None:
         self.config = config
         self.gateway = gateway
         self.proxy = ServiceProxy(client, config.names.nft_table,
                                   service_cidr=config.service_cidr,
-                                  route_device=config.names.bridge, cluster_cidr=pod_cidr)
+                                  route_device=config.names.bridge, cluster_cidr=pod_cidr,
+                                  node_ips=(node_ip, gateway))
         self.dns = ClusterDns(client, gateway, dns_port, zone=config.cluster_domain)
         self.proxy_running = False
         self.dns_running = False
@@ -63,7 +64,7 @@ class NodeServices:
         return [self.gateway] if self.dns_running else []
 
     async def stop(self) -> None:
-        """Stop both; the proxy removes its table and route (a restart programs them again)."""
+        """Stop both; the proxy's table and route stay until `--cleanup` (remove_proxy_rules)."""
         if self.dns_running:
             with contextlib.suppress(Exception):
                 await self.dns.stop()

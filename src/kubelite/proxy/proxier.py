@@ -11,7 +11,7 @@ from typing import Any
 from kubelite.client import ApiClient, Informer
 from kubelite.proxy import nft
 from kubelite.proxy.model import ServicePort, cluster_model
-from kubelite.proxy.ruleset import Ruleset, render, transaction
+from kubelite.proxy.ruleset import Ruleset, Scope, render, transaction
 
 log = logging.getLogger(__name__)
 
@@ -23,19 +23,26 @@ class ServiceProxy:
     seconds) renders the table and, if it differs, replaces it in one `nft -f -` transaction.
     `table` must be unique per cluster on this machine. With `service_cidr` and `route_device`
     (the pod bridge), a route to the service CIDR via the bridge lets the node itself reach
-    ClusterIPs; pods reach them through their default route to the bridge. `stop()` removes
-    the table and the route.
+    ClusterIPs; pods reach them through their default route to the bridge. The rules match
+    only this cluster's traffic: ClusterIPs from `route_device` or to `service_cidr`, NodePorts
+    on `node_ips`. Like kube-proxy, `stop()` leaves the table and route in place (Services keep
+    working while the agent restarts); `nft.delete_table` (`kubelite agent --cleanup`) removes
+    them.
     """
 
     def __init__(self, client: ApiClient, table: str, *, service_cidr: str | None = None,
                  route_device: str | None = None, cluster_cidr: str | None = None,
-                 masquerade_all: bool = False, batch_delay: float = 0.02) -> None:
+                 node_ips: tuple[str, ...] = (), masquerade_all: bool = False,
+                 batch_delay: float = 0.02) -> None:
         self.client = client
         self.table = table
         self.service_cidr = service_cidr
         self.route_device = route_device
         self.cluster_cidr = cluster_cidr
         self.masquerade_all = masquerade_all
+        self.scope = Scope(pod_interface=route_device or "", service_cidr=service_cidr or "",
+                           node_ips=tuple(ip for ip in node_ips
+                                          if ip and not ip.startswith("127.")))
         self.batch_delay = batch_delay
         self.services = Informer(client, "services", raw=True)
         self.slices = Informer(client, "endpointslices", raw=True)
@@ -73,7 +80,7 @@ class ServiceProxy:
         """Render and apply the ruleset now; True when nft was run."""
         self._changed.clear()
         ruleset = render(self.table, self.model(), cluster_cidr=self.cluster_cidr,
-                         masquerade_all=self.masquerade_all)
+                         masquerade_all=self.masquerade_all, scope=self.scope)
         if self.applied is not None and ruleset == self.applied:
             return False
         await nft.run_nft(transaction(ruleset, self.applied))
@@ -104,7 +111,7 @@ class ServiceProxy:
         self._route_added = True
 
     async def stop(self) -> None:
-        """Stop watching and remove the table (and the route) from the node."""
+        """Stop watching; the table and the route stay (kube-proxy leaves its rules too)."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -113,13 +120,6 @@ class ServiceProxy:
         self._tasks.clear()
         await self.services.stop()
         await self.slices.stop()
-        with contextlib.suppress(nft.NftError):
-            await nft.delete_table(self.table)
-        self.applied = None
-        if self._route_added and self.service_cidr and self.route_device:
-            with contextlib.suppress(OSError):
-                await _ip("route", "del", self.service_cidr, "dev", self.route_device)
-            self._route_added = False
 
 
 async def _ip(*args: str) -> None:

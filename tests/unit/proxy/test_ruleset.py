@@ -10,7 +10,8 @@ import pytest
 
 from kubelite.proxy import nft
 from kubelite.proxy.model import Endpoint, ServicePort, cluster_model
-from kubelite.proxy.ruleset import render, transaction
+from kubelite.proxy.proxier import ServiceProxy
+from kubelite.proxy.ruleset import Scope, render, transaction
 
 Obj = dict[str, Any]
 
@@ -121,3 +122,41 @@ async def test_resync_keeps_affinity_elements_and_drops_stale_chains(table: str)
     await nft.delete_table(table)
     gone = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True, text=True)
     assert gone.returncode != 0
+
+
+def test_rules_match_only_this_clusters_traffic() -> None:
+    scope = Scope(pod_interface="kl-abc", service_cidr="10.43.0.0/16",
+                  node_ips=("192.0.2.10", "10.244.0.1"))
+    sticky = port(TWO, node_port=30080)
+    empty = port((), name="empty", cluster_ip="10.43.0.30", node_port=30081)
+    text = render("kl_test", [sticky, empty], scope=scope).text
+    assert 'iifname "kl-abc" jump services' in text  # pods of this cluster only
+    assert "ip daddr 10.43.0.0/16 jump services" in text  # the node, to our service CIDR
+    assert f"ip daddr {{ 192.0.2.10, 10.244.0.1 }} tcp dport 30080 goto ext-{sticky.id}" in text
+    assert "ip daddr { 192.0.2.10, 10.244.0.1 } tcp dport 30081 reject" in text
+    assert "fib daddr type local" not in text  # not every local address of the machine
+    assert 'iifname != "kl-abc" return' in text and "ip daddr != 10.43.0.0/16 return" in text
+    unscoped = render("kl_test", [sticky]).text
+    assert "\t\tjump services" in unscoped
+
+
+async def test_nft_accepts_the_scoped_script() -> None:
+    scope = Scope(pod_interface="kl-abc", service_cidr="10.43.0.0/16", node_ips=("192.0.2.10",))
+    rs = render("kl_check", [port(TWO, node_port=30080, affinity_timeout=30),
+                             port((), name="none", cluster_ip="10.43.0.31", protocol="UDP",
+                                  port_name="dns", node_port=30082)], scope=scope)
+    await nft.check(transaction(rs, None))
+
+
+class _NoApi:
+    """The proxy's informers are never started here."""
+
+
+async def test_stopping_the_proxy_leaves_its_rules(table: str) -> None:
+    proxy = ServiceProxy(_NoApi(), table, service_cidr="10.43.0.0/16")  # type: ignore[arg-type]
+    assert await proxy.sync()
+    await proxy.stop()
+    listing = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True, text=True)
+    assert listing.returncode == 0, listing.stderr  # kube-proxy leaves its rules in place
+    await nft.delete_table(table)  # what `kubelite agent --cleanup` does
+    assert subprocess.run(["nft", "list", "table", "ip", table], capture_output=True).returncode != 0
