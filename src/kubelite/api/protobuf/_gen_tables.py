@@ -125,9 +125,13 @@ def mark_inline(messages: dict[str, dict[int, tuple[str, str]]]) -> None:
         schema = schemas.get(definition_name(name))
         if not schema or "properties" not in schema:
             continue
+        by_lower = {prop.lower(): prop for prop in schema["properties"]}
         for number, (field_name, type_str) in list(table.items()):
             if field_name not in schema["properties"] and type_str in messages:
                 table[number] = ("", type_str)
+            elif field_name not in schema["properties"] and field_name.lower() in by_lower:
+                # The proto name differs from the JSON one only in case (BoundObjectReference.uID).
+                table[number] = (by_lower[field_name.lower()], type_str)
 
 
 def closure(messages: dict[str, dict[int, tuple[str, str]]], roots: list[str]) -> list[str]:

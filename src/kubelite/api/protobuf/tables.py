@@ -74,6 +74,26 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
         1: ('maxUnavailable', 'intstr.IntOrString'),
         2: ('maxSurge', 'intstr.IntOrString'),
     },
+    'authentication.v1.BoundObjectReference': {
+        1: ('kind', 'string'),
+        2: ('apiVersion', 'string'),
+        3: ('name', 'string'),
+        4: ('uid', 'string'),
+    },
+    'authentication.v1.TokenRequest': {
+        1: ('metadata', 'meta.v1.ObjectMeta'),
+        2: ('spec', 'authentication.v1.TokenRequestSpec'),
+        3: ('status', 'authentication.v1.TokenRequestStatus'),
+    },
+    'authentication.v1.TokenRequestSpec': {
+        1: ('audiences', '[]string'),
+        3: ('boundObjectRef', 'authentication.v1.BoundObjectReference'),
+        4: ('expirationSeconds', 'int64'),
+    },
+    'authentication.v1.TokenRequestStatus': {
+        1: ('token', 'string'),
+        2: ('expirationTimestamp', 'meta.v1.Time'),
+    },
     'authorization.v1.FieldSelectorAttributes': {
         1: ('rawSelector', 'string'),
         2: ('requirements', '[]meta.v1.FieldSelectorRequirement'),
