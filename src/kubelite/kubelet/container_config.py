@@ -89,6 +89,8 @@ def build_config(pod: Mapping[str, Any], container: Mapping[str, Any], sandbox: 
         additional_gids=[int(g) for g in sc.get("supplementalGroups") or []],
         readonly_rootfs=bool(sc.get("readOnlyRootFilesystem")),
         terminal=bool(container.get("tty")),
+        stdin=bool(container.get("stdin")),
+        stdin_once=bool(container.get("stdinOnce")),
         mounts=mounts,
         etc_hosts=sandbox.etc_hosts,
         etc_hostname=sandbox.etc_hostname,

@@ -19,6 +19,8 @@ from kubelite.kubelet.config import AgentConfig
 from kubelite.kubelet.records import ContainerInfo, ContainerRecord
 from kubelite.kubelet.runtime_service import ImageInfo, SandboxInfo, SandboxSpec
 from kubelite.runtime import cgroups
+from kubelite.runtime.attach import AttachSession
+from kubelite.runtime.attach import attach as attach_container
 from kubelite.runtime.cni import CniError, CniNetwork, PortMapping, teardown_network
 from kubelite.runtime.exec import ExecSession, exec_process
 from kubelite.runtime.images import ImageStore, mount_rootfs, unmount
@@ -198,7 +200,8 @@ class HostRuntime:
         config.rootfs = merged
         config.cgroups_path = self.cgroups.container_path(qos, record.pod_uid, record.id)
         try:
-            await self.oci.create(record.id, bundle, build_spec(config), record.log_path)
+            await self.oci.create(record.id, bundle, build_spec(config), record.log_path,
+                                  stdin=config.stdin, stdin_once=config.stdin_once)
         except BaseException:
             await asyncio.to_thread(self._remove_files, record.id)
             raise
@@ -247,6 +250,10 @@ class HostRuntime:
     async def exec(self, cid: str, argv: list[str], *, tty: bool = False,
                    stdin: bool = False) -> ExecSession:
         return await exec_process(self.oci, cid, argv, tty=tty, stdin=stdin)
+
+    async def attach(self, cid: str) -> AttachSession:
+        """The container's streams through conmon (stdin reaches it if it has `stdin: true`)."""
+        return await attach_container(self.bundle(cid))
 
     async def exec_sync(self, cid: str, argv: list[str], timeout: float) -> tuple[int, bytes]:
         session = await exec_process(self.oci, cid, argv)

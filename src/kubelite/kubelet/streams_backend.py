@@ -13,6 +13,7 @@ from kubelite.kubelet.logs import stream_log
 from kubelite.kubelet.records import ContainerRecord
 from kubelite.kubelet.server_backend import LogOptions
 from kubelite.kubelet.tarcopy import TarProcess, has_tar, parse_tar_command
+from kubelite.runtime.attach import AttachSession
 from kubelite.runtime.exec import ExecSession
 
 if TYPE_CHECKING:
@@ -45,6 +46,35 @@ class ExecProcess:
 
     def kill(self) -> None:
         asyncio.get_running_loop().create_task(self.session.kill())
+
+
+class ConmonAttachProcess:
+    """attach to a container that keeps stdin open: conmon's socket as the server's `Process`."""
+
+    def __init__(self, session: AttachSession) -> None:
+        self.session = session
+
+    async def write_stdin(self, data: bytes) -> None:
+        await self.session.write_stdin(data)
+
+    async def close_stdin(self) -> None:
+        await self.session.close_stdin()
+
+    async def read_stdout(self) -> bytes:
+        return await self.session.read_stdout()
+
+    async def read_stderr(self) -> bytes:
+        return await self.session.read_stderr()
+
+    async def resize(self, width: int, height: int) -> None:
+        self.session.resize(width, height)
+
+    async def wait(self) -> int:
+        await self.session.wait()
+        return 0
+
+    def kill(self) -> None:
+        self.session.close()  # detach; the container keeps running
 
 
 class LogAttachProcess:
@@ -162,7 +192,17 @@ class RuntimeStreamBackend:
 
     async def attach(self, namespace: str, pod: str, container: str, *, tty: bool,
                      stdin: bool) -> Any:
+        """A container with `stdin: true` is attached through conmon, so stdin reaches it;
+        otherwise the client follows its output from now on."""
         rec = await self._running_record(namespace, pod, container)
+        rt = self.kubelet.runtime
+        assert rt is not None
+        containers = (self._pod(namespace, pod).get("spec") or {}).get("containers") or []
+        if any(c.get("name") == container and c.get("stdin") for c in containers):
+            try:
+                return ConmonAttachProcess(await rt.attach(rec.id))
+            except OSError:
+                pass  # adopted from an agent that ran it without stdin: output only
         chunks = stream_log(rec.log_path, LogOptions(follow=True, tail_lines=0),
                             running=lambda: self._running(rec))
         return LogAttachProcess(chunks, lambda: self._running(rec))

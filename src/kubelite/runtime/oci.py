@@ -219,11 +219,14 @@ class OciRuntime:
     # ---- lifecycle ---------------------------------------------------------------------
 
     async def create(
-        self, cid: str, bundle_dir: str, config: dict[str, Any], log_path: str
+        self, cid: str, bundle_dir: str, config: dict[str, Any], log_path: str,
+        *, stdin: bool = False, stdin_once: bool = False,
     ) -> None:
         """Write `config.json` into the bundle and create the container under conmon.
 
-        The container exists (status `created`) when this returns; `start` runs it.
+        The container exists (status `created`) when this returns; `start` runs it. With
+        `stdin`, conmon keeps a pipe to the process's stdin that `attach_socket` feeds; it is
+        closed when the first attached client leaves if `stdin_once`.
         """
         cdir = self._dir(cid)
         if os.path.exists(cdir):
@@ -258,6 +261,10 @@ class OciRuntime:
         ]  # fmt: skip
         if config.get("process", {}).get("terminal"):
             args.append("--terminal")
+        if stdin:
+            args.append("--stdin")
+            if not stdin_once:
+                args.append("--leave-stdin-open")
         conmon_log = os.path.join(cdir, "conmon.log")
         read_fd, write_fd = os.pipe()
         try:

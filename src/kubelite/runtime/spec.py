@@ -131,6 +131,8 @@ class ContainerConfig:
     hostname: str = ""  # only used when the container owns its UTS namespace
     readonly_rootfs: bool = False
     terminal: bool = False
+    stdin: bool = False  # conmon keeps the process's stdin open for attach
+    stdin_once: bool = False  # ... and closes it when the first attached client leaves
     mounts: list[Mount] = field(default_factory=list)
     # Files and dirs that come from the pod sandbox.
     etc_hosts: str | None = None
