@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from kubelite.api.types import core_v1
 from kubelite.scheduler.cache import NodeInfo, Snapshot
-from kubelite.scheduler.framework import SUCCESS, Code, CycleState, Status
+from kubelite.scheduler.framework import SUCCESS, ApiPatch, Code, CycleState, Status
 from kubelite.scheduler.registry import Profile, default_profile
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
@@ -91,6 +91,7 @@ class ScheduleResult:
     evaluated_nodes: int
     feasible_nodes: int
     scores: dict[str, int] = field(default_factory=dict)  # weighted totals of the feasible nodes
+    state: CycleState | None = None  # the cycle's state, for PreBind
 
 
 @dataclass
@@ -141,7 +142,8 @@ class Algorithm:
         for plugin, weight in self.profile.scorers:
             if plugin.pre_score(state, pod, nodes).code == Code.SKIP:
                 continue
-            scores = {n.name: plugin.score(state, pod, n) for n in nodes}
+            raw = plugin.score_nodes(state, pod, nodes)
+            scores = {n.name: s for n, s in zip(nodes, raw, strict=True)}
             plugin.normalize_score(state, pod, scores)
             out[plugin.NAME] = {name: s * weight for name, s in scores.items()}
         return out
@@ -179,10 +181,17 @@ class Algorithm:
         if not feasible:
             raise FitError(pod, len(nodes), diagnosis)
         if len(feasible) == 1:
-            return ScheduleResult(feasible[0].name, processed, 1)
+            return ScheduleResult(feasible[0].name, processed, 1, state=state)
         per_plugin = self.score(state, pod, feasible)
         totals = {n.name: sum(s[n.name] for s in per_plugin.values()) for n in feasible}
-        return ScheduleResult(self._select(totals), processed, len(feasible), totals)
+        return ScheduleResult(self._select(totals), processed, len(feasible), totals, state)
+
+    def pre_bind(self, result: ScheduleResult, pod: core_v1.Pod) -> list[ApiPatch]:
+        """Every plugin's writes to make before binding pod to result.node."""
+        if result.state is None:
+            return []
+        return [patch for plugin in self.profile.plugins.values()
+                for patch in plugin.pre_bind(result.state, pod, result.node)]
 
     def _select(self, totals: dict[str, int]) -> str:
         """The highest total; ties broken uniformly at random (reservoir sampling)."""

@@ -11,12 +11,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
-from kubelite.api.types import core_v1
+from kubelite.api.types import core_v1, meta_v1, storage_v1
 from kubelite.scheduler import _quantity
+from kubelite.scheduler.spread_index import SpreadIndex
 
 DEFAULT_MILLI_CPU_REQUEST = 100  # what "non-zero" scoring assumes for a container without one
 DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
@@ -127,6 +128,13 @@ def pod_host_ports(pod: core_v1.Pod) -> list[tuple[str, str, int]]:
     return ports
 
 
+def has_pod_affinity(pod: core_v1.Pod) -> bool:
+    """Does the pod carry any pod affinity or anti-affinity term (required or preferred)?"""
+    affinity = pod.spec.affinity if pod.spec else None
+    return affinity is not None and (affinity.pod_affinity is not None
+                                     or affinity.pod_anti_affinity is not None)
+
+
 def normalize_image(name: str) -> str:
     """Docker reference normalisation: "nginx" -> "docker.io/library/nginx:latest"."""
     if "@" not in name:
@@ -149,6 +157,7 @@ class NodeInfo:
         self.requested = Resources()
         self.non_zero_requested = Resources()
         self.used_ports: dict[tuple[str, str, int], int] = {}
+        self.affinity_pods: dict[str, core_v1.Pod] = {}  # pods with any pod (anti-)affinity term
         self.set_node(node)
 
     def set_node(self, node: core_v1.Node) -> None:
@@ -161,10 +170,11 @@ class NodeInfo:
         for image in status.images or []:
             for n in image.names or []:
                 self.images[normalize_image(n)] = image.size_bytes or 0
-
-    @property
-    def taints(self) -> list[core_v1.Taint]:
-        return (self.node.spec.taints if self.node.spec else None) or []
+        spec = node.spec or core_v1.NodeSpec()
+        self.unschedulable = bool(spec.unschedulable)
+        self.taints: list[core_v1.Taint] = list(spec.taints or [])
+        self.filter_taints = [t for t in self.taints if t.effect in ("NoSchedule", "NoExecute")]
+        self.prefer_taints = [t for t in self.taints if t.effect == "PreferNoSchedule"]
 
     def add_pod(self, pod: core_v1.Pod) -> None:
         key = pod_key(pod)
@@ -175,6 +185,8 @@ class NodeInfo:
         self.non_zero_requested.add(pod_requests(pod, non_zero=True))
         for port in pod_host_ports(pod):
             self.used_ports[port] = self.used_ports.get(port, 0) + 1
+        if has_pod_affinity(pod):
+            self.affinity_pods[key] = pod
 
     def remove_pod(self, key: str) -> None:
         pod = self.pods.pop(key, None)
@@ -182,6 +194,7 @@ class NodeInfo:
             return
         self.requested.add(pod_requests(pod), -1)
         self.non_zero_requested.add(pod_requests(pod, non_zero=True), -1)
+        self.affinity_pods.pop(key, None)
         for port in pod_host_ports(pod):
             left = self.used_ports.get(port, 0) - 1
             if left > 0:
@@ -198,24 +211,69 @@ class NodeInfo:
         return False
 
 
-@dataclass
+class Lookup(Protocol):
+    """Anything that finds an object by key: a dict, or an Informer's cache."""
+
+    def get(self, key: str) -> Any: ...
+
+
 class Snapshot:
-    """What one scheduling cycle sees: every node plus the objects some plugins consult."""
+    """What one scheduling cycle sees: every node plus the objects some plugins consult.
 
-    nodes: list[NodeInfo]
-    services: list[core_v1.Service] = field(default_factory=list)
-    replica_sets: list[Any] = field(default_factory=list)
-    namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    Built by SchedulerCache.snapshot() it shares the cache's incremental indexes (image
+    spread, pods with affinity terms, spread counts), so taking one costs nothing per node;
+    built from a bare node list (tests, explain) it computes them on first use.
+    """
 
-    def __post_init__(self) -> None:
-        self.by_name = {n.name: n for n in self.nodes}
-        self.image_nodes: dict[str, int] = {}
-        for n in self.nodes:
-            for image in n.images:
-                self.image_nodes[image] = self.image_nodes.get(image, 0) + 1
+    def __init__(self, nodes: list[NodeInfo], services: list[core_v1.Service] | None = None,
+                 replica_sets: list[Any] | None = None,
+                 namespace_labels: dict[str, dict[str, str]] | None = None, *,
+                 claims: Lookup | None = None, volumes: Lookup | None = None,
+                 storage_classes: dict[str, storage_v1.StorageClass] | None = None,
+                 cache: SchedulerCache | None = None) -> None:
+        self.nodes = nodes
+        self.services = services or []
+        self.replica_sets = replica_sets or []
+        self.namespace_labels = namespace_labels or {}
+        self.claims: Lookup = claims if claims is not None else {}  # "ns/name" -> PVC
+        self.volumes: Lookup = volumes if volumes is not None else {}  # name -> PV
+        self.storage_classes = storage_classes or {}
+        self._cache = cache
+        self.by_name: dict[str, NodeInfo] = cache.nodes if cache else {n.name: n for n in nodes}
+        self._spread = cache.spread if cache else SpreadIndex()
+        self._image_nodes: dict[str, int] | None = cache.image_nodes if cache else None
 
     def get(self, name: str) -> NodeInfo | None:
         return self.by_name.get(name)
+
+    @property
+    def image_nodes(self) -> dict[str, int]:
+        """image -> how many nodes hold it."""
+        if self._image_nodes is None:
+            self._image_nodes = {}
+            for n in self.nodes:
+                for image in n.images:
+                    self._image_nodes[image] = self._image_nodes.get(image, 0) + 1
+        return self._image_nodes
+
+    def affinity_pods(self) -> Iterable[tuple[NodeInfo, core_v1.Pod]]:
+        """(node, pod) for every pod that has a pod affinity or anti-affinity term."""
+        holders = self._cache.affinity_nodes if self._cache else None
+        nodes = self.nodes if holders is None else [self.by_name[n] for n in holders
+                                                      if n in self.by_name]
+        for node in nodes:
+            for pod in node.affinity_pods.values():
+                yield node, pod
+
+    def spread_counts(self, namespace: str, selector: meta_v1.LabelSelector,
+                      key: str) -> dict[str, int]:
+        """domain of `key` -> pods in `namespace` matching `selector`, over every node."""
+        return self._spread.counts(namespace, selector, key, self.nodes)
+
+    def nodes_with_label(self, key: str) -> int:
+        if self._cache is not None:
+            return self._cache.label_keys.get(key, 0)
+        return sum(1 for n in self.nodes if key in n.labels)
 
 
 @dataclass
@@ -227,7 +285,12 @@ class _PodState:
 
 
 class SchedulerCache:
-    """Nodes and assigned pods, fed by informers and by the scheduler's own assumptions."""
+    """Nodes and assigned pods, fed by informers and by the scheduler's own assumptions.
+
+    Besides the NodeInfos it keeps, incrementally, what would otherwise cost a walk over every
+    node or pod per cycle: the node list, how many nodes hold each image and carry each label
+    key, which nodes run pods with affinity terms, and spread counts (spread_index.py).
+    """
 
     def __init__(self, assumed_ttl: float = DEFAULT_ASSUMED_POD_TTL) -> None:
         self.assumed_ttl = assumed_ttl
@@ -235,40 +298,84 @@ class SchedulerCache:
         self._pods: dict[str, _PodState] = {}
         # Pods seen on nodes the cache does not know yet; attached when the node arrives.
         self._orphans: dict[str, dict[str, core_v1.Pod]] = {}
+        self._node_list: list[NodeInfo] | None = None
+        self.image_nodes: dict[str, int] = {}
+        self.label_keys: dict[str, int] = {}
+        self.affinity_nodes: dict[str, int] = {}  # node -> pods with affinity terms on it
+        self.spread = SpreadIndex()
 
     # -- nodes ------------------------------------------------------------------------------
 
-    def add_node(self, node: core_v1.Node) -> NodeInfo:
-        name = node.metadata.name if node.metadata else ""
-        info = self.nodes.get(name or "")
-        if info is None:
-            info = self.nodes[name or ""] = NodeInfo(node)
-            for pod in self._orphans.pop(info.name, {}).values():
-                info.add_pod(pod)
+    def _count_node(self, info: NodeInfo, sign: int) -> None:
+        for image in info.images:
+            self._bump(self.image_nodes, image, sign)
+        for key in info.labels:
+            self._bump(self.label_keys, key, sign)
+
+    @staticmethod
+    def _bump(counts: dict[str, int], key: str, sign: int) -> None:
+        left = counts.get(key, 0) + sign
+        if left > 0:
+            counts[key] = left
         else:
+            counts.pop(key, None)
+
+    def add_node(self, node: core_v1.Node) -> NodeInfo:
+        name = (node.metadata.name if node.metadata else None) or ""
+        info = self.nodes.get(name)
+        if info is None:
+            info = self.nodes[name] = NodeInfo(node)
+            self._node_list = None
+            for key, pod in self._orphans.pop(info.name, {}).items():
+                info.add_pod(pod)
+                self._track_affinity(info, key, pod, 1)
+            self._count_node(info, 1)
+            self.spread.node_added(info)
+        else:
+            old_labels = info.labels
+            self._count_node(info, -1)
             info.set_node(node)
+            self._count_node(info, 1)
+            if old_labels != info.labels:
+                self.spread.invalidate()
         return info
 
     update_node = add_node
 
     def remove_node(self, name: str) -> None:
         info = self.nodes.pop(name, None)
-        if info is not None and info.pods:
+        if info is None:
+            return
+        self._node_list = None
+        self._count_node(info, -1)
+        self.affinity_nodes.pop(name, None)
+        self.spread.invalidate()
+        if info.pods:
             self._orphans[name] = dict(info.pods)
 
     # -- pods -------------------------------------------------------------------------------
+
+    def _track_affinity(self, info: NodeInfo, key: str, pod: core_v1.Pod, sign: int) -> None:
+        if has_pod_affinity(pod):
+            self._bump(self.affinity_nodes, info.name, sign)
 
     def _place(self, key: str, pod: core_v1.Pod, node: str) -> None:
         info = self.nodes.get(node)
         if info is not None:
             info.add_pod(pod)
+            self._track_affinity(info, key, pod, 1)
+            self.spread.pod_placed(pod, info)
         else:
             self._orphans.setdefault(node, {})[key] = pod
 
     def _unplace(self, key: str, node: str) -> None:
         info = self.nodes.get(node)
         if info is not None:
-            info.remove_pod(key)
+            pod = info.pods.get(key)
+            if pod is not None:
+                info.remove_pod(key)
+                self._track_affinity(info, key, pod, -1)
+                self.spread.pod_placed(pod, info, -1)
         self._orphans.get(node, {}).pop(key, None)
 
     def add_pod(self, pod: core_v1.Pod) -> None:
@@ -329,5 +436,11 @@ class SchedulerCache:
     def pods(self) -> Iterable[core_v1.Pod]:
         return (s.pod for s in self._pods.values())
 
+    def node_list(self) -> list[NodeInfo]:
+        if self._node_list is None:
+            self._node_list = list(self.nodes.values())
+        return self._node_list
+
     def snapshot(self, **extra: Any) -> Snapshot:
-        return Snapshot(list(self.nodes.values()), **extra)
+        """A view for one synchronous cycle; it shares the cache's NodeInfos and indexes."""
+        return Snapshot(self.node_list(), **extra, cache=self)

@@ -83,8 +83,19 @@ class Event(enum.Flag):
     POD_ADD = enum.auto()  # an assigned pod appeared
     POD_UPDATE = enum.auto()  # an assigned pod's labels or requests changed
     POD_DELETE = enum.auto()  # an assigned pod went away (frees resources, ports, spread)
+    VOLUME = enum.auto()  # a PersistentVolumeClaim, PersistentVolume or StorageClass changed
     NODE_UPDATE = NODE_LABEL | NODE_TAINT | NODE_ALLOCATABLE | NODE_OTHER
-    ALL = NODE_ADD | NODE_DELETE | NODE_UPDATE | POD_ADD | POD_UPDATE | POD_DELETE
+    ALL = NODE_ADD | NODE_DELETE | NODE_UPDATE | POD_ADD | POD_UPDATE | POD_DELETE | VOLUME
+
+
+@dataclass(frozen=True)
+class ApiPatch:
+    """A merge patch a PreBind plugin asks the scheduler to write before binding the pod."""
+
+    resource: str  # plural, e.g. "persistentvolumeclaims"
+    namespace: str | None
+    name: str
+    body: dict[str, Any]
 
 
 @dataclass
@@ -123,8 +134,17 @@ class Plugin:
     def score(self, state: CycleState, pod: core_v1.Pod, node: NodeInfo) -> int:
         return 0
 
+    def score_nodes(self, state: CycleState, pod: core_v1.Pod, nodes: Sequence[NodeInfo]
+                    ) -> list[int]:
+        """Raw scores of many nodes at once; plugins override it where a batch is cheaper."""
+        return [self.score(state, pod, n) for n in nodes]
+
     def normalize_score(self, state: CycleState, pod: core_v1.Pod, scores: dict[str, int]) -> None:
         """Rescale raw scores (in place) to 0..MAX_NODE_SCORE."""
+
+    def pre_bind(self, state: CycleState, pod: core_v1.Pod, node: str) -> Sequence[ApiPatch]:
+        """Writes to make before the binding (kept I/O-free: the scheduler performs them)."""
+        return ()
 
 
 def default_normalize_score(scores: dict[str, int], reverse: bool = False,

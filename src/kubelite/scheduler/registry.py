@@ -14,11 +14,12 @@ from kubelite.scheduler.plugins.node_resources_fit import NodeResourcesFit
 from kubelite.scheduler.plugins.node_unschedulable import NodeUnschedulable
 from kubelite.scheduler.plugins.pod_topology_spread import PodTopologySpread
 from kubelite.scheduler.plugins.taint_toleration import TaintToleration
+from kubelite.scheduler.plugins.volume_binding import VolumeBinding
 
 # Filters run in this order; a node is refused by the first plugin that refuses it.
 FILTER_ORDER: tuple[type[Plugin], ...] = (
     NodeUnschedulable, NodeName, TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit,
-    PodTopologySpread, InterPodAffinity,
+    VolumeBinding, PodTopologySpread, InterPodAffinity,
 )
 
 # Score plugins and weights (kube-scheduler's defaults).

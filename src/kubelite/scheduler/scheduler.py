@@ -8,13 +8,14 @@ import asyncio
 import datetime
 import logging
 import random
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from kubelite.api.types import core_v1
 from kubelite.client.informer import Informer
 from kubelite.scheduler.algorithm import Algorithm, FitError, NodeReport
-from kubelite.scheduler.cache import SchedulerCache, pod_key
-from kubelite.scheduler.framework import Event
+from kubelite.scheduler.cache import SchedulerCache, Snapshot, pod_key
+from kubelite.scheduler.framework import ApiPatch, Event
 from kubelite.scheduler.queue import QueuedPod, SchedulingQueue
 from kubelite.scheduler.registry import Profile, default_profile
 
@@ -79,6 +80,9 @@ class Scheduler:
         self.assigned = Informer(client, "pods", field_selector=ASSIGNED)  # type: ignore[arg-type]
         self.services = Informer(client, "services")  # type: ignore[arg-type]
         self.replica_sets = Informer(client, "replicasets")  # type: ignore[arg-type]
+        self.claims = Informer(client, "persistentvolumeclaims")  # type: ignore[arg-type]
+        self.volumes = Informer(client, "persistentvolumes")  # type: ignore[arg-type]
+        self.storage_classes = Informer(client, "storageclasses")  # type: ignore[arg-type]
         self._tasks: list[asyncio.Task[Any]] = []
         self._bindings: set[asyncio.Task[None]] = set()
         self._wire()
@@ -138,11 +142,24 @@ class Scheduler:
         self.assigned.on_update(assigned_updated)
         self.assigned.on_delete(assigned_deleted)
 
+        def volume_changed(*_: Any) -> None:
+            self.queue.move_on_event(Event.VOLUME)
+
+        for inf in (self.claims, self.volumes, self.storage_classes):
+            inf.on_add(volume_changed)
+            inf.on_update(volume_changed)
+            inf.on_delete(volume_changed)
+
+    @property
+    def informers(self) -> tuple[Informer, ...]:
+        return (self.nodes, self.assigned, self.pending, self.services, self.replica_sets,
+                self.claims, self.volumes, self.storage_classes)
+
     # -- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Start the informers, wait for nodes and pods to sync, then start scheduling."""
-        for inf in (self.nodes, self.assigned, self.pending, self.services, self.replica_sets):
+        for inf in self.informers:
             inf.start()
         for inf in (self.nodes, self.assigned, self.pending):
             await inf.has_synced()
@@ -155,7 +172,7 @@ class Scheduler:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._bindings, return_exceptions=True)
         self._tasks.clear()
-        for inf in (self.nodes, self.assigned, self.pending, self.services, self.replica_sets):
+        for inf in self.informers:
             await inf.stop()
 
     async def _loop(self) -> None:
@@ -176,9 +193,12 @@ class Scheduler:
 
     # -- one cycle --------------------------------------------------------------------------------
 
-    def snapshot(self) -> Any:
+    def snapshot(self) -> Snapshot:
+        classes = {sc.metadata.name: sc for sc in self.storage_classes.list() if sc.metadata}
         return self.cache.snapshot(services=self.services.list(),
-                                   replica_sets=self.replica_sets.list())
+                                   replica_sets=self.replica_sets.list(),
+                                   claims=self.claims, volumes=self.volumes,
+                                   storage_classes=classes)
 
     async def schedule_one(self) -> None:
         """Pop one pod, find it a node, assume it and start binding (not awaited)."""
@@ -198,15 +218,20 @@ class Scheduler:
             self.queue.add_backoff(qp)
             await self._record_failure(pod, str(e))
             return
+        patches = self.algorithm.pre_bind(result, pod)
         assumed = self.cache.assume_pod(pod, result.node)
         self.queue.done(qp.key)
-        task = asyncio.create_task(self._bind(qp, assumed, result.node))
+        task = asyncio.create_task(self._bind(qp, assumed, result.node, patches))
         self._bindings.add(task)
         task.add_done_callback(self._bindings.discard)
 
-    async def _bind(self, qp: QueuedPod, pod: core_v1.Pod, node: str) -> None:
+    async def _bind(self, qp: QueuedPod, pod: core_v1.Pod, node: str,
+                    patches: Sequence[ApiPatch] = ()) -> None:
+        """PreBind writes (e.g. a PVC's selected-node), then POST pods/NAME/binding."""
         meta = pod.metadata
         try:
+            for p in patches:
+                await self.client.patch(p.resource, p.name, p.namespace, p.body)
             await self.client.bind(pod, node)
         except Exception as e:
             log.info("binding %s to %s failed: %s", qp.key, node, e)

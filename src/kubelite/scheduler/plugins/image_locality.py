@@ -3,6 +3,8 @@ by how widely the image is spread (so one node does not attract everything)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from kubelite.api.types import core_v1
 from kubelite.scheduler.cache import NodeInfo, normalize_image
 from kubelite.scheduler.framework import MAX_NODE_SCORE, CycleState, Event, Plugin
@@ -37,3 +39,11 @@ class ImageLocality(Plugin):
     def score(self, state: CycleState, pod: core_v1.Pod, node: NodeInfo) -> int:
         snap = state.snapshot
         return image_score(pod, node, snap.image_nodes, len(snap.nodes))
+
+    def score_nodes(self, state: CycleState, pod: core_v1.Pod, nodes: Sequence[NodeInfo]
+                    ) -> list[int]:
+        containers = list(pod.spec.containers) + list(pod.spec.init_containers or []) if pod.spec else []
+        image_nodes = state.snapshot.image_nodes
+        if not any(c.image and normalize_image(c.image) in image_nodes for c in containers):
+            return [0] * len(nodes)  # no node holds any of its images
+        return [self.score(state, pod, n) for n in nodes]

@@ -85,6 +85,12 @@ def _all_pods(snapshot: Snapshot) -> Iterable[tuple[NodeInfo, core_v1.Pod]]:
             yield node, pod
 
 
+def _pods_to_visit(snapshot: Snapshot, own_terms: bool) -> Iterable[tuple[NodeInfo, core_v1.Pod]]:
+    """Every pod when the incoming pod has terms of its own (any pod may match them);
+    otherwise only pods with terms, whose rules may concern the incoming pod."""
+    return _all_pods(snapshot) if own_terms else snapshot.affinity_pods()
+
+
 @dataclass
 class _FilterState:
     affinity: list[core_v1.PodAffinityTerm]
@@ -108,7 +114,7 @@ class InterPodAffinity(Plugin):
         aff_domains: list[set[tuple[str, str]]] = [set() for _ in affinity]
         anti_domains: set[tuple[str, str]] = set()
         any_match = False
-        for node, other in _all_pods(snap):
+        for node, other in _pods_to_visit(snap, bool(affinity or anti)):
             for term in required_terms(other, True):
                 if term.topology_key in node.labels and term_matches(term, other, pod, snap):
                     existing_anti.add((term.topology_key, node.labels[term.topology_key]))
@@ -158,7 +164,7 @@ class InterPodAffinity(Plugin):
                 pair = (key, node.labels[key])
                 scores[pair] = scores.get(pair, 0) + weight
 
-        for node, other in _all_pods(snap):
+        for node, other in _pods_to_visit(snap, bool(pref or pref_anti)):
             for w in pref:
                 if term_matches(w.pod_affinity_term, pod, other, snap):
                     add(w.pod_affinity_term.topology_key, node, w.weight)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kubelite.api.types import core_v1
 from kubelite.scheduler.cache import NodeInfo
-from kubelite.scheduler.framework import SUCCESS, CycleState, Event, Plugin, Status
+from kubelite.scheduler.framework import SKIP, SUCCESS, CycleState, Event, Plugin, Status
 
 NAME = "NodeName"
 REASON = "node(s) didn't match the requested node name"
@@ -19,6 +19,9 @@ def fits(pod: core_v1.Pod, node_name: str) -> bool:
 class NodeName(Plugin):
     NAME = NAME
     EVENTS = EVENTS
+
+    def pre_filter(self, state: CycleState, pod: core_v1.Pod) -> Status:
+        return SUCCESS if pod.spec and pod.spec.node_name else SKIP
 
     def filter(self, state: CycleState, pod: core_v1.Pod, node: NodeInfo) -> Status:
         return SUCCESS if fits(pod, node.name) else Status.unresolvable(REASON)

@@ -3,6 +3,7 @@ nodes, prefer the least allocated (LeastAllocated strategy)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kubelite.api.types import core_v1
@@ -104,3 +105,14 @@ class NodeResourcesFit(Plugin):
             total += least_allocated_score(req, cap) * weight
             weights += weight
         return total // weights if weights else 0
+
+    def score_nodes(self, state: CycleState, pod: core_v1.Pod, nodes: Sequence[NodeInfo]
+                    ) -> list[int]:
+        """LeastAllocated over cpu and memory (weight 1 each), in one loop."""
+        non_zero = self._requests(state, pod)[1]
+        cpu, mem = non_zero.milli_cpu, non_zero.memory
+        out = []
+        for n in nodes:
+            out.append((least_allocated_score(n.non_zero_requested.milli_cpu + cpu, n.allocatable.milli_cpu)
+                        + least_allocated_score(n.non_zero_requested.memory + mem, n.allocatable.memory)) // 2)
+        return out

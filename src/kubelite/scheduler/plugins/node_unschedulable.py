@@ -27,4 +27,6 @@ class NodeUnschedulable(Plugin):
     EVENTS = EVENTS
 
     def filter(self, state: CycleState, pod: core_v1.Pod, node: NodeInfo) -> Status:
+        if not node.unschedulable:
+            return SUCCESS
         return SUCCESS if allows(pod, node.node) else Status.unresolvable(REASON)

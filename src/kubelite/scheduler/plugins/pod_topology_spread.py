@@ -106,6 +106,51 @@ def _count_matching(node: NodeInfo, ns: str | None, selector: meta_v1.LabelSelec
 class _FilterState:
     constraints: list[Constraint]
     counts: list[dict[str, int]] = field(default_factory=list)  # per constraint: domain -> pods
+    global_min: list[int] = field(default_factory=list)  # per constraint
+    self_match: list[int] = field(default_factory=list)  # per constraint: 1 if the pod counts
+
+
+def _has_required_node_affinity(pod: core_v1.Pod) -> bool:
+    spec = pod.spec
+    if spec is None:
+        return False
+    na = spec.affinity.node_affinity if spec.affinity else None
+    return bool(spec.node_selector) or bool(
+        na and na.required_during_scheduling_ignored_during_execution)
+
+
+def domain_counts(pod: core_v1.Pod, constraints: list[Constraint], snapshot: Snapshot,
+                  require_all: bool) -> list[dict[str, int]]:
+    """Per constraint: domain -> matching pods, over the nodes the constraint considers.
+
+    Nodes count when they carry the topology key (all constraints' keys if require_all)
+    and, if the constraint honours node affinity, match the pod's nodeSelector/affinity.
+    When neither restriction removes a node, the cache's incremental counts answer at once.
+    """
+    ns = (pod.metadata.namespace if pod.metadata else None) or ""
+    affinity = _has_required_node_affinity(pod)
+    total = len(snapshot.nodes)
+    keys = {c.topology_key for c in constraints}
+    all_keys_everywhere = len(keys) == 1 or all(
+        snapshot.nodes_with_label(k) == total for k in keys)
+    if (not require_all or all_keys_everywhere) and not any(c.honor_affinity for c in constraints if affinity):
+        return [snapshot.spread_counts(ns, c.selector, c.topology_key) for c in constraints]
+    counts: list[dict[str, int]] = [{} for _ in constraints]
+    for node in snapshot.nodes:
+        if require_all and not all(k in node.labels for k in keys):
+            continue
+        matches: bool | None = None
+        for i, c in enumerate(constraints):
+            domain = node.labels.get(c.topology_key)
+            if domain is None:
+                continue
+            if c.honor_affinity and affinity:
+                if matches is None:
+                    matches = required_matches(pod, node.node)
+                if not matches:
+                    continue
+            counts[i][domain] = counts[i].get(domain, 0) + _count_matching(node, ns, c.selector)
+    return counts
 
 
 def skew_after_placing(count_in_domain: int, self_match: int, global_min: int) -> int:
@@ -121,16 +166,11 @@ class PodTopologySpread(Plugin):
         constraints = constraints_of(pod, "DoNotSchedule")
         if not constraints:
             return SKIP
-        ns = pod.metadata.namespace if pod.metadata else None
-        st = _FilterState(constraints, [{} for _ in constraints])
-        for node in state.snapshot.nodes:
-            if not all(c.topology_key in node.labels for c in constraints):
-                continue
-            for i, c in enumerate(constraints):
-                if c.honor_affinity and not required_matches(pod, node.node):
-                    continue
-                domain = node.labels[c.topology_key]
-                st.counts[i][domain] = st.counts[i].get(domain, 0) + _count_matching(node, ns, c.selector)
+        st = _FilterState(constraints, domain_counts(pod, constraints, state.snapshot, True))
+        for c, counts in zip(constraints, st.counts, strict=True):
+            global_min = min(counts.values(), default=0)
+            st.global_min.append(0 if len(counts) < c.min_domains else global_min)
+            st.self_match.append(1 if selector_matches(c.selector, _labels(pod)) else 0)
         state.write(_FILTER_KEY, st)
         return SUCCESS
 
@@ -139,15 +179,11 @@ class PodTopologySpread(Plugin):
         if st is None:
             return SUCCESS
         for i, c in enumerate(st.constraints):
-            if c.topology_key not in node.labels:
+            domain = node.labels.get(c.topology_key)
+            if domain is None:
                 return Status.unresolvable(REASON_MISSING_LABEL)
-            counts = st.counts[i]
-            global_min = min(counts.values(), default=0)
-            if len(counts) < c.min_domains:
-                global_min = 0
-            self_match = 1 if selector_matches(c.selector, _labels(pod)) else 0
-            here = counts.get(node.labels[c.topology_key], 0)
-            if skew_after_placing(here, self_match, global_min) > c.max_skew:
+            here = st.counts[i].get(domain, 0)
+            if skew_after_placing(here, st.self_match[i], st.global_min[i]) > c.max_skew:
                 return Status.unschedulable(REASON)
         return SUCCESS
 
@@ -160,15 +196,7 @@ class PodTopologySpread(Plugin):
                 constraints = [Constraint(skew, key, selector) for key, skew in DEFAULT_CONSTRAINTS]
         if not constraints:
             return SKIP
-        ns = pod.metadata.namespace if pod.metadata else None
-        counts: list[dict[str, int]] = [{} for _ in constraints]
-        for node in state.snapshot.nodes:
-            if require_all and not all(c.topology_key in node.labels for c in constraints):
-                continue
-            for i, c in enumerate(constraints):
-                if c.topology_key in node.labels and (not c.honor_affinity or required_matches(pod, node.node)):
-                    domain = node.labels[c.topology_key]
-                    counts[i][domain] = counts[i].get(domain, 0) + _count_matching(node, ns, c.selector)
+        counts = domain_counts(pod, constraints, state.snapshot, require_all)
         weights = []
         for c in constraints:
             domains = {n.labels[c.topology_key] for n in nodes if c.topology_key in n.labels}

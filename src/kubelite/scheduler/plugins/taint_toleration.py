@@ -54,15 +54,23 @@ class TaintToleration(Plugin):
     EVENTS = EVENTS
 
     def filter(self, state: CycleState, pod: core_v1.Pod, node: NodeInfo) -> Status:
+        if not node.filter_taints:
+            return SUCCESS
         tolerations = (pod.spec.tolerations if pod.spec else None) or []
-        taint = untolerated_taint(node.taints, tolerations)
+        taint = untolerated_taint(node.filter_taints, tolerations)
         return Status.unresolvable(reason_for(taint)) if taint else SUCCESS
 
     def score(self, state: CycleState, pod: core_v1.Pod, node: NodeInfo) -> int:
+        if not node.prefer_taints:
+            return 0
         tolerations = [t for t in (pod.spec.tolerations if pod.spec else None) or []
                        if t.effect in (None, "", "PreferNoSchedule")]
-        return sum(1 for taint in node.taints if taint.effect == "PreferNoSchedule"
-                   and not any(tolerates(t, taint) for t in tolerations))
+        return sum(1 for taint in node.prefer_taints
+                   if not any(tolerates(t, taint) for t in tolerations))
+
+    def score_nodes(self, state: CycleState, pod: core_v1.Pod, nodes: Sequence[NodeInfo]
+                    ) -> list[int]:
+        return [self.score(state, pod, n) if n.prefer_taints else 0 for n in nodes]
 
     def normalize_score(self, state: CycleState, pod: core_v1.Pod, scores: dict[str, int]) -> None:
         default_normalize_score(scores, reverse=True)
