@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +26,6 @@ import pytest
 from kubelite.client import ApiClient
 from kubelite.controllers.endpointslices import EndpointSliceController
 from kubelite.proxy import ServiceProxy
-from tests.helpers.cluster import Server
 
 pytestmark = pytest.mark.root
 
@@ -150,15 +149,6 @@ def node() -> Iterator[Node]:
         yield n
     finally:
         n.teardown()
-
-
-@pytest.fixture
-async def client(server: Server) -> AsyncIterator[ApiClient]:
-    api = ApiClient.from_kubeconfig(str(server.kubeconfig))
-    try:
-        yield api
-    finally:
-        await api.close()
 
 
 def pod_body(name: str, labels: dict[str, str]) -> dict[str, Any]:

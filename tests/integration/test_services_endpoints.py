@@ -20,10 +20,9 @@ from kubelite.client import ApiClient
 from kubelite.controllers.endpoints import EndpointsController
 from kubelite.controllers.endpointslices import EndpointSliceController
 from kubelite.dns import ClusterDns, wire
-from kubelite.sim import SimCluster, Timings
+from kubelite.sim import SimCluster
 from tests.helpers.cluster import Server, start_server
-
-FAST = Timings(lease_renew_interval=0.5, node_status_interval=2.0)
+from tests.helpers.sim import running_sim
 
 
 @pytest.fixture(scope="module")
@@ -36,22 +35,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture
-async def client(server: Server) -> AsyncIterator[ApiClient]:
-    api = ApiClient.from_kubeconfig(str(server.kubeconfig))
-    try:
-        yield api
-    finally:
-        await api.close()
-
-
-@pytest.fixture
 async def cluster(client: ApiClient) -> AsyncIterator[SimCluster]:
-    sim = SimCluster(client, 2, timings=FAST, prefix="svc-")
-    await sim.start()
-    try:
+    async with running_sim(client, 2, prefix="svc-") as sim:
         yield sim
-    finally:
-        await sim.stop(delete_nodes=True)
 
 
 @pytest.fixture

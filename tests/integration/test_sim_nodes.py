@@ -14,10 +14,9 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from kubelite.client import ApiClient
-from kubelite.sim import SimCluster, Timings
+from kubelite.sim import SimCluster
 from tests.helpers.cluster import Server, start_server
-
-FAST = Timings(lease_renew_interval=0.5, node_status_interval=2.0)
+from tests.helpers.sim import running_sim
 
 
 @pytest.fixture(scope="module")
@@ -30,22 +29,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture
-async def client(server: Server) -> AsyncIterator[ApiClient]:
-    api = ApiClient.from_kubeconfig(str(server.kubeconfig))
-    try:
-        yield api
-    finally:
-        await api.close()
-
-
-@pytest.fixture
 async def cluster(client: ApiClient) -> AsyncIterator[SimCluster]:
-    sim = SimCluster(client, 3, timings=FAST, zones=2)
-    await sim.start()
-    try:
+    async with running_sim(client, 3, zones=2) as sim:
         yield sim
-    finally:
-        await sim.stop(delete_nodes=True)
 
 
 async def kubectl(server: Server, *args: str, check: bool = True) -> str:
