@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+import msgspec
+
 from kubelite.client import ApiClient, ApiError, KubeconfigError
 from kubelite.scheduler.algorithm import Algorithm, NodeReport
-from kubelite.scheduler.cache import SchedulerCache
+from kubelite.scheduler.cache import SchedulerCache, pod_key
+
+BOUND_NOTE = "Pod {pod} is bound to {node}; explaining where it would go if it were pending now."
 
 
 def render(reports: list[NodeReport]) -> str:
@@ -39,14 +43,27 @@ async def run(args: argparse.Namespace) -> int:
             pods = (await client.list("pods", field_selector="spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed")).items
             services = (await client.list("services")).items
             replica_sets = (await client.list("replicasets")).items
+            claims = (await client.list("persistentvolumeclaims")).items
+            volumes = (await client.list("persistentvolumes")).items
+            storage_classes = (await client.list("storageclasses")).items
         except ApiError as e:
             print(f"Error from server ({e.reason}): {e.message}", file=sys.stderr)
             return 1
     cache = SchedulerCache()
     for node in nodes:
         cache.add_node(node)
+    key = pod_key(pod)
     for p in pods:
-        cache.add_pod(p)
-    reports = Algorithm().explain(pod, cache.snapshot(services=services, replica_sets=replica_sets))
-    print(render(reports))
+        if pod_key(p) != key:  # a bound pod is explained as if it were pending again
+            cache.add_pod(p)
+    bound_to = pod.spec.node_name if pod.spec else None
+    if bound_to:
+        print(BOUND_NOTE.format(pod=key, node=bound_to))
+        pod = msgspec.structs.replace(pod, spec=msgspec.structs.replace(pod.spec, node_name=None))
+    classes = {sc.metadata.name: sc for sc in storage_classes if sc.metadata}
+    snapshot = cache.snapshot(services=services, replica_sets=replica_sets,
+                              claims={pod_key(c): c for c in claims},
+                              volumes={v.metadata.name: v for v in volumes if v.metadata},
+                              storage_classes=classes)
+    print(render(Algorithm().explain(pod, snapshot)))
     return 0
