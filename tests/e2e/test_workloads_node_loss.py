@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -21,8 +20,8 @@ from kubelite.sim import SimCluster, Timings
 from tests.helpers.cluster import Server, start_server
 
 FAST = Timings(lease_renew_interval=0.5, node_status_interval=1.0)
-TIMINGS = {"KUBELITE_NODE_MONITOR_GRACE_PERIOD": "3", "KUBELITE_POD_EVICTION_TIMEOUT": "1",
-           "KUBELITE_NODE_MONITOR_PERIOD": "1"}
+TIMINGS = ("--node-monitor-grace-period", "3", "--node-monitor-period", "1",
+           "--pod-eviction-timeout", "1")
 
 
 def deployment(name: str, replicas: int) -> str:
@@ -41,16 +40,7 @@ def budget(name: str, app: str, min_available: int) -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    saved = {k: os.environ.get(k) for k in TIMINGS}
-    os.environ.update(TIMINGS)
-    try:
-        srv = start_server(tmp_path_factory.mktemp("nodeloss") / "data")
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    srv = start_server(tmp_path_factory.mktemp("nodeloss") / "data", *TIMINGS)
     try:
         yield srv
     finally:

@@ -55,6 +55,9 @@ class ServerConfig:
     cluster_cidr: str = "10.42.0.0/16"
     service_cidr: str = "10.43.0.0/16"
     node_port_range: str = "30000-32767"
+    node_monitor_grace_period: float = 40.0
+    node_monitor_period: float = 5.0
+    pod_eviction_timeout: float | None = None
 
     @property
     def host(self) -> str:
@@ -201,7 +204,12 @@ class ApiServer:
     def _start_controllers(self) -> None:
         from kubelite.controllers.manager import ControllerManager, ControllerSettings
 
-        settings = ControllerSettings(cluster_cidr=self.config.cluster_cidr, scheduler=self.config.scheduler)
+        cfg = self.config
+        settings = ControllerSettings(
+            cluster_cidr=cfg.cluster_cidr, scheduler=cfg.scheduler,
+            node_monitor_grace_period=cfg.node_monitor_grace_period,
+            node_monitor_period=cfg.node_monitor_period, pod_eviction_timeout=cfg.pod_eviction_timeout,
+        )
         self._controllers = ControllerManager(self.internal_client(), settings)
         self._controllers.start()
 

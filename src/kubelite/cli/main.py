@@ -48,6 +48,12 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--disable-scheduler", action="store_true", help="do not run the built-in scheduler (use another one)")
     p.add_argument("--cluster-cidr", default="10.42.0.0/16", help="pod IP range; each node gets a /24 of it (default %(default)s)")
     p.add_argument("--service-cidr", default="10.43.0.0/16", help="ClusterIP range of Services (default %(default)s)")
+    p.add_argument("--node-monitor-grace-period", type=float, default=40.0,
+                   help="seconds without a node heartbeat before the node is Unknown (default %(default)s)")
+    p.add_argument("--node-monitor-period", type=float, default=5.0,
+                   help="seconds between checks of node heartbeats (default %(default)s)")
+    p.add_argument("--pod-eviction-timeout", type=float, default=None,
+                   help="evict pods of a lost node after at most this many seconds, whatever their tolerations")
     p.add_argument("--service-node-port-range", default="30000-32767", help="port range of NodePort Services (default %(default)s)")
 
 
@@ -90,6 +96,9 @@ async def _run_server(args: argparse.Namespace) -> int:
         cluster_cidr=args.cluster_cidr,
         service_cidr=args.service_cidr,
         node_port_range=args.service_node_port_range,
+        node_monitor_grace_period=args.node_monitor_grace_period,
+        node_monitor_period=args.node_monitor_period,
+        pod_eviction_timeout=args.pod_eviction_timeout,
     )
     server = ApiServer(config)
     stop = asyncio.Event()

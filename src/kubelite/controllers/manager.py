@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from kubelite.client import ApiClient
 from kubelite.controllers.base import Controller
@@ -35,36 +34,19 @@ from kubelite.scheduler.scheduler import Scheduler
 log = logging.getLogger(__name__)
 
 
-def _env_seconds(name: str, default: float | None) -> float | None:
-    """A duration in seconds from the environment (until `kubelite server` has flags for it)."""
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        log.warning("ignoring %s=%r: not a number of seconds", name, value)
-        return default
-
-
 @dataclass(frozen=True)
 class ControllerSettings:
     """What `kubelite server` flags tell the controllers.
 
-    The node timings default from KUBELITE_NODE_MONITOR_GRACE_PERIOD,
-    KUBELITE_NODE_MONITOR_PERIOD and KUBELITE_POD_EVICTION_TIMEOUT (seconds) when set, so
-    tests can shorten them; `pod_eviction_timeout` caps how long pods stay on a lost node
-    whatever their tolerations say (None: their tolerationSeconds alone decide).
+    `pod_eviction_timeout` caps how long pods stay on a lost node whatever their tolerations
+    say (None: their tolerationSeconds alone decide).
     """
 
     cluster_cidr: str = DEFAULT_CLUSTER_CIDR
     scheduler: bool = True
-    node_monitor_grace_period: float = field(default_factory=lambda: _env_seconds(
-        "KUBELITE_NODE_MONITOR_GRACE_PERIOD", DEFAULT_GRACE_PERIOD) or DEFAULT_GRACE_PERIOD)
-    node_monitor_period: float = field(default_factory=lambda: _env_seconds(
-        "KUBELITE_NODE_MONITOR_PERIOD", DEFAULT_MONITOR_PERIOD) or DEFAULT_MONITOR_PERIOD)
-    pod_eviction_timeout: float | None = field(default_factory=lambda: _env_seconds(
-        "KUBELITE_POD_EVICTION_TIMEOUT", None))
+    node_monitor_grace_period: float = DEFAULT_GRACE_PERIOD
+    node_monitor_period: float = DEFAULT_MONITOR_PERIOD
+    pod_eviction_timeout: float | None = None
 
 
 Factory = Callable[[ApiClient, ControllerSettings], Controller]

@@ -145,6 +145,7 @@ class NodeLifecycleController(SharedController):
         self.monitor_period = monitor_period
         self.eviction_cap = eviction_cap
         self._heard: dict[str, float] = {}  # node -> monotonic time its kubelet was last heard
+        self._missing: dict[str, float] = {}  # node -> monotonic time it was first seen absent
 
     def setup(self) -> None:
         self.nodes = self.informer("nodes", raw=True)
@@ -194,8 +195,14 @@ class NodeLifecycleController(SharedController):
         node = self.nodes.get(name)
         if node is None:
             self._heard.pop(name, None)
+            # pod GC's quarantine: a pod may name a node that registers a moment later
+            missing = time.monotonic() - self._missing.setdefault(name, time.monotonic())
+            if missing < self.grace_period:
+                return self.grace_period - missing
             await self._delete_orphaned_pods(name)
+            self._missing.pop(name, None)
             return None
+        self._missing.pop(name, None)
         now = utcnow()
         silent = time.monotonic() - self._heard.setdefault(name, time.monotonic())
         ready = ready_status(node)
