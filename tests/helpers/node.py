@@ -161,9 +161,10 @@ def _cleanup_host(agent_args: list[str]) -> None:
 
 
 @contextmanager
-def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None
-                 ) -> Iterator[NodeCluster]:
-    """A server + an agent + a registry serving `busybox:latest` through a docker.io mirror."""
+def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None,
+                 agent_args: list[str] | None = None) -> Iterator[NodeCluster]:
+    """A server + an agent + a registry serving `busybox:latest` through a docker.io mirror.
+    `agent_args` are extra `kubelite agent` flags (e.g. `--eviction-hard ...`)."""
     tmp.mkdir(parents=True, exist_ok=True)
     cluster_id = secrets.token_hex(3)
     pod_cidr, service_cidr = unused_subnet(200, 250), unused_subnet(160, 190)
@@ -171,7 +172,7 @@ def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None
     registry = start_registry(tmp)
     server: Server | None = None
     agent: Agent | None = None
-    agent_args: list[str] = []
+    args: list[str] = []  # the agent's command line (also what --cleanup needs)
     try:
         layout = build_busybox_image(tmp / "image", extra_files=image_files)
         push_image(layout, registry.url, "library/busybox", "latest")
@@ -179,7 +180,7 @@ def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None
         agent_dir = tmp / "agent"
         agent_dir.mkdir()
         (agent_dir / "registries.yaml").write_text(yaml.safe_dump(mirror_config(registry)))
-        agent_args = [
+        args = [
             "--server", server.url,
             "--token-file", str(server.data_dir / "auth" / "node-token"),
             "--ca-file", str(server.data_dir / "tls" / "ca.crt"),
@@ -187,14 +188,15 @@ def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None
             "--cluster-id", cluster_id, "--kubelet-port", str(free_port()),
             "--node-ip", "127.0.0.1", "--pod-cidr", pod_cidr, "--service-cidr", service_cidr,
         ]
-        agent = Agent(agent_dir, agent_args, tmp / "agent.log")
+        args += agent_args or []
+        agent = Agent(agent_dir, args, tmp / "agent.log")
         agent.start()
         yield NodeCluster(server, agent, registry, node_name, cluster_id, pod_cidr, service_cidr)
     finally:
         if agent is not None:
             agent.stop()
-        if agent_args:
-            _cleanup_host(agent_args)
+        if args:
+            _cleanup_host(args)
         if server is not None:
             server.stop()
         registry.stop()

@@ -106,6 +106,25 @@ def oom_score_adj(pod: Mapping[str, Any], container: Mapping[str, Any], qos: str
     return int(adj)
 
 
+CAP_SYS_RESOURCE = 24
+
+
+def lowest_settable_oom_score_adj(status_path: str = "/proc/self/status",
+                                  adj_path: str = "/proc/self/oom_score_adj") -> int:
+    """The lowest oom_score_adj this process may give its children: -1000 with
+    CAP_SYS_RESOURCE, else its own value (the kernel refuses lower ones, and runc then fails
+    to create the container; some sandboxed hosts run the agent without that capability)."""
+    try:
+        with open(status_path) as f:
+            caps = next(int(line.split()[1], 16) for line in f if line.startswith("CapEff:"))
+        if caps & (1 << CAP_SYS_RESOURCE):
+            return -1000
+        with open(adj_path) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError, StopIteration):
+        return -1000
+
+
 # -- writing cgroup files -------------------------------------------------------------------
 
 def _weight(shares: int) -> int:

@@ -33,6 +33,7 @@ from kubelite.kubelet.eviction import EVICTION_GRACE, evicted_status
 from kubelite.kubelet.hooks import run_hook
 from kubelite.kubelet.pod_resources import (
     ensure_pod_cgroup,
+    lowest_settable_oom_score_adj,
     memory_bytes,
     oom_score_adj,
     report_oom,
@@ -155,6 +156,7 @@ class PodSyncer:
         self.evictions: dict[str, str] = {}  # uid -> message: the eviction manager's asks
         self.pod_pids_limit: int | None = None  # pids.max of each pod cgroup
         self.oom_reported: set[str] = set()  # container ids whose OOM kill has an event
+        self.oom_score_floor = lowest_settable_oom_score_adj()
         self.volumes = volumes
         self.probes = ProbeManager(rt.exec_sync, events.emit, lambda uid: requeue(uid, 0),
                                    self._on_probe_failure)
@@ -458,7 +460,8 @@ class PodSyncer:
         )
         config = build_config(pod, c, sandbox, args, env, working_dir(c, image.config),
                               image.config, term_log, extra_mounts=mounts)
-        config.oom_score_adj = oom_score_adj(pod, c, qos_class(pod), memory_bytes(self.allocatable))
+        config.oom_score_adj = max(self.oom_score_floor, oom_score_adj(
+            pod, c, qos_class(pod), memory_bytes(self.allocatable)))
         self.records.put(rec)
         try:
             await self.rt.create_container(rec, config, image, qos_class(pod))

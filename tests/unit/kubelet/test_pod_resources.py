@@ -83,3 +83,14 @@ def test_apply_limits_writes_only_where_the_controller_is(tmp_path: Path) -> Non
 def test_memory_bytes() -> None:
     assert memory_bytes({"memory": "1024Ki"}) == 1024 * 1024
     assert memory_bytes({}) == 0
+
+
+def test_oom_score_adj_floor_follows_cap_sys_resource(tmp_path: Path) -> None:
+    from kubelite.kubelet.pod_resources import lowest_settable_oom_score_adj
+
+    status, adj = tmp_path / "status", tmp_path / "oom_score_adj"
+    adj.write_text("0\n")
+    status.write_text("Name:\tx\nCapEff:\t000001ffffffffff\n")
+    assert lowest_settable_oom_score_adj(str(status), str(adj)) == -1000
+    status.write_text("Name:\tx\nCapEff:\t000001fffeffffff\n")  # no CAP_SYS_RESOURCE
+    assert lowest_settable_oom_score_adj(str(status), str(adj)) == 0
