@@ -11,10 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from ._json import clone, json_equal
+from .created import created_fields_v1
 from .errors import PatchError
 from .fieldpath import FieldSet, Path, path_sort_key, path_string
 from .managed import (
     APPLY,
+    FIELDS_V1,
     UPDATE,
     ManagedEntry,
     ManagerKey,
@@ -339,6 +341,25 @@ def record_update(
             except PatchError:
                 managers = {}
 
+    if old is None and not managers and not subresource:
+        return record_create(new, manager=manager, definition=definition,
+                             api_version=api_version, now=now)
+    return _record_diff(old, new, managers, schema, manager=manager, api_version=api_version,
+                        now=now, subresource=subresource)
+
+
+def _record_diff(
+    old: dict[str, Any] | None,
+    new: dict[str, Any],
+    managers: dict[ManagerKey, ManagedEntry],
+    schema: Schema | None,
+    *,
+    manager: str,
+    api_version: str,
+    now: str,
+    subresource: str,
+) -> dict[str, Any]:
+    """The general case of `record_update`: diff `old` (or the skeleton) against `new`."""
     old_body = _body(old) if old is not None else _skeleton(schema)
     new_body = _body(new)
     diff = compare(old_body, new_body, schema)
@@ -365,3 +386,34 @@ def record_update(
         fields = FieldSet(changed) if previous is None else previous.fields.union(FieldSet(changed))
         managers[me] = ManagedEntry(manager, UPDATE, api_version, fields, now, subresource)
     return _with_managed_fields(new_body, managers)
+
+
+def created_managed_fields(
+    new: dict[str, Any], *, manager: str, definition: str, api_version: str, now: str
+) -> list[dict[str, Any]]:
+    """The managedFields of a create of `new` (which carries none) by `manager`: one Update
+    entry owning every field set, or [] when it sets nothing a manager can own."""
+    schema = schema_for(definition)
+    fields = created_fields_v1(new, schema, _skeleton(schema), _STRIPPED)
+    if not fields:
+        return []
+    return [{
+        "manager": manager, "operation": UPDATE, "apiVersion": api_version, "time": now,
+        "fieldsType": FIELDS_V1, "fieldsV1": fields,
+    }]
+
+
+def record_create(
+    new: dict[str, Any], *, manager: str, definition: str, api_version: str, now: str
+) -> dict[str, Any]:
+    """`record_update(None, new, ...)` for a `new` without managedFields of its own."""
+    entries = created_managed_fields(
+        new, manager=manager, definition=definition, api_version=api_version, now=now
+    )
+    out = _body(new)
+    meta = out.setdefault("metadata", {})
+    if entries:
+        meta["managedFields"] = entries
+    else:
+        meta.pop("managedFields", None)
+    return out

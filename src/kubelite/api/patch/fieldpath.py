@@ -13,21 +13,35 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import msgspec
+
 from .errors import PatchError
 
 Path = tuple[str, ...]
+_ENCODER = msgspec.json.Encoder(order="sorted")
 
 
 def field_pe(name: str) -> str:
     return "f:" + name
 
 
+def _compact_json(value: Any) -> str:
+    """JSON with sorted keys, no spaces and no escaping of non-ASCII (as Go's encoder writes
+    path elements). msgspec writes strings, integers and booleans exactly as json.dumps does,
+    several times faster; anything else (floats print differently) goes to json.dumps."""
+    if isinstance(value, str | int) or (
+        isinstance(value, dict) and all(isinstance(v, str | int) for v in value.values())
+    ):
+        return _ENCODER.encode(value).decode()
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def key_pe(keys: dict[str, Any]) -> str:
-    return "k:" + json.dumps(keys, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "k:" + _compact_json(keys)
 
 
 def value_pe(value: Any) -> str:
-    return "v:" + json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "v:" + _compact_json(value)
 
 
 def index_pe(index: int) -> str:

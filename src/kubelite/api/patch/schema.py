@@ -43,10 +43,13 @@ class Schema:
     """One node of the schema: a struct, a map, a list, a scalar or unknown (no schema)."""
 
     __slots__ = (
+        "_fields",
         "_props",
         "_raw_items",
         "_raw_values",
         "atomic",
+        "granular_list",
+        "granular_map",
         "kind",
         "list_keys",
         "list_type",
@@ -87,6 +90,10 @@ class Schema:
         self.atomic: bool = attrs.get("x-kubernetes-map-type") == "atomic" or (
             self.kind == "list" and self.list_type == "atomic"
         )
+        # Whether a dict (list) value here is merged and owned key by key (item by item).
+        self.granular_map = self.kind in ("struct", "map", "unknown") and not self.atomic
+        self.granular_list = self.kind == "list" and not self.atomic
+        self._fields: dict[str, Schema | None] = {}  # declared struct fields, resolved once
 
     def _list_type(self, attrs: dict[str, Any]) -> str:
         declared = attrs.get("x-kubernetes-list-type")
@@ -104,8 +111,14 @@ class Schema:
     def field(self, name: str) -> Schema | None:
         """Schema of a struct field or map value; None when the schema does not say."""
         if self.kind == "struct":
+            known = self._fields.get(name)
+            if known is not None:
+                return known
             raw = self._props.get(name)
-            return node(raw) if isinstance(raw, dict) else None
+            if not isinstance(raw, dict):
+                return None
+            known = self._fields[name] = node(raw)
+            return known
         if self.kind == "map" and self._raw_values is not None:
             return node(self._raw_values)
         return None

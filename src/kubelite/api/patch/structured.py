@@ -34,18 +34,11 @@ MISSING: Any = _Missing()
 def _granular_map(value: Any, schema: Schema | None) -> bool:
     if not isinstance(value, dict):
         return False
-    if schema is None:
-        return True
-    return schema.kind in ("struct", "map", "unknown") and not schema.atomic
+    return schema is None or schema.granular_map
 
 
 def _granular_list(value: Any, schema: Schema | None) -> bool:
-    return (
-        isinstance(value, list)
-        and schema is not None
-        and schema.kind == "list"
-        and not schema.atomic
-    )
+    return isinstance(value, list) and schema is not None and schema.granular_list
 
 
 def _is_struct_field(schema: Schema | None, key: str) -> bool:
