@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from kubelite.api.quantity import Quantity, QuantityError, parse_quantity
+from kubelite.api.defaults.quantities import parse_quantity_cached
+from kubelite.api.quantity import Quantity, QuantityError
 from kubelite.api.types import core_v1
 
 QOS_RESOURCES = ("cpu", "memory")
@@ -16,7 +17,7 @@ def _positive(resources: Mapping[str, object] | None) -> dict[str, Quantity]:
         if name not in QOS_RESOURCES or not isinstance(raw, str | int | float):
             continue
         try:
-            q = parse_quantity(raw)
+            q = parse_quantity_cached(raw)
         except QuantityError:
             continue
         if q.nanos > 0:

@@ -8,7 +8,7 @@ volume `kube-api-access-xxxxx` with the service account token, the cluster CA (f
 
 from __future__ import annotations
 
-import secrets
+import random
 
 from kubelite.api.types import core_v1
 
@@ -35,7 +35,8 @@ def token_volume_source() -> core_v1.ProjectedVolumeSource:
 
 
 def _random_name() -> str:
-    return VOLUME_PREFIX + "".join(secrets.choice(_NAME_CHARS) for _ in range(5))
+    # Like utilrand.String, not a secret: a CSPRNG here cost a getrandom() syscall per letter.
+    return VOLUME_PREFIX + "".join(random.choices(_NAME_CHARS, k=5))
 
 
 def mount_service_account_token(pod: core_v1.Pod) -> None:

@@ -7,7 +7,8 @@ import binascii
 import json
 from collections.abc import Mapping
 
-from kubelite.api.quantity import Quantity, QuantityError, canonical, parse_quantity
+from kubelite.api.defaults.quantities import parse_quantity_cached
+from kubelite.api.quantity import Quantity, QuantityError, canonical
 from kubelite.api.types import core_v1
 from kubelite.api.validation import names
 from kubelite.api.validation.errors import (
@@ -205,7 +206,7 @@ def _parsed(values: Mapping[str, object] | None) -> dict[str, Quantity]:
     for k, v in (values or {}).items():
         if isinstance(v, str | int | float):
             try:
-                out[k] = parse_quantity(v)
+                out[k] = parse_quantity_cached(v)
             except QuantityError:
                 pass  # reported by validate_resource_list
     return out

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubelite.api.quantity import Quantity, QuantityError, canonical, parse_quantity
+from kubelite.api.defaults.quantities import parse_quantity_cached
+from kubelite.api.quantity import Quantity, QuantityError, canonical
 from kubelite.api.validation import names
 from kubelite.api.validation.errors import FieldError, child, invalid, key, required
 
@@ -54,7 +55,7 @@ def is_standard_resource(name: str) -> bool:
 def parse_field(value: Any, path: str, errs: list[FieldError]) -> Quantity | None:
     """Parse a quantity field, recording Kubernetes' decoding message when it is not one."""
     try:
-        return parse_quantity(value)
+        return parse_quantity_cached(value)
     except QuantityError as e:
         errs.append(invalid(path, value, str(e)))
         return None
@@ -113,13 +114,13 @@ def validate_requirements(limits: dict[str, Any] | None, requests: dict[str, Any
     parsed_limits: dict[str, Quantity] = {}
     for name, raw in (limits or {}).items():
         try:
-            parsed_limits[name] = parse_quantity(raw)
+            parsed_limits[name] = parse_quantity_cached(raw)
         except QuantityError:
             pass
     errs += validate_resource_list(requests, req_path, container=True)
     for name, raw in (requests or {}).items():
         try:
-            q = parse_quantity(raw)
+            q = parse_quantity_cached(raw)
         except QuantityError:
             continue
         limit = parsed_limits.get(name)
