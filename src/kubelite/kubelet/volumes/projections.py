@@ -89,6 +89,32 @@ async def secret_payload(source: dict[str, Any], namespace: str, lookup: Lookup,
                       lambda k: f"references non-existent secret key: {k}")
 
 
+_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
+               "\t": "\\t", "\v": "\\v", "\\": "\\\\", '"': '\\"'}
+
+
+def go_quote(text: str) -> str:
+    """Go's strconv.Quote (fmt's %q): what the kubelet writes around label and annotation values."""
+    out = []
+    for ch in text:
+        if ch in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[ch])
+        elif ch.isprintable():
+            out.append(ch)
+        elif ord(ch) < 0x80:
+            out.append(f"\\x{ord(ch):02x}")
+        elif ord(ch) <= 0xFFFF:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    return '"' + "".join(out) + '"'
+
+
+def format_map(values: dict[str, str] | None) -> str:
+    """The kubelet's FormatMap: `key="value"` lines, sorted by key (metadata.labels files)."""
+    return "\n".join(f"{k}={go_quote(str(v))}" for k, v in sorted((values or {}).items()))
+
+
 def downward_payload(pod: dict[str, Any], source: dict[str, Any], allocatable: dict[str, str],
                      default_mode: int | None = None) -> Payload:
     mode = default_mode if default_mode is not None else source.get("defaultMode", DEFAULT_MODE)
@@ -96,8 +122,11 @@ def downward_payload(pod: dict[str, Any], source: dict[str, Any], allocatable: d
     containers = {c["name"]: c for c in (pod.get("spec") or {}).get("containers") or []}
     for item in source.get("items") or []:
         try:
-            if item.get("fieldRef"):
-                value = _field_value(pod, item["fieldRef"].get("fieldPath", ""))
+            path = (item.get("fieldRef") or {}).get("fieldPath", "")
+            if path in ("metadata.labels", "metadata.annotations"):
+                value = format_map(pod["metadata"].get(path.split(".")[1]))
+            elif item.get("fieldRef"):
+                value = _field_value(pod, path)
             elif item.get("resourceFieldRef"):
                 ref = item["resourceFieldRef"]
                 container = containers.get(ref.get("containerName", ""))

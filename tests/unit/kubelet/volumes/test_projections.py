@@ -86,3 +86,16 @@ async def test_projected_combines_sources_in_one_directory() -> None:
     assert {k: v.data for k, v in payload.items()} == {
         "a": b"A", "user": b"admin", "ns": b"default", "token": b"tok-api"}
     assert all(v.mode == 0o640 for v in payload.values())
+
+
+def test_labels_and_annotations_files_quote_values_as_go_does() -> None:
+    from kubelite.kubelet.volumes.projections import downward_payload, go_quote
+
+    pod = {"metadata": {"name": "p", "labels": {"b": "2", "a": "1"},
+                        "annotations": {"json": '{"x": "y\\z"}', "multi": "l1\nl2"}}}
+    source = {"items": [{"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}},
+                        {"path": "annotations", "fieldRef": {"fieldPath": "metadata.annotations"}}]}
+    out = downward_payload(pod, source, {})
+    assert out["labels"].data == b'a="1"\nb="2"'
+    assert out["annotations"].data == b'json="{\\"x\\": \\"y\\\\z\\"}"\nmulti="l1\\nl2"'
+    assert go_quote("\x1b\u00e9\u00a0") == '"\\x1b\u00e9\\u00a0"'
