@@ -7,8 +7,9 @@ posting node status."), its pods are marked not ready, and it gets the
 `node.kubernetes.io/unreachable` NoExecute and NoSchedule taints (`not-ready` when the kubelet
 itself says Ready=False). Pods on a node with NoExecute taints are deleted once their matching
 tolerations' tolerationSeconds have passed (300 s by default, added at admission), or at once
-if they tolerate none, as the taint-eviction controller does. Pods bound to a node that no
-longer exists are force-deleted (pod GC).
+if they tolerate none, as the taint-eviction controller does; each such pod first gets the
+DisruptionTarget condition saying why it goes. Pods bound to a node that no longer exists are
+force-deleted (pod GC).
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ NODE_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 STATUS_UNKNOWN_REASON = "NodeStatusUnknown"
 STATUS_UNKNOWN_MESSAGE = "Kubelet stopped posting node status."
 EVICTION_REASON = "TaintManagerEviction"
+# The pod condition the taint-eviction controller adds before deleting (addConditionAndDeletePod).
+DISRUPTION_TARGET = "DisruptionTarget"
+DISRUPTION_REASON = "DeletionByTaintManager"
+DISRUPTION_MESSAGE = "Taint manager: deleting due to NoExecute taint"
 NODE_NOT_READY_REASON = "NodeNotReady"
 
 DEFAULT_GRACE_PERIOD = 40.0
@@ -108,6 +113,21 @@ def eviction_time(pod: Obj, taints: list[Obj], cap: float | None = None) -> dt.d
         when = added + dt.timedelta(seconds=max(0.0, min(limits)))
         due = when if due is None or when < due else due
     return due
+
+
+def disruption_condition(pod: Obj, now: dt.datetime) -> Obj | None:
+    """The DisruptionTarget condition to add before a taint eviction, or None if the pod
+    has it already (apipod.UpdatePodCondition: the transition time moves with the status)."""
+    wanted: Obj = {"type": DISRUPTION_TARGET, "status": "True", "reason": DISRUPTION_REASON,
+                   "message": DISRUPTION_MESSAGE, "lastTransitionTime": rfc3339(now)}
+    for cond in (pod.get("status") or {}).get("conditions") or []:
+        if cond.get("type") != DISRUPTION_TARGET:
+            continue
+        if cond.get("status") == "True":
+            if cond.get("reason") == DISRUPTION_REASON and cond.get("message") == DISRUPTION_MESSAGE:
+                return None
+            wanted["lastTransitionTime"] = cond.get("lastTransitionTime") or wanted["lastTransitionTime"]
+    return wanted
 
 
 def unknown_conditions(node: Obj, now: dt.datetime) -> list[Obj]:
@@ -271,15 +291,22 @@ class NodeLifecycleController(SharedController):
             if due is None:
                 continue
             if due <= now:
-                await self._delete_pod(pod, node)
+                await self._delete_pod(pod, node, now)
             elif upcoming is None or due < upcoming:
                 upcoming = due
         return upcoming
 
-    async def _delete_pod(self, pod: Obj, node: Obj) -> None:
+    async def _delete_pod(self, pod: Obj, node: Obj, now: dt.datetime) -> None:
+        """Mark the pod a DisruptionTarget, then delete it (addConditionAndDeletePod)."""
         m = meta(pod)
         log.info("node %s: evicting pod %s/%s", meta(node)["name"], m.get("namespace"), m["name"])
         try:
+            cond = disruption_condition(pod, now)
+            if cond is not None:
+                await self.client.patch("pods", m["name"], m.get("namespace"),
+                                        {"metadata": {"uid": m.get("uid")},
+                                         "status": {"conditions": [cond]}},
+                                        patch_type="strategic", subresource="status", raw=True)
             await self.client.delete("pods", m["name"], m.get("namespace"),
                                      preconditions={"uid": m.get("uid", "")})
         except (NotFound, Conflict):

@@ -11,6 +11,7 @@ from kubelite.controllers.nodelifecycle import (
     NOT_READY,
     UNREACHABLE,
     NodeLifecycleController,
+    disruption_condition,
     eviction_time,
     lifecycle_taints,
     unknown_conditions,
@@ -60,6 +61,24 @@ def test_unknown_conditions_keep_heartbeats() -> None:
     assert conds["DiskPressure"]["status"] == "Unknown"
 
 
+def test_disruption_condition_is_added_once_and_keeps_its_transition_time() -> None:
+    pod: Obj = {"status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    cond = disruption_condition(pod, NOW)
+    assert cond == {"type": "DisruptionTarget", "status": "True", "reason": "DeletionByTaintManager",
+                    "message": "Taint manager: deleting due to NoExecute taint",
+                    "lastTransitionTime": "2025-01-01T12:00:00Z"}
+    pod["status"]["conditions"].append(cond)
+    assert disruption_condition(pod, NOW + dt.timedelta(minutes=1)) is None  # nothing to update
+    # Another component's DisruptionTarget (True) is rewritten, its transition time kept.
+    other = {"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI",
+             "message": "Eviction API: evicting", "lastTransitionTime": ADDED}
+    again = disruption_condition({"status": {"conditions": [other]}}, NOW)
+    assert again is not None and again["reason"] == "DeletionByTaintManager"
+    assert again["lastTransitionTime"] == ADDED
+    flipped = disruption_condition({"status": {"conditions": [dict(other, status="False")]}}, NOW)
+    assert flipped is not None and flipped["lastTransitionTime"] == "2025-01-01T12:00:00Z"
+
+
 async def test_silent_node_becomes_unknown_tainted_and_its_pods_go() -> None:
     client = FakeClient()
     events: list[str] = []
@@ -91,3 +110,12 @@ async def test_silent_node_becomes_unknown_tainted_and_its_pods_go() -> None:
     assert {(t["key"], t["effect"]) for t in node["spec"]["taints"]} == {
         (UNREACHABLE, "NoSchedule"), (UNREACHABLE, "NoExecute")}
     assert "TaintManagerEviction" in events and "NodeNotReady" in events
+    # Before the delete, the pod was marked a DisruptionTarget through its status.
+    writes = [(verb, body) for verb, plural, name, body in client.writes if plural == "pods" and name == "p"]
+    verbs = [verb for verb, _ in writes]
+    assert verbs[-2:] == ["patch/status", "delete"], verbs
+    patch = writes[-2][1]
+    assert patch["metadata"] == {"uid": "p-uid"}
+    [cond] = patch["status"]["conditions"]
+    assert (cond["type"], cond["status"], cond["reason"], cond["message"]) == (
+        "DisruptionTarget", "True", "DeletionByTaintManager", "Taint manager: deleting due to NoExecute taint")
