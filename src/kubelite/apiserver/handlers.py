@@ -20,6 +20,8 @@ from kubelite.apiserver.watchcache import WatchCache
 
 JSON = "application/json"
 STREAM_LIST_OVER = 2000  # lists longer than this are sent in chunks of this many items
+RESOURCE = web.RequestKey("resource", str)  # "pods", "pods/status": for request metrics
+WATCH = web.RequestKey("watch", bool)
 
 
 def json_response(body: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
@@ -55,7 +57,7 @@ class ResourceHandlers:
 
     async def _dispatch(self, request: web.Request, group: str, version: str, rest: list[str]) -> web.StreamResponse:
         path = parse_resource_path(group, version, rest)
-        request["resource"] = path.kind.plural + (f"/{path.subresource}" if path.subresource else "")
+        request[RESOURCE] = path.kind.plural + (f"/{path.subresource}" if path.subresource else "")
         method = request.method
         kind = path.kind
         if path.subresource in ("log", "exec", "attach", "portforward", "proxy"):
@@ -223,7 +225,7 @@ class ResourceHandlers:
                 timeout = float(q["timeoutSeconds"])
             except ValueError:
                 raise st.BadRequest("invalid timeoutSeconds") from None
-        request["watch"] = True
+        request[WATCH] = True
         return await serve_watch(
             request, path.kind, path.namespace, cache=self.cache, objects_store=self.store,
             matches=matches, resource_version=q.get("resourceVersion", ""),

@@ -47,6 +47,8 @@ def decode_body(body: bytes, content_type: str) -> Any:
 
 def wants_table(accept: str) -> bool:
     """kubectl's human output asks for `application/json;as=Table;v=v1;g=meta.k8s.io`."""
+    if "Table" not in accept:  # the common case, decided without parsing
+        return False
     for part in accept.split(","):
         params = {
             k.strip(): v.strip()

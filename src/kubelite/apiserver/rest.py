@@ -10,11 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import os
 import random
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -27,11 +28,13 @@ from kubelite.api.patch import (
     apply_json_patch,
     apply_merge_patch,
     apply_strategic_merge_patch,
+    created_managed_fields,
     record_update,
     server_side_apply,
 )
 from kubelite.api.registry import Kind, by_kind
 from kubelite.api.strategy import strategy_for
+from kubelite.api.types.meta_v1 import ManagedFieldsEntry
 from kubelite.api.validation.errors import FieldError, invalid_message, required, status_causes
 from kubelite.apiserver import objects
 from kubelite.store.interface import (
@@ -54,6 +57,37 @@ PROTECTED_NAMESPACES = {"default", "kube-system", "kube-public"}
 _NAME_SUFFIX_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 _MISSING_FIELD = re.compile(r"Object missing required field `([^`]+)`(?: - at `\$(.*)`)?")
 _TYPE_ERROR = re.compile(r"(.*?)(?: - at `\$(.*)`)?$")
+_ManagedFields = list[ManagedFieldsEntry]
+
+
+class _RandomBytes:
+    """os.urandom read in blocks: one getrandom() syscall per 256 uids instead of one each."""
+
+    def __init__(self, block: int = 4096) -> None:
+        self._block = block
+        self._buf = b""
+        self._pos = 0
+
+    def take(self, n: int) -> bytes:
+        if self._pos + n > len(self._buf):
+            self._buf = os.urandom(self._block)
+            self._pos = 0
+        out = self._buf[self._pos : self._pos + n]
+        self._pos += n
+        return out
+
+    def reset(self) -> None:
+        self._buf = b""
+        self._pos = 0
+
+
+_random_bytes = _RandomBytes()
+os.register_at_fork(after_in_child=_random_bytes.reset)  # a child must not reuse our bytes
+
+
+def new_uid() -> str:
+    """A random (version 4) UUID, as Kubernetes gives every object."""
+    return str(uuid.UUID(bytes=_random_bytes.take(16), version=4))
 
 
 def now() -> dt.datetime:
@@ -74,12 +108,45 @@ class WriteOptions:
     force: bool = False
 
 
-@dataclass
 class WriteResult:
-    obj: dict[str, Any]
-    code: int = 200
-    warnings: list[str] = field(default_factory=list)
-    body: dict[str, Any] | None = None  # a Status to answer instead of the object
+    """The outcome of a write: the object (JSON bytes or a dict, each made from the other only
+    when asked), the HTTP code, warnings, and a Status `body` to answer instead of the object.
+
+    Writes hand back the bytes they stored, so a create answers without decoding and
+    re-encoding the object it just encoded.
+    """
+
+    __slots__ = ("_data", "_obj", "body", "code", "warnings")
+
+    def __init__(
+        self,
+        obj: dict[str, Any] | None = None,
+        code: int = 200,
+        warnings: list[str] | None = None,
+        body: dict[str, Any] | None = None,
+        *,
+        data: bytes | None = None,
+    ) -> None:
+        if obj is None and data is None:
+            raise ValueError("a WriteResult needs the object or its bytes")
+        self._obj = obj
+        self._data = data
+        self.code = code
+        self.warnings = warnings if warnings is not None else []
+        self.body = body
+
+    @property
+    def obj(self) -> dict[str, Any]:
+        if self._obj is None:
+            assert self._data is not None
+            self._obj = objects.decode(self._data)
+        return self._obj
+
+    @property
+    def data(self) -> bytes:
+        if self._data is None:
+            self._data = objects.encode(self._obj)
+        return self._data
 
 
 @dataclass
@@ -205,12 +272,23 @@ class ObjectStore:
         """`new` (a struct) with managedFields updated for a non-apply write."""
         if not opts.field_manager:
             return new
-        new_dict = objects.to_dict(new)
+        meta = new.metadata
+        if old is None and not subresource and not meta.managed_fields:
+            # a create that sends no managedFields: one walk over the new object
+            entries = created_managed_fields(
+                objects.to_dict(new), manager=opts.field_manager, definition=kind.definition,
+                api_version=kind.api_version, now=rfc3339(now()),
+            )
+            meta.managed_fields = msgspec.convert(entries, _ManagedFields) if entries else None
+            return new
         updated = record_update(
-            old, new_dict, manager=opts.field_manager, definition=kind.definition,
+            old, objects.to_dict(new), manager=opts.field_manager, definition=kind.definition,
             api_version=kind.api_version, now=rfc3339(now()), subresource=subresource,
         )
-        return msgspec.convert(updated, kind.type)
+        meta.managed_fields = msgspec.convert(
+            updated.get("metadata", {}).get("managedFields"), _ManagedFields | None
+        )
+        return new
 
     async def _admit(self, kind: Kind, namespace: str, obj: Any, old: Any) -> None:
         for admit in self.admission:
@@ -309,16 +387,16 @@ class ObjectStore:
         obj = self._managed(kind, None, obj, opts)
         data = objects.encode_for_store(obj)
         if opts.dry_run:
-            return WriteResult(objects.decode(data), 201, warnings)
+            return WriteResult(code=201, warnings=warnings, data=data)
         try:
             revision = await self.store.create(objects.object_key(kind, namespace, name), data)
         except KeyExistsError:
             raise st.already_exists(kind.plural, name, kind.group) from None
-        return WriteResult(objects.decode(objects.with_resource_version(data, revision)), 201, warnings)
+        return WriteResult(code=201, warnings=warnings, data=objects.with_resource_version(data, revision))
 
     @staticmethod
     def _init_meta(meta: Any) -> None:
-        meta.uid = str(uuid.uuid4())
+        meta.uid = new_uid()
         meta.creation_timestamp = rfc3339(now())
         meta.resource_version = None
         meta.deletion_timestamp = None
@@ -404,24 +482,24 @@ class ObjectStore:
             new = self._managed(kind, old_dict, new, opts, subresource)
         data = objects.encode_for_store(new)
         if data == kv.value:
-            return WriteResult(old_dict)  # a no-op write keeps its resourceVersion
+            return WriteResult(old_dict, data=old_data)  # a no-op write keeps its resourceVersion
         key = objects.object_key(kind, namespace, name)
         if opts.dry_run:
-            return WriteResult(objects.decode(objects.with_resource_version(data, kv.mod_revision)))
+            return WriteResult(data=objects.with_resource_version(data, kv.mod_revision))
         meta = new.metadata
         if meta.deletion_timestamp and not meta.finalizers and self._deletion_complete(kind, new):
             try:
                 await self.store.delete(key, kv.mod_revision)
             except RevisionConflictError:
                 raise st.conflict(kind.plural, name, st.STALE_OBJECT, kind.group) from None
-            return WriteResult(objects.decode(data))
+            return WriteResult(data=data)
         try:
             revision = await self.store.update(key, data, kv.mod_revision)
         except RevisionConflictError:
             raise st.conflict(kind.plural, name, st.STALE_OBJECT, kind.group) from None
         except KeyNotFoundError:
             raise st.not_found(kind.plural, name, kind.group) from None
-        return WriteResult(objects.decode(objects.with_resource_version(data, revision)))
+        return WriteResult(data=objects.with_resource_version(data, revision))
 
     @staticmethod
     def _deletion_complete(kind: Kind, obj: Any) -> bool:
@@ -615,9 +693,9 @@ class ObjectStore:
             return self._deleted_result(kind, objects.decode(objects.with_resource_version(deleted.value, deleted.mod_revision)))
         data = objects.encode_for_store(obj)
         if opts.dry_run:
-            return WriteResult(objects.decode(objects.with_resource_version(data, kv.mod_revision)), 200)
+            return WriteResult(data=objects.with_resource_version(data, kv.mod_revision))
         revision = await self.store.update(key, data, kv.mod_revision)
-        return WriteResult(objects.decode(objects.with_resource_version(data, revision)), 200)
+        return WriteResult(data=objects.with_resource_version(data, revision))
 
     @staticmethod
     def _deleted_result(kind: Kind, last: dict[str, Any]) -> WriteResult:

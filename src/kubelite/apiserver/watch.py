@@ -16,9 +16,11 @@ from kubelite.api.registry import Kind
 from kubelite.api.tables import table
 from kubelite.apiserver import objects
 from kubelite.apiserver.rest import ObjectStore
-from kubelite.apiserver.watchcache import WatchCache
+from kubelite.apiserver.watchcache import CachedEvent, Deliver, WatchCache
 
 BOOKMARK_INTERVAL = 30.0
+INITIAL_BATCH = 500  # initial ADDED events per write
+DIRECT_WRITE_LIMIT = 256 * 1024  # bytes a connection may hold unsent before events queue
 
 
 async def serve_watch(
@@ -66,21 +68,24 @@ async def serve_watch(
     first_table = [True]
 
     def frame(watch_type: str, data: bytes) -> bytes:
-        if not as_table:
-            return b'{"type":"%s","object":%s}\n' % (watch_type.encode(), data)
         obj = objects.decode(data)
-        t = table(kind, [obj], dt.datetime.now(dt.UTC), "Object" if False else "PartialObjectMetadata")
+        t = table(kind, [obj], dt.datetime.now(dt.UTC), "PartialObjectMetadata")
         if not first_table[0]:
             t["columnDefinitions"] = []
         first_table[0] = False
         t["metadata"] = {"resourceVersion": obj.get("metadata", {}).get("resourceVersion", "")}
         return b'{"type":"%s","object":%s}\n' % (watch_type.encode(), objects.encode(t))
 
+    def event_frame(watch_type: str, event: CachedEvent) -> bytes:
+        return frame(watch_type, event.data) if as_table else event.frame(watch_type)
+
     loop = asyncio.get_running_loop()
     deadline = loop.time() + (timeout if timeout else 1800 * (1 + random.random()))
     try:
-        for data in initial:
-            await response.write(frame("ADDED", data))
+        if initial:
+            await _write_initial(response, initial, frame if as_table else None)
+        if not as_table:
+            watcher.deliver = _direct_writer(request)
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -98,14 +103,19 @@ async def serve_watch(
                 continue
             if item is None:
                 break
-            watch_type, event = item
-            chunk = [frame(watch_type, event.data)]
+            watcher.busy = True  # events published while we write must queue behind these
+            chunk = [event_frame(*item)]
+            end = False
             while not watcher.queue.empty():
                 nxt = watcher.queue.get_nowait()
                 if nxt is None:
+                    end = True
                     break
-                chunk.append(frame(nxt[0], nxt[1].data))
+                chunk.append(event_frame(*nxt))
             await response.write(b"".join(chunk))
+            watcher.busy = False
+            if end:
+                break
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
@@ -113,6 +123,39 @@ async def serve_watch(
     with contextlib.suppress(ConnectionResetError, RuntimeError):
         await response.write_eof()
     return response
+
+
+async def _write_initial(
+    response: web.StreamResponse, items: list[bytes], table_frame: Callable[[str, bytes], bytes] | None
+) -> None:
+    """The ADDED events of the initial list, a few hundred per write."""
+    for start in range(0, len(items), INITIAL_BATCH):
+        batch = items[start : start + INITIAL_BATCH]
+        if table_frame is not None:
+            await response.write(b"".join(table_frame("ADDED", data) for data in batch))
+        else:
+            await response.write(b"".join(b'{"type":"ADDED","object":%s}\n' % data for data in batch))
+
+
+def _direct_writer(request: web.Request) -> Deliver:
+    """Write an event's shared, pre-framed chunk straight to the connection.
+
+    The response is already prepared (headers sent, chunked encoding on), so chunks written
+    to the transport interleave correctly with the response's own writes. When the client
+    reads slowly and the connection's buffer fills, it refuses, and the event is queued for
+    the serving task, which waits for the buffer to drain.
+    """
+    transport = request.transport
+
+    def deliver(watch_type: str, event: CachedEvent) -> bool:
+        if transport is None or transport.is_closing():
+            return False
+        if transport.get_write_buffer_size() > DIRECT_WRITE_LIMIT:
+            return False
+        transport.write(event.chunk(watch_type))
+        return True
+
+    return deliver
 
 
 def _bookmark(kind: Kind, revision: int) -> bytes:

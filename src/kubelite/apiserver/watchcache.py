@@ -36,6 +36,22 @@ class CachedEvent:
     prev_data: bytes | None
     _obj: dict[str, Any] | None = None
     _prev: dict[str, Any] | None = None
+    _chunks: dict[str, bytes] | None = None
+
+    def frame(self, watch_type: str) -> bytes:
+        """The watch event line: `{"type":"ADDED","object":{...}}` and a newline."""
+        return b'{"type":"%s","object":%s}\n' % (watch_type.encode(), self.data)
+
+    def chunk(self, watch_type: str) -> bytes:
+        """The event line framed as one HTTP/1.1 chunk, built once and shared by every watcher."""
+        chunks = self._chunks
+        if chunks is None:
+            chunks = self._chunks = {}
+        out = chunks.get(watch_type)
+        if out is None:
+            line = self.frame(watch_type)
+            out = chunks[watch_type] = b"%x\r\n%s\r\n" % (len(line), line)
+        return out
 
     @property
     def obj(self) -> dict[str, Any]:
@@ -56,9 +72,19 @@ class WatcherOverflow(Exception):
     """The client read too slowly and was cut off."""
 
 
+# Deliver an event straight to the client's connection; False when it cannot take it now.
+Deliver = Callable[[str, CachedEvent], bool]
+
+
 @dataclass(eq=False)
 class Watcher:
-    """One client watch: a key prefix, an optional object filter and a queue of events."""
+    """One client watch: a key prefix, an optional object filter and a queue of events.
+
+    With `deliver` set, an event is written to the client as it is published, without waking
+    the task serving the watch, as long as nothing is queued before it and that task is not
+    in the middle of writing (`busy`), so events stay in order. Otherwise it is queued and
+    the task sends it.
+    """
 
     prefix: str
     matches: ObjectFilter | None
@@ -66,13 +92,18 @@ class Watcher:
         default_factory=lambda: asyncio.Queue(maxsize=20000)
     )
     closed: bool = False
+    deliver: Deliver | None = None
+    busy: bool = False
 
     def offer(self, event: CachedEvent) -> None:
-        """Queue the client-visible form of `event` (ADDED/MODIFIED/DELETED), if any."""
+        """Send or queue the client-visible form of `event` (ADDED/MODIFIED/DELETED), if any."""
         if self.closed or not event.key.startswith(self.prefix):
             return
         watch_type = self._translate(event)
         if watch_type is None:
+            return
+        deliver = self.deliver
+        if deliver is not None and not self.busy and self.queue.empty() and deliver(watch_type, event):
             return
         try:
             self.queue.put_nowait((watch_type, event))
@@ -113,7 +144,7 @@ class WatchCache:
         self._task: asyncio.Task[None] | None = None
         self.oldest = 0  # events after this revision are all in the buffer
         self.revision = 0  # the newest revision seen
-        self._advanced = asyncio.Condition()
+        self._waiting: list[tuple[int, asyncio.Future[None]]] = []  # (revision, reader)
 
     async def start(self) -> None:
         self.revision = self.oldest = await self._store.current_revision()
@@ -148,6 +179,7 @@ class WatchCache:
         self._watchers.clear()
         self._events.clear()
         self.revision = self.oldest = await self._store.current_revision()
+        self._notify()
 
     def _publish(self, ev: Event) -> None:
         if ev.revision <= self.revision:
@@ -168,26 +200,34 @@ class WatchCache:
             w.offer(cached)
             if w.closed:
                 self._watchers.discard(w)
+        cached._chunks = None  # shared by this fan-out only: the ring buffer keeps just the data
         self._notify()
 
     def _notify(self) -> None:
-        async def wake() -> None:
-            async with self._advanced:
-                self._advanced.notify_all()
-
-        asyncio.get_running_loop().create_task(wake())
+        """Wake the readers waiting for a revision this cache has now seen (no task per event)."""
+        if not self._waiting:
+            return
+        still: list[tuple[int, asyncio.Future[None]]] = []
+        for revision, waiter in self._waiting:
+            if waiter.done():
+                continue
+            if revision <= self.revision:
+                waiter.set_result(None)
+            else:
+                still.append((revision, waiter))
+        self._waiting = still
 
     async def wait_for(self, revision: int, timeout: float = 5.0) -> bool:
         """Wait until the cache has seen `revision` (used before serving a consistent read)."""
         if self.revision >= revision:
             return True
-        async with self._advanced:
-            try:
-                await asyncio.wait_for(
-                    self._advanced.wait_for(lambda: self.revision >= revision), timeout
-                )
-            except TimeoutError:
-                return False
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((revision, waiter))
+        try:
+            async with asyncio.timeout(timeout):
+                await waiter
+        except TimeoutError:
+            return False
         return True
 
     def too_old(self, revision: int) -> bool:
