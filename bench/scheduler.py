@@ -190,6 +190,29 @@ async def run_pods(session: aiohttp.ClientSession, url: str, sc: Scenario, clien
     return sc.pods / (last - first), latencies, sc.pods / (created - first)
 
 
+def algorithm_only(sc: Scenario) -> float:
+    """The scheduling cycle alone, in this process, no API server: pods/s (schedule + assume)."""
+    from kubelite.api.types import core_v1
+    from kubelite.scheduler.algorithm import Algorithm
+    from kubelite.scheduler.cache import SchedulerCache
+
+    shape = NodeShape(zones=3)
+    cache = SchedulerCache()
+    for n in range(1, sc.nodes + 1):
+        body = build_node(node_name(shape.prefix, n, sc.nodes), n - 1, node_internal_ip(n), shape, "")
+        cache.add_node(msgspec.convert(body, core_v1.Node))
+    algo = Algorithm()
+    pods = []
+    for i in range(sc.pods):
+        body = json.loads(pod_body(f"p{i}", sc.spread))
+        body["metadata"]["namespace"] = NAMESPACE
+        pods.append(msgspec.convert(body, core_v1.Pod))
+    start = time.perf_counter()
+    for p in pods:
+        cache.assume_pod(p, algo.schedule(p, cache.snapshot()).node)
+    return sc.pods / (time.perf_counter() - start)
+
+
 async def bench(sc: Scenario, clients: int, kubelets: str) -> None:
     # `timeout` (SIGTERM) must still stop the server and sim-nodes processes (finally below).
     task = asyncio.current_task()
@@ -235,9 +258,16 @@ def main() -> None:
                         help="repeatable; default: all three")
     parser.add_argument("--clients", type=int, default=32, help="concurrent creating clients")
     parser.add_argument("--kubelets", choices=("none", "sim"), default="none")
+    parser.add_argument("--algorithm-only", action="store_true",
+                        help="time the scheduling cycle in-process, without any server")
     args = parser.parse_args()
     for name in args.scenario or list(SCENARIOS):
-        asyncio.run(bench(SCENARIOS[name], args.clients, args.kubelets))
+        sc = SCENARIOS[name]
+        if args.algorithm_only:
+            print(f"[{sc.name}] scheduling cycle alone (no API server): "
+                  f"{algorithm_only(sc):,.0f} pods/s", flush=True)
+        else:
+            asyncio.run(bench(sc, args.clients, args.kubelets))
 
 
 if __name__ == "__main__":

@@ -131,9 +131,35 @@ class Algorithm:
             if plugin.NAME in state.skip_filter:
                 continue
             status = plugin.filter(state, pod, node)
-            if not status.is_success:
+            if status is not SUCCESS and not status.is_success:
                 return status.with_plugin(plugin.NAME)
         return SUCCESS
+
+    def _filter_many(self, state: CycleState, pod: core_v1.Pod, nodes: list[NodeInfo],
+                     start: int, want: int, diagnosis: Diagnosis) -> tuple[list[NodeInfo], int]:
+        """Filter nodes round-robin from `start` until `want` fit; (feasible, processed)."""
+        filters = [p.filter for p in self.profile.filters if p.NAME not in state.skip_filter]
+        feasible: list[NodeInfo] = []
+        total = len(nodes)
+        processed = 0
+        for i in range(total):
+            node = nodes[(start + i) % total]
+            processed += 1
+            for f in filters:
+                status = f(state, pod, node)
+                if status is not SUCCESS and not status.is_success:
+                    break
+            else:
+                feasible.append(node)
+                if len(feasible) >= want:
+                    break
+                continue
+            plugin = next(p.NAME for p in self.profile.filters if p.filter == f)
+            if status.code == Code.ERROR:
+                raise RuntimeError(f"running {plugin!r} filter plugin: {status.message}")
+            diagnosis.node_status[node.name] = status.with_plugin(plugin)
+            diagnosis.unschedulable_plugins.add(plugin)
+        return feasible, processed
 
     def score(self, state: CycleState, pod: core_v1.Pod, nodes: list[NodeInfo]
               ) -> dict[str, dict[str, int]]:
@@ -161,29 +187,18 @@ class Algorithm:
             diag = Diagnosis({n.name: status for n in nodes}, status.message, {status.plugin})
             raise FitError(pod, len(nodes), diag)
         want = num_feasible_nodes_to_find(len(nodes), self.percentage)
-        feasible: list[NodeInfo] = []
         diagnosis = Diagnosis()
-        processed = 0
-        for i in range(len(nodes)):
-            node = nodes[(self.next_start_node_index + i) % len(nodes)]
-            processed += 1
-            status = self.run_filters(state, pod, node)
-            if status.is_success:
-                feasible.append(node)
-                if len(feasible) >= want:
-                    break
-            elif status.code == Code.ERROR:
-                raise RuntimeError(f"running {status.plugin!r} filter plugin: {status.message}")
-            else:
-                diagnosis.node_status[node.name] = status
-                diagnosis.unschedulable_plugins.add(status.plugin)
+        feasible, processed = self._filter_many(state, pod, nodes, self.next_start_node_index,
+                                                want, diagnosis)
         self.next_start_node_index = (self.next_start_node_index + processed) % len(nodes)
         if not feasible:
             raise FitError(pod, len(nodes), diagnosis)
         if len(feasible) == 1:
             return ScheduleResult(feasible[0].name, processed, 1, state=state)
-        per_plugin = self.score(state, pod, feasible)
-        totals = {n.name: sum(s[n.name] for s in per_plugin.values()) for n in feasible}
+        totals = dict.fromkeys((n.name for n in feasible), 0)
+        for scores in self.score(state, pod, feasible).values():
+            for name, s in scores.items():
+                totals[name] += s
         return ScheduleResult(self._select(totals), processed, len(feasible), totals, state)
 
     def pre_bind(self, result: ScheduleResult, pod: core_v1.Pod) -> list[ApiPatch]:

@@ -84,7 +84,14 @@ class NodeResourcesFit(Plugin):
         return cached if cached else (pod_requests(pod), pod_requests(pod, non_zero=True))
 
     def filter(self, state: CycleState, pod: core_v1.Pod, node: NodeInfo) -> Status:
-        missing = fits(self._requests(state, pod)[0], node)
+        requests = self._requests(state, pod)[0]
+        alloc, used = node.allocatable, node.requested
+        if (len(node.pods) < alloc.allowed_pods and not requests.scalar  # the common case, inline
+                and requests.milli_cpu <= alloc.milli_cpu - used.milli_cpu
+                and requests.memory <= alloc.memory - used.memory
+                and requests.ephemeral_storage <= alloc.ephemeral_storage - used.ephemeral_storage):
+            return SUCCESS
+        missing = fits(requests, node)
         if not missing:
             return SUCCESS
         reasons = tuple(m.reason for m in missing)
