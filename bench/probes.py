@@ -6,6 +6,9 @@ from the flip to the EndpointSlice change and to the service proxy's nft rules c
 p99 under 1.5 s; a 1 s probe period is part of it). Figures only, no assertions.
 
     .venv/bin/python bench/probes.py [--pods 100] [--flips 20] [--cpu-seconds 20]
+                                     [--profile SECONDS]
+
+`--profile` then samples the agent with py-spy (from .venv) and prints where its time goes.
 """
 
 from __future__ import annotations
@@ -89,7 +92,35 @@ async def wait_until(check: Any, timeout: float = 15.0) -> float:
     return time.monotonic()
 
 
-async def bench(cluster: NodeCluster, pods: int, flips: int, cpu_window: float) -> None:
+def py_spy_top(pid: int, seconds: float, rows: int = 25) -> None:
+    """Sample the agent with py-spy and print the functions with the most samples, by own
+    time and by time including callees."""
+    spy = Path(sys.executable).parent / "py-spy"
+    with tempfile.NamedTemporaryFile(suffix=".txt") as out:
+        subprocess.run([str(spy), "record", "--pid", str(pid), "--duration", str(int(seconds)),
+                        "--format", "raw", "--rate", "200", "--output", out.name, "--nonblocking"],
+                       capture_output=True, check=True)
+        stacks = Path(out.name).read_text().splitlines()
+    own: dict[str, int] = {}
+    total: dict[str, int] = {}
+    samples = 0
+    for line in stacks:
+        stack, _, count = line.rpartition(" ")
+        frames = [f.split(" (")[0] + " " + f.split("/")[-1].rstrip(")") for f in stack.split(";")]
+        n = int(count)
+        samples += n
+        own[frames[-1]] = own.get(frames[-1], 0) + n
+        for frame in set(frames):
+            total[frame] = total.get(frame, 0) + n
+    print(f"py-spy: {samples} samples over {seconds:.0f} s")
+    for title, table in (("own", own), ("with callees", total)):
+        print(f"-- top by {title}")
+        for frame, n in sorted(table.items(), key=lambda kv: -kv[1])[:rows]:
+            print(f"{n * 100 / max(samples, 1):6.1f}%  {frame}")
+
+
+async def bench(cluster: NodeCluster, pods: int, flips: int, cpu_window: float,
+                profile: float = 0.0) -> None:
     client = ApiClient.from_kubeconfig(str(cluster.server.kubeconfig))
     table = f"kubelite_{cluster.cluster_id}"
     rootfs = cluster.agent.data_dir / "agent" / "rootfs"
@@ -114,6 +145,8 @@ async def bench(cluster: NodeCluster, pods: int, flips: int, cpu_window: float) 
         share = (cpu_seconds(pid) - before) / (time.monotonic() - t0)
         print(f"agent CPU with {2 * pods} probes/s: {share * 100:.1f}% of one core "
               f"(target < 10%)")
+        if profile:
+            await asyncio.to_thread(py_spy_top, pid, profile)
 
         by_name = {p["metadata"]["name"]: p for p in listing}
         to_slice: list[float] = []
@@ -154,10 +187,12 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=100)
     parser.add_argument("--flips", type=int, default=20)
     parser.add_argument("--cpu-seconds", type=float, default=20.0)
+    parser.add_argument("--profile", type=float, default=0.0, metavar="SECONDS",
+                        help="then sample the agent with py-spy this long")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kubelite-bench-probes-") as tmp, \
             running_node(Path(tmp)) as cluster:
-        asyncio.run(bench(cluster, args.pods, args.flips, args.cpu_seconds))
+        asyncio.run(bench(cluster, args.pods, args.flips, args.cpu_seconds, args.profile))
 
 
 if __name__ == "__main__":

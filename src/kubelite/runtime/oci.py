@@ -351,6 +351,9 @@ class OciRuntime:
             code, finished = self._read_exit(cid)
         st.exit_code = code
         st.finished_at = _ts(finished)
+        if st.finished_at and st.started_at and st.finished_at < st.started_at:
+            # A process that ends at once may exit before `start` wrote down its start time.
+            st.started_at = st.finished_at
         if "oom_killed" not in meta:
             meta["oom_killed"] = self._oom_killed(cid, meta)
             if code is not None and meta.get("bundle"):
@@ -434,9 +437,11 @@ class OciRuntime:
             if code is not None:
                 return await self.state(cid)
             checks += 1
-            if checks % 20 == 0:  # every ~2 s, notice a conmon that died without an exit file
+            # Every ~2 s, notice a conmon that died without an exit file (asking runc only
+            # then: a `runc state` per container every 2 s was most of an idle agent's CPU).
+            if checks % 20 == 0 and not self._conmon_alive(cid):
                 st = await self.state(cid)
-                if st.status == "stopped" and not self._conmon_alive(cid):
+                if st.status == "stopped":
                     return st
             await asyncio.sleep(WAIT_INTERVAL)
 

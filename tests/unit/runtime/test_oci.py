@@ -136,3 +136,26 @@ async def test_crun_refuses_hybrid_cgroups_with_a_clear_message(tmp_path: Path) 
         return
     with pytest.raises(RuntimeUnavailableError, match="hybrid cgroups.*hugetlb"):
         OciRuntime("crun", str(tmp_path))
+
+
+async def test_waiting_on_a_running_container_does_not_run_the_runtime(node: Node) -> None:
+    """`wait` polls conmon's exit file; while conmon lives it never asks runc (which cost a
+    subprocess per container every 2 s)."""
+    import asyncio
+
+    await node.run("waited", node.config(["sleep", "30"], cid="waited"))
+    calls: list[tuple[str, ...]] = []
+    real_run = node.runtime._run
+
+    async def counting_run(*args: str) -> tuple[int, bytes, bytes]:
+        calls.append(args)
+        return await real_run(*args)
+
+    node.runtime._run = counting_run  # type: ignore[method-assign]
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(node.runtime.wait("waited"), 4.5)
+    assert calls == []
+    node.runtime._run = real_run  # type: ignore[method-assign]
+    await node.runtime.kill("waited", 9)
+    state = await asyncio.wait_for(node.runtime.wait("waited"), 10)
+    assert state.status == "stopped" and state.exit_code == 137
