@@ -1,22 +1,41 @@
 """API server figures, for SQLite and etcd in the same run (figures, never assertions).
 
 Prints: single-client create latency p50/p99; creates/s with 1, 8 and 64 concurrent clients
-beside the raw store's put rate; LIST of 10,000 and 100,000 pods; watch fan-out p99 to 1,000
-watchers; server RSS idle and with 100,000 pods.
+beside the raw store's put rate; LIST of 10,000 and 100,000 pods; watch fan-out to 1,000
+watchers; server RSS idle and with 100,000 pods; then creates/s of `kubelite server` as
+shipped, whose in-process controllers watch every pod.
 
-    .venv/bin/python bench/api.py [--pods 100000] [--backend sqlite|etcd|both]
+    .venv/bin/python bench/api.py [--pods 100000] [--backend sqlite|etcd|both] [--procs 2]
+
+How it measures, so that the figures are the server's:
+- The API server runs alone (no controllers or scheduler; in Kubernetes those are other
+  processes), except for the last figure.
+- Load comes from separate processes (`--procs`) speaking raw HTTP/1.1 over keep-alive TLS
+  connections: an aiohttp client in this process would cost as much CPU as the server.
+- Watchers of the fan-out live in those processes too, a few hundred sockets each.
+- Beside each rate the server's own CPU per create is printed (user + system, from /proc),
+  all threads and its event loop thread alone. On a shared machine rates swing with other
+  work; CPU per request does much less, and 1 / (event-loop CPU per create) is the ceiling
+  of one event loop, whatever the machine is doing.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import socket
 import ssl
+import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 import msgspec
@@ -24,7 +43,48 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers.cluster import start_server  # noqa: E402
+from tests.helpers.cluster import Server, free_port, start_server  # noqa: E402
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+# The API server alone, without the controllers `kubelite server` also runs in its process.
+_API_ONLY = """
+import asyncio, signal, sys
+from pathlib import Path
+from kubelite.apiserver.server import ApiServer, ServerConfig
+
+async def run() -> None:
+    server = ApiServer(ServerConfig(data_dir=Path(sys.argv[1]), listen=sys.argv[2],
+                                    datastore_endpoint=sys.argv[3], controllers=False, scheduler=False))
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await server.serve_forever(stop)
+
+asyncio.run(run())
+"""
+
+
+def start_api_server(data_dir: Path, endpoint: str) -> Server:
+    """The API server without controllers and scheduler, in its own process."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log_path = data_dir.parent / f"server-{port}.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-c", _API_ONLY, str(data_dir), f"127.0.0.1:{port}", endpoint],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    server = Server(data_dir, port, process, log_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"API server exited with {process.returncode}:\n{server.log_tail()}")
+        if server.kubeconfig.exists():
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return server
+        time.sleep(0.05)
+    server.stop()
+    raise RuntimeError(f"API server did not start:\n{server.log_tail()}")
 
 
 def pod(name: str) -> dict:
@@ -42,109 +102,259 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def server_cpu_seconds(pid: int, tid: int | None = None) -> float:
+    """User + system CPU seconds of a process (all threads), or of one of its threads
+    (the event loop's thread id is the process id)."""
+    path = f"/proc/{pid}/task/{tid}/stat" if tid else f"/proc/{pid}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * p))]
 
 
-async def create_many(session: aiohttp.ClientSession, url: str, prefix: str, n: int, clients: int) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    counter = iter(range(n))
+# ----------------------------------------------------------------------------- raw HTTP client
 
-    async def worker() -> None:
-        for i in counter:
+
+@dataclass(frozen=True)
+class Target:
+    """Where and how to reach the server (picklable, for the load processes)."""
+
+    host: str
+    port: int
+    token: str
+    ca_file: str
+
+    def ssl_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_file)
+
+    async def connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection(self.host, self.port, ssl=self.ssl_context(), limit=1 << 22)
+
+    def request(self, method: str, path: str, body: bytes = b"") -> bytes:
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Authorization: Bearer {self.token}\r\nUser-Agent: bench\r\nAccept: application/json\r\n"
+        )
+        if body:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        return head.encode() + b"\r\n" + body
+
+
+def target_of(server: Server) -> Target:
+    parts = urlsplit(server.url)
+    ca = str(server.data_dir / "tls" / "ca.crt")
+    return Target(parts.hostname or "127.0.0.1", parts.port or 443, server.token(), ca)
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One HTTP/1.1 response (Content-Length or chunked)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+    if "content-length" in headers:
+        return status, await reader.readexactly(int(headers["content-length"]))
+    chunks = []
+    while True:
+        size = int((await reader.readuntil(b"\r\n"))[:-2], 16)
+        chunks.append(await reader.readexactly(size + 2))
+        if size == 0:
+            return status, b"".join(chunks)
+
+
+def _until(at: float) -> float:
+    return max(0.0, at - time.perf_counter())
+
+
+async def _creates(target: Target, prefix: str, ids: list[int], clients: int, start_at: float) -> tuple[float, float, list[float]]:
+    streams = [await target.connect() for _ in range(clients)]
+    template = msgspec.json.encode(pod("NAME"))
+    latencies: list[float] = []
+    await asyncio.sleep(_until(start_at))
+    began = time.perf_counter()
+
+    async def worker(c: int) -> None:
+        reader, writer = streams[c]
+        for i in ids[c::clients]:
+            body = template.replace(b"NAME", f"{prefix}-{i}".encode())
+            request = target.request("POST", "/api/v1/namespaces/default/pods", body)
             t = time.perf_counter()
-            async with session.post(f"{url}/api/v1/namespaces/default/pods", json=pod(f"{prefix}-{i}")) as r:
-                await r.read()
-                if r.status != 201:
-                    raise RuntimeError(f"create failed: {r.status}")
+            writer.write(request)
+            status, answer = await read_response(reader)
+            if status != 201:
+                raise RuntimeError(f"create failed: {status} {answer[:300]!r}")
             latencies.append(time.perf_counter() - t)
 
-    start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(clients)))
-    return n / (time.perf_counter() - start), latencies
+    await asyncio.gather(*(worker(c) for c in range(clients)))
+    ended = time.perf_counter()
+    for _, writer in streams:
+        writer.close()
+    return began, ended, latencies
 
 
-async def fan_out(session: aiohttp.ClientSession, url: str, watchers: int) -> list[float]:
-    """Time from one write to its event reaching each of `watchers` watches."""
-    async with session.get(f"{url}/api/v1/namespaces/default/configmaps?limit=1") as r:
+def _creates_process(target: Target, prefix: str, ids: list[int], clients: int, start_at: float) -> tuple[float, float, list[float]]:
+    return asyncio.run(_creates(target, prefix, ids, clients, start_at))
+
+
+async def _watch(target: Target, path: str, watchers: int, fire_at: float) -> tuple[int, list[float]]:
+    """Open `watchers` watches; (how many were open before `fire_at`, each first event's arrival)."""
+    request = target.request("GET", path)
+
+    async def open_one() -> asyncio.StreamReader:
+        reader, writer = await target.connect()
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        if b" 200 " not in head.split(b"\r\n", 1)[0]:
+            raise RuntimeError(f"watch failed: {head[:200]!r}")
+        return reader
+
+    readers = await asyncio.gather(*(open_one() for _ in range(watchers)))
+    ready = len(readers) if time.perf_counter() < fire_at else 0
+
+    async def first_event(reader: asyncio.StreamReader) -> float:
+        await reader.readuntil(b"}\n")  # the end of the first event line
+        return time.perf_counter()
+
+    arrivals = await asyncio.wait_for(asyncio.gather(*(first_event(r) for r in readers)), 60)
+    return ready, list(arrivals)
+
+
+def _watch_process(target: Target, path: str, watchers: int, fire_at: float) -> tuple[int, list[float]]:
+    return asyncio.run(_watch(target, path, watchers, fire_at))
+
+
+def _warm_up(_: int) -> None:
+    time.sleep(0.2)
+
+
+class LoadProcesses:
+    """A pool of load-generating processes, started once and reused."""
+
+    def __init__(self, procs: int) -> None:
+        self.procs = procs
+        self.pool = ProcessPoolExecutor(procs, mp_context=get_context("spawn"))
+        list(self.pool.map(_warm_up, range(procs)))  # start them all now, not mid-measurement
+
+    def close(self) -> None:
+        self.pool.shutdown()
+
+    def creates(self, target: Target, prefix: str, n: int, clients: int) -> tuple[float, list[float]]:
+        """Create `n` pods over `clients` connections spread on the processes: (rate, latencies)."""
+        procs = min(self.procs, clients)
+        start_at = time.perf_counter() + 0.5
+        futures = [
+            self.pool.submit(_creates_process, target, prefix, list(range(p, n, procs)),
+                             clients // procs + (p < clients % procs), start_at)
+            for p in range(procs)
+        ]
+        results = [f.result() for f in futures]
+        began = min(r[0] for r in results)
+        ended = max(r[1] for r in results)
+        return n / (ended - began), [lat for r in results for lat in r[2]]
+
+    def watches(self, target: Target, path: str, watchers: int, fire_at: float) -> list[Future[tuple[int, list[float]]]]:
+        """Start `watchers` watches spread on the processes; each future gives (ready, arrivals)."""
+        per = [watchers // self.procs + (p < watchers % self.procs) for p in range(self.procs)]
+        return [self.pool.submit(_watch_process, target, path, n, fire_at) for n in per]
+
+
+# ----------------------------------------------------------------------------------- figures
+
+
+def creates_line(load: LoadProcesses, target: Target, pid: int, prefix: str, n: int, clients: int) -> str:
+    cpu0, loop0 = server_cpu_seconds(pid), server_cpu_seconds(pid, pid)
+    rate, lat = load.creates(target, prefix, n, clients)
+    cpu = (server_cpu_seconds(pid) - cpu0) / n
+    loop_cpu = (server_cpu_seconds(pid, pid) - loop0) / n
+    ceiling = f"{1 / loop_cpu:,.0f}/s" if loop_cpu else "n/a"
+    return (f"{rate:,.0f}; p50 {pct(lat, .5) * 1000:.1f} ms; server CPU per create {cpu * 1000:.2f} ms, "
+            f"{loop_cpu * 1000:.2f} ms of it on the event loop (ceiling {ceiling})")
+
+
+async def fan_out(name: str, session: aiohttp.ClientSession, server: Server, load: LoadProcesses, watchers: int) -> None:
+    """Time from one write to its event reaching each of `watchers` watches in other processes."""
+    pid = server.process.pid
+    async with session.get(f"{server.url}/api/v1/namespaces/default/configmaps?limit=1") as r:
         rv = (await r.json())["metadata"]["resourceVersion"]
-    arrived: list[float] = []
-    ready = 0
-    done = asyncio.Event()
-
-    async def watch() -> None:
-        nonlocal ready
-        async with session.get(f"{url}/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={rv}&timeoutSeconds=60") as r:
-            ready += 1
-            async for _line in r.content:
-                arrived.append(time.perf_counter())
-                if len(arrived) >= watchers:
-                    done.set()
-                return
-
-    tasks = [asyncio.create_task(watch()) for _ in range(watchers)]
-    while ready < watchers:
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.5)
+    path = f"/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={rv}&timeoutSeconds=120"
+    fire_at = time.perf_counter() + 3 + watchers * 0.004
+    futures = load.watches(target_of(server), path, watchers, fire_at)
+    await asyncio.sleep(_until(fire_at))
+    cpu0 = server_cpu_seconds(pid)
     t0 = time.perf_counter()
-    async with session.post(f"{url}/api/v1/namespaces/default/configmaps", json={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"fan-{time.time_ns()}"}}) as r:
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"fan-{time.time_ns()}"}}
+    async with session.post(f"{server.url}/api/v1/namespaces/default/configmaps", json=body) as r:
         await r.read()
-    await asyncio.wait_for(done.wait(), 30)
-    for t in tasks:
-        t.cancel()
-    return [a - t0 for a in arrived]
+    results = await asyncio.get_running_loop().run_in_executor(None, lambda: [f.result() for f in futures])
+    cpu = server_cpu_seconds(pid) - cpu0
+    ready = sum(r[0] for r in results)
+    lat = [a - t0 for r in results for a in r[1]]
+    print(f"[{name}] watch fan-out to {len(lat):,} watchers ({ready:,} open before the write): "
+          f"p50 {pct(lat, .5) * 1000:.1f} ms, p99 {pct(lat, .99) * 1000:.1f} ms; "
+          f"server CPU {cpu * 1000:.0f} ms for the create and {len(lat):,} deliveries")
 
 
-async def bench_backend(name: str, endpoint_args: list[str], total_pods: int) -> None:
+async def bench_backend(name: str, endpoint: str, total_pods: int, load: LoadProcesses, raw: dict[int, float]) -> None:
+    for clients, rate in raw.items():
+        print(f"[{name}] raw store puts/s with {clients:>2} clients: {rate:,.0f}")
     tmp = Path(tempfile.mkdtemp(prefix=f"kubelite-bench-{name}-"))
-    # the scheduler would add a status patch and an event per pending pod: measure the API alone
-    server = start_server(tmp / "data", "--disable-scheduler", *endpoint_args)
+    server = start_api_server(tmp / "api" / "data", endpoint)
+    pid = server.process.pid
     try:
-        token = server.token()
-        ctx = ssl.create_default_context(cafile=str(server.data_dir / "tls" / "ca.crt"))
-        conn = aiohttp.TCPConnector(ssl=ctx, limit=0)
-        headers = {"Authorization": f"Bearer {token}"}
+        target = target_of(server)
+        conn = aiohttp.TCPConnector(ssl=target.ssl_context(), limit=0)
+        headers = {"Authorization": f"Bearer {target.token}"}
         async with aiohttp.ClientSession(connector=conn, headers=headers, timeout=aiohttp.ClientTimeout(total=None)) as s:
             await asyncio.sleep(1)
-            print(f"[{name}] RSS idle: {rss_mb(server.process.pid):.1f} MB")
-            _, lat = await create_many(s, server.url, "single", 300, 1)
+            print(f"[{name}] RSS idle: {rss_mb(pid):.1f} MB")
+            load.creates(target, "warm", 200, 4)
+            _, lat = load.creates(target, "single", 500, 1)
             print(f"[{name}] single-client create latency: p50 {pct(lat, .5) * 1000:.2f} ms, p99 {pct(lat, .99) * 1000:.2f} ms")
             for clients in (1, 8, 64):
-                rate, _ = await create_many(s, server.url, f"c{clients}", 2000, clients)
-                print(f"[{name}] creates/s with {clients:>2} clients: {rate:,.0f}")
-            lat = await fan_out(s, server.url, 1000)
-            print(f"[{name}] watch fan-out to 1,000 watchers: p50 {pct(lat, .5) * 1000:.1f} ms, p99 {pct(lat, .99) * 1000:.1f} ms")
-            have = 2300
-            for target in (10_000, total_pods):
-                if target > have:
-                    await create_many(s, server.url, f"fill{target}", target - have, 64)
-                    have = target
-                rss_before = rss_mb(server.process.pid)
+                line = creates_line(load, target, pid, f"c{clients}", 3000, clients)
+                print(f"[{name}] creates/s with {clients:>2} clients: {line}")
+            await fan_out(name, s, server, load, 1000)
+            have = 200 + 500 + 3 * 3000
+            for want in (10_000, total_pods):
+                if want > have:
+                    load.creates(target, f"fill{want}", want - have, 64)
+                    have = want
+                rss_before = rss_mb(pid)
                 t = time.perf_counter()
                 async with s.get(f"{server.url}/api/v1/pods") as r:
                     body = await r.read()
                 elapsed = time.perf_counter() - t  # to the last byte; parsing is the client's business
                 items = len(msgspec.json.decode(body)["items"])
                 print(f"[{name}] LIST of {items:,} pods: {elapsed:.2f} s ({len(body) / 1e6:.0f} MB)")
-            print(f"[{name}] RSS with {have:,} pods: {rss_before:.1f} MB before the LIST, {rss_mb(server.process.pid):.1f} MB after")
+            print(f"[{name}] RSS with {have:,} pods: {rss_before:.1f} MB before the LIST, {rss_mb(pid):.1f} MB after")
     finally:
         server.stop()
+    # `kubelite server` as shipped: its controllers watch every pod from the same process.
+    full = start_server(tmp / "full" / "data", "--disable-scheduler", *(["--datastore-endpoint", endpoint] if endpoint else []))
+    try:
+        await asyncio.sleep(2)
+        target = target_of(full)
+        load.creates(target, "warm", 200, 4)
+        line = creates_line(load, target, full.process.pid, "c64", 3000, 64)
+        print(f"[{name}] kubelite server (controllers in process) creates/s with 64 clients: {line}")
+    finally:
+        full.stop()
 
 
-async def raw_store_rates(endpoint_url: str | None) -> None:
+async def raw_store_rates(endpoint_url: str | None) -> dict[int, float]:
     from kubelite.store import open_store
     try:
-        from bench.store import put_rate  # type: ignore[import-not-found]
+        from bench.store import put_rate
     except ImportError:
-        return
+        return {}
     tmp = tempfile.mkdtemp(prefix="kubelite-bench-raw-")
     store = open_store(endpoint_url or "", tmp)
     await store.start()
     try:
-        for clients in (1, 8, 64):
-            rate = await put_rate(store, clients, 2000)
-            print(f"[{'etcd' if endpoint_url else 'sqlite'}] raw store puts/s with {clients:>2} clients: {rate:,.0f}")
+        return {clients: await put_rate(store, clients, 2000) for clients in (1, 8, 64)}
     finally:
         await store.close()
 
@@ -153,21 +363,25 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pods", type=int, default=100_000)
     parser.add_argument("--backend", choices=("sqlite", "etcd", "both"), default="both")
+    parser.add_argument("--procs", type=int, default=2, help="load-generating processes")
     args = parser.parse_args()
-    if args.backend in ("sqlite", "both"):
-        await raw_store_rates(None)
-        await bench_backend("sqlite", [], args.pods)
-    if args.backend in ("etcd", "both"):
-        from tests.helpers.etcd import start_etcd
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the run; load from {args.procs} processes")
+    load = LoadProcesses(args.procs)
+    try:
+        if args.backend in ("sqlite", "both"):
+            await bench_backend("sqlite", "", args.pods, load, await raw_store_rates(None))
+        if args.backend in ("etcd", "both"):
+            from tests.helpers.etcd import start_etcd
 
-        tmp = tempfile.mkdtemp(prefix="kubelite-bench-etcd-")
-        endpoint, stop = start_etcd(tmp)
-        try:
-            etcd_url = "etcd://" + endpoint.split("://", 1)[-1]
-            await raw_store_rates(etcd_url)
-            await bench_backend("etcd", ["--datastore-endpoint", etcd_url], args.pods)
-        finally:
-            stop()
+            tmp = tempfile.mkdtemp(prefix="kubelite-bench-etcd-")
+            endpoint, stop = start_etcd(tmp)
+            try:
+                etcd_url = "etcd://" + endpoint.split("://", 1)[-1]
+                await bench_backend("etcd", etcd_url, args.pods, load, await raw_store_rates(etcd_url))
+            finally:
+                stop()
+    finally:
+        load.close()
 
 
 if __name__ == "__main__":
