@@ -4,7 +4,10 @@ Each template gets a ReplicaSet named `<deployment>-<pod-template-hash>`; Rollin
 the new one and shrinks old ones within maxSurge/maxUnavailable, Recreate empties the old ones
 first. Revisions live in `deployment.kubernetes.io/revision` annotations, old empty
 ReplicaSets beyond revisionHistoryLimit are deleted, a paused Deployment only scales, and the
-Progressing condition tracks progressDeadlineSeconds. The arithmetic is in `rollout.py`.
+Progressing condition tracks progressDeadlineSeconds: NewReplicaSetCreated when a rollout makes
+its ReplicaSet, FoundNewReplicaSet when a Deployment without the condition already has one,
+then ReplicaSetUpdated, NewReplicaSetAvailable or ProgressDeadlineExceeded. The arithmetic is
+in `rollout.py`.
 """
 
 from __future__ import annotations
@@ -161,7 +164,7 @@ class DeploymentController(SharedController):
         sets = await self.claim_sets(d)
         if is_terminating(d):
             new_rs = ro.find_new(d, sets)
-            return await self.sync_status(d, sets, new_rs)
+            return await self.sync_status(d, sets, new_rs, estimate_progress=False)
         new_rs = ro.find_new(d, sets)
         old = [rs for rs in sets if rs is not new_rs]
         active = [rs for rs in sets if ro.replicas(rs) > 0]
@@ -178,7 +181,8 @@ class DeploymentController(SharedController):
             d, new_rs = await self._sync_revision(d, sets, new_rs)
         await self._scale(d, new_rs, old)
         await self._cleanup(d, old)
-        return await self.sync_status(d, self._current(sets), self._current_one(new_rs))
+        return await self.sync_status(d, self._current(sets), self._current_one(new_rs),
+                                      estimate_progress=False)
 
     async def _scale(self, d: Obj, new_rs: Obj | None, old: list[Obj]) -> None:
         active = [rs for rs in old + ([new_rs] if new_rs else []) if ro.replicas(rs) > 0]
@@ -282,7 +286,7 @@ class DeploymentController(SharedController):
             ref = controller_ref(existing)
             if ref and ref.get("uid") == uid_of(d) and ro.equal_ignore_hash(
                     ro.spec(existing).get("template") or {}, ro.spec(d).get("template") or {}):
-                return await self._sync_revision(d, sets, self._remember(existing))
+                return await self._sync_revision(d, sets, self._remember(existing), found=False)
             # A hash collision: another template has this name. Count it, and hash again.
             await self.client.patch("deployments", meta(d)["name"], ns,
                                     {"status": {"collisionCount": int(collisions or 0) + 1}},
@@ -292,16 +296,31 @@ class DeploymentController(SharedController):
                           f"Scaled up replica set {meta(created)['name']} from 0 to {wanted}")
         d = await self._set_deployment_revision(d, revision)
         if ro.has_deadline(d):  # the progress deadline counts from here
-            conditions = ro.set_condition([dict(c) for c in ro.status(d).get("conditions") or []],
-                                          ro.PROGRESSING, "True", ro.NEW_RS_CREATED,
-                                          f'Created new replica set "{meta(created)["name"]}"', utcnow())
-            m = meta(d)
-            d = await self.client.patch("deployments", m["name"], m.get("namespace"),
-                                        {"status": {"conditions": conditions}},
-                                        subresource="status", raw=True)
+            d = await self._set_progressing(d, ro.NEW_RS_CREATED,
+                                            f'Created new replica set "{meta(created)["name"]}"')
         return d, created
 
-    async def _sync_revision(self, d: Obj, sets: list[Obj], new_rs: Obj) -> tuple[Obj, Obj]:
+    async def _set_progressing(self, d: Obj, reason: str, message: str) -> Obj:
+        """Write Progressing=True with this reason (SetDeploymentCondition + UpdateStatus)."""
+        current = [dict(c) for c in ro.status(d).get("conditions") or []]
+        conditions = ro.set_condition(current, ro.PROGRESSING, "True", reason, message, utcnow())
+        if conditions == current:
+            return d
+        m = meta(d)
+        try:  # on a stale copy (another write since) nothing is lost: its event brings us back
+            updated: Obj = await self.client.patch(
+                "deployments", m["name"], m.get("namespace"),
+                {"metadata": {"resourceVersion": m.get("resourceVersion")},
+                 "status": {"conditions": conditions}}, subresource="status", raw=True)
+        except Conflict:
+            return d
+        return updated
+
+    async def _sync_revision(self, d: Obj, sets: list[Obj], new_rs: Obj,
+                             found: bool = True) -> tuple[Obj, Obj]:
+        """Bring the existing new ReplicaSet's revision and annotations up to date
+        (getNewReplicaSet); `found`: a ReplicaSet this sync did not create, whose finding
+        starts the progress estimate of a Deployment that has no Progressing condition."""
         old = [rs for rs in sets if meta(rs).get("name") != meta(new_rs).get("name")]
         new_revision = max(ro.max_revision(old) + 1, ro.revision(new_rs))
         wanted = dict(ro.copyable_annotations(d))
@@ -322,6 +341,10 @@ class DeploymentController(SharedController):
             new_rs = self._remember(await self.client.patch(
                 "replicasets", m["name"], m.get("namespace"), patch, raw=True))
         d = await self._set_deployment_revision(d, ro.revision(new_rs))
+        if found and ro.has_deadline(d) and ro.condition(ro.status(d).get("conditions") or [],
+                                                         ro.PROGRESSING) is None:
+            d = await self._set_progressing(d, ro.FOUND_NEW_RS,
+                                            f'Found new replica set "{meta(new_rs)["name"]}"')
         return d, new_rs
 
     async def _set_deployment_revision(self, d: Obj, revision: int) -> Obj:
@@ -358,10 +381,13 @@ class DeploymentController(SharedController):
             except (NotFound, Conflict):
                 pass
 
-    async def sync_status(self, d: Obj, sets: list[Obj], new_rs: Obj | None) -> float | None:
+    async def sync_status(self, d: Obj, sets: list[Obj], new_rs: Obj | None,
+                          estimate_progress: bool = True) -> float | None:
+        """Write the status; `estimate_progress` False only syncs counts and Available
+        (syncDeploymentStatus), True also moves Progressing (syncRolloutStatus)."""
         now = utcnow()
         new_status = ro.calculate_status(d, sets, new_rs)
-        conditions, recheck = ro.rollout_conditions(d, new_status, new_rs, now)
+        conditions, recheck = ro.rollout_conditions(d, new_status, new_rs, now, estimate_progress)
         new_status["conditions"] = conditions
         current = ro.status(d)
         if ro.status_equal(current, new_status):

@@ -362,15 +362,15 @@ def condition(conditions: list[Obj], type_: str) -> Obj | None:
 
 def set_condition(conditions: list[Obj], type_: str, status_: str, reason: str, message: str,
                   now: dt.datetime) -> list[Obj]:
-    """SetDeploymentCondition: lastTransitionTime only moves when the status flips."""
+    """SetDeploymentCondition: a condition with the same status and reason is left as it is
+    (message included); lastTransitionTime only moves when the status flips."""
     stamp = rfc3339(now)
     old = condition(conditions, type_)
     new = {"type": type_, "status": status_, "lastUpdateTime": stamp, "lastTransitionTime": stamp,
            "reason": reason, "message": message}
     if old is not None:
         if old.get("status") == status_ and old.get("reason") == reason:
-            if old.get("message") == message:
-                return conditions
+            return conditions
         if old.get("status") == status_:
             new["lastTransitionTime"] = old.get("lastTransitionTime", stamp)
     return [c for c in conditions if c.get("type") != type_] + [new]
@@ -394,8 +394,13 @@ def is_progressing(deployment: Obj, new_status: Obj) -> bool:
             or new_status.get("availableReplicas", 0) > int(old.get("availableReplicas") or 0))
 
 
+NO_DEADLINE = 2**31 - 1  # progressDeadlineSeconds meaning "never" (math.MaxInt32)
+
+
 def has_deadline(deployment: Obj) -> bool:
-    return spec(deployment).get("progressDeadlineSeconds") is not None and not spec(deployment).get("paused")
+    """HasProgressDeadline."""
+    seconds = spec(deployment).get("progressDeadlineSeconds")
+    return seconds is not None and int(seconds) != NO_DEADLINE
 
 
 def timed_out(deployment: Obj, conditions: list[Obj], now: dt.datetime) -> bool:
@@ -415,10 +420,31 @@ def timed_out(deployment: Obj, conditions: list[Obj], now: dt.datetime) -> bool:
     return last + dt.timedelta(seconds=deadline) < now
 
 
-def rollout_conditions(deployment: Obj, new_status: Obj, new_rs: Obj | None,
-                       now: dt.datetime) -> tuple[list[Obj], float | None]:
-    """Available and Progressing conditions (syncRolloutStatus), and when to check the
-    progress deadline again (seconds), if the rollout is still under way."""
+def paused_conditions(deployment: Obj, conditions: list[Obj], now: dt.datetime) -> list[Obj]:
+    """checkPausedConditions: Progressing turns Unknown on pause and on resume, unless the
+    rollout has already been reported as stuck."""
+    if not has_deadline(deployment):
+        return conditions
+    current = condition(conditions, PROGRESSING)
+    if current is not None and current.get("reason") == TIMED_OUT:
+        return conditions
+    paused_before = current is not None and current.get("reason") == PAUSED
+    if spec(deployment).get("paused") and not paused_before:
+        return set_condition(conditions, PROGRESSING, "Unknown", PAUSED, "Deployment is paused", now)
+    if not spec(deployment).get("paused") and paused_before:
+        return set_condition(conditions, PROGRESSING, "Unknown", RESUMED, "Deployment is resumed", now)
+    return conditions
+
+
+def rollout_conditions(deployment: Obj, new_status: Obj, new_rs: Obj | None, now: dt.datetime,
+                       estimate_progress: bool = True) -> tuple[list[Obj], float | None]:
+    """Available and Progressing conditions, and when to check the progress deadline again
+    (seconds) if the rollout is still under way.
+
+    `estimate_progress` is False where Kubernetes only syncs the status (a paused Deployment,
+    a scaling event, a Deployment being deleted): Progressing then stays as it was
+    (syncDeploymentStatus); otherwise it follows the rollout (syncRolloutStatus).
+    """
     conditions = [dict(c) for c in status(deployment).get("conditions") or []]
     min_available = replicas(deployment) - max_unavailable(deployment)
     if new_status.get("availableReplicas", 0) >= min_available:
@@ -427,38 +453,48 @@ def rollout_conditions(deployment: Obj, new_status: Obj, new_rs: Obj | None,
     else:
         conditions = set_condition(conditions, AVAILABLE, "False", MINIMUM_REPLICAS_UNAVAILABLE,
                                    MSG_UNAVAILABLE, now)
-    rs_name = meta(new_rs).get("name") if new_rs is not None else ""
-    if spec(deployment).get("paused"):
-        return set_condition(conditions, PROGRESSING, "Unknown", PAUSED, "Deployment is paused",
-                             now), None
-    current = condition(conditions, PROGRESSING)
-    if current is not None and current.get("reason") == PAUSED:
-        conditions = set_condition(conditions, PROGRESSING, "Unknown", RESUMED,
-                                   "Deployment is resumed", now)
-    if not has_deadline(deployment):
+    conditions = paused_conditions(deployment, conditions, now)
+    if not estimate_progress or spec(deployment).get("paused"):
         return conditions, None
-    recheck: float | None = None
-    if is_complete(deployment, new_status):
+    if not has_deadline(deployment):
+        return [c for c in conditions if c.get("type") != PROGRESSING], None
+    name = meta(deployment).get("name", "")
+    subject = f'ReplicaSet "{meta(new_rs).get("name")}"' if new_rs is not None else f'Deployment "{name}"'
+    current = condition(conditions, PROGRESSING)
+    # A finished rollout stays finished while its pods come and go (a replaced pod is no
+    # rollout): progress is only estimated again once there is an old ReplicaSet to replace.
+    finished = (new_status.get("replicas", 0) == new_status.get("updatedReplicas", 0)
+                and current is not None and current.get("reason") == NEW_RS_AVAILABLE)
+    if finished:
+        pass
+    elif is_complete(deployment, new_status):
         conditions = set_condition(conditions, PROGRESSING, "True", NEW_RS_AVAILABLE,
-                                   f'ReplicaSet "{rs_name}" has successfully progressed.', now)
+                                   f"{subject} has successfully progressed.", now)
     elif is_progressing(deployment, new_status):
-        message = f'ReplicaSet "{rs_name}" is progressing.' if rs_name else "Deployment is progressing."
-        cur = condition(conditions, PROGRESSING)
-        if cur is not None and cur.get("status") == "True" and cur.get("message") == message:
-            cur["lastUpdateTime"] = rfc3339(now)  # progress moves the deadline, not the transition
-            cur["reason"] = RS_UPDATED
-        else:
-            conditions = set_condition(conditions, PROGRESSING, "True", RS_UPDATED, message, now)
+        # Progress moves lastUpdateTime (the deadline) even with the same reason.
+        stamp = rfc3339(now)
+        updated = {"type": PROGRESSING, "status": "True", "lastUpdateTime": stamp,
+                   "lastTransitionTime": stamp, "reason": RS_UPDATED,
+                   "message": f"{subject} is progressing."}
+        if current is not None and current.get("status") == "True":
+            updated["lastTransitionTime"] = current.get("lastTransitionTime", stamp)
+        conditions = [c for c in conditions if c.get("type") != PROGRESSING] + [updated]
     elif timed_out(deployment, conditions, now):
         conditions = set_condition(conditions, PROGRESSING, "False", TIMED_OUT,
-                                   f'ReplicaSet "{rs_name}" has timed out progressing.', now)
-    if not is_complete(deployment, new_status):
-        cur = condition(conditions, PROGRESSING)
-        last = parse_time(cur.get("lastUpdateTime")) if cur else None
-        if last is not None and (cur or {}).get("reason") != TIMED_OUT:
-            deadline = int(spec(deployment)["progressDeadlineSeconds"])
-            recheck = max(0.5, (last + dt.timedelta(seconds=deadline) - now).total_seconds() + 1)
-    return conditions, recheck
+                                   f"{subject} has timed out progressing.", now)
+    return conditions, _recheck(deployment, new_status, current, now)
+
+
+def _recheck(deployment: Obj, new_status: Obj, current: Obj | None, now: dt.datetime) -> float | None:
+    """requeueStuckDeployment: seconds until the deadline would pass, counted from the
+    Progressing condition the Deployment had before this sync."""
+    if current is None or is_complete(deployment, new_status) or current.get("reason") == TIMED_OUT:
+        return None
+    last = parse_time(current.get("lastUpdateTime"))
+    if last is None:
+        return None
+    deadline = int(spec(deployment)["progressDeadlineSeconds"])
+    return max(0.5, (last + dt.timedelta(seconds=deadline) - now).total_seconds() + 1)
 
 
 def status_equal(a: Obj, b: Obj) -> bool:

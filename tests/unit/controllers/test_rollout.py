@@ -164,3 +164,73 @@ def test_paused_deployment_reports_paused() -> None:
     conditions, _ = ro.rollout_conditions(d, ro.calculate_status(d, [], None), None, NOW)
     progressing = ro.condition(conditions, "Progressing")
     assert progressing is not None and progressing["reason"] == "DeploymentPaused"
+
+
+def _finished(d: Obj) -> Obj:
+    d["status"] = {"observedGeneration": 1, "replicas": 3, "updatedReplicas": 3, "readyReplicas": 3,
+                   "availableReplicas": 3, "conditions": [
+                       {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+                        "message": 'ReplicaSet "web-abc" has successfully progressed.',
+                        "lastUpdateTime": "2025-01-01T11:00:00Z",
+                        "lastTransitionTime": "2025-01-01T11:00:00Z"}]}
+    return d
+
+
+def test_a_finished_rollout_stays_finished_while_a_pod_is_replaced() -> None:
+    d = _finished(dep(3))
+    new = rs("web-abc", 3, 2)
+    new["status"]["readyReplicas"] = 3  # the replacement just became ready: progress, but no rollout
+    status = ro.calculate_status(d, [new], new)
+    conditions, _ = ro.rollout_conditions(d, status, new, NOW)
+    progressing = ro.condition(conditions, "Progressing")
+    assert progressing == d["status"]["conditions"][0]
+
+
+def test_scaling_syncs_only_available() -> None:
+    d = _finished(dep(3))
+    d["spec"]["replicas"] = 9
+    new = rs("web-abc", 9, 3, status_replicas=3)
+    status = ro.calculate_status(d, [new], new)
+    conditions, recheck = ro.rollout_conditions(d, status, new, NOW, estimate_progress=False)
+    assert ro.condition(conditions, "Progressing") == d["status"]["conditions"][0]
+    assert ro.condition(conditions, "Available")["status"] == "False"  # type: ignore[index]
+    assert recheck is None
+
+
+def test_progress_keeps_transition_time_and_moves_update_time() -> None:
+    d = dep(3)
+    d["status"] = {"replicas": 3, "updatedReplicas": 0, "conditions": [
+        {"type": "Progressing", "status": "True", "reason": "NewReplicaSetCreated",
+         "message": 'Created new replica set "web-new"', "lastUpdateTime": "2025-01-01T11:59:00Z",
+         "lastTransitionTime": "2025-01-01T11:59:00Z"}]}
+    new, old = rs("web-new", 1, 0, revision=2), rs("web-old", 3)
+    status = ro.calculate_status(d, [new, old], new)
+    conditions, recheck = ro.rollout_conditions(d, status, new, NOW)
+    progressing = ro.condition(conditions, "Progressing")
+    assert progressing == {"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated",
+                           "message": 'ReplicaSet "web-new" is progressing.',
+                           "lastUpdateTime": "2025-01-01T12:00:00Z",
+                           "lastTransitionTime": "2025-01-01T11:59:00Z"}
+    assert recheck is not None and 500 < recheck < 600  # from the condition this sync started with
+
+
+def test_set_condition_ignores_a_new_message_with_the_same_status_and_reason() -> None:
+    before = [{"type": "Progressing", "status": "True", "reason": "NewReplicaSetCreated",
+               "message": 'Created new replica set "web-b"'}]
+    after = ro.set_condition(before, "Progressing", "True", "NewReplicaSetCreated",
+                             'Created new replica set "web-c"', NOW)
+    assert after == before
+
+
+def test_without_a_deadline_there_is_no_progressing_condition() -> None:
+    d = _finished(dep(3, progressDeadlineSeconds=ro.NO_DEADLINE))
+    new = rs("web-abc", 3)
+    conditions, recheck = ro.rollout_conditions(d, ro.calculate_status(d, [new], new), new, NOW)
+    assert ro.condition(conditions, "Progressing") is None and recheck is None
+
+
+def test_messages_name_the_deployment_without_a_new_replica_set() -> None:
+    d = dep(0)
+    conditions, _ = ro.rollout_conditions(d, ro.calculate_status(d, [], None), None, NOW)
+    assert ro.condition(conditions, "Progressing")["message"] == (  # type: ignore[index]
+        'Deployment "web" has successfully progressed.')
