@@ -159,3 +159,25 @@ async def test_waiting_on_a_running_container_does_not_run_the_runtime(node: Nod
     await node.runtime.kill("waited", 9)
     state = await asyncio.wait_for(node.runtime.wait("waited"), 10)
     assert state.status == "stopped" and state.exit_code == 137
+
+
+async def test_a_long_wait_polls_slower(node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After its first seconds (shortened here) a wait reads the exit file every 0.5 s."""
+    import asyncio
+
+    from kubelite.runtime import oci
+
+    monkeypatch.setattr(oci, "FAST_WAIT_SECONDS", 0.3)
+    await node.run("slow", node.config(["sleep", "30"], cid="slow"))
+    reads: list[float] = []
+    real = node.runtime._read_exit
+
+    def counting(cid: str) -> tuple[int | None, float | None]:
+        reads.append(time.monotonic())
+        return real(cid)
+
+    monkeypatch.setattr(node.runtime, "_read_exit", counting)
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(node.runtime.wait("slow"), 2.3)
+    assert len(reads) <= 3 + 5, reads  # ~3 fast reads, then one per 0.5 s (was 23)
+    await node.runtime.kill("slow", 9)

@@ -1,8 +1,8 @@
 """The httpGet probe (pkg/probe/http): GET, 200-399 is success, same-host redirects followed.
 
-A small HTTP/1.1 client on asyncio streams rather than aiohttp: a probe is one short GET with
-`Connection: close` (the kubelet disables keep-alives), and at a hundred probes a second the
-cost of a full client session shows in the kubelet's CPU. HTTPS does not verify the
+A small HTTP/1.1 client on a bare socket (asyncio streams for HTTPS) rather than aiohttp: a
+probe is one short GET with `Connection: close` (the kubelet disables keep-alives), and at a
+hundred probes a second the cost of a full client session shows in the kubelet's CPU. HTTPS does not verify the
 certificate. A redirect to another host is not followed: its 3xx answer counts as success with
 a warning ("Probe terminated redirects"), as in Kubernetes. Error texts follow Go's net/http.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
 from urllib.parse import urljoin, urlsplit
 
@@ -64,60 +65,119 @@ def dial_error(host: str, port: int, err: BaseException) -> str:
     return f"dial tcp {addr}: {why}"
 
 
-async def _get(url: str, headers: list[tuple[str, str]]) -> _Answer:
+def _request(url: str, headers: list[tuple[str, str]]) -> bytes:
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    names = {name.lower() for name, _ in headers}
+    lines = [f"GET {target} HTTP/1.1"]
+    if "host" not in names:
+        lines.append(f"Host: {parts.netloc}")
+    if "user-agent" not in names:
+        lines.append(f"User-Agent: {USER_AGENT}")
+    if "accept" not in names:
+        lines.append("Accept: */*")
+    lines += [f"{name}: {value}" for name, value in headers
+              if name.lower() not in ("connection", "content-length")]
+    lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", errors="replace")
+
+
+def _complete(data: bytes) -> bool:
+    """Whether `data` holds the whole answer we read: headers and the body we keep."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        head, sep, body = data.partition(b"\n\n")
+        if not sep:
+            return len(data) > 64 * 1024  # no end of headers in sight: stop reading
+    length = MAX_BODY
+    for line in head.split(b"\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            length = min(int(value.strip()), MAX_BODY)
+    return len(body) >= length
+
+
+def _parse(data: bytes) -> _Answer:
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        head, _, body = data.partition(b"\n\n")
+    lines = head.split(b"\n")
+    status_line = lines[0].rstrip(b"\r")
+    words = status_line.decode("latin-1").split(None, 2)
+    if len(words) < 2 or not words[0].startswith("HTTP/") or not words[1].isdigit():
+        raise _ProbeError("malformed HTTP response " + repr(status_line[:40].decode("latin-1")))
+    answer_headers: dict[str, str] = {}
+    for line in lines[1:MAX_HEADER_LINES + 1]:
+        name, _, value = line.decode("latin-1").partition(":")
+        answer_headers[name.strip().lower()] = value.strip()
+    length = answer_headers.get("content-length", "")
+    limit = min(int(length), MAX_BODY) if length.isdigit() else MAX_BODY
+    return _Answer(int(words[1]), answer_headers, body[:limit])
+
+
+async def _exchange_plain(host: str, port: int, request: bytes) -> bytes:
+    """One GET over a bare non-blocking socket: cheaper than streams at 100 probes a second."""
+    loop = asyncio.get_running_loop()
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        reader, writer = await asyncio.open_connection(
-            host, port, ssl=_tls() if parts.scheme == "https" else None,
-            server_hostname=host if parts.scheme == "https" else None)
+        sock.setblocking(False)
+        try:
+            await loop.sock_connect(sock, (host, port))
+        except OSError as e:
+            raise _ProbeError(dial_error(host, port, e)) from e
+        try:
+            await loop.sock_sendall(sock, request)
+            data = b""
+            while not _complete(data):
+                chunk = await loop.sock_recv(sock, 16 * 1024)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError as e:
+            raise _ProbeError(f"read tcp {host}:{port}: {e.strerror or e}") from e
+        return data
+    finally:
+        sock.close()
+
+
+async def _exchange_tls(host: str, port: int, request: bytes) -> bytes:
+    try:
+        reader, writer = await asyncio.open_connection(host, port, ssl=_tls(),
+                                                       server_hostname=host)
     except OSError as e:
         raise _ProbeError(dial_error(host, port, e)) from e
     try:
-        target = parts.path or "/"
-        if parts.query:
-            target += "?" + parts.query
-        names = {name.lower() for name, _ in headers}
-        lines = [f"GET {target} HTTP/1.1"]
-        if "host" not in names:
-            lines.append(f"Host: {parts.netloc}")
-        if "user-agent" not in names:
-            lines.append(f"User-Agent: {USER_AGENT}")
-        if "accept" not in names:
-            lines.append("Accept: */*")
-        lines += [f"{name}: {value}" for name, value in headers
-                  if name.lower() not in ("connection", "content-length")]
-        lines.append("Connection: close")
-        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", errors="replace"))
+        writer.write(request)
         await writer.drain()
-        status_line = await reader.readline()
-        words = status_line.decode("latin-1").split(None, 2)
-        if len(words) < 2 or not words[0].startswith("HTTP/") or not words[1].isdigit():
-            raise _ProbeError("malformed HTTP response " + repr(status_line[:40].decode("latin-1")))
-        answer_headers: dict[str, str] = {}
-        for _ in range(MAX_HEADER_LINES):
-            line = await reader.readline()
-            if line in (b"\r\n", b"\n", b""):
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            answer_headers[name.strip().lower()] = value.strip()
-        length = answer_headers.get("content-length", "")
-        limit = min(int(length), MAX_BODY) if length.isdigit() else MAX_BODY
-        body = b""
-        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
-            while len(body) < limit:
-                chunk = await reader.read(limit - len(body))
+        data = b""
+        with contextlib.suppress(asyncio.IncompleteReadError):
+            while not _complete(data):
+                chunk = await reader.read(16 * 1024)
                 if not chunk:
                     break
-                body += chunk
-        return _Answer(int(words[1]), answer_headers, body)
+                data += chunk
+        return data
     except OSError as e:
         raise _ProbeError(f"read tcp {host}:{port}: {e.strerror or e}") from e
     finally:
         writer.close()
         with contextlib.suppress(Exception):
             await writer.wait_closed()
+
+
+async def _get(url: str, headers: list[tuple[str, str]]) -> _Answer:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    request = _request(url, headers)
+    if parts.scheme == "https":
+        data = await _exchange_tls(host, port, request)
+    else:
+        data = await _exchange_plain(host, port, request)
+    return _parse(data)
 
 
 class _ProbeError(Exception):
