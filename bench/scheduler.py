@@ -219,7 +219,8 @@ async def bench(sc: Scenario, clients: int, kubelets: str) -> None:
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     tmp = Path(tempfile.mkdtemp(prefix=f"kubelite-bench-sched-{sc.name}-"))
-    server = start_server(tmp / "data")
+    # a /8 holds a /24 for each of 5,000+ nodes (the default /16 holds 256)
+    server = start_server(tmp / "data", "--cluster-cidr", "10.0.0.0/8")
     sim: subprocess.Popen[bytes] | None = None
     try:
         ctx = ssl.create_default_context(cafile=str(server.data_dir / "tls" / "ca.crt"))

@@ -69,7 +69,7 @@ async def wait_for(client: ApiClient, done: Any, timeout: float) -> float:
 
 async def run(nodes: int, replicas: int, timeout: float) -> None:
     with tempfile.TemporaryDirectory(prefix="kubelite-bench-workloads-") as tmp:
-        server = start_server(Path(tmp) / "data")
+        server = start_server(Path(tmp) / "data", "--cluster-cidr", "10.0.0.0/8")
         client = ApiClient.from_kubeconfig(str(server.kubeconfig))
         sim = SimCluster(client, nodes, pods=max(110, replicas // nodes * 3),
                          timings=Timings(lease_renew_interval=10.0, node_status_interval=60.0))
