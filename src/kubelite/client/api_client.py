@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import functools
 import ssl
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import aiohttp
 import msgspec
@@ -22,6 +23,8 @@ import msgspec
 from kubelite.api.registry import KINDS, Kind
 from kubelite.client.errors import error_from_status
 from kubelite.client.kubeconfig import ClusterConfig, load_kubeconfig
+
+T = TypeVar("T")
 
 PatchType = Literal["merge", "strategic", "json", "apply"]
 
@@ -53,11 +56,29 @@ def _meta(obj: Obj) -> dict[str, Any]:
     return msgspec.to_builtins(meta) if meta is not None else {}
 
 
+def meta_field(obj: Obj, json_name: str, attr: str) -> Any:
+    """One metadata field of a dict or a typed object, without copying the metadata."""
+    if isinstance(obj, dict):
+        return (obj.get("metadata") or {}).get(json_name)
+    meta = getattr(obj, "metadata", None)
+    return getattr(meta, attr, None) if meta is not None else None
+
+
 def object_key(obj: Obj) -> str:
     """"namespace/name" (or "name" for cluster-scoped objects), as client-go keys caches."""
-    meta = _meta(obj)
-    ns = meta.get("namespace")
-    return f"{ns}/{meta.get('name')}" if ns else str(meta.get("name"))
+    ns = meta_field(obj, "namespace", "namespace")
+    name = meta_field(obj, "name", "name")
+    return f"{ns}/{name}" if ns else str(name)
+
+
+class _WatchEvent(msgspec.Struct, Generic[T]):
+    type: str
+    object: T
+
+
+@functools.cache
+def _typed_event_decoder(kind: Kind) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(_WatchEvent[kind.type])  # type: ignore[name-defined]
 
 
 def _now() -> str:
@@ -254,6 +275,15 @@ class ApiClient:
                 yield self._event(k, buf, raw)
 
     def _event(self, kind: Kind, line: bytes, raw: bool) -> tuple[str, Obj]:
+        if not raw:
+            # Decode straight into the kind's type (one pass); ERROR events carry a Status
+            # instead, and fall through to the generic path.
+            try:
+                typed = _typed_event_decoder(kind).decode(line)
+                if typed.type != "ERROR":
+                    return typed.type, typed.object
+            except msgspec.ValidationError:
+                pass
         event = msgspec.json.decode(line)
         etype = event.get("type", "")
         obj = event.get("object") or {}

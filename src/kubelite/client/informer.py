@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from kubelite.api.registry import Kind
-from kubelite.client.api_client import ListResult, _meta, object_key, resolve_kind
+from kubelite.client.api_client import ListResult, meta_field, object_key, resolve_kind
 from kubelite.client.errors import ApiError, Gone
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class ListWatchClient(Protocol):
 
 
 def resource_version(obj: Obj) -> str:
-    return str(_meta(obj).get("resourceVersion") or "")
+    return str(meta_field(obj, "resourceVersion", "resource_version") or "")
 
 
 class Informer:
