@@ -119,3 +119,12 @@ def test_oversized_body_is_refused(server: Server) -> None:
     big = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"}, "data": {"a": "x" * (4 * 1024 * 1024)}}
     code, status = _request(server, "POST", "/api/v1/namespaces/default/configmaps", big, server.token())
     assert code == 413
+
+
+def test_field_validation_warn_and_ignore(server: Server) -> None:
+    manifest = TYPO.replace("name: typo", "name: warned").replace("blabla:latest", "busybox:1.36")
+    warned = server.kubectl("apply", "--validate=warn", "-f", "-", input=manifest)
+    assert 'Warning: unknown field "spec.containers[0].resouces"' in warned.stderr
+    assert "pod/warned created" in warned.stdout
+    ignored = server.kubectl("apply", "--validate=false", "-f", "-", input=manifest.replace("name: warned", "name: ignored"))
+    assert "unknown field" not in ignored.stderr and "pod/ignored created" in ignored.stdout

@@ -28,8 +28,14 @@ def json_response(body: Any, status: int = 200, warnings: list[str] | None = Non
     data = body if isinstance(body, bytes) else objects.encode(body)
     response = web.Response(body=data, status=status, content_type=JSON)
     for w in warnings or []:
-        response.headers.add("Warning", f'299 - "{w}"')
+        response.headers.add("Warning", warning_header(w))
     return response
+
+
+def warning_header(text: str) -> str:
+    """An RFC 7234 warning as Kubernetes sends it: code 299, the text a quoted string."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'299 - "{escaped}"'
 
 
 def _bool(value: str | None) -> bool:
