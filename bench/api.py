@@ -203,22 +203,24 @@ async def _watch(target: Target, path: str, watchers: int, fire_at: float) -> tu
     """Open `watchers` watches; (how many were open before `fire_at`, each first event's arrival)."""
     request = target.request("GET", path)
 
-    async def open_one() -> asyncio.StreamReader:
+    async def open_one() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         reader, writer = await target.connect()
         writer.write(request)
         head = await reader.readuntil(b"\r\n\r\n")
         if b" 200 " not in head.split(b"\r\n", 1)[0]:
             raise RuntimeError(f"watch failed: {head[:200]!r}")
-        return reader
+        return reader, writer  # the writer too: a dropped StreamWriter closes its connection
 
-    readers = await asyncio.gather(*(open_one() for _ in range(watchers)))
-    ready = len(readers) if time.perf_counter() < fire_at else 0
+    streams = await asyncio.gather(*(open_one() for _ in range(watchers)))
+    ready = len(streams) if time.perf_counter() < fire_at else 0
 
     async def first_event(reader: asyncio.StreamReader) -> float:
         await reader.readuntil(b"}\n")  # the end of the first event line
         return time.perf_counter()
 
-    arrivals = await asyncio.wait_for(asyncio.gather(*(first_event(r) for r in readers)), 60)
+    arrivals = await asyncio.wait_for(asyncio.gather(*(first_event(r) for r, _ in streams)), 60)
+    for _, writer in streams:
+        writer.close()
     return ready, list(arrivals)
 
 
