@@ -392,7 +392,10 @@ def created_managed_fields(
     new: dict[str, Any], *, manager: str, definition: str, api_version: str, now: str
 ) -> list[dict[str, Any]]:
     """The managedFields of a create of `new` (which carries none) by `manager`: one Update
-    entry owning every field set, or [] when it sets nothing a manager can own."""
+    entry owning every field set, or [] when it sets nothing a manager can own.
+
+    The fieldsV1 trees may share nodes with earlier results: encode them, do not change them.
+    """
     schema = schema_for(definition)
     fields = created_fields_v1(new, schema, _skeleton(schema), _STRIPPED)
     if not fields:
@@ -407,9 +410,9 @@ def record_create(
     new: dict[str, Any], *, manager: str, definition: str, api_version: str, now: str
 ) -> dict[str, Any]:
     """`record_update(None, new, ...)` for a `new` without managedFields of its own."""
-    entries = created_managed_fields(
+    entries = clone(created_managed_fields(
         new, manager=manager, definition=definition, api_version=api_version, now=now
-    )
+    ))
     out = _body(new)
     meta = out.setdefault("metadata", {})
     if entries:

@@ -13,12 +13,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from ._json import json_equal
 from .fieldpath import Path
 from .schema import Schema
 from .structured import MISSING, _index_items
 
 _KIND_RANK = {"f": 0, "k": 1, "v": 2, "i": 3}
+_ENCODER = msgspec.json.Encoder()
+# FieldsV1 nodes below list elements, by (element schema, element JSON); cleared when full.
+_ITEMS: dict[tuple[int, bytes], dict[str, Any]] = {}
+_ITEMS_MAX = 2048
 # Stripped paths are all one or two elements long (apiVersion, kind, metadata.name...):
 # deeper paths are never looked up.
 _STRIPPED_DEPTH = 2
@@ -38,6 +44,7 @@ def created_fields_v1(
 
     `skeleton` is what an empty object of the kind looks like; `stripped` are paths nobody
     owns (apiVersion, kind, metadata.name...). Status and managedFields are never owned.
+    The tree may share nodes with trees returned before: read it, encode it, never change it.
     """
     assert all(len(p) <= _STRIPPED_DEPTH for p in stripped)
     body = {k: v for k, v in obj.items() if k != "status"}
@@ -110,14 +117,31 @@ class _Walk:
         deep = path is None or len(path) >= _STRIPPED_DEPTH
         children: dict[str, Any] = {}
         for pe in order:
-            owned, below = self.node(
-                items[pe], lo_items.get(pe, MISSING), item_schema, None if deep else (*path, pe)  # type: ignore[misc]
-            )
+            item, item_skel = items[pe], lo_items.get(pe, MISSING)
+            if deep and item_skel is MISSING and isinstance(item, dict) and item_schema is not None:
+                owned, below = True, self._new_item(item, item_schema)
+            else:
+                owned, below = self.node(item, item_skel, item_schema, None if deep else (*path, pe))  # type: ignore[misc]
             if below:
                 children[pe] = {".": {}, **below} if owned else below
             elif owned:
                 children[pe] = {}
         return self._owned(skel, path), _sorted(children)
+
+    def _new_item(self, item: dict[str, Any], schema: Schema) -> dict[str, Any]:
+        """The nodes below a list element the skeleton lacks, remembered by content: pods
+        of one template repeat the same containers, ports and tolerations."""
+        try:
+            key = (id(schema), _ENCODER.encode(item))
+        except (TypeError, msgspec.EncodeError):
+            return self.node(item, MISSING, schema, None)[1]
+        below = _ITEMS.get(key)
+        if below is None:
+            below = self.node(item, MISSING, schema, None)[1]
+            if len(_ITEMS) >= _ITEMS_MAX:
+                _ITEMS.clear()
+            _ITEMS[key] = below
+        return below  # shared: results of this module are read-only (see created_fields_v1)
 
     def _owned(self, skel: Any, path: Path | None) -> bool:
         """A map or list node is itself added only when the skeleton lacks it."""
