@@ -103,8 +103,12 @@ class Watcher:
         if watch_type is None:
             return
         deliver = self.deliver
-        if deliver is not None and not self.busy and self.queue.empty() and deliver(watch_type, event):
-            return
+        if deliver is not None and not self.busy and self.queue.empty():
+            try:
+                if deliver(watch_type, event):
+                    return
+            except Exception:  # noqa: BLE001 - one broken connection must not stop the fan-out
+                self.deliver = None  # the serving task meets the error on its next write
         try:
             self.queue.put_nowait((watch_type, event))
         except asyncio.QueueFull:

@@ -62,6 +62,17 @@ async def test_events_go_straight_out_until_the_connection_refuses_then_queue_in
     assert sent == [1, 2, 6]
 
 
+async def test_a_connection_that_fails_to_write_gets_its_events_queued() -> None:
+    def broken(watch_type: str, ev: CachedEvent) -> bool:
+        raise RuntimeError("transport gone")
+
+    w = Watcher(PREFIX, None, deliver=broken)
+    w.offer(event(1))
+    w.offer(event(2))
+    assert w.deliver is None
+    assert [w.queue.get_nowait()[1].revision for _ in range(2)] == [1, 2]
+
+
 async def test_a_closed_watcher_takes_nothing_more() -> None:
     delivered: list[int] = []
     w = Watcher(PREFIX, None, deliver=lambda t, ev: delivered.append(ev.revision) is None)
