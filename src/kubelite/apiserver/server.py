@@ -118,6 +118,8 @@ class ApiServer:
         self.proxy = KubeletProxy(self.objects, cfg.data_dir / "tls") if cfg.tls else None
         self.metrics_api = MetricsApi(self.objects, cfg.data_dir / "tls" if cfg.tls else None)
         self.handlers = ResourceHandlers(self.objects, self.cache, subresources=self.proxy)
+        if self.authenticator is not None:  # TokenRequests are signed with the key auth checks
+            self.handlers.token_issuer = self.authenticator.issuer  # type: ignore[attr-defined]
         app = build_app(
             self.handlers, self.authenticator, self.metrics,
             ready=lambda: self._ready,
