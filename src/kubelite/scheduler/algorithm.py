@@ -10,9 +10,12 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from kubelite.api.types import core_v1
 from kubelite.scheduler.cache import NodeInfo, Snapshot
-from kubelite.scheduler.framework import SUCCESS, ApiPatch, Code, CycleState, Status
+from kubelite.scheduler.framework import SUCCESS, ApiPatch, Code, CycleState, Plugin, Status
+from kubelite.scheduler.node_arrays import BoolArray, IntArray
 from kubelite.scheduler.registry import Profile, default_profile
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
@@ -135,31 +138,84 @@ class Algorithm:
                 return status.with_plugin(plugin.NAME)
         return SUCCESS
 
-    def _filter_many(self, state: CycleState, pod: core_v1.Pod, nodes: list[NodeInfo],
-                     start: int, want: int, diagnosis: Diagnosis) -> tuple[list[NodeInfo], int]:
-        """Filter nodes round-robin from `start` until `want` fit; (feasible, processed)."""
-        filters = [p.filter for p in self.profile.filters if p.NAME not in state.skip_filter]
-        feasible: list[NodeInfo] = []
+    def _run(self, plugins: list[Plugin], state: CycleState, pod: core_v1.Pod, node: NodeInfo,
+             diagnosis: Diagnosis) -> bool:
+        """Run plugins' filters on one node in order; record a refusal in diagnosis."""
+        for plugin in plugins:
+            status = plugin.filter(state, pod, node)
+            if status is not SUCCESS and not status.is_success:
+                if status.code == Code.ERROR:
+                    raise RuntimeError(f"running {plugin.NAME!r} filter plugin: {status.message}")
+                diagnosis.node_status[node.name] = status.with_plugin(plugin.NAME)
+                diagnosis.unschedulable_plugins.add(plugin.NAME)
+                return False
+        return True
+
+    def _filter_vector(self, state: CycleState, pod: core_v1.Pod, start: int, want: int,
+                       diagnosis: Diagnosis) -> tuple[IntArray, int]:
+        """Filter nodes round-robin from `start` until `want` fit: (feasible rows, processed).
+
+        Plugins with an array form mark the nodes that surely pass; only the other nodes,
+        and plugins without one, run per node (so every refusal keeps its exact reason).
+        """
+        nodes = state.snapshot.nodes
+        arrays = state.snapshot.arrays
         total = len(nodes)
-        processed = 0
-        for i in range(total):
-            node = nodes[(start + i) % total]
-            processed += 1
-            for f in filters:
-                status = f(state, pod, node)
-                if status is not SUCCESS and not status.is_success:
-                    break
+        active = [p for p in self.profile.filters if p.NAME not in state.skip_filter]
+        sure: BoolArray = np.ones(total, np.bool_)
+        per_node: list[Plugin] = []
+        for plugin in active:
+            mask = plugin.filter_vector(state, pod, arrays)
+            if mask is None:
+                per_node.append(plugin)
             else:
-                feasible.append(node)
-                if len(feasible) >= want:
-                    break
+                sure &= mask
+        order = np.arange(start, start + total) % total
+        if per_node:  # some plugin must see every node: walk them in order
+            found: list[int] = []
+            processed = 0
+            for row in order.tolist():
+                processed += 1
+                if self._run(per_node if sure[row] else active, state, pod, nodes[row], diagnosis):
+                    found.append(row)
+                    if len(found) >= want:
+                        break
+            return np.array(found, np.int64), processed
+        chunks: list[IntArray] = []
+        got = prev = 0
+        for pos in [*np.flatnonzero(~sure[order]).tolist(), total]:
+            block = order[prev:pos][:want - got]
+            chunks.append(block)
+            got += len(block)
+            if got >= want:
+                return np.concatenate(chunks), prev + len(block)
+            if pos == total:
+                break
+            row = int(order[pos])
+            if self._run(active, state, pod, nodes[row], diagnosis):
+                chunks.append(order[pos:pos + 1])
+                got += 1
+                if got >= want:
+                    return np.concatenate(chunks), pos + 1
+            prev = pos + 1
+        return np.concatenate(chunks), total
+
+    def _score_vector(self, state: CycleState, pod: core_v1.Pod, rows: IntArray) -> IntArray:
+        """Weighted totals of the feasible rows, through plugins' array forms where they have one."""
+        snapshot = state.snapshot
+        feasible = [snapshot.nodes[r] for r in rows.tolist()]
+        totals: IntArray = np.zeros(len(rows), np.int64)
+        for plugin, weight in self.profile.scorers:
+            if plugin.pre_score(state, pod, feasible).code == Code.SKIP:
                 continue
-            plugin = next(p.NAME for p in self.profile.filters if p.filter == f)
-            if status.code == Code.ERROR:
-                raise RuntimeError(f"running {plugin!r} filter plugin: {status.message}")
-            diagnosis.node_status[node.name] = status.with_plugin(plugin)
-            diagnosis.unschedulable_plugins.add(plugin)
-        return feasible, processed
+            scores = plugin.score_vector(state, pod, snapshot.arrays, rows)
+            if scores is None:
+                raw = plugin.score_nodes(state, pod, feasible)
+                by_name = {n.name: s for n, s in zip(feasible, raw, strict=True)}
+                plugin.normalize_score(state, pod, by_name)
+                scores = np.fromiter(by_name.values(), np.int64, len(feasible))
+            totals += scores * weight
+        return totals
 
     def score(self, state: CycleState, pod: core_v1.Pod, nodes: list[NodeInfo]
               ) -> dict[str, dict[str, int]]:
@@ -188,18 +244,19 @@ class Algorithm:
             raise FitError(pod, len(nodes), diag)
         want = num_feasible_nodes_to_find(len(nodes), self.percentage)
         diagnosis = Diagnosis()
-        feasible, processed = self._filter_many(state, pod, nodes, self.next_start_node_index,
-                                                want, diagnosis)
+        rows, processed = self._filter_vector(state, pod, self.next_start_node_index, want,
+                                              diagnosis)
         self.next_start_node_index = (self.next_start_node_index + processed) % len(nodes)
-        if not feasible:
+        if not len(rows):
             raise FitError(pod, len(nodes), diagnosis)
-        if len(feasible) == 1:
-            return ScheduleResult(feasible[0].name, processed, 1, state=state)
-        totals = dict.fromkeys((n.name for n in feasible), 0)
-        for scores in self.score(state, pod, feasible).values():
-            for name, s in scores.items():
-                totals[name] += s
-        return ScheduleResult(self._select(totals), processed, len(feasible), totals, state)
+        if len(rows) == 1:
+            return ScheduleResult(nodes[int(rows[0])].name, processed, 1, state=state)
+        totals = self._score_vector(state, pod, rows)
+        best = np.flatnonzero(totals == totals.max())
+        chosen = nodes[int(rows[best[self.rng.randrange(len(best))]])].name
+        return ScheduleResult(chosen, processed, len(rows), state=state,
+                              scores=dict(zip((nodes[r].name for r in rows.tolist()),
+                                              totals.tolist(), strict=True)))
 
     def pre_bind(self, result: ScheduleResult, pod: core_v1.Pod) -> list[ApiPatch]:
         """Every plugin's writes to make before binding pod to result.node."""
@@ -207,18 +264,6 @@ class Algorithm:
             return []
         return [patch for plugin in self.profile.plugins.values()
                 for patch in plugin.pre_bind(result.state, pod, result.node)]
-
-    def _select(self, totals: dict[str, int]) -> str:
-        """The highest total; ties broken uniformly at random (reservoir sampling)."""
-        best, best_score, ties = "", -1, 0
-        for name, score in totals.items():
-            if score > best_score:
-                best, best_score, ties = name, score, 1
-            elif score == best_score:
-                ties += 1
-                if self.rng.randrange(ties) == 0:
-                    best = name
-        return best
 
     def explain(self, pod: core_v1.Pod, snapshot: Snapshot) -> list[NodeReport]:
         """Every node (no sampling): the filter that refused it, or its weighted scores."""

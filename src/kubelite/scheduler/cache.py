@@ -17,6 +17,7 @@ import msgspec
 
 from kubelite.api.types import core_v1, meta_v1, storage_v1
 from kubelite.scheduler import _quantity
+from kubelite.scheduler.node_arrays import NodeArrays
 from kubelite.scheduler.spread_index import SpreadIndex
 
 DEFAULT_MILLI_CPU_REQUEST = 100  # what "non-zero" scoring assumes for a container without one
@@ -242,6 +243,16 @@ class Snapshot:
         self.by_name: dict[str, NodeInfo] = cache.nodes if cache else {n.name: n for n in nodes}
         self._spread = cache.spread if cache else SpreadIndex()
         self._image_nodes: dict[str, int] | None = cache.image_nodes if cache else None
+        self._arrays: NodeArrays | None = None
+
+    @property
+    def arrays(self) -> NodeArrays:
+        """The nodes' numbers as arrays, row i = nodes[i] (the cache's, kept up to date)."""
+        if self._arrays is None:
+            cached = self._cache.arrays() if self._cache is not None else None
+            self._arrays = cached if cached is not None and cached.nodes is self.nodes \
+                else NodeArrays(self.nodes)
+        return self._arrays
 
     def get(self, name: str) -> NodeInfo | None:
         return self.by_name.get(name)
@@ -299,6 +310,7 @@ class SchedulerCache:
         # Pods seen on nodes the cache does not know yet; attached when the node arrives.
         self._orphans: dict[str, dict[str, core_v1.Pod]] = {}
         self._node_list: list[NodeInfo] | None = None
+        self._arrays: NodeArrays | None = None
         self.image_nodes: dict[str, int] = {}
         self.label_keys: dict[str, int] = {}
         self.affinity_nodes: dict[str, int] = {}  # node -> pods with affinity terms on it
@@ -326,6 +338,7 @@ class SchedulerCache:
         if info is None:
             info = self.nodes[name] = NodeInfo(node)
             self._node_list = None
+            self._arrays = None
             for key, pod in self._orphans.pop(info.name, {}).items():
                 info.add_pod(pod)
                 self._track_affinity(info, key, pod, 1)
@@ -338,6 +351,8 @@ class SchedulerCache:
             self._count_node(info, 1)
             if old_labels != info.labels:
                 self.spread.invalidate()
+            if self._arrays is not None:
+                self._arrays.node_changed(info, old_labels != info.labels)
         return info
 
     update_node = add_node
@@ -347,6 +362,7 @@ class SchedulerCache:
         if info is None:
             return
         self._node_list = None
+        self._arrays = None
         self._count_node(info, -1)
         self.affinity_nodes.pop(name, None)
         self.spread.invalidate()
@@ -365,6 +381,8 @@ class SchedulerCache:
             info.add_pod(pod)
             self._track_affinity(info, key, pod, 1)
             self.spread.pod_placed(pod, info)
+            if self._arrays is not None:
+                self._arrays.pods_changed(info)
         else:
             self._orphans.setdefault(node, {})[key] = pod
 
@@ -376,6 +394,8 @@ class SchedulerCache:
                 info.remove_pod(key)
                 self._track_affinity(info, key, pod, -1)
                 self.spread.pod_placed(pod, info, -1)
+                if self._arrays is not None:
+                    self._arrays.pods_changed(info)
         self._orphans.get(node, {}).pop(key, None)
 
     def add_pod(self, pod: core_v1.Pod) -> None:
@@ -440,6 +460,12 @@ class SchedulerCache:
         if self._node_list is None:
             self._node_list = list(self.nodes.values())
         return self._node_list
+
+    def arrays(self) -> NodeArrays:
+        """The node list's numbers as arrays; rebuilt only after nodes come or go."""
+        if self._arrays is None:
+            self._arrays = NodeArrays(self.node_list())
+        return self._arrays
 
     def snapshot(self, **extra: Any) -> Snapshot:
         """A view for one synchronous cycle; it shares the cache's NodeInfos and indexes."""

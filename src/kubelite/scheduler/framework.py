@@ -16,6 +16,7 @@ from kubelite.api.types import core_v1
 
 if TYPE_CHECKING:
     from kubelite.scheduler.cache import NodeInfo, Snapshot
+    from kubelite.scheduler.node_arrays import BoolArray, IntArray, NodeArrays
 
 MAX_NODE_SCORE = 100
 
@@ -127,6 +128,14 @@ class Plugin:
     def filter(self, state: CycleState, pod: core_v1.Pod, node: NodeInfo) -> Status:
         return SUCCESS
 
+    def filter_vector(self, state: CycleState, pod: core_v1.Pod, arrays: NodeArrays
+                      ) -> BoolArray | None:
+        """Every node at once: True where `filter` surely succeeds, False where it must run.
+
+        None (the default) means the plugin has no array form: `filter` runs per node.
+        """
+        return None
+
     def pre_score(self, state: CycleState, pod: core_v1.Pod, nodes: Sequence[NodeInfo]) -> Status:
         """Once per cycle over the feasible nodes; return SKIP to not score this pod."""
         return SUCCESS
@@ -138,6 +147,14 @@ class Plugin:
                     ) -> list[int]:
         """Raw scores of many nodes at once; plugins override it where a batch is cheaper."""
         return [self.score(state, pod, n) for n in nodes]
+
+    def score_vector(self, state: CycleState, pod: core_v1.Pod, arrays: NodeArrays,
+                     rows: IntArray) -> IntArray | None:
+        """Normalized scores of arrays' `rows` (what score_nodes + normalize_score give).
+
+        None (the default) means the plugin has no array form.
+        """
+        return None
 
     def normalize_score(self, state: CycleState, pod: core_v1.Pod, scores: dict[str, int]) -> None:
         """Rescale raw scores (in place) to 0..MAX_NODE_SCORE."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from kubelite.api.types import core_v1
 from kubelite.scheduler.cache import NodeInfo, pod_requests
 from kubelite.scheduler.framework import (
@@ -17,6 +19,7 @@ from kubelite.scheduler.framework import (
     Plugin,
     Status,
 )
+from kubelite.scheduler.node_arrays import IntArray, NodeArrays
 
 NAME = "NodeResourcesBalancedAllocation"
 EVENTS = Event.POD_DELETE | Event.NODE_ADD | Event.NODE_ALLOCATABLE
@@ -56,3 +59,16 @@ class BalancedAllocation(Plugin):
         if alloc.memory:
             fractions.append((node.requested.memory + requests.memory) / alloc.memory)
         return balanced_score(fractions)
+
+    def score_vector(self, state: CycleState, pod: core_v1.Pod, arrays: NodeArrays,
+                     rows: IntArray) -> IntArray | None:
+        """balanced_score over arrays: a node missing cpu or memory allocatable scores 100."""
+        requests = state.read(_KEY) or pod_requests(pod)
+        cap_cpu, cap_mem = arrays.alloc_cpu[rows], arrays.alloc_mem[rows]
+        both = (cap_cpu > 0) & (cap_mem > 0)
+        cpu = np.minimum((arrays.req_cpu[rows] + requests.milli_cpu) / np.where(both, cap_cpu, 1), 1.0)
+        mem = np.minimum((arrays.req_mem[rows] + requests.memory) / np.where(both, cap_mem, 1), 1.0)
+        std = np.abs(cpu - mem) / 2
+        scores = ((1 - std) * MAX_NODE_SCORE).astype(np.int64)
+        out: IntArray = np.where(both, scores, MAX_NODE_SCORE)
+        return out

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from kubelite.api.types import core_v1
 from kubelite.scheduler.cache import NodeInfo, normalize_image
 from kubelite.scheduler.framework import MAX_NODE_SCORE, CycleState, Event, Plugin
+from kubelite.scheduler.node_arrays import IntArray, NodeArrays
 
 NAME = "ImageLocality"
 EVENTS = Event.NONE  # scoring only
@@ -39,6 +42,15 @@ class ImageLocality(Plugin):
     def score(self, state: CycleState, pod: core_v1.Pod, node: NodeInfo) -> int:
         snap = state.snapshot
         return image_score(pod, node, snap.image_nodes, len(snap.nodes))
+
+    def score_vector(self, state: CycleState, pod: core_v1.Pod, arrays: NodeArrays,
+                     rows: IntArray) -> IntArray | None:
+        """Zeros when no node holds any of the pod's images; otherwise per node (None)."""
+        containers = list(pod.spec.containers) + list(pod.spec.init_containers or []) if pod.spec else []
+        image_nodes = state.snapshot.image_nodes
+        if any(c.image and normalize_image(c.image) in image_nodes for c in containers):
+            return None
+        return np.zeros(len(rows), np.int64)
 
     def score_nodes(self, state: CycleState, pod: core_v1.Pod, nodes: Sequence[NodeInfo]
                     ) -> list[int]:

@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from kubelite.api.types import core_v1
 from kubelite.scheduler.cache import NodeInfo, Resources, pod_requests
 from kubelite.scheduler.framework import MAX_NODE_SCORE, SUCCESS, CycleState, Event, Plugin, Status
+from kubelite.scheduler.node_arrays import BoolArray, IntArray, NodeArrays
 
 NAME = "NodeResourcesFit"
 REASON_TOO_MANY_PODS = "Too many pods"
@@ -71,6 +74,13 @@ def least_allocated_score(requested: int, capacity: int) -> int:
     return (capacity - requested) * MAX_NODE_SCORE // capacity
 
 
+def least_allocated_scores(requested: IntArray, capacity: IntArray) -> IntArray:
+    """least_allocated_score over arrays."""
+    ok = (capacity > 0) & (requested <= capacity)
+    safe = np.where(ok, capacity, 1)
+    return np.where(ok, (capacity - requested) * MAX_NODE_SCORE // safe, 0)
+
+
 class NodeResourcesFit(Plugin):
     NAME = NAME
     EVENTS = EVENTS
@@ -98,6 +108,27 @@ class NodeResourcesFit(Plugin):
         if any(m.unresolvable for m in missing):
             return Status.unresolvable(*reasons)
         return Status.unschedulable(*reasons)
+
+    def filter_vector(self, state: CycleState, pod: core_v1.Pod, arrays: NodeArrays
+                      ) -> BoolArray | None:
+        """The common case of `filter` (no extended resources) for every node at once."""
+        requests = self._requests(state, pod)[0]
+        if requests.scalar:
+            return None
+        a = arrays
+        ok: BoolArray = ((a.pod_count < a.alloc_pods)
+                         & (requests.milli_cpu <= a.alloc_cpu - a.req_cpu)
+                         & (requests.memory <= a.alloc_mem - a.req_mem)
+                         & (requests.ephemeral_storage <= a.alloc_eph - a.req_eph))
+        return ok
+
+    def score_vector(self, state: CycleState, pod: core_v1.Pod, arrays: NodeArrays,
+                     rows: IntArray) -> IntArray | None:
+        non_zero = self._requests(state, pod)[1]
+        cpu = least_allocated_scores(arrays.nz_cpu[rows] + non_zero.milli_cpu, arrays.alloc_cpu[rows])
+        mem = least_allocated_scores(arrays.nz_mem[rows] + non_zero.memory, arrays.alloc_mem[rows])
+        out: IntArray = (cpu + mem) // 2
+        return out
 
     def score(self, state: CycleState, pod: core_v1.Pod, node: NodeInfo) -> int:
         non_zero = self._requests(state, pod)[1]

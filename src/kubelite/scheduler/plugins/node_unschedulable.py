@@ -6,6 +6,7 @@ from __future__ import annotations
 from kubelite.api.types import core_v1
 from kubelite.scheduler.cache import NodeInfo
 from kubelite.scheduler.framework import SUCCESS, CycleState, Event, Plugin, Status
+from kubelite.scheduler.node_arrays import BoolArray, NodeArrays
 from kubelite.scheduler.plugins.taint_toleration import tolerates
 
 NAME = "NodeUnschedulable"
@@ -25,6 +26,12 @@ def allows(pod: core_v1.Pod, node: core_v1.Node) -> bool:
 class NodeUnschedulable(Plugin):
     NAME = NAME
     EVENTS = EVENTS
+
+    def filter_vector(self, state: CycleState, pod: core_v1.Pod, arrays: NodeArrays
+                      ) -> BoolArray | None:
+        """Uncordoned nodes surely pass; cordoned ones check the pod's tolerations."""
+        ok: BoolArray = ~arrays.unschedulable
+        return ok
 
     def filter(self, state: CycleState, pod: core_v1.Pod, node: NodeInfo) -> Status:
         if not node.unschedulable:

@@ -11,6 +11,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from kubelite.api.types import core_v1, meta_v1
 from kubelite.scheduler._labels import selector_matches
 from kubelite.scheduler.cache import NodeInfo, Snapshot
@@ -23,6 +25,7 @@ from kubelite.scheduler.framework import (
     Plugin,
     Status,
 )
+from kubelite.scheduler.node_arrays import BoolArray, NodeArrays, lookup
 from kubelite.scheduler.plugins.node_affinity import required_matches
 
 NAME = "PodTopologySpread"
@@ -186,6 +189,20 @@ class PodTopologySpread(Plugin):
             if skew_after_placing(here, st.self_match[i], st.global_min[i]) > c.max_skew:
                 return Status.unschedulable(REASON)
         return SUCCESS
+
+    def filter_vector(self, state: CycleState, pod: core_v1.Pod, arrays: NodeArrays
+                      ) -> BoolArray | None:
+        """Skew decided once per domain, looked up per node (a missing label: run `filter`)."""
+        st: _FilterState | None = state.read(_FILTER_KEY)
+        ok: BoolArray = np.ones(len(arrays.nodes), np.bool_)
+        if st is None:
+            return ok
+        for i, c in enumerate(st.constraints):
+            codes, vocab = arrays.label_column(c.topology_key)
+            table = [skew_after_placing(st.counts[i].get(domain, 0), st.self_match[i],
+                                        st.global_min[i]) <= c.max_skew for domain in vocab]
+            ok &= lookup(table, codes)
+        return ok
 
     def pre_score(self, state: CycleState, pod: core_v1.Pod, nodes: Sequence[NodeInfo]) -> Status:
         constraints = constraints_of(pod, "ScheduleAnyway")

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 from kubelite.api.types import core_v1
 from kubelite.scheduler.cache import NodeInfo
 from kubelite.scheduler.framework import (
+    MAX_NODE_SCORE,
     SUCCESS,
     CycleState,
     Event,
@@ -15,6 +18,7 @@ from kubelite.scheduler.framework import (
     Status,
     default_normalize_score,
 )
+from kubelite.scheduler.node_arrays import BoolArray, IntArray, NodeArrays
 
 NAME = "TaintToleration"
 REASON = "node(s) had untolerated taint {{{key}: {value}}}"
@@ -59,6 +63,28 @@ class TaintToleration(Plugin):
         tolerations = (pod.spec.tolerations if pod.spec else None) or []
         taint = untolerated_taint(node.filter_taints, tolerations)
         return Status.unresolvable(reason_for(taint)) if taint else SUCCESS
+
+    def filter_vector(self, state: CycleState, pod: core_v1.Pod, arrays: NodeArrays
+                      ) -> BoolArray | None:
+        """Tolerations checked once per distinct taint set, then looked up per node."""
+        tolerations = (pod.spec.tolerations if pod.spec else None) or []
+        ok = np.array([untolerated_taint(ts, tolerations) is None for ts in arrays.taint_sets])
+        result: BoolArray = ok[arrays.filter_taint_id]
+        return result
+
+    def score_vector(self, state: CycleState, pod: core_v1.Pod, arrays: NodeArrays,
+                     rows: IntArray) -> IntArray | None:
+        """Untolerated PreferNoSchedule taints per distinct taint set, reverse-normalized."""
+        tolerations = [t for t in (pod.spec.tolerations if pod.spec else None) or []
+                       if t.effect in (None, "", "PreferNoSchedule")]
+        per_set = np.array([sum(1 for taint in ts if not any(tolerates(t, taint) for t in tolerations))
+                            for ts in arrays.taint_sets], np.int64)
+        raw = per_set[arrays.prefer_taint_id[rows]]
+        highest = int(raw.max(initial=0))
+        if highest == 0:
+            return np.full(len(rows), MAX_NODE_SCORE, np.int64)
+        out: IntArray = MAX_NODE_SCORE - MAX_NODE_SCORE * raw // highest
+        return out
 
     def score(self, state: CycleState, pod: core_v1.Pod, node: NodeInfo) -> int:
         if not node.prefer_taints:
