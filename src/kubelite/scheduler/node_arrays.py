@@ -14,6 +14,7 @@ per-node code, which also writes every user-facing reason.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -106,6 +107,14 @@ class NodeArrays:
                                 np.int64, len(self.nodes))
             column = self._label_columns[key] = (codes, vocab)
         return column
+
+
+    def label_mask(self, key: str, matches: Callable[[str | None], bool]) -> BoolArray:
+        """matches(value of label `key`, None if missing) per node, asked once per value."""
+        codes, vocab = self.label_column(key)
+        table = [matches(value) for value in vocab] + [matches(None)]
+        mask: BoolArray = np.array(table, np.bool_)[codes]
+        return mask
 
 
 def lookup(table: list[bool], codes: IntArray) -> BoolArray:

@@ -26,6 +26,8 @@ def _cluster(rng: random.Random, count: int) -> tuple[list[Any], list[Any]]:
         labels = {ZONE: f"z{rng.randrange(3)}"} if rng.random() < 0.9 else {}
         if rng.random() < 0.3:
             labels["disk"] = "ssd"
+        if rng.random() < 0.5:
+            labels["rank"] = str(rng.randrange(8))
         nodes.append(make_node(f"n{i}", cpu=rng.choice(["1", "2", "4"]),
                                memory=rng.choice(["1Gi", "4Gi"]), pods=rng.choice([2, 5, 110]),
                                labels=labels, taints=rng.choice(TAINTS),
@@ -49,6 +51,21 @@ def _pod(rng: random.Random, i: int) -> Any:
             "labelSelector": {"matchLabels": {"app": "web"}}}]
     if rng.random() < 0.2:
         spec["nodeSelector"] = {"disk": "ssd"}
+    exprs = [{"key": ZONE, "operator": "In", "values": ["z0", "z1"]},
+             {"key": ZONE, "operator": "NotIn", "values": ["z0"]},
+             {"key": "disk", "operator": "Exists"}, {"key": "disk", "operator": "DoesNotExist"},
+             {"key": "rank", "operator": "Gt", "values": ["3"]}]
+    affinity: dict[str, Any] = {}
+    if rng.random() < 0.3:
+        affinity["requiredDuringSchedulingIgnoredDuringExecution"] = {"nodeSelectorTerms": [
+            {"matchExpressions": rng.sample(exprs, rng.randrange(1, 3))}
+            for _ in range(rng.randrange(1, 3))]}
+    if rng.random() < 0.4:
+        affinity["preferredDuringSchedulingIgnoredDuringExecution"] = [
+            {"weight": rng.randrange(1, 100), "preference": {"matchExpressions": [rng.choice(exprs)]}}
+            for _ in range(rng.randrange(1, 3))]
+    if affinity:
+        spec["affinity"] = {"nodeAffinity": affinity}
     return make_pod(f"p{i}", cpu=rng.choice(["200m", "900m", "3", None]),
                     memory=rng.choice(["200Mi", "2Gi", None]), labels={"app": "web"}, **spec)
 

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from kubelite.api.types import core_v1
-from kubelite.scheduler._labels import node_selector_matches, node_selector_term_matches
+from kubelite.scheduler._labels import (
+    node_selector_matches,
+    node_selector_term_matches,
+    requirement_matches,
+)
 from kubelite.scheduler.cache import NodeInfo
 from kubelite.scheduler.framework import (
+    MAX_NODE_SCORE,
     SKIP,
     SUCCESS,
     CycleState,
@@ -17,6 +24,7 @@ from kubelite.scheduler.framework import (
     Status,
     default_normalize_score,
 )
+from kubelite.scheduler.node_arrays import BoolArray, IntArray, NodeArrays
 
 NAME = "NodeAffinity"
 REASON = "node(s) didn't match Pod's node affinity/selector"
@@ -45,6 +53,41 @@ def preferred_score(pod: core_v1.Pod, node: core_v1.Node) -> int:
     return sum(t.weight for t in terms if t.weight and node_selector_term_matches(t.preference, node))
 
 
+def _requirement_mask(req: core_v1.NodeSelectorRequirement, arrays: NodeArrays) -> BoolArray:
+    return arrays.label_mask(req.key, lambda v: requirement_matches(
+        req.key, req.operator, req.values, {} if v is None else {req.key: v}))
+
+
+def term_mask(term: core_v1.NodeSelectorTerm, arrays: NodeArrays) -> BoolArray | None:
+    """node_selector_term_matches for every node; None if the term has matchFields."""
+    if term.match_fields:
+        return None
+    mask: BoolArray = np.zeros(len(arrays.nodes), np.bool_)
+    if term.match_expressions:
+        mask[:] = True
+        for req in term.match_expressions:
+            mask &= _requirement_mask(req, arrays)
+    return mask
+
+
+def required_mask(pod: core_v1.Pod, arrays: NodeArrays) -> BoolArray | None:
+    """required_matches for every node; None where matchFields needs the per-node check."""
+    mask: BoolArray = np.ones(len(arrays.nodes), np.bool_)
+    for key, value in ((pod.spec.node_selector if pod.spec else None) or {}).items():
+        mask &= arrays.label_mask(key, lambda v, want=value: v == want)  # type: ignore[misc]
+    na = _node_affinity(pod)
+    required = na.required_during_scheduling_ignored_during_execution if na else None
+    if required is not None:
+        any_term: BoolArray = np.zeros(len(arrays.nodes), np.bool_)
+        for term in required.node_selector_terms:
+            m = term_mask(term, arrays)
+            if m is None:
+                return None
+            any_term |= m
+        mask &= any_term
+    return mask
+
+
 class NodeAffinity(Plugin):
     NAME = NAME
     EVENTS = EVENTS
@@ -58,6 +101,29 @@ class NodeAffinity(Plugin):
 
     def filter(self, state: CycleState, pod: core_v1.Pod, node: NodeInfo) -> Status:
         return SUCCESS if required_matches(pod, node.node) else Status.unresolvable(REASON)
+
+    def filter_vector(self, state: CycleState, pod: core_v1.Pod, arrays: NodeArrays
+                      ) -> BoolArray | None:
+        return required_mask(pod, arrays)
+
+    def score_vector(self, state: CycleState, pod: core_v1.Pod, arrays: NodeArrays,
+                     rows: IntArray) -> IntArray | None:
+        """preferred_score per node from term masks, then default_normalize_score."""
+        na = _node_affinity(pod)
+        terms = (na.preferred_during_scheduling_ignored_during_execution if na else None) or []
+        raw: IntArray = np.zeros(len(rows), np.int64)
+        for t in terms:
+            if not t.weight:
+                continue
+            m = term_mask(t.preference, arrays)
+            if m is None:
+                return None
+            raw += np.where(m[rows], t.weight, 0)
+        highest = int(raw.max(initial=0))
+        if highest == 0:
+            return raw
+        out: IntArray = MAX_NODE_SCORE * raw // highest
+        return out
 
     def pre_score(self, state: CycleState, pod: core_v1.Pod, nodes: Sequence[NodeInfo]) -> Status:
         na = _node_affinity(pod)
