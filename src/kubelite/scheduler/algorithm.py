@@ -93,8 +93,16 @@ class ScheduleResult:
     node: str
     evaluated_nodes: int
     feasible_nodes: int
-    scores: dict[str, int] = field(default_factory=dict)  # weighted totals of the feasible nodes
     state: CycleState | None = None  # the cycle's state, for PreBind
+    feasible: list[NodeInfo] = field(default_factory=list)  # scored nodes (none if only one fit)
+    totals: IntArray | None = None  # their weighted totals, in the same order
+
+    @property
+    def scores(self) -> dict[str, int]:
+        """Weighted totals of the scored feasible nodes, by node name (built on demand)."""
+        if self.totals is None:
+            return {}
+        return dict(zip((n.name for n in self.feasible), self.totals.tolist(), strict=True))
 
 
 @dataclass
@@ -200,10 +208,10 @@ class Algorithm:
             prev = pos + 1
         return np.concatenate(chunks), total
 
-    def _score_vector(self, state: CycleState, pod: core_v1.Pod, rows: IntArray) -> IntArray:
+    def _score_vector(self, state: CycleState, pod: core_v1.Pod, rows: IntArray,
+                      feasible: list[NodeInfo]) -> IntArray:
         """Weighted totals of the feasible rows, through plugins' array forms where they have one."""
         snapshot = state.snapshot
-        feasible = [snapshot.nodes[r] for r in rows.tolist()]
         totals: IntArray = np.zeros(len(rows), np.int64)
         for plugin, weight in self.profile.scorers:
             if plugin.pre_score(state, pod, feasible).code == Code.SKIP:
@@ -251,12 +259,11 @@ class Algorithm:
             raise FitError(pod, len(nodes), diagnosis)
         if len(rows) == 1:
             return ScheduleResult(nodes[int(rows[0])].name, processed, 1, state=state)
-        totals = self._score_vector(state, pod, rows)
+        feasible = [nodes[r] for r in rows.tolist()]
+        totals = self._score_vector(state, pod, rows, feasible)
         best = np.flatnonzero(totals == totals.max())
-        chosen = nodes[int(rows[best[self.rng.randrange(len(best))]])].name
-        return ScheduleResult(chosen, processed, len(rows), state=state,
-                              scores=dict(zip((nodes[r].name for r in rows.tolist()),
-                                              totals.tolist(), strict=True)))
+        chosen = nodes[int(rows[best[self.rng.randrange(len(best))]])]
+        return ScheduleResult(chosen.name, processed, len(rows), state, feasible, totals)
 
     def pre_bind(self, result: ScheduleResult, pod: core_v1.Pod) -> list[ApiPatch]:
         """Every plugin's writes to make before binding pod to result.node."""
