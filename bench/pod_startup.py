@@ -4,7 +4,9 @@ Prints p50/p99 for pods created one after another and the time for N pods create
 the agent's RSS with those pods, and beside them `podman kube play` and the bare runc floor
 when those tools are installed. Figures only, no assertions.
 
-    .venv/bin/python bench/pod_startup.py [--sequential 30] [--parallel 110]
+    .venv/bin/python bench/pod_startup.py [--sequential 30] [--parallel 110] [--profile]
+
+`--profile` samples the agent with py-spy during each run and prints where its time goes.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.probes import py_spy_top  # noqa: E402
 from kubelite.client import ApiClient  # noqa: E402
 from tests.helpers.node import NodeCluster, running_node  # noqa: E402
 
@@ -117,31 +120,57 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def summary(values: list[float]) -> str:
     return f"p50 {pct(values, 50) * 1000:.0f} ms, p99 {pct(values, 99) * 1000:.0f} ms"
 
 
-async def bench(cluster: NodeCluster, sequential: int, parallel: int) -> None:
+async def profiled(pid: int | None, seconds: float, work: Any) -> Any:
+    """Await `work` (a coroutine); with a pid, sample that process with py-spy for the first
+    `seconds` meanwhile and print where its time went."""
+    if pid is None:
+        return await work
+    spy = asyncio.create_task(asyncio.to_thread(py_spy_top, pid, seconds, 20))
+    result = await work
+    await spy
+    return result
+
+
+async def bench(cluster: NodeCluster, sequential: int, parallel: int, profile: bool) -> None:
     client = ApiClient(cluster.server.url, token=cluster.server.token(),
                        ca_file=str(cluster.server.data_dir / "tls" / "ca.crt"))
     try:
         await start_pods(client, ["warm"])  # pulls the image once
+        assert cluster.agent.process is not None
+        spied = cluster.agent.process.pid if profile else None
         seq: list[Timings] = []
-        for i in range(sequential):
-            seq += (await start_pods(client, [f"seq-{i}"])).values()
+
+        async def one_by_one() -> None:
+            for i in range(sequential):
+                seq.extend((await start_pods(client, [f"seq-{i}"])).values())
+
+        await profiled(spied, max(1.0, sequential * 0.2), one_by_one())
         print(f"kubelite, {sequential} pods one at a time, create -> Ready: "
               f"{summary([t.ready for t in seq])}")
         print(f"    create -> bound {summary([t.bound for t in seq])}; "
               f"bound -> first kubelet status {summary([t.seen - t.bound for t in seq])}; "
               f"first status -> Ready {summary([t.ready - t.seen for t in seq])}")
         await delete_all(client)
+        agent_pid = cluster.agent.process.pid
+        cpu0 = cpu_seconds(agent_pid)
         t0 = time.perf_counter()
-        many = await start_pods(client, [f"par-{i}" for i in range(parallel)])
+        many = await profiled(spied, 10, start_pods(client, [f"par-{i}" for i in range(parallel)]))
         total = time.perf_counter() - t0
         print(f"kubelite, {parallel} pods at once: all Ready in {total:.2f} s "
-              f"({summary([t.ready for t in many.values()])})")
-        assert cluster.agent.process is not None
-        print(f"agent RSS with {parallel} pods: {rss_mb(cluster.agent.process.pid):.0f} MB")
+              f"({summary([t.ready for t in many.values()])}); "
+              f"agent CPU {cpu_seconds(agent_pid) - cpu0:.1f} s")
+        print(f"agent RSS with {parallel} pods: {rss_mb(agent_pid):.0f} MB")
         await delete_all(client)
     finally:
         await client.close()
@@ -240,10 +269,12 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=30)
     parser.add_argument("--parallel", type=int, default=110)
     parser.add_argument("--podman-runs", type=int, default=10)
+    parser.add_argument("--profile", action="store_true",
+                        help="sample the agent with py-spy during both runs")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="kl-bench-"))
     with running_node(root) as cluster:
-        asyncio.run(bench(cluster, args.sequential, args.parallel))
+        asyncio.run(bench(cluster, args.sequential, args.parallel, args.profile))
     runc_floor()
     podman_figures(root / "image", args.podman_runs)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kubelite.client import ApiClient, Informer, QueueShutDown, WorkQueue
-from kubelite.kubelet import eviction, image_gc, stats
+from kubelite.kubelet import child_watcher, eviction, image_gc, stats
 from kubelite.kubelet.config import AgentConfig
 from kubelite.kubelet.events import EventRecorder
 from kubelite.kubelet.host_runtime import HostRuntime
@@ -55,12 +55,14 @@ class Kubelet:
         self.services: NodeServices | None = None  # service proxy and cluster DNS
         self.status = StatusManager(self.client)
         self.events = EventRecorder(self.client, config.node_name)
+        self._pidfd_watcher = False
 
     # -- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
         cfg = self.config
         names = cfg.names
+        self._pidfd_watcher = child_watcher.install()  # no thread per runc/conmon/CNI call
         for d in (names.kubelet_dir, names.pod_logs_dir, names.run_dir):
             os.makedirs(d, exist_ok=True)
         port = await self._start_server()
@@ -151,6 +153,9 @@ class Kubelet:
             with contextlib.suppress(Exception):
                 await self.server.stop()
         await self.client.close()
+        if self._pidfd_watcher:
+            self._pidfd_watcher = False
+            child_watcher.release()
 
     # -- pods -------------------------------------------------------------------------------
 

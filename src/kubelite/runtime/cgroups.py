@@ -33,8 +33,33 @@ class Hierarchy:
     controllers: tuple[str, ...]
 
 
-def hierarchies(mountinfo: str = "/proc/self/mountinfo") -> list[Hierarchy]:
-    """Every cgroup (v1) and cgroup2 mount, read from mountinfo."""
+MOUNTINFO = "/proc/self/mountinfo"
+HIERARCHIES_TTL = 5.0
+_cached: tuple[float, list[Hierarchy]] | None = None
+
+
+def hierarchies(mountinfo: str = MOUNTINFO) -> list[Hierarchy]:
+    """Every cgroup (v1) and cgroup2 mount, read from mountinfo.
+
+    This machine's own answer is kept for a few seconds: mountinfo grows with every
+    container's rootfs and namespace mount, and reading it for each pod and container
+    made starting 110 pods quadratic. `forget_hierarchies()` drops it after a mount."""
+    global _cached
+    if mountinfo != MOUNTINFO:
+        return _read_hierarchies(mountinfo)
+    now = time.monotonic()
+    if _cached is None or now - _cached[0] > HIERARCHIES_TTL:
+        _cached = (now, _read_hierarchies(mountinfo))
+    return list(_cached[1])
+
+
+def forget_hierarchies() -> None:
+    """Read mountinfo afresh next time (a cgroup hierarchy was mounted or unmounted)."""
+    global _cached
+    _cached = None
+
+
+def _read_hierarchies(mountinfo: str) -> list[Hierarchy]:
     out: list[Hierarchy] = []
     seen: set[str] = set()
     with open(mountinfo) as f:

@@ -94,6 +94,7 @@ def mount_hugetlb_v1(mountpoint: str = "/sys/fs/cgroup/hugetlb") -> None:
         check=True,
         capture_output=True,
     )
+    cgroups.forget_hierarchies()
 
 
 def _ts(value: float | None) -> datetime | None:

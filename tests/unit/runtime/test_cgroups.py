@@ -7,6 +7,7 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,3 +76,21 @@ def test_tree_is_created_and_removed_in_every_hierarchy_with_stats() -> None:
         tree.remove_root()
     assert not tree.exists()
     assert not any(os.path.exists(h.mountpoint + tree.root) for h in hiers)
+
+
+def test_this_machines_hierarchies_are_read_once_for_a_while(monkeypatch: Any) -> None:
+    """mountinfo grows with every container: it is not parsed again for each pod."""
+    reads: list[str] = []
+    real = cgroups._read_hierarchies
+
+    def counting(path: str) -> list[cgroups.Hierarchy]:
+        reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(cgroups, "_read_hierarchies", counting)
+    cgroups.forget_hierarchies()
+    first = cgroups.hierarchies()
+    assert cgroups.hierarchies() == first and len(reads) == 1
+    cgroups.forget_hierarchies()
+    cgroups.hierarchies()
+    assert len(reads) == 2
