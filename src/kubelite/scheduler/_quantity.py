@@ -7,6 +7,7 @@ else as an integer (bytes, counts), rounding up like resource.Quantity.Value()/M
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from decimal import Decimal, InvalidOperation
@@ -34,11 +35,14 @@ def parse(value: str | int | float) -> Decimal:
         raise ValueError(f"invalid quantity {value!r}") from e
 
 
+# Clusters repeat a handful of quantities ("100m", "500Mi"): remember their values.
+@functools.lru_cache(maxsize=4096)
 def milli_value(value: str | int | float) -> int:
     """The value in thousandths, rounded up (cpu "100m" -> 100, "1" -> 1000)."""
     return math.ceil(parse(value) * 1000)
 
 
+@functools.lru_cache(maxsize=4096)
 def int_value(value: str | int | float) -> int:
     """The value as an integer, rounded up (memory "1Ki" -> 1024)."""
     return math.ceil(parse(value))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 
@@ -259,7 +260,7 @@ class Algorithm:
             raise FitError(pod, len(nodes), diagnosis)
         if len(rows) == 1:
             return ScheduleResult(nodes[int(rows[0])].name, processed, 1, state=state)
-        feasible = [nodes[r] for r in rows.tolist()]
+        feasible = list(itemgetter(*rows.tolist())(nodes))
         totals = self._score_vector(state, pod, rows, feasible)
         best = np.flatnonzero(totals == totals.max())
         chosen = nodes[int(rows[best[self.rng.randrange(len(best))]])]
