@@ -19,6 +19,7 @@ from kubelite.apiserver.rest import ObjectStore
 from kubelite.apiserver.watchcache import CachedEvent, Deliver, WatchCache
 
 BOOKMARK_INTERVAL = 30.0
+LIVENESS_CHECK = 15.0  # seconds between checks that an idle watch's client is still there
 INITIAL_BATCH = 500  # initial ADDED events per write
 DIRECT_WRITE_LIMIT = 256 * 1024  # bytes a connection may hold unsent before events queue
 
@@ -86,11 +87,15 @@ async def serve_watch(
             await _write_initial(response, initial, frame if as_table else None)
         if not as_table:
             watcher.deliver = _direct_writer(request)
+        transport = request.transport
+        next_bookmark = loop.time() + BOOKMARK_INTERVAL
         while True:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
+            now = loop.time()
+            if now >= deadline:
                 break
-            wait = min(remaining, BOOKMARK_INTERVAL) if bookmarks else remaining
+            # Wake now and then even when nothing happens: a client that went away is noticed
+            # (aiohttp does not cancel the handler), and bookmarks are due.
+            wait = min(deadline, next_bookmark if bookmarks else deadline, now + LIVENESS_CHECK) - now
             try:
                 if watcher.queue.empty():
                     async with asyncio.timeout(wait):  # no task per event, unlike wait_for
@@ -98,7 +103,10 @@ async def serve_watch(
                 else:
                     item = watcher.queue.get_nowait()
             except TimeoutError:
-                if bookmarks and loop.time() < deadline:
+                if transport is None or transport.is_closing():
+                    break
+                if bookmarks and next_bookmark <= loop.time() < deadline:
+                    next_bookmark = loop.time() + BOOKMARK_INTERVAL
                     await response.write(_bookmark(kind, cache.revision))
                 continue
             if item is None:

@@ -168,3 +168,21 @@ async def test_a_watch_from_now_gets_the_initial_list_then_live_events(server: A
         ("ADDED", "old0"), ("ADDED", "old1"), ("ADDED", "old2")]
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in live] == [("MODIFIED", "old1"), ("DELETED", "old2")]
     assert live[0]["object"]["data"] == {"a": "b"}
+
+
+async def test_a_watch_whose_client_left_is_dropped_without_any_event(server: ApiServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubelite.apiserver import watch
+
+    monkeypatch.setattr(watch, "LIVENESS_CHECK", 0.1)
+    assert server.cache is not None
+    before = server.cache.watcher_count  # the server's own (namespace lifecycle)
+    async with aiohttp.ClientSession() as s:
+        resp = await s.get(server.url + "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=1")
+        assert resp.status == 200
+        async with asyncio.timeout(5):
+            while server.cache.watcher_count == before:
+                await asyncio.sleep(0.02)
+        resp.close()  # the client goes away; nothing is ever written to it again
+    async with asyncio.timeout(5):
+        while server.cache.watcher_count > before:
+            await asyncio.sleep(0.05)
