@@ -148,15 +148,16 @@ class Algorithm:
         return SUCCESS
 
     def _run(self, plugins: list[Plugin], state: CycleState, pod: core_v1.Pod, node: NodeInfo,
-             diagnosis: Diagnosis) -> bool:
+             diagnosis: Diagnosis | None) -> bool:
         """Run plugins' filters on one node in order; record a refusal in diagnosis."""
         for plugin in plugins:
             status = plugin.filter(state, pod, node)
             if status is not SUCCESS and not status.is_success:
                 if status.code == Code.ERROR:
                     raise RuntimeError(f"running {plugin.NAME!r} filter plugin: {status.message}")
-                diagnosis.node_status[node.name] = status.with_plugin(plugin.NAME)
-                diagnosis.unschedulable_plugins.add(plugin.NAME)
+                if diagnosis is not None:
+                    diagnosis.node_status[node.name] = status.with_plugin(plugin.NAME)
+                    diagnosis.unschedulable_plugins.add(plugin.NAME)
                 return False
         return True
 
@@ -164,50 +165,39 @@ class Algorithm:
                        diagnosis: Diagnosis) -> tuple[IntArray, int]:
         """Filter nodes round-robin from `start` until `want` fit: (feasible rows, processed).
 
-        Plugins with an array form mark the nodes that surely pass; only the other nodes,
-        and plugins without one, run per node (so every refusal keeps its exact reason).
+        Plugins with an array form decide every node at once; plugins without one run per
+        node on the nodes the arrays let through. Refusal reasons are only needed when no
+        node fits: then every plugin's own `filter` runs on every node to write them.
         """
         nodes = state.snapshot.nodes
         arrays = state.snapshot.arrays
         total = len(nodes)
         active = [p for p in self.profile.filters if p.NAME not in state.skip_filter]
-        sure: BoolArray = np.ones(total, np.bool_)
+        fits: BoolArray = np.ones(total, np.bool_)
         per_node: list[Plugin] = []
         for plugin in active:
             mask = plugin.filter_vector(state, pod, arrays)
             if mask is None:
                 per_node.append(plugin)
             else:
-                sure &= mask
+                fits &= mask
         order = np.arange(start, start + total) % total
-        if per_node:  # some plugin must see every node: walk them in order
-            found: list[int] = []
-            processed = 0
-            for row in order.tolist():
-                processed += 1
-                if self._run(per_node if sure[row] else active, state, pod, nodes[row], diagnosis):
-                    found.append(row)
-                    if len(found) >= want:
+        positions = np.flatnonzero(fits[order])
+        if per_node:
+            kept: list[int] = []
+            for pos in positions.tolist():
+                if self._run(per_node, state, pod, nodes[int(order[pos])], None):
+                    kept.append(pos)
+                    if len(kept) >= want:
                         break
-            return np.array(found, np.int64), processed
-        chunks: list[IntArray] = []
-        got = prev = 0
-        for pos in [*np.flatnonzero(~sure[order]).tolist(), total]:
-            block = order[prev:pos][:want - got]
-            chunks.append(block)
-            got += len(block)
-            if got >= want:
-                return np.concatenate(chunks), prev + len(block)
-            if pos == total:
-                break
-            row = int(order[pos])
-            if self._run(active, state, pod, nodes[row], diagnosis):
-                chunks.append(order[pos:pos + 1])
-                got += 1
-                if got >= want:
-                    return np.concatenate(chunks), pos + 1
-            prev = pos + 1
-        return np.concatenate(chunks), total
+            positions = np.array(kept, np.int64)
+        if len(positions) >= want:
+            positions = positions[:want]
+            return order[positions], int(positions[-1]) + 1
+        if not len(positions):
+            for row in order.tolist():
+                self._run(active, state, pod, nodes[row], diagnosis)
+        return order[positions], total
 
     def _score_vector(self, state: CycleState, pod: core_v1.Pod, rows: IntArray,
                       feasible: list[NodeInfo]) -> IntArray:

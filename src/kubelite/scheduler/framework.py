@@ -130,9 +130,10 @@ class Plugin:
 
     def filter_vector(self, state: CycleState, pod: core_v1.Pod, arrays: NodeArrays
                       ) -> BoolArray | None:
-        """Every node at once: True where `filter` surely succeeds, False where it must run.
+        """Every node at once: exactly the nodes where `filter` succeeds.
 
-        None (the default) means the plugin has no array form: `filter` runs per node.
+        None (the default) means the plugin has no array form for this pod: `filter` runs
+        per node. Refusal reasons always come from `filter` itself.
         """
         return None
 

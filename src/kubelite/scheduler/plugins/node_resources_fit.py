@@ -111,15 +111,17 @@ class NodeResourcesFit(Plugin):
 
     def filter_vector(self, state: CycleState, pod: core_v1.Pod, arrays: NodeArrays
                       ) -> BoolArray | None:
-        """The common case of `filter` (no extended resources) for every node at once."""
+        """`fits` for every node at once (pods without extended resources)."""
         requests = self._requests(state, pod)[0]
         if requests.scalar:
             return None
         a = arrays
-        ok: BoolArray = ((a.pod_count < a.alloc_pods)
-                         & (requests.milli_cpu <= a.alloc_cpu - a.req_cpu)
-                         & (requests.memory <= a.alloc_mem - a.req_mem)
-                         & (requests.ephemeral_storage <= a.alloc_eph - a.req_eph))
+        ok: BoolArray = a.pod_count < a.alloc_pods
+        for want, capacity, used in ((requests.milli_cpu, a.alloc_cpu, a.req_cpu),
+                                     (requests.memory, a.alloc_mem, a.req_mem),
+                                     (requests.ephemeral_storage, a.alloc_eph, a.req_eph)):
+            if want > 0:
+                ok &= want <= capacity - used
         return ok
 
     def score_vector(self, state: CycleState, pod: core_v1.Pod, arrays: NodeArrays,

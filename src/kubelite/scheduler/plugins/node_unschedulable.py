@@ -3,6 +3,8 @@ node.kubernetes.io/unschedulable:NoSchedule taint."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from kubelite.api.types import core_v1
 from kubelite.scheduler.cache import NodeInfo
 from kubelite.scheduler.framework import SUCCESS, CycleState, Event, Plugin, Status
@@ -29,7 +31,9 @@ class NodeUnschedulable(Plugin):
 
     def filter_vector(self, state: CycleState, pod: core_v1.Pod, arrays: NodeArrays
                       ) -> BoolArray | None:
-        """Uncordoned nodes surely pass; cordoned ones check the pod's tolerations."""
+        tolerations = (pod.spec.tolerations if pod.spec else None) or []
+        if any(tolerates(t, UNSCHEDULABLE_TAINT) for t in tolerations):
+            return np.ones(len(arrays.nodes), np.bool_)
         ok: BoolArray = ~arrays.unschedulable
         return ok
 

@@ -192,7 +192,7 @@ class PodTopologySpread(Plugin):
 
     def filter_vector(self, state: CycleState, pod: core_v1.Pod, arrays: NodeArrays
                       ) -> BoolArray | None:
-        """Skew decided once per domain, looked up per node (a missing label: run `filter`)."""
+        """Skew decided once per domain, looked up per node (a missing label refuses)."""
         st: _FilterState | None = state.read(_FILTER_KEY)
         ok: BoolArray = np.ones(len(arrays.nodes), np.bool_)
         if st is None:
