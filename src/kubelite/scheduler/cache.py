@@ -249,9 +249,10 @@ class Snapshot:
     def arrays(self) -> NodeArrays:
         """The nodes' numbers as arrays, row i = nodes[i] (the cache's, kept up to date)."""
         if self._arrays is None:
-            cached = self._cache.arrays() if self._cache is not None else None
-            self._arrays = cached if cached is not None and cached.nodes is self.nodes \
-                else NodeArrays(self.nodes)
+            shared = self._cache.arrays() if self._cache is not None else None
+            if shared is None or shared.nodes is not self.nodes:
+                shared = NodeArrays(self.nodes)
+            self._arrays = shared
         return self._arrays
 
     def get(self, name: str) -> NodeInfo | None:
