@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import ssl
 import subprocess
@@ -73,6 +74,12 @@ def pod_body(name: str, spread: bool) -> bytes:
     labels = {"app": "spread" if spread else "basic"}
     return json.dumps({"apiVersion": "v1", "kind": "Pod",
                        "metadata": {"name": name, "labels": labels}, "spec": spec}).encode()
+
+
+def cpu_seconds(pid: int) -> float:
+    """user + system CPU of a process (all its threads) so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], p: float) -> float:
@@ -240,12 +247,14 @@ async def bench(sc: Scenario, clients: int, kubelets: str) -> None:
             print(f"[{sc.name}] {sc.nodes:,} nodes registered in {time.perf_counter() - t:.1f}s "
                   f"(kubelets: {kubelets})", flush=True)
             await asyncio.sleep(2.0)  # the scheduler's node informer catches up
+            cpu = cpu_seconds(server.process.pid)
             rate, lat, create_rate = await run_pods(s, server.url, sc, clients)
+            cpu_per_pod = (cpu_seconds(server.process.pid) - cpu) / sc.pods
             print(f"[{sc.name}] {sc.nodes:,} nodes / {sc.pods:,} pods"
                   f"{' (required spread over 3 zones)' if sc.spread else ''}: "
                   f"{rate:,.0f} pods/s scheduled; latency p50 {pct(lat, .5) * 1000:,.0f} ms, "
-                  f"p99 {pct(lat, .99) * 1000:,.0f} ms; creates accepted at {create_rate:,.0f}/s",
-                  flush=True)
+                  f"p99 {pct(lat, .99) * 1000:,.0f} ms; creates accepted at {create_rate:,.0f}/s; "
+                  f"server CPU {cpu_per_pod * 1000:.2f} ms per pod", flush=True)
     finally:
         if sim is not None:
             sim.terminate()
