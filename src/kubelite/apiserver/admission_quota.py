@@ -27,6 +27,7 @@ from kubelite.api.strategy import strategy_for
 from kubelite.api.types import core_v1
 from kubelite.api.validation.errors import invalid_message, status_causes
 from kubelite.apiserver import objects
+from kubelite.apiserver.admission import WatchedKind
 from kubelite.controllers.resourcequota import (
     LEGACY_COUNTS,
     Usage,
@@ -227,13 +228,15 @@ def _canonical(value: str) -> str:
 class LimitRanger:
     """Applies a namespace's LimitRanges to new pods: defaults first, then min/max/ratio."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, ranges: WatchedKind | None = None) -> None:
         self.store = store
+        self.ranges = ranges
 
     async def __call__(self, kind: Kind, namespace: str, obj: Any, old: Any) -> None:
         if kind.kind != "Pod" or old is not None or not namespace:
             return
-        ranges = await _list(self.store, LIMIT_RANGES, namespace)
+        ranges = (await self.ranges.in_namespace(namespace) if self.ranges is not None
+                  else await _list(self.store, LIMIT_RANGES, namespace))
         if not ranges:
             return
         pod: core_v1.Pod = obj
@@ -278,8 +281,9 @@ def object_usage(kind: Kind, obj: Obj) -> Usage:
 class ResourceQuotaAdmission:
     """Refuses a create that would take a namespace over one of its ResourceQuotas (403)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, quotas: WatchedKind | None = None) -> None:
         self.store = store
+        self.quotas = quotas
         self._locks: dict[str, asyncio.Lock] = {}
         # namespace -> uid -> (expiry, usage, plural, group): admitted, maybe not yet stored.
         self._pending: dict[str, dict[str, tuple[float, Usage, str, str]]] = {}
@@ -287,6 +291,8 @@ class ResourceQuotaAdmission:
     async def __call__(self, kind: Kind, namespace: str, obj: Any, old: Any) -> None:
         if old is not None or not namespace:
             return
+        if self.quotas is not None and not await self.quotas.in_namespace(namespace):
+            return  # the common case, answered from memory
         quotas = await _list(self.store, RESOURCE_QUOTAS, namespace)
         if not quotas:
             return
@@ -363,6 +369,9 @@ def _add_masked(used: Usage, usage: Usage, names: list[str]) -> Usage:
     return add(used, {k: v for k, v in usage.items() if k in names})
 
 
-def admission_plugins(store: Store) -> list[Any]:
-    """The two plugins in the order they must run (after NamespaceLifecycle)."""
-    return [LimitRanger(store), ResourceQuotaAdmission(store)]
+def admission_plugins(
+    store: Store, ranges: WatchedKind | None = None, quotas: WatchedKind | None = None
+) -> list[Any]:
+    """The two plugins in the order they must run (after NamespaceLifecycle); with watched
+    copies of LimitRanges and ResourceQuotas, a namespace without any costs no store read."""
+    return [LimitRanger(store, ranges), ResourceQuotaAdmission(store, quotas)]

@@ -16,8 +16,8 @@ from aiohttp import web
 
 from kubelite.api import status as st
 from kubelite.api.registry import by_resource
-from kubelite.apiserver.admission import NamespaceLifecycle, StorageAdmission
-from kubelite.apiserver.admission_quota import admission_plugins
+from kubelite.apiserver.admission import NamespaceLifecycle, StorageAdmission, WatchedKind
+from kubelite.apiserver.admission_quota import LIMIT_RANGES, RESOURCE_QUOTAS, admission_plugins
 from kubelite.apiserver.app import build_app
 from kubelite.apiserver.auth import TokenAuthenticator
 from kubelite.apiserver.certs import ensure_serving_cert
@@ -108,12 +108,16 @@ class ApiServer:
         timed: Any = TimedStore(self.store, self.metrics)
         self.namespace_lifecycle = NamespaceLifecycle(timed)
         self.service_allocator = ServiceAllocator(timed, cfg.service_cidr, cfg.node_port_range)
+        self.limit_ranges = WatchedKind(timed, LIMIT_RANGES)
+        self.quotas = WatchedKind(timed, RESOURCE_QUOTAS)
         self.objects = ObjectStore(
             timed, admission=[self.namespace_lifecycle, self.service_allocator, StorageAdmission(timed),
-                              *admission_plugins(timed)]  # LimitRanger, then ResourceQuota
+                              *admission_plugins(timed, self.limit_ranges, self.quotas)]  # LimitRanger, then ResourceQuota
         )
         await self._bootstrap()
         await self.namespace_lifecycle.start(self.cache)
+        await self.limit_ranges.start(self.cache)
+        await self.quotas.start(self.cache)
         self.authenticator = TokenAuthenticator(cfg.data_dir / "auth") if cfg.tls else None
         self.proxy = KubeletProxy(self.objects, cfg.data_dir / "tls") if cfg.tls else None
         self.metrics_api = MetricsApi(self.objects, cfg.data_dir / "tls" if cfg.tls else None)
@@ -223,6 +227,8 @@ class ApiServer:
             await self._reaper.stop()
         if self.objects is not None:
             await self.namespace_lifecycle.stop()
+            await self.limit_ranges.stop()
+            await self.quotas.stop()
         if self._runner:
             await self._runner.cleanup()
         if self.proxy is not None:
