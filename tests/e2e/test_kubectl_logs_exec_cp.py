@@ -218,6 +218,9 @@ def test_exec_it_with_a_terminal_and_resize(cluster: NodeCluster, version: str) 
     )
     os.close(slave)
     try:
+        # type after the prompt, as a person does: the first resize is on its way meanwhile
+        _read_until(master, r"[#$] ")
+        time.sleep(0.3)
         os.write(master, b"stty size; tty\r")
         _read_until(master, r"30 100\s+/dev/pts/\d+")
         _set_size(master, 40, 120)  # kubectl gets SIGWINCH and sends a resize

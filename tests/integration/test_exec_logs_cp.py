@@ -192,6 +192,9 @@ def test_exec_interactive_tty_with_resize(cluster: Cluster, version: str) -> Non
     )
     os.close(slave)
     try:
+        # type after the prompt, as a person does: the first resize is on its way meanwhile
+        _read_until(master, r"[#$] ")
+        time.sleep(0.3)
         os.write(master, b"stty size\r")
         _read_until(master, r"30 100")
         _set_size(master, 40, 120)  # kubectl gets SIGWINCH and sends a resize
