@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 
 import pytest
 
@@ -97,6 +98,12 @@ def test_server_side_apply_creates_updates_and_is_idempotent(server: Server, ver
     manifest = POD.format(v=v)
     out = server.kubectl("apply", "--server-side", "-f", "-", input=manifest, version=version)
     assert f"pod/web-{v} serverside-applied" in out.stdout
+    # the scheduler writes the pod's status once (no node fits); compare versions after that
+    for _ in range(100):
+        scheduled = server.kubectl("get", "pod", f"web-{v}", "-o", "jsonpath={.status.conditions[*].type}").stdout
+        if "PodScheduled" in scheduled:
+            break
+        time.sleep(0.1)
     rv1 = server.kubectl("get", "pod", f"web-{v}", "-o", "jsonpath={.metadata.resourceVersion}", version=version).stdout
     server.kubectl("apply", "--server-side", "-f", "-", input=manifest, version=version)
     rv2 = server.kubectl("get", "pod", f"web-{v}", "-o", "jsonpath={.metadata.resourceVersion}", version=version).stdout
