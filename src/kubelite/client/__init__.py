@@ -21,13 +21,13 @@ from kubelite.client.errors import (
     Unauthorized,
     error_from_status,
 )
-from kubelite.client.informer import Informer
+from kubelite.client.informer import Informer, InformerView
 from kubelite.client.kubeconfig import ClusterConfig, KubeconfigError, load_kubeconfig
 from kubelite.client.workqueue import QueueShutDown, WorkQueue
 
 __all__ = [
     "PATCH_CONTENT_TYPES", "AlreadyExists", "ApiClient", "ApiError", "BadRequest",
-    "ClusterConfig", "Conflict", "Forbidden", "Gone", "Informer", "Invalid", "KubeconfigError",
+    "ClusterConfig", "Conflict", "Forbidden", "Gone", "Informer", "InformerView", "Invalid", "KubeconfigError",
     "ListResult", "NotFound", "QueueShutDown", "ServerError", "TooManyRequests", "Unauthorized",
     "WorkQueue", "error_from_status", "load_kubeconfig", "object_key", "resolve_kind",
 ]

@@ -248,3 +248,63 @@ class Informer:
                     bucket.discard(key)
                     if not bucket:
                         del self._indices[name][value]
+
+
+class InformerView(Informer):
+    """A filtered, optionally converted, view of another informer's cache with its own handlers.
+
+    One watch of a kind can feed several views (the scheduler's pending and assigned pods
+    from one pods informer): `select` is the local equivalent of a field selector, applied
+    to the parent's objects, and `transform` (e.g. dict -> typed Struct) runs only on objects
+    that match. As a selected watch does, an object that stops matching is reported deleted
+    and one that starts matching is reported added. Starting a view starts its parent;
+    stopping a view leaves the parent to its owner. Objects already in the parent's cache when
+    the view is made are copied in without calling handlers.
+    """
+
+    def __init__(self, parent: Informer, select: Callable[[Obj], bool] | None = None,
+                 transform: Callable[[Obj], Obj] | None = None, *,
+                 indexers: dict[str, IndexFunc] | None = None) -> None:
+        super().__init__(parent.client, parent.kind, parent.namespace, parent.label_selector,
+                         parent.field_selector, raw=parent.raw and transform is None,
+                         indexers=indexers)
+        self.parent = parent
+        self.select = select or (lambda _obj: True)
+        self.transform = transform or (lambda obj: obj)
+        for key, obj in parent._cache.items():
+            if self.select(obj):
+                new = self.transform(obj)
+                self._cache[key] = new
+                self._index(key, new)
+        parent.on_add(self._parent_added)
+        parent.on_update(self._parent_updated)
+        parent.on_delete(self._parent_deleted)
+
+    async def _parent_added(self, obj: Obj) -> None:
+        if self.select(obj):
+            await self._upsert(object_key(obj), self.transform(obj))
+
+    async def _parent_updated(self, old: Obj, new: Obj) -> None:
+        key = object_key(new)
+        if self.select(new):
+            await self._upsert(key, self.transform(new))
+        elif key in self._cache:
+            await self._delete(key, self._cache[key])
+
+    async def _parent_deleted(self, obj: Obj) -> None:
+        key = object_key(obj)
+        if key in self._cache:
+            await self._delete(key, self._cache[key])
+
+    def start(self) -> asyncio.Task[None]:
+        return self.parent.start()
+
+    async def has_synced(self) -> bool:
+        return await self.parent.has_synced()
+
+    @property
+    def synced(self) -> bool:
+        return self.parent.synced
+
+    async def stop(self) -> None:
+        """Nothing to stop: the parent's owner stops the parent."""
