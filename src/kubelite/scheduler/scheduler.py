@@ -8,11 +8,14 @@ import asyncio
 import datetime
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+import msgspec
+
 from kubelite.api.types import core_v1
-from kubelite.client.informer import Informer
+from kubelite.client.api_client import resolve_kind
+from kubelite.client.informer import Informer, InformerView
 from kubelite.scheduler.algorithm import Algorithm, FitError, NodeReport
 from kubelite.scheduler.cache import SchedulerCache, Snapshot, pod_key
 from kubelite.scheduler.framework import ApiPatch, Event
@@ -28,8 +31,28 @@ REASON_FAILED = "FailedScheduling"
 REASON_UNSCHEDULABLE = "Unschedulable"  # the PodScheduled condition's reason
 BINDING_REJECTED = "Binding rejected: {error}"
 
+# The pods the scheduler watches, as field selectors would say: not finished, and with or
+# without a node. Applied locally to one pods informer (see `is_unassigned`/`is_assigned`).
 UNASSIGNED = "spec.nodeName=,status.phase!=Succeeded,status.phase!=Failed"
 ASSIGNED = "spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed"
+FINISHED_PHASES = ("Succeeded", "Failed")
+
+InformerSource = Callable[[str], Informer]
+"""Gives the raw (dict) informer of a kind, e.g. a controller manager's shared one."""
+
+
+def _unfinished(pod: dict[str, Any]) -> bool:
+    return (pod.get("status") or {}).get("phase") not in FINISHED_PHASES
+
+
+def is_unassigned(pod: dict[str, Any]) -> bool:
+    """UNASSIGNED, evaluated on a raw pod."""
+    return not (pod.get("spec") or {}).get("nodeName") and _unfinished(pod)
+
+
+def is_assigned(pod: dict[str, Any]) -> bool:
+    """ASSIGNED, evaluated on a raw pod."""
+    return bool((pod.get("spec") or {}).get("nodeName")) and _unfinished(pod)
 
 
 class SchedulerClient(Protocol):
@@ -67,7 +90,9 @@ class Scheduler:
     def __init__(self, client: SchedulerClient, *, name: str = DEFAULT_SCHEDULER_NAME,
                  profile: Profile | None = None, percentage_of_nodes_to_score: int = 0,
                  rng: random.Random | None = None, initial_backoff: float = 1.0,
-                 max_backoff: float = 10.0) -> None:
+                 max_backoff: float = 10.0, informers: InformerSource | None = None) -> None:
+        """`informers` shares raw informers with other components in the process (one watch
+        and one decode per kind); without it the scheduler makes and owns its own."""
         self.client = client
         self.name = name
         self.profile = profile or default_profile()
@@ -75,17 +100,30 @@ class Scheduler:
         self.cache = SchedulerCache()
         self.queue = SchedulingQueue({n: p.EVENTS for n, p in self.profile.plugins.items()},
                                      initial_backoff=initial_backoff, max_backoff=max_backoff)
-        self.nodes = Informer(client, "nodes")  # type: ignore[arg-type]
-        self.pending = Informer(client, "pods", field_selector=UNASSIGNED)  # type: ignore[arg-type]
-        self.assigned = Informer(client, "pods", field_selector=ASSIGNED)  # type: ignore[arg-type]
-        self.services = Informer(client, "services")  # type: ignore[arg-type]
-        self.replica_sets = Informer(client, "replicasets")  # type: ignore[arg-type]
-        self.claims = Informer(client, "persistentvolumeclaims")  # type: ignore[arg-type]
-        self.volumes = Informer(client, "persistentvolumes")  # type: ignore[arg-type]
-        self.storage_classes = Informer(client, "storageclasses")  # type: ignore[arg-type]
+        self._owned: dict[str, Informer] = {}  # raw informers made here when none are shared
+        self._source: InformerSource = informers or self._own_informer
+        self.nodes = self._view("nodes")
+        self.pending = self._view("pods", is_unassigned)
+        self.assigned = self._view("pods", is_assigned)
+        self.services = self._view("services")
+        self.replica_sets = self._view("replicasets")
+        self.claims = self._view("persistentvolumeclaims")
+        self.volumes = self._view("persistentvolumes")
+        self.storage_classes = self._view("storageclasses")
         self._tasks: list[asyncio.Task[Any]] = []
         self._bindings: set[asyncio.Task[None]] = set()
         self._wire()
+
+    def _own_informer(self, kind: str) -> Informer:
+        if kind not in self._owned:
+            self._owned[kind] = Informer(self.client, kind, raw=True)  # type: ignore[arg-type]
+        return self._owned[kind]
+
+    def _view(self, kind: str, select: Callable[[Any], bool] | None = None) -> InformerView:
+        """Typed objects of `kind` (those `select` keeps) over the raw informer of the kind."""
+        typ = resolve_kind(kind).type
+        return InformerView(self._source(kind), select,
+                            lambda obj: msgspec.convert(obj, typ))
 
     # -- informer handlers ----------------------------------------------------------------------
 
@@ -172,7 +210,7 @@ class Scheduler:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._bindings, return_exceptions=True)
         self._tasks.clear()
-        for inf in self.informers:
+        for inf in self._owned.values():
             await inf.stop()
 
     async def _loop(self) -> None:

@@ -122,3 +122,28 @@ def test_percentage_of_nodes_to_score_formula() -> None:
     assert num_feasible_nodes_to_find(10000) == 500  # floor of 5 %
     assert num_feasible_nodes_to_find(150) == 100  # never fewer than 100
     assert num_feasible_nodes_to_find(1000, percentage=20) == 200
+
+
+async def test_shared_informers_one_pods_watch_feeds_pending_and_assigned() -> None:
+    from kubelite.client.informer import Informer
+    client = FakeClient()
+    made: dict[str, Informer] = {}
+
+    def source(kind: str) -> Informer:
+        return made.setdefault(kind, Informer(client, kind, raw=True))  # type: ignore[arg-type]
+
+    sched = Scheduler(client, rng=random.Random(1), initial_backoff=0.01, max_backoff=0.05,
+                      informers=source)
+    await sched.start()
+    try:
+        client.put("nodes", make_node("n1"))
+        client.put("pods", make_pod("web", cpu="100m"))
+        await until(lambda: client.bindings == [("default/web", "n1")])
+        await until(lambda: sched.assigned.get("default/web") is not None)
+        assert sched.pending.get("default/web") is None
+        assert [w[0] for w in client.watchers].count("pods") == 1  # one watch, not two
+        assert all(w[1] is None for w in client.watchers)  # selection is local
+    finally:
+        await sched.stop()
+        for inf in made.values():
+            await inf.stop()
