@@ -24,6 +24,10 @@ class Controller:
 
     def __init__(self, client: ApiClient) -> None:
         self.client = client
+        # A SharedInformers (controllers/shared.py) to take informers from, or None to make
+        # and own them; the manager sets it with `share` before `prepare`.
+        self.shared: Any = None
+        self._prepared = False
         self.queue: WorkQueue[str] = WorkQueue(base_delay=0.05, max_delay=30.0)
         self.informers: list[Informer] = []
         self._tasks: list[asyncio.Task[Any]] = []
@@ -34,13 +38,29 @@ class Controller:
     async def reconcile(self, key: str) -> float | None:
         raise NotImplementedError
 
+    def share(self, shared: Any) -> None:
+        """Take informers from `shared` (a SharedInformers): one watch per kind per process."""
+        self.shared = shared
+
+    def prepare(self) -> None:
+        """Register informers and handlers once. The manager prepares every controller sharing
+        informers before starting any, so no handler misses the first list."""
+        if not self._prepared:
+            self._prepared = True
+            self.setup()
+
     def informer(self, kind: str, **kw: Any) -> Informer:
-        inf = Informer(self.client, kind, **kw)
-        self.informers.append(inf)
+        if self.shared is None:
+            inf = Informer(self.client, kind, **kw)
+        else:  # shared informers are always raw (JSON dicts), which is what controllers use
+            kw.pop("raw", None)
+            inf = self.shared.informer(kind, **kw)
+        if inf not in self.informers:
+            self.informers.append(inf)
         return inf
 
     async def start(self) -> None:
-        self.setup()
+        self.prepare()
         for inf in self.informers:
             self._tasks.append(inf.start())
         for inf in self.informers:

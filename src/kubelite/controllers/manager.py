@@ -28,7 +28,7 @@ from kubelite.controllers.pvc_protection import PVCProtectionController, PVProte
 from kubelite.controllers.replicaset import ReplicaSetController
 from kubelite.controllers.resourcequota import ResourceQuotaController
 from kubelite.controllers.serviceaccount import ServiceAccountController
-from kubelite.controllers.shared import SharedController, SharedInformers
+from kubelite.controllers.shared import SharedInformers
 from kubelite.scheduler.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ CONTROLLERS: tuple[Factory, ...] = (
     lambda client, s: ResourceQuotaController(client),
 )
 
-# The workload controllers share one informer per kind (pods above all).
+# The workload controllers, given the shared informers at construction.
 SharedFactory = Callable[[ApiClient, ControllerSettings, SharedInformers], Controller]
 
 SHARED_CONTROLLERS: tuple[SharedFactory, ...] = (
@@ -84,18 +84,23 @@ class ControllerManager:
     def __init__(self, client: ApiClient, settings: ControllerSettings | None = None) -> None:
         self.client = client
         self.settings = settings or ControllerSettings()
+        # One informer per kind for every controller and the scheduler: one watch and one
+        # decode of each change for the whole process.
+        self.shared = SharedInformers(client)
         self.controllers = [make(client, self.settings) for make in CONTROLLERS]
-        shared = SharedInformers(client)
-        self.controllers += [make(client, self.settings, shared) for make in SHARED_CONTROLLERS]
+        for c in self.controllers:
+            c.share(self.shared)
+        self.controllers += [make(client, self.settings, self.shared)
+                             for make in SHARED_CONTROLLERS]
         self.scheduler: Scheduler | None = (
-            Scheduler(client) if self.settings.scheduler else None  # type: ignore[arg-type]
+            Scheduler(client, informers=self.shared.raw_informer)  # type: ignore[arg-type]
+            if self.settings.scheduler else None
         )
         self._starting: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
         for c in self.controllers:
-            if isinstance(c, SharedController):
-                c.prepare()
+            c.prepare()
         for c in self.controllers:
             self._starting.append(asyncio.create_task(c.start(), name=f"start-{c.name}"))
         if self.scheduler is not None:
@@ -110,4 +115,5 @@ class ControllerManager:
             await c.stop()
         if self.scheduler is not None:
             await self.scheduler.stop()
+        await self.shared.stop()
         await self.client.close()
