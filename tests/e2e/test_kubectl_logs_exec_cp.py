@@ -10,8 +10,6 @@ import hashlib
 import io
 import os
 import re
-import select
-import struct
 import subprocess
 import tarfile
 import termios
@@ -33,6 +31,7 @@ from tests.helpers.registry import (
     symlink_entry,
     write_oci_layout,
 )
+from tests.helpers.tty import read_until, set_size
 
 VERSIONS = pytest.mark.parametrize("version", ["1.27", "1.33"])
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z ")
@@ -186,32 +185,10 @@ def test_exec_with_stdin(cluster: NodeCluster, version: str) -> None:
     assert out.split() == ["2000", "done"]
 
 
-def _read_until(fd: int, pattern: str, timeout: float = 15) -> str:
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-            if re.search(pattern, seen.decode(errors="replace")):
-                return seen.decode(errors="replace")
-    raise AssertionError(f"{pattern!r} not seen in {seen!r}")
-
-
-def _set_size(fd: int, rows: int, cols: int) -> None:
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-
-
 @VERSIONS
 def test_exec_it_with_a_terminal_and_resize(cluster: NodeCluster, version: str) -> None:
     master, slave = os.openpty()
-    _set_size(slave, 30, 100)
+    set_size(slave, 30, 100)
     s = cluster.server
     proc = subprocess.Popen(
         [kubectl_binary(version), f"--kubeconfig={s.kubeconfig}",
@@ -222,14 +199,14 @@ def test_exec_it_with_a_terminal_and_resize(cluster: NodeCluster, version: str) 
     os.close(slave)
     try:
         # type after the prompt, as a person does: the first resize is on its way meanwhile
-        _read_until(master, r"[#$] ")
+        read_until(master, r"[#$] ")
         time.sleep(0.3)
         os.write(master, b"stty size; tty\r")
-        _read_until(master, r"30 100\s+/dev/pts/\d+")
-        _set_size(master, 40, 120)  # kubectl gets SIGWINCH and sends a resize
+        read_until(master, r"30 100\s+/dev/pts/\d+")
+        set_size(master, 40, 120)  # kubectl gets SIGWINCH and sends a resize
         time.sleep(0.5)
         os.write(master, b"stty size\r")
-        _read_until(master, r"40 120")
+        read_until(master, r"40 120")
         os.write(master, b"exit 3\r")
         assert proc.wait(15) == 3
     finally:
@@ -310,7 +287,7 @@ def test_attach_streams_the_running_output(cluster: NodeCluster) -> None:
     try:
         assert proc.stdout is not None
         fd = proc.stdout.fileno()
-        out = _read_until(fd, r"tick \d+\n.*tick \d+\n", timeout=15)
+        out = read_until(fd, r"tick \d+\n.*tick \d+\n", timeout=15)
         assert re.search(r"tick \d+", out)
     finally:
         proc.kill()

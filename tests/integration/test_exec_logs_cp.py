@@ -12,8 +12,6 @@ import datetime as dt
 import fcntl
 import os
 import re
-import select
-import struct
 import subprocess
 import termios
 import threading
@@ -31,6 +29,7 @@ from kubelite.kubelet.logs import cri_line
 from kubelite.kubelet.server import KubeletServer
 from kubelite.kubelet.server_local import LocalContainer, LocalProcessBackend
 from tests.helpers.cluster import KUBECTL_VERSIONS, Server, kubectl_binary, start_server
+from tests.helpers.tty import read_until, set_size
 
 pytestmark = pytest.mark.kubectl
 
@@ -157,32 +156,10 @@ def test_exec_errors_from_the_server(cluster: Cluster) -> None:
     assert "a container name must be specified for pod two, choose one of: [a b]" in e.value.body
 
 
-def _read_until(fd: int, pattern: str, timeout: float = 15) -> str:
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-            if re.search(pattern, seen.decode(errors="replace")):
-                return seen.decode(errors="replace")
-    raise AssertionError(f"{pattern!r} not seen in {seen!r}")
-
-
-def _set_size(fd: int, rows: int, cols: int) -> None:
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-
-
 @VERSIONS
 def test_exec_interactive_tty_with_resize(cluster: Cluster, version: str) -> None:
     master, slave = os.openpty()
-    _set_size(slave, 30, 100)
+    set_size(slave, 30, 100)
     s = cluster.server
     proc = subprocess.Popen(
         [kubectl_binary(version), f"--kubeconfig={s.kubeconfig}", f"--cache-dir={s.cache_root / version}",
@@ -193,14 +170,14 @@ def test_exec_interactive_tty_with_resize(cluster: Cluster, version: str) -> Non
     os.close(slave)
     try:
         # type after the prompt, as a person does: the first resize is on its way meanwhile
-        _read_until(master, r"[#$] ")
+        read_until(master, r"[#$] ")
         time.sleep(0.3)
         os.write(master, b"stty size\r")
-        _read_until(master, r"30 100")
-        _set_size(master, 40, 120)  # kubectl gets SIGWINCH and sends a resize
+        read_until(master, r"30 100")
+        set_size(master, 40, 120)  # kubectl gets SIGWINCH and sends a resize
         time.sleep(0.5)
         os.write(master, b"stty size\r")
-        _read_until(master, r"40 120")
+        read_until(master, r"40 120")
         os.write(master, b"exit 0\r")
         assert proc.wait(15) == 0
     finally:
