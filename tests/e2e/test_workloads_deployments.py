@@ -14,6 +14,7 @@ import pytest
 from kubelite.client import ApiClient
 from kubelite.sim import SimCluster, Timings
 from tests.helpers.cluster import Server, start_server
+from tests.helpers.sim import running_sim
 
 FAST = Timings(lease_renew_interval=0.5, node_status_interval=2.0)
 
@@ -39,22 +40,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture
-async def client(server: Server) -> AsyncIterator[ApiClient]:
-    api = ApiClient.from_kubeconfig(str(server.kubeconfig))
-    try:
-        yield api
-    finally:
-        await api.close()
-
-
-@pytest.fixture
 async def cluster(client: ApiClient) -> AsyncIterator[SimCluster]:
-    sim = SimCluster(client, 3, timings=FAST)
-    await sim.start()
-    try:
+    async with running_sim(client, 3, timings=FAST) as sim:
         yield sim
-    finally:
-        await sim.stop(delete_nodes=True)
 
 
 async def kubectl(server: Server, *args: str, input: str | None = None, check: bool = True) -> str:
