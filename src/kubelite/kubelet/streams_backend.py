@@ -20,10 +20,10 @@ if TYPE_CHECKING:
     from kubelite.kubelet.kubelet import Kubelet
 
 
-class ExecProcess:
-    """`runc exec` as the server's `Process`."""
+class _SessionProcess:
+    """A runtime session (exec or conmon attach) as the server's `Process`: the shared plumbing."""
 
-    def __init__(self, session: ExecSession) -> None:
+    def __init__(self, session: ExecSession | AttachSession) -> None:
         self.session = session
 
     async def write_stdin(self, data: bytes) -> None:
@@ -40,6 +40,12 @@ class ExecProcess:
 
     async def resize(self, width: int, height: int) -> None:
         self.session.resize(width, height)
+
+
+class ExecProcess(_SessionProcess):
+    """`runc exec` as the server's `Process`."""
+
+    session: ExecSession
 
     async def wait(self) -> int:
         return await self.session.wait()
@@ -48,26 +54,10 @@ class ExecProcess:
         asyncio.get_running_loop().create_task(self.session.kill())
 
 
-class ConmonAttachProcess:
+class ConmonAttachProcess(_SessionProcess):
     """attach to a container that keeps stdin open: conmon's socket as the server's `Process`."""
 
-    def __init__(self, session: AttachSession) -> None:
-        self.session = session
-
-    async def write_stdin(self, data: bytes) -> None:
-        await self.session.write_stdin(data)
-
-    async def close_stdin(self) -> None:
-        await self.session.close_stdin()
-
-    async def read_stdout(self) -> bytes:
-        return await self.session.read_stdout()
-
-    async def read_stderr(self) -> bytes:
-        return await self.session.read_stderr()
-
-    async def resize(self, width: int, height: int) -> None:
-        self.session.resize(width, height)
+    session: AttachSession
 
     async def wait(self) -> int:
         await self.session.wait()

@@ -154,6 +154,18 @@ def _build_skeleton(schema: Schema) -> dict[str, Any]:
     return build(schema, 0)
 
 
+def _drop_fields(managers: dict[ManagerKey, ManagedEntry], key: ManagerKey, lost: set[Path]) -> None:
+    """Take `lost` away from one manager's fields; a manager left owning nothing goes."""
+    entry = managers[key]
+    kept = FieldSet(set(entry.fields.paths) - lost)
+    if not kept:
+        del managers[key]
+    elif kept != entry.fields:
+        managers[key] = ManagedEntry(
+            entry.manager, entry.operation, entry.api_version, kept, entry.time, entry.subresource
+        )
+
+
 def _with_managed_fields(
     obj: dict[str, Any], managers: dict[ManagerKey, ManagedEntry]
 ) -> dict[str, Any]:
@@ -252,22 +264,10 @@ def server_side_apply(
             conflicts[key] = hit
     if conflicts and not force:
         raise _conflict_error(conflicts, managers)
-    for key, entry in list(managers.items()):
+    for key in list(managers):
         if key == me:
             continue
-        lost = conflicts.get(key, set()) | diff.removed
-        kept = FieldSet(set(entry.fields.paths) - lost)
-        if not kept:
-            del managers[key]
-        elif kept != entry.fields:
-            managers[key] = ManagedEntry(
-                entry.manager,
-                entry.operation,
-                entry.api_version,
-                kept,
-                entry.time,
-                entry.subresource,
-            )
+        _drop_fields(managers, key, conflicts.get(key, set()) | diff.removed)
     if not me_entry.fields:
         managers.pop(me, None)
 
@@ -366,19 +366,8 @@ def _record_diff(
     changed = _tracked(diff.added | diff.modified, subresource)
     removed = _tracked(diff.removed, subresource)
 
-    for key, entry in list(managers.items()):
-        kept = FieldSet(set(entry.fields.paths) - changed - removed)
-        if not kept:
-            del managers[key]
-        elif kept != entry.fields:
-            managers[key] = ManagedEntry(
-                entry.manager,
-                entry.operation,
-                entry.api_version,
-                kept,
-                entry.time,
-                entry.subresource,
-            )
+    for key in list(managers):
+        _drop_fields(managers, key, changed | removed)
 
     if changed:
         me = manager_key(manager, UPDATE, subresource, api_version)
