@@ -6,6 +6,7 @@ import asyncio
 import base64
 import contextlib
 import logging
+import os
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from kubelite.apiserver.admission_quota import LIMIT_RANGES, RESOURCE_QUOTAS, ad
 from kubelite.apiserver.app import build_app
 from kubelite.apiserver.auth import TokenAuthenticator
 from kubelite.apiserver.certs import ensure_serving_cert
+from kubelite.apiserver.controller_process import ControllerManagerProcess, controller_flags
 from kubelite.apiserver.events import EventReaper
 from kubelite.apiserver.handlers import ResourceHandlers
 from kubelite.apiserver.ipalloc import ServiceAllocator
@@ -30,6 +32,7 @@ from kubelite.apiserver.proxy import KubeletProxy
 from kubelite.apiserver.rest import ObjectStore, WriteOptions
 from kubelite.apiserver.watchcache import WatchCache
 from kubelite.client import ApiClient
+from kubelite.client.api_client import UNIX_SCHEME
 from kubelite.store import open_store
 from kubelite.store.interface import Store
 
@@ -37,6 +40,9 @@ if TYPE_CHECKING:
     from kubelite.controllers.manager import ControllerManager
 
 log = logging.getLogger("kubelite.apiserver")
+
+SOCKET_NAME = "api.sock"
+MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes with the terminating NUL
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
@@ -58,6 +64,7 @@ class ServerConfig:
     node_monitor_grace_period: float = 40.0
     node_monitor_period: float = 5.0
     pod_eviction_timeout: float | None = None
+    controllers_in_process: bool = False  # else a `kubelite controller-manager` child process
 
     @property
     def host(self) -> str:
@@ -83,6 +90,8 @@ class ApiServer:
         self.port = 0
         self._ready = False
         self._controllers: ControllerManager | None = None
+        self._controller_process: ControllerManagerProcess | None = None
+        self.socket_path: Path | None = None  # the local socket, when the path fits one
         self.proxy: KubeletProxy | None = None
         self.metrics_api: MetricsApi | None = None
 
@@ -148,6 +157,7 @@ class ApiServer:
             self.port = sockets[0].getsockname()[1]
         else:
             self.port = cfg.port
+        await self._listen_locally()
         self._reaper = EventReaper(self.objects, cfg.event_ttl)
         self._reaper.start()
         self.write_kubeconfig()
@@ -155,6 +165,18 @@ class ApiServer:
         if cfg.controllers:
             self._start_controllers()
         log.info("kubelite API server listening on %s", self.url)
+
+    async def _listen_locally(self) -> None:
+        """Plain HTTP on DATA_DIR/api.sock (mode 0600; the same authentication) for this host's
+        own control loops: no TLS to pay on either side. Skipped when the path is too long."""
+        path = self.config.data_dir / SOCKET_NAME
+        if len(os.fsencode(path)) > MAX_SOCKET_PATH:
+            return
+        assert self._runner is not None
+        site = web.UnixSite(self._runner, str(path))
+        await site.start()
+        path.chmod(0o600)
+        self.socket_path = path
 
     async def _bootstrap(self) -> None:
         assert self.objects is not None
@@ -208,35 +230,45 @@ class ApiServer:
         )
 
     def _start_controllers(self) -> None:
-        from kubelite.controllers.manager import ControllerManager, ControllerSettings
-
         cfg = self.config
-        settings = ControllerSettings(
-            cluster_cidr=cfg.cluster_cidr, scheduler=cfg.scheduler,
-            node_monitor_grace_period=cfg.node_monitor_grace_period,
-            node_monitor_period=cfg.node_monitor_period, pod_eviction_timeout=cfg.pod_eviction_timeout,
-        )
-        self._controllers = ControllerManager(self.internal_client(), settings)
-        self._controllers.start()
+        settings = {
+            "cluster_cidr": cfg.cluster_cidr, "scheduler": cfg.scheduler,
+            "node_monitor_grace_period": cfg.node_monitor_grace_period,
+            "node_monitor_period": cfg.node_monitor_period, "pod_eviction_timeout": cfg.pod_eviction_timeout,
+        }
+        if cfg.controllers_in_process:
+            from kubelite.controllers.manager import ControllerManager, ControllerSettings
+
+            self._controllers = ControllerManager(self.internal_client(), ControllerSettings(**settings))  # type: ignore[arg-type]
+            self._controllers.start()
+            return
+        server = f"{UNIX_SCHEME}{self.socket_path}" if self.socket_path else self.url
+        flags = controller_flags(**settings)  # type: ignore[arg-type]
+        if cfg.tls:  # over the local socket the client trusts no CA: name the cluster's
+            flags += ["--root-ca-file", str(cfg.data_dir / "tls" / "ca.crt")]
+        self._controller_process = ControllerManagerProcess(self.kubeconfig_path, server, flags)
+        self._controller_process.start()
 
     async def stop(self) -> None:
         self._ready = False
         if self._controllers is not None:
             await self._controllers.stop()
+        if self._controller_process is not None:
+            await self._controller_process.stop()
         if self._reaper:
             await self._reaper.stop()
         if self.objects is not None:
             await self.namespace_lifecycle.stop()
             await self.limit_ranges.stop()
             await self.quotas.stop()
+        if self.cache:  # ends every watch, so the listener need not wait for them to close
+            await self.cache.stop()
         if self._runner:
             await self._runner.cleanup()
         if self.proxy is not None:
             await self.proxy.close()
         if self.metrics_api is not None:
             await self.metrics_api.close()
-        if self.cache:
-            await self.cache.stop()
         if self.store:
             await self.store.close()
 

@@ -94,6 +94,9 @@ class ListResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+UNIX_SCHEME = "unix://"
+
+
 class ApiClient:
     """An async Kubernetes API client over one keep-alive aiohttp session."""
 
@@ -102,6 +105,11 @@ class ApiClient:
                  client_cert_file: str | None = None, client_key_file: str | None = None,
                  user_agent: str = "kubelite") -> None:
         self.server = server.rstrip("/")
+        # unix:///PATH: plain HTTP over a local socket (the server's own control loops use it)
+        self._unix_path: str | None = None
+        if self.server.startswith(UNIX_SCHEME):
+            self._unix_path = self.server[len(UNIX_SCHEME):]
+            self.server = "http://localhost"
         self.token = token
         self._ssl: ssl.SSLContext | bool | None = None
         if self.server.startswith("https"):
@@ -119,10 +127,10 @@ class ApiClient:
         self._session: aiohttp.ClientSession | None = None
 
     @classmethod
-    def from_config(cls, config: ClusterConfig) -> ApiClient:
+    def from_config(cls, config: ClusterConfig, *, user_agent: str = "kubelite") -> ApiClient:
         return cls(config.server, config.token, config.ca_file, config.insecure,
                    ca_data=config.ca_data, client_cert_file=config.client_cert_file,
-                   client_key_file=config.client_key_file)
+                   client_key_file=config.client_key_file, user_agent=user_agent)
 
     @classmethod
     def from_kubeconfig(cls, path: str | None = None, context: str | None = None) -> ApiClient:
@@ -134,9 +142,11 @@ class ApiClient:
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            connector: aiohttp.BaseConnector = (
+                aiohttp.UnixConnector(path=self._unix_path) if self._unix_path
+                else aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else True))
             self._session = aiohttp.ClientSession(
-                headers=self._headers,
-                connector=aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else True),
+                headers=self._headers, connector=connector,
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
         return self._session
 

@@ -47,13 +47,22 @@ class ControllerSettings:
     node_monitor_grace_period: float = DEFAULT_GRACE_PERIOD
     node_monitor_period: float = DEFAULT_MONITOR_PERIOD
     pod_eviction_timeout: float | None = None
+    root_ca_file: str | None = None  # the CA bundle pods get in kube-root-ca.crt
+
+
+def _root_ca(settings: ControllerSettings) -> str | None:
+    """The root CA to publish: the given file's, else (None) the one the client trusts."""
+    if settings.root_ca_file is None:
+        return None
+    with open(settings.root_ca_file) as f:
+        return f.read()
 
 
 Factory = Callable[[ApiClient, ControllerSettings], Controller]
 
 CONTROLLERS: tuple[Factory, ...] = (
     lambda client, s: NamespaceController(client),
-    lambda client, s: ServiceAccountController(client),
+    lambda client, s: ServiceAccountController(client, _root_ca(s)),
     lambda client, s: NodeIpamController(client, cluster_cidr=s.cluster_cidr),
     lambda client, s: EndpointsController(client),
     lambda client, s: EndpointSliceController(client),

@@ -1,0 +1,82 @@
+"""Runs `kubelite controller-manager` as a child of the API server, and restarts it if it dies.
+
+A child process gives the scheduler and the controllers a core of their own (they are clients
+of the HTTP API like any other, over the server's local socket). The child gets SIGTERM when
+the server dies, even by SIGKILL, so a restarted server never finds an old one still running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0)  # seconds before each restart after a crash, then the last
+
+
+def controller_flags(*, cluster_cidr: str, scheduler: bool, node_monitor_grace_period: float,
+                     node_monitor_period: float, pod_eviction_timeout: float | None) -> list[str]:
+    """The `kubelite controller-manager` flags that carry the server's settings to its child."""
+    flags = ["--cluster-cidr", cluster_cidr,
+             "--node-monitor-grace-period", str(node_monitor_grace_period),
+             "--node-monitor-period", str(node_monitor_period)]
+    if not scheduler:
+        flags.append("--disable-scheduler")
+    if pod_eviction_timeout is not None:
+        flags += ["--pod-eviction-timeout", str(pod_eviction_timeout)]
+    return flags
+
+
+class ControllerManagerProcess:
+    """Starts, supervises and stops one `kubelite controller-manager` child process."""
+
+    def __init__(self, kubeconfig: Path, server: str, flags: list[str]) -> None:
+        self.argv = [sys.executable, "-m", "kubelite.cli.main", "controller-manager",
+                     "--kubeconfig", str(kubeconfig), "--server", server,
+                     "--exit-with-parent", str(os.getpid()), *flags]
+        self.process: asyncio.subprocess.Process | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    def start(self) -> None:
+        self._supervisor = asyncio.create_task(self._supervise(), name="controller-manager-process")
+
+    async def _supervise(self) -> None:
+        crashes = 0
+        while True:
+            self.process = await asyncio.create_subprocess_exec(*self.argv, stdin=asyncio.subprocess.DEVNULL)
+            if self._stopping.is_set():  # stop() came while it was being started
+                self._terminate()
+            code = await self.process.wait()
+            if self._stopping.is_set():
+                return
+            delay = RESTART_DELAYS[min(crashes, len(RESTART_DELAYS) - 1)]
+            crashes += 1
+            log.warning("controller-manager exited with code %s; restarting it in %.0f s", code, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+                return
+
+    def _terminate(self, sig: int = signal.SIGTERM) -> None:
+        proc = self.process
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(sig)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM, then SIGKILL if it has not exited after `timeout` seconds."""
+        self._stopping.set()
+        if self._supervisor is None:
+            return
+        self._terminate()
+        done, _ = await asyncio.wait({self._supervisor}, timeout=timeout)
+        if not done:
+            log.warning("controller-manager did not stop in %.0f s; killing it", timeout)
+            self._terminate(signal.SIGKILL)
+            await self._supervisor
