@@ -16,7 +16,7 @@ from kubelite.api.registry import Kind
 from kubelite.api.tables import table
 from kubelite.apiserver import objects
 from kubelite.apiserver.rest import ObjectStore
-from kubelite.apiserver.watchcache import CachedEvent, Deliver, WatchCache
+from kubelite.apiserver.watchcache import CachedEvent, WatchCache
 
 BOOKMARK_INTERVAL = 30.0
 LIVENESS_CHECK = 15.0  # seconds between checks that an idle watch's client is still there
@@ -81,12 +81,14 @@ async def serve_watch(
         return frame(watch_type, event.data) if as_table else event.frame(watch_type)
 
     loop = asyncio.get_running_loop()
+    direct: _DirectWriter | None = None
     deadline = loop.time() + (timeout if timeout else 1800 * (1 + random.random()))
     try:
         if initial:
             await _write_initial(response, initial, frame if as_table else None)
         if not as_table:
-            watcher.deliver = _direct_writer(request)
+            direct = _DirectWriter(request)
+            watcher.deliver = direct
         transport = request.transport
         next_bookmark = loop.time() + BOOKMARK_INTERVAL
         while True:
@@ -107,6 +109,8 @@ async def serve_watch(
                     break
                 if bookmarks and next_bookmark <= loop.time() < deadline:
                     next_bookmark = loop.time() + BOOKMARK_INTERVAL
+                    if direct is not None:
+                        direct.flush()
                     await response.write(_bookmark(kind, cache.revision))
                 continue
             if item is None:
@@ -120,6 +124,8 @@ async def serve_watch(
                     end = True
                     break
                 chunk.append(event_frame(*nxt))
+            if direct is not None:
+                direct.flush()
             await response.write(b"".join(chunk))
             watcher.busy = False
             if end:
@@ -128,6 +134,8 @@ async def serve_watch(
         pass
     finally:
         cache.unsubscribe(watcher)
+        if direct is not None:
+            direct.flush()
     with contextlib.suppress(ConnectionResetError, RuntimeError):
         await response.write_eof()
     return response
@@ -145,25 +153,43 @@ async def _write_initial(
             await response.write(b"".join(b'{"type":"ADDED","object":%s}\n' % data for data in batch))
 
 
-def _direct_writer(request: web.Request) -> Deliver:
-    """Write an event's shared, pre-framed chunk straight to the connection.
+class _DirectWriter:
+    """Write events' shared, pre-framed chunks straight to the connection, coalesced.
 
     The response is already prepared (headers sent, chunked encoding on), so chunks written
-    to the transport interleave correctly with the response's own writes. When the client
-    reads slowly and the connection's buffer fills, it refuses, and the event is queued for
-    the serving task, which waits for the buffer to drain.
+    to the transport interleave correctly with the response's own writes. Events published
+    in one turn of the event loop (a store commit publishes a batch) leave in one write: one
+    system call (and one TLS record) per watcher per batch instead of per event. When the
+    client reads slowly and the connection's buffer fills, it refuses, and the event is queued
+    for the serving task, which waits for the buffer to drain; what it holds is written first,
+    so events stay in order.
     """
-    transport = request.transport
 
-    def deliver(watch_type: str, event: CachedEvent) -> bool:
+    def __init__(self, request: web.Request) -> None:
+        self.transport = request.transport
+        self.loop = asyncio.get_running_loop()
+        self.pending: list[bytes] = []
+
+    def __call__(self, watch_type: str, event: CachedEvent) -> bool:
+        transport = self.transport
         if transport is None or transport.is_closing():
             return False
         if transport.get_write_buffer_size() > DIRECT_WRITE_LIMIT:
+            self.flush()
             return False
-        transport.write(event.chunk(watch_type))
+        if not self.pending:
+            self.loop.call_soon(self.flush)
+        self.pending.append(event.chunk(watch_type))
         return True
 
-    return deliver
+    def flush(self) -> None:
+        """Write what is held (before the serving task writes anything itself)."""
+        if not self.pending:
+            return
+        chunk = b"".join(self.pending)
+        self.pending.clear()
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(chunk)
 
 
 def _bookmark(kind: Kind, revision: int) -> bytes:

@@ -186,3 +186,53 @@ async def test_a_watch_whose_client_left_is_dropped_without_any_event(server: Ap
     async with asyncio.timeout(5):
         while server.cache.watcher_count > before:
             await asyncio.sleep(0.05)
+
+
+class _FakeTransport:
+    """What the direct writer needs of a connection: writes, a buffer size, closing."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.buffered = 0
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+async def test_events_published_in_one_turn_leave_in_one_write_and_in_order() -> None:
+    from kubelite.apiserver.watch import DIRECT_WRITE_LIMIT, _DirectWriter
+
+    transport = _FakeTransport()
+    request = type("Request", (), {"transport": transport})()
+    writer = _DirectWriter(request)  # type: ignore[arg-type]
+    events = [event(n) for n in range(1, 6)]
+    assert all(writer("ADDED", ev) for ev in events[:3])
+    assert transport.writes == []  # held until the loop turns
+    await asyncio.sleep(0)
+    assert transport.writes == [b"".join(ev.chunk("ADDED") for ev in events[:3])]
+    # a full connection refuses, but first writes what it holds, so queued events come after
+    assert writer("ADDED", events[3])
+    transport.buffered = DIRECT_WRITE_LIMIT + 1
+    assert not writer("ADDED", events[4])
+    assert transport.writes[-1] == events[3].chunk("ADDED") and writer.pending == []
+    await asyncio.sleep(0)
+    assert len(transport.writes) == 2
+    transport.closing = True
+    assert not writer("ADDED", events[4])
+
+
+async def test_the_local_socket_serves_the_same_api_to_this_host_only(server: ApiServer) -> None:
+    from kubelite.client import ApiClient
+
+    assert server.socket_path is not None and server.socket_path.stat().st_mode & 0o777 == 0o600
+    async with ApiClient(f"unix://{server.socket_path}") as client:
+        await client.create("configmaps", {"metadata": {"name": "local"}, "data": {"a": "b"}}, "default")
+        listed = await client.list("configmaps", "default", raw=True)
+    assert [cm["metadata"]["name"] for cm in listed.items] == ["local"]
