@@ -380,11 +380,12 @@ class ObjectStore:
         if not name:
             errors = [required("metadata.name", "name or generateName is required")]
             raise _invalid(kind, name, errors)
+        obj = self._managed(kind, None, obj, opts)  # before admission changes it, as Kubernetes does
+        strategy.admit_create(obj)
         errors = strategy.validate(obj)
         if errors:
             raise _invalid(kind, name, errors)
         await self._admit(kind, namespace or "", obj, None)
-        obj = self._managed(kind, None, obj, opts)
         data = objects.encode_for_store(obj)
         if opts.dry_run:
             return WriteResult(code=201, warnings=warnings, data=data)

@@ -61,3 +61,33 @@ async def test_a_create_answers_with_the_stored_object_and_its_managed_fields(tm
         assert kept["fieldsV1"]["f:metadata"] == {"f:labels": {".": {}, "f:a": {}}}  # q has no labels
     finally:
         await store.close()
+
+
+async def test_a_create_owns_what_the_client_sent_and_defaults_but_not_what_admission_adds(
+        tmp_path: Path) -> None:
+    """As in Kubernetes, managedFields are recorded before mutating admission: the service
+    account, its token volume, default tolerations and priority belong to no manager. Pods
+    of one template get equal entries (the create path remembers a repeated spec)."""
+    store = SqliteStore(str(tmp_path / "state.db"))
+    await store.start()
+    try:
+        objs = ObjectStore(store)
+        entries = []
+        for name in ("a", "b"):
+            body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                    "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+            result = await objs.create(PODS, "default", body, WriteOptions(field_manager="kubectl"))
+            pod = result.obj
+            [entry] = pod["metadata"]["managedFields"]
+            entries.append(entry["fieldsV1"])
+            spec_fields = entry["fieldsV1"]["f:spec"]
+            assert {"f:dnsPolicy", "f:restartPolicy", "f:schedulerName"} <= set(spec_fields)  # defaults
+            for added in ("f:volumes", "f:tolerations", "f:serviceAccountName", "f:priority"):
+                assert added not in spec_fields
+            assert "f:volumeMounts" not in spec_fields["f:containers"]['k:{"name":"c"}']
+            # ...though admission did add them to the pod
+            assert pod["spec"]["serviceAccountName"] == "default" and pod["spec"]["tolerations"]
+            assert pod["spec"]["volumes"][0]["name"].startswith("kube-api-access-")
+        assert entries[0] == entries[1]
+    finally:
+        await store.close()

@@ -25,6 +25,11 @@ _ENCODER = msgspec.json.Encoder()
 # FieldsV1 nodes below list elements, by (element schema, element JSON); cleared when full.
 _ITEMS: dict[tuple[int, bytes], dict[str, Any]] = {}
 _ITEMS_MAX = 2048
+# What a top-level field (spec, data...) gives, by (schema, skeleton, field JSON): objects
+# made from one template (a ReplicaSet's pods) repeat the same spec. Cleared when full.
+_TOP: dict[tuple[int, int, frozenset[Path], bytes], tuple[bool, dict[str, Any]]] = {}
+_TOP_MAX = 1024
+_UNREMEMBERED = frozenset({"metadata"})  # names and uids differ on every object
 # Stripped paths are all one or two elements long (apiVersion, kind, metadata.name...):
 # deeper paths are never looked up.
 _STRIPPED_DEPTH = 2
@@ -99,9 +104,12 @@ class _Walk:
         for key, child in value.items():
             pe = "f:" + key
             child_schema = schema.field(key) if schema is not None else None
-            owned, below = self.node(
-                child, lo.get(key, MISSING), child_schema, None if deep else (*path, pe)  # type: ignore[misc]
-            )
+            if path == () and key not in _UNREMEMBERED and isinstance(child, (dict, list)):
+                owned, below = self._top(child, lo.get(key, MISSING), child_schema, (pe,))
+            else:
+                owned, below = self.node(
+                    child, lo.get(key, MISSING), child_schema, None if deep else (*path, pe)  # type: ignore[misc]
+                )
             if below:
                 children[pe] = {".": {}, **below} if owned else below
             elif owned:
@@ -127,6 +135,22 @@ class _Walk:
             elif owned:
                 children[pe] = {}
         return self._owned(skel, path), _sorted(children)
+
+    def _top(
+        self, value: Any, skel: Any, schema: Schema | None, path: Path
+    ) -> tuple[bool, dict[str, Any]]:
+        """`node` of a top-level field, remembered by content."""
+        try:
+            key = (id(schema), id(skel), self.stripped, _ENCODER.encode(value))
+        except (TypeError, msgspec.EncodeError):
+            return self.node(value, skel, schema, path)
+        found = _TOP.get(key)
+        if found is None:
+            found = self.node(value, skel, schema, path)
+            if len(_TOP) >= _TOP_MAX:
+                _TOP.clear()
+            _TOP[key] = found
+        return found  # shared: results of this module are read-only (see created_fields_v1)
 
     def _new_item(self, item: dict[str, Any], schema: Schema) -> dict[str, Any]:
         """The nodes below a list element the skeleton lacks, remembered by content: pods

@@ -1,8 +1,9 @@
 """The generic strategy: what every kind's create, update and status update go through.
 
 The API server's handlers know no kind. For each write they call, in order,
-`prepare_for_create` / `prepare_for_update` / `prepare_for_status_update`, then the matching
-`validate*`; a non-empty error list becomes a 422 Invalid. Metadata that the server owns
+`prepare_for_create` / `prepare_for_update` / `prepare_for_status_update` (on a create, then
+`admit_create`, once managedFields are recorded), then the matching `validate*`; a non-empty
+error list becomes a 422 Invalid. Metadata that the server owns
 (uid, timestamps, resourceVersion, generateName) is not touched here.
 """
 
@@ -67,6 +68,11 @@ class Strategy:
         self.initial_status(obj)
         if self.tracks_generation:
             _meta(obj).generation = 1
+
+    def admit_create(self, obj: Any) -> None:
+        """What built-in mutating admission adds to a new object (a pod's service account,
+        default tolerations, priority). It runs after the create's managedFields are
+        recorded, as in Kubernetes, so nobody owns what it adds."""
 
     def prepare_for_update(self, new: Any, old: Any) -> None:
         """Keep the old status (it changes only through /status); bump generation on spec change."""

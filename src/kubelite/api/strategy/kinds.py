@@ -21,11 +21,13 @@ class PodStrategy(Strategy):
     def prepare_for_create(self, obj: Any) -> None:
         pod: core_v1.Pod = obj
         super().prepare_for_create(pod)
-        admit_pod(pod)
         spec = pod.spec
         if spec is not None and spec.termination_grace_period_seconds is not None \
                 and spec.termination_grace_period_seconds < 0:
             spec.termination_grace_period_seconds = 1
+
+    def admit_create(self, obj: Any) -> None:
+        admit_pod(obj)
 
     def initial_status(self, obj: Any) -> None:
         pod: core_v1.Pod = obj

@@ -38,6 +38,8 @@ def test_pod_create_sets_pending_qos_and_clears_client_status() -> None:
     pod = make(core_v1.Pod, spec=POD_SPEC, status={"phase": "Running", "podIP": "1.2.3.4"})
     s.prepare_for_create(pod)
     assert msgspec.to_builtins(pod.status) == {"phase": "Pending", "qosClass": "Burstable"}
+    assert pod.spec.service_account_name is None  # admission's, after managedFields
+    s.admit_create(pod)
     assert pod.spec.service_account_name == "default"
     assert s.validate(pod) == []
 
