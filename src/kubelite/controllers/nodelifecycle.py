@@ -185,11 +185,17 @@ class NodeLifecycleController(SharedController):
     # -- heartbeats ------------------------------------------------------------------------
 
     def _heard_from(self, name: str) -> None:
+        """Note a heartbeat. A healthy node needs no reconcile for it: its next check is already
+        queued for when its grace period would run out, and then counts from this heartbeat."""
         self._heard[name] = time.monotonic()
-        self.queue.add(name)
+        node = self.nodes.get(name)
+        if node is None or ready_status(node) != "True" or (node.get("spec") or {}).get("taints"):
+            self.queue.add(name)
 
     def _node_seen(self, node: Obj) -> None:
-        self._heard_from(meta(node)["name"])  # a new node (or a restart) gets a full grace period
+        name = meta(node)["name"]
+        self._heard[name] = time.monotonic()  # a new node (or a restart) gets a full grace period
+        self.queue.add(name)
 
     def _node_updated(self, old: Obj, new: Obj) -> None:
         if _heartbeat(old) != _heartbeat(new) and ready_status(new) != "Unknown":
@@ -234,7 +240,9 @@ class NodeLifecycleController(SharedController):
         if wanted != taints:
             node = await self._set_taints(node, wanted)
             taints = wanted
-        next_check = self.monitor_period if ready != "Unknown" else None
+        # A Ready node is looked at again when its grace period would run out (or on news of
+        # it); a NotReady one every monitor period; an Unknown one only on news.
+        next_check = self.monitor_period if ready == "False" else None
         if silent <= self.grace_period:
             left = self.grace_period - silent + 0.05
             next_check = min(next_check or left, left)
