@@ -91,6 +91,7 @@ _REPLAY_PAGE = 1000  # history rows per read when a watch catches up
 _SWEEP_WINDOW = 10_000  # revisions per compaction slice (at most that many rows)
 _READERS = 4
 _CACHE_KIB = 32 * 1024
+_INLINE_BUSY_TIMEOUT = 0.01  # seconds the loop's own point reads wait for a lock before a thread does
 _WAL_LIMIT = 64 * 1024 * 1024  # what a checkpoint truncates the WAL file back to
 
 
@@ -145,6 +146,7 @@ class SqliteStore:
         self._readers: ThreadPoolExecutor | None = None
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
+        self._inline_conn: sqlite3.Connection | None = None  # point reads on the loop's thread
         self._conns_lock = threading.Lock()
         self._lock_fd: int | None = None
         self._compactor: asyncio.Task[None] | None = None
@@ -179,6 +181,7 @@ class SqliteStore:
             raise
         self._fanout.revision = self._revision
         self._readers = ThreadPoolExecutor(_READERS, thread_name_prefix="sqlite-reader")
+        self._inline_conn = self._connect(busy_timeout=_INLINE_BUSY_TIMEOUT)
         if self._compact_interval > 0:
             self._compactor = asyncio.create_task(self._compact_periodically())
 
@@ -200,6 +203,9 @@ class SqliteStore:
             for conn in self._reader_conns:
                 conn.close()
             self._reader_conns.clear()
+        if self._inline_conn is not None:
+            self._inline_conn.close()
+            self._inline_conn = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # only now: closing any fd of the file drops sqlite's locks
             self._lock_fd = None
@@ -228,6 +234,21 @@ class SqliteStore:
         return deleted
 
     async def get(self, key: str, revision: int = 0) -> KeyValue | None:
+        """A point read, on the event loop's own connection: it takes microseconds, less
+        than handing it to a reader thread and waking the loop again. If a checkpoint
+        holds the file for a moment, the read waits in a reader thread instead."""
+        self._check_open()
+        conn = self._inline_conn
+        if conn is not None:
+            try:
+                conn.execute("BEGIN")
+                try:
+                    return _get(conn, key, revision)
+                finally:
+                    conn.execute("ROLLBACK")
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) and "busy" not in str(e):
+                    raise UnavailableError(f"sqlite read failed: {e}") from e
         return await self._read(_get, key, revision)
 
     async def list(
@@ -316,9 +337,9 @@ class SqliteStore:
         except sqlite3.Error as e:
             raise UnavailableError(f"sqlite read failed: {e}") from e
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, busy_timeout: float = 30.0) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+            self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
         )
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
