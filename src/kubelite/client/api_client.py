@@ -12,7 +12,7 @@ import asyncio
 import datetime
 import functools
 import ssl
-import uuid
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
@@ -54,6 +54,16 @@ def _meta(obj: Obj) -> dict[str, Any]:
         return dict(obj.get("metadata") or {})
     meta = getattr(obj, "metadata", None)
     return msgspec.to_builtins(meta) if meta is not None else {}
+
+
+_IDENTITY_ATTRS = {"name": "name", "namespace": "namespace", "uid": "uid",
+                   "resourceVersion": "resource_version"}
+
+
+def _identity(obj: Obj, *extra: str) -> dict[str, Any]:
+    """name, namespace and uid (and `extra` metadata fields) of a dict or a typed object,
+    without converting the rest of its metadata (managedFields can be large)."""
+    return {f: meta_field(obj, f, _IDENTITY_ATTRS[f]) for f in ("name", "namespace", "uid", *extra)}
 
 
 def meta_field(obj: Obj, json_name: str, attr: str) -> Any:
@@ -353,13 +363,13 @@ class ApiClient:
 
     async def bind(self, pod: Obj, node_name: str) -> None:
         """POST pods/NAME/binding, as kube-scheduler's DefaultBinder does."""
-        meta = _meta(pod)
+        meta = _identity(pod)
         binding = {
             "apiVersion": "v1", "kind": "Binding",
-            "metadata": {k: meta[k] for k in ("name", "namespace", "uid") if meta.get(k)},
+            "metadata": {k: v for k, v in meta.items() if v},
             "target": {"apiVersion": "v1", "kind": "Node", "name": node_name},
         }
-        await self.request("POST", self.path("pods", meta.get("namespace"), meta["name"], "binding"),
+        await self.request("POST", self.path("pods", meta["namespace"], meta["name"], "binding"),
                            body=binding)
 
     async def create_event(self, involved: Obj, reason: str, message: str, *,
@@ -367,7 +377,7 @@ class ApiClient:
                            involved_kind: Kind | str | None = None, host: str | None = None,
                            action: str | None = None, raw: bool = False) -> Obj:
         """Record a core/v1 Event about an object (what `kubectl describe` lists under Events)."""
-        meta = _meta(involved)
+        meta = _identity(involved, "resourceVersion")
         if isinstance(involved, dict):
             api_version, kind_name = involved.get("apiVersion"), involved.get("kind")
         else:
@@ -383,7 +393,8 @@ class ApiClient:
                "resourceVersion": meta.get("resourceVersion")}
         event: dict[str, Any] = {
             "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": f"{meta.get('name')}.{uuid.uuid4().hex[:16]}",
+            # as client-go names them: the object's name and the time in nanoseconds, in hex
+            "metadata": {"name": f"{meta.get('name')}.{time.time_ns():x}",
                          "namespace": namespace},
             "involvedObject": {k: v for k, v in ref.items() if v},
             "reason": reason, "message": message, "type": type,

@@ -299,7 +299,7 @@ class Scheduler:
     async def _event(self, pod: core_v1.Pod, type_: str, reason: str, message: str) -> None:
         try:
             await self.client.create_event(pod, reason, message, type=type_,
-                                           component=self.name, involved_kind="pods",
+                                           component=self.name, involved_kind="pods", raw=True,
                                            action="Scheduling" if reason == REASON_FAILED else "Binding")
         except Exception as e:
             log.info("recording %s event for %s failed: %s", reason, pod_key(pod), e)
