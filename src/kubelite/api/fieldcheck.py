@@ -15,6 +15,8 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
+import msgspec
+
 _REF_PREFIX = "#/$defs/"
 # Definitions that hold any JSON value: nothing inside them is checked.
 _LEAVES = {
@@ -158,11 +160,45 @@ def _walk(value: Any, schema: dict[str, Any], path: str, out: list[UnknownField]
             _walk(child, extra, f"{path}.{key}" if path else key, out)
 
 
+# What a top-level field (spec, data...) holds that is unknown, by (definition, field, field
+# JSON): objects made from one template repeat the same spec. Cleared when full.
+_TOP: dict[tuple[str, str, bytes], tuple[UnknownField, ...]] = {}
+_TOP_MAX = 1024
+_ENCODER = msgspec.json.Encoder()
+
+
 def unknown_fields(obj: dict[str, Any], definition: str) -> list[UnknownField]:
     """Every field of `obj` that the schema `definition` does not know, in document order."""
     out: list[UnknownField] = []
-    _walk(obj, {"$ref": _REF_PREFIX + definition}, "", out)
+    props = _properties(definition) if isinstance(obj, dict) else None
+    if props is None:
+        _walk(obj, {"$ref": _REF_PREFIX + definition}, "", out)
+        return out
+    for key, child in obj.items():
+        if key not in props:
+            out.append(UnknownField(key, suggest(key, definition)))
+        elif key == "metadata" or not isinstance(child, (dict, list)):
+            _walk(child, props[key], key, out)
+        else:
+            out.extend(_top_field(definition, key, child, props[key]))
     return out
+
+
+def _top_field(definition: str, key: str, value: Any, schema: dict[str, Any]) -> tuple[UnknownField, ...]:
+    try:
+        memo_key = (definition, key, _ENCODER.encode(value))
+    except (TypeError, msgspec.EncodeError):
+        memo_key = None
+    found = _TOP.get(memo_key) if memo_key is not None else None
+    if found is None:
+        found_list: list[UnknownField] = []
+        _walk(value, schema, key, found_list)
+        found = tuple(found_list)
+        if memo_key is not None:
+            if len(_TOP) >= _TOP_MAX:
+                _TOP.clear()
+            _TOP[memo_key] = found
+    return found
 
 
 def strict_error_message(fields: list[UnknownField]) -> str:

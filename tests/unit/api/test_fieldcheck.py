@@ -79,3 +79,13 @@ def test_deployment_template_is_walked() -> None:
                     "template": {"spec": {"containers": [{"name": "a", "imagee": "x"}]}}}}
     assert unknown_fields(dep, "io.k8s.api.apps.v1.Deployment") == [
         UnknownField("spec.template.spec.containers[0].imagee", "image")]
+
+
+def test_a_repeated_spec_gives_the_same_answer_from_memory() -> None:
+    """Creates of one template repeat their spec: the walk is remembered by content."""
+    typo = {"containers": [{"name": "c", "image": "i", "resouces": {}}]}
+    for _ in range(3):
+        found = unknown_fields({"metadata": {"name": "x", "labelz": {}}, "spec": typo}, "io.k8s.api.core.v1.Pod")
+        assert [f.path for f in found] == ["metadata.labelz", "spec.containers[0].resouces"]
+    fixed = {"containers": [{"name": "c", "image": "i", "resources": {}}]}
+    assert unknown_fields({"spec": fixed}, "io.k8s.api.core.v1.Pod") == []
