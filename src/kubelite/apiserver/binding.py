@@ -10,7 +10,7 @@ from kubelite.api import status as st
 from kubelite.api.registry import Kind
 from kubelite.api.types.core_v1 import PodCondition, PodStatus
 from kubelite.apiserver import objects
-from kubelite.apiserver.rest import ObjectStore, WriteOptions, now, rfc3339
+from kubelite.apiserver.rest import ObjectStore, WriteOptions, now_rfc3339
 from kubelite.store.interface import RevisionConflictError
 
 
@@ -35,7 +35,7 @@ async def bind_pod(
         if pod.status is None:
             pod.status = PodStatus()
         conditions = [c for c in (pod.status.conditions or []) if c.type != "PodScheduled"]
-        conditions.append(PodCondition(type="PodScheduled", status="True", last_transition_time=rfc3339(now())))
+        conditions.append(PodCondition(type="PodScheduled", status="True", last_transition_time=now_rfc3339()))
         pod.status.conditions = conditions
         if opts.dry_run:
             return

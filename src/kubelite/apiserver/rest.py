@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import random
 import re
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,6 +97,18 @@ def now() -> dt.datetime:
 
 def rfc3339(t: dt.datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_last_stamp: tuple[int, str] = (0, "")
+
+
+def now_rfc3339() -> str:
+    """The current time in RFC 3339, formatted once per second (every write stamps one or two)."""
+    global _last_stamp
+    second = int(time.time())
+    if _last_stamp[0] != second:
+        _last_stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)))
+    return _last_stamp[1]
 
 
 @dataclass
@@ -277,13 +290,13 @@ class ObjectStore:
             # a create that sends no managedFields: one walk over the new object
             entries = created_managed_fields(
                 objects.to_dict(new), manager=opts.field_manager, definition=kind.definition,
-                api_version=kind.api_version, now=rfc3339(now()),
+                api_version=kind.api_version, now=now_rfc3339(),
             )
             meta.managed_fields = msgspec.convert(entries, _ManagedFields) if entries else None
             return new
         updated = record_update(
             old, objects.to_dict(new), manager=opts.field_manager, definition=kind.definition,
-            api_version=kind.api_version, now=rfc3339(now()), subresource=subresource,
+            api_version=kind.api_version, now=now_rfc3339(), subresource=subresource,
         )
         meta.managed_fields = msgspec.convert(
             updated.get("metadata", {}).get("managedFields"), _ManagedFields | None
@@ -398,7 +411,7 @@ class ObjectStore:
     @staticmethod
     def _init_meta(meta: Any) -> None:
         meta.uid = new_uid()
-        meta.creation_timestamp = rfc3339(now())
+        meta.creation_timestamp = now_rfc3339()
         meta.resource_version = None
         meta.deletion_timestamp = None
         meta.deletion_grace_period_seconds = None
@@ -588,7 +601,7 @@ class ObjectStore:
             self._check_apply_body(kind, patch)
             return server_side_apply(
                 current, patch, manager=opts.field_manager, force=opts.force,
-                definition=kind.definition, api_version=kind.api_version, now=rfc3339(now()),
+                definition=kind.definition, api_version=kind.api_version, now=now_rfc3339(),
             ), True
         except ApplyConflict as c:
             raise st.Conflict(c.message(), name=current["metadata"].get("name", ""),
@@ -617,7 +630,7 @@ class ObjectStore:
         try:
             created = server_side_apply(
                 None, patch, manager=opts.field_manager, force=opts.force,
-                definition=kind.definition, api_version=kind.api_version, now=rfc3339(now()),
+                definition=kind.definition, api_version=kind.api_version, now=now_rfc3339(),
             )
         except PatchError as e:
             raise st.BadRequest(str(e)) from None
