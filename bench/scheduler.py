@@ -95,6 +95,25 @@ def tree_cpu(pid: int) -> tuple[float, float]:
     return cpu_seconds(pid), sum(cpu_seconds(c) for c in children(pid))
 
 
+async def count_scheduled_events(session: aiohttp.ClientSession, url: str) -> int:
+    params = "fieldSelector=reason%3DScheduled"
+    async with session.get(f"{url}/api/v1/namespaces/{NAMESPACE}/events?{params}") as r:
+        return len((await r.json())["items"])
+
+
+async def wait_scheduled_events(session: aiohttp.ClientSession, url: str, pods: int,
+                                timeout: float = 120.0) -> tuple[int, float]:
+    """(Scheduled events recorded, seconds until they were all there or the timeout)."""
+    start = time.perf_counter()
+    count = 0
+    while time.perf_counter() - start < timeout:
+        count = await count_scheduled_events(session, url)
+        if count >= pods:
+            break
+        await asyncio.sleep(1.0)
+    return count, time.perf_counter() - start
+
+
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * p))] if values else float("nan")
@@ -274,6 +293,11 @@ async def bench(sc: Scenario, clients: int, kubelets: str) -> None:
                   f"CPU per pod: API server {cpu_per_pod * 1000:.2f} ms, scheduler and controllers "
                   f"{child_per_pod * 1000:.2f} ms, this benchmark's clients {own_per_pod * 1000:.2f} ms",
                   flush=True)
+            # The scheduler records events in the background (as client-go's broadcaster does):
+            # say when they were all there, so no work is hidden after the last binding.
+            events, after = await wait_scheduled_events(s, server.url, sc.pods)
+            print(f"[{sc.name}] Scheduled events: {events:,} of {sc.pods:,} recorded "
+                  f"{after:.1f} s after the last binding", flush=True)
     finally:
         if sim is not None:
             sim.terminate()

@@ -18,6 +18,7 @@ from kubelite.client.api_client import resolve_kind
 from kubelite.client.informer import Informer, InformerView
 from kubelite.scheduler.algorithm import Algorithm, FitError, NodeReport
 from kubelite.scheduler.cache import SchedulerCache, Snapshot, pod_key
+from kubelite.scheduler.events import EventRecorder
 from kubelite.scheduler.framework import ApiPatch, Event
 from kubelite.scheduler.queue import QueuedPod, SchedulingQueue
 from kubelite.scheduler.registry import Profile, default_profile
@@ -112,6 +113,7 @@ class Scheduler:
         self.storage_classes = self._view("storageclasses")
         self._tasks: list[asyncio.Task[Any]] = []
         self._bindings: set[asyncio.Task[None]] = set()
+        self.events = EventRecorder(client, name)
         self._wire()
 
     def _own_informer(self, kind: str) -> Informer:
@@ -201,6 +203,7 @@ class Scheduler:
             inf.start()
         for inf in (self.nodes, self.assigned, self.pending):
             await inf.has_synced()
+        self.events.start()
         self._tasks.append(asyncio.create_task(self._loop(), name="scheduler-loop"))
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="scheduler-housekeeping"))
 
@@ -210,6 +213,7 @@ class Scheduler:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._bindings, return_exceptions=True)
         self._tasks.clear()
+        await self.events.stop()
         for inf in self._owned.values():
             await inf.stop()
 
@@ -279,12 +283,12 @@ class Scheduler:
             await self._record_failure(pod, BINDING_REJECTED.format(error=e))
             return
         self.cache.finish_binding(pod)
-        await self._event(pod, "Normal", REASON_SCHEDULED, MESSAGE_SCHEDULED.format(
+        self._event(pod, "Normal", REASON_SCHEDULED, MESSAGE_SCHEDULED.format(
             namespace=meta.namespace if meta else "", name=meta.name if meta else "", node=node))
 
     async def _record_failure(self, pod: core_v1.Pod, message: str) -> None:
         """FailedScheduling event and PodScheduled=False, as kube-scheduler records them."""
-        await self._event(pod, "Warning", REASON_FAILED, message)
+        self._event(pod, "Warning", REASON_FAILED, message)
         meta = pod.metadata
         condition = {"type": "PodScheduled", "status": "False", "reason": REASON_UNSCHEDULABLE,
                      "message": message, "lastProbeTime": None, "lastTransitionTime": _now()}
@@ -296,13 +300,9 @@ class Scheduler:
         except Exception as e:
             log.info("updating PodScheduled of %s failed: %s", pod_key(pod), e)
 
-    async def _event(self, pod: core_v1.Pod, type_: str, reason: str, message: str) -> None:
-        try:
-            await self.client.create_event(pod, reason, message, type=type_,
-                                           component=self.name, involved_kind="pods", raw=True,
-                                           action="Scheduling" if reason == REASON_FAILED else "Binding")
-        except Exception as e:
-            log.info("recording %s event for %s failed: %s", reason, pod_key(pod), e)
+    def _event(self, pod: core_v1.Pod, type_: str, reason: str, message: str) -> None:
+        self.events.record(pod, type_, reason, message,
+                           "Scheduling" if reason == REASON_FAILED else "Binding")
 
     # -- for `kubelite explain-schedule` -----------------------------------------------------------
 
