@@ -3,7 +3,7 @@
 Prints: single-client create latency p50/p99; creates/s with 1, 8 and 64 concurrent clients
 beside the raw store's put rate; LIST of 10,000 and 100,000 pods; watch fan-out to 1,000
 watchers; server RSS idle and with 100,000 pods; then (SQLite) creates/s of `kubelite server`
-as shipped, whose in-process controllers watch every pod.
+as shipped, whose controller-manager child watches every pod.
 
     .venv/bin/python bench/api.py [--pods 100000] [--backend sqlite|etcd|both] [--procs 2]
 
@@ -336,14 +336,14 @@ async def bench_backend(name: str, endpoint: str, total_pods: int, load: LoadPro
         server.stop()
     if endpoint:
         return  # the etcd now holds 100,000 pods, which the controllers below would list first
-    # `kubelite server` as shipped: its controllers watch every pod from the same process.
+    # `kubelite server` as shipped: its controller-manager child watches every pod.
     full = start_server(tmp / "full" / "data", "--disable-scheduler")
     try:
         await asyncio.sleep(2)
         target = target_of(full)
         load.creates(target, "full-warm", 200, 4)
         line = creates_line(load, target, full.process.pid, "full-c64", 3000, 64)
-        print(f"[{name}] kubelite server (controllers in process) creates/s with 64 clients: {line}")
+        print(f"[{name}] kubelite server (with its controller-manager) creates/s with 64 clients: {line}")
     finally:
         full.stop()
 

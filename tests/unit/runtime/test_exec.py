@@ -33,13 +33,16 @@ async def test_exec_with_tty_and_resize(node: Node) -> None:
     cid = await started(node)
     session = await exec_process(node.runtime, cid, ["sh"], tty=True, stdin=True)
     session.resize(120, 40)
-    await session.write_stdin(b"tty; stty size; exit 5\n")
+    # the resize reaches the terminal asynchronously: wait for it inside the container (a
+    # resize that never arrives times the read below out)
+    await session.write_stdin(
+        b"tty; until stty size 2>/dev/null | grep -q '^40 120$'; do sleep 0.05; done; stty size; exit 5\n")
     output = b""
     while chunk := await asyncio.wait_for(session.read_stdout(), 10):
         output += chunk
     assert await session.wait(10) == 5
     assert b"/dev/pts/" in output
-    assert b"40 120" in output
+    assert b"\r\n40 120\r\n" in output  # stty's own line, not the echoed command
 
 
 async def test_exec_timeout_kills_the_process_in_the_container(node: Node) -> None:
