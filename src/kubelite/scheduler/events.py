@@ -1,9 +1,9 @@
 """The scheduler's event recorder: events leave in the background and never hold up a cycle.
 
 As client-go's event broadcaster does for kube-scheduler: events wait in a bounded queue and
-one sender posts them in order. When the API server is so busy that the queue fills, new
-events are dropped (and counted) rather than slowing scheduling or growing memory: events are
-a best-effort record. client-go holds 1,000 (maxQueuedEvents); kubelite holds 10,000, so a
+a few senders post them in the order queued. When the API server is so busy that the queue
+fills, new events are dropped (and counted) rather than slowing scheduling or growing memory:
+events are a best-effort record. client-go holds 1,000 (maxQueuedEvents); kubelite holds 10,000, so a
 burst of ten thousand pods keeps every Scheduled event (they arrive a few seconds late).
 """
 
@@ -18,6 +18,7 @@ from typing import Any, Protocol
 log = logging.getLogger(__name__)
 
 MAX_QUEUED_EVENTS = 10_000
+SENDERS = 4  # events in flight: one at a time would wait out a store sync (fsync) each
 
 
 class EventClient(Protocol):
@@ -34,24 +35,28 @@ class _Event:
 
 
 class EventRecorder:
-    """`record` queues an event for one sender task to post; a full queue drops it."""
+    """`record` queues an event for the sender tasks to post; a full queue drops it."""
 
-    def __init__(self, client: EventClient, component: str, max_queued: int = MAX_QUEUED_EVENTS) -> None:
+    def __init__(self, client: EventClient, component: str, max_queued: int = MAX_QUEUED_EVENTS,
+                 senders: int = SENDERS) -> None:
         self.client = client
         self.component = component
         self.queue: asyncio.Queue[_Event] = asyncio.Queue(max_queued)
         self.dropped = 0
-        self._sender: asyncio.Task[None] | None = None
+        self.senders = senders
+        self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        self._sender = asyncio.create_task(self._send(), name=f"{self.component}-events")
+        self._tasks = [asyncio.create_task(self._send(), name=f"{self.component}-events-{n}")
+                       for n in range(self.senders)]
 
     async def stop(self) -> None:
-        if self._sender is not None:
-            self._sender.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._sender
-            self._sender = None
+                await task
+        self._tasks = []
 
     def record(self, involved: Any, type_: str, reason: str, message: str, action: str) -> None:
         try:

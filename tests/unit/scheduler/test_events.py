@@ -26,7 +26,7 @@ class SlowClient:
 
 async def test_events_are_sent_in_order_and_dropped_when_too_many_wait() -> None:
     client = SlowClient()
-    recorder = EventRecorder(client, "default-scheduler", max_queued=3)
+    recorder = EventRecorder(client, "default-scheduler", max_queued=3, senders=1)
     recorder.start()
     try:
         for n in range(6):  # the sender holds one, three wait, the last two find the queue full
@@ -46,7 +46,7 @@ async def test_a_failed_event_is_logged_and_the_next_still_goes() -> None:
     client = SlowClient()
     client.gate.set()
     client.fail_next = True
-    recorder = EventRecorder(client, "default-scheduler")
+    recorder = EventRecorder(client, "default-scheduler", senders=1)
     recorder.start()
     try:
         recorder.record(object(), "Warning", "FailedScheduling", "lost", "Scheduling")
@@ -55,5 +55,21 @@ async def test_a_failed_event_is_logged_and_the_next_still_goes() -> None:
             while not client.sent:
                 await asyncio.sleep(0.01)
         assert client.sent == ["kept"]
+    finally:
+        await recorder.stop()
+
+
+async def test_several_senders_post_every_queued_event() -> None:
+    client = SlowClient()
+    recorder = EventRecorder(client, "default-scheduler", senders=4)
+    recorder.start()
+    try:
+        for n in range(20):
+            recorder.record(object(), "Normal", "Scheduled", f"m{n}", "Binding")
+        client.gate.set()
+        async with asyncio.timeout(5):
+            while len(client.sent) < 20:
+                await asyncio.sleep(0.01)
+        assert sorted(client.sent) == sorted(f"m{n}" for n in range(20)) and recorder.dropped == 0
     finally:
         await recorder.stop()
