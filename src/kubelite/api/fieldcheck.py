@@ -15,7 +15,7 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
-import msgspec
+from kubelite.api.memo import ContentMemo
 
 _REF_PREFIX = "#/$defs/"
 # Definitions that hold any JSON value: nothing inside them is checked.
@@ -160,11 +160,8 @@ def _walk(value: Any, schema: dict[str, Any], path: str, out: list[UnknownField]
             _walk(child, extra, f"{path}.{key}" if path else key, out)
 
 
-# What a top-level field (spec, data...) holds that is unknown, by (definition, field, field
-# JSON): objects made from one template repeat the same spec. Cleared when full.
-_TOP: dict[tuple[str, str, bytes], tuple[UnknownField, ...]] = {}
-_TOP_MAX = 1024
-_ENCODER = msgspec.json.Encoder()
+# What a top-level field (spec, data...) holds that is unknown, by (definition, field, JSON).
+_TOP: ContentMemo[tuple[UnknownField, ...]] = ContentMemo(1024)
 
 
 def unknown_fields(obj: dict[str, Any], definition: str) -> list[UnknownField]:
@@ -185,20 +182,12 @@ def unknown_fields(obj: dict[str, Any], definition: str) -> list[UnknownField]:
 
 
 def _top_field(definition: str, key: str, value: Any, schema: dict[str, Any]) -> tuple[UnknownField, ...]:
-    try:
-        memo_key = (definition, key, _ENCODER.encode(value))
-    except (TypeError, msgspec.EncodeError):
-        memo_key = None
-    found = _TOP.get(memo_key) if memo_key is not None else None
-    if found is None:
-        found_list: list[UnknownField] = []
-        _walk(value, schema, key, found_list)
-        found = tuple(found_list)
-        if memo_key is not None:
-            if len(_TOP) >= _TOP_MAX:
-                _TOP.clear()
-            _TOP[memo_key] = found
-    return found
+    def walk() -> tuple[UnknownField, ...]:
+        found: list[UnknownField] = []
+        _walk(value, schema, key, found)
+        return tuple(found)
+
+    return _TOP.get((definition, key), value, walk)
 
 
 def strict_error_message(fields: list[UnknownField]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
+from kubelite.api.memo import ContentMemo
 
 from ._json import json_equal
 from .fieldpath import Path
@@ -21,14 +21,10 @@ from .schema import Schema
 from .structured import MISSING, _index_items
 
 _KIND_RANK = {"f": 0, "k": 1, "v": 2, "i": 3}
-_ENCODER = msgspec.json.Encoder()
-# FieldsV1 nodes below list elements, by (element schema, element JSON); cleared when full.
-_ITEMS: dict[tuple[int, bytes], dict[str, Any]] = {}
-_ITEMS_MAX = 2048
-# What a top-level field (spec, data...) gives, by (schema, skeleton, field JSON): objects
-# made from one template (a ReplicaSet's pods) repeat the same spec. Cleared when full.
-_TOP: dict[tuple[int, int, frozenset[Path], bytes], tuple[bool, dict[str, Any]]] = {}
-_TOP_MAX = 1024
+# FieldsV1 nodes below list elements, by (element schema, element JSON).
+_ITEMS: ContentMemo[dict[str, Any]] = ContentMemo(2048)
+# What a top-level field (spec, data...) gives, by (schema, skeleton, stripped, field JSON).
+_TOP: ContentMemo[tuple[bool, dict[str, Any]]] = ContentMemo(1024)
 _UNREMEMBERED = frozenset({"metadata"})  # names and uids differ on every object
 # Stripped paths are all one or two elements long (apiVersion, kind, metadata.name...):
 # deeper paths are never looked up.
@@ -139,33 +135,14 @@ class _Walk:
     def _top(
         self, value: Any, skel: Any, schema: Schema | None, path: Path
     ) -> tuple[bool, dict[str, Any]]:
-        """`node` of a top-level field, remembered by content."""
-        try:
-            key = (id(schema), id(skel), self.stripped, _ENCODER.encode(value))
-        except (TypeError, msgspec.EncodeError):
-            return self.node(value, skel, schema, path)
-        found = _TOP.get(key)
-        if found is None:
-            found = self.node(value, skel, schema, path)
-            if len(_TOP) >= _TOP_MAX:
-                _TOP.clear()
-            _TOP[key] = found
-        return found  # shared: results of this module are read-only (see created_fields_v1)
+        """`node` of a top-level field, remembered by content (shared: read-only)."""
+        return _TOP.get((id(schema), id(skel), self.stripped), value,
+                        lambda: self.node(value, skel, schema, path))
 
     def _new_item(self, item: dict[str, Any], schema: Schema) -> dict[str, Any]:
         """The nodes below a list element the skeleton lacks, remembered by content: pods
         of one template repeat the same containers, ports and tolerations."""
-        try:
-            key = (id(schema), _ENCODER.encode(item))
-        except (TypeError, msgspec.EncodeError):
-            return self.node(item, MISSING, schema, None)[1]
-        below = _ITEMS.get(key)
-        if below is None:
-            below = self.node(item, MISSING, schema, None)[1]
-            if len(_ITEMS) >= _ITEMS_MAX:
-                _ITEMS.clear()
-            _ITEMS[key] = below
-        return below  # shared: results of this module are read-only (see created_fields_v1)
+        return _ITEMS.get((id(schema),), item, lambda: self.node(item, MISSING, schema, None)[1])
 
     def _owned(self, skel: Any, path: Path | None) -> bool:
         """A map or list node is itself added only when the skeleton lacks it."""
