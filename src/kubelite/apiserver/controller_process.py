@@ -20,19 +20,6 @@ log = logging.getLogger(__name__)
 RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0)  # seconds before each restart after a crash, then the last
 
 
-def controller_flags(*, cluster_cidr: str, scheduler: bool, node_monitor_grace_period: float,
-                     node_monitor_period: float, pod_eviction_timeout: float | None) -> list[str]:
-    """The `kubelite controller-manager` flags that carry the server's settings to its child."""
-    flags = ["--cluster-cidr", cluster_cidr,
-             "--node-monitor-grace-period", str(node_monitor_grace_period),
-             "--node-monitor-period", str(node_monitor_period)]
-    if not scheduler:
-        flags.append("--disable-scheduler")
-    if pod_eviction_timeout is not None:
-        flags += ["--pod-eviction-timeout", str(pod_eviction_timeout)]
-    return flags
-
-
 class ControllerManagerProcess:
     """Starts, supervises and stops one `kubelite controller-manager` child process."""
 

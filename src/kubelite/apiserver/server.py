@@ -22,7 +22,7 @@ from kubelite.apiserver.admission_quota import LIMIT_RANGES, RESOURCE_QUOTAS, ad
 from kubelite.apiserver.app import build_app
 from kubelite.apiserver.auth import TokenAuthenticator
 from kubelite.apiserver.certs import ensure_serving_cert
-from kubelite.apiserver.controller_process import ControllerManagerProcess, controller_flags
+from kubelite.apiserver.controller_process import ControllerManagerProcess
 from kubelite.apiserver.events import EventReaper
 from kubelite.apiserver.handlers import ResourceHandlers
 from kubelite.apiserver.ipalloc import ServiceAllocator
@@ -33,6 +33,7 @@ from kubelite.apiserver.rest import ObjectStore, WriteOptions
 from kubelite.apiserver.watchcache import WatchCache
 from kubelite.client import ApiClient
 from kubelite.client.api_client import UNIX_SCHEME
+from kubelite.controllers.settings import ControllerSettings
 from kubelite.store import open_store
 from kubelite.store.interface import Store
 
@@ -231,22 +232,21 @@ class ApiServer:
 
     def _start_controllers(self) -> None:
         cfg = self.config
-        settings = {
-            "cluster_cidr": cfg.cluster_cidr, "scheduler": cfg.scheduler,
-            "node_monitor_grace_period": cfg.node_monitor_grace_period,
-            "node_monitor_period": cfg.node_monitor_period, "pod_eviction_timeout": cfg.pod_eviction_timeout,
-        }
+        settings = ControllerSettings(
+            cluster_cidr=cfg.cluster_cidr, scheduler=cfg.scheduler,
+            node_monitor_grace_period=cfg.node_monitor_grace_period,
+            node_monitor_period=cfg.node_monitor_period, pod_eviction_timeout=cfg.pod_eviction_timeout,
+            # over the local socket the client trusts no CA: name the cluster's
+            root_ca_file=str(cfg.data_dir / "tls" / "ca.crt") if cfg.tls else None,
+        )
         if cfg.controllers_in_process:
-            from kubelite.controllers.manager import ControllerManager, ControllerSettings
+            from kubelite.controllers.manager import ControllerManager
 
-            self._controllers = ControllerManager(self.internal_client(), ControllerSettings(**settings))  # type: ignore[arg-type]
+            self._controllers = ControllerManager(self.internal_client(), settings)
             self._controllers.start()
             return
         server = f"{UNIX_SCHEME}{self.socket_path}" if self.socket_path else self.url
-        flags = controller_flags(**settings)  # type: ignore[arg-type]
-        if cfg.tls:  # over the local socket the client trusts no CA: name the cluster's
-            flags += ["--root-ca-file", str(cfg.data_dir / "tls" / "ca.crt")]
-        self._controller_process = ControllerManagerProcess(self.kubeconfig_path, server, flags)
+        self._controller_process = ControllerManagerProcess(self.kubeconfig_path, server, settings.as_flags())
         self._controller_process.start()
 
     async def stop(self) -> None:

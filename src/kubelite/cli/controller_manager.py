@@ -22,7 +22,7 @@ from kubelite.client import ApiClient, KubeconfigError
 from kubelite.client.kubeconfig import load_kubeconfig
 
 if TYPE_CHECKING:
-    from kubelite.controllers.manager import ControllerSettings
+    from kubelite.controllers.settings import ControllerSettings
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def settings_from_args(args: argparse.Namespace) -> ControllerSettings:
-    from kubelite.controllers.manager import ControllerSettings
+    from kubelite.controllers.settings import ControllerSettings
 
     return ControllerSettings(
         cluster_cidr=args.cluster_cidr, scheduler=not args.disable_scheduler,

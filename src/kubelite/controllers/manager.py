@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from kubelite.client import ApiClient
 from kubelite.controllers.base import Controller
@@ -17,37 +16,18 @@ from kubelite.controllers.endpointslices import EndpointSliceController
 from kubelite.controllers.garbagecollector import GarbageCollector
 from kubelite.controllers.local_path import LocalPathProvisioner
 from kubelite.controllers.namespace import NamespaceController
-from kubelite.controllers.node_ipam import DEFAULT_CLUSTER_CIDR, NodeIpamController
-from kubelite.controllers.nodelifecycle import (
-    DEFAULT_GRACE_PERIOD,
-    DEFAULT_MONITOR_PERIOD,
-    NodeLifecycleController,
-)
+from kubelite.controllers.node_ipam import NodeIpamController
+from kubelite.controllers.nodelifecycle import NodeLifecycleController
 from kubelite.controllers.pv_binder import PersistentVolumeController
 from kubelite.controllers.pvc_protection import PVCProtectionController, PVProtectionController
 from kubelite.controllers.replicaset import ReplicaSetController
 from kubelite.controllers.resourcequota import ResourceQuotaController
 from kubelite.controllers.serviceaccount import ServiceAccountController
+from kubelite.controllers.settings import ControllerSettings
 from kubelite.controllers.shared import SharedInformers
 from kubelite.scheduler.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ControllerSettings:
-    """What `kubelite server` flags tell the controllers.
-
-    `pod_eviction_timeout` caps how long pods stay on a lost node whatever their tolerations
-    say (None: their tolerationSeconds alone decide).
-    """
-
-    cluster_cidr: str = DEFAULT_CLUSTER_CIDR
-    scheduler: bool = True
-    node_monitor_grace_period: float = DEFAULT_GRACE_PERIOD
-    node_monitor_period: float = DEFAULT_MONITOR_PERIOD
-    pod_eviction_timeout: float | None = None
-    root_ca_file: str | None = None  # the CA bundle pods get in kube-root-ca.crt
 
 
 def _root_ca(settings: ControllerSettings) -> str | None:

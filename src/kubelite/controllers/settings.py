@@ -1,0 +1,37 @@
+"""What `kubelite server` tells its controllers, and the flags that carry it to a
+`kubelite controller-manager` process. Light to import: the API server uses it without
+loading the controllers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kubelite.controllers.node_ipam import DEFAULT_CLUSTER_CIDR
+from kubelite.controllers.nodelifecycle import DEFAULT_GRACE_PERIOD, DEFAULT_MONITOR_PERIOD
+
+
+@dataclass(frozen=True)
+class ControllerSettings:
+    """`pod_eviction_timeout` caps how long pods stay on a lost node whatever their tolerations
+    say (None: their tolerationSeconds alone decide). `root_ca_file` is the CA bundle published
+    as kube-root-ca.crt (None: the one the client trusts)."""
+
+    cluster_cidr: str = DEFAULT_CLUSTER_CIDR
+    scheduler: bool = True
+    node_monitor_grace_period: float = DEFAULT_GRACE_PERIOD
+    node_monitor_period: float = DEFAULT_MONITOR_PERIOD
+    pod_eviction_timeout: float | None = None
+    root_ca_file: str | None = None
+
+    def as_flags(self) -> list[str]:
+        """The `kubelite controller-manager` flags that give these settings back."""
+        flags = ["--cluster-cidr", self.cluster_cidr,
+                 "--node-monitor-grace-period", str(self.node_monitor_grace_period),
+                 "--node-monitor-period", str(self.node_monitor_period)]
+        if not self.scheduler:
+            flags.append("--disable-scheduler")
+        if self.pod_eviction_timeout is not None:
+            flags += ["--pod-eviction-timeout", str(self.pod_eviction_timeout)]
+        if self.root_ca_file is not None:
+            flags += ["--root-ca-file", self.root_ca_file]
+        return flags

@@ -1,0 +1,24 @@
+"""`kubelite controller-manager`: the flags `kubelite server` passes give its settings back."""
+
+from __future__ import annotations
+
+import pytest
+
+from kubelite.cli.controller_manager import settings_from_args
+from kubelite.cli.main import build_parser
+from kubelite.controllers.settings import ControllerSettings
+
+
+@pytest.mark.parametrize("settings", [
+    ControllerSettings(),
+    ControllerSettings(cluster_cidr="10.0.0.0/8", scheduler=False, node_monitor_grace_period=7.5,
+                       node_monitor_period=0.5, pod_eviction_timeout=12.0, root_ca_file="/x/ca.crt"),
+])
+def test_settings_survive_the_trip_through_the_command_line(settings: ControllerSettings) -> None:
+    args = build_parser().parse_args(["controller-manager", *settings.as_flags()])
+    assert settings_from_args(args) == settings
+
+
+def test_the_server_takes_the_same_controller_flags() -> None:
+    args = build_parser().parse_args(["server", "--disable-scheduler", "--pod-eviction-timeout", "3"])
+    assert args.disable_scheduler and args.pod_eviction_timeout == 3.0
