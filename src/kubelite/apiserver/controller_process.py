@@ -18,6 +18,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0)  # seconds before each restart after a crash, then the last
+HEALTHY_RUN = 60.0  # a child that ran this long starts the delays over when it dies
 
 
 class ControllerManagerProcess:
@@ -36,13 +37,17 @@ class ControllerManagerProcess:
 
     async def _supervise(self) -> None:
         crashes = 0
+        loop = asyncio.get_running_loop()
         while True:
+            started = loop.time()
             self.process = await asyncio.create_subprocess_exec(*self.argv, stdin=asyncio.subprocess.DEVNULL)
             if self._stopping.is_set():  # stop() came while it was being started
                 self._terminate()
             code = await self.process.wait()
             if self._stopping.is_set():
                 return
+            if loop.time() - started >= HEALTHY_RUN:
+                crashes = 0
             delay = RESTART_DELAYS[min(crashes, len(RESTART_DELAYS) - 1)]
             crashes += 1
             log.warning("controller-manager exited with code %s; restarting it in %.0f s", code, delay)

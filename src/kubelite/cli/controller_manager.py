@@ -105,7 +105,7 @@ async def run(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     manager = ControllerManager(client, settings_from_args(args))
     manager.start()
-    log.info("controller-manager started against %s", client.server)
+    log.info("controller-manager started against %s", args.server or client.server)
     try:
         await stop.wait()
     finally:
