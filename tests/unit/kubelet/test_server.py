@@ -10,11 +10,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from kubelite import pki
 from kubelite.apiserver.certs import ensure_ca
 from kubelite.apiserver.proxy_tls import kubelet_client_context
 from kubelite.client.streams import channels, status
@@ -27,22 +24,10 @@ T0 = dt.datetime(2024, 5, 1, 10, 0, 0, tzinfo=dt.UTC)
 
 def _client_cert(tls: Path, cn: str) -> ssl.SSLContext:
     """A client context with a CA-signed certificate for `cn`."""
-    ca_cert = x509.load_pem_x509_certificate((tls / "ca.crt").read_bytes())
-    ca_key = serialization.load_pem_private_key((tls / "ca.key").read_bytes(), None)
-    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
-        .issuer_name(ca_cert.subject).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=1)).not_valid_after(now + dt.timedelta(days=1))
-        .sign(ca_key, hashes.SHA256())
-    )
-    (tls / f"{cn}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tls / f"{cn}.key").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    ca_cert, ca_key = pki.load_signer(tls / "ca.crt", tls / "ca.key")
+    key = pki.new_key()
+    cert = pki.issue(cn, key.public_key(), signer_key=ca_key, issuer=ca_cert.subject)
+    pki.write_pair(tls / f"{cn}.crt", tls / f"{cn}.key", cert, key)
     ctx = ssl.create_default_context()
     ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
     ctx.load_cert_chain(str(tls / f"{cn}.crt"), str(tls / f"{cn}.key"))
