@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import ssl
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from kubelite import pki
+
 KUBELET_CLIENT_CN = "kube-apiserver-kubelet-client"
-VALIDITY = dt.timedelta(days=3650)
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 def ensure_kubelet_client_cert(tls_dir: Path) -> tuple[Path, Path]:
@@ -29,28 +18,15 @@ def ensure_kubelet_client_cert(tls_dir: Path) -> tuple[Path, Path]:
     crt, key_path = tls_dir / "kubelet-client.crt", tls_dir / "kubelet-client.key"
     if crt.exists() and key_path.exists():
         return crt, key_path
-    ca_cert = x509.load_pem_x509_certificate((tls_dir / "ca.crt").read_bytes())
-    ca_key = serialization.load_pem_private_key((tls_dir / "ca.key").read_bytes(), None)
-    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
-            x509.NameAttribute(NameOID.COMMON_NAME, KUBELET_CLIENT_CN),
-        ]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + VALIDITY)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    _write_private(key_path, key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    _write_private(crt, cert.public_bytes(serialization.Encoding.PEM))
+    ca_cert, ca_key = pki.load_signer(tls_dir / "ca.crt", tls_dir / "ca.key")
+    key = pki.new_key()
+    subject = x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
+        x509.NameAttribute(NameOID.COMMON_NAME, KUBELET_CLIENT_CN),
+    ])
+    cert = pki.issue(subject, key.public_key(), signer_key=ca_key, issuer=ca_cert.subject,
+                     usages=[ExtendedKeyUsageOID.CLIENT_AUTH])
+    pki.write_pair(crt, key_path, cert, key)
     return crt, key_path
 
 
