@@ -11,8 +11,7 @@ import asyncio
 import random
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -23,6 +22,7 @@ from kubelite.dns import ClusterDns, wire
 from kubelite.sim import SimCluster
 from tests.helpers.cluster import Server, start_server
 from tests.helpers.sim import running_sim
+from tests.helpers.wait import eventually
 
 
 @pytest.fixture(scope="module")
@@ -60,17 +60,6 @@ async def dns(client: ApiClient) -> AsyncIterator[ClusterDns]:
         yield server
     finally:
         await server.stop()
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> float:
-    """Poll an async check until it is truthy; returns the seconds it took."""
-    start = time.monotonic()
-    while True:
-        if await check():
-            return time.monotonic() - start
-        if time.monotonic() - start > timeout:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 async def set_ready(client: ApiClient, name: str, ready: bool) -> None:
@@ -131,7 +120,7 @@ async def test_endpoints_slices_and_dns_follow_readiness(
         ready, _ = await addresses(client, "web")
         return len(ready) == 3
 
-    await eventually(all_running)
+    await eventually(all_running, timeout=10.0)
     ips = {p["metadata"]["name"]: p["status"]["podIP"]
            for p in (await client.list("pods", "default", raw=True)).items if p["metadata"]["name"] in names}
     ep = await client.get("endpoints", "web", "default", raw=True)
@@ -151,7 +140,9 @@ async def test_endpoints_slices_and_dns_follow_readiness(
         ready, not_ready = await addresses(client, "web")
         return not_ready == [ips["web-2"]] and ips["web-2"] not in ready
 
-    assert await eventually(web2_not_ready) < 1.0  # within a second of the Ready change
+    start = time.monotonic()
+    await eventually(web2_not_ready, timeout=10.0)
+    assert time.monotonic() - start < 1.0  # within a second of the Ready change
 
     async def slice_says_not_ready() -> bool:
         return (await slice_conditions(client, "web")).get(ips["web-2"]) is False
@@ -178,12 +169,12 @@ async def test_endpoints_slices_and_dns_follow_readiness(
         ready, not_ready = await addresses(client, "web")
         return ips["web-3"] not in ready + not_ready and ips["web-3"] not in await slice_conditions(client, "web")
 
-    await eventually(web3_gone)
+    await eventually(web3_gone, timeout=10.0)
     await client.delete("services", "web", "default")
 
     async def endpoints_gone() -> bool:
         return await addresses(client, "web") == ([], []) and not await slice_conditions(client, "web")
 
-    await eventually(endpoints_gone)
+    await eventually(endpoints_gone, timeout=10.0)
     reply = await asyncio.to_thread(ask, dns.port, "web.default.svc.cluster.local")
     assert reply.rcode == wire.NXDOMAIN

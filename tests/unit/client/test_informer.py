@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from kubelite.client import ApiClient, Informer
+from tests.helpers.wait import eventually
 from tests.unit.client.fake_apiserver import FakeApiServer
 
 Server = tuple[FakeApiServer, ApiClient]
@@ -18,14 +18,6 @@ def pod(name: str, node: str | None = None) -> dict[str, Any]:
         spec["nodeName"] = node
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": name, "namespace": "default"}, "spec": spec}
-
-
-async def until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():
-        assert loop.time() < end, "condition not reached"
-        await asyncio.sleep(0.01)
 
 
 def by_node(obj: Any) -> list[str]:
@@ -47,7 +39,7 @@ async def test_lists_then_watches_and_calls_handlers(fake_server: Server) -> Non
         await server.put("pods", pod("b", "n1"))
         await server.put("pods", pod("a", "n2"))
         await server.delete("pods", "default", "b")
-        await until(lambda: len(events) == 4)
+        await eventually(lambda: len(events) == 4)
         assert events == [("add", "a"), ("add", "b"), ("update", "a"), ("delete", "b")]
         assert [p.metadata.name for p in inf.by_index("node", "n2")] == ["a"]
         assert inf.by_index("node", "n1") == []
@@ -67,14 +59,14 @@ async def test_relists_on_410_and_reconciles_the_cache(fake_server: Server) -> N
         await inf.has_synced()
         # Simulate missed history: the store changes and compacts while our watch is down.
         server.close_watches.set()
-        await until(lambda: server.watch_count >= 1)
+        await eventually(lambda: server.watch_count >= 1)
         server.objects.pop(("pods", "default", "gone"))
         server.history.clear()
         await server.put("pods", pod("new"))
         server.compacted = server.rv + 1
         await asyncio.sleep(0.1)
         server.close_watches.clear()
-        await until(lambda: inf.get("default/new") is not None)
+        await eventually(lambda: inf.get("default/new") is not None)
         assert deleted == ["gone"]
         assert sorted(inf.keys()) == ["default/keep", "default/new"]
     finally:
@@ -95,7 +87,8 @@ async def test_error_event_triggers_relist(fake_server: Server) -> None:
         await asyncio.sleep(0.1)
         server.close_watches.clear()
         server.compacted = 0
-        await until(lambda: sum(1 for r in server.requests if "watch" not in r.query) > lists_before)
+        await eventually(
+            lambda: sum(1 for r in server.requests if "watch" not in r.query) > lists_before)
     finally:
         await inf.stop()
 
@@ -107,9 +100,9 @@ async def test_rewatches_from_last_seen_version_when_the_stream_ends(fake_server
     try:
         await inf.has_synced()
         await server.put("pods", pod("x"))
-        await until(lambda: inf.get("default/x") is not None)
+        await eventually(lambda: inf.get("default/x") is not None)
         rv_seen = inf.last_resource_version
-        await until(lambda: server.watch_count >= 2, timeout=5)
+        await eventually(lambda: server.watch_count >= 2, timeout=5)
         watches = [r for r in server.requests if r.query.get("watch") == "true"]
         assert watches[-1].query["resourceVersion"] == rv_seen
         assert sum(1 for r in server.requests if "watch" not in r.query) == 1  # no re-list

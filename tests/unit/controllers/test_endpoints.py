@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from kubelite.controllers.endpointslices import (
     EndpointSliceController,
     desired_slices,
 )
+from tests.helpers.wait import eventually
 from tests.unit.sim.fake_client import FakeClient
 
 Obj = dict[str, Any]
@@ -122,16 +123,6 @@ async def running() -> AsyncIterator[FakeClient]:
             await c.stop()
 
 
-async def eventually(check: Callable[[], bool], timeout: float = 1.0) -> float:
-    """Wait until check() holds; returns how long it took (the controllers promise under 1 s)."""
-    start = time.monotonic()
-    while not check():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"condition not met within {timeout:.1f}s")
-        await asyncio.sleep(0.01)
-    return time.monotonic() - start
-
-
 def ready_ips(client: FakeClient) -> list[str]:
     ep = client.get_obj("endpoints", "web", "default") or {}
     return [a["ip"] for s in ep.get("subsets") or [] for a in s.get("addresses") or []]
@@ -156,18 +147,21 @@ async def test_endpoints_follow_readiness_and_pod_deletion(running: FakeClient) 
     await client.put_direct("services", svc())
     for name, ip in (("a", "10.0.0.2"), ("b", "10.0.0.3"), ("c", "10.0.0.4")):
         await client.put_direct("pods", pod(name, ip))
-    await eventually(lambda: ready_ips(client) == ["10.0.0.2", "10.0.0.3", "10.0.0.4"])
-    await eventually(lambda: slice_ready(client) == {"10.0.0.2": True, "10.0.0.3": True, "10.0.0.4": True})
+    await eventually(lambda: ready_ips(client) == ["10.0.0.2", "10.0.0.3", "10.0.0.4"], timeout=1.0)
+    await eventually(lambda: slice_ready(client) == {"10.0.0.2": True, "10.0.0.3": True, "10.0.0.4": True},
+                     timeout=1.0)
 
     await client.put_direct("pods", pod("b", "10.0.0.3", ready=False))
-    assert await eventually(lambda: not_ready_ips(client) == ["10.0.0.3"]) < 1.0
+    start = time.monotonic()
+    await eventually(lambda: not_ready_ips(client) == ["10.0.0.3"], timeout=1.0)
+    assert time.monotonic() - start < 1.0  # the controllers promise under 1 s
     assert ready_ips(client) == ["10.0.0.2", "10.0.0.4"]
-    await eventually(lambda: slice_ready(client).get("10.0.0.3") is False)
+    await eventually(lambda: slice_ready(client).get("10.0.0.3") is False, timeout=1.0)
 
     await client.put_direct("pods", pod("c", "10.0.0.4", terminating=True))
-    await eventually(lambda: ready_ips(client) == ["10.0.0.2"])
+    await eventually(lambda: ready_ips(client) == ["10.0.0.2"], timeout=1.0)
     await client.delete("pods", "c", "default")
-    await eventually(lambda: "10.0.0.4" not in slice_ready(client))
+    await eventually(lambda: "10.0.0.4" not in slice_ready(client), timeout=1.0)
     endpoints_writes = client.count("update", "endpoints")
     await client.put_direct("pods", pod("zz", "10.9.9.9", labels={"app": "other"}))
     await asyncio.sleep(0.1)
@@ -178,10 +172,12 @@ async def test_service_deletion_removes_endpoints_and_slices(running: FakeClient
     client = running
     await client.put_direct("pods", pod("a", "10.0.0.2"))
     await client.put_direct("services", svc())
-    await eventually(lambda: ready_ips(client) == ["10.0.0.2"] and len(slice_ready(client)) == 1)
+    await eventually(lambda: ready_ips(client) == ["10.0.0.2"] and len(slice_ready(client)) == 1,
+                     timeout=1.0)
     await client.delete("services", "web", "default")
     await eventually(lambda: client.get_obj("endpoints", "web", "default") is None
-                     and not any(p == "endpointslices" for p, _, _ in client.objects))
+                     and not any(p == "endpointslices" for p, _, _ in client.objects),
+                     timeout=1.0)
 
 
 async def test_service_without_selector_is_left_alone(running: FakeClient) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from kubelite.controllers.garbagecollector import GarbageCollector
+from tests.helpers.wait import eventually
 from tests.unit.sim.fake_client import FakeClient
 
 Obj = dict[str, Any]
@@ -35,13 +36,6 @@ async def gc() -> AsyncIterator[tuple[FakeClient, GarbageCollector]]:
         await collector.stop()
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
-        await asyncio.sleep(0.02)
-
-
 async def test_dependents_of_a_deleted_owner_are_deleted(gc: tuple[FakeClient, GarbageCollector]) -> None:
     client, _ = gc
     await client.put_direct("replicasets", dict(RS))
@@ -49,13 +43,13 @@ async def test_dependents_of_a_deleted_owner_are_deleted(gc: tuple[FakeClient, G
     await asyncio.sleep(0.1)
     assert client.get_obj("pods", "a", "default") is not None  # the owner exists: kept
     await client.delete("replicasets", "web", "default")
-    await until(lambda: client.get_obj("pods", "a", "default") is None)
+    await eventually(lambda: client.get_obj("pods", "a", "default") is None, timeout=3.0)
 
 
 async def test_a_dependent_of_an_owner_never_seen_is_checked_live(gc: tuple[FakeClient, GarbageCollector]) -> None:
     client, _ = gc
     await client.put_direct("pods", owned("stray", {"metadata": {"name": "nope", "uid": "nope-uid"}}))
-    await until(lambda: client.get_obj("pods", "stray", "default") is None)
+    await eventually(lambda: client.get_obj("pods", "stray", "default") is None, timeout=3.0)
     assert client.count("delete", "pods", "stray") == 1
 
 
@@ -67,8 +61,8 @@ async def test_orphan_finalizer_releases_dependents_then_goes(gc: tuple[FakeClie
     assert rs is not None
     rs["metadata"].update(deletionTimestamp="2025-01-01T00:00:00Z", finalizers=["orphan"])
     await client.put_direct("replicasets", rs)
-    await until(lambda: not (client.get_obj("replicasets", "web", "default") or {})
-                .get("metadata", {}).get("finalizers"))
+    await eventually(lambda: not (client.get_obj("replicasets", "web", "default") or {})
+                     .get("metadata", {}).get("finalizers"), timeout=3.0)
     pod = client.get_obj("pods", "a", "default")
     assert pod is not None and not pod["metadata"].get("ownerReferences")
 
@@ -82,7 +76,7 @@ async def test_foreground_deletion_deletes_dependents_first(gc: tuple[FakeClient
     assert rs is not None
     rs["metadata"].update(deletionTimestamp="2025-01-01T00:00:00Z", finalizers=["foregroundDeletion"])
     await client.put_direct("replicasets", rs)
-    await until(lambda: client.get_obj("pods", "a", "default") is None
-                and client.get_obj("pods", "b", "default") is None)
-    await until(lambda: not (client.get_obj("replicasets", "web", "default") or {})
-                .get("metadata", {}).get("finalizers"))
+    await eventually(lambda: client.get_obj("pods", "a", "default") is None
+                     and client.get_obj("pods", "b", "default") is None, timeout=3.0)
+    await eventually(lambda: not (client.get_obj("replicasets", "web", "default") or {})
+                     .get("metadata", {}).get("finalizers"), timeout=3.0)

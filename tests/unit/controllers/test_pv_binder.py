@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from kubelite.controllers.pv_binder import (
     find_best_match,
     node_affinity_allows,
 )
+from tests.helpers.wait import eventually
 from tests.unit.sim.fake_client import FakeClient
 
 Obj = dict[str, Any]
@@ -90,14 +91,6 @@ async def world() -> AsyncIterator[tuple[FakeClient, PersistentVolumeController]
     await ctrl.stop()
 
 
-async def eventually(check: Callable[[], bool], timeout: float = 3.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached")
-
-
 def phase_of(client: FakeClient, plural: str, name: str, ns: str = "") -> str:
     obj = client.get_obj(plural, name, ns) or {}
     return str((obj.get("status") or {}).get("phase"))
@@ -107,23 +100,24 @@ async def test_claim_binds_then_volume_is_released_when_claim_goes(world: Any) -
     client, _ = world
     await client.put_direct("persistentvolumes", pv("v1", "5Gi"))
     await client.put_direct("persistentvolumeclaims", pvc())
-    await eventually(lambda: phase_of(client, "persistentvolumeclaims", "claim", "default") == "Bound")
+    await eventually(lambda: phase_of(client, "persistentvolumeclaims", "claim", "default") == "Bound",
+                     timeout=3.0)
     claim = client.get_obj("persistentvolumeclaims", "claim", "default")
     assert claim["spec"]["volumeName"] == "v1"  # type: ignore[index]
     assert claim["status"]["capacity"] == {"storage": "5Gi"}  # type: ignore[index]
-    await eventually(lambda: phase_of(client, "persistentvolumes", "v1") == "Bound")
+    await eventually(lambda: phase_of(client, "persistentvolumes", "v1") == "Bound", timeout=3.0)
     assert client.get_obj("persistentvolumes", "v1")["spec"]["claimRef"]["uid"] == "uid-claim"  # type: ignore[index]
     await client.delete("persistentvolumeclaims", "claim", "default")
-    await eventually(lambda: phase_of(client, "persistentvolumes", "v1") == "Released")
+    await eventually(lambda: phase_of(client, "persistentvolumes", "v1") == "Released", timeout=3.0)
 
 
 async def test_delete_policy_without_a_deleter_fails_the_volume(world: Any) -> None:
     client, _ = world
     await client.put_direct("persistentvolumes", pv("v2", "1Gi", persistentVolumeReclaimPolicy="Delete"))
     await client.put_direct("persistentvolumeclaims", pvc())
-    await eventually(lambda: phase_of(client, "persistentvolumes", "v2") == "Bound")
+    await eventually(lambda: phase_of(client, "persistentvolumes", "v2") == "Bound", timeout=3.0)
     await client.delete("persistentvolumeclaims", "claim", "default")
-    await eventually(lambda: phase_of(client, "persistentvolumes", "v2") == "Failed")
+    await eventually(lambda: phase_of(client, "persistentvolumes", "v2") == "Failed", timeout=3.0)
     assert "no deletable volume plugin matched" in client.get_obj(
         "persistentvolumes", "v2")["status"]["message"]  # type: ignore[index]
 
@@ -136,7 +130,7 @@ async def test_wait_for_first_consumer_selects_the_pods_node(world: Any) -> None
     await client.put_direct("persistentvolumeclaims", pvc(sc=None))
     # a claim with no class gets the default one (retroactive assignment)
     await eventually(lambda: (client.get_obj("persistentvolumeclaims", "claim", "default") or {})
-                     .get("spec", {}).get("storageClassName") == "local-path")
+                     .get("spec", {}).get("storageClassName") == "local-path", timeout=3.0)
     await asyncio.sleep(0.1)
     assert SELECTED_NODE not in (client.get_obj("persistentvolumeclaims", "claim", "default")
                                  ["metadata"].get("annotations") or {})  # type: ignore[index]
@@ -144,4 +138,5 @@ async def test_wait_for_first_consumer_selects_the_pods_node(world: Any) -> None
                                      "spec": {"nodeName": "n1", "volumes": [
                                          {"name": "v", "persistentVolumeClaim": {"claimName": "claim"}}]}})
     await eventually(lambda: ((client.get_obj("persistentvolumeclaims", "claim", "default") or {})
-                              ["metadata"].get("annotations") or {}).get(SELECTED_NODE) == "n1")
+                              ["metadata"].get("annotations") or {}).get(SELECTED_NODE) == "n1",
+                     timeout=3.0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from kubelite.controllers.pvc_protection import (
@@ -14,6 +13,7 @@ from kubelite.controllers.pvc_protection import (
     pod_uses_claim,
     with_finalizer,
 )
+from tests.helpers.wait import eventually
 from tests.unit.sim.fake_client import FakeClient
 
 
@@ -32,14 +32,6 @@ def test_pure_helpers() -> None:
     assert with_finalizer(obj, "other", False)["metadata"]["finalizers"] == []  # type: ignore[index]
 
 
-async def eventually(check: Callable[[], bool]) -> None:
-    for _ in range(150):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached")
-
-
 async def test_claim_finalizer_kept_while_a_running_pod_uses_it() -> None:
     client = FakeClient()
     ctrl = PVCProtectionController(client)  # type: ignore[arg-type]
@@ -52,7 +44,7 @@ async def test_claim_finalizer_kept_while_a_running_pod_uses_it() -> None:
             return (client.get_obj("persistentvolumeclaims", "c", "default") or {}).get(
                 "metadata", {}).get("finalizers") or []
 
-        await eventually(lambda: finalizers() == [PVC_FINALIZER])
+        await eventually(lambda: finalizers() == [PVC_FINALIZER], timeout=3.0)
         obj = client.get_obj("persistentvolumeclaims", "c", "default")
         assert obj is not None
         obj["metadata"]["deletionTimestamp"] = "2025-01-01T00:00:00Z"
@@ -60,7 +52,7 @@ async def test_claim_finalizer_kept_while_a_running_pod_uses_it() -> None:
         await asyncio.sleep(0.2)
         assert finalizers() == [PVC_FINALIZER]  # in use: kept
         await client.put_direct("pods", pod("Succeeded"))
-        await eventually(lambda: finalizers() == [])
+        await eventually(lambda: finalizers() == [], timeout=3.0)
     finally:
         await ctrl.stop()
 
@@ -76,7 +68,7 @@ async def test_volume_finalizer_released_when_not_bound() -> None:
             return (client.get_obj("persistentvolumes", "v") or {}).get("metadata", {}).get(
                 "finalizers") or []
 
-        await eventually(lambda: finalizers() == [PV_FINALIZER])
+        await eventually(lambda: finalizers() == [PV_FINALIZER], timeout=3.0)
         obj = client.get_obj("persistentvolumes", "v")
         assert obj is not None
         obj["metadata"]["deletionTimestamp"] = "2025-01-01T00:00:00Z"
@@ -87,6 +79,6 @@ async def test_volume_finalizer_released_when_not_bound() -> None:
         assert obj is not None
         obj["status"]["phase"] = "Released"
         await client.put_direct("persistentvolumes", obj)
-        await eventually(lambda: finalizers() == [])
+        await eventually(lambda: finalizers() == [], timeout=3.0)
     finally:
         await ctrl.stop()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 from kubelite.controllers.serviceaccount import (
@@ -11,17 +9,10 @@ from kubelite.controllers.serviceaccount import (
     ServiceAccountController,
     ca_bundle_of,
 )
+from tests.helpers.wait import eventually
 from tests.unit.sim.fake_client import FakeClient
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
-
-
-async def eventually(check: Callable[[], bool]) -> None:
-    for _ in range(150):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached")
 
 
 async def test_namespaces_get_default_account_and_root_ca_which_come_back() -> None:
@@ -33,18 +24,21 @@ async def test_namespaces_get_default_account_and_root_ca_which_come_back() -> N
     await ctrl.start()
     try:
         await eventually(lambda: client.get_obj("serviceaccounts", "default", "team") is not None
-                         and client.get_obj("configmaps", ROOT_CA_CONFIGMAP, "team") is not None)
+                         and client.get_obj("configmaps", ROOT_CA_CONFIGMAP, "team") is not None,
+                         timeout=3.0)
         cm = client.get_obj("configmaps", ROOT_CA_CONFIGMAP, "team")
         assert cm is not None and cm["data"] == {"ca.crt": PEM}
         assert "kubernetes.io/description" in cm["metadata"]["annotations"]
         assert client.get_obj("serviceaccounts", "default", "gone") is None  # terminating
         await client.delete("serviceaccounts", "default", "team")
-        await eventually(lambda: client.get_obj("serviceaccounts", "default", "team") is not None)
+        await eventually(lambda: client.get_obj("serviceaccounts", "default", "team") is not None,
+                         timeout=3.0)
         await client.put_direct("configmaps", {**cm, "data": {"ca.crt": "tampered"}})
         await eventually(lambda: (client.get_obj("configmaps", ROOT_CA_CONFIGMAP, "team")
-                                  or {}).get("data") == {"ca.crt": PEM})
+                                  or {}).get("data") == {"ca.crt": PEM}, timeout=3.0)
         await client.put_direct("namespaces", {"metadata": {"name": "late"}})
-        await eventually(lambda: client.get_obj("serviceaccounts", "default", "late") is not None)
+        await eventually(lambda: client.get_obj("serviceaccounts", "default", "late") is not None,
+                         timeout=3.0)
     finally:
         await ctrl.stop()
 

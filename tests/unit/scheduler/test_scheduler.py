@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
 from kubelite.scheduler import Scheduler, num_feasible_nodes_to_find
+from tests.helpers.wait import eventually
 from tests.unit.scheduler.builders import FakeClient, make_node, make_pod
-
-
-async def until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():
-        assert loop.time() < end, "condition not reached"
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -35,8 +28,8 @@ async def test_binds_a_pod_and_records_scheduled_event(cluster: tuple[FakeClient
     client, _ = cluster
     client.put("nodes", make_node("n1"))
     client.put("pods", make_pod("web", cpu="100m"))
-    await until(lambda: client.bindings == [("default/web", "n1")])
-    await until(lambda: any(e["reason"] == "Scheduled" for e in client.events))
+    await eventually(lambda: client.bindings == [("default/web", "n1")])
+    await eventually(lambda: any(e["reason"] == "Scheduled" for e in client.events))
     ev = next(e for e in client.events if e["reason"] == "Scheduled")
     assert ev["message"] == "Successfully assigned default/web to n1" and ev["type"] == "Normal"
 
@@ -49,7 +42,7 @@ async def test_unschedulable_pod_gets_kubernetes_message_and_condition(
     for i in range(3):
         client.put("nodes", make_node(f"other{i}", cpu="8", labels={"disk": "hdd"}))
     client.put("pods", make_pod("big", cpu="2", nodeSelector={"disk": "ssd"}))
-    await until(lambda: any(e["reason"] == "FailedScheduling" for e in client.events))
+    await eventually(lambda: any(e["reason"] == "FailedScheduling" for e in client.events))
     ev = next(e for e in client.events if e["reason"] == "FailedScheduling")
     assert ev["type"] == "Warning"
     assert ev["message"] == (
@@ -65,11 +58,11 @@ async def test_refused_pod_is_retried_when_a_node_is_added(cluster: tuple[FakeCl
     client, sched = cluster
     client.put("nodes", make_node("n1", cpu="1"))
     client.put("pods", make_pod("p", cpu="2"))
-    await until(lambda: sched.queue.pending()["unschedulable"] == ["default/p"])
+    await eventually(lambda: sched.queue.pending()["unschedulable"] == ["default/p"])
     msg = next(e["message"] for e in client.events if e["reason"] == "FailedScheduling")
     assert msg.startswith("0/1 nodes are available: 1 Insufficient cpu. preemption: ")
     client.put("nodes", make_node("n2", cpu="4"))
-    await until(lambda: client.bindings == [("default/p", "n2")])
+    await eventually(lambda: client.bindings == [("default/p", "n2")])
 
 
 async def test_assumed_pods_count_before_the_watch_confirms(cluster: tuple[FakeClient, Scheduler]) -> None:
@@ -78,7 +71,7 @@ async def test_assumed_pods_count_before_the_watch_confirms(cluster: tuple[FakeC
     client.put("nodes", make_node("n2", cpu="1"))
     for i in range(2):
         client.put("pods", make_pod(f"p{i}", cpu="700m"))
-    await until(lambda: len(client.bindings) == 2)
+    await eventually(lambda: len(client.bindings) == 2)
     assert {node for _, node in client.bindings} == {"n1", "n2"}
 
 
@@ -87,7 +80,7 @@ async def test_failed_binding_is_forgotten_and_retried(cluster: tuple[FakeClient
     client.fail_binds = 1
     client.put("nodes", make_node("n1", cpu="1"))
     client.put("pods", make_pod("p", cpu="800m"))
-    await until(lambda: client.bindings == [("default/p", "n1")])
+    await eventually(lambda: client.bindings == [("default/p", "n1")])
     assert any(e["message"].startswith("Binding rejected:") for e in client.events)
     assert sched.cache.nodes["n1"].requested.milli_cpu == 800  # counted once, not twice
 
@@ -97,7 +90,7 @@ async def test_other_schedulers_pods_are_left_alone(cluster: tuple[FakeClient, S
     client.put("nodes", make_node("n1"))
     client.put("pods", make_pod("mine"))
     client.put("pods", make_pod("theirs", schedulerName="other"))
-    await until(lambda: client.bindings == [("default/mine", "n1")])
+    await eventually(lambda: client.bindings == [("default/mine", "n1")])
     await asyncio.sleep(0.05)
     assert client.bindings == [("default/mine", "n1")]
 
@@ -107,7 +100,7 @@ async def test_explain_reports_filters_and_scores(cluster: tuple[FakeClient, Sch
     client.put("nodes", make_node("a", cpu="1"))
     client.put("nodes", make_node("b", cpu="4"))
     client.put("nodes", make_node("c", cpu="8"))
-    await until(lambda: len(sched.cache.nodes) == 3)
+    await eventually(lambda: len(sched.cache.nodes) == 3)
     reports = {r.node: r for r in sched.explain(make_pod("x", cpu="2"))}
     assert not reports["a"].feasible and reports["a"].plugin == "NodeResourcesFit"
     assert reports["a"].reasons == ("Insufficient cpu",)
@@ -138,8 +131,8 @@ async def test_shared_informers_one_pods_watch_feeds_pending_and_assigned() -> N
     try:
         client.put("nodes", make_node("n1"))
         client.put("pods", make_pod("web", cpu="100m"))
-        await until(lambda: client.bindings == [("default/web", "n1")])
-        await until(lambda: sched.assigned.get("default/web") is not None)
+        await eventually(lambda: client.bindings == [("default/web", "n1")])
+        await eventually(lambda: sched.assigned.get("default/web") is not None)
         assert sched.pending.get("default/web") is None
         assert [w[0] for w in client.watchers].count("pods") == 1  # one watch, not two
         assert all(w[1] is None for w in client.watchers)  # selection is local

@@ -11,18 +11,10 @@ import pytest
 
 from kubelite.client import ApiClient
 from kubelite.sim import SimCluster, Timings
+from tests.helpers.wait import eventually
 from tests.unit.sim.fake_client import FakeClient
 
 FAST = Timings(lease_renew_interval=0.1, node_status_interval=0.2)
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 3.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -104,14 +96,14 @@ async def test_existing_nodes_are_adopted(fake: FakeClient, make_cluster: Any) -
 async def test_leases_are_renewed(fake: FakeClient, make_cluster: Any) -> None:
     await make_cluster(2)
     first = fake.get_obj("leases", "sim-0002", "kube-node-lease")["spec"]["renewTime"]  # type: ignore[index]
-    await eventually(lambda: fake.count("update", "leases", "sim-0002") >= 3)
+    await eventually(lambda: fake.count("update", "leases", "sim-0002") >= 3, timeout=3.0)
     latest = fake.get_obj("leases", "sim-0002", "kube-node-lease")["spec"]["renewTime"]  # type: ignore[index]
     assert latest > first
 
 
 async def test_node_status_heartbeat(fake: FakeClient, make_cluster: Any) -> None:
     await make_cluster(1)
-    await eventually(lambda: fake.count("patch/status", "nodes", "sim-0001") >= 2)
+    await eventually(lambda: fake.count("patch/status", "nodes", "sim-0001") >= 2, timeout=3.0)
     patch = [b for v, p, n, b in fake.writes if v == "patch/status" and p == "nodes"][-1]
     types = [c["type"] for c in patch["status"]["conditions"]]
     assert types == ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready"]
@@ -131,7 +123,7 @@ async def test_pause_stops_heartbeats_and_resume_restarts_them(
     assert fake.count("update", "leases", "sim-0002") > frozen  # the other node carries on
     assert cluster.is_paused("sim-0001")
     cluster.resume("sim-0001")
-    await eventually(lambda: fake.count("update", "leases", "sim-0001") > frozen)
+    await eventually(lambda: fake.count("update", "leases", "sim-0001") > frozen, timeout=3.0)
 
 
 async def test_resume_after_not_ready_starts_a_new_transition(
@@ -152,7 +144,7 @@ async def test_resume_after_not_ready_starts_a_new_transition(
         conds = fake.get_obj("nodes", "sim-0001")["status"]["conditions"]  # type: ignore[index]
         return any(c["type"] == "Ready" and c["status"] == "True" for c in conds)
 
-    await eventually(ready_again)
+    await eventually(ready_again, timeout=3.0)
     ready = [c for c in fake.get_obj("nodes", "sim-0001")["status"]["conditions"]  # type: ignore[index]
              if c["type"] == "Ready"][0]
     assert ready["lastTransitionTime"] > before["lastTransitionTime"]
@@ -169,7 +161,8 @@ async def test_bound_pods_run_with_unique_ips(fake: FakeClient, make_cluster: An
     for i in range(3):
         await fake.put_direct("pods", bound_pod(f"p{i}", "sim-0001"))
     await fake.put_direct("pods", bound_pod("q", "sim-0002"))
-    await eventually(lambda: all(pod_phase(fake, n) == "Running" for n in ("p0", "p1", "p2", "q")))
+    await eventually(lambda: all(pod_phase(fake, n) == "Running" for n in ("p0", "p1", "p2", "q")),
+                     timeout=3.0)
     pods = [fake.get_obj("pods", n, "default") for n in ("p0", "p1", "p2", "q")]
     ips = [p["status"]["podIP"] for p in pods]  # type: ignore[index]
     assert len(set(ips)) == 4
@@ -184,7 +177,7 @@ async def test_pods_of_other_nodes_are_left_alone(fake: FakeClient, make_cluster
     await make_cluster(1)
     await fake.put_direct("pods", bound_pod("elsewhere", "real-node"))
     await fake.put_direct("pods", bound_pod("mine", "sim-0001"))
-    await eventually(lambda: pod_phase(fake, "mine") == "Running")
+    await eventually(lambda: pod_phase(fake, "mine") == "Running", timeout=3.0)
     assert pod_phase(fake, "elsewhere") == "Pending"
     assert fake.count("patch/status", "pods", "elsewhere") == 0
 
@@ -192,7 +185,7 @@ async def test_pods_of_other_nodes_are_left_alone(fake: FakeClient, make_cluster
 async def test_host_network_pods_use_the_node_ip(fake: FakeClient, make_cluster: Any) -> None:
     await make_cluster(1)
     await fake.put_direct("pods", bound_pod("hn", "sim-0001", spec={"hostNetwork": True}))
-    await eventually(lambda: pod_phase(fake, "hn") == "Running")
+    await eventually(lambda: pod_phase(fake, "hn") == "Running", timeout=3.0)
     assert fake.get_obj("pods", "hn", "default")["status"]["podIP"] == "172.16.0.1"  # type: ignore[index]
 
 
@@ -203,7 +196,7 @@ async def test_pods_of_a_paused_node_wait_for_resume(fake: FakeClient, make_clus
     await asyncio.sleep(0.2)
     assert pod_phase(fake, "waits") == "Pending"
     cluster.resume("sim-0001")
-    await eventually(lambda: pod_phase(fake, "waits") == "Running")
+    await eventually(lambda: pod_phase(fake, "waits") == "Running", timeout=3.0)
 
 
 async def test_pod_with_exit_code_succeeds_after_run_seconds(
@@ -212,7 +205,7 @@ async def test_pod_with_exit_code_succeeds_after_run_seconds(
     annotations = {"kubelite.io/sim-exit-code": "0", "kubelite.io/sim-run-seconds": "0.3"}
     await fake.put_direct("pods", bound_pod("job", "sim-0001", metadata={"annotations": annotations},
                                             spec={"restartPolicy": "Never"}))
-    await eventually(lambda: pod_phase(fake, "job") == "Running")
+    await eventually(lambda: pod_phase(fake, "job") == "Running", timeout=3.0)
     await eventually(lambda: pod_phase(fake, "job") == "Succeeded", timeout=3)
     status = fake.get_obj("pods", "job", "default")["status"]  # type: ignore[index]
     assert status["containerStatuses"][0]["state"]["terminated"]["reason"] == "Completed"
@@ -223,14 +216,14 @@ async def test_pod_with_nonzero_exit_code_fails(fake: FakeClient, make_cluster: 
     await fake.put_direct("pods", bound_pod(
         "bad", "sim-0001", metadata={"annotations": {"kubelite.io/sim-exit-code": "2"}},
         spec={"restartPolicy": "Never"}))
-    await eventually(lambda: pod_phase(fake, "bad") == "Failed")
+    await eventually(lambda: pod_phase(fake, "bad") == "Failed", timeout=3.0)
 
 
 async def test_exit_code_is_ignored_for_restart_always(fake: FakeClient, make_cluster: Any) -> None:
     await make_cluster(1)
     await fake.put_direct("pods", bound_pod(
         "svc", "sim-0001", metadata={"annotations": {"kubelite.io/sim-exit-code": "0"}}))
-    await eventually(lambda: pod_phase(fake, "svc") == "Running")
+    await eventually(lambda: pod_phase(fake, "svc") == "Running", timeout=3.0)
     await asyncio.sleep(0.2)
     assert pod_phase(fake, "svc") == "Running"
 
@@ -246,11 +239,11 @@ def _deleting(pod: dict[str, Any], grace: int) -> dict[str, Any]:
 async def test_deleted_pod_is_finished_with_grace_zero(fake: FakeClient, make_cluster: Any) -> None:
     await make_cluster(1)
     pod = await fake.put_direct("pods", bound_pod("doomed", "sim-0001"))
-    await eventually(lambda: pod_phase(fake, "doomed") == "Running")
+    await eventually(lambda: pod_phase(fake, "doomed") == "Running", timeout=3.0)
     current = fake.get_obj("pods", "doomed", "default")
     assert current is not None
     await fake.put_direct("pods", _deleting(current, 30))
-    await eventually(lambda: fake.get_obj("pods", "doomed", "default") is None)
+    await eventually(lambda: fake.get_obj("pods", "doomed", "default") is None, timeout=3.0)
     (options,) = [b for v, p, n, b in fake.writes if v == "delete" and n == "doomed"]
     assert options == {"gracePeriodSeconds": 0, "preconditions": {"uid": pod["metadata"]["uid"]}}
 
@@ -260,7 +253,7 @@ async def test_termination_seconds_delay_the_final_delete(
     await make_cluster(1)
     await fake.put_direct("pods", bound_pod(
         "slow", "sim-0001", metadata={"annotations": {"kubelite.io/sim-termination-seconds": "2"}}))
-    await eventually(lambda: pod_phase(fake, "slow") == "Running")
+    await eventually(lambda: pod_phase(fake, "slow") == "Running", timeout=3.0)
     current = fake.get_obj("pods", "slow", "default")
     assert current is not None
     await fake.put_direct("pods", _deleting(current, 30))
@@ -272,16 +265,16 @@ async def test_termination_seconds_delay_the_final_delete(
 async def test_ip_is_released_when_the_pod_is_gone(fake: FakeClient, make_cluster: Any) -> None:
     cluster = await make_cluster(1)
     await fake.put_direct("pods", bound_pod("p", "sim-0001"))
-    await eventually(lambda: pod_phase(fake, "p") == "Running")
+    await eventually(lambda: pod_phase(fake, "p") == "Running", timeout=3.0)
     assert len(cluster.nodes["sim-0001"].pods) == 1
     await fake.delete("pods", "p", "default")
-    await eventually(lambda: len(cluster.nodes["sim-0001"].pods) == 0)
+    await eventually(lambda: len(cluster.nodes["sim-0001"].pods) == 0, timeout=3.0)
 
 
 async def test_running_pods_are_adopted_after_a_restart(fake: FakeClient, make_cluster: Any) -> None:
     first = await make_cluster(1)
     await fake.put_direct("pods", bound_pod("p", "sim-0001"))
-    await eventually(lambda: pod_phase(fake, "p") == "Running")
+    await eventually(lambda: pod_phase(fake, "p") == "Running", timeout=3.0)
     await first.stop()
     second = await make_cluster(1)
     await asyncio.sleep(0.1)
@@ -315,7 +308,7 @@ async def test_pod_cidr_set_by_the_control_plane_is_used(
                                     "spec": {"podCIDR": "10.244.7.0/24"}, "status": {}})
     await make_cluster(1)
     await fake.put_direct("pods", bound_pod("p", "sim-0001"))
-    await eventually(lambda: pod_phase(fake, "p") == "Running")
+    await eventually(lambda: pod_phase(fake, "p") == "Running", timeout=3.0)
     assert fake.get_obj("pods", "p", "default")["status"]["podIP"].startswith("10.244.7.")  # type: ignore[index]
 
 
@@ -326,4 +319,5 @@ async def test_pod_cidr_set_after_registration_is_picked_up(
     assert node is not None
     node["spec"]["podCIDR"] = "10.244.9.0/24"  # the node IPAM controller's doing
     await fake.put_direct("nodes", node)
-    await eventually(lambda: str(cluster.nodes["sim-0001"].pods.network) == "10.244.9.0/24")
+    await eventually(lambda: str(cluster.nodes["sim-0001"].pods.network) == "10.244.9.0/24",
+                     timeout=3.0)

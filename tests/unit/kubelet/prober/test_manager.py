@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from kubelite.kubelet.prober import ProbeManager, ProbeSpec, killing_message
+from tests.helpers.wait import eventually
 
 POD = {"metadata": {"uid": "u1", "name": "p", "namespace": "default"}}
 
@@ -40,13 +41,6 @@ def probe(cmd: str, **extra: Any) -> dict[str, Any]:
     return {"exec": {"command": [cmd]}, "periodSeconds": 0.05, "failureThreshold": 1, **extra}
 
 
-async def until(check: Any, timeout: float = 2.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.01)
-
-
 async def test_no_probes_means_started_and_ready() -> None:
     m, _ = manager({})
     c = container()
@@ -61,9 +55,10 @@ async def test_readiness_follows_the_probe_and_reports_changes() -> None:
     m.sync_pod(POD, "10.0.0.2", [(c, "c1", 0.0)])
     try:
         assert not m.ready("u1", c, "c1")
-        await until(lambda: ("Unhealthy", "Readiness probe failed: said check") in rec.events)
+        await eventually(lambda: ("Unhealthy", "Readiness probe failed: said check") in rec.events,
+                         timeout=2.0)
         codes["check"] = 0
-        await until(lambda: m.ready("u1", c, "c1"))
+        await eventually(lambda: m.ready("u1", c, "c1"), timeout=2.0)
         assert rec.changes and rec.changes[-1] == "u1"
         assert not m.ready("u1", c, "c2")  # another instance: not this worker's result
     finally:
@@ -81,8 +76,8 @@ async def test_startup_gates_liveness_and_readiness() -> None:
         assert not m.started("u1", c, "c1") and not m.ready("u1", c, "c1")
         assert rec.failures == []  # liveness would fail, but it has not run
         codes["started"] = 0
-        await until(lambda: m.started("u1", c, "c1") and m.ready("u1", c, "c1"))
-        await until(lambda: rec.failures == [("c1", "liveness")])
+        await eventually(lambda: m.started("u1", c, "c1") and m.ready("u1", c, "c1"), timeout=2.0)
+        await eventually(lambda: rec.failures == [("c1", "liveness")], timeout=2.0)
         assert ("Unhealthy", "Liveness probe failed: said alive") in rec.events
     finally:
         await m.stop()
