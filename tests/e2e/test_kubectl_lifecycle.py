@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import ssl
-import time
 import urllib.request
 
 import pytest
 
 from tests.helpers.cluster import Server
+from tests.helpers.wait import until
 
 
 def api(server: Server, method: str, path: str, body: object | None = None, content_type: str = "application/json", auth: bool = True) -> tuple[int, bytes]:
@@ -26,15 +26,6 @@ def api(server: Server, method: str, path: str, body: object | None = None, cont
         return e.code, e.read()
 
 
-def wait_for(predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
-
-
 def test_deleting_a_namespace_deletes_its_content_then_itself(server: Server) -> None:
     server.kubectl("create", "namespace", "doomed")
     server.kubectl("create", "configmap", "c1", "-n", "doomed", "--from-literal=a=b")
@@ -44,7 +35,7 @@ def test_deleting_a_namespace_deletes_its_content_then_itself(server: Server) ->
     assert phase in ("Terminating", "")
     refused = server.kubectl("create", "configmap", "late", "-n", "doomed", "--from-literal=a=b", check=False)
     assert refused.returncode != 0
-    wait_for(lambda: server.kubectl("get", "ns", "doomed", check=False).returncode != 0)
+    until(lambda: server.kubectl("get", "ns", "doomed", check=False).returncode != 0)
     # recreating it gives an empty namespace
     server.kubectl("create", "namespace", "doomed")
     left = server.kubectl("get", "cm", "-n", "doomed", "-o", "name").stdout.split()
@@ -138,6 +129,6 @@ def test_health_metrics_and_kubeconfig(server: Server) -> None:
 def test_events_carry_the_uid_and_show_in_describe(server: Server) -> None:
     server.kubectl("run", "unplaceable", "--image=busybox")
     uid = server.kubectl("get", "pod", "unplaceable", "-o", "jsonpath={.metadata.uid}").stdout
-    wait_for(lambda: "FailedScheduling" in server.kubectl("describe", "pod", "unplaceable").stdout)
+    until(lambda: "FailedScheduling" in server.kubectl("describe", "pod", "unplaceable").stdout)
     events = json.loads(server.kubectl("get", "events", "--field-selector", f"involvedObject.uid={uid}", "-o", "json").stdout)
     assert events["items"] and all(e["involvedObject"]["uid"] == uid for e in events["items"])

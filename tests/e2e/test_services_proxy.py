@@ -26,6 +26,7 @@ import pytest
 from kubelite.client import ApiClient
 from kubelite.controllers.endpointslices import EndpointSliceController
 from kubelite.proxy import ServiceProxy
+from tests.helpers.wait import eventually
 
 pytestmark = pytest.mark.root
 
@@ -172,14 +173,6 @@ def service_body(name: str, ip: str, selector: dict[str, str]) -> dict[str, Any]
                      "ports": [{"name": "web", "port": 80, "targetPort": "http", "protocol": "TCP"}]}}
 
 
-async def wait_for(check: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.02)
-
-
 def endpoints_of(proxy: ServiceProxy, name: str) -> set[str]:
     return {e.ip for p in proxy.model() if p.name == name for e in p.endpoints}
 
@@ -200,15 +193,19 @@ async def test_cluster_ip_reaches_only_ready_pods_and_a_pod_reaches_itself(node:
         await client.create("services", service_body(f"self-{tag}", self_ip, {"pod": f"p1-{tag}"}), "default", raw=True)
         await controller.start()
         await proxy.start()
-        await wait_for(lambda: endpoints_of(proxy, f"web-{tag}") == {node.pod_ip(i) for i in (1, 2, 3)}
-                       and proxy.applied is not None and node.pod_ip(3) in proxy.applied.text)
+        await eventually(
+            lambda: endpoints_of(proxy, f"web-{tag}") == {node.pod_ip(i) for i in (1, 2, 3)}
+            and proxy.applied is not None and node.pod_ip(3) in proxy.applied.text,
+            what="the proxy's rules for the three endpoints")
 
         everyone = await asyncio.to_thread(node.requests, 0, f"http://{web_ip}/", 60)
         assert sorted(everyone) == ["pod-1", "pod-2", "pod-3"], everyone
 
         await set_status(client, names[1], node.pod_ip(2), ready=False)
         changed = time.monotonic()
-        await wait_for(lambda: proxy.applied is not None and node.pod_ip(2) not in proxy.applied.text)
+        await eventually(
+            lambda: proxy.applied is not None and node.pod_ip(2) not in proxy.applied.text,
+            what="the not-ready endpoint out of the rules")
         assert proxy.last_sync - changed < 1.0  # rules follow readiness within a second
         counts = await asyncio.to_thread(node.requests, 0, f"http://{web_ip}/", 100)
         assert sum(counts.values()) == 100 and set(counts) == {"pod-1", "pod-3"}, counts
@@ -219,7 +216,7 @@ async def test_cluster_ip_reaches_only_ready_pods_and_a_pod_reaches_itself(node:
         assert sum(from_node.values()) == 10 and set(from_node) <= {"pod-1", "pod-3"}, from_node
 
         await client.delete("services", f"self-{tag}", "default")
-        await wait_for(lambda: proxy.applied is not None and self_ip not in proxy.applied.text)
+        await eventually(lambda: proxy.applied is not None and self_ip not in proxy.applied.text)
     finally:
         await proxy.stop()
         await controller.stop()

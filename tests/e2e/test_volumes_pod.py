@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.helpers.node import NodeCluster, running_node
+from tests.helpers.wait import until
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +40,6 @@ def exec_(cluster: NodeCluster, name: str, *cmd: str, container: str | None = No
     if check and result.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)}: {result.stderr}\n{cluster.agent.log_tail()}")
     return result.stdout + (result.stderr if not check else "")
-
-
-def until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"{what} not reached in {timeout}s")
 
 
 def events_of(cluster: NodeCluster, name: str) -> list[dict[str, Any]]:

@@ -8,14 +8,14 @@ from __future__ import annotations
 import base64
 import json
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.helpers.node import NodeCluster, running_node
+from tests.helpers.wait import until
 
 
 @pytest.fixture(scope="module")
@@ -44,15 +44,6 @@ def no_pods_left(cluster: NodeCluster) -> Iterator[None]:
 
 def exec_(cluster: NodeCluster, name: str, *cmd: str) -> str:
     return cluster.kubectl("exec", name, "--", *cmd).stdout
-
-
-def until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"{what} not reached in {timeout}s")
 
 
 def mounts_under(path: Path) -> list[str]:

@@ -5,29 +5,20 @@ kube-scheduler's words; one this node can use runs it, with its data on that vol
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.helpers.node import NodeCluster, running_node
+from tests.helpers.wait import until
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeCluster]:
     with running_node(tmp_path_factory.mktemp("volsched")) as c:
         yield c
-
-
-def until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"{what} not reached in {timeout}s")
 
 
 def local_pv(name: str, path: Path, node: str) -> dict[str, Any]:

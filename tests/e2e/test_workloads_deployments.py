@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
 
 from kubelite.client import ApiClient
 from kubelite.sim import SimCluster, Timings
+from tests.helpers import wait
 from tests.helpers.cluster import Server, start_server
 from tests.helpers.sim import running_sim
+
+# every check lists pods over HTTP: poll every 0.2 s rather than flat out, for up to 20 s
+eventually = partial(wait.eventually, timeout=20, interval=0.2)
 
 FAST = Timings(lease_renew_interval=0.5, node_status_interval=2.0)
 
@@ -61,17 +65,6 @@ def live(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def ready(pod: dict[str, Any]) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True"
                for c in (pod.get("status") or {}).get("conditions") or [])
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 20, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}: last saw {last!r}")
 
 
 async def running_per_node(client: ApiClient, app: str, total: int) -> dict[str, int] | None:

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
 
 from kubelite.client import ApiClient, TooManyRequests
 from kubelite.sim import SimCluster, Timings
+from tests.helpers import wait
 from tests.helpers.cluster import Server, start_server
 from tests.helpers.sim import running_sim
+
+# every check lists pods over HTTP: poll every 0.2 s rather than flat out, for up to 25 s
+eventually = partial(wait.eventually, timeout=25, interval=0.2)
 
 FAST = Timings(lease_renew_interval=0.5, node_status_interval=1.0)
 TIMINGS = ("--node-monitor-grace-period", "3", "--node-monitor-period", "1",
@@ -68,17 +72,6 @@ def ready(pod: dict[str, Any]) -> bool:
 async def live_pods(client: ApiClient, app: str) -> list[dict[str, Any]]:
     items = (await client.list("pods", "default", label_selector=f"app={app}", raw=True)).items
     return [p for p in items if not p["metadata"].get("deletionTimestamp")]
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 25, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}: last saw {last!r}")
 
 
 async def test_lost_node_pods_are_recreated_elsewhere(
