@@ -11,8 +11,8 @@ from kubelite.api.types import core_v1, storage_v1
 from kubelite.scheduler import Algorithm, FitError, Scheduler
 from kubelite.scheduler.cache import NodeInfo, Snapshot
 from kubelite.scheduler.plugins.volume_binding import SELECTED_NODE_ANNOTATION, claim_names
+from tests.helpers.wait import eventually
 from tests.unit.scheduler.builders import FakeClient, make_node, make_pod
-from tests.unit.scheduler.test_scheduler import until
 
 
 def claim(name: str, volume: str | None = None, sc: str | None = "local",
@@ -131,10 +131,10 @@ async def test_scheduler_patches_the_claim_before_binding_and_wakes_on_new_claim
         client.put("nodes", make_node("n1"))
         client.put("storageclasses", storage_class("local", "WaitForFirstConsumer"))
         client.put("pods", pod_with_claim("db", "data"))  # its claim does not exist yet
-        await until(lambda: any(e["reason"] == "FailedScheduling" for e in client.events))
+        await eventually(lambda: any(e["reason"] == "FailedScheduling" for e in client.events))
         assert not client.bindings
         client.put("persistentvolumeclaims", claim("data"))
-        await until(lambda: client.bindings == [("default/db", "n1")])
+        await eventually(lambda: client.bindings == [("default/db", "n1")])
         assert ("default/data", {"metadata": {"annotations": {SELECTED_NODE_ANNOTATION: "n1"}}}) in client.patches
     finally:
         await sched.stop()
