@@ -22,13 +22,7 @@ import msgspec
 from kubelite.api import status as st
 from kubelite.api.defaults import pod_qos_class
 from kubelite.api.quantity import Quantity, QuantityError, canonical, parse_quantity
-from kubelite.api.registry import KINDS, Kind, by_resource
-from kubelite.api.strategy import strategy_for
-from kubelite.api.types import core_v1
-from kubelite.api.validation.errors import invalid_message, status_causes
-from kubelite.apiserver import objects
-from kubelite.apiserver.admission import WatchedKind
-from kubelite.controllers.resourcequota import (
+from kubelite.api.quota import (
     LEGACY_COUNTS,
     Usage,
     add,
@@ -41,6 +35,12 @@ from kubelite.controllers.resourcequota import (
     quota_hard,
     resource_list,
 )
+from kubelite.api.registry import KINDS, Kind, by_resource
+from kubelite.api.strategy import strategy_for
+from kubelite.api.types import core_v1
+from kubelite.api.validation.errors import invalid_message, status_causes
+from kubelite.apiserver import objects
+from kubelite.apiserver.admission import WatchedKind
 from kubelite.store.interface import Store
 
 LIMIT_RANGER_ANNOTATION = "kubernetes.io/limit-ranger"

@@ -10,13 +10,8 @@ from typing import Any
 import pytest
 
 from kubelite.api.quantity import canonical
-from kubelite.controllers.resourcequota import (
-    ResourceQuotaController,
-    missing_constraints,
-    pod_requests_limits,
-    pod_usage,
-    used_by_pods,
-)
+from kubelite.api.quota import missing_constraints, pod_requests_limits, pod_usage, used_by_pods
+from kubelite.controllers.resourcequota import ResourceQuotaController
 from tests.unit.sim.fake_client import FakeClient
 
 Obj = dict[str, Any]
