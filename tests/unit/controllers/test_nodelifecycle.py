@@ -119,3 +119,35 @@ async def test_silent_node_becomes_unknown_tainted_and_its_pods_go() -> None:
     [cond] = patch["status"]["conditions"]
     assert (cond["type"], cond["status"], cond["reason"], cond["message"]) == (
         "DisruptionTarget", "True", "DeletionByTaintManager", "Taint manager: deleting due to NoExecute taint")
+
+
+async def test_a_healthy_node_is_looked_at_once_per_grace_period_not_per_heartbeat() -> None:
+    """Lease renewals only note the time; the node's check waits for its grace period to run
+    out (5,000 nodes renewing every 10 s must not mean 500 reconciles a second)."""
+    client = FakeClient()
+    await client.put_direct("nodes", {"metadata": {"name": "n1"}, "spec": {}, "status": {"conditions": [
+        {"type": "Ready", "status": "True", "lastHeartbeatTime": ADDED}]}})
+    controller = NodeLifecycleController(client, grace_period=0.6, monitor_period=0.02)  # type: ignore[arg-type]
+    checks: list[str] = []
+    reconcile = controller.reconcile
+
+    async def counted(name: str) -> float | None:
+        checks.append(name)
+        return await reconcile(name)
+    controller.reconcile = counted  # type: ignore[method-assign]
+    await controller.start()
+    try:
+        for n in range(15):  # renew every 0.1 s for 1.5 s
+            await client.put_direct("leases", {"metadata": {"name": "n1", "namespace": "kube-node-lease"},
+                                               "spec": {"renewTime": f"2025-01-01T12:00:{n:02d}.000000Z"}})
+            await asyncio.sleep(0.1)
+        node = client.get_obj("nodes", "n1")
+        assert node is not None and node["status"]["conditions"][0]["status"] == "True"
+        # first sight, then about one check per 0.6 s of grace: not 15 (heartbeats) or 75 (monitor period)
+        assert 1 <= len(checks) <= 5, checks
+        deadline = asyncio.get_running_loop().time() + 3
+        while client.get_obj("nodes", "n1")["status"]["conditions"][0]["status"] != "Unknown":  # type: ignore[index]
+            assert asyncio.get_running_loop().time() < deadline, "the silent node never went Unknown"
+            await asyncio.sleep(0.05)
+    finally:
+        await controller.stop()
