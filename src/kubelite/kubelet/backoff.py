@@ -65,3 +65,16 @@ class Backoff:
         """Drop every entry whose key is a tuple starting with `prefix` (a pod uid)."""
         for key in [k for k in self._entries if isinstance(k, tuple) and k and k[0] == prefix]:
             del self._entries[key]
+
+
+def go_duration(seconds: float) -> str:
+    """Go's time.Duration String() for whole seconds: 10s, 1m20s, 5m0s (as back-off messages
+    show a delay)."""
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    m, s = divmod(s, 60)
+    if m < 60:
+        return f"{m}m{s}s"
+    h, m = divmod(m, 60)
+    return f"{h}h{m}m{s}s"

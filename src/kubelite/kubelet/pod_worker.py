@@ -4,6 +4,10 @@
 (the work queue guarantees that). Each call looks at what runs, takes the next steps (sandbox,
 image, init containers in order, app containers, restarts with back-off), writes the status,
 and returns when it wants to be called again. Container exits wake it through `requeue`.
+
+Its parts live beside it: the reading of the pod spec in `pod_spec`, image pulls in
+`image_pulls`, the stop sequence of one container in `container_stop`, exit messages in
+`termination_message`, and the status fields in `pod_status`.
 """
 
 from __future__ import annotations
@@ -14,23 +18,22 @@ import logging
 import os
 import secrets
 import shutil
-import signal
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from kubelite.client import ApiClient, NotFound
-from kubelite.dns import pod_dns_settings
-from kubelite.dns.resolvconf import DnsSettings, parse_resolv_conf
 from kubelite.kubelet import events as ev
-from kubelite.kubelet.backoff import Backoff
+from kubelite.kubelet.backoff import Backoff, go_duration
 from kubelite.kubelet.command import NoCommandError, container_args, working_dir
 from kubelite.kubelet.container_config import build_config
+from kubelite.kubelet.container_stop import stop_container
 from kubelite.kubelet.envvars import ConfigError, container_env, merge_image_env
 from kubelite.kubelet.events import EventRecorder
 from kubelite.kubelet.eviction import EVICTION_GRACE, evicted_status
 from kubelite.kubelet.hooks import run_hook
+from kubelite.kubelet.image_pulls import ImagePuller
 from kubelite.kubelet.pod_resources import (
     ensure_pod_cgroup,
     lowest_settable_oom_score_adj,
@@ -38,6 +41,7 @@ from kubelite.kubelet.pod_resources import (
     oom_score_adj,
     report_oom,
 )
+from kubelite.kubelet.pod_spec import needs_pod_ip, pod_with_ips, sandbox_spec, should_restart
 from kubelite.kubelet.pod_status import (
     CRASH_LOOP_BACK_OFF,
     POD_INITIALIZING,
@@ -52,73 +56,16 @@ from kubelite.kubelet.pod_status import (
 )
 from kubelite.kubelet.prober import ProbeManager, ProbeSpec, killing_message
 from kubelite.kubelet.records import ContainerInfo, ContainerRecord, RecordStore
-from kubelite.kubelet.runtime_service import RuntimeService, SandboxInfo, SandboxSpec
+from kubelite.kubelet.runtime_service import RuntimeService, SandboxInfo
+from kubelite.kubelet.termination_message import termination_message
 from kubelite.kubelet.volumes import VolumeManager
-from kubelite.runtime.images import ImageError, parse_reference
 
 log = logging.getLogger(__name__)
 
 TERMINAL = ("Succeeded", "Failed")
-MAX_TERMINATION_MESSAGE = 4096
-FALLBACK_LOG_LINES = 80
-IMAGE_RETRY_SOON = 3.0  # ErrImagePull shows this long before ImagePullBackOff
 CONFIG_RETRY = 2.0
 VOLUME_RETRY = 2.0
 ORPHAN_GRACE = 2
-
-
-def go_duration(seconds: float) -> str:
-    """Go's time.Duration String() for whole seconds: 10s, 1m20s, 5m0s."""
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    m, s = divmod(s, 60)
-    if m < 60:
-        return f"{m}m{s}s"
-    h, m = divmod(m, 60)
-    return f"{h}h{m}m{s}s"
-
-
-def default_pull_policy(image: str) -> str:
-    """Kubernetes' defaulting: `:latest` or no tag means Always, otherwise IfNotPresent."""
-    try:
-        ref = parse_reference(image)
-    except (ValueError, ImageError):
-        return "IfNotPresent"
-    if ref.digest:
-        return "IfNotPresent"
-    return "Always" if (ref.tag or "latest") == "latest" else "IfNotPresent"
-
-
-def should_restart(policy: str, exit_code: int | None) -> bool:
-    if policy == "Always":
-        return True
-    if policy == "OnFailure":
-        return exit_code != 0
-    return False
-
-
-def sandbox_spec(pod: dict[str, Any], cluster_dns: list[str], cluster_domain: str
-                 ) -> SandboxSpec:
-    meta, spec = pod["metadata"], pod.get("spec") or {}
-    ns = meta.get("namespace") or "default"
-    ports = [
-        {"hostPort": p["hostPort"], "containerPort": p["containerPort"],
-         "protocol": (p.get("protocol") or "TCP").lower(), "hostIP": p.get("hostIP", "")}
-        for c in spec.get("containers") or [] for p in c.get("ports") or [] if p.get("hostPort")
-    ]
-    dns = pod_dns_settings(pod, cluster_dns[0] if cluster_dns else None, cluster_domain,
-                           parse_resolv_conf_file())
-    return SandboxSpec(
-        pod_uid=meta["uid"], namespace=ns, name=meta["name"],
-        hostname=spec.get("hostname") or meta["name"][:63],
-        host_network=bool(spec.get("hostNetwork")), host_ipc=bool(spec.get("hostIPC")),
-        host_pid=bool(spec.get("hostPID")),
-        share_process_namespace=bool(spec.get("shareProcessNamespace")),
-        subdomain=spec.get("subdomain") or "", port_mappings=ports,
-        host_aliases=list(spec.get("hostAliases") or []),
-        dns_servers=dns.nameservers, dns_searches=dns.searches, dns_options=dns.options,
-    )
 
 
 class PodSyncer:
@@ -143,9 +90,8 @@ class PodSyncer:
         self.cluster_dns = cluster_dns or []
         self.cluster_domain = cluster_domain
         self.crash_backoff = Backoff()
-        self.image_backoff = Backoff()
-        self._image_failed_at: dict[tuple[str, str], float] = {}
         self.waiting: dict[tuple[str, str], Waiting] = {}
+        self.images = ImagePuller(rt, events, self.waiting, self._fetch)
         self._infos: dict[str, ContainerInfo] = {}  # cache; stopped instances never change
         self._waiters: dict[str, asyncio.Task[None]] = {}
         self._sandboxes: dict[str, SandboxInfo] = {}
@@ -170,7 +116,7 @@ class PodSyncer:
             return cached
         info = await self.rt.container_info(rec)
         if info.exited:
-            info.message = self._termination_message(rec, info)
+            info.message = termination_message(rec, info.exit_code)
             if info.oom_killed:
                 report_oom(self.events, self.oom_reported, rec, None)
         self._infos[rec.id] = info
@@ -202,18 +148,6 @@ class PodSyncer:
         for info in infos:
             out.setdefault(info.record.name, []).append(info)
         return out
-
-    def _termination_message(self, rec: ContainerRecord, info: ContainerInfo) -> str:
-        msg = ""
-        if rec.termination_log:
-            try:
-                with open(rec.termination_log, "rb") as f:
-                    msg = f.read(MAX_TERMINATION_MESSAGE).decode(errors="replace")
-            except OSError:
-                msg = ""
-        if not msg and rec.fallback_to_logs and info.exit_code not in (0, None):
-            msg = tail_log_text(rec.log_path, FALLBACK_LOG_LINES)
-        return msg
 
     # -- the reconcile step -----------------------------------------------------------------
 
@@ -348,76 +282,10 @@ class PodSyncer:
             return VOLUME_RETRY
         return None
 
-    async def evict(self, pod: dict[str, Any], message: str) -> None:
-        """Evict the pod (memory pressure or local storage over its limit): an Evicted event,
-        its containers killed at once, phase Failed with reason Evicted. Run by its worker."""
-        meta = pod["metadata"]
-        uid = meta["uid"]
-        self.evictions.pop(uid, None)
-        self.events.emit(pod, ev.EVICTED, message, warning=True)
-        await self._stop_all(uid, pod, EVICTION_GRACE)
-        status = self.compute_status(pod, self._sandboxes.get(uid), await self.instances(uid))
-        self.set_status(uid, meta.get("namespace") or "default", meta["name"],
-                        evicted_status(status, message, rfc3339()))
-        await self._finish_terminal(uid)
-
     # -- starting one container -------------------------------------------------------------
 
-    async def _pull(self, pod: dict[str, Any], c: dict[str, Any]) -> Any:
-        uid, name, image = pod["metadata"]["uid"], c["name"], c.get("image", "")
-        key = (uid, name)
-        failed_at = self._image_failed_at.get(key)
-        if failed_at is not None:
-            remaining = self.image_backoff.remaining(key, failed_at)
-            if remaining > 0:
-                self.waiting[key] = Waiting("ImagePullBackOff", f'Back-off pulling image "{image}"')
-                self.events.emit(pod, ev.BACK_OFF, f'Back-off pulling image "{image}"',
-                                 container=name)
-                return remaining
-        policy = c.get("imagePullPolicy") or default_pull_policy(image)
-        started = time.monotonic()
-        if policy != "Never":
-            self.events.emit(pod, ev.PULLING, f'Pulling image "{image}"', container=name)
-        try:
-            secrets_ = await self._pull_secrets(pod)
-            info = await self.rt.pull_image(image, policy, secrets_)
-        except ImageError as e:
-            reason = getattr(e, "reason", "ErrImagePull")
-            self.waiting[key] = Waiting(reason, str(e))
-            self.events.emit(pod, ev.FAILED, f'Failed to pull image "{image}": {e}',
-                             warning=True, container=name)
-            self.events.emit(pod, ev.FAILED, f"Error: {reason}", warning=True, container=name)
-            self.image_backoff.next(key)
-            self._image_failed_at[key] = time.time()
-            return IMAGE_RETRY_SOON
-        self._image_failed_at.pop(key, None)
-        self.image_backoff.reset(key)
-        took = time.monotonic() - started
-        if info.pulled:
-            self.events.emit(pod, ev.PULLED, f'Successfully pulled image "{image}" in '
-                             f"{took:.3f}s ({took:.3f}s including waiting). "
-                             f"Image size: {info.size} bytes.", container=name)
-        else:
-            self.events.emit(pod, ev.PULLED,
-                             f'Container image "{image}" already present on machine',
-                             container=name)
-        return info
-
-    async def _pull_secrets(self, pod: dict[str, Any]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        ns = pod["metadata"].get("namespace") or "default"
-        for ref in (pod.get("spec") or {}).get("imagePullSecrets") or []:
-            obj = await self._fetch("Secret", ns, ref.get("name", ""))
-            raw = ((obj or {}).get("data") or {}).get(".dockerconfigjson")
-            if raw:
-                import base64
-                import json
-
-                with contextlib.suppress(ValueError):
-                    out.append(json.loads(base64.b64decode(raw)))
-        return out
-
     async def _fetch(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """An object from the API (for env sources and pull secrets); None if it is absent."""
         try:
             obj: dict[str, Any] = await self.client.get(kind, name, namespace, raw=True)
             return obj
@@ -430,7 +298,7 @@ class PodSyncer:
         meta = pod["metadata"]
         uid, name = meta["uid"], c["name"]
         key = (uid, name)
-        image = await self._pull(pod, c)
+        image = await self.images.pull(pod, c)
         if isinstance(image, float | int):
             return float(image)
         try:
@@ -624,7 +492,7 @@ class PodSyncer:
         finally:
             self.requeue(rec.pod_uid, 0)
 
-    # -- stopping ---------------------------------------------------------------------------
+    # -- stopping, ending, evicting ---------------------------------------------------------
 
     def pod_log_dir(self, pod: dict[str, Any]) -> str:
         meta = pod["metadata"]
@@ -637,28 +505,9 @@ class PodSyncer:
         info = await self.info(rec)
         if info.exited:
             return
-        deadline = time.monotonic() + max(grace, 0)
-        if pod is not None:
-            self.events.emit(pod, ev.KILLING, message or f"Stopping container {rec.name}",
-                             container=rec.name)
-            pre_stop = ((c or {}).get("lifecycle") or {}).get("preStop")
-            if pre_stop and grace > 0 and not reason:
-                ip = self._sandboxes[rec.pod_uid].ip if rec.pod_uid in self._sandboxes else ""
-                err = await asyncio.wait_for(
-                    run_hook(self.rt, rec.id, pre_stop, c or {}, ip, grace), grace + 1)
-                if err:
-                    self.events.emit(pod, ev.FAILED_PRE_STOP_HOOK, err, warning=True,
-                                     container=rec.name)
-        with contextlib.suppress(Exception):
-            await self.rt.kill_container(rec.id, signal.SIGTERM)
-        remaining = deadline - time.monotonic()
-        if remaining > 0:
-            with contextlib.suppress(asyncio.TimeoutError, Exception):
-                await asyncio.wait_for(self.rt.wait_container(rec.id), remaining)
-        with contextlib.suppress(Exception):
-            await self.rt.kill_container(rec.id, signal.SIGKILL)
-        with contextlib.suppress(asyncio.TimeoutError, Exception):
-            await asyncio.wait_for(self.rt.wait_container(rec.id), 10)
+        ip = self._sandboxes[rec.pod_uid].ip if rec.pod_uid in self._sandboxes else ""
+        await stop_container(self.rt, self.events, pod, c, rec, grace, ip,
+                             reason=reason, message=message)
         self._infos.pop(rec.id, None)
 
     async def _stop_all(self, uid: str, pod: dict[str, Any] | None, grace: float) -> None:
@@ -685,6 +534,19 @@ class PodSyncer:
         if self.volumes is not None:  # emptyDirs stay until the pod is deleted
             await self.volumes.unmount_terminated(uid)
         self._terminated.add(uid)
+
+    async def evict(self, pod: dict[str, Any], message: str) -> None:
+        """Evict the pod (memory pressure or local storage over its limit): an Evicted event,
+        its containers killed at once, phase Failed with reason Evicted. Run by its worker."""
+        meta = pod["metadata"]
+        uid = meta["uid"]
+        self.evictions.pop(uid, None)
+        self.events.emit(pod, ev.EVICTED, message, warning=True)
+        await self._stop_all(uid, pod, EVICTION_GRACE)
+        status = self.compute_status(pod, self._sandboxes.get(uid), await self.instances(uid))
+        self.set_status(uid, meta.get("namespace") or "default", meta["name"],
+                        evicted_status(status, message, rfc3339()))
+        await self._finish_terminal(uid)
 
     async def terminate(self, pod: dict[str, Any]) -> None:
         """Graceful deletion: preStop, SIGTERM, grace period, SIGKILL, teardown, DELETE.
@@ -732,7 +594,7 @@ class PodSyncer:
             for rec in recs:
                 shutil.rmtree(os.path.dirname(os.path.dirname(rec.log_path)), ignore_errors=True)
         self.crash_backoff.forget_prefix(uid)
-        self.image_backoff.forget_prefix(uid)
+        self.images.forget_pod(uid)
         for key in [k for k in self.waiting if k[0] == uid]:
             del self.waiting[key]
         self._start_times.pop(uid, None)
@@ -740,42 +602,3 @@ class PodSyncer:
         self._torn_down.discard(uid)
         self._delete_sent.discard(uid)
         self.evictions.pop(uid, None)
-
-
-def parse_resolv_conf_file(path: str = "/etc/resolv.conf") -> DnsSettings:
-    """The node's resolv.conf (what dnsPolicy Default gives a pod)."""
-    try:
-        with open(path) as f:
-            return parse_resolv_conf(f.read())
-    except OSError:
-        return DnsSettings()
-
-
-def needs_pod_ip(pod: dict[str, Any]) -> bool:
-    """Whether a container's env reads status.podIP(s): then its config waits for CNI."""
-    spec = pod.get("spec") or {}
-    for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
-        for e in c.get("env") or []:
-            field = ((e.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath", "")
-            if field in ("status.podIP", "status.podIPs"):
-                return True
-    return False
-
-
-def pod_with_ips(pod: dict[str, Any], pod_ip: str, host_ip: str) -> dict[str, Any]:
-    """The pod as fieldRefs see it: status.podIP and hostIP filled in already."""
-    status = dict(pod.get("status") or {})
-    if pod_ip:
-        status["podIP"] = pod_ip
-        status["podIPs"] = [{"ip": pod_ip}]
-    status["hostIP"] = host_ip
-    status["hostIPs"] = [{"ip": host_ip}]
-    return {**pod, "status": status}
-
-
-def tail_log_text(path: str, lines: int) -> str:
-    """The last lines of a CRI log as plain text (for FallbackToLogsOnError)."""
-    from kubelite.kubelet.logs import log_text
-
-    text = log_text(path)
-    return "".join(text.splitlines(keepends=True)[-lines:])[-MAX_TERMINATION_MESSAGE:]

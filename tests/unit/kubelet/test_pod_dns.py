@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubelite.kubelet.host_runtime import sandbox_config
-from kubelite.kubelet.pod_worker import sandbox_spec
+from kubelite.kubelet.pod_spec import sandbox_spec
 from kubelite.runtime.sandbox import resolv_conf
 
 

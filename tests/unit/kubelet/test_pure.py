@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from kubelite.kubelet.backoff import Backoff
+from kubelite.kubelet.backoff import Backoff, go_duration
 from kubelite.kubelet.command import NoCommandError, container_args
 from kubelite.kubelet.envvars import ConfigError, container_env, expand, merge_image_env
+from kubelite.kubelet.pod_spec import default_pull_policy, should_restart
 from kubelite.kubelet.pod_status import Waiting, container_status, pod_conditions, pod_phase
-from kubelite.kubelet.pod_worker import default_pull_policy, go_duration, should_restart
 from kubelite.kubelet.records import ContainerInfo, ContainerRecord
 
 
