@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import re
-import select
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,27 +11,13 @@ import pytest
 
 from tests.helpers.cluster import kubectl_binary
 from tests.helpers.node import NodeCluster, running_node
+from tests.helpers.tty import read_until
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeCluster]:
     with running_node(tmp_path_factory.mktemp("node")) as c:
         yield c
-
-
-def _read_until(fd: int, pattern: str, timeout: float = 15) -> str:
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                break
-            seen += chunk
-            if re.search(pattern, seen.decode(errors="replace")):
-                return seen.decode(errors="replace")
-    raise AssertionError(f"{pattern!r} not seen in {seen!r}")
 
 
 @pytest.mark.parametrize("version", ["1.27", "1.33"])
@@ -55,10 +38,10 @@ def test_attach_i_forwards_stdin_to_the_container(cluster: NodeCluster, version:
         time.sleep(1)  # let the stream be set up before typing
         proc.stdin.write(b"hello\n")
         proc.stdin.flush()
-        _read_until(proc.stdout.fileno(), r"got:hello\n")
+        read_until(proc.stdout.fileno(), r"got:hello\n")
         proc.stdin.write(b"again\n")
         proc.stdin.flush()
-        _read_until(proc.stdout.fileno(), r"got:again\n")
+        read_until(proc.stdout.fileno(), r"got:again\n")
     finally:
         proc.kill()
         proc.wait()
