@@ -17,27 +17,28 @@ log = logging.getLogger(__name__)
 NAMESPACES = by_resource("", "v1", "namespaces")
 
 
-class NamespaceLifecycle:
-    """New objects need an existing namespace that is not being deleted.
+class _CacheCopy:
+    """A local copy of one kind: listed from the store, then kept current from the watch
+    cache (as Kubernetes' admission plugins use informers). Subclasses say how to keep it."""
 
-    Namespace states come from a local copy fed by the watch cache (as Kubernetes' admission
-    plugin uses an informer); a namespace missing from it is looked up in the store, so a
-    namespace created a moment ago is never refused.
-    """
+    task_name = "cache-copy"
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, kind: Kind) -> None:
         self.store = store
-        self._terminating: dict[str, bool] = {}
+        self.kind = kind
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def started(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     async def start(self, cache: WatchCache) -> None:
-        assert NAMESPACES is not None
-        prefix = objects.collection_prefix(NAMESPACES, None)
+        prefix = objects.collection_prefix(self.kind, None)
         page = await self.store.list(prefix)
         for kv in page.items:
-            self._remember(objects.decode(kv.value))
+            self._put(objects.decode(kv.value))
         watcher = cache.subscribe(prefix, page.revision, None)
-        self._task = asyncio.create_task(self._follow(cache, watcher), name="namespace-lifecycle")
+        self._task = asyncio.create_task(self._follow(cache, watcher), name=self.task_name)
 
     async def stop(self) -> None:
         if self._task:
@@ -49,19 +50,50 @@ class NamespaceLifecycle:
         try:
             while True:
                 item = await watcher.queue.get()
-                if item is None:  # cut off: forget everything, fall back to the store
-                    self._terminating.clear()
+                if item is None:  # cut off: forget everything, callers fall back to the store
+                    self._forget_all()
                     return
                 kind, event = item
                 if kind == "DELETED":
-                    self._terminating.pop(event.obj["metadata"]["name"], None)
+                    self._drop(event.obj)
                 else:
-                    self._remember(event.obj)
+                    self._put(event.obj)
         finally:
             cache.unsubscribe(watcher)
 
-    def _remember(self, ns: dict[str, Any]) -> None:
+    def _put(self, obj: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _drop(self, obj: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _forget_all(self) -> None:
+        raise NotImplementedError
+
+
+class NamespaceLifecycle(_CacheCopy):
+    """New objects need an existing namespace that is not being deleted.
+
+    Namespace states come from a local copy fed by the watch cache (as Kubernetes' admission
+    plugin uses an informer); a namespace missing from it is looked up in the store, so a
+    namespace created a moment ago is never refused.
+    """
+
+    task_name = "namespace-lifecycle"
+
+    def __init__(self, store: Store) -> None:
+        assert NAMESPACES is not None
+        super().__init__(store, NAMESPACES)
+        self._terminating: dict[str, bool] = {}
+
+    def _put(self, ns: dict[str, Any]) -> None:
         self._terminating[ns["metadata"]["name"]] = _is_terminating(ns)
+
+    def _drop(self, ns: dict[str, Any]) -> None:
+        self._terminating.pop(ns["metadata"]["name"], None)
+
+    def _forget_all(self) -> None:
+        self._terminating.clear()
 
     async def _terminating_state(self, namespace: str) -> bool | None:
         known = self._terminating.get(namespace)
@@ -136,50 +168,22 @@ def _add_finalizer(obj: Any, name: str) -> None:
         obj.metadata.finalizers = [*finalizers, name]
 
 
-class WatchedKind:
+class WatchedKind(_CacheCopy):
     """An in-memory copy of every object of one kind, fed by the watch cache, so admission
     plugins read it without a store round trip per request (as Kubernetes' listers do)."""
 
     def __init__(self, store: Store, kind: Kind | None) -> None:
         assert kind is not None
-        self.store = store
-        self.kind = kind
+        super().__init__(store, kind)
+        self.task_name = f"watched-{kind.plural}"
         self._by_namespace: dict[str, dict[str, dict[str, Any]]] = {}
-        self._task: asyncio.Task[None] | None = None
 
-    @property
-    def started(self) -> bool:
-        return self._task is not None and not self._task.done()
+    def _drop(self, obj: dict[str, Any]) -> None:
+        meta = obj["metadata"]
+        self._by_namespace.get(meta.get("namespace", ""), {}).pop(meta["name"], None)
 
-    async def start(self, cache: WatchCache) -> None:
-        prefix = objects.collection_prefix(self.kind, None)
-        page = await self.store.list(prefix)
-        for kv in page.items:
-            self._put(objects.decode(kv.value))
-        watcher = cache.subscribe(prefix, page.revision, None)
-        self._task = asyncio.create_task(self._follow(cache, watcher), name=f"watched-{self.kind.plural}")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _follow(self, cache: WatchCache, watcher: Any) -> None:
-        try:
-            while True:
-                item = await watcher.queue.get()
-                if item is None:  # cut off: forget, callers fall back to the store
-                    self._by_namespace.clear()
-                    return
-                kind, event = item
-                if kind == "DELETED":
-                    meta = event.obj["metadata"]
-                    self._by_namespace.get(meta.get("namespace", ""), {}).pop(meta["name"], None)
-                else:
-                    self._put(event.obj)
-        finally:
-            cache.unsubscribe(watcher)
+    def _forget_all(self) -> None:
+        self._by_namespace.clear()
 
     def _put(self, obj: dict[str, Any]) -> None:
         meta = obj["metadata"]
