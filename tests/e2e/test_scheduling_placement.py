@@ -20,6 +20,7 @@ from kubelite.client import ApiClient
 from kubelite.sim import SimCluster
 from tests.helpers.cluster import Server
 from tests.helpers.sim import running_sim
+from tests.helpers.wait import eventually
 
 _prefixes = itertools.count(1)
 
@@ -98,6 +99,11 @@ async def test_pods_of_one_service_spread_two_per_node(server: Server, nodes: Si
     service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
                "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}
     await apply(server, ns, service)
+    # The scheduler shares its informers with the endpoints controller (one controller-manager
+    # process): once the Service's Endpoints exist, the scheduler knows the selector too.
+    async def endpoints_exist() -> bool:
+        return (await kubectl(server, "get", "endpoints", "web", "-n", ns, check=False)).returncode == 0
+    await eventually(endpoints_exist, timeout=10, what="the Service seen by the controller-manager")
     await apply(server, ns, *(pod(f"web-{i}", {"app": "web"}) for i in range(6)))
     where = await settle(server, ns, 6)
     assert sorted(Counter(where.values()).values()) == [2, 2, 2]
@@ -105,9 +111,12 @@ async def test_pods_of_one_service_spread_two_per_node(server: Server, nodes: Si
     condition = await kubectl(server, "get", "pod", "web-0", "-n", ns, "-o",
                               'jsonpath={.status.conditions[?(@.type=="PodScheduled")].status}')
     assert condition.stdout == "True"
-    events = await kubectl(server, "get", "events", "-n", ns, "--field-selector",
-                           "reason=Scheduled,involvedObject.name=web-0", "-o", "json")
-    messages = [e["message"] for e in json.loads(events.stdout)["items"]]
+
+    async def scheduled_messages() -> list[str]:  # events are recorded in the background
+        events = await kubectl(server, "get", "events", "-n", ns, "--field-selector",
+                               "reason=Scheduled,involvedObject.name=web-0", "-o", "json")
+        return [e["message"] for e in json.loads(events.stdout)["items"]]
+    messages = await eventually(scheduled_messages, timeout=10, what="the Scheduled event of web-0")
     assert messages == [f"Successfully assigned {ns}/web-0 to {where['web-0']}"]
 
 
