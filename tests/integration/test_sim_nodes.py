@@ -79,15 +79,18 @@ spec:
   containers: [{name: app, image: nginx}]
 """
     # as a kubelet does, the node has its podCIDR from the control plane before pods arrive
-    await wait_for(server, "10.", "get", "node", "sim-0002", "-o=jsonpath={.spec.podCIDR}")
-    await asyncio.sleep(0.5)  # and the sim has seen it
+    cidr = await wait_for(server, "10.", "get", "node", "sim-0002", "-o=jsonpath={.spec.podCIDR}")
+    # and the sim has seen it (it learns it from a node update, later on a loaded machine)
+    deadline = time.monotonic() + 30
+    while str(cluster.nodes["sim-0002"].pods.network) != cidr.strip():
+        assert time.monotonic() < deadline, "the simulated node never adopted its podCIDR"
+        await asyncio.sleep(0.1)
     await asyncio.to_thread(server.kubectl, "apply", "-f", "-", input=manifest)
     out = await wait_for(server, "Running", "get", "pods", "web", "-o", "wide")
     row = out.splitlines()[1].split()
     assert row[1] == "1/1" and row[2] == "Running"
     assert row[6] == "sim-0002"
-    cidr = await kubectl(server, "get", "node", "sim-0002", "-o=jsonpath={.spec.podCIDR}")
-    assert ipaddress.ip_address(row[5]) in ipaddress.ip_network(cidr or "10.128.1.0/24")
+    assert ipaddress.ip_address(row[5]) in ipaddress.ip_network(cidr.strip())
     await kubectl(server, "delete", "pod", "web", "--timeout=20s")
     out = await kubectl(server, "get", "pods", "--no-headers")
     assert "web" not in out
