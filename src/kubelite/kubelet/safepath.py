@@ -67,6 +67,14 @@ def open_process_root(pid: int, rootfs: str) -> int:
     return fd
 
 
+def chmod_fd(fd: int, mode: int) -> None:
+    """chmod what an O_PATH descriptor refers to (fchmod refuses O_PATH; Linux has no lchmod).
+
+    /proc/self/fd/N leads to the very inode the descriptor holds, whatever its name is now.
+    """
+    os.chmod(f"/proc/self/fd/{fd}", mode)
+
+
 @dataclass
 class _Walk:
     """One resolution: a stack of (descriptor, name) from the root down to where we are."""

@@ -4,12 +4,7 @@ commands kubectl cp sends (the copy itself: test_tar_in_root.py)."""
 from __future__ import annotations
 
 import asyncio
-import io
-import os
-import tarfile
 from pathlib import Path
-
-import pytest
 
 from kubelite.kubelet.logs import go_rfc3339_nano, log_text, rotate_if_needed, stream_log
 from kubelite.kubelet.server_backend import LogOptions
