@@ -1,7 +1,8 @@
 """kubectl logs, exec, exec -it, cp and attach against real containers on a real agent, with
 kubectl 1.27 (SPDY/3.1) and 1.33 (WebSocket v5): the API server proxies to the kubelet, which
 reads CRI logs and runs `runc exec`. An image without `tar` still takes `kubectl cp`, done by
-the kubelet itself, and no archive entry may land outside the target directory."""
+the kubelet itself inside the container's root: a planted symlink or a crafted archive never
+reaches the host, with or without tar in the image."""
 
 from __future__ import annotations
 
@@ -271,6 +272,70 @@ def test_cp_without_tar_stays_inside_the_target(cluster: NodeCluster, tmp_path: 
         (tmp_path / "etc" / "passwd").read_bytes() != Path("/etc/passwd").read_bytes()
     kubectl(cluster, "1.33", "cp", "notar:/data/inside.txt", str(tmp_path / "inside.txt"))
     assert (tmp_path / "inside.txt").read_text() == "shipped in the image\n"
+
+
+def _kubectl_exec_stdin(c: NodeCluster, target: str, data: bytes,
+                        *command: str) -> subprocess.CompletedProcess[bytes]:
+    s = c.server
+    return subprocess.run(
+        [kubectl_binary("1.33"), f"--kubeconfig={s.kubeconfig}", f"--cache-dir={s.cache_root}/1.33",
+         "exec", "-i", target, "--", *command], input=data, capture_output=True, timeout=30)
+
+
+def _symlink_then_file_tar(link_target: str) -> bytes:
+    """The crafted archive: `evil -> TARGET`, then `evil/pwned` written through it."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        link = tarfile.TarInfo("evil")
+        link.type, link.linkname = tarfile.SYMTYPE, link_target
+        tar.addfile(link)
+        info = tarfile.TarInfo("evil/pwned")
+        info.size = 4
+        tar.addfile(info, io.BytesIO(b"bad\n"))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("target", ["web", "notar"])
+def test_cp_through_a_planted_symlink_stays_in_the_container(
+        cluster: NodeCluster, target: str, tmp_path: Path) -> None:
+    # the container plants links to a host directory it has a copy of (and to a host file)
+    sentinel = tmp_path / "host-sentinel"
+    sentinel.mkdir()
+    cluster.kubectl("exec", target, "--", "sh", "-c",
+                    f"mkdir -p {sentinel} && ln -s {sentinel} /tmp/planted-dir && "
+                    f"ln -s {sentinel}/file /tmp/planted-file")
+    up = tmp_path / "up"
+    up.mkdir()
+    (up / "a.txt").write_text("copied in\n")
+    kubectl(cluster, "1.33", "cp", str(up), f"{target}:/tmp/planted-dir")
+    one = tmp_path / "one.txt"
+    one.write_text("one file\n")
+    kubectl(cluster, "1.33", "cp", str(one), f"{target}:/tmp/planted-file")
+    assert list(sentinel.iterdir()) == []  # the host never saw a write
+    # the directory link is followed inside the container (an existing directory: kubectl
+    # copies into it as `up/`), the file link is replaced by the file
+    inside = cluster.kubectl("exec", target, "--", "sh", "-c",
+                             f"cat {sentinel}/up/a.txt; test -L /tmp/planted-file || "
+                             "cat /tmp/planted-file; ls -A " + str(sentinel)).stdout
+    assert inside.splitlines() == ["copied in", "one file", "up"]
+
+
+@pytest.mark.parametrize("target", ["web", "notar"])
+def test_a_crafted_tar_stays_in_the_container(cluster: NodeCluster, target: str,
+                                              tmp_path: Path) -> None:
+    sentinel = tmp_path / "host-sentinel"
+    sentinel.mkdir()
+    dest = f"/tmp/crafted-{target}"
+    cluster.kubectl("exec", target, "--", "mkdir", "-p", dest, str(sentinel))
+    result = _kubectl_exec_stdin(cluster, target, _symlink_then_file_tar(str(sentinel)),
+                                 "tar", "-xf", "-", "-C", dest)
+    assert list(sentinel.iterdir()) == []
+    # busybox's tar (and the kubelet's, for the image without one) makes the unsafe link last:
+    # the file lands in a real directory under the destination, and the link is refused
+    assert result.returncode != 0 and b"can't create symlink" in result.stderr, result.stderr
+    inside = cluster.kubectl("exec", target, "--", "sh", "-c",
+                             f"cat {dest}/evil/pwned; ls -A {sentinel}").stdout
+    assert inside == "bad\n"
 
 
 # -- attach ---------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 from kubelite.kubelet.config import AgentConfig
 from kubelite.kubelet.records import ContainerInfo, ContainerRecord
 from kubelite.kubelet.runtime_service import ImageInfo, SandboxInfo, SandboxSpec
+from kubelite.kubelet.safepath import open_process_root
 from kubelite.runtime import cgroups
 from kubelite.runtime.attach import AttachSession
 from kubelite.runtime.attach import attach as attach_container
@@ -262,6 +263,14 @@ class HostRuntime:
 
     def rootfs(self, cid: str) -> str:
         return os.path.join(self.rootfs_dir, cid, "merged")
+
+    async def open_root(self, cid: str) -> int:
+        """An O_PATH descriptor of the running container's `/` as its processes see it (its
+        volumes and read-only mounts included), for work the kubelet does inside it."""
+        st = await self.oci.state(cid)
+        if st.status != "running" or not st.pid:
+            raise ValueError(f"container {cid} is not running")
+        return await asyncio.to_thread(open_process_root, st.pid, self.rootfs(cid))
 
     def bundle(self, cid: str) -> str:
         return os.path.join(self.bundles_dir, cid)

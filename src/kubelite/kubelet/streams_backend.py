@@ -6,15 +6,19 @@ Messages are the kubelet's own, so `kubectl` prints what it would on a real clus
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from kubelite.kubelet.logs import stream_log
 from kubelite.kubelet.records import ContainerRecord
+from kubelite.kubelet.safepath import UnsafePathError
 from kubelite.kubelet.server_backend import LogOptions
-from kubelite.kubelet.tarcopy import TarProcess, has_tar, parse_tar_command
+from kubelite.kubelet.tar_in_root import has_tar
+from kubelite.kubelet.tarcopy import TarProcess, parse_tar_command
 from kubelite.runtime.attach import AttachSession
 from kubelite.runtime.exec import ExecSession
+from kubelite.runtime.oci import OciError
 
 if TYPE_CHECKING:
     from kubelite.kubelet.kubelet import Kubelet
@@ -174,9 +178,15 @@ class RuntimeStreamBackend:
         assert rt is not None
         tar = parse_tar_command(command)
         if tar is not None and not tty:
-            rootfs = rt.rootfs(rec.id)
-            if not has_tar(rootfs):
-                return TarProcess(rootfs, tar)
+            # the image's own tar runs in the container (runc exec); without one the kubelet
+            # does the copy, inside the container's root (never a host path)
+            try:
+                root_fd = await rt.open_root(rec.id)
+            except (OSError, UnsafePathError, OciError) as e:
+                raise ValueError(f'container not found ("{container}"): {e}') from e
+            if not await asyncio.to_thread(has_tar, root_fd):
+                return TarProcess(root_fd, tar)
+            os.close(root_fd)
         session = await rt.exec(rec.id, command, tty=tty, stdin=stdin)
         return ExecProcess(session)
 

@@ -1,55 +1,26 @@
 """`kubectl cp` into a container whose image has no `tar`: the kubelet does the tar work.
 
 kubectl runs `tar cf - SRC` (copy out of the pod) or `tar -xmf - -C DEST` / `tar xmf - -C DEST`
-(copy in). When the image lacks `tar`, the kubelet answers those two commands itself against
-the container's root filesystem. Every path is resolved inside that root, symlinks included
-(as a chroot would resolve them), and archive entries that would land outside DEST are refused.
+(copy in). With `tar` in the image those run in the container (`runc exec`), as on Kubernetes.
+Without it the kubelet answers those two commands itself, inside the container's root as its
+processes see it (tar_in_root.py): nothing a container planted and nothing an archive says can
+make it read or write a host path.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import posixpath
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-TAR_PATHS = ("bin/tar", "usr/bin/tar", "sbin/tar", "usr/sbin/tar", "usr/local/bin/tar")
-MAX_SYMLINKS = 40
+from kubelite.kubelet.safepath import UnsafePathError
+from kubelite.kubelet.tar_in_root import create_archive, extract_archive
 
-
-class PathEscapeError(ValueError):
-    pass
-
-
-def has_tar(rootfs: str) -> bool:
-    return any(os.path.lexists(os.path.join(rootfs, p)) for p in TAR_PATHS)
-
-
-def resolve_in_root(root: str, path: str, *, follow_last: bool = True) -> str:
-    """The host path of `path` inside `root`, resolving symlinks as if `root` were `/`."""
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    resolved: list[str] = []
-    hops = 0
-    while parts:
-        part = parts.pop(0)
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        candidate = os.path.join(root, *resolved, part)
-        if os.path.islink(candidate) and (parts or follow_last):
-            hops += 1
-            if hops > MAX_SYMLINKS:
-                raise PathEscapeError(f"too many levels of symbolic links: {path}")
-            target = os.readlink(candidate)
-            if target.startswith("/"):
-                resolved = []
-            parts = [p for p in target.split("/") if p not in ("", ".")] + parts
-            continue
-        resolved.append(part)
-    return os.path.join(root, *resolved)
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -95,49 +66,15 @@ def parse_tar_command(argv: list[str]) -> TarCommand | None:
     return TarCommand(mode, paths, directory)
 
 
-def create_archive(root: str, paths: list[str]) -> bytes:
-    """`tar cf - PATH...` relative to `/` of the container, member names as tar writes them."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
-        for path in paths:
-            host = resolve_in_root(root, path, follow_last=False)
-            if not os.path.lexists(host):
-                raise FileNotFoundError(f"tar: {path}: Cannot stat: No such file or directory")
-            arcname = path.lstrip("/") or "."
-            tar.add(host, arcname=arcname, recursive=True)
-    return buf.getvalue()
-
-
-def extract_archive(root: str, directory: str, data: bytes) -> None:
-    """`tar -xf - -C DIR` into the container; entries escaping DIR are refused."""
-    dest = resolve_in_root(root, directory)
-    os.makedirs(dest, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
-        for member in tar.getmembers():
-            name = posixpath.normpath(member.name)
-            if name.startswith("/") or name == ".." or name.startswith("../"):
-                raise PathEscapeError(f"tar: refusing to write outside {directory}: {member.name}")
-            target = resolve_in_root(dest, name, follow_last=False)
-            if not (target == dest or target.startswith(dest.rstrip("/") + "/")):
-                raise PathEscapeError(f"tar: refusing to write outside {directory}: {member.name}")
-            if member.issym() or member.islnk():
-                link = member.linkname
-                if member.islnk() or link.startswith("/"):
-                    base = dest if member.islnk() else root
-                else:
-                    base = os.path.dirname(target)
-                check = os.path.normpath(os.path.join(base, link.lstrip("/") if
-                                                      link.startswith("/") else link))
-                if not check.startswith(root.rstrip("/") + "/"):
-                    raise PathEscapeError(f"tar: refusing link outside the container: {member.name}")
-            tar.extract(member, dest, set_attrs=False, filter="fully_trusted")
-
-
 class TarProcess:
-    """A `Process` (see server_backend) that runs kubectl's tar command in the kubelet."""
+    """A `Process` (see server_backend) that runs kubectl's tar command in the kubelet.
 
-    def __init__(self, root: str, command: TarCommand) -> None:
-        self.root = root
+    It owns `root_fd` (the container's `/`, see HostRuntime.open_root): the worker thread
+    closes it when it is done, so a killed copy never leaves the thread a recycled fd number.
+    """
+
+    def __init__(self, root_fd: int, command: TarCommand) -> None:
+        self._root_fd = root_fd
         self.command = command
         self._stdin = bytearray()
         self._stdin_closed = asyncio.Event()
@@ -145,21 +82,38 @@ class TarProcess:
         self._err: asyncio.Queue[bytes] = asyncio.Queue()
         self._code = 0
         self._task = asyncio.create_task(self._run())
+        self._task.add_done_callback(lambda _t: self._drop())
+
+    def _release(self) -> int:
+        """Hand the root descriptor over (to the worker thread, which closes it)."""
+        fd, self._root_fd = self._root_fd, -1
+        return fd
+
+    def _drop(self) -> None:
+        """Close the root descriptor if no thread took it (killed early, or never started)."""
+        fd = self._release()
+        if fd >= 0:
+            os.close(fd)
 
     async def _run(self) -> None:
         try:
             if self.command.mode == "create":
-                data = await asyncio.to_thread(create_archive, self.root, self.command.paths)
+                data = await asyncio.to_thread(_closing, create_archive, self._release(),
+                                               self.command.paths)
                 for i in range(0, len(data), 65536):
                     self._out.put_nowait(data[i:i + 65536])
             else:
                 await self._stdin_closed.wait()
-                await asyncio.to_thread(extract_archive, self.root, self.command.directory,
-                                        bytes(self._stdin))
-        except (OSError, ValueError, tarfile.TarError) as e:
+                errors = await asyncio.to_thread(_closing, extract_archive, self._release(),
+                                                 self.command.directory, bytes(self._stdin))
+                if errors:
+                    self._err.put_nowait("".join(f"{e}\n" for e in errors).encode())
+                    self._code = 2
+        except (OSError, ValueError, UnsafePathError, tarfile.TarError) as e:
             self._err.put_nowait(f"{e}\n".encode())
             self._code = 2
         finally:
+            self._drop()
             self._out.put_nowait(b"")
             self._err.put_nowait(b"")
 
@@ -191,3 +145,11 @@ class TarProcess:
     def kill(self) -> None:
         self._stdin_closed.set()
         self._task.cancel()
+
+
+def _closing(work: Callable[..., _T], root_fd: int, *args: Any) -> _T:
+    """Run `work(root_fd, *args)` and close `root_fd` after it (in the worker thread)."""
+    try:
+        return work(root_fd, *args)
+    finally:
+        os.close(root_fd)

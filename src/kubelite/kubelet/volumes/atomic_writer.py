@@ -19,7 +19,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from kubelite.kubelet.volumes.safepath import UnsafePathError, check_relative
+from kubelite.kubelet.safepath import UnsafePathError, check_relative
 
 DATA_DIR_NAME = "..data"
 DATA_TMP_NAME = "..data_tmp"

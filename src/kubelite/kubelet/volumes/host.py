@@ -7,6 +7,7 @@ import os
 import stat
 
 from kubelite.api.quantity import parse_quantity
+from kubelite.kubelet.safepath import chmod_fd
 from kubelite.kubelet.volumes.projections import VolumeSetupError
 from kubelite.kubelet.volumes.syscalls import mount_tmpfs
 
@@ -66,21 +67,37 @@ def check_host_path(path: str, type_: str) -> None:
 
 
 def apply_fs_group(path: str, gid: int) -> None:
-    """fsGroup ownership (the kubelet's SetVolumeOwnership): group gid, group rw, setgid dirs."""
-    for dirpath, dirs, files in os.walk(path):
-        for name in [dirpath, *(os.path.join(dirpath, d) for d in dirs),
-                     *(os.path.join(dirpath, f) for f in files)]:
-            try:
-                st = os.lstat(name)
-                if stat.S_ISLNK(st.st_mode):
-                    continue
-                os.chown(name, -1, gid)
-                mode = stat.S_IMODE(st.st_mode) | stat.S_IRGRP | stat.S_IWGRP
-                if stat.S_ISDIR(st.st_mode):
-                    mode |= stat.S_IXGRP | stat.S_ISGID
-                os.chmod(name, mode)
-            except OSError:
-                continue
+    """fsGroup ownership (the kubelet's SetVolumeOwnership): group gid, group rw, setgid dirs.
+
+    The volume may hold what a container wrote, symlinks included, and a container may swap a
+    file for a symlink while this runs: every change goes through a descriptor opened without
+    following the name (fwalk, fchownat and chmod of an O_PATH descriptor), so a symlink is
+    never followed to a host file.
+    """
+    for _dirpath, dirs, files, dir_fd in os.fwalk(path, follow_symlinks=False):
+        _own(dir_fd, ".", gid)
+        for name in [*dirs, *files]:
+            _own(dir_fd, name, gid)
+
+
+def _own(dir_fd: int, name: str, gid: int) -> None:
+    try:
+        fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISLNK(st.st_mode):
+            return
+        os.chown(name, -1, gid, dir_fd=dir_fd, follow_symlinks=False)
+        mode = stat.S_IMODE(st.st_mode) | stat.S_IRGRP | stat.S_IWGRP
+        if stat.S_ISDIR(st.st_mode):
+            mode |= stat.S_IXGRP | stat.S_ISGID
+        chmod_fd(fd, mode)
+    except OSError:
+        return
+    finally:
+        os.close(fd)
 
 
 def disk_usage(path: str) -> int:

@@ -22,10 +22,10 @@ from typing import Any
 from kubelite.api.quantity import parse_quantity
 from kubelite.client import ApiClient, NotFound
 from kubelite.kubelet.envvars import ConfigError, expand
+from kubelite.kubelet.safepath import UnsafePathError
 from kubelite.kubelet.volumes import atomic_writer, host, projections, subpath
 from kubelite.kubelet.volumes.projections import VolumeSetupError
 from kubelite.kubelet.volumes.reclaim import LocalPathReclaimer
-from kubelite.kubelet.volumes.safepath import UnsafePathError
 from kubelite.kubelet.volumes.syscalls import mount_tmpfs, mounts_under, unmount_tree
 from kubelite.kubelet.volumes.token_manager import TokenManager
 from kubelite.kubelet.volumes.watch import Key, ObjectWatcher

@@ -18,7 +18,7 @@ import os
 import shutil
 import stat
 
-from kubelite.kubelet.volumes.safepath import (
+from kubelite.kubelet.safepath import (
     UnsafePathError,
     check_relative,
     open_within,
@@ -30,9 +30,8 @@ from kubelite.kubelet.volumes.syscalls import bind_fd, is_mounted, unmount
 def bind_subpath(volume: str, sub: str, target: str) -> None:
     """Bind-mount volume/sub (made as a directory when missing) at `target`."""
     check_relative(sub, "subPath")
-    parts = resolve_within(volume, sub)
     mode = stat.S_IMODE(os.stat(volume).st_mode)
-    fd = open_within(volume, parts, create_dirs_mode=mode)
+    fd = open_within(volume, sub, create_dirs_mode=mode)
     try:
         is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)
         if os.path.lexists(target):

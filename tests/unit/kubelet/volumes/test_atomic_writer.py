@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from kubelite.kubelet.safepath import UnsafePathError
 from kubelite.kubelet.volumes import atomic_writer
 from kubelite.kubelet.volumes.atomic_writer import FileProjection
-from kubelite.kubelet.volumes.safepath import UnsafePathError
 
 
 def test_layout_is_the_kubelets(tmp_path: Path) -> None:

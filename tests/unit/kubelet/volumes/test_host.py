@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import socket
 import stat
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,6 +78,32 @@ def test_fs_group_sets_group_and_setgid(tmp_path: Path) -> None:
     assert st.st_gid == 2000 and st.st_mode & stat.S_ISGID
     assert os.stat(tmp_path / "d" / "f").st_gid == 2000
     assert os.stat(tmp_path / "d" / "f").st_mode & stat.S_IWGRP
+
+
+def test_fs_group_never_follows_a_symlink_to_the_host(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    host_file, host_dir = tmp_path / "host-file", tmp_path / "host-dir"
+    host_file.write_text("host")
+    host_file.chmod(0o600)
+    host_dir.mkdir(mode=0o700)
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    os.symlink(host_dir, vol / "to-dir")  # planted by a container
+    (vol / "f").write_text("x")
+    real_fwalk = os.fwalk
+
+    def racing(*args: Any, **kw: Any) -> Iterator[Any]:
+        for item in real_fwalk(*args, **kw):
+            (vol / "f").unlink()  # the container swaps a listed file for a link to the host
+            os.symlink(host_file, vol / "f")
+            yield item
+
+    monkeypatch.setattr(os, "fwalk", racing)
+    apply_fs_group(str(vol), 2000)
+    for path in (host_file, host_dir):
+        st = os.stat(path)
+        assert st.st_gid != 2000 and stat.S_IMODE(st.st_mode) in (0o600, 0o700)
+    assert os.stat(vol).st_gid == 2000
 
 
 def test_disk_usage_counts_blocks(tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from kubelite.kubelet.safepath import UnsafePathError
 from kubelite.kubelet.volumes import atomic_writer
 from kubelite.kubelet.volumes.atomic_writer import FileProjection
-from kubelite.kubelet.volumes.safepath import UnsafePathError
 from kubelite.kubelet.volumes.subpath import bind_subpath, sync_mirror
 from kubelite.kubelet.volumes.syscalls import is_mounted, unmount
 
