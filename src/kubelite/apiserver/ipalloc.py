@@ -96,7 +96,16 @@ def held_ips(svc: dict[str, Any]) -> set[str]:
 
 
 def held_node_ports(svc: dict[str, Any]) -> set[int]:
-    return {int(p["nodePort"]) for p in (svc.get("spec") or {}).get("ports") or [] if p.get("nodePort")}
+    spec = svc.get("spec") or {}
+    ports = {int(p["nodePort"]) for p in spec.get("ports") or [] if p.get("nodePort")}
+    if spec.get("healthCheckNodePort"):
+        ports.add(int(spec["healthCheckNodePort"]))
+    return ports
+
+
+def needs_health_check_port(spec: core_v1.ServiceSpec) -> bool:
+    """A LoadBalancer keeping client addresses gets a port for its nodes' health checks."""
+    return spec.type == "LoadBalancer" and spec.external_traffic_policy == "Local"
 
 
 class _Invalid(Exception):
@@ -140,6 +149,7 @@ class ServiceAllocator:
         try:
             await self._admit_ips(spec, old_spec, owner)
             await self._admit_node_ports(spec, old_spec, owner)
+            await self._admit_health_check_port(spec, old_spec, owner)
         except _Invalid as e:
             message = f'Service "{owner.name}" is invalid: {e.field}: Invalid value: {e.value}: {e.detail}'
             cause = {"reason": "FieldValueInvalid", "message": f"Invalid value: {e.value}: {e.detail}",
@@ -180,6 +190,18 @@ class ServiceAllocator:
             if not port.node_port:
                 port.node_port = by_number.get(port.port) or await self._next_port(owner)
                 by_number.setdefault(port.port, port.node_port)
+
+    async def _admit_health_check_port(self, spec: core_v1.ServiceSpec,
+                                       old: core_v1.ServiceSpec | None, owner: Owner) -> None:
+        if not needs_health_check_port(spec):
+            return
+        had = old.health_check_node_port if old is not None else None
+        if not spec.health_check_node_port and had:
+            spec.health_check_node_port = had
+        elif spec.health_check_node_port and spec.health_check_node_port != had:
+            await self._claim_port(spec.health_check_node_port, "spec.healthCheckNodePort", owner)
+        elif not spec.health_check_node_port:
+            spec.health_check_node_port = await self._next_port(owner)
 
     # -- cluster IPs -------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from kubelite.api import status as st
 from kubelite.api.registry import by_resource
 from kubelite.apiserver.admission import NamespaceLifecycle, StorageAdmission, WatchedKind
 from kubelite.apiserver.admission_quota import LIMIT_RANGES, RESOURCE_QUOTAS, admission_plugins
+from kubelite.apiserver.advertise import advertise_address
 from kubelite.apiserver.app import build_app
 from kubelite.apiserver.auth import TokenAuthenticator
 from kubelite.apiserver.certs import ensure_serving_cert
@@ -26,6 +27,7 @@ from kubelite.apiserver.controller_process import ControllerManagerProcess
 from kubelite.apiserver.events import EventReaper
 from kubelite.apiserver.handlers import ResourceHandlers
 from kubelite.apiserver.ipalloc import ServiceAllocator
+from kubelite.apiserver.master_leases import StoreLeases
 from kubelite.apiserver.metrics import Metrics, TimedStore
 from kubelite.apiserver.metrics_api import MetricsApi
 from kubelite.apiserver.proxy import KubeletProxy
@@ -34,6 +36,8 @@ from kubelite.apiserver.watchcache import WatchCache
 from kubelite.client import ApiClient
 from kubelite.client.api_client import UNIX_SCHEME
 from kubelite.controllers.settings import ControllerSettings
+from kubelite.controlplane import KubernetesServiceController
+from kubelite.controlplane.system_services import in_cluster_names
 from kubelite.store import open_store
 from kubelite.store.interface import Store
 
@@ -95,6 +99,8 @@ class ApiServer:
         self.socket_path: Path | None = None  # the local socket, when the path fits one
         self.proxy: KubeletProxy | None = None
         self.metrics_api: MetricsApi | None = None
+        self.advertise_ip = advertise_address(config.advertise_address, config.host)
+        self._kubernetes_service: KubernetesServiceController | None = None
 
     @property
     def url(self) -> str:
@@ -144,9 +150,8 @@ class ApiServer:
         await self._runner.setup()
         ssl_ctx = None
         if cfg.tls:
-            hosts = [cfg.host, *cfg.tls_sans]
-            if cfg.advertise_address:
-                hosts.append(cfg.advertise_address)
+            # In-cluster clients reach it as https://kubernetes.default.svc (the ClusterIP).
+            hosts = [cfg.host, *cfg.tls_sans, self.advertise_ip, *in_cluster_names(cfg.service_cidr)]
             crt, key = ensure_serving_cert(cfg.data_dir / "tls", [h for h in hosts if h not in ("0.0.0.0", "::")])
             ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ssl_ctx.load_cert_chain(str(crt), str(key))
@@ -163,6 +168,7 @@ class ApiServer:
         self._reaper.start()
         self.write_kubeconfig()
         self._ready = True
+        self._start_kubernetes_service()
         if cfg.controllers:
             self._start_controllers()
         log.info("kubelite API server listening on %s", self.url)
@@ -230,6 +236,20 @@ class ApiServer:
             ca_file=str(self.config.data_dir / "tls" / "ca.crt"), user_agent="kubelite-controller-manager",
         )
 
+    def _loopback_client(self, user_agent: str) -> ApiClient:
+        """A client of this server for its own control loops: over the local socket if any."""
+        if self.socket_path is None:
+            return self.internal_client()
+        token = self.authenticator.admin_token if self.authenticator is not None else None
+        return ApiClient(f"{UNIX_SCHEME}{self.socket_path}", token=token, user_agent=user_agent)
+
+    def _start_kubernetes_service(self) -> None:
+        assert self.store is not None
+        self._kubernetes_service = KubernetesServiceController(
+            self._loopback_client("kubelite-apiserver"), StoreLeases(self.store),
+            service_cidr=self.config.service_cidr, advertise_ip=self.advertise_ip, port=self.port)
+        self._kubernetes_service.start()
+
     def _start_controllers(self) -> None:
         cfg = self.config
         settings = ControllerSettings(
@@ -251,6 +271,9 @@ class ApiServer:
 
     async def stop(self) -> None:
         self._ready = False
+        if self._kubernetes_service is not None:
+            await self._kubernetes_service.stop()
+            await self._kubernetes_service.client.close()
         if self._controllers is not None:
             await self._controllers.stop()
         if self._controller_process is not None:

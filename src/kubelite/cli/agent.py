@@ -50,7 +50,11 @@ def _agent_flags(p: argparse.ArgumentParser, *, standalone: bool) -> None:
     p.add_argument("--service-cidr", default="10.43.0.0/16",
                    help="service CIDR pods get a route to (default %(default)s)")
     p.add_argument("--cluster-dns", action="append", default=[],
-                   help="nameserver for ClusterFirst pods (repeatable)")
+                   help="nameserver for ClusterFirst pods (repeatable; default: the kube-dns "
+                        "Service, the 10th address of --service-cidr)")
+    p.add_argument("--nodeport-addresses", default="",
+                   help="comma-separated addresses or CIDRs NodePorts answer on (default: every local "
+                        "address of the node, 127.0.0.1 included)")
     p.add_argument("--cleanup", action="store_true",
                    help="remove this cluster's containers, sandboxes, bridge and cgroups, then exit")
 
@@ -61,6 +65,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     up = subparsers.add_parser("up", help="run an API server and a node agent on this machine")
     up.add_argument("--listen", default="127.0.0.1:6443",
                     help="HOST:PORT for the API server (default %(default)s)")
+    up.add_argument("--advertise-address", default="",
+                    help="the API server's address for the cluster (kubernetes Service endpoint; "
+                         "default: the listen host, or the default route's address for 0.0.0.0)")
     up.add_argument("--datastore-endpoint", default="",
                     help="sqlite:///PATH (default) or etcd://HOST:PORT")
     up.add_argument("--cluster-cidr", default="10.42.0.0/16",
@@ -86,6 +93,7 @@ def config_from_args(args: argparse.Namespace, *, server: str = "", token_file: 
         node_ip=args.node_ip,
         service_cidr=args.service_cidr,
         cluster_dns=list(args.cluster_dns),
+        nodeport_addresses=[a.strip() for a in args.nodeport_addresses.split(",") if a.strip()],
         pod_cidr=args.pod_cidr,
         **eviction.config_kwargs(args),
     )
@@ -180,6 +188,7 @@ async def run_up(args: argparse.Namespace) -> int:
     stop = _stop_event()
     server = ApiServer(ServerConfig(data_dir=server_dir, listen=args.listen,
                                     datastore_endpoint=args.datastore_endpoint,
+                                    advertise_address=args.advertise_address,
                                     cluster_cidr=args.cluster_cidr,
                                     service_cidr=config.service_cidr))
     await server.start()

@@ -47,7 +47,9 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--listen", default="127.0.0.1:6443", help="HOST:PORT to serve the API on (default %(default)s)")
     p.add_argument("--datastore-endpoint", default="", help="sqlite:///PATH (default: DATA_DIR/state.db) or etcd://HOST:PORT[,HOST:PORT...]")
     p.add_argument("--tls-san", action="append", default=[], help="extra name or IP for the serving certificate (repeatable)")
-    p.add_argument("--advertise-address", default="", help="address written into the kubeconfig (default: the listen host)")
+    p.add_argument("--advertise-address", default="", help="address advertised to the cluster: the kubernetes Service's endpoint "
+                   "and the kubeconfig's server (default: the listen host, or for 0.0.0.0 the "
+                   "address of the default route)")
     p.add_argument("--event-ttl", type=float, default=3600.0, help="seconds events are kept (default %(default)s)")
     p.add_argument("--service-cidr", default="10.43.0.0/16", help="ClusterIP range of Services (default %(default)s)")
     controller_manager.add_settings_flags(p)

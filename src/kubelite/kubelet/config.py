@@ -94,7 +94,8 @@ class AgentConfig:
     node_ip: str = ""  # default: the address used to reach the server
     service_cidr: str = "10.43.0.0/16"
     pod_cidr: str = ""  # used when the control plane gives the Node no spec.podCIDR
-    cluster_dns: list[str] = field(default_factory=list)
+    cluster_dns: list[str] = field(default_factory=list)  # default: kube-dns, the 10th service IP
+    nodeport_addresses: list[str] = field(default_factory=list)  # default: every local address
     cluster_domain: str = "cluster.local"
     max_pods: int = MAX_PODS
     insecure: bool = False

@@ -53,6 +53,7 @@ class Kubelet:
         self.node: NodeAgent | None = None
         self.volumes: VolumeManager | None = None
         self.services: NodeServices | None = None  # service proxy and cluster DNS
+        self.service_informer: Informer | None = None
         self.status = StatusManager(self.client)
         self.events = EventRecorder(self.client, config.node_name)
         self._pidfd_watcher = False
@@ -75,9 +76,14 @@ class Kubelet:
         cfg.save_pod_cidr(pod_cidr)
         self.runtime = HostRuntime(cfg, pod_cidr, self.node_ip)
         await self.runtime.setup()
+        # One Services informer for the pods' Service variables, the proxy and cluster DNS;
+        # like the kubelet, pods wait until it has listed once (KUBERNETES_SERVICE_HOST).
+        self.service_informer = Informer(self.client, "services", raw=True)
+        self._tasks.append(self.service_informer.start())
         self.services = NodeServices(self.client, cfg, self.runtime.network.gateway, pod_cidr,
-                                     node_ip=self.node_ip)
+                                     services=self.service_informer)
         await self.services.start()
+        await self.service_informer.has_synced()
         records = RecordStore(names.kubelet_dir)
         self.volumes = VolumeManager(self.client, names.pods_dir,
                                      os.path.join(cfg.data_dir, "storage"), cfg.node_name,
@@ -87,7 +93,8 @@ class Kubelet:
             self.runtime, records, self.client, self.events, self.status.set, self._requeue,
             node_name=cfg.node_name, node_ip=self.node_ip, logs_dir=names.pod_logs_dir,
             allocatable=self.node.capacity, cluster_dns=self.services.dns_servers,
-            cluster_domain=cfg.cluster_domain, volumes=self.volumes)
+            cluster_domain=cfg.cluster_domain, volumes=self.volumes,
+            services=self.service_informer.list)
         self.status.start()
         self.informer = Informer(self.client, "pods", field_selector=f"spec.nodeName={cfg.node_name}",
                                  raw=True)
@@ -145,6 +152,8 @@ class Kubelet:
             await self.syncer.probes.stop()
         if self.services is not None:
             await self.services.stop()
+        if self.service_informer is not None:
+            await self.service_informer.stop()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.status.wait_idle(), 2)
         await self.status.stop()

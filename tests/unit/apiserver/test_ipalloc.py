@@ -180,3 +180,16 @@ async def test_type_change_to_node_port_allocates_and_keeps_ports(store: SqliteS
     body["metadata"]["resourceVersion"] = updated["metadata"]["resourceVersion"]
     again = (await objs.update(SERVICES, "default", "web", body, WriteOptions())).obj
     assert again["spec"]["ports"][0]["nodePort"] == node_port
+
+
+async def test_local_load_balancer_gets_a_health_check_node_port(store: SqliteStore, clock: Clock) -> None:
+    objs, alloc = await make_objects(store, clock)
+    body = service("lb", type="LoadBalancer")
+    body["spec"]["externalTrafficPolicy"] = "Local"
+    spec = (await create(objs, body))["spec"]
+    check, node_port = spec["healthCheckNodePort"], spec["ports"][0]["nodePort"]
+    assert 30000 <= check <= 30010 and check != node_port
+    clock.now += 60
+    assert await alloc.repair() == 0  # held by the Service: not stale
+    cluster = service("lb2", type="LoadBalancer")
+    assert "healthCheckNodePort" not in (await create(objs, cluster))["spec"]
