@@ -39,11 +39,12 @@ class Agent:
     args: list[str]
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    prefix: tuple[str, ...] = ()  # e.g. nsenter into a machine's network namespace
 
     def start(self, timeout: float = 30) -> None:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "kubelite.cli.agent", "agent", *self.args],
+            [*self.prefix, *agent_command(*self.args)],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         log.close()
@@ -155,9 +156,13 @@ def unused_subnet(first: int, last: int) -> str:
             return cidr
 
 
-def _cleanup_host(agent_args: list[str]) -> None:
-    subprocess.run([sys.executable, "-m", "kubelite.cli.agent", "agent", *agent_args,
-                    "--cleanup"], capture_output=True, timeout=60)
+def agent_command(*args: str) -> list[str]:
+    """The `kubelite agent ARGS` command line, run from this checkout's interpreter."""
+    return [sys.executable, "-m", "kubelite.cli.agent", "agent", *args]
+
+
+def _cleanup_host(agent_args: list[str], prefix: tuple[str, ...] = ()) -> None:
+    subprocess.run([*prefix, *agent_command(*agent_args, "--cleanup")], capture_output=True, timeout=60)
 
 
 @contextmanager
@@ -185,8 +190,7 @@ def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None,
         (agent_dir / "registries.yaml").write_text(yaml.safe_dump(mirror_config(registry)))
         args = [
             "--server", server.url,
-            "--token-file", str(server.data_dir / "auth" / "node-token"),
-            "--ca-file", str(server.data_dir / "tls" / "ca.crt"),
+            "--token-file", str(server.data_dir / "token"),  # the join token: pins the CA
             "--data-dir", str(agent_dir), "--node-name", node_name,
             "--cluster-id", cluster_id, "--kubelet-port", str(free_port()),
             "--node-ip", "127.0.0.1", "--pod-cidr", pod_cidr, "--service-cidr", service_cidr,

@@ -22,11 +22,12 @@ from kubelite.apiserver.admission_quota import LIMIT_RANGES, RESOURCE_QUOTAS, ad
 from kubelite.apiserver.advertise import advertise_address
 from kubelite.apiserver.app import build_app
 from kubelite.apiserver.auth import TokenAuthenticator
-from kubelite.apiserver.certs import ensure_serving_cert
+from kubelite.apiserver.certs import apiserver_hosts, ensure_serving_cert
 from kubelite.apiserver.controller_process import ControllerManagerProcess
 from kubelite.apiserver.events import EventReaper
 from kubelite.apiserver.handlers import ResourceHandlers
 from kubelite.apiserver.ipalloc import ServiceAllocator
+from kubelite.apiserver.join import JoinService
 from kubelite.apiserver.master_leases import StoreLeases
 from kubelite.apiserver.metrics import Metrics, TimedStore
 from kubelite.apiserver.metrics_api import MetricsApi
@@ -37,7 +38,6 @@ from kubelite.client import ApiClient
 from kubelite.client.api_client import UNIX_SCHEME
 from kubelite.controllers.settings import ControllerSettings
 from kubelite.controlplane import KubernetesServiceController
-from kubelite.controlplane.system_services import in_cluster_names
 from kubelite.store import open_store
 from kubelite.store.interface import Store
 
@@ -59,6 +59,7 @@ class ServerConfig:
     datastore_endpoint: str = ""
     tls: bool = True
     tls_sans: list[str] = field(default_factory=list)
+    token: str = ""  # the join secret (`--token`); default: kept in DATA_DIR/token, made once
     event_ttl: float = 3600.0
     advertise_address: str = ""
     controllers: bool = True
@@ -101,6 +102,7 @@ class ApiServer:
         self.metrics_api: MetricsApi | None = None
         self.advertise_ip = advertise_address(config.advertise_address, config.host)
         self._kubernetes_service: KubernetesServiceController | None = None
+        self.join: JoinService | None = None
 
     @property
     def url(self) -> str:
@@ -135,6 +137,7 @@ class ApiServer:
         await self.limit_ranges.start(self.cache)
         await self.quotas.start(self.cache)
         self.authenticator = TokenAuthenticator(cfg.data_dir / "auth") if cfg.tls else None
+        self.join = JoinService(cfg.data_dir, cfg.data_dir / "tls", cfg.token) if cfg.tls else None
         self.proxy = KubeletProxy(self.objects, cfg.data_dir / "tls") if cfg.tls else None
         self.metrics_api = MetricsApi(self.objects, cfg.data_dir / "tls" if cfg.tls else None)
         self.handlers = ResourceHandlers(self.objects, self.cache, subresources=self.proxy)
@@ -145,15 +148,20 @@ class ApiServer:
             ready=lambda: self._ready,
             extra_metrics=self._gauges,
             metrics_api=self.metrics_api,
+            join=self.join,
         )
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
         ssl_ctx = None
         if cfg.tls:
+            assert self.join is not None
             # In-cluster clients reach it as https://kubernetes.default.svc (the ClusterIP).
-            hosts = [cfg.host, *cfg.tls_sans, self.advertise_ip, *in_cluster_names(cfg.service_cidr)]
-            crt, key = ensure_serving_cert(cfg.data_dir / "tls", [h for h in hosts if h not in ("0.0.0.0", "::")])
-            ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            extra = [*cfg.tls_sans, self.advertise_ip]
+            crt, key = ensure_serving_cert(cfg.data_dir / "tls", apiserver_hosts(cfg.host, extra, cfg.service_cidr))
+            # Client certificates are optional (kubectl uses its token) and verified against
+            # the client CA only: a verified one is the request's user (apiserver/auth.py).
+            ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(self.join.client_ca_file))
+            ssl_ctx.verify_mode = ssl.CERT_OPTIONAL
             ssl_ctx.load_cert_chain(str(crt), str(key))
             ssl_ctx.set_alpn_protocols(["http/1.1"])
         site = web.TCPSite(self._runner, cfg.host, cfg.port, ssl_context=ssl_ctx, reuse_address=True)

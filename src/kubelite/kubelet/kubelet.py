@@ -40,8 +40,9 @@ class Kubelet:
     def __init__(self, config: AgentConfig, *, client: ApiClient | None = None) -> None:
         self.config = config
         self.client = client or ApiClient(
-            config.server, token=config.token(), ca_file=config.ca_file,
-            insecure=config.insecure, user_agent=f"kubelite-agent/{config.node_name}")
+            config.server, token=config.bearer_token, ca_file=config.ca_file, insecure=config.insecure,
+            client_cert_file=config.client_cert_file, client_key_file=config.client_key_file,
+            user_agent=f"kubelite-agent/{config.node_name}")
         self.node_ip = config.node_ip or default_node_ip(config.server)
         self.pods: dict[str, dict[str, Any]] = {}  # uid -> pod
         self.queue: WorkQueue[str] = WorkQueue(base_delay=0.5, max_delay=60.0)

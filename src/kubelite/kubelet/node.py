@@ -13,7 +13,6 @@ import logging
 import os
 import platform
 import shutil
-import socket
 import uuid
 from typing import Any
 
@@ -109,17 +108,15 @@ def node_info(runtime: str) -> dict[str, str]:
 
 
 def default_node_ip(server_url: str) -> str:
-    """The local address used to reach the API server (what a kubelet would advertise)."""
+    """The node's InternalIP without `--node-ip`: the address of the default route's interface
+    (as the kubelet and k3s choose it), else the local address that reaches the API server."""
     from urllib.parse import urlparse
 
-    parsed = urlparse(server_url)
-    host = parsed.hostname or "127.0.0.1"
-    port = parsed.port or 443
-    with contextlib.suppress(OSError):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect((host, port))
-            return str(s.getsockname()[0])
-    return "127.0.0.1"
+    from kubelite import hostaddr
+
+    return (hostaddr.default_route_address()
+            or hostaddr.source_address(urlparse(server_url).hostname or "127.0.0.1")
+            or "127.0.0.1")
 
 
 #: Pressure conditions when True (the eviction manager sets them).
