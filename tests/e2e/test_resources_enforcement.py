@@ -82,10 +82,12 @@ def cpu_quota(cluster: NodeCluster, p: dict[str, Any]) -> str:
     return path.read_text().split()[0]
 
 
-def cores_used(cluster: NodeCluster, p: dict[str, Any], seconds: float = 2.0) -> float:
-    start, t0 = cpu_seconds(cluster, p), time.monotonic()
+def cores_used(cluster: NodeCluster, *pods: dict[str, Any], seconds: float = 2.0) -> list[float]:
+    """Cores each pod used over one and the same window (so they can be compared)."""
+    start, t0 = [cpu_seconds(cluster, p) for p in pods], time.monotonic()
     time.sleep(seconds)
-    return (cpu_seconds(cluster, p) - start) / (time.monotonic() - t0)
+    end, t1 = [cpu_seconds(cluster, p) for p in pods], time.monotonic()
+    return [(b - a) / (t1 - t0) for a, b in zip(start, end, strict=True)]
 
 
 def test_oom_killed_with_137_and_restarts_but_a_sigterm_exit_is_not_oom(cluster: NodeCluster) -> None:
@@ -137,15 +139,12 @@ def test_cpu_limit_holds_a_busy_loop_to_half_a_core(cluster: NodeCluster) -> Non
     limited = cluster.wait_running("cpu-limited")
     free = cluster.wait_running("cpu-free")
     assert cpu_quota(cluster, limited) == "50000" and cpu_quota(cluster, free) in ("-1", "max")
-    assert cores_used(cluster, limited) < 0.6
-    # This machine is shared with other test runs: the best of a few windows shows what an
-    # unlimited loop gets when it can (a whole core), the limited one never more than half.
-    # On a loaded machine neither gets what it could: then the unlimited one must at least
-    # clearly outrun the limited one.
-    samples = [(cores_used(cluster, limited), cores_used(cluster, free)) for _ in range(3)]
-    best_limited, best_free = max(s[0] for s in samples), max(s[1] for s in samples)
-    assert best_limited < 0.6, samples
-    assert best_free > 0.8 or best_free > 1.5 * best_limited, samples
+    # The quota caps the limited loop whatever the load. This machine is shared with other
+    # test runs: over the same windows, the unlimited loop gets a whole core when it can, and
+    # on a loaded machine still clearly outruns the limited one (it weighs twice as much).
+    samples = [cores_used(cluster, limited, free) for _ in range(3)]
+    assert all(used_limited < 0.6 for used_limited, _ in samples), samples
+    assert any(used_free > 0.8 or used_free > 1.5 * used_limited for used_limited, used_free in samples), samples
 
 
 def top_cpu_milli(cluster: NodeCluster, name: str, timeout: float = 30) -> tuple[int, str]:
@@ -173,7 +172,7 @@ def kubelet_summary(cluster: NodeCluster) -> dict[str, Any]:
 
 
 def test_kubectl_top_pod_and_node(cluster: NodeCluster) -> None:
-    cluster.apply(pod("cpu-idle", "sleep 3600", {"requests": {"cpu": "100m"}}))
+    cluster.apply(pod("cpu-idle", "sleep 3600"))
     limited = cluster.wait_running("cpu-limited")
     cluster.wait_running("cpu-idle")
     # Rates are never compared across moments: the figures are held to what holds on a
@@ -219,7 +218,7 @@ def test_describe_node_adds_up_the_pods_requests(cluster: NodeCluster) -> None:
     section = out.split("Allocated resources:", 1)[1]
     cpu_row = next(line.split() for line in section.splitlines() if line.strip().startswith("cpu"))
     assert _quantity_milli(cpu_row[1]) == expected, section
-    pct = round(100 * expected / _quantity_milli(allocatable["cpu"]))
+    pct = int(100 * expected / _quantity_milli(allocatable["cpu"]))  # kubectl truncates
     assert cpu_row[2] == f"({pct}%)"
     assert re.search(r"Non-terminated Pods:\s+\(\d+ in total\)", out)
     assert "requests-a" in out.split("Non-terminated Pods:", 1)[1]
