@@ -7,7 +7,6 @@ import base64
 import contextlib
 import logging
 import os
-import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from aiohttp import web
 
+from kubelite import tls
 from kubelite.api import status as st
 from kubelite.api.registry import by_resource
 from kubelite.apiserver.admission import NamespaceLifecycle, StorageAdmission, WatchedKind
@@ -160,10 +160,7 @@ class ApiServer:
             crt, key = ensure_serving_cert(cfg.data_dir / "tls", apiserver_hosts(cfg.host, extra, cfg.service_cidr))
             # Client certificates are optional (kubectl uses its token) and verified against
             # the client CA only: a verified one is the request's user (apiserver/auth.py).
-            ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(self.join.client_ca_file))
-            ssl_ctx.verify_mode = ssl.CERT_OPTIONAL
-            ssl_ctx.load_cert_chain(str(crt), str(key))
-            ssl_ctx.set_alpn_protocols(["http/1.1"])
+            ssl_ctx = tls.server_context(crt, key, client_ca=self.join.client_ca_file)
         site = web.TCPSite(self._runner, cfg.host, cfg.port, ssl_context=ssl_ctx, reuse_address=True)
         await site.start()
         sockets = getattr(site._server, "sockets", None)  # the bound port when listening on :0
