@@ -34,7 +34,7 @@ from kubelite.api.patch import (
     server_side_apply,
 )
 from kubelite.api.registry import Kind, by_kind
-from kubelite.api.strategy import strategy_for
+from kubelite.api.strategy import status_strategy_for, strategy_for
 from kubelite.api.types.meta_v1 import ManagedFieldsEntry
 from kubelite.api.validation.errors import FieldError, invalid_message, required, status_causes
 from kubelite.apiserver import objects
@@ -475,7 +475,6 @@ class ObjectStore:
         old_dict = objects.decode(old_data)
         old: Any = msgspec.convert(old_dict, kind.type)
         self._keep_system_meta(new.metadata, old.metadata)
-        strategy = strategy_for(kind)
         if subresource == "finalize":
             # namespaces/finalize changes spec.finalizers and nothing else
             finalizers = new.spec.finalizers if new.spec else None
@@ -484,10 +483,9 @@ class ObjectStore:
                 new.spec.finalizers = finalizers
             errors: list[FieldError] = []
         else:
-            if subresource == "status":
-                strategy.prepare_for_status_update(new, old)
-            else:
-                strategy.prepare_for_update(new, old)
+            # /status has a strategy of its own (what it keeps, how it validates)
+            strategy = status_strategy_for(kind) if subresource == "status" else strategy_for(kind)
+            strategy.prepare_for_update(new, old)
             errors = strategy.validate_update(new, old)
         if errors:
             raise _invalid(kind, name, errors)
@@ -558,7 +556,8 @@ class ObjectStore:
                     raise st.not_found(kind.plural, name, kind.group)
                 return await self._apply_create(kind, namespace, name, patch, opts)
             current = objects.decode(objects.with_resource_version(kv.value, kv.mod_revision))
-            patched, managed_done = self._apply_patch(kind, current, patch_type, patch, opts)
+            patched, managed_done = self._apply_patch(kind, current, patch_type, patch, opts,
+                                                      subresource)
             if not isinstance(patched, dict):
                 raise st.BadRequest("the patch must produce a JSON object")
             warnings = self._check_fields(kind, patched, opts)
@@ -585,7 +584,8 @@ class ObjectStore:
         raise st.conflict(kind.plural, name, st.STALE_OBJECT, kind.group)
 
     def _apply_patch(
-        self, kind: Kind, current: dict[str, Any], patch_type: str, patch: Any, opts: WriteOptions
+        self, kind: Kind, current: dict[str, Any], patch_type: str, patch: Any, opts: WriteOptions,
+        subresource: str = "",
     ) -> tuple[Any, bool]:
         try:
             if patch_type == JSON_PATCH:
@@ -602,6 +602,7 @@ class ObjectStore:
             return server_side_apply(
                 current, patch, manager=opts.field_manager, force=opts.force,
                 definition=kind.definition, api_version=kind.api_version, now=now_rfc3339(),
+                subresource=subresource,
             ), True
         except ApplyConflict as c:
             raise st.Conflict(c.message(), name=current["metadata"].get("name", ""),
