@@ -122,7 +122,8 @@ class ApiServer:
         self.quotas = WatchedKind(timed, RESOURCE_QUOTAS)
         self.objects = ObjectStore(
             timed, admission=[self.namespace_lifecycle, self.service_allocator, StorageAdmission(timed),
-                              *admission_plugins(timed, self.limit_ranges, self.quotas)]  # LimitRanger, then ResourceQuota
+                              *admission_plugins(timed, self.limit_ranges, self.quotas)],  # LimitRanger, then ResourceQuota
+            after_delete=[self.service_allocator.after_delete],
         )
         await self._bootstrap()
         await self.namespace_lifecycle.start(self.cache)
