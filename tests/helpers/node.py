@@ -162,9 +162,11 @@ def _cleanup_host(agent_args: list[str]) -> None:
 
 @contextmanager
 def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None,
-                 agent_args: list[str] | None = None) -> Iterator[NodeCluster]:
+                 agent_args: list[str] | None = None,
+                 server_args: list[str] | None = None) -> Iterator[NodeCluster]:
     """A server + an agent + a registry serving `busybox:latest` through a docker.io mirror.
-    `agent_args` are extra `kubelite agent` flags (e.g. `--eviction-hard ...`)."""
+    `agent_args` are extra `kubelite agent` flags (e.g. `--eviction-hard ...`), `server_args`
+    extra `kubelite server` flags (e.g. `--node-monitor-grace-period 20`)."""
     tmp.mkdir(parents=True, exist_ok=True)
     cluster_id = secrets.token_hex(3)
     pod_cidr, service_cidr = unused_subnet(200, 250), unused_subnet(160, 190)
@@ -176,7 +178,8 @@ def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None,
     try:
         layout = build_busybox_image(tmp / "image", extra_files=image_files)
         push_image(layout, registry.url, "library/busybox", "latest")
-        server = start_server(tmp / "server", "--cluster-cidr", pod_cidr, "--service-cidr", service_cidr)
+        server = start_server(tmp / "server", "--cluster-cidr", pod_cidr, "--service-cidr", service_cidr,
+                              *(server_args or []))
         agent_dir = tmp / "agent"
         agent_dir.mkdir()
         (agent_dir / "registries.yaml").write_text(yaml.safe_dump(mirror_config(registry)))
