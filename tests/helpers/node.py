@@ -171,7 +171,7 @@ def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None,
                  server_args: list[str] | None = None) -> Iterator[NodeCluster]:
     """A server + an agent + a registry serving `busybox:latest` through a docker.io mirror.
     `agent_args` are extra `kubelite agent` flags (e.g. `--eviction-hard ...`), `server_args`
-    extra `kubelite server` flags."""
+    extra `kubelite server` flags (e.g. `--node-monitor-grace-period 20`)."""
     tmp.mkdir(parents=True, exist_ok=True)
     cluster_id = secrets.token_hex(3)
     pod_cidr, service_cidr = unused_subnet(200, 250), unused_subnet(160, 190)

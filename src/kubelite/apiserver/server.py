@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -15,8 +14,6 @@ import yaml
 from aiohttp import web
 
 from kubelite import tls
-from kubelite.api import status as st
-from kubelite.api.registry import by_resource
 from kubelite.apiserver.admission import NamespaceLifecycle, StorageAdmission, WatchedKind
 from kubelite.apiserver.admission_quota import LIMIT_RANGES, RESOURCE_QUOTAS, admission_plugins
 from kubelite.apiserver.advertise import advertise_address
@@ -32,7 +29,8 @@ from kubelite.apiserver.master_leases import StoreLeases
 from kubelite.apiserver.metrics import Metrics, TimedStore
 from kubelite.apiserver.metrics_api import MetricsApi
 from kubelite.apiserver.proxy import KubeletProxy
-from kubelite.apiserver.rest import ObjectStore, WriteOptions
+from kubelite.apiserver.rest import ObjectStore
+from kubelite.apiserver.systemnamespaces import SystemNamespaces
 from kubelite.apiserver.watchcache import WatchCache
 from kubelite.client import ApiClient
 from kubelite.client.api_client import UNIX_SCHEME
@@ -48,8 +46,6 @@ log = logging.getLogger("kubelite.apiserver")
 
 SOCKET_NAME = "api.sock"
 MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes with the terminating NUL
-
-SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
 @dataclass
@@ -130,9 +126,11 @@ class ApiServer:
         self.quotas = WatchedKind(timed, RESOURCE_QUOTAS)
         self.objects = ObjectStore(
             timed, admission=[self.namespace_lifecycle, self.service_allocator, StorageAdmission(timed),
-                              *admission_plugins(timed, self.limit_ranges, self.quotas)]  # LimitRanger, then ResourceQuota
+                              *admission_plugins(timed, self.limit_ranges, self.quotas)],  # LimitRanger, then ResourceQuota
+            after_delete=[self.service_allocator.after_delete],
         )
-        await self._bootstrap()
+        self.system_namespaces = SystemNamespaces(self.objects)
+        await self.system_namespaces.start(self.cache)
         await self.namespace_lifecycle.start(self.cache)
         await self.limit_ranges.start(self.cache)
         await self.quotas.start(self.cache)
@@ -189,15 +187,6 @@ class ApiServer:
         await site.start()
         path.chmod(0o600)
         self.socket_path = path
-
-    async def _bootstrap(self) -> None:
-        assert self.objects is not None
-        namespaces = by_resource("", "v1", "namespaces")
-        assert namespaces is not None
-        for name in SYSTEM_NAMESPACES:
-            body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-            with contextlib.suppress(st.AlreadyExists):
-                await self.objects.create(namespaces, None, body, WriteOptions(field_manager="kubelite"))
 
     def _gauges(self) -> dict[str, float]:
         cache = self.cache
@@ -286,6 +275,7 @@ class ApiServer:
         if self._reaper:
             await self._reaper.stop()
         if self.objects is not None:
+            await self.system_namespaces.stop()
             await self.namespace_lifecycle.stop()
             await self.limit_ranges.stop()
             await self.quotas.stop()
