@@ -140,3 +140,28 @@ async def test_racing_writes_on_an_etcd_backed_server_end_in_200_201_404_409(tmp
     assert failures == []
     assert set(codes) <= {200, 201, 404, 409}, codes
     assert codes[404] > 0 and codes[200] > 0
+
+
+async def test_creates_racing_the_deletion_of_their_namespace_end_in_201_403_404(server: Server) -> None:
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "doomed"}}
+    url = "/api/v1/namespaces/doomed/configmaps"
+    async with raw_session(server) as session:
+        assert (await _answer(session.post("/api/v1/namespaces", json=namespace)))[0] == 201
+
+        def request(i: int) -> Any:
+            if i == RACERS // 4:
+                return session.delete("/api/v1/namespaces/doomed")
+            body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}"}}
+            return session.post(url, json=body)
+
+        answers = await asyncio.gather(*(_answer(request(i)) for i in range(RACERS)))
+        late = await _answer(session.post(url, json={"apiVersion": "v1", "kind": "ConfigMap",
+                                                     "metadata": {"name": "late"}}))
+    codes = Counter(code for code, _ in answers)
+    assert set(codes) <= {200, 201, 403, 404}, codes
+    assert late[0] in (403, 404)
+    refusals = [body for code, body in [*answers, late] if code == 403]
+    for body in refusals:
+        assert body["message"].endswith("unable to create new content in namespace doomed because it is being terminated")
+        assert body["details"]["causes"] == [{"reason": "NamespaceTerminating", "field": "metadata.namespace",
+                                              "message": "namespace doomed is being terminated"}]
