@@ -138,6 +138,12 @@ class InternalError(ApiError):
     code, reason = 500, "InternalError"
 
 
+class ServerTimeout(ApiError):
+    """The store could not complete the operation in time; retry (500, reason ServerTimeout)."""
+
+    code, reason = 500, "ServerTimeout"
+
+
 class ServiceUnavailable(ApiError):
     """The store or a backend is unreachable (503)."""
 
@@ -183,6 +189,29 @@ def conflict(resource: str, name: str, reason: str, group: str = "") -> Conflict
         name=name,
         group=group,
         kind=resource,
+    )
+
+
+def server_timeout(resource: str, operation: str, group: str = "", retry_after: int = 2) -> ServerTimeout:
+    """Kubernetes' NewServerTimeout: details.name carries the operation, not an object name."""
+    qualified = f"{resource}.{group}" if group else resource
+    return ServerTimeout(
+        f"The {operation} operation against {qualified} could not be completed at this time, "
+        "please try again.",
+        name=operation, group=group, kind=resource, retry_after=retry_after,
+    )
+
+
+RESOURCE_VERSION_TOO_LARGE = "ResourceVersionTooLarge"
+TOO_LARGE_RESOURCE_VERSION = "Too large resource version"
+
+
+def too_large_resource_version(wanted: int, current: int, retry_after: int = 0) -> Timeout:
+    """A read asked for a resourceVersion the server has not reached (storage.NewTooLargeResourceVersionError)."""
+    return Timeout(
+        f"Timeout: {TOO_LARGE_RESOURCE_VERSION}: {wanted}, current: {current}",
+        causes=[{"reason": RESOURCE_VERSION_TOO_LARGE, "message": TOO_LARGE_RESOURCE_VERSION}],
+        retry_after=retry_after or None,
     )
 
 

@@ -114,6 +114,8 @@ class NamespaceLifecycle(_CacheCopy):
                 f'{kind.plural} "{obj.metadata.name}" is forbidden: unable to create new content in '
                 f"namespace {namespace} because it is being terminated",
                 name=obj.metadata.name or "", group=kind.group, kind=kind.plural,
+                causes=[{"reason": "NamespaceTerminating", "message": f"namespace {namespace} is being terminated",
+                         "field": "metadata.namespace"}],  # clients tell this refusal from others by it
             )
 
 

@@ -10,11 +10,12 @@ from typing import Any
 from aiohttp import web
 
 from kubelite.api import status as st
-from kubelite.apiserver import discovery, whoami
+from kubelite.apiserver import discovery, storeerrors, whoami
 from kubelite.apiserver import metrics_api as metrics_api_mod
 from kubelite.apiserver.auth import PUBLIC_PATHS, TokenAuthenticator, User, certificate_user
 from kubelite.apiserver.handlers import RESOURCE, WATCH, ResourceHandlers, json_response
 from kubelite.apiserver.metrics import Metrics, verb_of
+from kubelite.store.interface import StoreError
 
 log = logging.getLogger("kubelite.apiserver")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -22,7 +23,11 @@ USER = web.RequestKey("user", User)
 
 
 def status_response(err: st.ApiError) -> web.Response:
-    return json_response(err.status(), err.code)
+    response = json_response(err.status(), err.code)
+    retry = err.details.get("retryAfterSeconds")
+    if retry:  # as Kubernetes' ErrorNegotiated: the Status's retry delay as a header too
+        response.headers["Retry-After"] = str(retry)
+    return response
 
 
 def build_app(
@@ -56,6 +61,12 @@ def build_app(
         except st.ApiError as e:
             code = e.code
             return status_response(e)
+        except StoreError as e:  # a store failure no handler translated: still a Status
+            err = storeerrors.from_key(e, request.method)
+            code = err.code
+            if code >= 500:
+                log.warning("store error serving %s %s: %s", request.method, request.path, e)
+            return status_response(err)
         except web.HTTPException as e:
             code = e.status
             if e.status == 404:

@@ -11,7 +11,7 @@ from kubelite.api.registry import Kind
 from kubelite.api.types.core_v1 import PodCondition, PodStatus
 from kubelite.apiserver import objects
 from kubelite.apiserver.rest import ObjectStore, WriteOptions, now_rfc3339
-from kubelite.store.interface import RevisionConflictError
+from kubelite.apiserver.storeerrors import translated
 
 
 async def bind_pod(
@@ -40,8 +40,9 @@ async def bind_pod(
         if opts.dry_run:
             return
         try:
-            await store.store.update(key, objects.encode_for_store(pod), kv.mod_revision)
+            with translated(pods, name, "update"):  # a pod deleted meanwhile: 404
+                await store.store.update(key, objects.encode_for_store(pod), kv.mod_revision)
             return
-        except RevisionConflictError:
+        except st.Conflict:
             continue
     raise st.conflict("pods", name, st.STALE_OBJECT)

@@ -12,6 +12,7 @@ from kubelite.api.registry import Kind, by_resource
 from kubelite.api.selectors import SelectorError, parse_field_selector, parse_label_selector
 from kubelite.api.tables import table
 from kubelite.apiserver import objects
+from kubelite.apiserver.decoding import check_shape
 from kubelite.apiserver.negotiation import decode_body, media_type, wants_table
 from kubelite.apiserver.paths import ResourcePath, parse_resource_path
 from kubelite.apiserver.rest import PATCH_TYPES, ObjectStore, WriteOptions, WriteResult
@@ -22,6 +23,10 @@ JSON = "application/json"
 STREAM_LIST_OVER = 2000  # lists longer than this are sent in chunks of this many items
 RESOURCE = web.RequestKey("resource", str)  # "pods", "pods/status": for request metrics
 WATCH = web.RequestKey("watch", bool)
+# the definitions of bodies that are no kind of their own here: checked with check_shape
+DELETE_OPTIONS = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
+BINDING = "io.k8s.api.core.v1.Binding"
+EVICTION = "io.k8s.api.policy.v1.Eviction"
 
 
 def json_response(body: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
@@ -36,6 +41,13 @@ def warning_header(text: str) -> str:
     """An RFC 7234 warning as Kubernetes sends it: code 299, the text a quoted string."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
     return f'299 - "{escaped}"'
+
+
+def _resource_version(text: str) -> int:
+    """A resourceVersion query parameter: a store revision, so a whole number from 0."""
+    if not text.isdigit():
+        raise st.BadRequest(f"invalid resourceVersion {text!r}")
+    return int(text)
 
 
 def _bool(value: str | None) -> bool:
@@ -81,7 +93,7 @@ class ResourceHandlers:
         if kind.kind == "Binding" and method == "POST" and path.name is None:
             return await self._binding(request, path)
         if kind.kind == "SelfSubjectAccessReview" and method == "POST":
-            return await self._access_review(request)
+            return await self._access_review(request, path)
         if path.name is None:
             if method == "GET":
                 self._check_verb(kind, "list", path)
@@ -144,6 +156,9 @@ class ResourceHandlers:
 
     async def _get(self, request: web.Request, path: ResourcePath) -> web.Response:
         assert path.name is not None
+        rv = request.query.get("resourceVersion", "")
+        if rv not in ("", "0"):  # "at least this fresh": wait for the cache to get there
+            await self.cache.wait_until_fresh(_resource_version(rv))
         data = await self.store.get(path.kind, path.namespace, path.name)
         if wants_table(request.headers.get("Accept", "")):
             include = request.query.get("includeObject", "PartialObjectMetadata")
@@ -186,10 +201,9 @@ class ResourceHandlers:
         revision = 0
         rv = q.get("resourceVersion", "")
         if rv and q.get("resourceVersionMatch") == "Exact":
-            try:
-                revision = int(rv)
-            except ValueError:
-                raise st.BadRequest(f"invalid resourceVersion {rv!r}") from None
+            revision = _resource_version(rv)
+        elif rv not in ("", "0"):  # NotOlderThan, said or implied: wait until the cache is there
+            await self.cache.wait_until_fresh(_resource_version(rv))
         page = await self.store.list(
             kind, path.namespace, matches=matches, limit=limit,
             continue_token=q.get("continue", ""), revision=revision, exact_name=exact_name,
@@ -291,6 +305,7 @@ class ResourceHandlers:
                 body = decode_body(raw, request.headers.get("Content-Type", JSON))
                 if not isinstance(body, dict):
                     raise st.BadRequest("DeleteOptions must be a JSON object")
+                check_shape(body, DELETE_OPTIONS)
                 options.update(body)
         q = request.query
         if "gracePeriodSeconds" in q:
@@ -333,14 +348,15 @@ class ResourceHandlers:
 
     async def _binding(self, request: web.Request, path: ResourcePath) -> web.Response:
         body = await self._object_body(request)
-        pod_name = path.name or (body.get("metadata") or {}).get("name")
-        target = body.get("target") or {}
-        node = target.get("name")
+        check_shape(body, BINDING)
+        meta = body.get("metadata") or {}
+        pod_name = path.name or meta.get("name")
+        node = (body.get("target") or {}).get("name")
         if not pod_name or not node:
             raise st.Invalid("Binding is invalid: target.name: Required value", causes=[{"reason": "FieldValueRequired", "message": "Required value", "field": "target.name"}])
         pods = by_resource("", "v1", "pods")
         assert pods is not None
-        uid = (body.get("metadata") or {}).get("uid")
+        uid = meta.get("uid")
         from kubelite.apiserver.binding import bind_pod
 
         await bind_pod(self.store, pods, path.namespace or "default", pod_name, node, uid, self._options(request))
@@ -351,6 +367,7 @@ class ResourceHandlers:
         from kubelite.apiserver.eviction import evict
 
         body = await self._object_body(request)
+        check_shape(body, EVICTION)
         result = await evict(self.store, path.kind, path.namespace or "default", path.name, body, self._options(request))
         return json_response(result, 201)
 
@@ -364,8 +381,9 @@ class ResourceHandlers:
 
         return json_response(await serve_token_request(self, request, path), 201)
 
-    async def _access_review(self, request: web.Request) -> web.Response:
+    async def _access_review(self, request: web.Request, path: ResourcePath) -> web.Response:
         body = await self._object_body(request)
+        check_shape(body, path.kind.definition)
         body.setdefault("metadata", {})
         body["status"] = {"allowed": True, "reason": "kubelite grants every authenticated user full access"}
         return json_response(body, 201)

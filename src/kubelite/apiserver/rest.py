@@ -13,7 +13,6 @@ import datetime as dt
 import logging
 import os
 import random
-import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -39,9 +38,11 @@ from kubelite.api.strategy import status_strategy_for, strategy_for
 from kubelite.api.types.meta_v1 import ManagedFieldsEntry
 from kubelite.api.validation.errors import FieldError, invalid_message, required, status_causes
 from kubelite.apiserver import objects
+from kubelite.apiserver.decoding import convert_body
+from kubelite.apiserver.storeerrors import translated
 from kubelite.store.interface import (
     CompactedError,
-    KeyExistsError,
+    FutureRevisionError,
     KeyNotFoundError,
     RevisionConflictError,
     Store,
@@ -57,9 +58,8 @@ PATCH_TYPES = (MERGE_PATCH, JSON_PATCH, STRATEGIC_PATCH, APPLY_PATCH)
 RETURNS_DELETED_OBJECT = {"Pod", "Namespace"}
 PROTECTED_NAMESPACES = {"default", "kube-system", "kube-public"}
 _NAME_SUFFIX_CHARS = "bcdfghjklmnpqrstvwxz2456789"
-_MISSING_FIELD = re.compile(r"Object missing required field `([^`]+)`(?: - at `\$(.*)`)?")
-_TYPE_ERROR = re.compile(r"(.*?)(?: - at `\$(.*)`)?$")
 _ManagedFields = list[ManagedFieldsEntry]
+CONFLICT_RETRIES = 50  # re-reads of an object whose write lost a race, before answering 409
 
 
 class _RandomBytes:
@@ -177,31 +177,6 @@ AfterDelete = Callable[[Kind, dict[str, Any]], Awaitable[None]]
 log = logging.getLogger(__name__)
 
 
-def _json_path(path: str) -> str:
-    """msgspec's `$.spec.containers[0]` -> Kubernetes' `spec.containers[0]`."""
-    return path.lstrip(".")
-
-
-def _translate_decode_error(kind: Kind, name: str, err: msgspec.ValidationError) -> st.ApiError:
-    text = str(err)
-    missing = _MISSING_FIELD.match(text)
-    if missing:
-        parent = _json_path(missing.group(2) or "")
-        path = f"{parent}.{missing.group(1)}" if parent else missing.group(1)
-        cause = {"reason": "FieldValueRequired", "message": "Required value", "field": path}
-        return st.Invalid(
-            f'{kind.kind} "{name}" is invalid: {path}: Required value',
-            name=name, group=kind.group, kind=kind.kind, causes=[cause],
-        )
-    match = _TYPE_ERROR.match(text)
-    detail = match.group(1) if match else text
-    where = _json_path(match.group(2) or "") if match else ""
-    message = f"{kind.kind} in version \"{kind.version}\" cannot be handled as a {kind.kind}: {detail}"
-    if where:
-        message += f" at {where}"
-    return st.BadRequest(message)
-
-
 def _invalid(kind: Kind, name: str, errors: list[FieldError]) -> st.Invalid:
     return st.Invalid(
         invalid_message(kind.kind, name, errors, kind.group),
@@ -273,10 +248,8 @@ class ObjectStore:
 
     @staticmethod
     def _convert(kind: Kind, body: dict[str, Any], name: str) -> Any:
-        try:
-            return msgspec.convert(body, kind.type)
-        except msgspec.ValidationError as e:
-            raise _translate_decode_error(kind, name, e) from None
+        return convert_body(body, kind.type, kind=kind.kind, version=kind.version,
+                            definition=kind.definition, name=name, group=kind.group)
 
     async def _get_kv(self, kind: Kind, namespace: str | None, name: str) -> Any:
         kv = await self.store.get(objects.object_key(kind, namespace, name))
@@ -377,6 +350,8 @@ class ObjectStore:
                 "and now may show up in the list."
                 if continue_token else f"too old resource version: {revision}"
             ) from None
+        except FutureRevisionError as e:
+            raise st.too_large_resource_version(e.requested, e.current) from None
 
     # ----- create
 
@@ -417,10 +392,8 @@ class ObjectStore:
         data = objects.encode_for_store(obj)
         if opts.dry_run:
             return WriteResult(code=201, warnings=warnings, data=data)
-        try:
+        with translated(kind, name, "create"):
             revision = await self.store.create(objects.object_key(kind, namespace, name), data)
-        except KeyExistsError:
-            raise st.already_exists(kind.plural, name, kind.group) from None
         return WriteResult(code=201, warnings=warnings, data=objects.with_resource_version(data, revision))
 
     @staticmethod
@@ -456,18 +429,24 @@ class ObjectStore:
             )
         if kind.namespaced and meta.get("namespace") and meta["namespace"] != namespace:
             raise st.BadRequest("the namespace of the provided object does not match the namespace sent on the request")
-        kv = await self._get_kv(kind, namespace, name)
         want = meta.get("resourceVersion")
-        if want:
-            try:
-                want_rev = int(want)
-            except ValueError:
-                raise st.BadRequest(f"invalid resourceVersion {want!r}") from None
-            if want_rev != kv.mod_revision:
+        try:
+            want_rev = int(want) if want else 0
+        except (TypeError, ValueError):
+            raise st.BadRequest(f"invalid resourceVersion {want!r}") from None
+        for _ in range(CONFLICT_RETRIES):
+            kv = await self._get_kv(kind, namespace, name)
+            if want_rev and want_rev != kv.mod_revision:
                 raise st.conflict(kind.plural, name, st.STALE_OBJECT, kind.group)
-        result = await self._write_update(kind, namespace, name, kv, body, opts, subresource)
-        result.warnings[:0] = warnings
-        return result
+            try:
+                result = await self._write_update(kind, namespace, name, kv, body, opts, subresource)
+            except st.Conflict:
+                if want_rev:
+                    raise
+                continue  # an unconditional update lost a race: retry on the new state, as Kubernetes does
+            result.warnings[:0] = warnings
+            return result
+        raise st.conflict(kind.plural, name, st.STALE_OBJECT, kind.group)
 
     async def _write_update(
         self,
@@ -514,20 +493,13 @@ class ObjectStore:
         if opts.dry_run:
             return WriteResult(data=objects.with_resource_version(data, kv.mod_revision))
         meta = new.metadata
-        if meta.deletion_timestamp and not meta.finalizers and self._deletion_complete(kind, new):
-            try:
-                await self.store.delete(key, kv.mod_revision)
-            except RevisionConflictError:
-                raise st.conflict(kind.plural, name, st.STALE_OBJECT, kind.group) from None
-            result = WriteResult(data=data)
-            await self._removed(kind, result.obj)
-            return result
-        try:
+        with translated(kind, name, "update"):
+            if meta.deletion_timestamp and not meta.finalizers and self._deletion_complete(kind, new):
+                await self.store.delete(key, kv.mod_revision)  # the last finalizer went: so does the object
+                result = WriteResult(data=data)
+                await self._removed(kind, result.obj)
+                return result
             revision = await self.store.update(key, data, kv.mod_revision)
-        except RevisionConflictError:
-            raise st.conflict(kind.plural, name, st.STALE_OBJECT, kind.group) from None
-        except KeyNotFoundError:
-            raise st.not_found(kind.plural, name, kind.group) from None
         return WriteResult(data=objects.with_resource_version(data, revision))
 
     @staticmethod
@@ -566,12 +538,15 @@ class ObjectStore:
         if patch_type == APPLY_PATCH and not opts.field_manager:
             raise st.BadRequest("PATCH, application/apply-patch+yaml requires fieldManager parameter")
         want = _patch_precondition(patch_type, patch)
-        for _ in range(10):
+        for _ in range(CONFLICT_RETRIES):
             kv = await self.store.get(objects.object_key(kind, namespace, name))
             if kv is None:
                 if patch_type != APPLY_PATCH or subresource:
                     raise st.not_found(kind.plural, name, kind.group)
-                return await self._apply_create(kind, namespace, name, patch, opts)
+                try:
+                    return await self._apply_create(kind, namespace, name, patch, opts)
+                except st.AlreadyExists:
+                    continue  # another apply created it first: apply to what it made
             current = objects.decode(objects.with_resource_version(kv.value, kv.mod_revision))
             patched, managed_done = self._apply_patch(kind, current, patch_type, patch, opts,
                                                       subresource)
@@ -662,12 +637,14 @@ class ObjectStore:
     async def delete(
         self, kind: Kind, namespace: str | None, name: str, options: dict[str, Any], opts: WriteOptions
     ) -> WriteResult:
-        for _ in range(10):
+        for _ in range(CONFLICT_RETRIES):
             kv = await self._get_kv(kind, namespace, name)
             try:
                 return await self._delete_once(kind, namespace, name, kv, options, opts)
             except RevisionConflictError:
-                continue
+                continue  # changed since read: decide again on its new state
+            except KeyNotFoundError:
+                raise st.not_found(kind.plural, name, kind.group) from None  # a concurrent delete won
         raise st.conflict(kind.plural, name, st.STALE_OBJECT, kind.group)
 
     async def _delete_once(

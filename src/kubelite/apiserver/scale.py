@@ -10,12 +10,15 @@ from kubelite.api import status as st
 from kubelite.api.patch import PatchError, apply_json_patch, apply_merge_patch
 from kubelite.api.selectors import label_selector_from_struct
 from kubelite.apiserver import objects
+from kubelite.apiserver.decoding import check_shape
 from kubelite.apiserver.negotiation import decode_body, media_type
 from kubelite.apiserver.paths import ResourcePath
 from kubelite.apiserver.rest import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH
 
 if TYPE_CHECKING:
     from kubelite.apiserver.handlers import ResourceHandlers
+
+SCALE = "io.k8s.api.autoscaling.v1.Scale"
 
 
 def _selector(sel: dict[str, Any] | None) -> str:
@@ -73,6 +76,7 @@ async def handle_scale(handlers: ResourceHandlers, request: web.Request, path: R
             raise st.BadRequest(str(e)) from None
     if not isinstance(wanted, dict):
         raise st.BadRequest("Scale must be a JSON object")
+    check_shape(wanted, SCALE)
     replicas = (wanted.get("spec") or {}).get("replicas")
     if not isinstance(replicas, int) or replicas < 0:
         raise st.Invalid(

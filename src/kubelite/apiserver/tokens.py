@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from kubelite.api import status as st
 from kubelite.api.registry import by_resource
 from kubelite.apiserver import objects
+from kubelite.apiserver.decoding import check_shape
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -47,6 +48,7 @@ MIN_EXPIRATION = 600
 MAX_EXPIRATION = 1 << 32
 SA_PREFIX = "system:serviceaccount:"
 BOUND_KINDS = ("Pod", "Secret")
+TOKEN_REQUEST = "io.k8s.api.authentication.v1.TokenRequest"
 
 
 def _b64(data: bytes) -> str:
@@ -309,4 +311,5 @@ async def serve_token_request(handlers: ResourceHandlers, request: web.Request,
         raise st.MethodNotAllowed("the server does not allow this method on the requested resource")
     assert path.name is not None and path.namespace is not None
     body = await handlers._object_body(request)
+    check_shape(body, TOKEN_REQUEST)
     return await create_token(handlers.store, issuer_of(handlers), path.namespace, path.name, body)

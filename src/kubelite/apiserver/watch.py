@@ -107,7 +107,8 @@ async def serve_watch(
             except TimeoutError:
                 if transport is None or transport.is_closing():
                     break
-                if bookmarks and next_bookmark <= loop.time() < deadline:
+                if bookmarks and next_bookmark <= loop.time() < deadline and cache.revision >= start:
+                    # (a watch from a revision not reached yet gets no bookmark before it)
                     next_bookmark = loop.time() + BOOKMARK_INTERVAL
                     if direct is not None:
                         direct.flush()

@@ -16,10 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubelite.api import status as st
 from kubelite.apiserver import objects
 from kubelite.store.interface import CompactedError, Event, Store
 
 log = logging.getLogger(__name__)
+
+BLOCK_TIMEOUT = 3.0  # seconds a read waits for a resourceVersion the cache has not reached
+TOO_LARGE_RETRY_SECONDS = 1  # the Retry-After of the 504 when it never came
 
 ObjectFilter = Callable[[dict[str, Any]], bool]
 
@@ -94,10 +98,11 @@ class Watcher:
     closed: bool = False
     deliver: Deliver | None = None
     busy: bool = False
+    after: int = 0  # the revision watched from: events at or before it are not sent
 
     def offer(self, event: CachedEvent) -> None:
         """Send or queue the client-visible form of `event` (ADDED/MODIFIED/DELETED), if any."""
-        if self.closed or not event.key.startswith(self.prefix):
+        if self.closed or event.revision <= self.after or not event.key.startswith(self.prefix):
             return
         watch_type = self._translate(event)
         if watch_type is None:
@@ -234,6 +239,13 @@ class WatchCache:
             return False
         return True
 
+    async def wait_until_fresh(self, revision: int, timeout: float = BLOCK_TIMEOUT) -> None:
+        """Return once the cache has seen `revision`, or raise Kubernetes' 504 "Too large resource
+        version" after `timeout` (waitUntilFreshAndBlock): a read asked for a state this server
+        has not reached, and may reach in a moment (another server wrote it)."""
+        if not await self.wait_for(revision, timeout):
+            raise st.too_large_resource_version(revision, self.revision, TOO_LARGE_RETRY_SECONDS)
+
     def too_old(self, revision: int) -> bool:
         return revision < self.oldest
 
@@ -241,9 +253,10 @@ class WatchCache:
         """A watcher receiving every event after `from_revision` under `prefix`.
 
         The caller checks `too_old` first; replay and registration happen without
-        yielding to the loop, so no event can fall between them.
+        yielding to the loop, so no event can fall between them. A `from_revision` the cache
+        has not reached yet is a quiet watch until it passes, as in Kubernetes' cacher.
         """
-        watcher = Watcher(prefix, matches)
+        watcher = Watcher(prefix, matches, after=from_revision)
         if from_revision < self.revision:
             replay: list[CachedEvent] = []
             for ev in reversed(self._events):

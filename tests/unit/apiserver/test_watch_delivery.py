@@ -236,3 +236,37 @@ async def test_the_local_socket_serves_the_same_api_to_this_host_only(server: Ap
         await client.create("configmaps", {"metadata": {"name": "local"}, "data": {"a": "b"}}, "default")
         listed = await client.list("configmaps", "default", raw=True)
     assert [cm["metadata"]["name"] for cm in listed.items] == ["local"]
+
+
+async def test_a_watcher_skips_events_at_or_before_the_revision_it_watches_from() -> None:
+    delivered: list[int] = []
+    w = Watcher(PREFIX, None, deliver=lambda t, ev: delivered.append(ev.revision) is None, after=5)
+    for revision in (4, 5, 6, 7):
+        w.offer(event(revision))
+    assert delivered == [6, 7]
+
+
+async def test_a_read_from_a_revision_not_reached_waits_then_answers_too_large(tmp_path: Path) -> None:
+    from kubelite.api import status as st
+
+    store = SqliteStore(str(tmp_path / "state.db"))
+    await store.start()
+    cache = WatchCache(store)
+    await cache.start()
+    try:
+        current = cache.revision
+        with pytest.raises(st.Timeout) as caught:
+            await cache.wait_until_fresh(current + 100, timeout=0.05)
+        status = caught.value.status()
+        assert status["code"] == 504 and status["reason"] == "Timeout"
+        assert status["message"] == f"Timeout: Too large resource version: {current + 100}, current: {current}"
+        assert status["details"] == {
+            "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+            "retryAfterSeconds": 1}
+        arriving = asyncio.create_task(cache.wait_until_fresh(current + 1))
+        await asyncio.sleep(0)
+        await store.create(PREFIX + "y", b'{"metadata":{}}')
+        await asyncio.wait_for(arriving, 5)  # answered once the revision is there, not after the wait
+    finally:
+        await cache.stop()
+        await store.close()

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubelite.api.unmarshal import json_type
+
 from ._json import clone, go_repr, json_equal
 from .errors import PatchError
 from .schema import Schema, schema_for
@@ -43,22 +45,10 @@ def apply_strategic_merge_patch(
     """
     if not isinstance(patch, dict):
         raise PatchError(
-            f"json: cannot unmarshal {_go_type(patch)} into Go value of type map[string]interface {{}}"
+            f"json: cannot unmarshal {json_type(patch)} into Go value of type map[string]interface {{}}"
         )
     base = clone(original) if isinstance(original, dict) else {}
     return _merge_map(base, clone(patch), schema_for(definition))
-
-
-def _go_type(value: Any) -> str:
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    return "object"
 
 
 def _strategy(field: Schema | None) -> str:
