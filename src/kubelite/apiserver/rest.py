@@ -38,6 +38,7 @@ from kubelite.api.strategy import strategy_for
 from kubelite.api.types.meta_v1 import ManagedFieldsEntry
 from kubelite.api.validation.errors import FieldError, invalid_message, required, status_causes
 from kubelite.apiserver import objects
+from kubelite.apiserver.query import parse_resource_version
 from kubelite.store.interface import (
     CompactedError,
     KeyExistsError,
@@ -444,10 +445,7 @@ class ObjectStore:
         kv = await self._get_kv(kind, namespace, name)
         want = meta.get("resourceVersion")
         if want:
-            try:
-                want_rev = int(want)
-            except ValueError:
-                raise st.BadRequest(f"invalid resourceVersion {want!r}") from None
+            want_rev = parse_resource_version(str(want))
             if want_rev != kv.mod_revision:
                 raise st.conflict(kind.plural, name, st.STALE_OBJECT, kind.group)
         result = await self._write_update(kind, namespace, name, kv, body, opts, subresource)
@@ -732,7 +730,7 @@ class ObjectStore:
         if requested is not None:
             try:
                 value = int(requested)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise st.BadRequest(f"invalid gracePeriodSeconds {requested!r}") from None
             # A grace period of 0 without force still gives the kubelet a moment (1 s).
             return max(value, 0)
