@@ -139,6 +139,11 @@ def _allowed_ratio(decoded: int) -> float:
     return 0.99 - 0.89 * (decoded - _ALIAS_RATIO_LOW) / (_ALIAS_RATIO_HIGH - _ALIAS_RATIO_LOW)
 
 
+def cut_deep(value: Any) -> Any:
+    """A copy of a JSON value cut to WALK_DEPTH (DecodeError past MAX_DEPTH), without recursion."""
+    return _tree(value, cut=True)
+
+
 def _tree(value: Any, cut: bool) -> Any:
     """A fresh tree of the value (shared subtrees copied), cut at WALK_DEPTH when asked.
 

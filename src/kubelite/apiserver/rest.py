@@ -38,6 +38,7 @@ from kubelite.api.strategy import strategy_for
 from kubelite.api.types.meta_v1 import ManagedFieldsEntry
 from kubelite.api.validation.errors import FieldError, invalid_message, required, status_causes
 from kubelite.apiserver import objects
+from kubelite.apiserver.meta_shape import check_meta_shape
 from kubelite.apiserver.query import parse_resource_version
 from kubelite.store.interface import (
     CompactedError,
@@ -371,6 +372,7 @@ class ObjectStore:
     ) -> WriteResult:
         warnings = self._check_fields(kind, body, opts)
         self._check_type_meta(kind, body)
+        check_meta_shape(kind, body)
         meta = body.get("metadata")
         if meta is None:
             meta = body["metadata"] = {}
@@ -433,7 +435,10 @@ class ObjectStore:
     ) -> WriteResult:
         warnings = self._check_fields(kind, body, opts)
         self._check_type_meta(kind, body)
-        meta = body.get("metadata") or {}
+        check_meta_shape(kind, body)
+        if body.get("metadata") is None:  # "metadata": null is an empty one, as in Go
+            body["metadata"] = {}
+        meta = body["metadata"]
         if not isinstance(meta, dict):
             raise st.BadRequest("metadata must be an object")
         if meta.get("name") and meta["name"] != name:
@@ -559,6 +564,7 @@ class ObjectStore:
             patched, managed_done = self._apply_patch(kind, current, patch_type, patch, opts)
             if not isinstance(patched, dict):
                 raise st.BadRequest("the patch must produce a JSON object")
+            check_meta_shape(kind, patched)
             warnings = self._check_fields(kind, patched, opts)
             meta = patched.get("metadata")
             if not isinstance(meta, dict):
@@ -605,10 +611,12 @@ class ObjectStore:
             raise st.Conflict(c.message(), name=current["metadata"].get("name", ""),
                               group=kind.group, kind=kind.plural, causes=c.causes()) from None
         except PatchError as e:
-            raise (st.Invalid(e.message) if e.code == 422 else st.BadRequest(e.message)) from None
+            error = {422: st.Invalid, 413: st.RequestEntityTooLarge}.get(e.code, st.BadRequest)
+            raise error(e.message) from None
 
     @staticmethod
     def _check_apply_body(kind: Kind, body: dict[str, Any]) -> None:
+        check_meta_shape(kind, body)
         if body.get("apiVersion") != kind.api_version or body.get("kind") != kind.kind:
             raise st.BadRequest(
                 f"invalid object type: /{kind.api_version}, Kind={body.get('kind', '')}"
