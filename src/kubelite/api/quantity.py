@@ -29,9 +29,22 @@ FORMAT_ERROR = (
 SUFFIX_ERROR = "unable to parse quantity's suffix"
 NUMERIC_ERROR = "unable to parse numeric part of quantity"
 
+# Bounds. Kubernetes holds quantities as arbitrary-precision decimals with an int32 exponent,
+# so "1e999999999" costs it nothing; here values are exact integers of nano-units, so the
+# magnitude and the digit count are capped (refused as Invalid, naming the field) before any
+# arithmetic: an int64 count of the largest SI suffix (E) is the largest quantity.
+MAX_DIGITS = 64
+MAX_QUANTITY = "9223372036854775807E"
+TOO_MANY_DIGITS = f"must have at most {MAX_DIGITS} significant digits"
+TOO_LARGE = f"must be less than or equal to {MAX_QUANTITY}"
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+_MAX_EXPONENT_CHARS = 12  # "e" and a sign and the ten digits of an int32
+
 NANO = 10**9
 # Binary quantities are capped at the largest int64, as Kubernetes does.
 _MAX_BINARY_NANOS = (2**63 - 1) * NANO
+_MAX_NANOS = (2**63 - 1) * 10**18 * NANO
+_MAX_LEADING_PLACE = len(str(_MAX_NANOS // NANO)) + 1  # +1: the exact check decides below it
 
 _BINARY_SUFFIXES = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
 _DECIMAL_SUFFIXES = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12,
@@ -125,16 +138,24 @@ def _parse_suffix(suffix: str) -> tuple[int, int, Format]:
         return 2, _BINARY_SUFFIXES[suffix], "BinarySI"
     if suffix in _DECIMAL_SUFFIXES:
         return 10, _DECIMAL_SUFFIXES[suffix], "DecimalSI"
-    if len(suffix) > 1 and suffix[0] in "eE":
+    # Kubernetes reads the exponent as an int32 (strconv.ParseInt(..., 10, 32)).
+    if 1 < len(suffix) <= _MAX_EXPONENT_CHARS and suffix[0] in "eE":
         try:
-            return 10, int(suffix[1:]), "DecimalExponent"
+            exponent = int(suffix[1:])
         except ValueError:
             pass
+        else:
+            if _INT32_MIN <= exponent <= _INT32_MAX:
+                return 10, exponent, "DecimalExponent"
     raise QuantityError(SUFFIX_ERROR)
 
 
 def parse_quantity(s: str | int | float) -> Quantity:
-    """Parse a quantity as Kubernetes does; JSON numbers are read as their text."""
+    """Parse a quantity as Kubernetes does; JSON numbers are read as their text.
+
+    Bounded: at most MAX_DIGITS significant digits and a magnitude up to MAX_QUANTITY, checked
+    on the text before any arithmetic, so no input costs more than a few microseconds.
+    """
     if isinstance(s, bool):
         raise QuantityError(FORMAT_ERROR)
     text = repr(s) if isinstance(s, float) else str(s)
@@ -148,16 +169,41 @@ def parse_quantity(s: str | int | float) -> Quantity:
     if not whole and not frac:
         raise QuantityError(NUMERIC_ERROR)
     base, exponent, fmt = _parse_suffix(suffix)
-    value = Fraction(int(whole + frac or "0"), 10 ** len(frac))
-    value *= Fraction(base) ** exponent
-    # Round anything finer than a nano-unit up (away from zero), as Kubernetes does.
-    nanos = value * NANO
-    magnitude = -((-nanos.numerator) // nanos.denominator)
+    magnitude = _nanos(whole.lstrip("0"), frac.rstrip("0"), base, exponent)
     if fmt == "BinarySI":
         magnitude = min(magnitude, _MAX_BINARY_NANOS)
         if 0 < magnitude < NANO:
             fmt = "DecimalSI"
     return Quantity(-magnitude if sign == "-" else magnitude, fmt)
+
+
+def _nanos(whole: str, frac: str, base: int, exponent: int) -> int:
+    """|whole.frac| * base**exponent in nano-units, rounded up; bounded before computing.
+
+    `whole` carries no leading and `frac` no trailing zeros.
+    """
+    if len(whole) + len(frac) > MAX_DIGITS:
+        raise QuantityError(TOO_MANY_DIGITS)
+    digits = (whole + frac).lstrip("0")
+    if not digits:
+        return 0
+    # Decimal position of the leading digit once the suffix is applied (binary suffixes add
+    # at most 19 places, 2**60 < 10**19): far above the cap is refused, far below it rounds
+    # up to one nano-unit, and only what lies between is computed exactly.
+    leading = len(digits) - len(frac) + (exponent if base == 10 else 0)
+    if base == 2:
+        leading += 19
+    if leading > _MAX_LEADING_PLACE:
+        if base == 2:
+            return _MAX_BINARY_NANOS
+        raise QuantityError(TOO_LARGE)
+    if leading < -(9 + MAX_DIGITS + 19):
+        return 1
+    value = Fraction(int(digits), 10 ** len(frac)) * Fraction(base) ** exponent * NANO
+    nanos = -((-value.numerator) // value.denominator)
+    if base == 10 and nanos > _MAX_NANOS:
+        raise QuantityError(TOO_LARGE)
+    return nanos
 
 
 def _remove_factors(value: int, base: int) -> tuple[int, int]:

@@ -15,7 +15,9 @@ from kubelite.apiserver import objects
 from kubelite.apiserver.decoding import check_shape
 from kubelite.apiserver.negotiation import decode_body, media_type, wants_table
 from kubelite.apiserver.paths import ResourcePath, parse_resource_path
+from kubelite.apiserver.query import parse_resource_version, query_int64
 from kubelite.apiserver.rest import PATCH_TYPES, ObjectStore, WriteOptions, WriteResult
+from kubelite.apiserver.warning_headers import warning_headers
 from kubelite.apiserver.watch import serve_watch
 from kubelite.apiserver.watchcache import WatchCache
 
@@ -32,22 +34,9 @@ EVICTION = "io.k8s.api.policy.v1.Eviction"
 def json_response(body: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
     data = body if isinstance(body, bytes) else objects.encode(body)
     response = web.Response(body=data, status=status, content_type=JSON)
-    for w in warnings or []:
-        response.headers.add("Warning", warning_header(w))
+    for header in warning_headers(warnings or ()):
+        response.headers.add("Warning", header)
     return response
-
-
-def warning_header(text: str) -> str:
-    """An RFC 7234 warning as Kubernetes sends it: code 299, the text a quoted string."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return f'299 - "{escaped}"'
-
-
-def _resource_version(text: str) -> int:
-    """A resourceVersion query parameter: a store revision, so a whole number from 0."""
-    if not text.isdigit():
-        raise st.BadRequest(f"invalid resourceVersion {text!r}")
-    return int(text)
 
 
 def _bool(value: str | None) -> bool:
@@ -158,7 +147,7 @@ class ResourceHandlers:
         assert path.name is not None
         rv = request.query.get("resourceVersion", "")
         if rv not in ("", "0"):  # "at least this fresh": wait for the cache to get there
-            await self.cache.wait_until_fresh(_resource_version(rv))
+            await self.cache.wait_until_fresh(parse_resource_version(rv))
         data = await self.store.get(path.kind, path.namespace, path.name)
         if wants_table(request.headers.get("Accept", "")):
             include = request.query.get("includeObject", "PartialObjectMetadata")
@@ -194,16 +183,13 @@ class ResourceHandlers:
         q = request.query
         kind = path.kind
         matches, exact_name = self._matcher(request, kind)
-        try:
-            limit = int(q.get("limit") or 0)
-        except ValueError:
-            raise st.BadRequest(f"invalid limit {q.get('limit')!r}") from None
-        revision = 0
+        limit = max(query_int64(q, "limit") or 0, 0)  # Kubernetes ignores a limit <= 0
         rv = q.get("resourceVersion", "")
+        revision = 0
         if rv and q.get("resourceVersionMatch") == "Exact":
-            revision = _resource_version(rv)
+            revision = parse_resource_version(rv)
         elif rv not in ("", "0"):  # NotOlderThan, said or implied: wait until the cache is there
-            await self.cache.wait_until_fresh(_resource_version(rv))
+            await self.cache.wait_until_fresh(parse_resource_version(rv))
         page = await self.store.list(
             kind, path.namespace, matches=matches, limit=limit,
             continue_token=q.get("continue", ""), revision=revision, exact_name=exact_name,
@@ -239,12 +225,8 @@ class ResourceHandlers:
     async def _watch(self, request: web.Request, path: ResourcePath) -> web.StreamResponse:
         q = request.query
         matches, exact_name = self._matcher(request, path.kind)
-        timeout = None
-        if q.get("timeoutSeconds"):
-            try:
-                timeout = float(q["timeoutSeconds"])
-            except ValueError:
-                raise st.BadRequest("invalid timeoutSeconds") from None
+        seconds = query_int64(q, "timeoutSeconds")
+        timeout = float(seconds) if seconds and seconds > 0 else None
         request[WATCH] = True
         return await serve_watch(
             request, path.kind, path.namespace, cache=self.cache, objects_store=self.store,
@@ -309,7 +291,7 @@ class ResourceHandlers:
                 options.update(body)
         q = request.query
         if "gracePeriodSeconds" in q:
-            options["gracePeriodSeconds"] = q["gracePeriodSeconds"]
+            options["gracePeriodSeconds"] = query_int64(q, "gracePeriodSeconds")
         if "propagationPolicy" in q:
             options["propagationPolicy"] = q["propagationPolicy"]
         if "orphanDependents" in q:

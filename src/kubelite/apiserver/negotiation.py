@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 import yaml
 
 from kubelite.api import status as st
+from kubelite.api.decoding import DecodeError, decode_json, decode_yaml
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 MAX_BODY = 3 * 1024 * 1024
-_json = msgspec.json.Decoder()
 
 
 def media_type(content_type: str) -> str:
@@ -34,14 +33,14 @@ def decode_body(body: bytes, content_type: str) -> Any:
         raise st.BadRequest("the request body is empty")
     if kind.endswith("yaml"):
         try:
-            return yaml.load(body, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        except yaml.YAMLError as e:
+            return decode_yaml(body)
+        except (yaml.YAMLError, DecodeError) as e:
             raise st.BadRequest(f"error decoding YAML: {e}") from None
     if kind and not kind.endswith("json") and kind not in ("*/*", "text/plain"):
         raise st.UnsupportedMediaType(f"the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, {PROTOBUF}")
     try:
-        return _json.decode(body)
-    except msgspec.DecodeError as e:
+        return decode_json(body)
+    except (ValueError, DecodeError) as e:  # msgspec.DecodeError is a ValueError
         raise st.BadRequest(f"error decoding JSON body: {e}") from None
 
 

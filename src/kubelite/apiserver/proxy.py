@@ -25,6 +25,7 @@ from kubelite.apiserver.paths import ResourcePath
 from kubelite.apiserver.proxy_spdy import SpdyClient, expected_streams, is_spdy_upgrade, negotiate
 from kubelite.apiserver.proxy_stream import WebSocketClient, relay
 from kubelite.apiserver.proxy_tls import kubelet_client_context
+from kubelite.apiserver.query import query_int64
 from kubelite.apiserver.rest import ObjectStore
 from kubelite.client.streams import channels
 
@@ -155,12 +156,8 @@ class KubeletProxy:
         if q.get("sinceSeconds") and q.get("sinceTime"):
             raise st.BadRequest("at most one of `sinceTime` or `sinceSeconds` may be specified")
         for field in ("tailLines", "limitBytes", "sinceSeconds"):
-            value = q.get(field)
-            if value is not None:
-                try:
-                    number = int(value)
-                except ValueError:
-                    raise st.BadRequest(f'{field}: Invalid value: "{value}": must be an integer') from None
+            number = query_int64(q, field)  # int64 as PodLogOptions has them, else 400
+            if number is not None:
                 if number < 0 or (number == 0 and field != "tailLines"):
                     raise st.Invalid(f'PodLogOptions "{name}" is invalid: {field}: Invalid value: {number}: '
                                      f'must be greater than {"or equal to " if field == "tailLines" else ""}0')

@@ -39,6 +39,8 @@ from kubelite.api.types.meta_v1 import ManagedFieldsEntry
 from kubelite.api.validation.errors import FieldError, invalid_message, required, status_causes
 from kubelite.apiserver import objects
 from kubelite.apiserver.decoding import convert_body
+from kubelite.apiserver.meta_shape import check_meta_shape
+from kubelite.apiserver.query import parse_resource_version
 from kubelite.apiserver.storeerrors import translated
 from kubelite.store.interface import (
     CompactedError,
@@ -360,6 +362,7 @@ class ObjectStore:
     ) -> WriteResult:
         warnings = self._check_fields(kind, body, opts)
         self._check_type_meta(kind, body)
+        check_meta_shape(kind, body)
         meta = body.get("metadata")
         if meta is None:
             meta = body["metadata"] = {}
@@ -420,7 +423,10 @@ class ObjectStore:
     ) -> WriteResult:
         warnings = self._check_fields(kind, body, opts)
         self._check_type_meta(kind, body)
-        meta = body.get("metadata") or {}
+        check_meta_shape(kind, body)
+        if body.get("metadata") is None:  # "metadata": null is an empty one, as in Go
+            body["metadata"] = {}
+        meta = body["metadata"]
         if not isinstance(meta, dict):
             raise st.BadRequest("metadata must be an object")
         if meta.get("name") and meta["name"] != name:
@@ -430,10 +436,7 @@ class ObjectStore:
         if kind.namespaced and meta.get("namespace") and meta["namespace"] != namespace:
             raise st.BadRequest("the namespace of the provided object does not match the namespace sent on the request")
         want = meta.get("resourceVersion")
-        try:
-            want_rev = int(want) if want else 0
-        except (TypeError, ValueError):
-            raise st.BadRequest(f"invalid resourceVersion {want!r}") from None
+        want_rev = parse_resource_version(str(want)) if want else 0
         for _ in range(CONFLICT_RETRIES):
             kv = await self._get_kv(kind, namespace, name)
             if want_rev and want_rev != kv.mod_revision:
@@ -552,6 +555,7 @@ class ObjectStore:
                                                       subresource)
             if not isinstance(patched, dict):
                 raise st.BadRequest("the patch must produce a JSON object")
+            check_meta_shape(kind, patched)
             warnings = self._check_fields(kind, patched, opts)
             meta = patched.get("metadata")
             if not isinstance(meta, dict):
@@ -600,10 +604,12 @@ class ObjectStore:
             raise st.Conflict(c.message(), name=current["metadata"].get("name", ""),
                               group=kind.group, kind=kind.plural, causes=c.causes()) from None
         except PatchError as e:
-            raise (st.Invalid(e.message) if e.code == 422 else st.BadRequest(e.message)) from None
+            error = {422: st.Invalid, 413: st.RequestEntityTooLarge}.get(e.code, st.BadRequest)
+            raise error(e.message) from None
 
     @staticmethod
     def _check_apply_body(kind: Kind, body: dict[str, Any]) -> None:
+        check_meta_shape(kind, body)
         if body.get("apiVersion") != kind.api_version or body.get("kind") != kind.kind:
             raise st.BadRequest(
                 f"invalid object type: /{kind.api_version}, Kind={body.get('kind', '')}"
@@ -730,7 +736,7 @@ class ObjectStore:
         if requested is not None:
             try:
                 value = int(requested)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise st.BadRequest(f"invalid gracePeriodSeconds {requested!r}") from None
             # A grace period of 0 without force still gives the kubelet a moment (1 s).
             return max(value, 0)

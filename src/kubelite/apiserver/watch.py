@@ -15,6 +15,7 @@ from kubelite.api import status as st
 from kubelite.api.registry import Kind
 from kubelite.api.tables import table
 from kubelite.apiserver import objects
+from kubelite.apiserver.query import parse_resource_version
 from kubelite.apiserver.rest import ObjectStore
 from kubelite.apiserver.watchcache import CachedEvent, WatchCache
 
@@ -56,10 +57,7 @@ async def serve_watch(
         start = page.revision
         await cache.wait_for(start)
     else:
-        try:
-            start = int(resource_version)
-        except ValueError:
-            raise st.BadRequest(f"invalid resourceVersion {resource_version!r}") from None
+        start = parse_resource_version(resource_version)
         if cache.too_old(start):
             raise st.Gone(f"too old resource version: {start} ({cache.oldest})")
     watcher = cache.subscribe(prefix, start, matches)

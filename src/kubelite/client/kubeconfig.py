@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from kubelite.api.decoding import DecodeError, decode_yaml
+
 
 class KubeconfigError(Exception):
     """The kubeconfig is missing or does not name a usable cluster."""
@@ -61,9 +63,13 @@ def load_kubeconfig(path: str | None = None, context: str | None = None) -> Clus
     """Read the current (or given) context's cluster and user from a kubeconfig."""
     file = find_kubeconfig(path)
     try:
-        doc = yaml.safe_load(file.read_text()) or {}
+        doc = decode_yaml(file.read_bytes()) or {}
     except OSError as e:
         raise KubeconfigError(f"cannot read kubeconfig {file}: {e}") from e
+    except (yaml.YAMLError, DecodeError) as e:  # bounded like any YAML body
+        raise KubeconfigError(f"cannot parse kubeconfig {file}: {e}") from e
+    if not isinstance(doc, dict):
+        raise KubeconfigError(f"kubeconfig {file} is not a mapping")
     ctx_name = context or doc.get("current-context")
     if not ctx_name:
         raise KubeconfigError(f"kubeconfig {file} has no current-context")

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import time
+from fractions import Fraction
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from kubelite.api.quantity import (
     FORMAT_ERROR,
+    MAX_QUANTITY,
+    NANO,
     NUMERIC_ERROR,
     SUFFIX_ERROR,
+    TOO_LARGE,
+    TOO_MANY_DIGITS,
     QuantityError,
     canonical,
     parse_quantity,
@@ -113,3 +120,53 @@ def test_add_and_sub_are_exact(a: int, b: int) -> None:
     qa, qb = parse_quantity(f"{a}m"), parse_quantity(f"{b}m")
     assert (qa + qb).milli_value() == a + b
     assert (qa - qb).milli_value() == a - b
+
+
+@pytest.mark.parametrize("text", [
+    "1e999999999", "1e10000000", "1e2147483647", "9" * 40, "1e37", "10000000000000000000E",
+    "-1e999999999",
+])
+def test_out_of_range_quantities_are_refused_at_once(text: str) -> None:
+    start = time.perf_counter()
+    with pytest.raises(QuantityError) as err:
+        parse_quantity(text)
+    assert str(err.value) == TOO_LARGE
+    assert time.perf_counter() - start < 0.05  # microseconds in fact; never an exact 10**exp
+
+
+@pytest.mark.parametrize("text", ["1e2147483648", "1e-2147483649", "1e" + "9" * 4000])
+def test_exponents_beyond_int32_are_a_suffix_error_as_in_kubernetes(text: str) -> None:
+    with pytest.raises(QuantityError) as err:
+        parse_quantity(text)
+    assert str(err.value) == SUFFIX_ERROR
+
+
+def test_digits_are_capped_before_conversion() -> None:
+    with pytest.raises(QuantityError) as err:
+        parse_quantity("1" * 100_000)
+    assert str(err.value) == TOO_MANY_DIGITS
+    assert canonical("0" * 100_000 + "1") == "1"  # leading zeros carry no digit
+    assert canonical("1." + "0" * 100_000) == "1"  # nor trailing ones
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (MAX_QUANTITY, MAX_QUANTITY), ("1e36", "1e36"), ("1e-999999999", "1e-9"),
+    ("0e999999999", "0"), ("-1e-2147483648", "-1e-9"), ("1e-90", "1e-9"),
+    ("1000000Ei", "9223372036854775807"),
+    ("0." + "0" * 60 + "1Ei", "1n"), ("18446744073709551616", "18446744073709551616"),
+])
+def test_edges_of_the_range(text: str, expected: str) -> None:
+    assert canonical(text) == expected
+
+
+@given(st.integers(min_value=-40, max_value=40), st.integers(min_value=1, max_value=10**20))
+def test_exponents_inside_the_range_stay_exact(exponent: int, mantissa: int) -> None:
+    text = f"{mantissa}e{exponent}"
+    try:
+        q = parse_quantity(text)
+    except QuantityError as e:
+        assert str(e) == TOO_LARGE
+        assert mantissa * 10**exponent > 2**63 * 10**18 - 10**18
+        return
+    exact = Fraction(mantissa) * Fraction(10) ** exponent * NANO
+    assert q.nanos == -((-exact.numerator) // exact.denominator)

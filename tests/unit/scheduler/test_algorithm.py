@@ -69,4 +69,7 @@ def test_quantities() -> None:
     assert _quantity.int_value("1G") == 10 ** 9
     assert _quantity.int_value("2e3") == 2000
     with pytest.raises(ValueError):
-        _quantity.parse("12Qi")
+        _quantity.int_value("12Qi")
+    with pytest.raises(ValueError):
+        _quantity.milli_value("1e999999999")  # refused at once, never computed
+    assert _quantity.milli_value("1e30") == 2**63 - 1  # clamped to the int64 arrays

@@ -2,16 +2,27 @@
 evanphx/json-patch library the Kubernetes API server uses.
 
 A patch that is not a list of operations is a 400; an operation that does not apply is a 422.
+
+Bounded as Kubernetes bounds it: at most 10,000 operations (413), and what `copy` operations
+add is capped (evanphx/json-patch's AccumulatedCopySizeLimit), since each copy can double the
+document. Pointers go at most WALK_DEPTH levels down and copies hold at most _MAX_COPY_DEPTH,
+so the copying and comparing below never recurse past Python's limit; the result is cut to
+WALK_DEPTH like any decoded body.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kubelite.api.decoding import WALK_DEPTH, cut_deep
+
 from ._json import clone, json_equal
 from .errors import PatchError
 
 _UNPROCESSABLE = 422
+MAX_OPERATIONS = 10_000  # Kubernetes' maxJSONPatchOperations
+MAX_COPY_SIZE = 3 * 1024 * 1024  # bytes (estimated) that copies may add: the body limit
+_MAX_COPY_DEPTH = 500
 
 
 def _fail(message: str) -> PatchError:
@@ -35,6 +46,8 @@ def _split(path: Any, op: str, field: str = "path") -> list[str] | None:
         return []
     if not path.startswith("/"):
         return None
+    if path.count("/") > WALK_DEPTH:
+        raise _fail(f"{op} operation does not apply: {field} {path[:200]} is more than {WALK_DEPTH} levels deep")
     return [_decode_token(t) for t in path[1:].split("/")]
 
 
@@ -96,15 +109,42 @@ def apply_json_patch(original: Any, operations: list[Any]) -> Any:
     """Apply an RFC 6902 operation list to `original` and return the new document."""
     if not isinstance(operations, list):
         raise PatchError("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+    if len(operations) > MAX_OPERATIONS:
+        raise PatchError(f"The allowed maximum operations in a JSON patch is {MAX_OPERATIONS}, "
+                         f"got {len(operations)}", 413)
     doc = clone(original)
+    copied = [0]
     for operation in operations:
         if not isinstance(operation, dict):
             raise PatchError("json: cannot unmarshal into Go value of type jsonpatch.Operation")
-        doc = _apply_one(doc, operation)
-    return doc
+        doc = _apply_one(doc, operation, copied)
+    return cut_deep(doc)
 
 
-def _apply_one(doc: Any, operation: dict[str, Any]) -> Any:
+def _charge_copy(value: Any, copied: list[int]) -> None:
+    """Add the size of a copied value to the running total; 422 past the limits.
+
+    Iterative and stopping at the limit, so a huge or deep value costs no more than the cap.
+    """
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > _MAX_COPY_DEPTH:
+            raise _fail(f"Unable to complete the copy, the value is more than {_MAX_COPY_DEPTH} levels deep")
+        if isinstance(node, dict):
+            copied[0] += 2 + sum(len(k) + 3 for k in node)
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            copied[0] += 2 + len(node)
+            stack.extend((v, depth + 1) for v in node)
+        else:
+            copied[0] += len(node) + 2 if isinstance(node, str) else 8
+        if copied[0] > MAX_COPY_SIZE:
+            raise _fail(f"Unable to complete the copy, the accumulated size increase of copy is "
+                        f"{copied[0]}, exceeding the limit {MAX_COPY_SIZE}")
+
+
+def _apply_one(doc: Any, operation: dict[str, Any], copied: list[int]) -> Any:
     kind = operation.get("op")
     path = operation.get("path")
     value = clone(operation.get("value"))
@@ -143,7 +183,7 @@ def _apply_one(doc: Any, operation: dict[str, Any]) -> Any:
         else:
             parent[_index(key, len(parent), allow_end=False)] = value
     elif kind in ("move", "copy"):
-        doc = _move_or_copy(doc, operation, kind)
+        doc = _move_or_copy(doc, operation, kind, copied)
     elif kind == "test":
         tokens = _split(path, "test")
         if tokens == []:
@@ -164,7 +204,7 @@ def _apply_one(doc: Any, operation: dict[str, Any]) -> Any:
     return doc
 
 
-def _move_or_copy(doc: Any, operation: dict[str, Any], kind: str) -> Any:
+def _move_or_copy(doc: Any, operation: dict[str, Any], kind: str, copied: list[int]) -> Any:
     source = operation.get("from")
     path = operation.get("path")
     from_tokens = _split(source, kind, "from")
@@ -189,6 +229,8 @@ def _move_or_copy(doc: Any, operation: dict[str, Any], kind: str) -> Any:
                     f"move operation does not apply: from {source} is a prefix of path {path}"
                 )
             _remove(parent, from_tokens[-1])
+    if kind == "copy":
+        _charge_copy(picked, copied)
     value = clone(picked) if kind == "copy" else picked
     if to_tokens == []:
         return value

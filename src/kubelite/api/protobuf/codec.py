@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from kubelite.api.decoding import decode_json
 from kubelite.api.protobuf import wire
 from kubelite.api.protobuf.presence import ALWAYS, POINTERS
 from kubelite.api.protobuf.tables import MESSAGES
@@ -172,7 +173,7 @@ def _decode_raw_json(data: bytes) -> Any:
     if not raw:
         return None
     try:
-        return json.loads(raw)
+        return decode_json(raw)  # bounded nesting, as a JSON body
     except ValueError as e:
         raise ValueError("embedded object is not JSON") from e
 
