@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -56,9 +55,10 @@ async def batch(tool: str, lines: Sequence[str]) -> None:
         raise NetlinkError(f"{tool} -batch: {err or f'exit {rc}'}")
 
 
-def link_exists(name: str) -> bool:
-
-    return os.path.exists(f"/sys/class/net/{name}")
+async def link_exists(name: str) -> bool:
+    """Asked of the kernel, not /sys/class/net: under `nsenter --net` /sys still shows the
+    namespace it was mounted in."""
+    return bool(await read_json("ip", "link", "show", "dev", name))
 
 
 async def device_of(address: str) -> tuple[str, int] | None:

@@ -59,11 +59,11 @@ class VxlanBackend:
 
     async def start(self) -> None:
         """Adopt a device left by the previous agent (its MAC is what the Node says)."""
-        if iproute.link_exists(self.dev):
+        if await iproute.link_exists(self.dev):
             await self.ensure_device()
 
     async def reconcile(self, peers: list[Peer]) -> None:
-        if not peers and not iproute.link_exists(self.dev):
+        if not peers and not await iproute.link_exists(self.dev):
             return
         await self.ensure_device()
         await self.apply(vxlan_desired(peers))
@@ -145,5 +145,5 @@ class VxlanBackend:
                      len(want.routes), len(ip_lines) + len(fdb_lines))
 
     async def cleanup(self) -> None:
-        if iproute.link_exists(self.dev):
+        if await iproute.link_exists(self.dev):
             await iproute.run("ip", "link", "del", self.dev)
