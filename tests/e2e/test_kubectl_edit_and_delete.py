@@ -10,6 +10,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.helpers.cluster import Server, kubectl_binary
 
 POD = textwrap.dedent(
@@ -92,6 +94,16 @@ def test_imperative_create_on_1_33_sends_protobuf(server: Server) -> None:
     server.kubectl("create", "namespace", "team-a", version="1.33")
     phase = server.kubectl("get", "ns", "team-a", "-o", "jsonpath={.status.phase}").stdout
     assert phase == "Active"
+
+
+@pytest.mark.parametrize("version", ["1.27", "1.32", "1.33"])
+def test_create_pdb_on_json_and_protobuf_kubectl(server: Server, version: str) -> None:
+    """1.27 sends JSON, 1.32+ protobuf with status.currentHealthy=0 that must survive decoding."""
+    name = "pdb-" + version.replace(".", "")
+    out = server.kubectl("create", "pdb", name, "--selector=app=x", "--min-available=1", version=version)
+    assert f"poddisruptionbudget.policy/{name} created" in out.stdout
+    pdb = json.loads(server.kubectl("get", "pdb", name, "-o", "json").stdout)
+    assert pdb["spec"] == {"minAvailable": 1, "selector": {"matchLabels": {"app": "x"}}}
 
 
 def test_delete_by_name_and_by_file(server: Server, tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
+from kubelite.service_ips import dns_service_ip
 from tests.helpers.cluster import free_port, start_server
 from tests.helpers.node import Agent, NodeCluster, _cleanup_host
 from tests.helpers.registry import build_busybox_image, mirror_config, push_image, start_registry
@@ -61,7 +62,7 @@ def node_with_services(tmp: Path) -> Iterator[tuple[NodeCluster, str]]:
         agent = Agent(agent_dir, agent_args, tmp / "agent.log")
         agent.start()
         yield NodeCluster(server, agent, registry, f"node-{cluster_id}", cluster_id,
-                          pod_cidr), service_cidr
+                          pod_cidr, service_cidr), service_cidr
     finally:
         if agent is not None:
             agent.stop()
@@ -190,8 +191,7 @@ def test_node_reaches_cluster_ip_and_node_port(cluster: NodeCluster) -> None:
 def test_pod_resolves_service_name_and_connects(cluster: NodeCluster) -> None:
     cluster_ip = get_json(cluster, "service", "web")["spec"]["clusterIP"]
     resolv = cluster.kubectl("exec", "client", "--", "cat", "/etc/resolv.conf").stdout
-    gateway = cluster.pod_cidr.rsplit(".", 1)[0] + ".1"
-    assert f"nameserver {gateway}" in resolv, resolv
+    assert f"nameserver {dns_service_ip(cluster.service_cidr)}" in resolv, resolv  # kube-dns
     assert "search default.svc.cluster.local svc.cluster.local cluster.local" in resolv, resolv
     assert "options ndots:5" in resolv, resolv
     lookup = cluster.kubectl("exec", "client", "--", "nslookup",

@@ -37,6 +37,7 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    host: str = "127.0.0.1"
     cache_root: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -48,7 +49,7 @@ class Server:
 
     @property
     def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+        return f"https://{self.host}:{self.port}"
 
     def token(self) -> str:
         return (self.data_dir / "auth" / "admin-token").read_text().strip()
@@ -104,7 +105,7 @@ class Server:
         return self.process.returncode
 
 
-def start_server(data_dir: Path, *extra: str, port: int | None = None) -> Server:
+def start_server(data_dir: Path, *extra: str, port: int | None = None, host: str = "127.0.0.1") -> Server:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     log_path = data_dir.parent / f"server-{port}.log"
@@ -118,14 +119,14 @@ def start_server(data_dir: Path, *extra: str, port: int | None = None) -> Server
             "--data-dir",
             str(data_dir),
             "--listen",
-            f"127.0.0.1:{port}",
+            f"{host}:{port}",
             *extra,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    server = Server(data_dir, port, process, log_path)
+    server = Server(data_dir, port, process, log_path, host)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -134,7 +135,7 @@ def start_server(data_dir: Path, *extra: str, port: int | None = None) -> Server
             )
         if server.kubeconfig.exists():
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                with socket.create_connection((host, port), timeout=0.5):
                     return server
             except OSError:
                 pass

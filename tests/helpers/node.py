@@ -39,11 +39,12 @@ class Agent:
     args: list[str]
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    prefix: tuple[str, ...] = ()  # e.g. nsenter into a machine's network namespace
 
     def start(self, timeout: float = 30) -> None:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "kubelite.cli.agent", "agent", *self.args],
+            [*self.prefix, *agent_command(*self.args)],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         log.close()
@@ -155,16 +156,22 @@ def unused_subnet(first: int, last: int) -> str:
             return cidr
 
 
-def _cleanup_host(agent_args: list[str]) -> None:
-    subprocess.run([sys.executable, "-m", "kubelite.cli.agent", "agent", *agent_args,
-                    "--cleanup"], capture_output=True, timeout=60)
+def agent_command(*args: str) -> list[str]:
+    """The `kubelite agent ARGS` command line, run from this checkout's interpreter."""
+    return [sys.executable, "-m", "kubelite.cli.agent", "agent", *args]
+
+
+def _cleanup_host(agent_args: list[str], prefix: tuple[str, ...] = ()) -> None:
+    subprocess.run([*prefix, *agent_command(*agent_args, "--cleanup")], capture_output=True, timeout=60)
 
 
 @contextmanager
 def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None,
-                 agent_args: list[str] | None = None) -> Iterator[NodeCluster]:
+                 agent_args: list[str] | None = None,
+                 server_args: list[str] | None = None) -> Iterator[NodeCluster]:
     """A server + an agent + a registry serving `busybox:latest` through a docker.io mirror.
-    `agent_args` are extra `kubelite agent` flags (e.g. `--eviction-hard ...`)."""
+    `agent_args` are extra `kubelite agent` flags (e.g. `--eviction-hard ...`), `server_args`
+    extra `kubelite server` flags (e.g. `--node-monitor-grace-period 20`)."""
     tmp.mkdir(parents=True, exist_ok=True)
     cluster_id = secrets.token_hex(3)
     pod_cidr, service_cidr = unused_subnet(200, 250), unused_subnet(160, 190)
@@ -176,14 +183,14 @@ def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None,
     try:
         layout = build_busybox_image(tmp / "image", extra_files=image_files)
         push_image(layout, registry.url, "library/busybox", "latest")
-        server = start_server(tmp / "server", "--cluster-cidr", pod_cidr, "--service-cidr", service_cidr)
+        server = start_server(tmp / "server", "--cluster-cidr", pod_cidr, "--service-cidr", service_cidr,
+                              *(server_args or []))
         agent_dir = tmp / "agent"
         agent_dir.mkdir()
         (agent_dir / "registries.yaml").write_text(yaml.safe_dump(mirror_config(registry)))
         args = [
             "--server", server.url,
-            "--token-file", str(server.data_dir / "auth" / "node-token"),
-            "--ca-file", str(server.data_dir / "tls" / "ca.crt"),
+            "--token-file", str(server.data_dir / "token"),  # the join token: pins the CA
             "--data-dir", str(agent_dir), "--node-name", node_name,
             "--cluster-id", cluster_id, "--kubelet-port", str(free_port()),
             "--node-ip", "127.0.0.1", "--pod-cidr", pod_cidr, "--service-cidr", service_cidr,

@@ -78,8 +78,9 @@ class Registry:
         self.stop()
 
 
-def start_registry(tmp_dir: PathLike, *, timeout: float = 10.0) -> Registry:
-    """Start ``docker-registry`` storing under ``tmp_dir`` and wait until ``/v2/`` answers."""
+def start_registry(tmp_dir: PathLike, *, timeout: float = 10.0, host: str = "127.0.0.1") -> Registry:
+    """Start ``docker-registry`` storing under ``tmp_dir`` and wait until ``/v2/`` answers.
+    ``host`` is the address it listens on (a test LAN's, for machines in namespaces)."""
     root = Path(tmp_dir) / f"registry-{os.getpid()}-{time.monotonic_ns()}"
     root.mkdir(parents=True)
     port = _free_port()
@@ -88,14 +89,14 @@ def start_registry(tmp_dir: PathLike, *, timeout: float = 10.0) -> Registry:
         "version: 0.1\n"
         "log: {level: error, accesslog: {disabled: true}}\n"
         f"storage: {{filesystem: {{rootdirectory: {root / 'data'}}}, delete: {{enabled: true}}}}\n"
-        f"http: {{addr: 127.0.0.1:{port}}}\n"
+        f"http: {{addr: {host}:{port}}}\n"
     )
     log = open(root / "registry.log", "wb")
     process = subprocess.Popen(
         [REGISTRY_BINARY, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
     )
     log.close()
-    registry = Registry(f"127.0.0.1:{port}", process, str(root))
+    registry = Registry(f"{host}:{port}", process, str(root))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

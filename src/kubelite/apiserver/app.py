@@ -10,9 +10,9 @@ from typing import Any
 from aiohttp import web
 
 from kubelite.api import status as st
-from kubelite.apiserver import discovery
+from kubelite.apiserver import discovery, whoami
 from kubelite.apiserver import metrics_api as metrics_api_mod
-from kubelite.apiserver.auth import PUBLIC_PATHS, TokenAuthenticator, User
+from kubelite.apiserver.auth import PUBLIC_PATHS, TokenAuthenticator, User, certificate_user
 from kubelite.apiserver.handlers import RESOURCE, WATCH, ResourceHandlers, json_response
 from kubelite.apiserver.metrics import Metrics, verb_of
 
@@ -33,6 +33,7 @@ def build_app(
     ready: Callable[[], bool] = lambda: True,
     extra_metrics: Callable[[], dict[str, float]] = dict,
     metrics_api: Any = None,
+    join: Any = None,
 ) -> web.Application:
     @web.middleware
     async def serve(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -42,7 +43,9 @@ def build_app(
         code = 500
         try:
             if authenticator is not None and request.path not in PUBLIC_PATHS:
-                user = authenticator.authenticate(request.headers.get("Authorization"))
+                transport = request.transport
+                user = (certificate_user(transport.get_extra_info("peercert")) if transport else None) \
+                    or authenticator.authenticate(request.headers.get("Authorization"))
                 if user is None:
                     code = 401
                     return status_response(st.Unauthorized("Unauthorized"))
@@ -145,6 +148,9 @@ def build_app(
     r = app.router
     if metrics_api is not None:
         metrics_api.add_routes(r)  # before the generic /apis/{group}[/{version}] routes
+    if join is not None:  # /cacerts and the node certificate endpoint (apiserver/join.py)
+        join.add_routes(r)
+    whoami.add_route(r, USER)
     r.add_get("/version", version)
     r.add_get("/api", api)
     r.add_get("/apis", apis)

@@ -1,5 +1,7 @@
-"""Bearer-token authentication: the admin token (kubeconfig), the node token (agents) and
-service account tokens (JWTs signed by `tokens.TokenIssuer`, e.g. the one mounted in pods)."""
+"""Authentication: x509 client certificates verified against the client CA (user = CN,
+groups = O, as kube-apiserver's x509 authenticator), and bearer tokens: the admin token
+(kubeconfig), the legacy shared node token and service account tokens (JWTs signed by
+`tokens.TokenIssuer`, e.g. the one mounted in pods)."""
 
 from __future__ import annotations
 
@@ -8,11 +10,14 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kubelite.apiserver.tokens import TokenIssuer, TokenSubject
 
 # Paths anyone may read, as Kubernetes' system:public-info-viewer allows.
-PUBLIC_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/version"})
+# `/cacerts` and the node certificate endpoint check the join token themselves (apiserver/join.py).
+PUBLIC_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/version", "/cacerts",
+                          "/v1-kubelite/client-kubelet.crt"})
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,23 @@ def service_account_user(subject: TokenSubject) -> User:
     return User(subject.username, ("system:serviceaccounts",
                                    f"system:serviceaccounts:{subject.namespace}",
                                    "system:authenticated"), subject.uid, tuple(extra))
+
+
+def certificate_user(peercert: dict[str, Any] | None) -> User | None:
+    """The user a verified client certificate names (`SSLObject.getpeercert()`'s form): the
+    common name, and the organizations as groups. None without a certificate or a CN."""
+    if not peercert:
+        return None
+    name, groups = "", []
+    for rdn in peercert.get("subject", ()):
+        for attr, value in rdn:
+            if attr == "commonName":
+                name = str(value)
+            elif attr == "organizationName":
+                groups.append(str(value))
+    if not name:
+        return None
+    return User(name, (*groups, "system:authenticated"))
 
 
 def _ensure_token(path: Path) -> str:

@@ -5,11 +5,12 @@ Every allocated value is a store key of its own (`/kubelite/allocations/clusteri
 store never hand out the same value, and allocations survive restarts. A key records which
 Service (namespace, name, uid) holds the value.
 
-Admission never sees deletes, and a write can still fail after admission (a conflict, a dry
-run), so values are freed lazily and checked against the truth: a reservation whose Service no
-longer exists, has another uid, or no longer holds the value, is stale and is taken over (after
-`grace` seconds, the window between admission and the write). `repair()` sweeps all stale
-reservations at once; `release(namespace, name)` frees a deleted Service's values eagerly.
+A deleted Service's values are freed in the request that removes it (`after_delete`, the
+object store's hook). A write can still fail after admission (a conflict, a dry run), and a
+server can die between a delete and its release, so values are also checked against the
+truth: a reservation whose Service no longer exists, has another uid, or no longer holds the
+value, is stale and is taken over (after `grace` seconds, the window between admission and the
+write). `repair()` sweeps all stale reservations at once.
 """
 
 from __future__ import annotations
@@ -96,7 +97,16 @@ def held_ips(svc: dict[str, Any]) -> set[str]:
 
 
 def held_node_ports(svc: dict[str, Any]) -> set[int]:
-    return {int(p["nodePort"]) for p in (svc.get("spec") or {}).get("ports") or [] if p.get("nodePort")}
+    spec = svc.get("spec") or {}
+    ports = {int(p["nodePort"]) for p in spec.get("ports") or [] if p.get("nodePort")}
+    if spec.get("healthCheckNodePort"):
+        ports.add(int(spec["healthCheckNodePort"]))
+    return ports
+
+
+def needs_health_check_port(spec: core_v1.ServiceSpec) -> bool:
+    """A LoadBalancer keeping client addresses gets a port for its nodes' health checks."""
+    return spec.type == "LoadBalancer" and spec.external_traffic_policy == "Local"
 
 
 class _Invalid(Exception):
@@ -110,8 +120,8 @@ class _Invalid(Exception):
 class ServiceAllocator:
     """Admission for Services: assigns, keeps and checks clusterIP(s) and nodePorts.
 
-    Wire it as `ObjectStore(store, admission=[NamespaceLifecycle(store), ServiceAllocator(store,
-    service_cidr)])`; it only acts on kind Service.
+    Wire it as `ObjectStore(store, admission=[..., alloc], after_delete=[alloc.after_delete])`;
+    it only acts on kind Service.
     """
 
     def __init__(self, store: Store, service_cidr: str = DEFAULT_SERVICE_CIDR,
@@ -140,6 +150,7 @@ class ServiceAllocator:
         try:
             await self._admit_ips(spec, old_spec, owner)
             await self._admit_node_ports(spec, old_spec, owner)
+            await self._admit_health_check_port(spec, old_spec, owner)
         except _Invalid as e:
             message = f'Service "{owner.name}" is invalid: {e.field}: Invalid value: {e.value}: {e.detail}'
             cause = {"reason": "FieldValueInvalid", "message": f"Invalid value: {e.value}: {e.detail}",
@@ -180,6 +191,18 @@ class ServiceAllocator:
             if not port.node_port:
                 port.node_port = by_number.get(port.port) or await self._next_port(owner)
                 by_number.setdefault(port.port, port.node_port)
+
+    async def _admit_health_check_port(self, spec: core_v1.ServiceSpec,
+                                       old: core_v1.ServiceSpec | None, owner: Owner) -> None:
+        if not needs_health_check_port(spec):
+            return
+        had = old.health_check_node_port if old is not None else None
+        if not spec.health_check_node_port and had:
+            spec.health_check_node_port = had
+        elif spec.health_check_node_port and spec.health_check_node_port != had:
+            await self._claim_port(spec.health_check_node_port, "spec.healthCheckNodePort", owner)
+        elif not spec.health_check_node_port:
+            spec.health_check_node_port = await self._next_port(owner)
 
     # -- cluster IPs -------------------------------------------------------------------------
 
@@ -281,8 +304,9 @@ class ServiceAllocator:
             return value_text not in held_ips(svc)
         return int(value_text) not in held_node_ports(svc)
 
-    async def release(self, namespace: str, name: str) -> int:
-        """Free every value held by the Service namespace/name (call after deleting it)."""
+    async def release(self, namespace: str, name: str, uid: str) -> int:
+        """Free every value reserved for the Service namespace/name with this uid; call once
+        it is gone from the store (a Service re-created under the name has another uid)."""
         freed = 0
         for prefix in (CLUSTER_IPS, NODE_PORTS):
             for kv in (await self.store.list(prefix)).items:
@@ -290,9 +314,17 @@ class ServiceAllocator:
                     owner = Owner.decode(kv.value)
                 except (ValueError, TypeError):
                     continue
-                if (owner.namespace, owner.name) == (namespace, name) and await self._stale(kv.key):
+                if (owner.namespace, owner.name, owner.uid) == (namespace, name, uid):
                     freed += await self._drop(kv.key, kv.mod_revision)
         return freed
+
+    async def after_delete(self, kind: Kind, last: dict[str, Any]) -> None:
+        """The object store's after-delete hook: a removed Service's cluster IPs and node
+        ports are free in the same request, as the Service REST storage's Delete does."""
+        if kind != SERVICES:
+            return
+        meta = last.get("metadata") or {}
+        await self.release(meta.get("namespace", ""), meta.get("name", ""), meta.get("uid", ""))
 
     async def repair(self) -> int:
         """Drop every stale reservation (as kube-apiserver's repair loops do); returns how many."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import logging
 import os
 import random
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,7 @@ from kubelite.api.patch import (
     server_side_apply,
 )
 from kubelite.api.registry import Kind, by_kind
-from kubelite.api.strategy import strategy_for
+from kubelite.api.strategy import status_strategy_for, strategy_for
 from kubelite.api.types.meta_v1 import ManagedFieldsEntry
 from kubelite.api.validation.errors import FieldError, invalid_message, required, status_causes
 from kubelite.apiserver import objects
@@ -171,6 +172,9 @@ class ListPage:
 
 
 Admission = Callable[[Kind, str, msgspec.Struct, "msgspec.Struct | None"], Any]
+# Run once an object is gone from the store, with its last state (Kubernetes' AfterDelete).
+AfterDelete = Callable[[Kind, dict[str, Any]], Awaitable[None]]
+log = logging.getLogger(__name__)
 
 
 def _json_path(path: str) -> str:
@@ -236,9 +240,11 @@ def _parse_continue(token: str) -> tuple[int, str]:
 class ObjectStore:
     """All object reads and writes of the API server, for every kind."""
 
-    def __init__(self, store: Store, admission: list[Admission] | None = None) -> None:
+    def __init__(self, store: Store, admission: list[Admission] | None = None,
+                 after_delete: list[AfterDelete] | None = None) -> None:
         self.store = store
         self.admission = admission or []
+        self.after_delete = after_delete or []
 
     # ----- helpers
 
@@ -308,6 +314,15 @@ class ObjectStore:
             result = admit(kind, namespace, obj, old)
             if hasattr(result, "__await__"):
                 await result
+
+    async def _removed(self, kind: Kind, last: dict[str, Any]) -> None:
+        """Free what the removed object held outside the store (a Service's IPs and ports), in
+        the request that removed it; a failure is logged, never undoes the delete."""
+        for hook in self.after_delete:
+            try:
+                await hook(kind, last)
+            except Exception:  # noqa: BLE001 - the object is gone either way
+                log.exception("after-delete hook for %s failed", kind.plural)
 
     # ----- reads
 
@@ -475,7 +490,6 @@ class ObjectStore:
         old_dict = objects.decode(old_data)
         old: Any = msgspec.convert(old_dict, kind.type)
         self._keep_system_meta(new.metadata, old.metadata)
-        strategy = strategy_for(kind)
         if subresource == "finalize":
             # namespaces/finalize changes spec.finalizers and nothing else
             finalizers = new.spec.finalizers if new.spec else None
@@ -484,10 +498,9 @@ class ObjectStore:
                 new.spec.finalizers = finalizers
             errors: list[FieldError] = []
         else:
-            if subresource == "status":
-                strategy.prepare_for_status_update(new, old)
-            else:
-                strategy.prepare_for_update(new, old)
+            # /status has a strategy of its own (what it keeps, how it validates)
+            strategy = status_strategy_for(kind) if subresource == "status" else strategy_for(kind)
+            strategy.prepare_for_update(new, old)
             errors = strategy.validate_update(new, old)
         if errors:
             raise _invalid(kind, name, errors)
@@ -506,7 +519,9 @@ class ObjectStore:
                 await self.store.delete(key, kv.mod_revision)
             except RevisionConflictError:
                 raise st.conflict(kind.plural, name, st.STALE_OBJECT, kind.group) from None
-            return WriteResult(data=data)
+            result = WriteResult(data=data)
+            await self._removed(kind, result.obj)
+            return result
         try:
             revision = await self.store.update(key, data, kv.mod_revision)
         except RevisionConflictError:
@@ -558,7 +573,8 @@ class ObjectStore:
                     raise st.not_found(kind.plural, name, kind.group)
                 return await self._apply_create(kind, namespace, name, patch, opts)
             current = objects.decode(objects.with_resource_version(kv.value, kv.mod_revision))
-            patched, managed_done = self._apply_patch(kind, current, patch_type, patch, opts)
+            patched, managed_done = self._apply_patch(kind, current, patch_type, patch, opts,
+                                                      subresource)
             if not isinstance(patched, dict):
                 raise st.BadRequest("the patch must produce a JSON object")
             warnings = self._check_fields(kind, patched, opts)
@@ -585,7 +601,8 @@ class ObjectStore:
         raise st.conflict(kind.plural, name, st.STALE_OBJECT, kind.group)
 
     def _apply_patch(
-        self, kind: Kind, current: dict[str, Any], patch_type: str, patch: Any, opts: WriteOptions
+        self, kind: Kind, current: dict[str, Any], patch_type: str, patch: Any, opts: WriteOptions,
+        subresource: str = "",
     ) -> tuple[Any, bool]:
         try:
             if patch_type == JSON_PATCH:
@@ -602,6 +619,7 @@ class ObjectStore:
             return server_side_apply(
                 current, patch, manager=opts.field_manager, force=opts.force,
                 definition=kind.definition, api_version=kind.api_version, now=now_rfc3339(),
+                subresource=subresource,
             ), True
         except ApplyConflict as c:
             raise st.Conflict(c.message(), name=current["metadata"].get("name", ""),
@@ -678,11 +696,7 @@ class ObjectStore:
         key = objects.object_key(kind, namespace, name)
         graceful = grace > 0 or finalizers or kind.kind == "Namespace"
         if not graceful:
-            if opts.dry_run:
-                return self._deleted_result(kind, current)
-            deleted = await self.store.delete(key, kv.mod_revision)
-            last = objects.decode(objects.with_resource_version(deleted.value, deleted.mod_revision))
-            return self._deleted_result(kind, last)
+            return await self._delete_now(kind, key, kv, current, opts)
         if meta.deletion_timestamp:
             # Already terminating: only a shorter grace period changes anything.
             old_grace = meta.deletion_grace_period_seconds or 0
@@ -701,15 +715,22 @@ class ObjectStore:
             obj.status = NamespaceStatus(phase="Terminating")
         if kind.kind == "Pod" and grace == 0 and not finalizers:
             # force deletion of a pod: gone at once
-            if opts.dry_run:
-                return self._deleted_result(kind, current)
-            deleted = await self.store.delete(key, kv.mod_revision)
-            return self._deleted_result(kind, objects.decode(objects.with_resource_version(deleted.value, deleted.mod_revision)))
+            return await self._delete_now(kind, key, kv, current, opts)
         data = objects.encode_for_store(obj)
         if opts.dry_run:
             return WriteResult(data=objects.with_resource_version(data, kv.mod_revision))
         revision = await self.store.update(key, data, kv.mod_revision)
         return WriteResult(data=objects.with_resource_version(data, revision))
+
+    async def _delete_now(self, kind: Kind, key: str, kv: Any, current: dict[str, Any],
+                          opts: WriteOptions) -> WriteResult:
+        """Remove the object from the store at once (no grace, no finalizers left)."""
+        if opts.dry_run:
+            return self._deleted_result(kind, current)
+        deleted = await self.store.delete(key, kv.mod_revision)
+        last = objects.decode(objects.with_resource_version(deleted.value, deleted.mod_revision))
+        await self._removed(kind, last)
+        return self._deleted_result(kind, last)
 
     @staticmethod
     def _deleted_result(kind: Kind, last: dict[str, Any]) -> WriteResult:

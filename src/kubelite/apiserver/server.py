@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import logging
 import os
-import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,25 +13,29 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from aiohttp import web
 
-from kubelite.api import status as st
-from kubelite.api.registry import by_resource
+from kubelite import tls
 from kubelite.apiserver.admission import NamespaceLifecycle, StorageAdmission, WatchedKind
 from kubelite.apiserver.admission_quota import LIMIT_RANGES, RESOURCE_QUOTAS, admission_plugins
+from kubelite.apiserver.advertise import advertise_address
 from kubelite.apiserver.app import build_app
 from kubelite.apiserver.auth import TokenAuthenticator
-from kubelite.apiserver.certs import ensure_serving_cert
+from kubelite.apiserver.certs import apiserver_hosts, ensure_serving_cert
 from kubelite.apiserver.controller_process import ControllerManagerProcess
 from kubelite.apiserver.events import EventReaper
 from kubelite.apiserver.handlers import ResourceHandlers
 from kubelite.apiserver.ipalloc import ServiceAllocator
+from kubelite.apiserver.join import JoinService
+from kubelite.apiserver.master_leases import StoreLeases
 from kubelite.apiserver.metrics import Metrics, TimedStore
 from kubelite.apiserver.metrics_api import MetricsApi
 from kubelite.apiserver.proxy import KubeletProxy
-from kubelite.apiserver.rest import ObjectStore, WriteOptions
+from kubelite.apiserver.rest import ObjectStore
+from kubelite.apiserver.systemnamespaces import SystemNamespaces
 from kubelite.apiserver.watchcache import WatchCache
 from kubelite.client import ApiClient
 from kubelite.client.api_client import UNIX_SCHEME
 from kubelite.controllers.settings import ControllerSettings
+from kubelite.controlplane import KubernetesServiceController
 from kubelite.store import open_store
 from kubelite.store.interface import Store
 
@@ -45,8 +47,6 @@ log = logging.getLogger("kubelite.apiserver")
 SOCKET_NAME = "api.sock"
 MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes with the terminating NUL
 
-SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-
 
 @dataclass
 class ServerConfig:
@@ -55,6 +55,7 @@ class ServerConfig:
     datastore_endpoint: str = ""
     tls: bool = True
     tls_sans: list[str] = field(default_factory=list)
+    token: str = ""  # the join secret (`--token`); default: kept in DATA_DIR/token, made once
     event_ttl: float = 3600.0
     advertise_address: str = ""
     controllers: bool = True
@@ -95,6 +96,9 @@ class ApiServer:
         self.socket_path: Path | None = None  # the local socket, when the path fits one
         self.proxy: KubeletProxy | None = None
         self.metrics_api: MetricsApi | None = None
+        self.advertise_ip = advertise_address(config.advertise_address, config.host)
+        self._kubernetes_service: KubernetesServiceController | None = None
+        self.join: JoinService | None = None
 
     @property
     def url(self) -> str:
@@ -122,13 +126,16 @@ class ApiServer:
         self.quotas = WatchedKind(timed, RESOURCE_QUOTAS)
         self.objects = ObjectStore(
             timed, admission=[self.namespace_lifecycle, self.service_allocator, StorageAdmission(timed),
-                              *admission_plugins(timed, self.limit_ranges, self.quotas)]  # LimitRanger, then ResourceQuota
+                              *admission_plugins(timed, self.limit_ranges, self.quotas)],  # LimitRanger, then ResourceQuota
+            after_delete=[self.service_allocator.after_delete],
         )
-        await self._bootstrap()
+        self.system_namespaces = SystemNamespaces(self.objects)
+        await self.system_namespaces.start(self.cache)
         await self.namespace_lifecycle.start(self.cache)
         await self.limit_ranges.start(self.cache)
         await self.quotas.start(self.cache)
         self.authenticator = TokenAuthenticator(cfg.data_dir / "auth") if cfg.tls else None
+        self.join = JoinService(cfg.data_dir, cfg.data_dir / "tls", cfg.token) if cfg.tls else None
         self.proxy = KubeletProxy(self.objects, cfg.data_dir / "tls") if cfg.tls else None
         self.metrics_api = MetricsApi(self.objects, cfg.data_dir / "tls" if cfg.tls else None)
         self.handlers = ResourceHandlers(self.objects, self.cache, subresources=self.proxy)
@@ -139,18 +146,19 @@ class ApiServer:
             ready=lambda: self._ready,
             extra_metrics=self._gauges,
             metrics_api=self.metrics_api,
+            join=self.join,
         )
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
         ssl_ctx = None
         if cfg.tls:
-            hosts = [cfg.host, *cfg.tls_sans]
-            if cfg.advertise_address:
-                hosts.append(cfg.advertise_address)
-            crt, key = ensure_serving_cert(cfg.data_dir / "tls", [h for h in hosts if h not in ("0.0.0.0", "::")])
-            ssl_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            ssl_ctx.load_cert_chain(str(crt), str(key))
-            ssl_ctx.set_alpn_protocols(["http/1.1"])
+            assert self.join is not None
+            # In-cluster clients reach it as https://kubernetes.default.svc (the ClusterIP).
+            extra = [*cfg.tls_sans, self.advertise_ip]
+            crt, key = ensure_serving_cert(cfg.data_dir / "tls", apiserver_hosts(cfg.host, extra, cfg.service_cidr))
+            # Client certificates are optional (kubectl uses its token) and verified against
+            # the client CA only: a verified one is the request's user (apiserver/auth.py).
+            ssl_ctx = tls.server_context(crt, key, client_ca=self.join.client_ca_file)
         site = web.TCPSite(self._runner, cfg.host, cfg.port, ssl_context=ssl_ctx, reuse_address=True)
         await site.start()
         sockets = getattr(site._server, "sockets", None)  # the bound port when listening on :0
@@ -163,6 +171,7 @@ class ApiServer:
         self._reaper.start()
         self.write_kubeconfig()
         self._ready = True
+        self._start_kubernetes_service()
         if cfg.controllers:
             self._start_controllers()
         log.info("kubelite API server listening on %s", self.url)
@@ -178,15 +187,6 @@ class ApiServer:
         await site.start()
         path.chmod(0o600)
         self.socket_path = path
-
-    async def _bootstrap(self) -> None:
-        assert self.objects is not None
-        namespaces = by_resource("", "v1", "namespaces")
-        assert namespaces is not None
-        for name in SYSTEM_NAMESPACES:
-            body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-            with contextlib.suppress(st.AlreadyExists):
-                await self.objects.create(namespaces, None, body, WriteOptions(field_manager="kubelite"))
 
     def _gauges(self) -> dict[str, float]:
         cache = self.cache
@@ -230,6 +230,20 @@ class ApiServer:
             ca_file=str(self.config.data_dir / "tls" / "ca.crt"), user_agent="kubelite-controller-manager",
         )
 
+    def _loopback_client(self, user_agent: str) -> ApiClient:
+        """A client of this server for its own control loops: over the local socket if any."""
+        if self.socket_path is None:
+            return self.internal_client()
+        token = self.authenticator.admin_token if self.authenticator is not None else None
+        return ApiClient(f"{UNIX_SCHEME}{self.socket_path}", token=token, user_agent=user_agent)
+
+    def _start_kubernetes_service(self) -> None:
+        assert self.store is not None
+        self._kubernetes_service = KubernetesServiceController(
+            self._loopback_client("kubelite-apiserver"), StoreLeases(self.store),
+            service_cidr=self.config.service_cidr, advertise_ip=self.advertise_ip, port=self.port)
+        self._kubernetes_service.start()
+
     def _start_controllers(self) -> None:
         cfg = self.config
         settings = ControllerSettings(
@@ -251,6 +265,9 @@ class ApiServer:
 
     async def stop(self) -> None:
         self._ready = False
+        if self._kubernetes_service is not None:
+            await self._kubernetes_service.stop()
+            await self._kubernetes_service.client.close()
         if self._controllers is not None:
             await self._controllers.stop()
         if self._controller_process is not None:
@@ -258,6 +275,7 @@ class ApiServer:
         if self._reaper:
             await self._reaper.stop()
         if self.objects is not None:
+            await self.system_namespaces.stop()
             await self.namespace_lifecycle.stop()
             await self.limit_ranges.stop()
             await self.quotas.stop()

@@ -14,9 +14,14 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kubelite.kubelet import eviction
 from kubelite.kubelet.config import DEFAULT_DATA_DIR, DEFAULT_KUBELET_PORT, AgentConfig
+
+if TYPE_CHECKING:
+    from kubelite.apiserver.server import ApiServer
+    from kubelite.kubelet.kubelet import Kubelet
 
 log = logging.getLogger("kubelite.agent")
 
@@ -25,10 +30,12 @@ def _agent_flags(p: argparse.ArgumentParser, *, standalone: bool) -> None:
     eviction.add_flags(p)
     if standalone:
         p.add_argument("--server", required=True, help="the API server's URL (https://HOST:PORT)")
-        p.add_argument("--token-file", required=True,
-                       help="file holding the node token (the server's DATA_DIR/auth/node-token)")
+        p.add_argument("--token", default="",
+                       help="the join token (K10<CA hash>::server:<secret>, the server's DATA_DIR/token)")
+        p.add_argument("--token-file", default="",
+                       help="file holding the join token (a copy of the server's DATA_DIR/token)")
         p.add_argument("--ca-file", default=None,
-                       help="the cluster CA certificate (the server's DATA_DIR/tls/ca.crt)")
+                       help="the cluster CA certificate (not needed with a full K10 token)")
         p.add_argument("--insecure-skip-tls-verify", action="store_true",
                        help="do not verify the API server's certificate")
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
@@ -43,8 +50,8 @@ def _agent_flags(p: argparse.ArgumentParser, *, standalone: bool) -> None:
                    help="registries.yaml (k3s format; default DATA_DIR/registries.yaml)")
     p.add_argument("--kubelet-port", type=int, default=DEFAULT_KUBELET_PORT,
                    help="port of the kubelet's HTTPS server (0: any free port; default %(default)s)")
-    p.add_argument("--node-ip", default="", help="address to advertise (default: the one that "
-                   "reaches the server)")
+    p.add_argument("--node-ip", default="", help="the node's InternalIP (default: the address of "
+                   "the default route's interface)")
     p.add_argument("--pod-cidr", default="",
                    help="use this pod CIDR if the control plane gave the node none")
     p.add_argument("--service-cidr", default="10.43.0.0/16",
@@ -56,7 +63,11 @@ def _agent_flags(p: argparse.ArgumentParser, *, standalone: bool) -> None:
                    help="how pods reach pods on other nodes: vxlan (overlay, any network), "
                         "host-gw (routes, nodes on one LAN) or none (default %(default)s)")
     p.add_argument("--cluster-dns", action="append", default=[],
-                   help="nameserver for ClusterFirst pods (repeatable)")
+                   help="nameserver for ClusterFirst pods (repeatable; default: the kube-dns "
+                        "Service, the 10th address of --service-cidr)")
+    p.add_argument("--nodeport-addresses", default="",
+                   help="comma-separated addresses or CIDRs NodePorts answer on (default: every local "
+                        "address of the node, 127.0.0.1 included)")
     p.add_argument("--cleanup", action="store_true",
                    help="remove this cluster's containers, sandboxes, bridge and cgroups, then exit")
 
@@ -67,8 +78,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     up = subparsers.add_parser("up", help="run an API server and a node agent on this machine")
     up.add_argument("--listen", default="127.0.0.1:6443",
                     help="HOST:PORT for the API server (default %(default)s)")
+    up.add_argument("--advertise-address", default="",
+                    help="the API server's address for the cluster (kubernetes Service endpoint; "
+                         "default: the listen host, or the default route's address for 0.0.0.0)")
     up.add_argument("--datastore-endpoint", default="",
                     help="sqlite:///PATH (default) or etcd://HOST:PORT")
+    up.add_argument("--tls-san", action="append", default=[],
+                    help="extra name or IP for the serving certificate (repeatable, or comma-separated)")
+    up.add_argument("--token", default="",
+                    help="the join secret agents present (default: made once, kept in DATA_DIR/server/token)")
     _agent_flags(up, standalone=False)
 
 
@@ -79,6 +97,7 @@ def config_from_args(args: argparse.Namespace, *, server: str = "", token_file: 
     return AgentConfig(
         server=server or args.server,
         token_file=token_file or args.token_file,
+        token_value="" if token_file else args.token,
         ca_file=ca_file if ca_file is not None else getattr(args, "ca_file", None),
         insecure=bool(getattr(args, "insecure_skip_tls_verify", False)),
         node_name=(args.node_name or socket.gethostname()).lower(),
@@ -92,6 +111,7 @@ def config_from_args(args: argparse.Namespace, *, server: str = "", token_file: 
         cluster_cidr=args.cluster_cidr,
         pod_network=args.pod_network,
         cluster_dns=list(args.cluster_dns),
+        nodeport_addresses=[a.strip() for a in args.nodeport_addresses.split(",") if a.strip()],
         pod_cidr=args.pod_cidr,
         **eviction.config_kwargs(args),
     )
@@ -117,17 +137,41 @@ async def cleanup(config: AgentConfig) -> int:
     return 0
 
 
-async def run_agent(config: AgentConfig, stop: asyncio.Event) -> int:
+async def start_kubelet(config: AgentConfig) -> Kubelet:
+    """Join the cluster (kubelet/bootstrap.py), then start the node agent with the node's own
+    credential. Raises JoinError (the token or the server is wrong) or the start's error."""
+    from kubelite.kubelet.bootstrap import join
     from kubelite.kubelet.kubelet import Kubelet
 
+    creds = await join(config)
+    config.ca_file = creds.ca_file
+    config.client_cert_file, config.client_key_file = creds.client_cert_file, creds.client_key_file
+    config.bearer_token = creds.bearer_token
     kubelet = Kubelet(config)
     try:
         await kubelet.start()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await kubelet.stop()
+        raise
+    return kubelet
+
+
+async def run_agent(config: AgentConfig, stop: asyncio.Event, ready_line: str = "") -> int:
+    """Run the node agent until `stop`; print `ready_line` (to stdout) once it is ready."""
+    from kubelite.kubelet.bootstrap import JoinError
+
+    try:
+        kubelet = await start_kubelet(config)
+    except JoinError as e:
+        print(f"kubelite agent: {e}", file=sys.stderr, flush=True)
+        return 1
     except Exception as e:
         log.error("the node agent could not start: %s", e)
-        await kubelet.stop()
         return 1
     print(f"kubelite agent: node {config.node_name} is ready", file=sys.stderr, flush=True)
+    if ready_line:
+        print(ready_line, flush=True)
     try:
         await stop.wait()
     finally:
@@ -153,6 +197,9 @@ async def run(args: argparse.Namespace) -> int:
         return 2
     if args.cleanup:
         return await cleanup(config)
+    if not config.token_value and not config.token_file:
+        print("kubelite agent: --token or --token-file is required", file=sys.stderr)
+        return 2
     problems = preflight_problems(config.runtime)
     if problems:
         print("kubelite agent cannot run containers on this machine:", file=sys.stderr)
@@ -163,14 +210,14 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def run_up(args: argparse.Namespace) -> int:
+    from kubelite.apiserver.join import TOKEN_FILE
     from kubelite.apiserver.server import ApiServer, ServerConfig
 
     data_dir = Path(args.data_dir).resolve()
     server_dir = data_dir / "server"
     try:
-        config = config_from_args(
-            args, server="https://placeholder", token_file=str(server_dir / "auth" / "node-token"),
-            ca_file=str(server_dir / "tls" / "ca.crt"))
+        config = config_from_args(args, server="https://placeholder",
+                                  token_file=str(server_dir / TOKEN_FILE))
     except ValueError as e:
         print(f"kubelite up: {e}", file=sys.stderr)
         return 2
@@ -186,35 +233,41 @@ async def run_up(args: argparse.Namespace) -> int:
     stop = _stop_event()
     server = ApiServer(ServerConfig(data_dir=server_dir, listen=args.listen,
                                     datastore_endpoint=args.datastore_endpoint,
+                                    advertise_address=args.advertise_address,
                                     cluster_cidr=args.cluster_cidr,
-                                    service_cidr=config.service_cidr))
+                                    service_cidr=config.service_cidr,
+                                    tls_sans=split_list(args.tls_san), token=args.token))
     await server.start()
     config.server = server.url
     print(f"kubelite API server ready at {server.url}", file=sys.stderr, flush=True)
+    print(join_hint(server), file=sys.stderr, flush=True)
     try:
-        code = await run_agent_until(config, stop, server.kubeconfig_path)
+        code = await run_agent(config, stop, f"export KUBECONFIG={server.kubeconfig_path}")
     finally:
         await server.stop()
     return code
 
 
-async def run_agent_until(config: AgentConfig, stop: asyncio.Event, kubeconfig: Path) -> int:
-    from kubelite.kubelet.kubelet import Kubelet
+def split_list(values: list[str]) -> list[str]:
+    """Repeatable flags that also take comma-separated lists (k3s' `--tls-san a,b`)."""
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
-    kubelet = Kubelet(config)
-    try:
-        await kubelet.start()
-    except Exception as e:
-        log.error("the node agent could not start: %s", e)
-        with contextlib.suppress(Exception):
-            await kubelet.stop()
-        return 1
-    print(f"export KUBECONFIG={kubeconfig}", flush=True)
-    try:
-        await stop.wait()
-    finally:
-        await kubelet.stop()
-    return 0
+
+def join_hint(server: ApiServer) -> str:
+    """How another machine joins this server (printed at start)."""
+    from kubelite import hostaddr
+    from kubelite.apiserver.join import TOKEN_FILE
+
+    cfg = server.config
+    host = cfg.advertise_address or cfg.host
+    if host in ("0.0.0.0", "::", ""):
+        host = hostaddr.default_route_address() or "127.0.0.1"
+    token_file = cfg.data_dir / TOKEN_FILE
+    hint = (f"to join a node, copy {token_file} to it and run:\n"
+            f"  kubelite agent --server https://{host}:{server.port} --token-file FILE")
+    if host.startswith("127."):
+        hint += f"\n(the API server listens on {cfg.host} only: --listen 0.0.0.0:{server.port} serves other machines)"
+    return hint
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,8 +46,11 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="where state, certificates and the kubeconfig live (default %(default)s)")
     p.add_argument("--listen", default="127.0.0.1:6443", help="HOST:PORT to serve the API on (default %(default)s)")
     p.add_argument("--datastore-endpoint", default="", help="sqlite:///PATH (default: DATA_DIR/state.db) or etcd://HOST:PORT[,HOST:PORT...]")
-    p.add_argument("--tls-san", action="append", default=[], help="extra name or IP for the serving certificate (repeatable)")
-    p.add_argument("--advertise-address", default="", help="address written into the kubeconfig (default: the listen host)")
+    p.add_argument("--tls-san", action="append", default=[], help="extra name or IP for the serving certificate (repeatable, or comma-separated)")
+    p.add_argument("--token", default="", help="the join secret agents present (default: made once, kept in DATA_DIR/token)")
+    p.add_argument("--advertise-address", default="", help="address advertised to the cluster: the kubernetes Service's endpoint "
+                   "and the kubeconfig's server (default: the listen host, or for 0.0.0.0 the "
+                   "address of the default route)")
     p.add_argument("--event-ttl", type=float, default=3600.0, help="seconds events are kept (default %(default)s)")
     p.add_argument("--service-cidr", default="10.43.0.0/16", help="ClusterIP range of Services (default %(default)s)")
     controller_manager.add_settings_flags(p)
@@ -70,9 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("pod", metavar="NAMESPACE/POD")
     explain.add_argument("--kubeconfig", default=None)
 
-    from kubelite.cli import agent, controller_manager, images, sim_nodes, top
+    from kubelite.cli import agent, controller_manager, images, sim_nodes, token, top
 
     agent.add_parser(sub)
+    token.add_parser(sub)
     controller_manager.add_parser(sub)
     images.add_parser(sub)
     sim_nodes.add_parser(sub)
@@ -82,12 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def _run_server(args: argparse.Namespace) -> int:
     from kubelite.apiserver.server import ApiServer, ServerConfig
+    from kubelite.cli.agent import join_hint, split_list
 
     config = ServerConfig(
         data_dir=Path(args.data_dir).resolve(),
         listen=args.listen,
         datastore_endpoint=args.datastore_endpoint,
-        tls_sans=args.tls_san,
+        tls_sans=split_list(args.tls_san),
+        token=args.token,
         advertise_address=args.advertise_address,
         event_ttl=args.event_ttl,
         scheduler=not args.disable_scheduler,
@@ -105,6 +111,7 @@ async def _run_server(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     await server.start()
     print(f"kubelite API server ready at {server.url}", file=sys.stderr, flush=True)
+    print(join_hint(server), file=sys.stderr, flush=True)
     print(f"export KUBECONFIG={server.kubeconfig_path}", flush=True)
     try:
         await stop.wait()
@@ -151,6 +158,10 @@ def main(argv: list[str] | None = None) -> int:
         from kubelite.cli import top
 
         return asyncio.run(top.run(args))
+    if args.command == "token":
+        from kubelite.cli import token
+
+        return token.run(args)
     if args.command == "images":
         from kubelite.cli import images
 

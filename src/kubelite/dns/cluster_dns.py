@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubelite.client import ApiClient, Informer
+from kubelite.client.informer import InformerView
 from kubelite.dns.forward import Forwarder, host_nameservers
 from kubelite.dns.records import ClusterRecords
 from kubelite.dns.server import DnsHandler, DnsServer
@@ -25,8 +26,10 @@ class ClusterDns:
     """
 
     def __init__(self, client: ApiClient, host: str, port: int = 53, *, zone: str = "cluster.local",
-                 upstreams: list[str] | None = None, forward_timeout: float = 1.0) -> None:
-        self.services = Informer(client, "services", raw=True)
+                 upstreams: list[str] | None = None, forward_timeout: float = 1.0,
+                 services: Informer | None = None) -> None:
+        # A view of the caller's Services informer (shared with the kubelet), or one of its own.
+        self.services = InformerView(services) if services else Informer(client, "services", raw=True)
         self.slices = Informer(client, "endpointslices", raw=True, indexers={"service": _service_of})
         self.records = ClusterRecords(
             lambda ns, name: self.services.get(f"{ns}/{name}"),

@@ -92,8 +92,13 @@ class AgentConfig:
     """What `kubelite agent` is told on its command line."""
 
     server: str
-    token_file: str
-    ca_file: str | None = None
+    token_file: str = ""
+    ca_file: str | None = None  # default: the CA the join token pins (agent/server-ca.crt)
+    token_value: str = ""  # `--token`, else read from token_file
+    # The node's own credential, set by kubelet/bootstrap.py when it joins.
+    client_cert_file: str | None = None
+    client_key_file: str | None = None
+    bearer_token: str | None = None  # the legacy shared node token only
     node_name: str = field(default_factory=lambda: socket.gethostname().lower())
     data_dir: str = DEFAULT_DATA_DIR
     runtime: str = "runc"
@@ -106,7 +111,8 @@ class AgentConfig:
     cluster_cidr: str = "10.42.0.0/16"  # every node's pod CIDR lies inside it
     pod_network: str = "vxlan"  # vxlan | host-gw | none (network/)
     pod_cidr: str = ""  # used when the control plane gives the Node no spec.podCIDR
-    cluster_dns: list[str] = field(default_factory=list)
+    cluster_dns: list[str] = field(default_factory=list)  # default: kube-dns, the 10th service IP
+    nodeport_addresses: list[str] = field(default_factory=list)  # default: every local address
     cluster_domain: str = "cluster.local"
     max_pods: int = MAX_PODS
     insecure: bool = False
@@ -154,5 +160,8 @@ class AgentConfig:
             f.write(cidr + "\n")
 
     def token(self) -> str:
+        """The join token: `--token`, else the first line of `--token-file`."""
+        if self.token_value:
+            return self.token_value.strip()
         with open(self.token_file) as f:
             return f.read().strip()

@@ -1,7 +1,8 @@
 """A container's environment, as the kubelet builds it (kubelet_pods.go makeEnvironmentVariables).
 
 Order: `envFrom` sources first (with their prefix), then `env` entries, each of which may refer
-to variables defined before it with `$(VAR)` (`$$(VAR)` is a literal `$(VAR)`). A value from
+to variables defined before it or to a Service variable with `$(VAR)` (`$$(VAR)` is a literal
+`$(VAR)`), then the Service variables the container did not set itself. A value from
 a ConfigMap, Secret, the pod's own fields or its resources is looked up here; a missing
 non-optional source is a `CreateContainerConfigError` with Kubernetes' message.
 """
@@ -128,9 +129,66 @@ async def _source_data(fetch: Fetch, kind: str, namespace: str, name: str,
     return data
 
 
+# The Services whose variables every pod gets, enableServiceLinks or not (kubelet's masterServices).
+MASTER_SERVICES = ("kubernetes",)
+
+
+def _env_name(name: str) -> str:
+    return name.upper().replace("-", "_")
+
+
+def _service_ip_set(svc: Mapping[str, Any]) -> bool:
+    return ((svc.get("spec") or {}).get("clusterIP") or "None") != "None"
+
+
+def from_services(services: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The variables of these Services (pkg/kubelet/envvars FromServices): NAME_SERVICE_HOST,
+    NAME_SERVICE_PORT[_PORTNAME], and Docker's link variables NAME_PORT[_<port>_<PROTO>[...]]."""
+    out: list[tuple[str, str]] = []
+    for svc in services:
+        spec = svc.get("spec") or {}
+        ports = spec.get("ports") or []
+        if not _service_ip_set(svc) or not ports:
+            continue
+        ip, prefix = spec["clusterIP"], _env_name((svc.get("metadata") or {}).get("name", ""))
+        out.append((f"{prefix}_SERVICE_HOST", ip))
+        out.append((f"{prefix}_SERVICE_PORT", str(ports[0]["port"])))
+        out += [(f"{prefix}_SERVICE_PORT_{_env_name(p['name'])}", str(p["port"]))
+                for p in ports if p.get("name")]
+        for i, p in enumerate(ports):
+            proto = (p.get("protocol") or "TCP")
+            url = f"{proto.lower()}://{ip}:{p['port']}"
+            if i == 0:
+                out.append((f"{prefix}_PORT", url))
+            link = f"{prefix}_PORT_{p['port']}_{proto.upper()}"
+            out += [(link, url), (f"{link}_PROTO", proto.lower()), (f"{link}_PORT", str(p["port"])),
+                    (f"{link}_ADDR", ip)]
+    return out
+
+
+def service_env(services: list[dict[str, Any]], namespace: str, enable_service_links: bool
+                ) -> dict[str, str]:
+    """The Service variables of a pod in `namespace` (kubelet's getServiceEnvVarMap): the
+    master Services of `default` always, the Services of its own namespace when
+    `enableServiceLinks` (only those with a ClusterIP)."""
+    chosen: dict[str, dict[str, Any]] = {}
+    for svc in services:
+        meta = svc.get("metadata") or {}
+        name, ns = meta.get("name", ""), meta.get("namespace") or "default"
+        if not _service_ip_set(svc):
+            continue
+        if ns == "default" and name in MASTER_SERVICES:
+            chosen.setdefault(name, svc)
+        elif ns == namespace and enable_service_links:
+            chosen[name] = svc
+    return dict(from_services([chosen[name] for name in sorted(chosen)]))
+
+
 async def container_env(pod: dict[str, Any], container: dict[str, Any], fetch: Fetch,
-                        allocatable: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
-    """The (name, value) pairs the container's spec asks for, in order, duplicates replaced."""
+                        allocatable: Mapping[str, str] | None = None,
+                        services: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """The (name, value) pairs the container's spec asks for, in order, duplicates replaced,
+    then the Service variables (`services`, from `service_env`) it did not set."""
     namespace = (pod.get("metadata") or {}).get("namespace") or "default"
     allocatable = allocatable or {}
     env: dict[str, str] = {}
@@ -152,7 +210,7 @@ async def container_env(pod: dict[str, Any], container: dict[str, Any], fetch: F
         name = var["name"]
         source = var.get("valueFrom")
         if not source:
-            env[name] = expand(var.get("value") or "", env)
+            env[name] = expand(var.get("value") or "", {**(services or {}), **env})
             continue
         if source.get("fieldRef"):
             env[name] = _field_value(pod, source["fieldRef"].get("fieldPath", ""))
@@ -172,7 +230,7 @@ async def container_env(pod: dict[str, Any], container: dict[str, Any], fetch: F
                     continue
                 raise ConfigError(f"couldn't find key {key} in {kind} {namespace}/{ref.get('name')}")
             env[name] = data[key]
-    return list(env.items())
+    return list(env.items()) + [(k, v) for k, v in (services or {}).items() if k not in env]
 
 
 def merge_image_env(image_env: list[str], container_env: list[tuple[str, str]]) -> list[str]:

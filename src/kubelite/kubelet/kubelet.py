@@ -41,8 +41,9 @@ class Kubelet:
     def __init__(self, config: AgentConfig, *, client: ApiClient | None = None) -> None:
         self.config = config
         self.client = client or ApiClient(
-            config.server, token=config.token(), ca_file=config.ca_file,
-            insecure=config.insecure, user_agent=f"kubelite-agent/{config.node_name}")
+            config.server, token=config.bearer_token, ca_file=config.ca_file, insecure=config.insecure,
+            client_cert_file=config.client_cert_file, client_key_file=config.client_key_file,
+            user_agent=f"kubelite-agent/{config.node_name}")
         self.node_ip = config.node_ip or default_node_ip(config.server)
         self.pods: dict[str, dict[str, Any]] = {}  # uid -> pod
         self.queue: WorkQueue[str] = WorkQueue(base_delay=0.5, max_delay=60.0)
@@ -55,6 +56,7 @@ class Kubelet:
         self.volumes: VolumeManager | None = None
         self.services: NodeServices | None = None  # service proxy and cluster DNS
         self.network: PodNetwork | None = None  # pod network across nodes (--pod-network)
+        self.service_informer: Informer | None = None
         self.status = StatusManager(self.client)
         self.events = EventRecorder(self.client, config.node_name)
         self._pidfd_watcher = False
@@ -80,9 +82,14 @@ class Kubelet:
         self.runtime = HostRuntime(cfg, pod_cidr, self.node_ip, mtu=mtu)
         await self.runtime.setup()
         await self._start_network()
+        # One Services informer for the pods' Service variables, the proxy and cluster DNS;
+        # like the kubelet, pods wait until it has listed once (KUBERNETES_SERVICE_HOST).
+        self.service_informer = Informer(self.client, "services", raw=True)
+        self._tasks.append(self.service_informer.start())
         self.services = NodeServices(self.client, cfg, self.runtime.network.gateway, pod_cidr,
-                                     node_ip=self.node_ip)
+                                     services=self.service_informer)
         await self.services.start()
+        await self.service_informer.has_synced()
         records = RecordStore(names.kubelet_dir)
         self.volumes = VolumeManager(self.client, names.pods_dir,
                                      os.path.join(cfg.data_dir, "storage"), cfg.node_name,
@@ -92,7 +99,8 @@ class Kubelet:
             self.runtime, records, self.client, self.events, self.status.set, self._requeue,
             node_name=cfg.node_name, node_ip=self.node_ip, logs_dir=names.pod_logs_dir,
             allocatable=self.node.capacity, cluster_dns=self.services.dns_servers,
-            cluster_domain=cfg.cluster_domain, volumes=self.volumes)
+            cluster_domain=cfg.cluster_domain, volumes=self.volumes,
+            services=self.service_informer.list)
         self.status.start()
         self.informer = Informer(self.client, "pods", field_selector=f"spec.nodeName={cfg.node_name}",
                                  raw=True)
@@ -164,6 +172,8 @@ class Kubelet:
             await self.services.stop()
         if self.network is not None:
             await self.network.stop()  # devices and routes stay: no flap across a restart
+        if self.service_informer is not None:
+            await self.service_informer.stop()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.status.wait_idle(), 2)
         await self.status.stop()

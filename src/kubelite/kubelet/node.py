@@ -13,11 +13,10 @@ import logging
 import os
 import platform
 import shutil
-import socket
 import uuid
 from typing import Any
 
-from kubelite.client import AlreadyExists, ApiClient, NotFound
+from kubelite.client import AlreadyExists, ApiClient, Forbidden, NotFound
 from kubelite.kubelet.pod_status import rfc3339
 
 log = logging.getLogger(__name__)
@@ -26,6 +25,9 @@ KUBELET_VERSION = "v1.32.0-kubelite"
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 LEASE_DURATION = 40
 LEASE_RENEW_INTERVAL = 10.0
+# Creating the Lease is retried from 200 ms, doubling up to 7 s (the kubelet's lease controller:
+# kube-node-lease may be gone a moment, deleted and not yet re-created by the API server).
+LEASE_RETRY_FIRST, LEASE_RETRY_MAX = 0.2, 7.0
 STATUS_INTERVAL = 60.0
 
 CONDITIONS = (
@@ -109,17 +111,15 @@ def node_info(runtime: str) -> dict[str, str]:
 
 
 def default_node_ip(server_url: str) -> str:
-    """The local address used to reach the API server (what a kubelet would advertise)."""
+    """The node's InternalIP without `--node-ip`: the address of the default route's interface
+    (as the kubelet and k3s choose it), else the local address that reaches the API server."""
     from urllib.parse import urlparse
 
-    parsed = urlparse(server_url)
-    host = parsed.hostname or "127.0.0.1"
-    port = parsed.port or 443
-    with contextlib.suppress(OSError):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect((host, port))
-            return str(s.getsockname()[0])
-    return "127.0.0.1"
+    from kubelite import hostaddr
+
+    return (hostaddr.default_route_address()
+            or hostaddr.source_address(urlparse(server_url).hostname or "127.0.0.1")
+            or "127.0.0.1")
 
 
 #: Pressure conditions when True (the eviction manager sets them).
@@ -251,13 +251,27 @@ class NodeAgent:
                                  "ownerReferences": []},
                     "spec": {"holderIdentity": self.name, "leaseDurationSeconds": LEASE_DURATION,
                              "renewTime": now}}
-            with contextlib.suppress(AlreadyExists):
-                await self.client.create("leases", body, NODE_LEASE_NAMESPACE, raw=True)
+            await self._create_lease(body)
             return
         lease.setdefault("spec", {})
         lease["spec"].update({"holderIdentity": self.name,
                               "leaseDurationSeconds": LEASE_DURATION, "renewTime": now})
         await self.client.update("leases", lease, raw=True)
+
+    async def _create_lease(self, body: dict[str, Any]) -> None:
+        """Create the Lease, retrying with backoff while its namespace is missing or being
+        deleted (a 404 or 403), as the kubelet's backoffEnsureLease does."""
+        delay = LEASE_RETRY_FIRST
+        while True:
+            try:
+                with contextlib.suppress(AlreadyExists):
+                    await self.client.create("leases", body, NODE_LEASE_NAMESPACE, raw=True)
+                return
+            except (NotFound, Forbidden) as e:
+                log.warning("creating the node lease failed, retrying in %.1fs: %s", delay, e)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, LEASE_RETRY_MAX)
+            body["spec"]["renewTime"] = rfc3339_micro()
 
     def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._loop(self.renew_lease, LEASE_RENEW_INTERVAL),

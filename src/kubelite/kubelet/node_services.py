@@ -3,10 +3,13 @@ node's share of the pod network across machines (network/, `--pod-network`).
 
 The proxy programs this cluster's own nft table (`HostNames.nft_table`) and routes the service
 CIDR to the pod bridge, so the node reaches ClusterIPs too; pods reach them through their
-route to the bridge's gateway address. Cluster DNS listens on that gateway address (port 53),
-which every pod on the bridge reaches on-link, and ClusterFirst pods get it as their
-nameserver unless `--cluster-dns` names another. Either part failing to start is logged and
-the agent goes on without it (pods then get the node's resolv.conf).
+route to the bridge's gateway address. NodePorts answer on `--nodeport-addresses` (default:
+every local address, 127.0.0.1 included). Cluster DNS listens on the gateway address (port
+53) and is published as this node's endpoint of kube-system/kube-dns (dns/node_endpoint.py);
+ClusterFirst pods get the kube-dns ClusterIP (the tenth address of the service range) as
+their nameserver unless `--cluster-dns` names another, or the gateway itself when the proxy
+is not running. Either part failing to start is logged and the agent goes on without it
+(pods then get the node's resolv.conf).
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from kubelite.client import ApiClient
-from kubelite.dns import ClusterDns
+from kubelite.client import ApiClient, Informer
+from kubelite.dns import ClusterDns, node_endpoint
 from kubelite.kubelet.config import AgentConfig
 from kubelite.network import NONE, LocalNode, PodNetwork, make_backend
 from kubelite.network import cleanup as network_cleanup
 from kubelite.proxy import ServiceProxy
 from kubelite.proxy.nft import NftError, delete_table
+from kubelite.service_ips import dns_service_ip
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +35,17 @@ class NodeServices:
     """Starts and stops the proxy and the DNS server of one node."""
 
     def __init__(self, client: ApiClient, config: AgentConfig, gateway: str, pod_cidr: str,
-                 dns_port: int = DNS_PORT, node_ip: str = "") -> None:
+                 dns_port: int = DNS_PORT, services: Informer | None = None) -> None:
+        self.client = client
         self.config = config
         self.gateway = gateway
         self.proxy = ServiceProxy(client, config.names.nft_table,
                                   service_cidr=config.service_cidr,
                                   route_device=config.names.bridge, cluster_cidr=pod_cidr,
-                                  node_ips=(node_ip, gateway))
-        self.dns = ClusterDns(client, gateway, dns_port, zone=config.cluster_domain)
+                                  node_ips=tuple(config.nodeport_addresses),
+                                  node_name=config.node_name, services=services)
+        self.dns = ClusterDns(client, gateway, dns_port, zone=config.cluster_domain,
+                              services=services)
         self.proxy_running = False
         self.dns_running = False
 
@@ -53,6 +60,8 @@ class NodeServices:
         try:
             await self.dns.start()
             self.dns_running = True
+            await node_endpoint.publish(self.client, self.config.node_name, self.gateway,
+                                        self.dns.port)
         except Exception as e:  # noqa: BLE001 - pods fall back to the node's resolv.conf
             log.warning("cluster DNS could not start on %s:%d: %s", self.gateway,
                         self.dns.server.port, e)
@@ -64,7 +73,9 @@ class NodeServices:
         """The nameservers ClusterFirst pods get."""
         if self.config.cluster_dns:
             return list(self.config.cluster_dns)
-        return [self.gateway] if self.dns_running else []
+        if not self.dns_running:
+            return []
+        return [dns_service_ip(self.config.service_cidr) if self.proxy_running else self.gateway]
 
     async def stop(self) -> None:
         """Stop both; the proxy's table and route stay until `--cleanup` (remove_proxy_rules)."""

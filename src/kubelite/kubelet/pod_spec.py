@@ -7,6 +7,7 @@ reading the node's resolv.conf.
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from kubelite.dns import pod_dns_settings
@@ -34,6 +35,21 @@ def should_restart(policy: str, exit_code: int | None) -> bool:
     return False
 
 
+def pod_hostname(pod: dict[str, Any]) -> str:
+    """The pod's hostname (kubelet's GeneratePodHostNameAndDomain): `spec.hostname`, else its
+    name cut to 63 characters without a trailing '-' or '.'."""
+    spec = pod.get("spec") or {}
+    return spec.get("hostname") or pod["metadata"]["name"][:63].rstrip("-.")
+
+
+def hostname_env(pod: dict[str, Any]) -> str:
+    """HOSTNAME as the container runtime sets it (containerd's CRI): the pod's hostname, the
+    node's for hostNetwork pods; the image's and the container's env override it."""
+    if (pod.get("spec") or {}).get("hostNetwork"):
+        return socket.gethostname()
+    return pod_hostname(pod)
+
+
 def sandbox_spec(pod: dict[str, Any], cluster_dns: list[str], cluster_domain: str
                  ) -> SandboxSpec:
     meta, spec = pod["metadata"], pod.get("spec") or {}
@@ -47,7 +63,7 @@ def sandbox_spec(pod: dict[str, Any], cluster_dns: list[str], cluster_domain: st
                            parse_resolv_conf_file())
     return SandboxSpec(
         pod_uid=meta["uid"], namespace=ns, name=meta["name"],
-        hostname=spec.get("hostname") or meta["name"][:63],
+        hostname=pod_hostname(pod),
         host_network=bool(spec.get("hostNetwork")), host_ipc=bool(spec.get("hostIPC")),
         host_pid=bool(spec.get("hostPID")),
         share_process_namespace=bool(spec.get("shareProcessNamespace")),

@@ -29,7 +29,7 @@ from kubelite.kubelet.backoff import Backoff, go_duration
 from kubelite.kubelet.command import NoCommandError, container_args, working_dir
 from kubelite.kubelet.container_config import build_config
 from kubelite.kubelet.container_stop import stop_container
-from kubelite.kubelet.envvars import ConfigError, container_env, merge_image_env
+from kubelite.kubelet.envvars import ConfigError, container_env, merge_image_env, service_env
 from kubelite.kubelet.events import EventRecorder
 from kubelite.kubelet.eviction import EVICTION_GRACE, evicted_status
 from kubelite.kubelet.hooks import run_hook
@@ -41,7 +41,13 @@ from kubelite.kubelet.pod_resources import (
     oom_score_adj,
     report_oom,
 )
-from kubelite.kubelet.pod_spec import needs_pod_ip, pod_with_ips, sandbox_spec, should_restart
+from kubelite.kubelet.pod_spec import (
+    hostname_env,
+    needs_pod_ip,
+    pod_with_ips,
+    sandbox_spec,
+    should_restart,
+)
 from kubelite.kubelet.pod_status import (
     CRASH_LOOP_BACK_OFF,
     POD_INITIALIZING,
@@ -76,7 +82,8 @@ class PodSyncer:
                  requeue: Callable[[str, float], None], *, node_name: str, node_ip: str,
                  logs_dir: str, allocatable: dict[str, str] | None = None,
                  cluster_dns: list[str] | None = None, cluster_domain: str = "cluster.local",
-                 volumes: VolumeManager | None = None) -> None:
+                 volumes: VolumeManager | None = None,
+                 services: Callable[[], list[dict[str, Any]]] | None = None) -> None:
         self.rt = rt
         self.records = records
         self.client = client
@@ -89,6 +96,7 @@ class PodSyncer:
         self.allocatable = allocatable or {}
         self.cluster_dns = cluster_dns or []
         self.cluster_domain = cluster_domain
+        self.services = services  # the cluster's Services, for the pods' Service variables
         self.crash_backoff = Backoff()
         self.waiting: dict[tuple[str, str], Waiting] = {}
         self.images = ImagePuller(rt, events, self.waiting, self._fetch)
@@ -284,6 +292,13 @@ class PodSyncer:
 
     # -- starting one container -------------------------------------------------------------
 
+    def _service_env(self, pod: dict[str, Any]) -> dict[str, str]:
+        if self.services is None:
+            return {}
+        links = (pod.get("spec") or {}).get("enableServiceLinks")
+        return service_env(self.services(), pod["metadata"].get("namespace") or "default",
+                           links is not False)
+
     async def _fetch(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         """An object from the API (for env sources and pull secrets); None if it is absent."""
         try:
@@ -303,9 +318,10 @@ class PodSyncer:
             return float(image)
         try:
             pairs = await container_env(pod_with_ips(pod, sandbox.ip, self.node_ip), c,
-                                        self._fetch, self.allocatable)
+                                        self._fetch, self.allocatable, self._service_env(pod))
             env_map = dict(pairs)
-            env = merge_image_env(list(image.config.get("Env") or []), pairs)
+            env = merge_image_env([f"HOSTNAME={hostname_env(pod)}",
+                                   *(image.config.get("Env") or [])], pairs)
             args = container_args(c, image.config, env_map)
             mounts = self.volumes.container_mounts(pod, c, env_map) if self.volumes else []
         except (ConfigError, NoCommandError) as e:

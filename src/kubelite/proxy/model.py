@@ -19,6 +19,7 @@ PROTOCOLS = {"TCP": "tcp", "UDP": "udp", "SCTP": "sctp"}
 class Endpoint:
     ip: str
     port: int
+    node_name: str = ""  # the node it runs on (EndpointSlice `nodeName`): for the Local policies
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class ServicePort:
     node_port: int = 0
     affinity_timeout: int = 0  # seconds of ClientIP session affinity; 0: none
     endpoints: tuple[Endpoint, ...] = field(default=())
+    internal_local: bool = False  # internalTrafficPolicy: Local (ClusterIP traffic)
+    external_local: bool = False  # externalTrafficPolicy: Local (NodePort traffic)
 
     @property
     def id(self) -> str:
@@ -63,7 +66,8 @@ def slice_endpoints(slices: list[Obj], port_name: str, protocol: str) -> tuple[E
             continue
         for endpoint in es.get("endpoints") or []:
             cond = endpoint.get("conditions") or {}
-            targets = {Endpoint(ip, int(number)) for ip in endpoint.get("addresses") or []}
+            node = endpoint.get("nodeName") or ""
+            targets = {Endpoint(ip, int(number), node) for ip in endpoint.get("addresses") or []}
             if cond.get("ready", True):
                 ready |= targets
             elif cond.get("serving") and cond.get("terminating"):
@@ -91,7 +95,9 @@ def service_ports(svc: Obj, slices: list[Obj]) -> list[ServicePort]:
         out.append(ServicePort(
             namespace=m.get("namespace", ""), name=m.get("name", ""), port_name=name, protocol=protocol,
             cluster_ip=cluster_ip, port=int(port["port"]), node_port=int(port.get("nodePort") or 0),
-            affinity_timeout=affinity, endpoints=slice_endpoints(slices, name, protocol)))
+            affinity_timeout=affinity, endpoints=slice_endpoints(slices, name, protocol),
+            internal_local=spec.get("internalTrafficPolicy") == "Local",
+            external_local=spec.get("externalTrafficPolicy") == "Local"))
     return out
 
 

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from kubelite.client import ApiClient, Informer
+from kubelite.client.informer import InformerView
 from kubelite.proxy import nft
 from kubelite.proxy.model import ServicePort, cluster_model
 from kubelite.proxy.ruleset import Ruleset, Scope, render, transaction
@@ -25,15 +26,22 @@ class ServiceProxy:
     (the pod bridge), a route to the service CIDR via the bridge lets the node itself reach
     ClusterIPs; pods reach them through their default route to the bridge. The rules match
     only this cluster's traffic: ClusterIPs from `route_device` or to `service_cidr`, NodePorts
-    on `node_ips`. Like kube-proxy, `stop()` leaves the table and route in place (Services keep
+    on `node_ips` (empty: every local address, 127.0.0.1 included, as kube-proxy's
+    `--nodeport-addresses` default). A NodePort on 127.0.0.1 leaves the node with a loopback
+    source until it is masqueraded, which the kernel allows only with `route_localnet` on the
+    outgoing device: it is set on `route_device` and on `localnet_devices` (kube-proxy sets it
+    on every device; the table drops other traffic to 127.0.0.0/8 from outside, as kube-proxy's
+    firewall rule does). `node_name` makes this node's endpoints the local ones of the
+    traffic policies Local. Like kube-proxy, `stop()` leaves the table and route in place (Services keep
     working while the agent restarts); `nft.delete_table` (`kubelite agent --cleanup`) removes
     them.
     """
 
     def __init__(self, client: ApiClient, table: str, *, service_cidr: str | None = None,
                  route_device: str | None = None, cluster_cidr: str | None = None,
-                 node_ips: tuple[str, ...] = (), masquerade_all: bool = False,
-                 batch_delay: float = 0.02) -> None:
+                 node_ips: tuple[str, ...] = (), node_name: str = "",
+                 localnet_devices: tuple[str, ...] = (), masquerade_all: bool = False,
+                 batch_delay: float = 0.02, services: Informer | None = None) -> None:
         self.client = client
         self.table = table
         self.service_cidr = service_cidr
@@ -41,10 +49,11 @@ class ServiceProxy:
         self.cluster_cidr = cluster_cidr
         self.masquerade_all = masquerade_all
         self.scope = Scope(pod_interface=route_device or "", service_cidr=service_cidr or "",
-                           node_ips=tuple(ip for ip in node_ips
-                                          if ip and not ip.startswith("127.")))
+                           node_ips=tuple(ip for ip in node_ips if ip), node_name=node_name)
+        self.localnet_devices = tuple(d for d in (route_device, *localnet_devices) if d)
         self.batch_delay = batch_delay
-        self.services = Informer(client, "services", raw=True)
+        # A view of the caller's Services informer (shared with the kubelet), or one of its own.
+        self.services = InformerView(services) if services else Informer(client, "services", raw=True)
         self.slices = Informer(client, "endpointslices", raw=True)
         self.applied: Ruleset | None = None
         self.syncs = 0
@@ -67,6 +76,9 @@ class ServiceProxy:
         await self.services.has_synced()
         await self.slices.has_synced()
         await self._ensure_route()
+        if self.scope.loopback_node_ports:
+            for device in self.localnet_devices:
+                route_localnet(device)
         await self.sync()
         self._tasks.append(asyncio.create_task(self._loop(), name=f"proxy-{self.table}"))
 
@@ -120,6 +132,16 @@ class ServiceProxy:
         self._tasks.clear()
         await self.services.stop()
         await self.slices.stop()
+
+
+def route_localnet(device: str) -> None:
+    """Let packets with a loopback address leave (and their replies enter) through `device`."""
+    path = f"/proc/sys/net/ipv4/conf/{device}/route_localnet"
+    try:
+        with open(path, "w") as f:
+            f.write("1")
+    except OSError as e:
+        log.warning("service proxy: NodePorts on 127.0.0.1 will not work: %s: %s", path, e)
 
 
 async def _ip(*args: str) -> None:

@@ -22,6 +22,7 @@ import contextlib
 import ipaddress
 import json
 import os
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,11 +67,22 @@ async def _run(*args: str) -> tuple[int, str]:
     return proc.returncode, out.decode(errors="replace").strip()
 
 
+def link_exists(name: str) -> bool:
+    """Whether this network namespace has a device `name`. Asked of the kernel (an ioctl in
+    our own namespace), not of /sys/class/net, which shows the namespace /sys was mounted in:
+    an agent entered into a machine's namespace with `nsenter --net` sees the host's there."""
+    try:
+        socket.if_nametoindex(name)
+    except OSError:
+        return False
+    return True
+
+
 async def teardown_network(bridge_name: str) -> None:
     """Remove the cluster's bridge (after every pod's network is deleted). Idempotent."""
-    if os.path.exists(f"/sys/class/net/{bridge_name}"):
+    if link_exists(bridge_name):
         rc, out = await _run("ip", "link", "del", bridge_name)
-        if rc != 0 and os.path.exists(f"/sys/class/net/{bridge_name}"):
+        if rc != 0 and link_exists(bridge_name):
             raise CniError(f"deleting bridge {bridge_name}: {out}")
 
 
@@ -135,9 +147,9 @@ class CniNetwork:
         os.makedirs(self.ipam_dir, exist_ok=True)
         os.makedirs(self.cache_dir, exist_ok=True)
         dev = self.bridge_name
-        if not os.path.exists(f"/sys/class/net/{dev}"):
+        if not link_exists(dev):
             rc, out = await _run("ip", "link", "add", dev, "type", "bridge")
-            if rc != 0 and not os.path.exists(f"/sys/class/net/{dev}"):
+            if rc != 0 and not link_exists(dev):
                 raise CniError(f"creating bridge {dev}: {out}")
         gw = f"{self.gateway}/{self.subnet.prefixlen}"
         rc, out = await _run("ip", "addr", "replace", gw, "dev", dev)

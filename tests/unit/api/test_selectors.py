@@ -283,12 +283,13 @@ def test_matching_is_fast_enough_for_every_watch_event() -> None:
     labels = {"app": "web", "tier": "fe", "zone": "z1", "pod-template-hash": "abc123"}
     label_sel = parse_label_selector("app=web,tier in (fe,be),!legacy")
     field_sel = parse_field_selector("spec.nodeName=node-a,status.phase!=Failed", POD_FIELDS)
-    start = time.perf_counter()
+    # CPU time of this process, not wall time: other processes on a shared machine do not count.
+    start = time.process_time()
     for _ in range(20_000):
         assert label_sel.matches(labels)
         assert field_sel.matches(POD)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, f"40k matches took {elapsed:.2f}s"
+    used = time.process_time() - start
+    assert used < 1.0, f"40k matches took {used:.2f}s of CPU"
 
 
 def test_selectors_compare_by_value() -> None:

@@ -46,3 +46,21 @@ def test_serving_certificate_is_reissued_only_for_new_names(tmp_path: Path) -> N
     ensure_serving_cert(tmp_path, ["10.0.0.2"])
     assert crt.read_bytes() != first
     assert "10.0.0.2" in pki.san_hosts(_load(crt))
+
+
+def test_apiserver_hosts_cover_every_machine_address_tls_sans_and_in_cluster_names() -> None:
+    from kubelite import hostaddr
+    from kubelite.apiserver.certs import apiserver_hosts
+
+    hosts = apiserver_hosts("0.0.0.0", ["api.example", "203.0.113.7", ""], "10.96.0.0/12")
+    assert hostaddr.machine_addresses() <= hosts and "127.0.0.1" in hosts
+    assert {"api.example", "203.0.113.7", "10.96.0.1", "kubernetes.default.svc.cluster.local"} <= hosts
+    assert "0.0.0.0" not in hosts and "" not in hosts
+
+
+def test_the_client_ca_is_another_ca(tmp_path: Path) -> None:
+    from kubelite.apiserver.certs import ensure_client_ca
+
+    crt, _ = ensure_client_ca(tmp_path)
+    assert crt.name == "client-ca.crt" and _cn(_load(crt)) == "kubelite-client-ca"
+    assert crt.read_bytes() != ensure_ca(tmp_path)[0].read_bytes()

@@ -47,7 +47,8 @@ def clock() -> Clock:
 async def make_objects(store: SqliteStore, clock: Clock, cidr: str = "10.96.0.0/24",
                        ports: str = "30000-30010") -> tuple[ObjectStore, ServiceAllocator]:
     alloc = ServiceAllocator(store, cidr, ports, clock=clock)
-    objs = ObjectStore(store, admission=[NamespaceLifecycle(store), alloc])
+    objs = ObjectStore(store, admission=[NamespaceLifecycle(store), alloc],
+                       after_delete=[alloc.after_delete])
     ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}
     await objs.create(NAMESPACES, None, ns, WriteOptions())
     return objs, alloc
@@ -123,23 +124,41 @@ async def test_update_keeps_the_ip_and_a_deleted_services_ip_is_reused(store: Sq
     updated = (await objs.update(SERVICES, "default", "web", body, WriteOptions())).obj
     assert updated["spec"]["clusterIP"] == "10.96.0.20"
     await objs.delete(SERVICES, "default", "web", {}, WriteOptions())
-    with pytest.raises(st.Invalid):  # within the grace window the reservation still holds
-        await create(objs, service("again", cluster_ip="10.96.0.20"))
-    clock.now += 60
-    assert (await create(objs, service("again2", cluster_ip="10.96.0.20")))["spec"]["clusterIP"] == "10.96.0.20"
+    # the delete released it: free at once, within the grace window
+    assert (await create(objs, service("web", cluster_ip="10.96.0.20")))["spec"]["clusterIP"] == "10.96.0.20"
 
 
-async def test_release_and_repair_free_reservations(store: SqliteStore, clock: Clock) -> None:
+async def test_delete_releases_and_repair_frees_leftovers(store: SqliteStore, clock: Clock) -> None:
     objs, alloc = await make_objects(store, clock)
-    await create(objs, service("a", type="NodePort"))
+    a = await create(objs, service("a", type="NodePort"))
     await create(objs, service("b"))
     await objs.delete(SERVICES, "default", "a", {}, WriteOptions())
+    assert len((await store.list(CLUSTER_IPS)).items) == 1  # a's IP and node port went with it
+    assert (await store.list(NODE_PORTS)).items == []
+    assert await alloc.release("default", "a", a["metadata"]["uid"]) == 0
     clock.now += 60
-    assert await alloc.release("default", "a") == 2  # its IP and its node port
     assert await alloc.repair() == 0  # b still holds its IP
-    await objs.delete(SERVICES, "default", "b", {}, WriteOptions())
+    plain = ObjectStore(store)  # a delete that ran no hook (a server killed before releasing)
+    await plain.delete(SERVICES, "default", "b", {}, WriteOptions())
     assert await alloc.repair() == 1
     assert (await store.list(CLUSTER_IPS)).items == [] and (await store.list(NODE_PORTS)).items == []
+
+
+async def test_finalizer_delete_releases_when_the_service_is_removed(store: SqliteStore,
+                                                                      clock: Clock) -> None:
+    objs, _ = await make_objects(store, clock)
+    body = service("kept", cluster_ip="10.96.0.30", type="NodePort",
+                   ports=[{"port": 80, "protocol": "TCP", "nodePort": 30005}])
+    body["metadata"]["finalizers"] = ["example.com/hold"]
+    await create(objs, body)
+    await objs.delete(SERVICES, "default", "kept", {}, WriteOptions())  # marked, still there
+    assert len((await store.list(NODE_PORTS)).items) == 1
+    await objs.patch(SERVICES, "default", "kept", "application/merge-patch+json",
+                     {"metadata": {"finalizers": None}}, WriteOptions())
+    again = service("kept", cluster_ip="10.96.0.30", type="NodePort",
+                    ports=[{"port": 80, "protocol": "TCP", "nodePort": 30005}])
+    created = await create(objs, again)
+    assert (created["spec"]["clusterIP"], created["spec"]["ports"][0]["nodePort"]) == ("10.96.0.30", 30005)
 
 
 async def test_state_survives_a_new_allocator(store: SqliteStore, clock: Clock) -> None:
@@ -180,3 +199,16 @@ async def test_type_change_to_node_port_allocates_and_keeps_ports(store: SqliteS
     body["metadata"]["resourceVersion"] = updated["metadata"]["resourceVersion"]
     again = (await objs.update(SERVICES, "default", "web", body, WriteOptions())).obj
     assert again["spec"]["ports"][0]["nodePort"] == node_port
+
+
+async def test_local_load_balancer_gets_a_health_check_node_port(store: SqliteStore, clock: Clock) -> None:
+    objs, alloc = await make_objects(store, clock)
+    body = service("lb", type="LoadBalancer")
+    body["spec"]["externalTrafficPolicy"] = "Local"
+    spec = (await create(objs, body))["spec"]
+    check, node_port = spec["healthCheckNodePort"], spec["ports"][0]["nodePort"]
+    assert 30000 <= check <= 30010 and check != node_port
+    clock.now += 60
+    assert await alloc.repair() == 0  # held by the Service: not stale
+    cluster = service("lb2", type="LoadBalancer")
+    assert "healthCheckNodePort" not in (await create(objs, cluster))["spec"]

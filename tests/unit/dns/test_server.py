@@ -70,10 +70,38 @@ async def test_nxdomain_in_zone_and_servfail_quickly_outside(server: DnsServer) 
     assert reply.rcode == wire.NXDOMAIN and reply.authority[0].type == wire.SOA
     start = time.monotonic()
     reply = await asyncio.to_thread(udp_ask, server.port, "example.com")
-    assert reply.rcode == wire.SERVFAIL and time.monotonic() - start < 1.0
-    start = time.monotonic()
-    reply = await asyncio.to_thread(udp_ask, server.port, "example.org")  # upstream known down: at once
-    assert reply.rcode == wire.SERVFAIL and time.monotonic() - start < 0.2
+    assert reply.rcode == wire.SERVFAIL and time.monotonic() - start < 3.0  # the 0.3 s timeout, loaded
+
+
+async def test_an_upstream_known_down_is_not_asked_again() -> None:
+    """Counted at a silent upstream rather than timed, so a busy machine cannot fake it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.setblocking(False)
+        forwarder = Forwarder([f"127.0.0.1#{silent.getsockname()[1]}"], timeout=0.3)
+        records = ClusterRecords(lambda ns, n: None, lambda ns, n: [])
+        srv = DnsServer(DnsHandler(records, forwarder), "127.0.0.1", 0)
+        await srv.start()
+        try:
+            asked = []
+            for name in ("example.com", "example.org", "example.net"):
+                reply = await asyncio.to_thread(udp_ask, srv.port, name)
+                assert reply.rcode == wire.SERVFAIL
+                asked.append(_drain(silent))
+        finally:
+            await srv.stop()
+    assert asked == [1, 0, 0]
+
+
+def _drain(sock: socket.socket) -> int:
+    """How many datagrams wait on a non-blocking socket (read and dropped)."""
+    count = 0
+    while True:
+        try:
+            sock.recv(4096)
+        except BlockingIOError:
+            return count
+        count += 1
 
 
 async def test_forwards_to_a_reachable_upstream() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import ssl
@@ -18,6 +19,7 @@ from kubelite.client.streams import channels, status
 from kubelite.kubelet.logs import cri_line
 from kubelite.kubelet.server import KubeletServer
 from kubelite.kubelet.server_local import LocalProcessBackend
+from tests.helpers.tls_probe import AEAD, CBC_ONLY, handshake
 
 T0 = dt.datetime(2024, 5, 1, 10, 0, 0, tzinfo=dt.UTC)
 
@@ -203,3 +205,11 @@ async def test_attach(kubelet, http):
     out, st = await _run(http, url, [channels.encode(channels.STDIN, b"echo on; exit 4\n")])
     assert out[channels.STDOUT] == b"on\n"
     assert status.parse_exit_code(status.encode(st)) == 4
+
+
+async def test_kubelet_port_refuses_cbc_suites_and_speaks_aead_and_tls13(kubelet):
+    server, _, _ = kubelet
+    with pytest.raises(ssl.SSLError):
+        await asyncio.to_thread(handshake, server.port, tls12_ciphers=CBC_ONLY)
+    assert (await asyncio.to_thread(handshake, server.port, tls12_ciphers=AEAD))[0] == "TLSv1.2"
+    assert (await asyncio.to_thread(handshake, server.port))[0] == "TLSv1.3"

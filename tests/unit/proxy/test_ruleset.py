@@ -85,8 +85,8 @@ def test_render_rejects_services_without_endpoints_and_handles_node_ports_and_af
     rs = render("kl_test", [empty, sticky], cluster_cidr="10.244.0.0/16")
     text = rs.text
     assert "ip daddr 10.96.0.30 tcp dport 80 reject" in text
-    assert "fib daddr type local ip daddr != 127.0.0.0/8 tcp dport 30081 reject" in text
-    assert f"fib daddr type local ip daddr != 127.0.0.0/8 tcp dport 30080 goto ext-{sticky.id}" in text
+    assert "fib daddr type local tcp dport 30081 reject" in text  # 127.0.0.1 too
+    assert f"fib daddr type local tcp dport 30080 goto ext-{sticky.id}" in text
     assert "ip saddr != 10.244.0.0/16 jump mark-for-masquerade" in text
     assert len(rs.sets) == 2 and "timeout 60s" in text
     aff = sorted(rs.sets)[0]
@@ -160,3 +160,61 @@ async def test_stopping_the_proxy_leaves_its_rules(table: str) -> None:
     assert listing.returncode == 0, listing.stderr  # kube-proxy leaves its rules in place
     await nft.delete_table(table)  # what `kubelite agent --cleanup` does
     assert subprocess.run(["nft", "list", "table", "ip", table], capture_output=True).returncode != 0
+
+
+def test_node_ports_on_loopback_guard_localnet() -> None:
+    """Every local address (127.0.0.1 included) by default, and then only NAT replies may reach
+    127.0.0.0/8 from another interface; an explicit address list without loopback needs no guard."""
+    text = render("kl_test", [port(TWO, node_port=30080)]).text
+    assert 'iifname != "lo" ip daddr 127.0.0.0/8 ct status & dnat == 0 drop' in text
+    assert Scope().loopback_node_ports and Scope(node_ips=("127.0.0.1", "10.0.0.1")).loopback_node_ports
+    scoped = render("kl_test", [port(TWO, node_port=30080)], scope=Scope(node_ips=("192.0.2.1",))).text
+    assert "127.0.0.0/8" not in scoped
+
+
+HERE, THERE = Endpoint("10.244.0.2", 8080, "node-a"), Endpoint("10.244.1.3", 8080, "node-b")
+
+
+def test_model_reads_traffic_policies_and_endpoint_nodes() -> None:
+    svc = service(type="NodePort", externalTrafficPolicy="Local", internalTrafficPolicy="Local")
+    es = endpoint_slice("web", [("10.244.0.2", True, True, False)])
+    es["endpoints"][0]["nodeName"] = "node-a"
+    tcp = [p for p in cluster_model([svc], [es]) if p.protocol == "TCP"][0]
+    assert tcp.internal_local and tcp.external_local
+    assert tcp.endpoints == (HERE,)
+
+
+def test_internal_traffic_policy_local_uses_only_this_nodes_endpoints() -> None:
+    p = port((HERE, THERE), internal_local=True)
+    text = render("kl_test", [p], cluster_cidr="10.244.0.0/16", scope=Scope(node_name="node-a")).text
+    assert f"ip daddr 10.96.0.20 tcp dport 80 goto local-{p.id}" in text
+    assert f"numgen random mod 1 vmap {{ 0 : goto ep-{p.id}-0 }}" in text  # here only
+    assert "ip daddr 10.96.0.20 tcp dport 80 ip saddr != 10.244.0.0/16 jump mark-for-masquerade" in text
+    elsewhere = render("kl_test", [p], scope=Scope(node_name="node-c")).text
+    assert "ip daddr 10.96.0.20 tcp dport 80 drop" in elsewhere  # kube-proxy drops, not rejects
+    assert f"goto local-{p.id}" not in elsewhere
+
+
+def test_external_traffic_policy_local_keeps_the_client_address() -> None:
+    p = port((HERE, THERE), node_port=30080, external_local=True)
+    text = render("kl_test", [p], cluster_cidr="10.244.0.0/16", scope=Scope(node_name="node-a")).text
+    ext = text.split(f"chain ext-{p.id} {{")[1].split("}")[0]
+    assert ext.split("\n")[1:-1] == [
+        f"\t\tip saddr 10.244.0.0/16 goto svc-{p.id}",  # pods of this node: any endpoint
+        "\t\tfib saddr type local jump mark-for-masquerade",  # the node itself (127.0.0.1 too)
+        f"\t\tfib saddr type local goto svc-{p.id}",
+        f"\t\tgoto local-{p.id}"]  # from outside: no masquerade, this node's endpoints
+    local = text.split(f"chain local-{p.id} {{")[1].split("}")[0]
+    assert "mark-for-masquerade" not in local and "mod 1" in local
+    assert f"ip daddr 10.96.0.20 tcp dport 80 goto svc-{p.id}" in text  # ClusterIP: any endpoint
+    far = render("kl_test", [p], scope=Scope(node_name="node-c")).text
+    assert far.split(f"chain ext-{p.id} {{")[1].split("}")[0].strip().endswith("drop")
+
+
+async def test_nft_accepts_traffic_policy_scripts() -> None:
+    ports = [port((HERE, THERE), node_port=30080, external_local=True, internal_local=True,
+                  affinity_timeout=30),
+             port((THERE,), name="far", cluster_ip="10.96.0.21", node_port=30081,
+                  external_local=True, internal_local=True)]
+    rs = render("kl_check", ports, cluster_cidr="10.244.0.0/16", scope=Scope(node_name="node-a"))
+    await nft.check(transaction(rs, None))

@@ -205,8 +205,12 @@ def server_side_apply(
     definition: str,
     api_version: str,
     now: str,
+    subresource: str = "",
 ) -> dict[str, Any]:
     """Apply `applied` (the configuration a client sent) to `live` (None when creating).
+
+    On the main resource the configuration's status is ignored; on `subresource="status"`
+    only its status is applied, and owned by an entry with that subresource.
 
     Returns the new object with updated `metadata.managedFields`. Raises ApplyConflict when a
     field the configuration changes belongs to another manager and `force` is false, and
@@ -221,7 +225,14 @@ def server_side_apply(
             f"Specified patch version: {applied.get('apiVersion')}, expected: {api_version}"
         )
     config = clone(applied)
-    config.pop("status", None)  # status is reset on the main resource
+    on_status = subresource == "status"
+    if on_status:  # the status strategy resets everything else
+        sent_meta = config.get("metadata")
+        config = {k: v for k, v in config.items() if k in ("apiVersion", "kind", "status")}
+        if isinstance(sent_meta, dict):
+            config["metadata"] = {k: sent_meta[k] for k in ("name", "namespace") if k in sent_meta}
+    else:
+        config.pop("status", None)  # status is reset on the main resource
     meta = config.get("metadata")
     if isinstance(meta, dict):
         if meta.get("managedFields") is not None:
@@ -233,23 +244,26 @@ def server_side_apply(
     schema = schema_for(definition)
     managers = decode_managed_fields((live or {}).get("metadata", {}).get("managedFields"))
     original_managers = dict(managers)
-    me = manager_key(manager, APPLY, "", api_version)
+    me = manager_key(manager, APPLY, subresource, api_version)
     last = managers.get(me)
 
     live_body = _body(live)
-    config_set = {p for p in to_field_set(config, schema, strict=True) if p[:1] != _STATUS}
+    config_set = {p for p in to_field_set(config, schema, strict=True)
+                  if (p[:1] == _STATUS) == on_status}
     merged = merge(live_body, config, schema)
 
     # Prune with the full configuration set (metadata.name included), as Kubernetes does
     # before it strips system fields from what it records.
-    managers[me] = ManagedEntry(manager, APPLY, api_version, FieldSet(config_set))
+    managers[me] = ManagedEntry(manager, APPLY, api_version, FieldSet(config_set),
+                                subresource=subresource)
     if last is not None and last.fields:
         merged = _prune(merged, set(last.fields.paths), managers, schema)
         # Pruning drops collections it emptied; keep those the configuration sets (e.g. `[]`),
         # which Kubernetes' omitempty encoding would hide but our stored objects keep.
         merged = merge(merged, config, schema)
-    new_set = FieldSet(_tracked(config_set, ""))
-    me_entry = ManagedEntry(manager, APPLY, api_version, new_set, last.time if last else None)
+    new_set = FieldSet(_tracked(config_set, subresource))
+    me_entry = ManagedEntry(manager, APPLY, api_version, new_set, last.time if last else None,
+                            subresource)
     managers[me] = me_entry
 
     # Which of the other managers' fields this apply changes or removes.
@@ -274,7 +288,7 @@ def server_side_apply(
     body_changed = not json_equal(live_body, merged)
     set_changed = last is None or last.fields != me_entry.fields
     if me in managers and (body_changed or set_changed or me_entry.time is None):
-        managers[me] = ManagedEntry(manager, APPLY, api_version, me_entry.fields, now)
+        managers[me] = ManagedEntry(manager, APPLY, api_version, me_entry.fields, now, subresource)
     if live is not None and not body_changed and managers == original_managers:
         return clone(live)
     return _with_managed_fields(merged, managers)

@@ -16,11 +16,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubelite.api.protobuf import wire
-from kubelite.api.protobuf.pointers import POINTER_FIELDS
+from kubelite.api.protobuf.presence import ALWAYS, POINTERS
 from kubelite.api.protobuf.tables import MESSAGES
 
-# Zero scalars are dropped on decode unless the field is a Go pointer (see pointers.py).
+# Go's protobuf writes every non-pointer scalar, zero or not. A decoded zero is kept
+# where Go's JSON would carry it (pointers and non-omitempty fields, see presence.py)
+# and dropped where omitempty would leave it out. Messages are kept even when their JSON
+# is a zero scalar (IntOrString 0): Go's omitempty never drops a struct.
 _ZERO_SCALARS: tuple[Any, ...] = ("", 0, False)
+_SCALARS = {"string": "", "bytes": "", "bool": False, "int32": 0, "int64": 0, "uint32": 0, "uint64": 0,
+            "double": 0.0}
+_NO_FIELDS: frozenset[str] = frozenset()
 
 _INT_BITS = {"int32": 32, "int64": 64, "uint32": 64, "uint64": 64}
 
@@ -36,6 +42,7 @@ def decode_message(name: str, data: bytes) -> Any:
     table = MESSAGES.get(name)
     if table is None:
         raise ValueError(f"no protobuf table for {name}")
+    pointers = POINTERS.get(name, _NO_FIELDS)
     out: dict[str, Any] = {}
     for number, wire_type, value in wire.iter_fields(data):
         entry = table.get(number)
@@ -60,11 +67,15 @@ def decode_message(name: str, data: bytes) -> Any:
             out.setdefault(json_name, []).append(decoded)
         elif decoded is None:
             continue
-        elif isinstance(decoded, dict | list) or (name, json_name) in POINTER_FIELDS:
+        elif elem_type not in _SCALARS or json_name in pointers or not _is_zero(decoded):
             out[json_name] = decoded
-        elif not any(decoded == z and type(decoded) is type(z) for z in _ZERO_SCALARS):
-            out[json_name] = decoded
+    for json_name, zero in ALWAYS.get(name, {}).items():
+        out.setdefault(json_name, zero)  # Go's JSON writes these even when zero or unsent
     return out
+
+
+def _is_zero(value: Any) -> bool:
+    return any(value == z and type(value) is type(z) for z in _ZERO_SCALARS)
 
 
 def _as_bytes(value: int | bytes, field: str) -> bytes:
@@ -181,19 +192,22 @@ def decode_message_plain(name: str, data: bytes) -> dict[str, Any]:
 
 
 def encode_message(name: str, obj: Any) -> bytes:
-    """Encode the JSON value `obj` as a message of type `name`."""
+    """Encode the JSON value `obj` as a message of type `name`, as Go's generated code does."""
     special = SPECIAL.get(name)
     if special is not None:
         return special[1](obj)
     table = MESSAGES[name]
+    pointers = POINTERS.get(name, _NO_FIELDS)
     out = bytearray()
     for number, (json_name, type_str) in sorted(table.items()):
         if json_name == "":
             out += wire.len_field(number, encode_message(type_str, obj))
             continue
-        if json_name not in obj or obj[json_name] is None:
+        value = obj.get(json_name)
+        if value is None and type_str in _SCALARS and json_name not in pointers:
+            value = _SCALARS[type_str]  # as Go: a non-pointer scalar is always written
+        if value is None:
             continue
-        value = obj[json_name]
         if type_str.startswith("map["):
             key_type, value_type = type_str[4:].split("]", 1)
             for key, item in value.items():

@@ -1,4 +1,5 @@
-"""Per-kind strategies: `strategy_for(kind)` gives the one for any kind in the registry."""
+"""Per-kind strategies: `strategy_for(kind)` gives the one for any kind in the registry, and
+`status_strategy_for(kind)` the one for writes to its `/status` subresource."""
 
 from __future__ import annotations
 
@@ -17,13 +18,20 @@ from kubelite.api.strategy.kinds import (
     SecretStrategy,
     ServiceStrategy,
 )
+from kubelite.api.strategy.status import (
+    LabelKeepingStatusStrategy,
+    PodStatusStrategy,
+    ServiceStatusStrategy,
+    StatusStrategy,
+    StatusValidator,
+)
 from kubelite.api.validation import apps, core, other, pod, service, storage
 
 # kind name -> (strategy class, validator, update validator)
 _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None]] = {
     "Pod": (PodStrategy, pod.validate_pod, None),
     "Namespace": (NamespaceStrategy, core.validate_namespace, None),
-    "Node": (NodeStrategy, core.validate_node, None),
+    "Node": (NodeStrategy, core.validate_node, core.validate_node_update),
     "ConfigMap": (Strategy, core.validate_config_map, core.validate_config_map_update),
     "Secret": (SecretStrategy, core.validate_secret, core.validate_secret_update),
     "ServiceAccount": (Strategy, core.validate_service_account, None),
@@ -48,6 +56,21 @@ _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None
     "SelfSubjectAccessReview": (Strategy, lambda obj: [], None),
 }
 
+# kind name -> (status strategy class, ValidateXStatusUpdate), for kinds with /status
+_STATUS_TABLE: dict[str, tuple[type[StatusStrategy], StatusValidator | None]] = {
+    "Pod": (PodStatusStrategy, pod.validate_pod_status_update),
+    "Node": (StatusStrategy, core.validate_node_status_update),
+    "Namespace": (StatusStrategy, core.validate_namespace_status_update),
+    "ResourceQuota": (StatusStrategy, core.validate_resource_quota_status_update),
+    "Service": (ServiceStatusStrategy, service.validate_service_status_update),
+    "PersistentVolume": (StatusStrategy, None),
+    "PersistentVolumeClaim": (StatusStrategy,
+                              storage.validate_persistent_volume_claim_status_update),
+    "Deployment": (LabelKeepingStatusStrategy, apps.validate_deployment_status_update),
+    "ReplicaSet": (LabelKeepingStatusStrategy, apps.validate_replica_set_status_update),
+    "PodDisruptionBudget": (StatusStrategy, other.validate_pod_disruption_budget_status_update),
+}
+
 
 @cache
 def _for(kind: Kind) -> Strategy:
@@ -60,8 +83,16 @@ def strategy_for(kind: Kind) -> Strategy:
     return _for(kind)
 
 
+@cache
+def status_strategy_for(kind: Kind) -> StatusStrategy:
+    """The strategy of writes to a kind's /status (metadata checks only for kinds without
+    their own status validation)."""
+    cls, validator = _STATUS_TABLE.get(kind.kind, (StatusStrategy, None))
+    return cls(kind, validator)
+
+
 def all_strategies() -> dict[str, Strategy]:
     return {k.kind: strategy_for(k) for k in KINDS}
 
 
-__all__ = ["Strategy", "all_strategies", "strategy_for"]
+__all__ = ["StatusStrategy", "Strategy", "all_strategies", "status_strategy_for", "strategy_for"]

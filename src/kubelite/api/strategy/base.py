@@ -1,9 +1,9 @@
 """The generic strategy: what every kind's create, update and status update go through.
 
 The API server's handlers know no kind. For each write they call, in order,
-`prepare_for_create` / `prepare_for_update` / `prepare_for_status_update` (on a create, then
-`admit_create`, once managedFields are recorded), then the matching `validate*`; a non-empty
-error list becomes a 422 Invalid. Metadata that the server owns
+`prepare_for_create` / `prepare_for_update` (on a create, then `admit_create`, once
+managedFields are recorded), then the matching `validate*`; a non-empty error list becomes a
+422 Invalid. Writes to `/status` go through the kind's status strategy (`status.py`) instead. Metadata that the server owns
 (uid, timestamps, resourceVersion, generateName) is not touched here.
 """
 
@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-
-import msgspec
 
 from kubelite.api.defaults import apply_defaults
 from kubelite.api.registry import Kind
@@ -87,15 +85,6 @@ class Strategy:
                 changed = changed or new_meta.annotations != old_meta.annotations
             new_meta.generation = generation + 1 if changed else generation
 
-    def prepare_for_status_update(self, new: Any, old: Any) -> None:
-        """Keep the old spec and metadata; labels, annotations and resourceVersion may change."""
-        if hasattr(new, "spec"):
-            new.spec = old.spec
-        new_meta, old_meta = _meta(new), _meta(old)
-        new.metadata = msgspec.structs.replace(
-            old_meta, labels=new_meta.labels, annotations=new_meta.annotations,
-            resource_version=new_meta.resource_version)
-
     # Validation ----------------------------------------------------------------------------
 
     def validate(self, obj: Any) -> list[FieldError]:
@@ -111,6 +100,3 @@ class Strategy:
             return errs + self._update_validator(new, old)
         return errs + self.validate(new)
 
-    def validate_status_update(self, new: Any, old: Any) -> list[FieldError]:
-        return validate_object_meta_update(getattr(new, "metadata", None),
-                                           getattr(old, "metadata", None))

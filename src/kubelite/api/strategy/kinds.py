@@ -6,10 +6,10 @@ import base64
 from typing import Any
 
 from kubelite.api.defaults import admit_pod, pod_qos_class
-from kubelite.api.strategy.base import Strategy, _meta
-from kubelite.api.types import apps_v1, core_v1
+from kubelite.api.strategy.base import Strategy
+from kubelite.api.types import core_v1
 from kubelite.api.validation.errors import FieldError
-from kubelite.api.validation.pod import validate_pod_status_update, validate_pod_update
+from kubelite.api.validation.pod import validate_pod_update
 
 SCHEDULING_GATED = "SchedulingGated"
 SCHEDULING_GATED_MESSAGE = "Scheduling is blocked due to non-empty scheduling gates"
@@ -38,16 +38,8 @@ class PodStrategy(Strategy):
                 message=SCHEDULING_GATED_MESSAGE)]
         pod.status = status
 
-    def prepare_for_status_update(self, new: Any, old: Any) -> None:
-        super().prepare_for_status_update(new, old)
-        # Old kubelets corrupt ownerReferences; pods/status never changes them.
-        _meta(new).owner_references = _meta(old).owner_references
-
     def validate_update(self, new: Any, old: Any) -> list[FieldError]:
         return validate_pod_update(new, old)
-
-    def validate_status_update(self, new: Any, old: Any) -> list[FieldError]:
-        return validate_pod_status_update(new, old)
 
 
 class NamespaceStrategy(Strategy):
@@ -94,22 +86,11 @@ class DeploymentStrategy(Strategy):
     tracks_generation = True
     generation_follows_annotations = True
 
-    def prepare_for_status_update(self, new: Any, old: Any) -> None:
-        labels = old.metadata.labels if old.metadata else None
-        super().prepare_for_status_update(new, old)
-        _meta(new).labels = labels
-
 
 class GenerationStrategy(Strategy):
     """Kinds whose spec changes bump metadata.generation (ReplicaSet, PodDisruptionBudget)."""
 
     tracks_generation = True
-
-    def prepare_for_status_update(self, new: Any, old: Any) -> None:
-        labels = old.metadata.labels if old.metadata else None
-        super().prepare_for_status_update(new, old)
-        if isinstance(new, apps_v1.ReplicaSet):
-            _meta(new).labels = labels
 
 
 class PersistentVolumeStrategy(Strategy):

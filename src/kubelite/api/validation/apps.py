@@ -19,6 +19,7 @@ from kubelite.api.validation.meta import (
     FIELD_IMMUTABLE,
     validate_label_selector,
     validate_object_meta,
+    validate_object_meta_update,
 )
 from kubelite.api.validation.pod import validate_pod_template
 
@@ -173,3 +174,56 @@ def validate_replica_set_update(new: apps_v1.ReplicaSet,
     errs += _selector_update(new.spec.selector if new.spec else None,
                              old.spec.selector if old.spec else None)
     return errs
+
+
+ABOVE_REPLICAS = "cannot be greater than status.replicas"
+ABOVE_READY = "cannot be greater than readyReplicas"
+
+
+def _replica_counts(counts: dict[str, int], replicas: int, ready: int,
+                    available: int, path: str) -> list[FieldError]:
+    """Counts are not negative; none above status.replicas, available not above ready."""
+    errs: list[FieldError] = []
+    for name, value in counts.items():
+        errs += _nonnegative(value, child(path, name))
+    for name in ("updatedReplicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas"):
+        if name in counts and counts[name] > replicas:
+            errs.append(invalid(child(path, name), counts[name], ABOVE_REPLICAS))
+    if available > ready:
+        errs.append(invalid(child(path, "availableReplicas"), available, ABOVE_READY))
+    return errs
+
+
+def validate_deployment_status_update(new: apps_v1.Deployment,
+                                      old: apps_v1.Deployment) -> list[FieldError]:
+    """ValidateDeploymentStatusUpdate: sane counts, and collisionCount never goes down."""
+    errs = validate_object_meta_update(new.metadata, old.metadata)
+    status = new.status or apps_v1.DeploymentStatus()
+    counts = {"observedGeneration": status.observed_generation or 0,
+              "replicas": status.replicas or 0, "updatedReplicas": status.updated_replicas or 0,
+              "readyReplicas": status.ready_replicas or 0,
+              "availableReplicas": status.available_replicas or 0,
+              "unavailableReplicas": status.unavailable_replicas or 0}
+    if status.collision_count is not None:
+        counts["collisionCount"] = status.collision_count
+    errs += _replica_counts(counts, counts["replicas"], counts["readyReplicas"],
+                            counts["availableReplicas"], "status")
+    before = old.status.collision_count if old.status else None
+    if before is not None and (status.collision_count or 0) < before:
+        errs.append(invalid(child("status", "collisionCount"), status.collision_count or 0,
+                            "cannot be decremented"))
+    return errs
+
+
+def validate_replica_set_status_update(new: apps_v1.ReplicaSet,
+                                       old: apps_v1.ReplicaSet) -> list[FieldError]:
+    """ValidateReplicaSetStatusUpdate."""
+    errs = validate_object_meta_update(new.metadata, old.metadata)
+    status = new.status or apps_v1.ReplicaSetStatus(replicas=0)
+    counts = {"replicas": status.replicas,
+              "fullyLabeledReplicas": status.fully_labeled_replicas or 0,
+              "readyReplicas": status.ready_replicas or 0,
+              "availableReplicas": status.available_replicas or 0,
+              "observedGeneration": status.observed_generation or 0}
+    return errs + _replica_counts(counts, counts["replicas"], counts["readyReplicas"],
+                                  counts["availableReplicas"], "status")

@@ -29,6 +29,7 @@ from kubelite.api.validation.meta import (
     validate_immutable,
     validate_label_name,
     validate_object_meta,
+    validate_object_meta_update,
 )
 from kubelite.api.validation.resources import validate_resource_list
 from kubelite.api.validation.scheduling import validate_taint_effect
@@ -44,6 +45,22 @@ def validate_namespace(ns: core_v1.Namespace) -> list[FieldError]:
     errs = validate_object_meta(ns.metadata, False, names.name_is_dns_label)
     finalizers = ns.spec.finalizers if ns.spec else None
     errs += validate_finalizers(finalizers, child("spec", "finalizers"))
+    return errs
+
+
+def validate_namespace_status_update(new: core_v1.Namespace,
+                                    old: core_v1.Namespace) -> list[FieldError]:
+    """ValidateNamespaceStatusUpdate: the phase follows the deletionTimestamp."""
+    errs = validate_object_meta_update(new.metadata, old.metadata)
+    phase = new.status.phase if new.status else None
+    path = child("status", "Phase")  # sic: Kubernetes' path
+    if not (new.metadata and new.metadata.deletion_timestamp):
+        if phase != "Active":
+            errs.append(invalid(path, phase or "", "may only be 'Active' if `deletionTimestamp` "
+                                                   "is empty"))
+    elif phase != "Terminating":
+        errs.append(invalid(path, phase or "", "may only be 'Terminating' if "
+                                               "`deletionTimestamp` is not empty"))
     return errs
 
 
@@ -75,6 +92,25 @@ def validate_node(node: core_v1.Node) -> list[FieldError]:
         errs += validate_resource_list(node.status.capacity, child("status", "capacity"))
         errs += validate_resource_list(node.status.allocatable, child("status", "allocatable"))
     return errs
+
+
+def validate_node_update(new: core_v1.Node, old: core_v1.Node) -> list[FieldError]:
+    """ValidateNodeUpdate less its metadata checks: the node is valid and lists each
+    address once."""
+    errs = validate_node(new)
+    seen: set[tuple[str, str]] = set()
+    for i, address in enumerate(new.status.addresses or [] if new.status else []):
+        pair = (address.type, address.address)
+        if pair in seen:
+            errs.append(duplicate(index(child("status", "addresses"), i),
+                                  {"type": address.type, "address": address.address}))
+        seen.add(pair)
+    return errs
+
+
+def validate_node_status_update(new: core_v1.Node, old: core_v1.Node) -> list[FieldError]:
+    """nodes/status runs the same ValidateNodeUpdate as nodes."""
+    return validate_object_meta_update(new.metadata, old.metadata) + validate_node_update(new, old)
 
 
 def _decoded_len(value: str) -> int:
@@ -201,6 +237,17 @@ def validate_resource_quota(quota: core_v1.ResourceQuota) -> list[FieldError]:
     return errs
 
 
+def validate_resource_quota_status_update(new: core_v1.ResourceQuota,
+                                         old: core_v1.ResourceQuota) -> list[FieldError]:
+    """ValidateResourceQuotaStatusUpdate: status.hard and status.used name quota resources
+    with valid quantities."""
+    errs = validate_object_meta_update(new.metadata, old.metadata)
+    if new.status is not None:
+        errs += validate_resource_list(new.status.hard, child("status", "hard"))
+        errs += validate_resource_list(new.status.used, child("status", "used"))
+    return errs
+
+
 def _parsed(values: Mapping[str, object] | None) -> dict[str, Quantity]:
     out: dict[str, Quantity] = {}
     for k, v in (values or {}).items():
@@ -262,6 +309,8 @@ def validate_limit_range(lr: core_v1.LimitRange) -> list[FieldError]:
 
 
 __all__ = ["FIELD_IMMUTABLE", "validate_config_map", "validate_config_map_update",
-           "validate_event", "validate_limit_range", "validate_namespace", "validate_node",
-           "validate_resource_quota", "validate_secret", "validate_secret_update",
+           "validate_event", "validate_limit_range", "validate_namespace",
+           "validate_namespace_status_update", "validate_node", "validate_node_status_update",
+           "validate_node_update", "validate_resource_quota",
+           "validate_resource_quota_status_update", "validate_secret", "validate_secret_update",
            "validate_service_account"]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
-from kubelite.api.types.meta_v1 import LabelSelector, ObjectMeta, OwnerReference
+from kubelite.api.types.meta_v1 import Condition, LabelSelector, ObjectMeta, OwnerReference
 from kubelite.api.validation import names
 from kubelite.api.validation.errors import (
     FieldError,
     child,
+    duplicate,
     forbidden,
     index,
     invalid,
@@ -193,3 +195,49 @@ def validate_enum(value: str | None, path: str, supported: tuple[str, ...],
     if value not in supported:
         return [not_supported(path, value, supported)]
     return []
+
+
+CONDITION_STATUSES = ("False", "True", "Unknown")
+CONDITION_REASON_FMT = "[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?"
+CONDITION_REASON_MSG = ("a condition reason must start with alphabetic character, optionally "
+                        "followed by a string of alphanumeric characters or '_,:', and must end "
+                        "with an alphanumeric character or '_'")
+_CONDITION_REASON = re.compile(f"^{CONDITION_REASON_FMT}$")
+MAX_CONDITION_REASON = 1024
+MAX_CONDITION_MESSAGE = 32 * 1024
+
+
+def validate_condition(cond: Condition, path: str) -> list[FieldError]:
+    """metav1 ValidateCondition: the shape every metav1.Condition must have."""
+    errs = validate_label_name(cond.type, child(path, "type"))
+    if cond.status not in CONDITION_STATUSES:
+        errs.append(not_supported(child(path, "status"), cond.status, CONDITION_STATUSES))
+    if cond.observed_generation is not None and cond.observed_generation < 0:
+        errs.append(invalid(child(path, "observedGeneration"), cond.observed_generation,
+                            "must be greater than or equal to zero"))
+    if not cond.last_transition_time:
+        errs.append(required(child(path, "lastTransitionTime"), "must be set"))
+    if not cond.reason:
+        errs.append(required(child(path, "reason"), "must be set"))
+    else:
+        if not _CONDITION_REASON.match(cond.reason):
+            errs.append(invalid(child(path, "reason"), cond.reason, names.regex_error(
+                CONDITION_REASON_MSG, CONDITION_REASON_FMT, "my_name", "MY_NAME", "MyName",
+                "ReasonA,ReasonB", "ReasonA:ReasonB")))
+        if len(cond.reason) > MAX_CONDITION_REASON:
+            errs.append(too_long(child(path, "reason"), cond.reason, MAX_CONDITION_REASON))
+    if len(cond.message) > MAX_CONDITION_MESSAGE:
+        errs.append(too_long(child(path, "message"), cond.message, MAX_CONDITION_MESSAGE))
+    return errs
+
+
+def validate_conditions(conditions: list[Condition] | None, path: str) -> list[FieldError]:
+    """metav1 ValidateConditions: each condition valid, each type once."""
+    errs: list[FieldError] = []
+    seen: set[str] = set()
+    for i, cond in enumerate(conditions or []):
+        if cond.type in seen:
+            errs.append(duplicate(child(index(path, i), "type"), cond.type))
+        seen.add(cond.type)
+        errs += validate_condition(cond, index(path, i))
+    return errs

@@ -6,7 +6,12 @@ from kubelite.api.types import coordination_v1, core_v1, policy_v1
 from kubelite.api.validation import names
 from kubelite.api.validation.apps import validate_int_or_percent
 from kubelite.api.validation.errors import FieldError, child, invalid, not_supported, required
-from kubelite.api.validation.meta import validate_label_selector, validate_object_meta
+from kubelite.api.validation.meta import (
+    validate_conditions,
+    validate_label_selector,
+    validate_object_meta,
+    validate_object_meta_update,
+)
 
 EVICTION_POLICIES = ("AlwaysAllow", "IfHealthyBudget")
 
@@ -37,6 +42,24 @@ def validate_pod_disruption_budget(pdb: policy_v1.PodDisruptionBudget) -> list[F
     if policy is not None and policy not in EVICTION_POLICIES:
         errs.append(not_supported(child("spec", "unhealthyPodEvictionPolicy"), policy,
                                   EVICTION_POLICIES))
+    return errs
+
+
+def validate_pod_disruption_budget_status_update(
+        new: policy_v1.PodDisruptionBudget, old: policy_v1.PodDisruptionBudget) -> list[FieldError]:
+    """ValidatePodDisruptionBudgetStatusUpdate (policy/v1): valid conditions, no negative
+    counts."""
+    errs = validate_object_meta_update(new.metadata, old.metadata)
+    status = new.status
+    if status is None:
+        return errs
+    errs += validate_conditions(status.conditions, child("status", "conditions"))
+    for name, value in (("disruptionsAllowed", status.disruptions_allowed),
+                        ("currentHealthy", status.current_healthy),
+                        ("desiredHealthy", status.desired_healthy),
+                        ("expectedPods", status.expected_pods)):
+        if value < 0:
+            errs.append(invalid(child("status", name), value, "must be greater than or equal to 0"))
     return errs
 
 

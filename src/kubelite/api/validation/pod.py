@@ -302,67 +302,99 @@ def validate_pod_update(new: core_v1.Pod, old: core_v1.Pod) -> list[FieldError]:
     return errs
 
 
-def _state_kind(status: core_v1.ContainerStatus) -> str:
-    state = status.state
-    if state is None:
-        return ""
-    if state.terminated is not None:
-        return "terminated"
-    if state.running is not None:
-        return "running"
-    return "waiting" if state.waiting is not None else ""
+def _terminated(status: core_v1.ContainerStatus) -> core_v1.ContainerStateTerminated | None:
+    return status.state.terminated if status.state is not None else None
 
 
 def _state_transitions(new: list[core_v1.ContainerStatus] | None,
                        old: list[core_v1.ContainerStatus] | None, restart_policy: str | None,
-                       path: str) -> list[FieldError]:
-    """Containers that may not restart must not go from terminated back to running."""
-    if restart_policy not in ("Never", "OnFailure"):
+                       path: str, restartable: frozenset[str] = frozenset()) -> list[FieldError]:
+    """ValidateContainerStateTransition: a container that may not restart must not leave the
+    terminated state (paths index the old list, as Kubernetes does)."""
+    if restart_policy == "Always":
         return []
-    previous = {s.name: s for s in old or []}
     errs: list[FieldError] = []
-    for i, status in enumerate(new or []):
-        before = previous.get(status.name)
-        if before is None or _state_kind(before) != "terminated":
+    for i, before in enumerate(old or []):
+        ended = _terminated(before)
+        if ended is None or before.name in restartable:
             continue
-        assert before.state is not None and before.state.terminated is not None
-        if restart_policy == "OnFailure" and before.state.terminated.exit_code != 0:
+        if restart_policy == "OnFailure" and ended.exit_code != 0:
             continue
-        if _state_kind(status) != "terminated":
-            errs.append(forbidden(child(index(path, i), "state"),
-                                  "may not be transitioned to non-terminated state"))
+        for status in new or []:
+            if status.name == before.name and _terminated(status) is None:
+                errs.append(forbidden(child(index(path, i), "state"),
+                                      "may not be transitioned to non-terminated state"))
     return errs
 
 
-SYSTEM_POD_CONDITIONS = {"PodScheduled", "Ready", "Initialized", "ContainersReady",
-                         "DisruptionTarget", "PodReadyToStartContainers"}
+# validatePodConditions: these condition types are the system's; others are qualified names.
+SYSTEM_POD_CONDITIONS = ("PodScheduled", "Ready", "Initialized")
+ONE_IP_PER_FAMILY = "may specify no more than one IP for each IP family"
+
+
+def _effective_ips(single: str | None, listed: list[core_v1.PodIP] | list[core_v1.HostIP] | None,
+                   ) -> list[str]:
+    """The IP list Kubernetes validates: the v1 singular field wins when both are set and
+    differ, and stands alone when the list is empty (Convert_v1_PodStatus_To_core_PodStatus)."""
+    ips = [ip.ip for ip in listed or []]
+    if single and (not ips or ips[0] != single):
+        return [single]
+    return ips
+
+
+def _validate_ips(ips: list[str], existing: list[str], path: str) -> list[FieldError]:
+    """validatePodIPs / validateHostIPs: valid addresses (ones already stored may stay), at
+    most one per IP family."""
+    import ipaddress
+
+    errs: list[FieldError] = []
+    for i, ip in enumerate(ips):
+        if ip not in existing:
+            errs += [invalid(index(path, i), ip, m) for m in names.is_valid_ip(ip)]
+    if len(ips) > 1:
+        try:
+            families = [ipaddress.ip_address(ip).version for ip in ips]
+        except ValueError:
+            return errs
+        if len(ips) > 2 or families[0] == families[1]:
+            errs.append(invalid(path, [{"ip": ip} for ip in ips], ONE_IP_PER_FAMILY))
+    return errs
 
 
 def validate_pod_status_update(new: core_v1.Pod, old: core_v1.Pod) -> list[FieldError]:
-    """ValidatePodStatusUpdate, the checks that matter to a kubelet writing status."""
+    """ValidatePodStatusUpdate: what a kubelet (or anyone) may write to pods/status."""
     errs = validate_object_meta_update(new.metadata, old.metadata)
     new_status = new.status or core_v1.PodStatus()
     old_status = old.status or core_v1.PodStatus()
     for i, cond in enumerate(new_status.conditions or []):
         if cond.type not in SYSTEM_POD_CONDITIONS:
-            p = child(index(child("status", "conditions"), i), "Type")
+            # Kubernetes roots this path at "metadata" (fldPath is reused): keep its words
+            p = child(index(child("metadata", "conditions"), i), "Type")
             errs += [invalid(p, cond.type, m) for m in names.is_qualified_name(cond.type)]
+    status_path = "status"
     if _spec(new).node_name != _spec(old).node_name:
-        errs.append(forbidden(child("status", "nodeName"), "may not be changed directly"))
+        errs.append(forbidden(child(status_path, "nodeName"), "may not be changed directly"))
     nominated = new_status.nominated_node_name
     if nominated and nominated != old_status.nominated_node_name:
-        errs += [invalid(child("status", "nominatedNodeName"), nominated, m)
+        errs += [invalid(child(status_path, "nominatedNodeName"), nominated, m)
                  for m in names.is_dns1123_subdomain(nominated)]
-    policy = _spec(old).restart_policy
+    errs += validate_immutable(new_status.qos_class or "", old_status.qos_class or "",
+                               child(status_path, "qosClass"))
+    old_spec = _spec(old)
     errs += _state_transitions(new_status.container_statuses, old_status.container_statuses,
-                               policy, child("status", "containerStatuses"))
+                               old_spec.restart_policy, child(status_path, "containerStatuses"))
+    sidecars = frozenset(c.name for c in old_spec.init_containers or []
+                         if c.restart_policy == "Always")
     errs += _state_transitions(new_status.init_container_statuses,
-                               old_status.init_container_statuses, policy,
-                               child("status", "initContainerStatuses"))
-    if old_status.qos_class:
-        errs += validate_immutable(new_status.qos_class, old_status.qos_class,
-                                   child("status", "qosClass"))
-    for field, value in (("podIP", new_status.pod_ip), ("hostIP", new_status.host_ip)):
-        if value:
-            errs += [invalid(child("status", field), value, m) for m in names.is_valid_ip(value)]
+                               old_status.init_container_statuses, old_spec.restart_policy,
+                               child(status_path, "initContainerStatuses"), sidecars)
+    errs += _state_transitions(new_status.ephemeral_container_statuses,
+                               old_status.ephemeral_container_statuses, "Never",
+                               child(status_path, "ephemeralContainerStatuses"))
+    errs += _validate_ips(_effective_ips(new_status.pod_ip, new_status.pod_ips),
+                          _effective_ips(old_status.pod_ip, old_status.pod_ips),
+                          child(status_path, "podIPs"))
+    errs += _validate_ips(_effective_ips(new_status.host_ip, new_status.host_ips),
+                          _effective_ips(old_status.host_ip, old_status.host_ips),
+                          child(status_path, "hostIPs"))
     return errs

@@ -15,7 +15,11 @@ from kubelite.api.validation.errors import (
     required,
     too_many,
 )
-from kubelite.api.validation.meta import validate_labels, validate_object_meta
+from kubelite.api.validation.meta import (
+    validate_labels,
+    validate_object_meta,
+    validate_object_meta_update,
+)
 from kubelite.api.validation.probes import validate_port_num_or_name
 
 SERVICE_TYPES = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
@@ -23,6 +27,7 @@ SESSION_AFFINITIES = ("ClientIP", "None")
 PROTOCOLS = ("SCTP", "TCP", "UDP")
 TRAFFIC_POLICIES = ("Cluster", "Local")
 ADDRESS_TYPES = ("FQDN", "IPv4", "IPv6")
+IP_MODES = ("Proxy", "VIP")
 MAX_CLIENT_IP_TIMEOUT = 86400
 
 
@@ -113,6 +118,35 @@ def validate_service_update(new: core_v1.Service, old: core_v1.Service) -> list[
         errs.append(invalid(index(child("spec", "clusterIPs"), 0), new_ip,
                             "may not change once set"))
     return errs + validate_service(new)
+
+
+def validate_load_balancer_status(status: core_v1.LoadBalancerStatus | None,
+                                  path: str) -> list[FieldError]:
+    """ValidateLoadBalancerStatus: ingress points are IPs (with an ipMode) or DNS names."""
+    errs: list[FieldError] = []
+    for i, ingress in enumerate(status.ingress or [] if status else []):
+        p = index(child(path, "ingress"), i)
+        if ingress.ip:
+            errs += [invalid(child(p, "ip"), ingress.ip, m) for m in names.is_valid_ip(ingress.ip)]
+        if ingress.ip_mode is not None:
+            if not ingress.ip:
+                errs.append(forbidden(child(p, "ipMode"), "may not be specified when `ip` is not set"))
+            elif ingress.ip_mode not in IP_MODES:
+                errs.append(not_supported(child(p, "ipMode"), ingress.ip_mode, IP_MODES))
+        if ingress.hostname:
+            errs += [invalid(child(p, "hostname"), ingress.hostname, m)
+                     for m in names.is_dns1123_subdomain(ingress.hostname)]
+            if not names.is_valid_ip(ingress.hostname):
+                errs.append(invalid(child(p, "hostname"), ingress.hostname,
+                                    "must be a DNS name, not an IP address"))
+    return errs
+
+
+def validate_service_status_update(new: core_v1.Service, old: core_v1.Service) -> list[FieldError]:
+    """ValidateServiceStatusUpdate."""
+    errs = validate_object_meta_update(new.metadata, old.metadata)
+    status = new.status.load_balancer if new.status else None
+    return errs + validate_load_balancer_status(status, child("status", "loadBalancer"))
 
 
 def _endpoint_ports(ports: list[core_v1.EndpointPort] | list[discovery_v1.EndpointPort] | None,

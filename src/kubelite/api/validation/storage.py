@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import msgspec
 
 from kubelite.api.types import core_v1, storage_v1
@@ -15,7 +17,11 @@ from kubelite.api.validation.errors import (
     not_supported,
     required,
 )
-from kubelite.api.validation.meta import validate_label_selector, validate_object_meta
+from kubelite.api.validation.meta import (
+    validate_label_selector,
+    validate_object_meta,
+    validate_object_meta_update,
+)
 from kubelite.api.validation.resources import parse_field, validate_quantity_value
 from kubelite.api.validation.volumes import source_fields
 
@@ -133,6 +139,29 @@ def validate_persistent_volume_claim_update(new: core_v1.PersistentVolumeClaim,
         munged.storage_class_name = None
     if munged != old_spec:
         errs.append(forbidden("spec", PVC_SPEC_IMMUTABLE))
+    return errs
+
+
+def _basic_resources(resources: Mapping[str, object] | None, path: str) -> list[FieldError]:
+    """validateBasicResource for each entry: a quantity that is not negative."""
+    errs: list[FieldError] = []
+    for name, raw in (resources or {}).items():
+        p = key(path, name)
+        q = parse_field(raw, p, errs)
+        if q is not None and q.nanos < 0:
+            errs.append(invalid(p, q.value(), "must be a valid resource quantity"))
+    return errs
+
+
+def validate_persistent_volume_claim_status_update(
+        new: core_v1.PersistentVolumeClaim, old: core_v1.PersistentVolumeClaim) -> list[FieldError]:
+    """ValidatePersistentVolumeClaimStatusUpdate: capacities are quantities."""
+    errs = validate_object_meta_update(new.metadata, old.metadata)
+    if not (new.spec and new.spec.access_modes):
+        errs.append(required(child("Spec", "accessModes")))  # sic: Kubernetes' path
+    status = new.status or core_v1.PersistentVolumeClaimStatus()
+    errs += _basic_resources(status.capacity, child("status", "capacity"))
+    errs += _basic_resources(status.allocated_resources, child("status", "allocatedResources"))
     return errs
 
 

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from kubelite.api import registry
-from kubelite.api.strategy import Strategy, strategy_for
+from kubelite.api.strategy import StatusStrategy, Strategy, status_strategy_for, strategy_for
 from kubelite.api.types import apps_v1, core_v1
 
 
@@ -73,21 +73,47 @@ def test_pod_update_keeps_status_and_validates_spec_changes() -> None:
     assert errs and errs[0].field == "spec"
 
 
-def test_pod_status_update_keeps_spec_and_owner_references() -> None:
-    s = strategy_for(kind("Pod"))
+@pytest.mark.parametrize("k", [k for k in registry.KINDS if k.has_subresource("status")],
+                         ids=lambda k: k.kind)
+def test_every_status_subresource_has_a_status_strategy(k: registry.Kind) -> None:
+    assert isinstance(status_strategy_for(k), StatusStrategy)
+    assert status_strategy_for(k) is status_strategy_for(k)
+
+
+def created_pod_and_copy() -> tuple[core_v1.Pod, core_v1.Pod]:
+    """A pod as stored after its create, and a copy to write as its next status."""
     old = make(core_v1.Pod, spec=POD_SPEC)
-    s.prepare_for_create(old)
-    new = msgspec.convert(msgspec.to_builtins(old), core_v1.Pod)
+    strategy_for(kind("Pod")).prepare_for_create(old)
+    return old, msgspec.convert(msgspec.to_builtins(old), core_v1.Pod)
+
+
+def test_pod_status_update_keeps_spec_and_owner_references() -> None:
+    old, new = created_pod_and_copy()
     new.spec.node_name = "elsewhere"
     new.status.phase = "Running"
+    new.status.qos_class = None  # an old kubelet drops it: the stored one stays
     new.metadata.labels = {"a": "b"}
     new.metadata.owner_references = [{"apiVersion": "v1", "kind": "X", "name": "x", "uid": "u"}]
-    s.prepare_for_status_update(new, old)
+    status = status_strategy_for(kind("Pod"))
+    status.prepare_for_update(new, old)
     assert new.spec == old.spec
     assert new.status.phase == "Running"
+    assert new.status.qos_class == "Burstable"
     assert new.metadata.labels == {"a": "b"}
     assert new.metadata.owner_references is None
-    assert s.validate_status_update(new, old) == []
+    assert status.validate_update(new, old) == []
+
+
+def test_pod_status_update_runs_pod_status_validation() -> None:
+    old, new = created_pod_and_copy()
+    new.status.pod_ip = "not-an-ip"
+    new.status.qos_class = "BestEffort"
+    status = status_strategy_for(kind("Pod"))
+    status.prepare_for_update(new, old)
+    assert [e.field for e in status.validate_update(new, old)] == [
+        "status.qosClass", "status.podIPs[0]"]
+    # the main resource's checks would let it by
+    assert strategy_for(kind("Pod")).validate_update(new, old) == []
 
 
 def deployment(replicas: int = 1) -> apps_v1.Deployment:
@@ -119,7 +145,7 @@ def test_deployment_status_update_keeps_spec_and_labels() -> None:
     assert new.metadata is not None
     new.metadata.labels = {"x": "y"}
     new.status = apps_v1.DeploymentStatus(replicas=1)
-    s.prepare_for_status_update(new, old)
+    status_strategy_for(kind("Deployment", "apps")).prepare_for_update(new, old)
     assert new.spec == old.spec
     assert new.metadata.labels is None
     assert new.status.replicas == 1

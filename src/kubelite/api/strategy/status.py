@@ -1,0 +1,84 @@
+"""Status strategies: how a write to a kind's `/status` subresource is prepared and validated.
+
+Kubernetes' registry gives every kind with a status subresource a second strategy
+(podStatusStrategy, nodeStatusStrategy...): its PrepareForUpdate keeps what the stored object
+says outside status, and its ValidateUpdate is the kind's ValidateXStatusUpdate. The generic
+store uses it for PUT, PATCH and server-side apply on `/status`, and so knows no kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from kubelite.api.registry import Kind
+from kubelite.api.strategy.base import _meta
+from kubelite.api.types import core_v1
+from kubelite.api.validation.errors import FieldError
+from kubelite.api.validation.meta import validate_object_meta_update
+
+StatusValidator = Callable[[Any, Any], list[FieldError]]
+
+
+class StatusStrategy:
+    """Keeps the spec and the server's metadata; labels and annotations may change."""
+
+    # Deployments and ReplicaSets: labels change only through the main resource.
+    keeps_labels = False
+
+    def __init__(self, kind: Kind, validator: StatusValidator | None = None) -> None:
+        self.kind = kind
+        self._validator = validator
+
+    def prepare_for_update(self, new: Any, old: Any) -> None:
+        if hasattr(new, "spec"):
+            new.spec = old.spec
+        new_meta, old_meta = _meta(new), _meta(old)
+        labels = old_meta.labels if self.keeps_labels else new_meta.labels
+        new.metadata = msgspec.structs.replace(
+            old_meta, labels=labels, annotations=new_meta.annotations,
+            resource_version=new_meta.resource_version,
+            managed_fields=new_meta.managed_fields)  # an apply has recorded its own
+
+    def validate_update(self, new: Any, old: Any) -> list[FieldError]:
+        """The kind's ValidateXStatusUpdate (each includes ValidateObjectMetaUpdate)."""
+        if self._validator is not None:
+            return self._validator(new, old)
+        return validate_object_meta_update(getattr(new, "metadata", None),
+                                           getattr(old, "metadata", None))
+
+
+class LabelKeepingStatusStrategy(StatusStrategy):
+    """Deployments and ReplicaSets (their status strategies reset labels too)."""
+
+    keeps_labels = True
+
+
+class PodStatusStrategy(StatusStrategy):
+    """podStatusStrategy: ownerReferences stay (old kubelets corrupt them), and a status
+    written without qosClass keeps the stored one (old kubelets drop it on rejection)."""
+
+    def prepare_for_update(self, new: Any, old: Any) -> None:
+        super().prepare_for_update(new, old)
+        pod: core_v1.Pod = new
+        before: core_v1.Pod = old
+        if pod.status is not None and not pod.status.qos_class and before.status is not None:
+            pod.status.qos_class = before.status.qos_class
+
+
+class ServiceStatusStrategy(StatusStrategy):
+    """A load balancer ingress IP without an ipMode gets "VIP", as defaulting gives it."""
+
+    def prepare_for_update(self, new: Any, old: Any) -> None:
+        super().prepare_for_update(new, old)
+        svc: core_v1.Service = new
+        balancer = svc.status.load_balancer if svc.status is not None else None
+        for ingress in balancer.ingress or [] if balancer is not None else []:
+            if ingress.ip and ingress.ip_mode is None:
+                ingress.ip_mode = "VIP"
+
+
+__all__ = ["LabelKeepingStatusStrategy", "PodStatusStrategy", "ServiceStatusStrategy",
+           "StatusStrategy", "StatusValidator"]
