@@ -106,7 +106,8 @@ class MachineCluster:
     def join(self, machine: Machine, *extra: str, timeout: float = 60) -> Agent:
         """Start `kubelite agent --server URL --token-file TOKEN` in `machine`; returns once ready."""
         args = machine.agent_args(self.server_url, "--token-file", str(self.token_file),
-                                  "--service-cidr", self.service_cidr, *extra)
+                                  "--service-cidr", self.service_cidr,
+                                  "--cluster-cidr", self.cluster_cidr, *extra)
         agent = Agent(machine.data_dir, args, machine.data_dir.parent / f"agent-{machine.index}.log",
                       prefix=machine.nsenter)
         machine.agent = agent

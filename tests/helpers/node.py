@@ -194,6 +194,7 @@ def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None,
             "--data-dir", str(agent_dir), "--node-name", node_name,
             "--cluster-id", cluster_id, "--kubelet-port", str(free_port()),
             "--node-ip", "127.0.0.1", "--pod-cidr", pod_cidr, "--service-cidr", service_cidr,
+            "--cluster-cidr", pod_cidr,
         ]
         args += agent_args or []
         agent = Agent(agent_dir, args, tmp / "agent.log")

@@ -56,6 +56,12 @@ def _agent_flags(p: argparse.ArgumentParser, *, standalone: bool) -> None:
                    help="use this pod CIDR if the control plane gave the node none")
     p.add_argument("--service-cidr", default="10.43.0.0/16",
                    help="service CIDR pods get a route to (default %(default)s)")
+    p.add_argument("--cluster-cidr", default="10.42.0.0/16",
+                   help="pod IP range of the whole cluster; each node gets a /24 of it "
+                        "(default %(default)s)")
+    p.add_argument("--pod-network", choices=("vxlan", "host-gw", "none"), default="vxlan",
+                   help="how pods reach pods on other nodes: vxlan (overlay, any network), "
+                        "host-gw (routes, nodes on one LAN) or none (default %(default)s)")
     p.add_argument("--cluster-dns", action="append", default=[],
                    help="nameserver for ClusterFirst pods (repeatable; default: the kube-dns "
                         "Service, the 10th address of --service-cidr)")
@@ -77,8 +83,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
                          "default: the listen host, or the default route's address for 0.0.0.0)")
     up.add_argument("--datastore-endpoint", default="",
                     help="sqlite:///PATH (default) or etcd://HOST:PORT")
-    up.add_argument("--cluster-cidr", default="10.42.0.0/16",
-                    help="pod IP range; each node gets a /24 of it (default %(default)s)")
     up.add_argument("--tls-san", action="append", default=[],
                     help="extra name or IP for the serving certificate (repeatable, or comma-separated)")
     up.add_argument("--token", default="",
@@ -104,6 +108,8 @@ def config_from_args(args: argparse.Namespace, *, server: str = "", token_file: 
         kubelet_port=args.kubelet_port,
         node_ip=args.node_ip,
         service_cidr=args.service_cidr,
+        cluster_cidr=args.cluster_cidr,
+        pod_network=args.pod_network,
         cluster_dns=list(args.cluster_dns),
         nodeport_addresses=[a.strip() for a in args.nodeport_addresses.split(",") if a.strip()],
         pod_cidr=args.pod_cidr,

@@ -44,6 +44,16 @@ class HostNames:
         return f"kubelite_{self.cluster_id}"
 
     @property
+    def net_table(self) -> str:
+        """The pod network's nft table (masquerade, forward): network/forwarding.py."""
+        return f"kubelite_{self.cluster_id}_net"
+
+    @property
+    def vxlan_device(self) -> str:
+        """The pod network's vxlan device, flannel's `flannel.1` per cluster (VNI 1)."""
+        return f"kl{self.cluster_id}.1"  # at most 12 characters
+
+    @property
     def cgroup_root(self) -> str:
         return f"kubelite-{self.cluster_id}"
 
@@ -98,6 +108,8 @@ class AgentConfig:
     kubelet_port: int = DEFAULT_KUBELET_PORT
     node_ip: str = ""  # default: the address used to reach the server
     service_cidr: str = "10.43.0.0/16"
+    cluster_cidr: str = "10.42.0.0/16"  # every node's pod CIDR lies inside it
+    pod_network: str = "vxlan"  # vxlan | host-gw | none (network/)
     pod_cidr: str = ""  # used when the control plane gives the Node no spec.podCIDR
     cluster_dns: list[str] = field(default_factory=list)  # default: kube-dns, the 10th service IP
     nodeport_addresses: list[str] = field(default_factory=list)  # default: every local address

@@ -54,7 +54,7 @@ class HostRuntime:
     """The pod workers' runtime on a real machine."""
 
     def __init__(self, config: AgentConfig, pod_cidr: str, node_ip: str,
-                 images: ImageStore | None = None) -> None:
+                 images: ImageStore | None = None, *, mtu: int = 1500) -> None:
         names = config.names
         self.config = config
         self.node_ip = node_ip
@@ -64,7 +64,8 @@ class HostRuntime:
                                         os.path.join(names.run_dir, "sandboxes"))
         self.network = CniNetwork(names.bridge, pod_cidr, names.ipam_dir,
                                   service_cidr=config.service_cidr,
-                                  network_name=names.cni_network)
+                                  cluster_cidr=config.cluster_cidr,
+                                  network_name=names.cni_network, mtu=mtu)
         self.images = images or ImageStore(names.images_dir, registries=config.registries_file)
         self.cgroups = cgroups.PodCgroups(names.cgroup_root)
         self.rootfs_dir = os.path.join(names.kubelet_dir, "rootfs")
@@ -278,11 +279,12 @@ class HostRuntime:
     # -- whole-cluster cleanup --------------------------------------------------------------
 
     async def teardown(self) -> None:
-        """Remove every container, sandbox, the bridge, the cgroup root and the service proxy's
-        nft table of this cluster."""
-        from kubelite.kubelet.node_services import remove_proxy_rules
+        """Remove every container, sandbox, the bridge, the cgroup root, the service proxy's
+        nft table and the pod network (vxlan device, routes, NAT) of this cluster."""
+        from kubelite.kubelet.node_services import remove_pod_network, remove_proxy_rules
 
         await remove_proxy_rules(self.config)
+        await remove_pod_network(self.config)
         for st in await self.oci.list():
             with contextlib.suppress(Exception):
                 await self.oci.delete(st.id, force=True)

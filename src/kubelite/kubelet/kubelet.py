@@ -21,11 +21,12 @@ from kubelite.kubelet.events import EventRecorder
 from kubelite.kubelet.host_runtime import HostRuntime
 from kubelite.kubelet.logs import reopen_conmon_log, rotate_if_needed
 from kubelite.kubelet.node import NodeAgent, default_node_ip
-from kubelite.kubelet.node_services import NodeServices
+from kubelite.kubelet.node_services import NodeServices, pod_network
 from kubelite.kubelet.pod_worker import PodSyncer
 from kubelite.kubelet.records import RecordStore
 from kubelite.kubelet.status_manager import StatusManager
 from kubelite.kubelet.volumes import VolumeManager
+from kubelite.network import PodNetwork
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class Kubelet:
         self.node: NodeAgent | None = None
         self.volumes: VolumeManager | None = None
         self.services: NodeServices | None = None  # service proxy and cluster DNS
+        self.network: PodNetwork | None = None  # pod network across nodes (--pod-network)
         self.service_informer: Informer | None = None
         self.status = StatusManager(self.client)
         self.events = EventRecorder(self.client, config.node_name)
@@ -75,8 +77,11 @@ class Kubelet:
         await self.node.register()
         pod_cidr = self.node.pod_cidr or cfg.pod_cidr or await self.node.wait_pod_cidr()
         cfg.save_pod_cidr(pod_cidr)
-        self.runtime = HostRuntime(cfg, pod_cidr, self.node_ip)
+        self.network = pod_network(self.client, cfg, self.node_ip, pod_cidr)
+        mtu = await self.network.backend.pod_mtu() if self.network is not None else 1500
+        self.runtime = HostRuntime(cfg, pod_cidr, self.node_ip, mtu=mtu)
         await self.runtime.setup()
+        await self._start_network()
         # One Services informer for the pods' Service variables, the proxy and cluster DNS;
         # like the kubelet, pods wait until it has listed once (KUBERNETES_SERVICE_HOST).
         self.service_informer = Informer(self.client, "services", raw=True)
@@ -113,6 +118,18 @@ class Kubelet:
         self._tasks += eviction.start_resource_management(self)  # stats sweep, evictions
         self._tasks.append(image_gc.start(self))
         log.info("node %s ready (pod CIDR %s, kubelet port %d)", cfg.node_name, pod_cidr, port)
+
+    async def _start_network(self) -> None:
+        """Pods still run on this node when the pod network cannot start (logged)."""
+        if self.network is None:
+            return
+        try:
+            await self.network.start()
+        except Exception as e:  # noqa: BLE001
+            log.warning("the pod network (%s) could not start: %s", self.config.pod_network, e)
+            with contextlib.suppress(Exception):
+                await self.network.stop()
+            self.network = None
 
     async def _start_server(self) -> int:
         try:
@@ -153,6 +170,8 @@ class Kubelet:
             await self.syncer.probes.stop()
         if self.services is not None:
             await self.services.stop()
+        if self.network is not None:
+            await self.network.stop()  # devices and routes stay: no flap across a restart
         if self.service_informer is not None:
             await self.service_informer.stop()
         with contextlib.suppress(Exception):

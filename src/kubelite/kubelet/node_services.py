@@ -1,4 +1,5 @@
-"""The node side of Services, run by the agent: the service proxy and cluster DNS.
+"""The node side of Services, run by the agent: the service proxy and cluster DNS; and the
+node's share of the pod network across machines (network/, `--pod-network`).
 
 The proxy programs this cluster's own nft table (`HostNames.nft_table`) and routes the service
 CIDR to the pod bridge, so the node reaches ClusterIPs too; pods reach them through their
@@ -19,6 +20,8 @@ import logging
 from kubelite.client import ApiClient, Informer
 from kubelite.dns import ClusterDns, node_endpoint
 from kubelite.kubelet.config import AgentConfig
+from kubelite.network import NONE, LocalNode, PodNetwork, make_backend
+from kubelite.network import cleanup as network_cleanup
 from kubelite.proxy import ServiceProxy
 from kubelite.proxy.nft import NftError, delete_table
 from kubelite.service_ips import dns_service_ip
@@ -90,3 +93,23 @@ async def remove_proxy_rules(config: AgentConfig) -> None:
     """`--cleanup`: the cluster's nft table, left behind by an agent that was killed."""
     with contextlib.suppress(NftError, OSError):
         await delete_table(config.names.nft_table)
+
+
+def local_node(config: AgentConfig, node_ip: str, pod_cidr: str) -> LocalNode:
+    names = config.names
+    return LocalNode(config.node_name, node_ip, pod_cidr, config.cluster_cidr,
+                     names.vxlan_device, names.net_table)
+
+
+def pod_network(client: ApiClient, config: AgentConfig, node_ip: str,
+                pod_cidr: str) -> PodNetwork | None:
+    """The node's pod network backend (None with `--pod-network none`)."""
+    if config.pod_network == NONE:
+        return None
+    local = local_node(config, node_ip, pod_cidr)
+    return PodNetwork(client, make_backend(config.pod_network, local), local)
+
+
+async def remove_pod_network(config: AgentConfig) -> None:
+    """`--cleanup`: the vxlan device, host-gw routes, NAT table and iptables exception."""
+    await network_cleanup(local_node(config, "", config.saved_pod_cidr()))

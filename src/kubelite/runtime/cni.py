@@ -1,9 +1,10 @@
 """Pod networking with the standard CNI plugins, invoked directly (no CNI library).
 
 One Linux bridge per cluster on this machine; each pod gets a veth on it and an address from
-host-local IPAM in the cluster's pod CIDR. The bridge holds the first address of the CIDR (the
-pods' gateway). Pods get no default route: only the pod CIDR (on-link) and, when given, a route
-to the service CIDR via the gateway, so nothing a pod sends leaves the machine.
+host-local IPAM in the node's pod CIDR. The bridge holds the first address of the CIDR (the
+pods' gateway). Pods get no default route: only the pod CIDR (on-link) and, when given, routes
+to the cluster CIDR (every node's pods, reached through the host and network/'s backends) and
+to the service CIDR via the gateway, so nothing a pod sends leaves the cluster.
 
 We create the bridge and its address ourselves and call the bridge plugin with
 `isGateway: false`, because the plugin turns on `net.ipv4.ip_forward` whenever it acts as a
@@ -95,6 +96,7 @@ class CniNetwork:
         ipam_dir: str,
         *,
         service_cidr: str = "",
+        cluster_cidr: str = "",
         network_name: str = "",
         cni_bin_dir: str = CNI_BIN_DIR,
         cache_dir: str = "",
@@ -108,6 +110,7 @@ class CniNetwork:
         self.ipam_dir = os.path.abspath(ipam_dir)
         self.cache_dir = os.path.abspath(cache_dir or self.ipam_dir + ".results")
         self.service_cidr = service_cidr
+        self.cluster_cidr = cluster_cidr
         self.network_name = network_name or bridge_name
         self.cni_bin_dir = cni_bin_dir
         self.mtu = mtu
@@ -115,6 +118,10 @@ class CniNetwork:
     def config(self) -> dict[str, Any]:
         """The bridge plugin's network configuration."""
         routes = [{"dst": str(self.subnet)}]
+        cluster = ipaddress.ip_network(self.cluster_cidr, strict=False) if self.cluster_cidr else None
+        if cluster is not None and not (cluster.version == self.subnet.version
+                                        and cluster.subnet_of(self.subnet)):  # type: ignore[arg-type]
+            routes.append({"dst": str(cluster), "gw": self.gateway})
         if self.service_cidr:
             routes.append({"dst": self.service_cidr, "gw": self.gateway})
         return {
