@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from kubelite.api.storage_version import storage_version_hash
 from kubelite.api.types import (  # noqa: I001
     apps_v1,
     authorization_v1,
@@ -51,6 +52,9 @@ class Kind:
     # Fields besides metadata.name/namespace that list and watch may select on.
     field_selectors: tuple[str, ...] = ()
     definition: str = field(default="")
+    # The (group, version, kind) objects are written to the store as, when it is not the
+    # kind's own (events.k8s.io/v1 Events are stored as core v1 Events).
+    stored_as: tuple[str, str, str] | None = None
 
     @property
     def singular(self) -> str:
@@ -71,6 +75,14 @@ class Kind:
     @property
     def resource(self) -> str:
         return self.plural
+
+    @property
+    def storage_version_hash(self) -> str:
+        """Discovery's `storageVersionHash`; "" for kinds never stored (a review or a
+        binding can only be created, never read back), as kube-apiserver leaves it out."""
+        if "get" not in self.verbs:
+            return ""
+        return storage_version_hash(*(self.stored_as or (self.group, self.version, self.kind)))
 
     def has_subresource(self, name: str) -> bool:
         return any(s.name == name for s in self.subresources)

@@ -162,12 +162,18 @@ def build_app(
     if join is not None:  # /cacerts and the node certificate endpoint (apiserver/join.py)
         join.add_routes(r)
     whoami.add_route(r, USER)
-    r.add_get("/version", version)
-    r.add_get("/api", api)
-    r.add_get("/apis", apis)
-    r.add_get("/api/{version}", core_resources)
-    r.add_get("/apis/{group}", group_info)
-    r.add_get("/apis/{group}/{version}", group_resources)
+    # Discovery answers with and without a trailing slash, as kube-apiserver's go-restful
+    # routes and its /apis/ handler do; /openapi/v2/ and /healthz/ stay 404 there too.
+    for path, discovery_handler in (
+        ("/version", version),
+        ("/api", api),
+        ("/apis", apis),
+        ("/api/{version}", core_resources),
+        ("/apis/{group}", group_info),
+        ("/apis/{group}/{version}", group_resources),
+    ):
+        r.add_get(path, discovery_handler)
+        r.add_get(path + "/", discovery_handler)
     r.add_get("/openapi/v3", openapi_v3_index)
     r.add_get("/openapi/v3/{path:.+}", openapi_v3_doc)
     r.add_get("/openapi/v2", openapi_v2)

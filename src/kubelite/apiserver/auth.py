@@ -16,7 +16,7 @@ from kubelite.apiserver.tokens import TokenIssuer, TokenSubject
 
 # Paths anyone may read, as Kubernetes' system:public-info-viewer allows.
 # `/cacerts` and the node certificate endpoint check the join token themselves (apiserver/join.py).
-PUBLIC_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/version", "/cacerts",
+PUBLIC_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/version", "/version/", "/cacerts",
                           "/v1-kubelite/client-kubelet.crt"})
 
 

@@ -78,7 +78,9 @@ def api_group_list() -> dict[str, Any]:
 
 
 def _kinds(group: str, version: str) -> list[Kind]:
-    return [k for k in registry.KINDS if k.group == group and k.version == version]
+    """The group version's kinds sorted by resource name, as kube-apiserver lists them."""
+    kinds = [k for k in registry.KINDS if k.group == group and k.version == version]
+    return sorted(kinds, key=lambda k: k.plural)
 
 
 def _subresource_gvk(kind: Kind, sub: Subresource) -> tuple[str, str, str]:
@@ -90,43 +92,65 @@ def _subresource_gvk(kind: Kind, sub: Subresource) -> tuple[str, str, str]:
     return kind.group, kind.version, kind.kind
 
 
+def _names(kind: Kind) -> dict[str, list[str]]:
+    """shortNames and categories, each only when there are some (Go's omitempty)."""
+    names: dict[str, list[str]] = {}
+    if kind.short_names:
+        names["shortNames"] = list(kind.short_names)
+    if kind.categories:
+        names["categories"] = list(kind.categories)
+    return names
+
+
+def _resource_entry(kind: Kind) -> dict[str, Any]:
+    """A stored resource's APIResource, keys in the order Go's struct writes them."""
+    entry: dict[str, Any] = {
+        "name": kind.plural,
+        "singularName": kind.singular,
+        "namespaced": kind.namespaced,
+        "kind": kind.kind,
+        "verbs": list(kind.verbs),
+        **_names(kind),
+    }
+    if kind.storage_version_hash:
+        entry["storageVersionHash"] = kind.storage_version_hash
+    return entry
+
+
+def _subresource_entry(kind: Kind, sub: Subresource) -> dict[str, Any]:
+    """A subresource's APIResource: no singular name, short names or storage hash."""
+    sub_group, sub_version, sub_kind = _subresource_gvk(kind, sub)
+    entry: dict[str, Any] = {
+        "name": f"{kind.plural}/{sub.name}",
+        "singularName": "",
+        "namespaced": kind.namespaced,
+    }
+    if (sub_group, sub_version) != (kind.group, kind.version):
+        entry["group"] = sub_group
+        entry["version"] = sub_version
+    entry["kind"] = sub_kind
+    entry["verbs"] = list(sub.verbs)
+    return entry
+
+
 def api_resource_list(group: str, version: str) -> dict[str, Any] | None:
-    """The /api/v1 or /apis/GROUP/VERSION document, or None for an unknown group version."""
+    """The /api/v1 or /apis/GROUP/VERSION document, or None for an unknown group version.
+
+    Resources come sorted by name, subresources right after their parent, because
+    kube-apiserver's installer registers the storage paths in sorted order.
+    """
     kinds = _kinds(group, version)
     if not kinds:
         return None
     resources: list[dict[str, Any]] = []
     for kind in kinds:
-        entry: dict[str, Any] = {
-            "name": kind.plural,
-            "singularName": kind.singular,
-            "namespaced": kind.namespaced,
-            "kind": kind.kind,
-            "verbs": list(kind.verbs),
-        }
-        if kind.short_names:
-            entry["shortNames"] = list(kind.short_names)
-        if kind.categories:
-            entry["categories"] = list(kind.categories)
-        resources.append(entry)
-        for sub in kind.subresources:
-            sub_group, sub_version, sub_kind = _subresource_gvk(kind, sub)
-            sub_entry: dict[str, Any] = {
-                "name": f"{kind.plural}/{sub.name}",
-                "singularName": "",
-                "namespaced": kind.namespaced,
-            }
-            if (sub_group, sub_version) != (kind.group, kind.version):
-                sub_entry["group"] = sub_group
-                sub_entry["version"] = sub_version
-            sub_entry["kind"] = sub_kind
-            sub_entry["verbs"] = list(sub.verbs)
-            resources.append(sub_entry)
+        resources.append(_resource_entry(kind))
+        resources.extend(_subresource_entry(kind, sub) for sub in kind.subresources)
     return {
         "kind": "APIResourceList",
         "apiVersion": "v1",
         "groupVersion": f"{group}/{version}" if group else version,
-        "resources": resources,
+        "resources": sorted(resources, key=lambda r: r["name"]),
     }
 
 
@@ -154,20 +178,18 @@ def _offered_version(accept: str) -> str | None:
 
 
 def _discovery_resource(kind: Kind) -> dict[str, Any]:
+    """An APIResourceDiscovery. Unlike APIResource it has no storageVersionHash field."""
     resource: dict[str, Any] = {
         "resource": kind.plural,
         "responseKind": {"group": kind.group, "version": kind.version, "kind": kind.kind},
         "scope": "Namespaced" if kind.namespaced else "Cluster",
         "singularResource": kind.singular,
         "verbs": list(kind.verbs),
+        **_names(kind),
     }
-    if kind.short_names:
-        resource["shortNames"] = list(kind.short_names)
-    if kind.categories:
-        resource["categories"] = list(kind.categories)
     if kind.subresources:
         subs = []
-        for sub in kind.subresources:
+        for sub in sorted(kind.subresources, key=lambda s: s.name):
             group, version, sub_kind = _subresource_gvk(kind, sub)
             subs.append({
                 "subresource": sub.name,

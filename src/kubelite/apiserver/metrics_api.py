@@ -167,8 +167,9 @@ class MetricsApi:
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Register before the generic `/apis/{group}/{version}/...` routes."""
-        router.add_get(f"/apis/{GROUP}", self._group)
-        router.add_get(PREFIX, self._resources)
+        for suffix in ("", "/"):  # discovery answers with a trailing slash too
+            router.add_get(f"/apis/{GROUP}{suffix}", self._group)
+            router.add_get(PREFIX + suffix, self._resources)
         router.add_get(f"{PREFIX}/nodes", self._nodes)
         router.add_get(f"{PREFIX}/nodes/{{name}}", self._nodes)
         router.add_get(f"{PREFIX}/pods", self._pods)

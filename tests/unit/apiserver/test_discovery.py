@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from kubelite.api import registry
+from kubelite.api.storage_version import storage_version_hash
+from kubelite.api.types import core_v1
 from kubelite.apiserver import discovery
+from tests.helpers import kube_discovery
 
 V2_AND_V2BETA1 = (
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
@@ -104,3 +107,84 @@ def test_aggregated_discovery_never_sends_v2_to_a_v2beta1_client() -> None:
 def test_plain_json_accept_gets_no_aggregated_discovery() -> None:
     assert discovery.aggregated("application/json, */*", core=True) is None
     assert discovery.aggregated("", core=False) is None
+
+
+def _served_lists() -> list[dict]:
+    docs = [discovery.api_resource_list(group, version) for group, version in registry.group_versions()]
+    return [d for d in docs if d is not None]
+
+
+def test_every_served_resource_is_listed_exactly_as_kube_apiserver_1_32_lists_it() -> None:
+    """Names, singular names, scope, kinds, verbs, short names, categories and storage
+    hashes, keys in Go's order, against rows written from Kubernetes' own fixtures."""
+    for doc in _served_lists():
+        for entry in doc["resources"]:
+            want = kube_discovery.expected(doc["groupVersion"], entry["name"])
+            assert want is not None, f"{doc['groupVersion']} {entry['name']} is not a 1.32 resource"
+            assert list(entry.items()) == list(want.items()), entry["name"]
+
+
+def test_resources_are_sorted_by_name_with_subresources_after_their_parent() -> None:
+    for doc in _served_lists():
+        names = [r["name"] for r in doc["resources"]]
+        assert names == sorted(names)
+    core = discovery.api_resource_list("", "v1")
+    assert core is not None
+    names = [r["name"] for r in core["resources"]]
+    assert names.index("pods") < names.index("pods/attach") < names.index("pods/status") < names.index("resourcequotas")
+
+
+def test_storage_version_hash_is_sha256_of_the_stored_group_version_kind() -> None:
+    # pkg/controlplane/storageversionhashdata/data.go
+    assert storage_version_hash("", "v1", "Pod") == "xPOwRZ+Yhw8="
+    assert storage_version_hash("apps", "v1", "Deployment") == "8aSe+NMegvE="
+    assert storage_version_hash("autoscaling", "v2", "HorizontalPodAutoscaler") == "qwQve8ut294="
+    assert storage_version_hash("", "v1", "") == ""
+
+
+def test_a_kind_stored_as_another_version_hashes_that_version_and_reviews_have_none() -> None:
+    # events.k8s.io/v1 Events are stored as core v1 Events: both publish r2yiGXH7wu8=.
+    events = registry.Kind("events.k8s.io", "v1", "Event", "events", core_v1.Event,
+                           stored_as=("", "v1", "Event"))
+    assert events.storage_version_hash == "r2yiGXH7wu8="
+    review = registry.by_resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews")
+    binding = registry.by_resource("", "v1", "bindings")
+    assert review is not None and binding is not None
+    assert review.storage_version_hash == "" and binding.storage_version_hash == ""
+
+
+def test_aggregated_discovery_lists_what_the_resource_lists_list() -> None:
+    """Same verbs, short names, categories and singular names; no storageVersionHash,
+    which APIResourceDiscovery does not have; subresources sorted."""
+    result = discovery.aggregated(V2_AND_V2BETA1, core=False)
+    core = discovery.aggregated(V2_AND_V2BETA1, core=True)
+    assert result is not None and core is not None
+    for item in core[0]["items"] + result[0]["items"]:
+        group = item["metadata"].get("name", "")
+        for version in item["versions"]:
+            gv = f"{group}/{version['version']}" if group else version["version"]
+            names = [r["resource"] for r in version["resources"]]
+            assert names == sorted(names)
+            for res in version["resources"]:
+                want = kube_discovery.expected(gv, res["resource"])
+                assert want is not None
+                assert "storageVersionHash" not in res
+                assert res["verbs"] == want["verbs"] and res["singularResource"] == want["singularName"]
+                assert res.get("shortNames") == want.get("shortNames")
+                assert res.get("categories") == want.get("categories")
+                assert res["scope"] == ("Namespaced" if want["namespaced"] else "Cluster")
+                subs = [s["subresource"] for s in res.get("subresources", [])]
+                assert subs == sorted(subs)
+                for sub in res.get("subresources", []):
+                    sub_want = kube_discovery.expected(gv, f"{res['resource']}/{sub['subresource']}")
+                    assert sub_want is not None and sub["verbs"] == sub_want["verbs"]
+                    assert sub["responseKind"]["kind"] == sub_want["kind"]
+
+
+def test_the_all_category_holds_exactly_kubernetes_all_members_that_are_served() -> None:
+    served = {(k.group_version, k.plural) for k in registry.KINDS}
+    in_all = {(k.group_version, k.plural) for k in registry.KINDS if "all" in k.categories}
+    expected_all = {(gv, r["name"]) for gv, rows in kube_discovery.RESOURCES.items() for r in rows
+                    if "all" in r.get("categories", ())}
+    assert in_all == expected_all & served
+    assert {("v1", "pods"), ("v1", "services"), ("apps/v1", "deployments"), ("apps/v1", "replicasets")} <= in_all
