@@ -1,4 +1,5 @@
-# kubelite: `make up` starts an all-in-one cluster, `make test` runs the whole suite.
+# kubelite: `make up` starts an all-in-one cluster, `make test` runs the whole suite,
+# `make generate` regenerates the API types and protobuf tables from their pinned sources.
 # Both first install whatever is missing (Debian packages when run as root on Debian, and .venv).
 
 SHELL := /bin/bash
@@ -10,7 +11,7 @@ DEB_PACKAGES := runc crun busybox-static docker-registry etcd-server etcd-client
 	containernetworking-plugins iptables nftables conmon iproute2 tar
 PYTEST_ARGS ?=
 
-.PHONY: install deb venv up test lint bench clean
+.PHONY: install deb venv up test lint bench clean generate
 
 install: deb venv
 
@@ -37,6 +38,11 @@ up: install
 
 test: install
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# definitions.json, api/types and the protobuf tables, from the kubernetes-validate wheel
+# pinned in pyproject.toml and kubectl 1.32 (tools/generate.py; drift fails a unit test).
+generate: venv
+	$(PY) -m tools.generate $(if $(KUBECTL_132),--kubectl $(KUBECTL_132))
 
 lint: venv
 	$(VENV)/bin/ruff check src tests bench tools

@@ -9,19 +9,27 @@ kubelite serves and writes two things, both committed:
   merge patch, unknown-field detection and ``kubectl explain`` read it.
 - ``src/kubelite/api/types/<group>_<version>.py``: msgspec Structs, one per type.
 
-Run: ``python tools/gen_api.py PATH/_definitions.json``
+The source is pinned: the ``kubernetes-validate`` wheel at SCHEMA_VERSION (installed
+into .venv by the test extras, from PyPI), file DEFINITIONS inside it. ``make generate``
+(tools/generate.py) runs this with the protobuf generators; a test regenerates into a
+temporary directory and fails on any drift. ``--schema PATH`` reads another copy.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.resources
 import json
 import keyword
 import re
-import sys
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-API = ROOT / "src" / "kubelite" / "api"
+SCHEMA_PACKAGE = "kubernetes-validate"
+SCHEMA_VERSION = "1.37.0"  # also pinned in pyproject.toml's test extras
+# The upstream 1.32.0 swagger as JSON Schema; "-local" keeps $refs between definitions.
+DEFINITIONS = "kubernetes-json-schema/v1.32.0-local/_definitions.json"
+API = Path("src") / "kubelite" / "api"  # where the outputs live, relative to the repository
 
 # The kinds kubelite serves (and the types its subresources speak).
 ROOTS = [
@@ -125,11 +133,28 @@ def py_type(prop: dict, here: str, imports: set[str]) -> str:
     )
 
 
-def main(src: str) -> None:
-    defs = json.load(open(src))["$defs"]
+def schema_path() -> Path:
+    """The pinned definitions file inside the installed kubernetes-validate."""
+    try:
+        installed = importlib.metadata.version(SCHEMA_PACKAGE)
+    except importlib.metadata.PackageNotFoundError:
+        installed = None
+    if installed != SCHEMA_VERSION:
+        raise SystemExit(f"{SCHEMA_PACKAGE}=={SCHEMA_VERSION} is needed (found {installed}): "
+                         f"make install, or pip install {SCHEMA_PACKAGE}=={SCHEMA_VERSION}")
+    return Path(str(importlib.resources.files("kubernetes_validate").joinpath(DEFINITIONS)))
+
+
+def load(src: Path) -> dict[str, Any]:
+    defs: dict[str, Any] = json.loads(src.read_text())["$defs"]
+    return defs
+
+
+def render(defs: dict[str, Any]) -> dict[Path, str]:
+    """Every generated file (definitions.json, types/*.py) by its repository path."""
     names = closure(defs, ROOTS)
     kept = {n: defs[n] for n in names}
-    (API / "definitions.json").write_text(json.dumps(kept, indent=None, sort_keys=True) + "\n")
+    out: dict[Path, str] = {API / "definitions.json": json.dumps(kept, indent=None, sort_keys=True) + "\n"}
 
     by_module: dict[str, list[str]] = {}
     for n in names:
@@ -185,9 +210,11 @@ def main(src: str) -> None:
         header += sorted(imports)
         text = "\n".join(header + body) + "\n"
         text = text.replace("from kubelite.api.types._base import IntOrString, K8sObject, Quantity", "from kubelite.api.types._base import IntOrString, K8sObject, Quantity  # noqa: F401")
-        (API / "types" / f"{mod}.py").write_text(text)
-    print(f"{len(names)} definitions, modules: {sorted(by_module)}")
+        out[API / "types" / f"{mod}.py"] = text
+    return out
+
+
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    raise SystemExit("run `make generate` (python -m tools.generate)")

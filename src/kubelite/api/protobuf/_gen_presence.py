@@ -5,7 +5,8 @@ generated.proto: a non-pointer field without `omitempty` is always written (PDB
 `status.currentHealthy: 0`), a pointer is written whenever set, even to zero
 (`spec.replicas: 0`), and a non-pointer `omitempty` field only when non-zero.
 Go's reflection keeps every struct's fields with their kind and tags in the binary,
-so reading them gives the exact answer for the version kubectl was built from:
+so reading them gives the exact answer for the version kubectl was built from
+(`make generate` runs this after _gen_tables.py; by hand):
 
     python -m kubelite.api.protobuf._gen_presence /usr/lib/google-cloud-sdk/bin/kubectl.1.32 \
         > src/kubelite/api/protobuf/presence.py
@@ -154,11 +155,14 @@ def go_name(message: str) -> str:
     return f"k8s.io/api/{package.replace('.', '/')}.{kind}"
 
 
-def classify(go: dict[str, dict[str, GoField]]) -> tuple[dict[str, list[str]], dict[str, dict[str, object]]]:
+Tables = dict[str, dict[int, tuple[str, str]]]
+
+
+def classify(go: dict[str, dict[str, GoField]], messages: Tables) -> tuple[dict[str, list[str]], dict[str, dict[str, object]]]:
     """Per message: its pointer scalars, and its always-written scalars with their zero."""
     pointers: dict[str, list[str]] = {}
     always: dict[str, dict[str, object]] = {}
-    for message, table in sorted(MESSAGES.items()):
+    for message, table in sorted(messages.items()):
         if message in SPECIAL:
             continue
         fields = {f.proto_number: f for f in go[go_name(message)].values() if f.proto_number}
@@ -173,26 +177,29 @@ def classify(go: dict[str, dict[str, GoField]]) -> tuple[dict[str, list[str]], d
     return pointers, always
 
 
+def render(binary: bytes, messages: Tables) -> str:
+    """The text of presence.py for the messages of tables.py, read from a kubectl binary."""
+    pointers, always = classify(GoBinary(binary).structs(), messages)
+    lines = [
+        '"""Which scalar fields of each message Go\'s JSON carries; see _gen_presence.py.',
+        "",
+        "Generated from the Go struct types inside kubectl 1.32; do not edit.",
+        "POINTERS: fields that are Go pointers, so a zero sent is a value (`replicas: 0`).",
+        "ALWAYS: non-pointer fields without omitempty, written even at zero, with that zero",
+        "(`currentHealthy: 0`). Other scalars are omitempty: JSON leaves their zero out.",
+        '"""',
+        "",
+        "POINTERS: dict[str, frozenset[str]] = {",
+    ]
+    lines += [f"    {message!r}: frozenset({tuple(names)!r})," for message, names in pointers.items()]
+    lines += ["}", "", "ALWAYS: dict[str, dict[str, object]] = {"]
+    lines += [f"    {message!r}: {zeros!r}," for message, zeros in always.items()]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
-    go = GoBinary(open(sys.argv[1], "rb").read()).structs()
-    pointers, always = classify(go)
-    print('"""Which scalar fields of each message Go\'s JSON carries; see _gen_presence.py.')
-    print()
-    print("Generated from the Go struct types inside kubectl 1.32; do not edit.")
-    print("POINTERS: fields that are Go pointers, so a zero sent is a value (`replicas: 0`).")
-    print("ALWAYS: non-pointer fields without omitempty, written even at zero, with that zero")
-    print("(`currentHealthy: 0`). Other scalars are omitempty: JSON leaves their zero out.")
-    print('"""')
-    print()
-    print("POINTERS: dict[str, frozenset[str]] = {")
-    for message, names in pointers.items():
-        print(f"    {message!r}: frozenset({tuple(names)!r}),")
-    print("}")
-    print()
-    print("ALWAYS: dict[str, dict[str, object]] = {")
-    for message, zeros in always.items():
-        print(f"    {message!r}: {zeros!r},")
-    print("}")
+    sys.stdout.write(render(open(sys.argv[1], "rb").read(), MESSAGES))
 
 
 if __name__ == "__main__":
