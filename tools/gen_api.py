@@ -43,6 +43,7 @@ ROOTS = [
     "io.k8s.api.apps.v1.ReplicaSet",
     "io.k8s.api.coordination.v1.Lease",
     "io.k8s.api.discovery.v1.EndpointSlice",
+    "io.k8s.api.events.v1.Event",
     "io.k8s.api.storage.v1.StorageClass",
     "io.k8s.api.authorization.v1.SelfSubjectAccessReview",
     "io.k8s.api.authentication.v1.TokenRequest",

@@ -18,6 +18,7 @@ from kubelite.api.types import (  # noqa: I001
     coordination_v1,
     core_v1,
     discovery_v1,
+    events_v1,
     policy_v1,
     storage_v1,
 )
@@ -52,8 +53,8 @@ class Kind:
     # Fields besides metadata.name/namespace that list and watch may select on.
     field_selectors: tuple[str, ...] = ()
     definition: str = field(default="")
-    # The (group, version, kind) objects are written to the store as, when it is not the
-    # kind's own (events.k8s.io/v1 Events are stored as core v1 Events).
+    # (group, version, plural) of the kind whose objects this one is a view of, converted
+    # by api/conversion (events.k8s.io/v1 Events are core/v1 Events in the store)
     stored_as: tuple[str, str, str] | None = None
 
     @property
@@ -82,7 +83,11 @@ class Kind:
         binding can only be created, never read back), as kube-apiserver leaves it out."""
         if "get" not in self.verbs:
             return ""
-        return storage_version_hash(*(self.stored_as or (self.group, self.version, self.kind)))
+        if self.stored_as is None:
+            return storage_version_hash(self.group, self.version, self.kind)
+        stored = by_resource(*self.stored_as)
+        assert stored is not None, f"{self.kind} is stored as an unknown resource {self.stored_as}"
+        return stored.storage_version_hash
 
     def has_subresource(self, name: str) -> bool:
         return any(s.name == name for s in self.subresources)
@@ -97,6 +102,7 @@ def _definition(group: str, version: str, kind: str) -> str:
         "apps": "apps",
         "coordination.k8s.io": "coordination",
         "discovery.k8s.io": "discovery",
+        "events.k8s.io": "events",
         "storage.k8s.io": "storage",
         "authorization.k8s.io": "authorization",
         "policy": "policy",
@@ -166,6 +172,12 @@ KINDS: tuple[Kind, ...] = (
           categories=("all",), subresources=(STATUS, SCALE), field_selectors=("status.replicas",)),
     _kind("coordination.k8s.io", "v1", "Lease", "leases", coordination_v1.Lease),
     _kind("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", discovery_v1.EndpointSlice),
+    _kind("events.k8s.io", "v1", "Event", "events", events_v1.Event, short_names=("ev",),
+          stored_as=("", "v1", "events"),
+          field_selectors=("regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid",
+                           "regarding.apiVersion", "regarding.resourceVersion",
+                           "regarding.fieldPath", "reason", "reportingController",
+                           "deprecatedSource", "type")),
     _kind("storage.k8s.io", "v1", "StorageClass", "storageclasses", storage_v1.StorageClass,
           namespaced=False, short_names=("sc",)),
     _kind("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",

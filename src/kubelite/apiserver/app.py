@@ -15,6 +15,7 @@ from kubelite.apiserver import metrics_api as metrics_api_mod
 from kubelite.apiserver.auth import PUBLIC_PATHS, TokenAuthenticator, User, certificate_user
 from kubelite.apiserver.handlers import RESOURCE, WATCH, ResourceHandlers, json_response
 from kubelite.apiserver.metrics import Metrics, verb_of
+from kubelite.apiserver.views import add_view_routes
 from kubelite.store.interface import StoreError
 
 log = logging.getLogger("kubelite.apiserver")
@@ -181,6 +182,7 @@ def build_app(
     for p in ("/livez", "/readyz", "/healthz"):
         r.add_get(p, healthz)
     r.add_get("/metrics", metrics_endpoint)
+    add_view_routes(r, handlers)  # kinds stored as another kind (events.k8s.io/v1 Events)
     r.add_route("*", "/api/{version}/{rest:.+}", handlers.core)
     r.add_route("*", "/apis/{group}/{version}/{rest:.+}", handlers.grouped)
     return app

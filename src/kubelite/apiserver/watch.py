@@ -38,7 +38,10 @@ async def serve_watch(
     timeout: float | None,
     bookmarks: bool,
     exact_name: str | None,
+    convert: Callable[[bytes], bytes] | None = None,
+    served: Kind | None = None,
 ) -> web.StreamResponse:
+    """Watch `kind`; with `convert`, each object is re-encoded as the `served` kind (a view)."""
     prefix = objects.collection_prefix(kind, namespace)
     if exact_name is not None:
         prefix = objects.object_key(kind, namespace, exact_name) if (namespace or not kind.namespaced) else prefix
@@ -75,16 +78,22 @@ async def serve_watch(
         t["metadata"] = {"resourceVersion": obj.get("metadata", {}).get("resourceVersion", "")}
         return b'{"type":"%s","object":%s}\n' % (watch_type.encode(), objects.encode(t))
 
+    def converted_frame(watch_type: str, data: bytes) -> bytes:
+        assert convert is not None
+        return b'{"type":"%s","object":%s}\n' % (watch_type.encode(), convert(data))
+
+    per_object = frame if as_table else converted_frame if convert is not None else None
+
     def event_frame(watch_type: str, event: CachedEvent) -> bytes:
-        return frame(watch_type, event.data) if as_table else event.frame(watch_type)
+        return per_object(watch_type, event.data) if per_object else event.frame(watch_type)
 
     loop = asyncio.get_running_loop()
     direct: _DirectWriter | None = None
     deadline = loop.time() + (timeout if timeout else 1800 * (1 + random.random()))
     try:
         if initial:
-            await _write_initial(response, initial, frame if as_table else None)
-        if not as_table:
+            await _write_initial(response, initial, per_object)
+        if per_object is None:
             direct = _DirectWriter(request)
             watcher.deliver = direct
         transport = request.transport
@@ -110,7 +119,7 @@ async def serve_watch(
                     next_bookmark = loop.time() + BOOKMARK_INTERVAL
                     if direct is not None:
                         direct.flush()
-                    await response.write(_bookmark(kind, cache.revision))
+                    await response.write(_bookmark(served or kind, cache.revision))
                 continue
             if item is None:
                 break

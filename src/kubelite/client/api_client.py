@@ -9,13 +9,11 @@ Failures raise the `errors` hierarchy.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import functools
 import ssl
-import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import aiohttp
 import msgspec
@@ -23,6 +21,9 @@ import msgspec
 from kubelite.api.registry import KINDS, Kind
 from kubelite.client.errors import error_from_status
 from kubelite.client.kubeconfig import ClusterConfig, load_kubeconfig
+
+if TYPE_CHECKING:
+    from kubelite.client.events import EventRecorder
 
 T = TypeVar("T")
 
@@ -91,10 +92,6 @@ def _typed_event_decoder(kind: Kind) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(_WatchEvent[kind.type])  # type: ignore[name-defined]
 
 
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @dataclass
 class ListResult:
     """The items of a list and the list's resourceVersion (where a watch should start)."""
@@ -132,6 +129,7 @@ class ApiClient:
                     ctx.load_cert_chain(client_cert_file, client_key_file)
                 self._ssl = ctx
         self._headers = {"User-Agent": user_agent, "Accept": "application/json"}
+        self._recorders: dict[tuple[str, str], EventRecorder] = {}
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
         self._session: aiohttp.ClientSession | None = None
@@ -372,39 +370,27 @@ class ApiClient:
         await self.request("POST", self.path("pods", meta["namespace"], meta["name"], "binding"),
                            body=binding)
 
+    def event_recorder(self, component: str, host: str = "") -> EventRecorder:
+        """The shared recorder of `component` on `host`: repeats of its events are counted."""
+        from kubelite.client.events import EventRecorder
+
+        recorder = self._recorders.get((component, host))
+        if recorder is None:
+            recorder = self._recorders[(component, host)] = EventRecorder(self, component, host)
+        return recorder
+
     async def create_event(self, involved: Obj, reason: str, message: str, *,
                            type: str = "Normal", component: str = "kubelite",
                            involved_kind: Kind | str | None = None, host: str | None = None,
-                           action: str | None = None, raw: bool = False) -> Obj:
-        """Record a core/v1 Event about an object (what `kubectl describe` lists under Events)."""
-        meta = _identity(involved, "resourceVersion")
-        if isinstance(involved, dict):
-            api_version, kind_name = involved.get("apiVersion"), involved.get("kind")
-        else:
-            api_version = getattr(involved, "api_version", None)
-            kind_name = getattr(involved, "kind", None)
-        if involved_kind is not None:
-            k = resolve_kind(involved_kind)
-            api_version, kind_name = k.api_version, k.kind
-        namespace = meta.get("namespace") or "default"
-        now = _now()
-        ref = {"apiVersion": api_version, "kind": kind_name, "name": meta.get("name"),
-               "namespace": meta.get("namespace"), "uid": meta.get("uid"),
-               "resourceVersion": meta.get("resourceVersion")}
-        event: dict[str, Any] = {
-            "apiVersion": "v1", "kind": "Event",
-            # as client-go names them: the object's name and the time in nanoseconds, in hex
-            "metadata": {"name": f"{meta.get('name')}.{time.time_ns():x}",
-                         "namespace": namespace},
-            "involvedObject": {k: v for k, v in ref.items() if v},
-            "reason": reason, "message": message, "type": type,
-            "source": {"component": component, **({"host": host} if host else {})},
-            "firstTimestamp": now, "lastTimestamp": now, "count": 1,
-            "reportingComponent": component, "reportingInstance": host or component,
-        }
-        if action:
-            event["action"] = action
-        return await self.create("events", event, namespace, raw=raw)
+                           action: str | None = None, raw: bool = False) -> Obj | None:
+        """Record a core/v1 Event about an object (what `kubectl describe` lists under Events),
+        through the component's shared recorder: a repeat updates the first event's count.
+        None when the event was filtered as spam."""
+        written = await self.event_recorder(component, host or "").record(
+            involved, type, reason, message, action=action, involved_kind=involved_kind)
+        if written is None or raw:
+            return written
+        return self._decode(resolve_kind("events"), written, raw)
 
 
 async def sleep_backoff(attempt: int, base: float = 0.2, cap: float = 5.0) -> None:

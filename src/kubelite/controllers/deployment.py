@@ -17,7 +17,6 @@ from typing import Any
 
 from kubelite.client import AlreadyExists, ApiError, Conflict, NotFound
 from kubelite.controllers import rollout as ro
-from kubelite.controllers.eventfilter import EventSpamFilter
 from kubelite.controllers.podutil import (
     Obj,
     controller_ref,
@@ -53,7 +52,6 @@ class DeploymentController(SharedController):
         super().__init__(client, shared)
         # ReplicaSets as we last wrote them, until the informer has caught up with our writes.
         self._written: dict[str, Obj] = {}
-        self.event_filter = EventSpamFilter()
 
     def setup(self) -> None:
         self.deployments = self.informer("deployments", raw=True, indexers={
@@ -405,8 +403,6 @@ class DeploymentController(SharedController):
         return recheck
 
     async def _event(self, d: Obj, reason: str, message: str) -> None:
-        if not self.event_filter.allow(uid_of(d)):
-            return
         try:
             await self.client.create_event(d, reason, message, component="deployment-controller",
                                            involved_kind="Deployment", raw=True)

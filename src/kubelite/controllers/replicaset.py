@@ -15,7 +15,6 @@ import logging
 from typing import Any
 
 from kubelite.client import ApiError, Conflict, NotFound
-from kubelite.controllers.eventfilter import EventSpamFilter
 from kubelite.controllers.expectations import Expectations
 from kubelite.controllers.podutil import (
     Obj,
@@ -144,7 +143,6 @@ class ReplicaSetController(SharedController):
     def __init__(self, client: Any, shared: SharedInformers | None = None) -> None:
         super().__init__(client, shared)
         self.expectations = Expectations()
-        self.event_filter = EventSpamFilter()
 
     def setup(self) -> None:
         self.sets = self.informer("replicasets", raw=True, indexers={
@@ -323,8 +321,6 @@ class ReplicaSetController(SharedController):
         await self._event(rs, SUCCESSFUL_DELETE, f"Deleted pod: {m['name']}")
 
     async def _event(self, rs: Obj, reason: str, message: str, type_: str = "Normal") -> None:
-        if not self.event_filter.allow(uid_of(rs)):
-            return
         try:
             await self.client.create_event(rs, reason, message, type=type_,
                                            component=f"{self.name}-controller",

@@ -8,6 +8,7 @@ import asyncio
 import datetime
 import logging
 import random
+import socket
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -15,10 +16,10 @@ import msgspec
 
 from kubelite.api.types import core_v1
 from kubelite.client.api_client import resolve_kind
+from kubelite.client.events import EventRecorder
 from kubelite.client.informer import Informer, InformerView
 from kubelite.scheduler.algorithm import Algorithm, FitError, NodeReport
 from kubelite.scheduler.cache import SchedulerCache, Snapshot, pod_key
-from kubelite.scheduler.events import EventRecorder
 from kubelite.scheduler.framework import ApiPatch, Event
 from kubelite.scheduler.queue import QueuedPod, SchedulingQueue
 from kubelite.scheduler.registry import Profile, default_profile
@@ -62,9 +63,10 @@ class SchedulerClient(Protocol):
     async def list(self, kind: Any, namespace: str | None = None, **kw: Any) -> Any: ...
     def watch(self, kind: Any, namespace: str | None = None, **kw: Any) -> Any: ...
     async def bind(self, pod: Any, node_name: str) -> None: ...
-    async def patch(self, kind: Any, name: str, namespace: str | None, body: Any,
-                    **kw: Any) -> Any: ...
-    async def create_event(self, involved: Any, reason: str, message: str, **kw: Any) -> Any: ...
+    async def patch(self, kind: Any, name: str, namespace: str | None, body: Any, *,
+                    patch_type: Any = ..., subresource: str | None = ..., raw: bool = ...) -> Any: ...
+    async def create(self, kind: Any, obj: Any, namespace: str | None = None, *,
+                     raw: bool = ...) -> Any: ...
 
 
 def _now() -> str:
@@ -113,7 +115,9 @@ class Scheduler:
         self.storage_classes = self._view("storageclasses")
         self._tasks: list[asyncio.Task[Any]] = []
         self._bindings: set[asyncio.Task[None]] = set()
-        self.events = EventRecorder(client, name)
+        # kube-scheduler records through events.k8s.io (series), as `<profile>-<hostname>`
+        self.events = EventRecorder(client, name, series=True,
+                                    reporting_instance=f"{name}-{socket.gethostname()}")
         self._wire()
 
     def _own_informer(self, kind: str) -> Informer:
@@ -301,8 +305,8 @@ class Scheduler:
             log.info("updating PodScheduled of %s failed: %s", pod_key(pod), e)
 
     def _event(self, pod: core_v1.Pod, type_: str, reason: str, message: str) -> None:
-        self.events.record(pod, type_, reason, message,
-                           "Scheduling" if reason == REASON_FAILED else "Binding")
+        self.events.emit(pod, type_, reason, message, involved_kind="pods",
+                         action="Scheduling" if reason == REASON_FAILED else "Binding")
 
     # -- for `kubelite explain-schedule` -----------------------------------------------------------
 

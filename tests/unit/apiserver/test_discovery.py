@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from kubelite.api import registry
 from kubelite.api.storage_version import storage_version_hash
-from kubelite.api.types import core_v1
 from kubelite.apiserver import discovery
 from tests.helpers import kube_discovery
 
@@ -144,8 +143,8 @@ def test_storage_version_hash_is_sha256_of_the_stored_group_version_kind() -> No
 
 def test_a_kind_stored_as_another_version_hashes_that_version_and_reviews_have_none() -> None:
     # events.k8s.io/v1 Events are stored as core v1 Events: both publish r2yiGXH7wu8=.
-    events = registry.Kind("events.k8s.io", "v1", "Event", "events", core_v1.Event,
-                           stored_as=("", "v1", "Event"))
+    events = registry.by_resource("events.k8s.io", "v1", "events")
+    assert events is not None and events.stored_as == ("", "v1", "events")
     assert events.storage_version_hash == "r2yiGXH7wu8="
     review = registry.by_resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews")
     binding = registry.by_resource("", "v1", "bindings")

@@ -183,6 +183,7 @@ ALWAYS: dict[str, dict[str, object]] = {
     'core.v1.WeightedPodAffinityTerm': {'weight': 0},
     'discovery.v1.EndpointSlice': {'addressType': ''},
     'discovery.v1.ForZone': {'name': ''},
+    'events.v1.EventSeries': {'count': 0},
     'meta.v1.Condition': {'type': '', 'status': '', 'reason': '', 'message': ''},
     'meta.v1.FieldSelectorRequirement': {'key': '', 'operator': ''},
     'meta.v1.LabelSelectorRequirement': {'key': '', 'operator': ''},

@@ -1431,6 +1431,27 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
     'discovery.v1.ForZone': {
         1: ('name', 'string'),
     },
+    'events.v1.Event': {
+        1: ('metadata', 'meta.v1.ObjectMeta'),
+        2: ('eventTime', 'meta.v1.MicroTime'),
+        3: ('series', 'events.v1.EventSeries'),
+        4: ('reportingController', 'string'),
+        5: ('reportingInstance', 'string'),
+        6: ('action', 'string'),
+        7: ('reason', 'string'),
+        8: ('regarding', 'core.v1.ObjectReference'),
+        9: ('related', 'core.v1.ObjectReference'),
+        10: ('note', 'string'),
+        11: ('type', 'string'),
+        12: ('deprecatedSource', 'core.v1.EventSource'),
+        13: ('deprecatedFirstTimestamp', 'meta.v1.Time'),
+        14: ('deprecatedLastTimestamp', 'meta.v1.Time'),
+        15: ('deprecatedCount', 'int32'),
+    },
+    'events.v1.EventSeries': {
+        1: ('count', 'int32'),
+        2: ('lastObservedTime', 'meta.v1.MicroTime'),
+    },
     'intstr.IntOrString': {
         1: ('type', 'int64'),
         2: ('intVal', 'int32'),
