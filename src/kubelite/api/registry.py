@@ -13,6 +13,7 @@ import msgspec
 
 from kubelite.api.types import (  # noqa: I001
     apps_v1,
+    authentication_v1,
     authorization_v1,
     coordination_v1,
     core_v1,
@@ -86,6 +87,7 @@ def _definition(group: str, version: str, kind: str) -> str:
         "coordination.k8s.io": "coordination",
         "discovery.k8s.io": "discovery",
         "storage.k8s.io": "storage",
+        "authentication.k8s.io": "authentication",
         "authorization.k8s.io": "authorization",
         "policy": "policy",
         "autoscaling": "autoscaling",
@@ -156,6 +158,11 @@ KINDS: tuple[Kind, ...] = (
     _kind("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", discovery_v1.EndpointSlice),
     _kind("storage.k8s.io", "v1", "StorageClass", "storageclasses", storage_v1.StorageClass,
           namespaced=False, short_names=("sc",)),
+    # Reviews are answered, never stored (apiserver/tokenreview.py, apiserver/whoami.py).
+    _kind("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", authentication_v1.TokenReview,
+          namespaced=False, verbs=CREATE_ONLY),
+    _kind("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews",
+          authentication_v1.SelfSubjectReview, namespaced=False, verbs=CREATE_ONLY),
     _kind("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
           authorization_v1.SelfSubjectAccessReview, namespaced=False, verbs=CREATE_ONLY),
     _kind("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", policy_v1.PodDisruptionBudget,
