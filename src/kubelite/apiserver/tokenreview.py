@@ -34,8 +34,8 @@ def answer(review: dict[str, Any], authenticator: TokenAuthenticator | None) -> 
     token = spec.get("token") or ""
     if not token:
         raise st.BadRequest(TOKEN_REQUIRED)
-    result = {**review, "kind": "TokenReview", "apiVersion": "authentication.k8s.io/v1",
-              "metadata": {**meta, "creationTimestamp": None}}
+    result = {"kind": "TokenReview", "apiVersion": "authentication.k8s.io/v1",  # kube's key order
+              "metadata": {**meta, "creationTimestamp": None}, "spec": spec}
     if authenticator is None:  # a server without authentication reviews nothing
         return result
     found = authenticator.review(token, [str(a) for a in spec.get("audiences") or []])
