@@ -47,6 +47,8 @@ ROOTS = [
     "io.k8s.api.storage.v1.StorageClass",
     "io.k8s.api.authorization.v1.SelfSubjectAccessReview",
     "io.k8s.api.authentication.v1.TokenRequest",
+    "io.k8s.api.authentication.v1.TokenReview",
+    "io.k8s.api.authentication.v1.SelfSubjectReview",
     "io.k8s.api.policy.v1.Eviction",
     "io.k8s.api.policy.v1.PodDisruptionBudget",
     "io.k8s.api.autoscaling.v1.Scale",
@@ -55,6 +57,12 @@ ROOTS = [
     "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta",
     "io.k8s.apimachinery.pkg.apis.meta.v1.Condition",
 ]
+# Fields Go always writes: non-pointer metav1.Time with `omitempty`, which encoding/json
+# cannot omit, so a zero time goes out as `null` (kubelet's conditions carry
+# `lastProbeTime: null`). Generated with a default factory, which `omit_defaults` never omits.
+ALWAYS_WRITTEN = {
+    "io.k8s.api.core.v1.PodCondition": ("lastProbeTime", "lastTransitionTime"),
+}
 # Kinds with a List type too (for OpenAPI list responses).
 LIST_SUFFIX = "List"
 
@@ -193,6 +201,8 @@ def render(defs: dict[str, Any]) -> dict[Path, str]:
                         body.append(f'    {attr}: {t} = msgspec.field(name="{key}")')
                     else:
                         body.append(f"    {attr}: {t}")
+                elif key in ALWAYS_WRITTEN.get(n, ()):
+                    body.append(f'    {attr}: {t} | None = msgspec.field(default_factory=lambda: None, name="{key}")')
                 elif attr != key:
                     body.append(f'    {attr}: {t} | None = msgspec.field(default=None, name="{key}")')
                 else:

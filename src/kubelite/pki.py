@@ -101,12 +101,14 @@ def issue(
     sans: x509.SubjectAlternativeName | None = None,
     usages: Sequence[x509.ObjectIdentifier] = (),
     ca: bool = False,
+    validity: dt.timedelta = VALIDITY,
 ) -> x509.Certificate:
     """A certificate for `public_key`, signed by `signer_key`.
 
     `subject` is a common name or a whole name; `issuer` defaults to the subject (self-signed).
     `usages` are extended key usages (e.g. `ExtendedKeyUsageOID.SERVER_AUTH`); `ca=True` makes a
     CA certificate (critical BasicConstraints and KeyUsage for signing certificates).
+    `validity` counts from now (ten years unless said).
     """
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]) if isinstance(subject, str) else subject
     now = dt.datetime.now(dt.UTC)
@@ -117,7 +119,7 @@ def issue(
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - CLOCK_SKEW)
-        .not_valid_after(now + VALIDITY)
+        .not_valid_after(now + validity)
     )
     if ca:
         builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)

@@ -187,7 +187,7 @@ def test_exec_with_stdin(cluster: NodeCluster, version: str) -> None:
 
 
 @VERSIONS
-def test_exec_it_with_a_terminal_and_resize(cluster: NodeCluster, version: str) -> None:
+def test_exec_it_with_a_terminal_resize_and_term(cluster: NodeCluster, version: str) -> None:
     master, slave = os.openpty()
     set_size(slave, 30, 100)
     s = cluster.server
@@ -208,6 +208,8 @@ def test_exec_it_with_a_terminal_and_resize(cluster: NodeCluster, version: str) 
         time.sleep(0.5)
         os.write(master, b"stty size\r")
         read_until(master, r"40 120")
+        os.write(master, b"echo term=$TERM\r")  # containerd's TERM for a terminal
+        read_until(master, r"term=xterm")
         os.write(master, b"exit 3\r")
         assert proc.wait(15) == 3
     finally:

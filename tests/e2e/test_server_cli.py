@@ -22,7 +22,7 @@ def test_sigterm_stops_cleanly_and_kubeconfig_prints_the_config(tmp_path: Path) 
         ).stdout
         config = yaml.safe_load(out)
         assert config["clusters"][0]["cluster"]["server"] == server.url
-        assert config["users"][0]["user"]["token"] == server.token()
+        assert set(config["users"][0]["user"]) == {"client-certificate-data", "client-key-data"}
         assert "certificate-authority-data" in config["clusters"][0]["cluster"]
         assert server.kubectl("get", "ns", "default", "-o", "name").stdout.strip() == "namespace/default"
     finally:

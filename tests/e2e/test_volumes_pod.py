@@ -104,12 +104,23 @@ def test_configmap_files_modes_items_and_updates(cluster: NodeCluster) -> None:
     assert time.monotonic() - started < 90
 
 
-def test_read_only_mount_refuses_writes(cluster: NodeCluster) -> None:
-    c = sh("ro", "sleep 3600", [{"name": "d", "mountPath": "/ro", "readOnly": True}])
-    cluster.apply(pod("ro", [c], [{"name": "d", "emptyDir": {}}]))
+def test_read_only_mount_refuses_writes_and_status_reports_mounts(cluster: NodeCluster) -> None:
+    c = sh("ro", "sleep 3600", [{"name": "d", "mountPath": "/ro", "readOnly": True},
+                                {"name": "w", "mountPath": "/rw"}])
+    cluster.apply(pod("ro", [c], [{"name": "d", "emptyDir": {}}, {"name": "w", "emptyDir": {}}],
+                      automountServiceAccountToken=False))
     cluster.wait_running("ro", timeout=60)
     out = exec_(cluster, "ro", "sh", "-c", "touch /ro/x 2>&1; echo rc=$?", check=False)
     assert "Read-only file system" in out and "rc=1" in out
+    # As a 1.32 kubelet writes them: each mount of the spec, read-only ones not recursively so.
+    raw = cluster.kubectl("get", "pod", "ro", "-o", "json").stdout
+    status = json.loads(raw)["status"]
+    assert status["containerStatuses"][0]["volumeMounts"] == [
+        {"name": "d", "mountPath": "/ro", "readOnly": True, "recursiveReadOnly": "Disabled"},
+        {"name": "w", "mountPath": "/rw"}]
+    # Conditions carry `lastProbeTime: null`, as Go writes a zero metav1.Time.
+    assert {cond["type"] for cond in status["conditions"]} >= {"Ready", "PodScheduled"}
+    assert all("lastProbeTime" in cond and cond["lastProbeTime"] is None for cond in status["conditions"])
 
 
 def test_escaping_subpath_is_refused_with_an_event(cluster: NodeCluster) -> None:

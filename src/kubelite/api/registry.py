@@ -14,6 +14,7 @@ import msgspec
 from kubelite.api.storage_version import storage_version_hash
 from kubelite.api.types import (  # noqa: I001
     apps_v1,
+    authentication_v1,
     authorization_v1,
     coordination_v1,
     core_v1,
@@ -104,6 +105,7 @@ def _definition(group: str, version: str, kind: str) -> str:
         "discovery.k8s.io": "discovery",
         "events.k8s.io": "events",
         "storage.k8s.io": "storage",
+        "authentication.k8s.io": "authentication",
         "authorization.k8s.io": "authorization",
         "policy": "policy",
         "autoscaling": "autoscaling",
@@ -180,6 +182,11 @@ KINDS: tuple[Kind, ...] = (
                            "deprecatedSource", "type")),
     _kind("storage.k8s.io", "v1", "StorageClass", "storageclasses", storage_v1.StorageClass,
           namespaced=False, short_names=("sc",)),
+    # Reviews are answered, never stored (apiserver/tokenreview.py, apiserver/whoami.py).
+    _kind("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", authentication_v1.TokenReview,
+          namespaced=False, verbs=CREATE_ONLY),
+    _kind("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews",
+          authentication_v1.SelfSubjectReview, namespaced=False, verbs=CREATE_ONLY),
     _kind("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
           authorization_v1.SelfSubjectAccessReview, namespaced=False, verbs=CREATE_ONLY),
     _kind("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", policy_v1.PodDisruptionBudget,

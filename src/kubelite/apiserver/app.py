@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from kubelite.api import status as st
-from kubelite.apiserver import discovery, storeerrors, whoami
+from kubelite.apiserver import discovery, storeerrors, tokenreview, whoami
 from kubelite.apiserver import metrics_api as metrics_api_mod
 from kubelite.apiserver.auth import PUBLIC_PATHS, TokenAuthenticator, User, certificate_user
 from kubelite.apiserver.handlers import RESOURCE, WATCH, ResourceHandlers, json_response
@@ -163,6 +163,7 @@ def build_app(
     if join is not None:  # /cacerts and the node certificate endpoint (apiserver/join.py)
         join.add_routes(r)
     whoami.add_route(r, USER)
+    tokenreview.add_route(r, authenticator)
     # Discovery answers with and without a trailing slash, as kube-apiserver's go-restful
     # routes and its /apis/ handler do; /openapi/v2/ and /healthz/ stay 404 there too.
     for path, discovery_handler in (

@@ -8,16 +8,19 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubelite.apiserver.tokens import TokenIssuer, TokenSubject
+from kubelite.apiserver.tokens import TokenIssuer, TokenSubject, subject_of
 
 # Paths anyone may read, as Kubernetes' system:public-info-viewer allows.
 # `/cacerts` and the node certificate endpoint check the join token themselves (apiserver/join.py).
 PUBLIC_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/version", "/version/", "/cacerts",
                           "/v1-kubelite/client-kubelet.crt"})
+# What the service account authenticator says of a JWT it cannot verify.
+INVALID_BEARER_TOKEN = "invalid bearer token"
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,19 @@ class User:
     uid: str = ""
     # Extra attributes as Kubernetes' UserInfo carries them (pod name/uid of a bound token).
     extra: tuple[tuple[str, str], ...] = ()
+
+    def info(self) -> dict[str, object]:
+        """This user as Kubernetes' UserInfo (authentication.k8s.io), empty fields left out."""
+        info: dict[str, object] = {"username": self.name}
+        if self.uid:
+            info["uid"] = self.uid
+        info["groups"] = list(self.groups)
+        if self.extra:
+            extra: dict[str, list[str]] = {}
+            for key, value in self.extra:
+                extra.setdefault(key, []).append(value)
+            info["extra"] = extra
+        return info
 
 
 def service_account_user(subject: TokenSubject) -> User:
@@ -87,12 +103,32 @@ class TokenAuthenticator:
     def authenticate(self, authorization: str | None) -> User | None:
         if not authorization or not authorization.startswith("Bearer "):
             return None
-        token = authorization[len("Bearer ") :].strip()
+        return self.review(authorization[len("Bearer ") :].strip()).user
+
+    def review(self, token: str, audiences: Sequence[str] = ()) -> Review:
+        """Who `token` is for a client of `audiences` (default: the API server's), as
+        kube-apiserver's token authenticators answer a TokenReview: the shared tokens know
+        no audience and are valid only for the API's own; a service account token must
+        name one of `audiences` in its `aud`."""
+        wanted = list(audiences) or list(self.issuer.audiences)
         for known, user in self._users.items():
             if hmac.compare_digest(known, token):
-                return user
-        if token.count(".") == 2:  # a JWT: a service account token
-            subject = self.issuer.verify(token)
-            if subject is not None:
-                return service_account_user(subject)
-        return None
+                shared = [a for a in wanted if a in self.issuer.audiences]
+                return Review(user, shared) if shared else Review()
+        if token.count(".") != 2:  # not a JWT: no authenticator knows it
+            return Review()
+        claims = self.issuer.claims(token, audiences=wanted)
+        subject = subject_of(claims) if claims is not None else None
+        if claims is None or subject is None:
+            return Review(error=INVALID_BEARER_TOKEN)
+        return Review(service_account_user(subject), [a for a in wanted if a in claims["aud"]])
+
+
+@dataclass(frozen=True)
+class Review:
+    """A token authenticator's answer: the user (None if the token is not one), the
+    audiences the token is valid for, and why a token that looked like one was refused."""
+
+    user: User | None = None
+    audiences: list[str] = field(default_factory=list)
+    error: str = ""

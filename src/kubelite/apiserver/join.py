@@ -27,9 +27,9 @@ from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from kubelite import jointoken, pki
+from kubelite.apiserver import client_certs
 from kubelite.apiserver.certs import ensure_ca, ensure_client_ca
 
 log = logging.getLogger("kubelite.apiserver.join")
@@ -41,6 +41,7 @@ NODE_NAME_HEADER = "kubelite-Node-Name"
 NODE_USER_PREFIX = "system:node:"
 NODES_GROUP = "system:nodes"
 MAX_CSR_BYTES = 16 * 1024
+NODE_CERT_DAYS = 3650  # nodes renew nothing yet: their certificates last as the CA does
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
@@ -133,8 +134,5 @@ class JoinService:
 
     def sign_node(self, name: str, public_key: ec.EllipticCurvePublicKey) -> x509.Certificate:
         """A client certificate for node `name`: CN=system:node:<name>, O=system:nodes."""
-        ca_cert, ca_key = self._signer
-        subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, NODES_GROUP),
-                             x509.NameAttribute(NameOID.COMMON_NAME, NODE_USER_PREFIX + name)])
-        return pki.issue(subject, public_key, signer_key=ca_key, issuer=ca_cert.subject,
-                         usages=[ExtendedKeyUsageOID.CLIENT_AUTH])
+        return client_certs.sign(self._signer, public_key, NODE_USER_PREFIX + name, (NODES_GROUP,),
+                                 days=NODE_CERT_DAYS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import os
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ import yaml
 from aiohttp import web
 
 from kubelite import tls
+from kubelite.apiserver import client_certs
 from kubelite.apiserver.admission import NamespaceLifecycle, StorageAdmission, WatchedKind
 from kubelite.apiserver.admission_quota import LIMIT_RANGES, RESOURCE_QUOTAS, admission_plugins
 from kubelite.apiserver.advertise import advertise_address
@@ -32,7 +32,7 @@ from kubelite.apiserver.proxy import KubeletProxy
 from kubelite.apiserver.rest import ObjectStore
 from kubelite.apiserver.systemnamespaces import SystemNamespaces
 from kubelite.apiserver.watchcache import WatchCache
-from kubelite.client import ApiClient
+from kubelite.client import ApiClient, kubeconfig
 from kubelite.client.api_client import UNIX_SCHEME
 from kubelite.controllers.settings import ControllerSettings
 from kubelite.controlplane import KubernetesServiceController
@@ -196,22 +196,14 @@ class ApiServer:
         }
 
     def kubeconfig(self) -> dict[str, object]:
-        cluster: dict[str, object] = {"server": self.url}
-        user: dict[str, object] = {}
-        if self.config.tls:
-            ca = (self.config.data_dir / "tls" / "ca.crt").read_bytes()
-            cluster["certificate-authority-data"] = base64.b64encode(ca).decode()
-            assert self.authenticator is not None
-            user["token"] = self.authenticator.admin_token
-        return {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "kubelite", "cluster": cluster}],
-            "users": [{"name": "admin", "user": user}],
-            "contexts": [{"name": "kubelite", "context": {"cluster": "kubelite", "user": "admin", "namespace": "default"}}],
-            "current-context": "kubelite",
-            "preferences": {},
-        }
+        """The admin kubeconfig: the cluster CA and a client certificate for `kubelite-admin`
+        in `system:masters`, as kubeadm's admin.conf and k3s' k3s.yaml carry (no token)."""
+        if not self.config.tls:
+            return kubeconfig.build(self.url, None, "admin", {})
+        tls_dir = self.config.data_dir / "tls"
+        cert, key = client_certs.ensure_admin(tls_dir)
+        return kubeconfig.build(self.url, (tls_dir / "ca.crt").read_bytes(), "admin",
+                                kubeconfig.client_certificate(cert, key))
 
     def write_kubeconfig(self) -> None:
         path = self.kubeconfig_path
@@ -260,7 +252,10 @@ class ApiServer:
             self._controllers.start()
             return
         server = f"{UNIX_SCHEME}{self.socket_path}" if self.socket_path else self.url
-        self._controller_process = ControllerManagerProcess(self.kubeconfig_path, server, settings.as_flags())
+        flags = settings.as_flags()
+        if self.authenticator is not None:  # no TLS on the local socket, so no certificate: the token
+            flags += ["--token-file", str(self.config.data_dir / "auth" / "admin-token")]
+        self._controller_process = ControllerManagerProcess(self.kubeconfig_path, server, flags)
         self._controller_process.start()
 
     async def stop(self) -> None:

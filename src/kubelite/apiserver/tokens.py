@@ -16,6 +16,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -149,8 +150,10 @@ class TokenIssuer:
 
     # -- verifying --------------------------------------------------------------------------
 
-    def claims(self, token: str, now: float | None = None) -> dict[str, Any] | None:
-        """The claims of a token this issuer signed that is valid now for the API, or None."""
+    def claims(self, token: str, now: float | None = None,
+               audiences: Sequence[str] = ()) -> dict[str, Any] | None:
+        """The claims of a token this issuer signed that is valid now for one of `audiences`
+        (default: the API's), or None. `aud` is always a list in the result."""
         parts = token.split(".")
         if len(parts) != 3:
             return None
@@ -172,12 +175,13 @@ class TokenIssuer:
         except InvalidSignature:
             return None
         t = now if now is not None else time.time()
-        audiences = claims.get("aud")
-        if isinstance(audiences, str):
-            audiences = [audiences]
-        if claims.get("iss") != self.issuer or not isinstance(audiences, list) \
-                or not set(audiences) & set(self.audiences):
+        aud = claims.get("aud")
+        if isinstance(aud, str):
+            aud = [aud]
+        if claims.get("iss") != self.issuer or not isinstance(aud, list) \
+                or not set(aud) & set(audiences or self.audiences):
             return None
+        claims["aud"] = aud
         exp, nbf = claims.get("exp"), claims.get("nbf", 0)
         if not isinstance(exp, int) or t >= exp or not isinstance(nbf, int) or t < nbf:
             return None
@@ -186,21 +190,24 @@ class TokenIssuer:
     def verify(self, token: str, now: float | None = None) -> TokenSubject | None:
         """The service account a valid token speaks for, or None."""
         claims = self.claims(token, now)
-        if claims is None:
-            return None
-        private = claims.get("kubernetes.io")
-        sub = str(claims.get("sub") or "")
-        if not isinstance(private, dict) or not sub.startswith(SA_PREFIX):
-            return None
-        sa = private.get("serviceaccount") or {}
-        pod = private.get("pod") or {}
-        node = private.get("node") or {}
-        namespace = str(private.get("namespace") or "")
-        if sub != f"{SA_PREFIX}{namespace}:{sa.get('name', '')}":
-            return None
-        return TokenSubject(namespace, str(sa.get("name", "")), str(sa.get("uid", "")),
-                            str(pod.get("name", "")), str(pod.get("uid", "")),
-                            str(node.get("name", "")), str(claims.get("jti", "")))
+        return None if claims is None else subject_of(claims)
+
+
+def subject_of(claims: dict[str, Any]) -> TokenSubject | None:
+    """The service account verified claims name, or None if they name none consistently."""
+    private = claims.get("kubernetes.io")
+    sub = str(claims.get("sub") or "")
+    if not isinstance(private, dict) or not sub.startswith(SA_PREFIX):
+        return None
+    sa = private.get("serviceaccount") or {}
+    pod = private.get("pod") or {}
+    node = private.get("node") or {}
+    namespace = str(private.get("namespace") or "")
+    if sub != f"{SA_PREFIX}{namespace}:{sa.get('name', '')}":
+        return None
+    return TokenSubject(namespace, str(sa.get("name", "")), str(sa.get("uid", "")),
+                        str(pod.get("name", "")), str(pod.get("uid", "")),
+                        str(node.get("name", "")), str(claims.get("jti", "")))
 
 
 # -- the TokenRequest API ---------------------------------------------------------------------

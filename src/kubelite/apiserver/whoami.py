@@ -15,16 +15,8 @@ from kubelite.apiserver.handlers import json_response
 
 def review(user: User, version: str = "v1") -> dict[str, object]:
     """A SelfSubjectReview whose status is `user` (Kubernetes' UserInfo shape)."""
-    info: dict[str, object] = {"username": user.name, "groups": list(user.groups)}
-    if user.uid:
-        info["uid"] = user.uid
-    if user.extra:
-        extra: dict[str, list[str]] = {}
-        for key, value in user.extra:
-            extra.setdefault(key, []).append(value)
-        info["extra"] = extra
     return {"kind": "SelfSubjectReview", "apiVersion": f"authentication.k8s.io/{version}",
-            "metadata": {"creationTimestamp": None}, "status": {"userInfo": info}}
+            "metadata": {"creationTimestamp": None}, "status": {"userInfo": user.info()}}
 
 
 def add_route(router: web.UrlDispatcher, user_key: web.RequestKey[User]) -> None:

@@ -66,15 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     server = sub.add_parser("server", help="run the API server (and scheduler and controllers)")
     _add_server_flags(server)
 
-    kubeconfig = sub.add_parser("kubeconfig", help="print the admin kubeconfig of a data dir")
-    kubeconfig.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
-
     explain = sub.add_parser("explain-schedule", help="show, per node, which filter refused a pod and each score")
     explain.add_argument("pod", metavar="NAMESPACE/POD")
     explain.add_argument("--kubeconfig", default=None)
 
-    from kubelite.cli import agent, controller_manager, images, sim_nodes, token, top
+    from kubelite.cli import agent, controller_manager, images, kubeconfig, sim_nodes, token, top
 
+    kubeconfig.add_parser(sub)
     agent.add_parser(sub)
     token.add_parser(sub)
     controller_manager.add_parser(sub)
@@ -167,12 +165,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return asyncio.run(images.run(args))
     if args.command == "kubeconfig":
-        path = Path(args.data_dir) / "kubeconfig.yaml"
-        if not path.exists():
-            print(f"kubelite: {path} does not exist: start `kubelite server --data-dir {args.data_dir}` first", file=sys.stderr)
-            return 1
-        sys.stdout.write(path.read_text())
-        return 0
+        from kubelite.cli import kubeconfig
+
+        return kubeconfig.run(args)
     return 2
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import ssl
+import tempfile
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -104,12 +106,25 @@ class ListResult:
 UNIX_SCHEME = "unix://"
 
 
+def load_cert_data(ctx: ssl.SSLContext, cert_pem: bytes, key_pem: bytes) -> None:
+    """Load a client certificate and key given as PEM bytes (a kubeconfig's `-data` fields).
+    `ssl` reads them only from files: they are written to a private temporary directory
+    (mode 0700), loaded, and removed at once."""
+    with tempfile.TemporaryDirectory(prefix="kubelite-client-") as tmp:
+        cert_path, key_path = os.path.join(tmp, "client.crt"), os.path.join(tmp, "client.key")
+        for path, data in ((cert_path, cert_pem), (key_path, key_pem)):
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+                f.write(data)
+        ctx.load_cert_chain(cert_path, key_path)
+
+
 class ApiClient:
     """An async Kubernetes API client over one keep-alive aiohttp session."""
 
     def __init__(self, server: str, token: str | None = None, ca_file: str | None = None,
                  insecure: bool = False, *, ca_data: bytes | None = None,
                  client_cert_file: str | None = None, client_key_file: str | None = None,
+                 client_cert_data: bytes | None = None, client_key_data: bytes | None = None,
                  user_agent: str = "kubelite") -> None:
         self.server = server.rstrip("/")
         # unix:///PATH: plain HTTP over a local socket (the server's own control loops use it)
@@ -127,6 +142,8 @@ class ApiClient:
                     cafile=ca_file, cadata=ca_data.decode() if ca_data else None)
                 if client_cert_file:
                     ctx.load_cert_chain(client_cert_file, client_key_file)
+                elif client_cert_data and client_key_data:
+                    load_cert_data(ctx, client_cert_data, client_key_data)
                 self._ssl = ctx
         self._headers = {"User-Agent": user_agent, "Accept": "application/json"}
         self._recorders: dict[tuple[str, str], EventRecorder] = {}
@@ -138,7 +155,8 @@ class ApiClient:
     def from_config(cls, config: ClusterConfig, *, user_agent: str = "kubelite") -> ApiClient:
         return cls(config.server, config.token, config.ca_file, config.insecure,
                    ca_data=config.ca_data, client_cert_file=config.client_cert_file,
-                   client_key_file=config.client_key_file, user_agent=user_agent)
+                   client_key_file=config.client_key_file, client_cert_data=config.client_cert_data,
+                   client_key_data=config.client_key_data, user_agent=user_agent)
 
     @classmethod
     def from_kubeconfig(cls, path: str | None = None, context: str | None = None) -> ApiClient:

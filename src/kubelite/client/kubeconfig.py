@@ -1,4 +1,4 @@
-"""Finding and reading a kubeconfig the way kubectl does.
+"""Finding and reading a kubeconfig the way kubectl does, and writing one.
 
 Order: an explicit path (`--kubeconfig`), then `$KUBECONFIG` (first existing file of a
 colon-separated list), then `~/.kube/config`. Only the current context is read.
@@ -32,6 +32,8 @@ class ClusterConfig:
     insecure: bool = False
     client_cert_file: str | None = None
     client_key_file: str | None = None
+    client_cert_data: bytes | None = None
+    client_key_data: bytes | None = None
 
 
 def find_kubeconfig(path: str | None = None) -> Path:
@@ -82,6 +84,7 @@ def load_kubeconfig(path: str | None = None, context: str | None = None) -> Clus
     if not token and user.get("tokenFile"):
         token = Path(_resolve(file, user["tokenFile"]) or "").read_text().strip()
     ca_data = cluster.get("certificate-authority-data")
+    cert_data, key_data = user.get("client-certificate-data"), user.get("client-key-data")
     return ClusterConfig(
         server=str(cluster["server"]).rstrip("/"),
         token=token,
@@ -90,4 +93,29 @@ def load_kubeconfig(path: str | None = None, context: str | None = None) -> Clus
         insecure=bool(cluster.get("insecure-skip-tls-verify", False)),
         client_cert_file=_resolve(file, user.get("client-certificate")),
         client_key_file=_resolve(file, user.get("client-key")),
+        client_cert_data=base64.b64decode(cert_data) if cert_data else None,
+        client_key_data=base64.b64decode(key_data) if key_data else None,
     )
+
+
+def build(server: str, ca_pem: bytes | None, user: str, credentials: dict[str, str], *,
+          cluster: str = "kubelite", context: str = "kubelite", namespace: str = "default") -> dict[str, Any]:
+    """A kubeconfig with one cluster, one user and one context using them (current)."""
+    cluster_entry: dict[str, str] = {"server": server}
+    if ca_pem:
+        cluster_entry["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": cluster, "cluster": cluster_entry}],
+        "users": [{"name": user, "user": credentials}],
+        "contexts": [{"name": context, "context": {"cluster": cluster, "user": user, "namespace": namespace}}],
+        "current-context": context,
+        "preferences": {},
+    }
+
+
+def client_certificate(cert_pem: bytes, key_pem: bytes) -> dict[str, str]:
+    """A kubeconfig user's credentials: a client certificate and its key, inline."""
+    return {"client-certificate-data": base64.b64encode(cert_pem).decode(),
+            "client-key-data": base64.b64encode(key_pem).decode()}

@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from kubelite.api.volume_mounts import mount_statuses
 from kubelite.kubelet.records import ContainerInfo
 
 CONTAINER_CREATING = "ContainerCreating"
@@ -76,8 +77,11 @@ def container_status(spec: Mapping[str, Any], instances: Sequence[ContainerInfo]
         "started": False,
         "lastState": {},
     }
-    if cur is not None:
+    if cur is not None:  # the runtime knows this container: its mounts are reported (1.31+)
         status["containerID"] = container_id(cur, runtime)
+        mounts = mount_statuses(spec)
+        if mounts:
+            status["volumeMounts"] = mounts
     if cur is not None and cur.status == "running" and waiting is None:
         status["state"] = {"running": {"startedAt": rfc3339(cur.started_at)}}
         status["ready"] = True

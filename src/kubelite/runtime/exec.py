@@ -25,6 +25,7 @@ import uuid
 from kubelite.runtime.oci import OciRuntime
 
 READ_SIZE = 65536
+TTY_TERM = "TERM=xterm"  # what containerd puts in the environment of an exec with a terminal
 
 
 class ExecTimeoutError(Exception):
@@ -190,11 +191,14 @@ async def exec_process(
     user: str = "",
 ) -> ExecSession:
     """Start `args` in the running container. `env` entries are "NAME=value" added to the
-    container's environment; `user` is "uid[:gid]"."""
+    container's environment; `user` is "uid[:gid]". With a tty, TERM is `xterm` (as
+    containerd sets it for a CRI exec with a terminal) unless `env` names another."""
     exec_dir = os.path.join(runtime.state_root, "exec")
     os.makedirs(exec_dir, exist_ok=True)
     pid_file = os.path.join(exec_dir, f"{container_id}-{uuid.uuid4().hex[:12]}.pid")
     cmd = ["exec", "--pid-file", pid_file]
+    if tty and not any(item.startswith("TERM=") for item in env or []):
+        cmd += ["--env", TTY_TERM]
     for item in env or []:
         cmd += ["--env", item]
     if cwd:

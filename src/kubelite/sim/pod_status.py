@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from kubelite.api.volume_mounts import mount_statuses
+
 Pod = dict[str, Any]
 Condition = tuple[str, str, str | None]  # type, status, reason
 
@@ -76,21 +78,26 @@ def merge_conditions(existing: list[dict[str, Any]] | None, wanted: tuple[Condit
     return out
 
 
-def _base(pod: Pod, name: str, image: str) -> dict[str, Any]:
+def _base(pod: Pod, container: dict[str, Any]) -> dict[str, Any]:
     uid = str((pod.get("metadata") or {}).get("uid") or "")
-    return {"name": name, "image": normalize_image(image), "imageID": image_id(image),
-            "containerID": container_id(uid, name), "restartCount": 0, "lastState": {}}
+    name, image = container["name"], container.get("image") or ""
+    status = {"name": name, "image": normalize_image(image), "imageID": image_id(image),
+              "containerID": container_id(uid, name), "restartCount": 0, "lastState": {}}
+    mounts = mount_statuses(container)
+    if mounts:
+        status["volumeMounts"] = mounts
+    return status
 
 
 def _running(pod: Pod, container: dict[str, Any], started_at: str) -> dict[str, Any]:
-    status = _base(pod, container["name"], container.get("image") or "")
+    status = _base(pod, container)
     status.update(ready=True, started=True, state={"running": {"startedAt": started_at}})
     return status
 
 
 def _terminated(pod: Pod, container: dict[str, Any], exit_code: int, started_at: str,
                 finished_at: str, ready: bool) -> dict[str, Any]:
-    status = _base(pod, container["name"], container.get("image") or "")
+    status = _base(pod, container)
     terminated = {"exitCode": exit_code, "reason": "Completed" if exit_code == 0 else "Error",
                   "startedAt": started_at, "finishedAt": finished_at,
                   "containerID": status["containerID"]}

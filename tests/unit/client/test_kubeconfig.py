@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import ssl
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kubelite.client import KubeconfigError, load_kubeconfig
 from kubelite.client.kubeconfig import find_kubeconfig
@@ -55,3 +57,22 @@ def test_missing_context_is_an_error(tmp_path: Path) -> None:
     path.write_text("apiVersion: v1\nkind: Config\n")
     with pytest.raises(KubeconfigError):
         load_kubeconfig(str(path))
+
+
+def test_a_built_kubeconfig_with_an_inline_client_certificate_loads_into_a_client(tmp_path: Path) -> None:
+    from kubelite.apiserver import client_certs
+    from kubelite.client import ApiClient
+    from kubelite.client.kubeconfig import build, client_certificate
+
+    cert, key = client_certs.mint(tmp_path / "tls", "alice", ["dev"])
+    ca = (tmp_path / "tls" / "client-ca.crt").read_bytes()
+    doc = build("https://127.0.0.1:6443", ca, "alice", client_certificate(cert, key), context="alice@kubelite")
+    path = tmp_path / "alice.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    cfg = load_kubeconfig(str(path))
+    assert (cfg.server, cfg.ca_data, cfg.token) == ("https://127.0.0.1:6443", ca, None)
+    assert (cfg.client_cert_data, cfg.client_key_data) == (cert, key)
+    ApiClient.from_config(cfg)  # the pair is loaded into its TLS context...
+    _, other_key = client_certs.mint(tmp_path / "tls", "bob")
+    with pytest.raises(ssl.SSLError):  # ...as a key of another certificate shows
+        ApiClient("https://127.0.0.1:6443", ca_data=ca, client_cert_data=cert, client_key_data=other_key)

@@ -109,8 +109,9 @@ def info(name: str, attempt: int, status: str, code: int | None = None) -> Conta
 
 
 def test_container_status_shapes() -> None:
-    spec = {"name": "c", "image": "busybox"}
+    spec = {"name": "c", "image": "busybox", "volumeMounts": [{"name": "v", "mountPath": "/v"}]}
     running = container_status(spec, [info("c", 0, "stopped", 1), info("c", 1, "running")], None)
+    assert running["volumeMounts"] == [{"name": "v", "mountPath": "/v"}]  # the runtime knows it
     assert running["state"] == {"running": {"startedAt": "2024-01-01T00:00:00Z"}}
     assert running["lastState"]["terminated"]["reason"] == "Error"
     assert running["restartCount"] == 1 and running["ready"] and running["started"]
@@ -121,6 +122,7 @@ def test_container_status_shapes() -> None:
     creating = container_status(spec, [], None)
     assert creating["state"] == {"waiting": {"reason": "ContainerCreating"}}
     assert creating["image"] == "busybox" and creating["restartCount"] == 0
+    assert "volumeMounts" not in creating  # not created yet: as the kubelet, no mounts to report
 
 
 def status_of(state: dict[str, Any], last: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -42,7 +42,25 @@ async def test_exec_with_tty_and_resize(node: Node) -> None:
         output += chunk
     assert await session.wait(10) == 5
     assert b"/dev/pts/" in output
-    assert b"\r\n40 120\r\n" in output  # stty's own line, not the echoed command
+    assert b"\n40 120\r" in output  # stty's own line, not the echoed command
+
+
+async def test_exec_with_tty_sets_term_xterm_as_containerd(node: Node) -> None:
+    cid = await started(node)
+    session = await exec_process(node.runtime, cid, ["sh", "-c", "echo TERM=[$TERM]"], tty=True)
+    output = b""
+    while chunk := await asyncio.wait_for(session.read_stdout(), 10):
+        output += chunk
+    assert await session.wait(10) == 0
+    assert b"TERM=[xterm]" in output
+    plain = await exec_process(node.runtime, cid, ["sh", "-c", "echo TERM=[$TERM]"])
+    assert (await plain.communicate(timeout=10))[1] == b"TERM=[]\n"
+    chosen = await exec_process(node.runtime, cid, ["sh", "-c", "echo TERM=[$TERM]"], tty=True,
+                                env=["TERM=vt100"])
+    output = b""
+    while chunk := await asyncio.wait_for(chosen.read_stdout(), 10):
+        output += chunk
+    assert b"TERM=[vt100]" in output
 
 
 async def test_exec_timeout_kills_the_process_in_the_container(node: Node) -> None:

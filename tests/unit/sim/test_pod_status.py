@@ -129,3 +129,13 @@ def test_normalize_image() -> None:
     assert normalize_image(f"quay.io/x/y@{digest}") == f"quay.io/x/y@{digest}"
     assert image_id(f"quay.io/x/y@{digest}") == f"quay.io/x/y@{digest}"
     assert image_id("nginx") == image_id("docker.io/library/nginx:latest")
+
+
+def test_simulated_container_statuses_report_volume_mounts() -> None:
+    mounts = [{"name": "token", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+               "readOnly": True}]
+    pod = make_pod(containers=[{"name": "app", "image": "nginx", "volumeMounts": mounts}])
+    (cs,) = running_status(pod, "172.16.0.1", "10.128.0.5", NOW)["containerStatuses"]
+    assert cs["volumeMounts"] == [{**mounts[0], "recursiveReadOnly": "Disabled"}]
+    (plain,) = running_status(make_pod(), "172.16.0.1", "10.128.0.5", NOW)["containerStatuses"]
+    assert "volumeMounts" not in plain

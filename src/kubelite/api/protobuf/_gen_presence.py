@@ -163,9 +163,10 @@ def classify(go: dict[str, dict[str, GoField]], messages: Tables) -> tuple[dict[
     pointers: dict[str, list[str]] = {}
     always: dict[str, dict[str, object]] = {}
     for message, table in sorted(messages.items()):
-        if message in SPECIAL:
-            continue
-        fields = {f.proto_number: f for f in go[go_name(message)].values() if f.proto_number}
+        struct = go.get(go_name(message))
+        if message in SPECIAL or struct is None:
+            continue  # a named non-struct type (ExtraValue is a []string) has no fields of its own
+        fields = {f.proto_number: f for f in struct.values() if f.proto_number}
         for number, (json_name, type_str) in sorted(table.items()):
             if type_str not in ("string", "bool", "int32", "int64", "double"):
                 continue

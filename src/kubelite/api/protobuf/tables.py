@@ -80,6 +80,16 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
         3: ('name', 'string'),
         4: ('uid', 'string'),
     },
+    'authentication.v1.ExtraValue': {
+        1: ('items', '[]string'),
+    },
+    'authentication.v1.SelfSubjectReview': {
+        1: ('metadata', 'meta.v1.ObjectMeta'),
+        2: ('status', 'authentication.v1.SelfSubjectReviewStatus'),
+    },
+    'authentication.v1.SelfSubjectReviewStatus': {
+        1: ('userInfo', 'authentication.v1.UserInfo'),
+    },
     'authentication.v1.TokenRequest': {
         1: ('metadata', 'meta.v1.ObjectMeta'),
         2: ('spec', 'authentication.v1.TokenRequestSpec'),
@@ -93,6 +103,27 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
     'authentication.v1.TokenRequestStatus': {
         1: ('token', 'string'),
         2: ('expirationTimestamp', 'meta.v1.Time'),
+    },
+    'authentication.v1.TokenReview': {
+        1: ('metadata', 'meta.v1.ObjectMeta'),
+        2: ('spec', 'authentication.v1.TokenReviewSpec'),
+        3: ('status', 'authentication.v1.TokenReviewStatus'),
+    },
+    'authentication.v1.TokenReviewSpec': {
+        1: ('token', 'string'),
+        2: ('audiences', '[]string'),
+    },
+    'authentication.v1.TokenReviewStatus': {
+        1: ('authenticated', 'bool'),
+        2: ('user', 'authentication.v1.UserInfo'),
+        3: ('error', 'string'),
+        4: ('audiences', '[]string'),
+    },
+    'authentication.v1.UserInfo': {
+        1: ('username', 'string'),
+        2: ('uid', 'string'),
+        3: ('groups', '[]string'),
+        4: ('extra', 'map[string]authentication.v1.ExtraValue'),
     },
     'authorization.v1.FieldSelectorAttributes': {
         1: ('rawSelector', 'string'),

@@ -19,6 +19,21 @@ class BoundObjectReference(K8sObject, kw_only=True, omit_defaults=True):
     uid: str | None = None
 
 
+class SelfSubjectReview(K8sObject, kw_only=True, omit_defaults=True):
+    """SelfSubjectReview contains the user information that the kube-apiserver has about the user making this request. When using impersonation, users will receive the user info of the user being impersonated.  If impersonation or request header authentication is used, any extra keys will have their case i"""
+
+    api_version: str | None = msgspec.field(default=None, name="apiVersion")
+    kind: str | None = None
+    metadata: ObjectMeta | None = None
+    status: SelfSubjectReviewStatus | None = None
+
+
+class SelfSubjectReviewStatus(K8sObject, kw_only=True, omit_defaults=True):
+    """SelfSubjectReviewStatus is filled by the kube-apiserver and sent back to a user."""
+
+    user_info: UserInfo | None = msgspec.field(default=None, name="userInfo")
+
+
 class TokenRequest(K8sObject, kw_only=True, omit_defaults=True):
     """TokenRequest requests a token for a given service account."""
 
@@ -42,3 +57,38 @@ class TokenRequestStatus(K8sObject, kw_only=True, omit_defaults=True):
 
     expiration_timestamp: str = msgspec.field(name="expirationTimestamp")
     token: str
+
+
+class TokenReview(K8sObject, kw_only=True, omit_defaults=True):
+    """TokenReview attempts to authenticate a token to a known user. Note: TokenReview requests may be cached by the webhook token authenticator plugin in the kube-apiserver."""
+
+    api_version: str | None = msgspec.field(default=None, name="apiVersion")
+    kind: str | None = None
+    metadata: ObjectMeta | None = None
+    spec: TokenReviewSpec
+    status: TokenReviewStatus | None = None
+
+
+class TokenReviewSpec(K8sObject, kw_only=True, omit_defaults=True):
+    """TokenReviewSpec is a description of the token authentication request."""
+
+    audiences: list[str] | None = None
+    token: str | None = None
+
+
+class TokenReviewStatus(K8sObject, kw_only=True, omit_defaults=True):
+    """TokenReviewStatus is the result of the token authentication request."""
+
+    audiences: list[str] | None = None
+    authenticated: bool | None = None
+    error: str | None = None
+    user: UserInfo | None = None
+
+
+class UserInfo(K8sObject, kw_only=True, omit_defaults=True):
+    """UserInfo holds the information about the user needed to implement the user.Info interface."""
+
+    extra: dict[str, list[str]] | None = None
+    groups: list[str] | None = None
+    uid: str | None = None
+    username: str | None = None

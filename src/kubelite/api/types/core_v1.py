@@ -1189,8 +1189,8 @@ class PodAntiAffinity(K8sObject, kw_only=True, omit_defaults=True):
 class PodCondition(K8sObject, kw_only=True, omit_defaults=True):
     """PodCondition contains details for the current condition of this pod."""
 
-    last_probe_time: str | None = msgspec.field(default=None, name="lastProbeTime")
-    last_transition_time: str | None = msgspec.field(default=None, name="lastTransitionTime")
+    last_probe_time: str | None = msgspec.field(default_factory=lambda: None, name="lastProbeTime")
+    last_transition_time: str | None = msgspec.field(default_factory=lambda: None, name="lastTransitionTime")
     message: str | None = None
     reason: str | None = None
     status: str
