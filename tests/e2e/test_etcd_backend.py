@@ -28,8 +28,8 @@ def test_kubectl_on_etcd_and_restart(tmp_path: Path) -> None:
         server = start_server(tmp_path / "data", "--datastore-endpoint", url)
         try:
             assert "pod/on-etcd created" in server.kubectl("apply", "-f", "-", input=POD).stdout
-            # as on a real cluster, taking over fields kubectl client-side apply set needs --force-conflicts
-            server.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=POD.replace("1.36", "1.37"))
+            # as on a real cluster, kubectl takes over what its client-side apply set (the CSA->SSA upgrade)
+            server.kubectl("apply", "--server-side", "-f", "-", input=POD.replace("1.36", "1.37"))
             server.kubectl("label", "pod", "on-etcd", "tier=db")
             server.kubectl("create", "configmap", "kept", "--from-literal=a=b")
             server.kubectl("create", "configmap", "dropped", "--from-literal=a=b")

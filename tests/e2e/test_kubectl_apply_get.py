@@ -140,9 +140,11 @@ def test_server_side_apply_conflict_names_field_and_manager(server: Server) -> N
     manifest = POD.format(v="conflict")
     server.kubectl("apply", "-f", "-", input=manifest)
     changed = manifest.replace("busybox:1.36", "busybox:9.9")
-    result = server.kubectl("apply", "--server-side", "-f", "-", input=changed, check=False)
+    # only the `kubectl` manager takes over what client-side apply set; another applier conflicts
+    ssa = ("apply", "--server-side", "--field-manager=deployer", "-f", "-")
+    result = server.kubectl(*ssa, input=changed, check=False)
     assert result.returncode != 0
     assert 'conflict with "kubectl-client-side-apply"' in result.stderr
     assert '.spec.containers[name="httpd"].image' in result.stderr
-    forced = server.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=changed)
+    forced = server.kubectl(*ssa[:2], "--force-conflicts", *ssa[2:], input=changed)
     assert "serverside-applied" in forced.stdout

@@ -14,6 +14,7 @@ from ._json import clone, json_equal
 from .created import created_fields_v1
 from .errors import PatchError
 from .fieldpath import FieldSet, Path, path_sort_key, path_string
+from .lastapplied import UPGRADING_MANAGER, allowed_conflicts, sync_last_applied
 from .managed import (
     APPLY,
     FIELDS_V1,
@@ -277,7 +278,11 @@ def server_side_apply(
         if hit:
             conflicts[key] = hit
     if conflicts and not force:
-        raise _conflict_error(conflicts, managers)
+        reported = conflicts
+        if manager == UPGRADING_MANAGER:
+            reported = _not_upgraded(conflicts, live, schema, api_version)
+        if reported:
+            raise _conflict_error(reported, managers)
     for key in list(managers):
         if key == me:
             continue
@@ -289,9 +294,28 @@ def server_side_apply(
     set_changed = last is None or last.fields != me_entry.fields
     if me in managers and (body_changed or set_changed or me_entry.time is None):
         managers[me] = ManagedEntry(manager, APPLY, api_version, me_entry.fields, now, subresource)
+    if manager == UPGRADING_MANAGER and not on_status:
+        # lastAppliedUpdater: outside field management, so it owns nothing and dates nothing.
+        # (On status the status strategy resets metadata, so Kubernetes' write is lost there.)
+        merged = sync_last_applied(merged, applied)
+        body_changed = not json_equal(live_body, merged)
     if live is not None and not body_changed and managers == original_managers:
         return clone(live)
     return _with_managed_fields(merged, managers)
+
+
+def _not_upgraded(
+    conflicts: dict[ManagerKey, set[Path]],
+    live: dict[str, Any] | None,
+    schema: Schema | None,
+    api_version: str,
+) -> dict[ManagerKey, set[Path]]:
+    """lastAppliedManager: when every conflicting field still holds the value the
+    last-applied annotation gave it, the apply goes ahead as if forced (the client-side
+    apply upgrade); otherwise only the other conflicts are reported. Returns those."""
+    allowed = allowed_conflicts(live, schema, api_version)
+    remaining = {key: paths - allowed for key, paths in conflicts.items()}
+    return {key: paths for key, paths in remaining.items() if paths}
 
 
 def _prune(
