@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp import web
 
 from kubelite.api import status as st
-from kubelite.apiserver import discovery, storeerrors, tokenreview, whoami
+from kubelite.apiserver import discovery, request_scope, storeerrors, tokenreview, whoami
 from kubelite.apiserver import metrics_api as metrics_api_mod
 from kubelite.apiserver.auth import PUBLIC_PATHS, TokenAuthenticator, User, certificate_user
 from kubelite.apiserver.handlers import RESOURCE, WATCH, ResourceHandlers, json_response
@@ -20,6 +20,9 @@ from kubelite.store.interface import StoreError
 
 log = logging.getLogger("kubelite.apiserver")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Checks run on every authenticated request before its handler (NodeRestriction's URL checks):
+# they raise an ApiError to refuse.
+Guard = Callable[[web.Request, User], Awaitable[None]]
 USER = web.RequestKey("user", User)
 
 
@@ -40,6 +43,7 @@ def build_app(
     extra_metrics: Callable[[], dict[str, float]] = dict,
     metrics_api: Any = None,
     join: Any = None,
+    guards: Sequence[Guard] = (),
 ) -> web.Application:
     @web.middleware
     async def serve(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -56,7 +60,12 @@ def build_app(
                     code = 401
                     return status_response(st.Unauthorized("Unauthorized"))
                 request[USER] = user
-            response = await handler(request)
+                with request_scope.opened(user):
+                    for guard in guards:
+                        await guard(request, user)
+                    response = await handler(request)
+            else:
+                response = await handler(request)
             code = response.status
             return response
         except st.ApiError as e:

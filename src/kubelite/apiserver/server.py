@@ -15,10 +15,14 @@ from aiohttp import web
 from kubelite import tls
 from kubelite.apiserver import client_certs
 from kubelite.apiserver.admission import NamespaceLifecycle, StorageAdmission, WatchedKind
+from kubelite.apiserver.admission_noderestriction import NodeRestriction
 from kubelite.apiserver.admission_quota import LIMIT_RANGES, RESOURCE_QUOTAS, admission_plugins
 from kubelite.apiserver.advertise import advertise_address
 from kubelite.apiserver.app import build_app
 from kubelite.apiserver.auth import TokenAuthenticator
+from kubelite.apiserver.authz.node import NodeAuthorizer
+from kubelite.apiserver.authz.node_feed import NodeGraphFeed
+from kubelite.apiserver.authz.node_graph import NodeGraph
 from kubelite.apiserver.certs import apiserver_hosts, ensure_serving_cert
 from kubelite.apiserver.controller_process import ControllerManagerProcess
 from kubelite.apiserver.events import EventReaper
@@ -124,8 +128,13 @@ class ApiServer:
         self.service_allocator = ServiceAllocator(timed, cfg.service_cidr, cfg.node_port_range)
         self.limit_ranges = WatchedKind(timed, LIMIT_RANGES)
         self.quotas = WatchedKind(timed, RESOURCE_QUOTAS)
+        # The Node authorizer's graph, fed by the watch cache (the authorizer chain asks it)
+        self.node_graph = NodeGraph()
+        self.node_graph_feed = NodeGraphFeed(timed, self.node_graph)
+        self.node_authorizer = NodeAuthorizer(self.node_graph)
+        self.node_restriction = NodeRestriction(timed)
         self.objects = ObjectStore(
-            timed, admission=[self.namespace_lifecycle, self.service_allocator, StorageAdmission(timed),
+            timed, admission=[self.namespace_lifecycle, self.node_restriction, self.service_allocator, StorageAdmission(timed),
                               *admission_plugins(timed, self.limit_ranges, self.quotas)],  # LimitRanger, then ResourceQuota
             after_delete=[self.service_allocator.after_delete],
         )
@@ -134,6 +143,7 @@ class ApiServer:
         await self.namespace_lifecycle.start(self.cache)
         await self.limit_ranges.start(self.cache)
         await self.quotas.start(self.cache)
+        await self.node_graph_feed.start(self.cache)
         self.authenticator = TokenAuthenticator(cfg.data_dir / "auth") if cfg.tls else None
         self.join = JoinService(cfg.data_dir, cfg.data_dir / "tls", cfg.token) if cfg.tls else None
         self.proxy = KubeletProxy(self.objects, cfg.data_dir / "tls") if cfg.tls else None
@@ -147,6 +157,7 @@ class ApiServer:
             extra_metrics=self._gauges,
             metrics_api=self.metrics_api,
             join=self.join,
+            guards=[self.node_restriction.guard],
         )
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -274,6 +285,7 @@ class ApiServer:
             await self.namespace_lifecycle.stop()
             await self.limit_ranges.stop()
             await self.quotas.stop()
+            await self.node_graph_feed.stop()
         if self.cache:  # ends every watch, so the listener need not wait for them to close
             await self.cache.stop()
         if self._runner:
