@@ -71,6 +71,9 @@ class ServerConfig:
     node_monitor_period: float = 5.0
     pod_eviction_timeout: float | None = None
     controllers_in_process: bool = False  # else a `kubelite controller-manager` child process
+    # The controller-manager child as system:kube-controller-manager instead of an admin: turn
+    # on once RBAC enforces (its bootstrap role is api/rbac/bootstrap_components.py's).
+    component_identities: bool = False
 
     @property
     def host(self) -> str:
@@ -265,7 +268,9 @@ class ApiServer:
         server = f"{UNIX_SCHEME}{self.socket_path}" if self.socket_path else self.url
         flags = settings.as_flags()
         if self.authenticator is not None:  # no TLS on the local socket, so no certificate: the token
-            flags += ["--token-file", str(self.config.data_dir / "auth" / "admin-token")]
+            token_file = (self.authenticator.controller_manager_token_path if cfg.component_identities
+                          else self.config.data_dir / "auth" / "admin-token")
+            flags += ["--token-file", str(token_file)]
         self._controller_process = ControllerManagerProcess(self.kubeconfig_path, server, flags)
         self._controller_process.start()
 
