@@ -1,0 +1,270 @@
+"""Machines come and go with real agents (three network namespaces on a test LAN, vxlan):
+
+- restarting an agent (SIGTERM, start again) keeps a long-running TCP connection between pods
+  on two machines alive: the pod network is not torn down or flapped;
+- a machine that dies (agent killed with SIGKILL, its LAN link down) goes NotReady (Unknown)
+  after the grace period, its Deployment pod is evicted by the unreachable taint once its
+  tolerationSeconds pass and is replaced on a surviving machine; when the machine comes back
+  its agent removes the containers, sandboxes, IPs and cgroups of pods deleted or moved
+  meanwhile, finishes the evicted pod and adopts the pod that is still its own;
+- `kubectl delete node` of a dead machine: pod GC force-deletes its pods, Terminating ones
+  included.
+
+Short timings keep it quick: a grace period of 5 s (`--node-monitor-grace-period`, also pod
+GC's quarantine), leases renewed every second (`--node-lease-duration-seconds 4`), and a
+tolerationSeconds of 2 in the Deployment's template.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers.machines import Machine, MachineCluster, machine_cluster
+from tests.helpers.node import is_ready
+from tests.helpers.wait import until
+
+pytestmark = pytest.mark.root
+
+GRACE = 5
+TOLERATION = 2
+SERVER_FLAGS = ("--node-monitor-grace-period", str(GRACE), "--node-monitor-period", "1")
+AGENT_FLAGS = ("--node-lease-duration-seconds", "4")
+UNREACHABLE = "node.kubernetes.io/unreachable"
+FOREVER = [{"operator": "Exists"}]  # tolerates every taint, for good
+
+
+@pytest.fixture(scope="module")
+def lan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MachineCluster]:
+    with machine_cluster(tmp_path_factory.mktemp("nodeloss"), 3, *SERVER_FLAGS) as mc:
+        for m in mc.machines:
+            mc.join(m, *AGENT_FLAGS)
+        yield mc
+
+
+# -- objects ------------------------------------------------------------------------------
+
+def pod(name: str, node: str, command: str, tolerations: list[dict[str, Any]] | None = None,
+        labels: dict[str, str] | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"nodeName": node, "terminationGracePeriodSeconds": 1, "containers": [{
+        "name": "c", "image": "busybox", "command": ["sh", "-c", command]}]}
+    if tolerations is not None:
+        spec["tolerations"] = tolerations
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labels": labels or {"test": "nodeloss"}}, "spec": spec}
+
+
+def deployment(name: str, replicas: int) -> dict[str, Any]:
+    tolerations = [{"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": TOLERATION}
+                   for key in (UNREACHABLE, "node.kubernetes.io/not-ready")]
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}}, "spec": {
+                         "terminationGracePeriodSeconds": 1, "tolerations": tolerations,
+                         "containers": [{"name": "c", "image": "busybox",
+                                         "command": ["sleep", "3600"]}]}}}}
+
+
+# -- reading the cluster ------------------------------------------------------------------
+
+def kubectl(mc: MachineCluster, *args: str, input: str | None = None) -> str:
+    result = mc.server.kubectl(*args, input=input, check=False)
+    assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stdout}{result.stderr}"
+    return result.stdout
+
+
+def apply(mc: MachineCluster, obj: dict[str, Any]) -> None:
+    kubectl(mc, "apply", "-f", "-", input=json.dumps(obj))
+
+
+def get(mc: MachineCluster, kind: str, name: str) -> dict[str, Any] | None:
+    result = mc.server.kubectl("get", kind, name, "-o", "json", check=False)
+    if result.returncode != 0:
+        assert "NotFound" in result.stderr, result.stderr
+        return None
+    obj: dict[str, Any] = json.loads(result.stdout)
+    return obj
+
+
+def pods(mc: MachineCluster, selector: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = json.loads(kubectl(mc, "get", "pods", "-l", selector, "-o", "json"))["items"]
+    return items
+
+
+def live(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [p for p in items if not p["metadata"].get("deletionTimestamp")]
+
+
+def container_ids(p: dict[str, Any]) -> set[str]:
+    return {s["containerID"].split("://", 1)[-1]
+            for s in p["status"].get("containerStatuses") or [] if s.get("containerID")}
+
+
+def restarts(p: dict[str, Any]) -> int:
+    return sum(s.get("restartCount", 0) for s in p["status"].get("containerStatuses") or [])
+
+
+def node_state(mc: MachineCluster, m: Machine) -> tuple[str, set[tuple[str, str]]]:
+    """(the Ready condition's status, the node's taints as (key, effect))."""
+    node = get(mc, "node", m.node_name)
+    assert node is not None
+    ready = [c["status"] for c in node["status"]["conditions"] if c["type"] == "Ready"]
+    return ready[0], {(t["key"], t["effect"]) for t in node["spec"].get("taints") or []}
+
+
+def wait_running(mc: MachineCluster, *names: str) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name in names:
+        out[name] = until(lambda n=name: (p := get(mc, "pod", n)) and is_ready(p) and p,  # type: ignore[misc]
+                          timeout=120, what=f"{name} running and ready")
+    return out
+
+
+# -- reading a machine --------------------------------------------------------------------
+
+def run_dir(m: Machine) -> Path:
+    return Path(f"/run/kubelite-{m.cluster_id}")
+
+
+def runc_containers(m: Machine) -> set[str]:
+    out = subprocess.run(["runc", "--root", str(run_dir(m) / "runtime" / "runc"), "list", "-q"],
+                         capture_output=True, text=True, check=True, timeout=30).stdout
+    return set(out.split())
+
+
+def allocated_ips(m: Machine) -> set[str]:
+    """Pod addresses host-local IPAM holds on the machine (one file per address)."""
+    return {f.name for f in (run_dir(m) / "ipam").glob("*/*") if f.name[0].isdigit()}
+
+
+def pod_cgroups(m: Machine) -> set[str]:
+    """Pod uids with a cgroup under the machine's cgroup root (v2, or any v1 hierarchy)."""
+    found: set[str] = set()
+    for pattern in (f"kubelite-{m.cluster_id}/kubepods/**/pod*", f"*/kubelite-{m.cluster_id}/kubepods/**/pod*"):
+        found |= {path.name[3:] for path in Path("/sys/fs/cgroup").glob(pattern) if path.is_dir()}
+    return found
+
+
+# -- tests --------------------------------------------------------------------------------
+
+COUNT = "i=0; while true; do echo $i; i=$((i+1)); sleep 0.2; done"
+# nc ends the connection when its stdin ends: give it a FIFO it holds open itself, so only
+# the connection's end ends it (and the container)
+LISTEN = "mkfifo /tmp/in && exec nc -l -p 9000 3<>/tmp/in </tmp/in"
+
+
+def counted(log: str) -> list[int]:
+    return [int(line) for line in log.split() if line.isdigit()]
+
+
+def test_an_agent_restart_keeps_a_cross_node_connection(lan: MachineCluster) -> None:
+    a, b = lan.machines[0], lan.machines[1]
+    apply(lan, pod("listener", b.node_name, LISTEN))
+    server_ip = wait_running(lan, "listener")["listener"]["status"]["podIP"]
+    apply(lan, pod("talker", a.node_name, f"{COUNT} | nc {server_ip} 9000"))
+    wait_running(lan, "talker")
+
+    def heard() -> list[int]:
+        return counted(mc_logs(lan, "listener"))
+
+    until(lambda: len(heard()) >= 5, timeout=60, what="the listener hearing the talker across machines")
+    for m in (a, b):
+        before = len(heard())
+        lan.restart_agent(m)  # SIGTERM, then the same agent again
+        until(lambda n=before: len(heard()) >= n + 10, timeout=30,  # type: ignore[misc]
+              what=f"the connection still carrying data after {m.node_name}'s agent restarted")
+    numbers = heard()
+    assert numbers == list(range(len(numbers))), "the stream restarted or lost lines"
+    for name in ("listener", "talker"):
+        p = get(lan, "pod", name)
+        assert p is not None and restarts(p) == 0 and is_ready(p), p
+    kubectl(lan, "delete", "pod", "listener", "talker", "--wait=false")
+
+
+def mc_logs(mc: MachineCluster, name: str) -> str:
+    return mc.server.kubectl("logs", name, check=False).stdout
+
+
+def test_a_dead_machine_loses_its_pods_and_cleans_up_when_it_returns(lan: MachineCluster) -> None:
+    apply(lan, deployment("web", 3))
+
+    def spread() -> list[dict[str, Any]] | None:
+        items = live(pods(lan, "app=web"))
+        return items if len(items) == 3 and all(is_ready(p) for p in items) else None
+
+    first = until(spread, timeout=120, what="3 web pods running")
+    victim = next(m for m in lan.machines if m.node_name == first[0]["spec"]["nodeName"])
+    evicted = first[0]
+    # On the victim too: a pod that tolerates being cut off for good (still its own when the
+    # machine returns) and one that is force-deleted while the machine is away.
+    apply(lan, pod("keeper", victim.node_name, "sleep 3600", tolerations=FOREVER))
+    apply(lan, pod("forgotten", victim.node_name, "sleep 3600", tolerations=FOREVER))
+    running = wait_running(lan, "keeper", "forgotten")
+    keeper_ids = container_ids(running["keeper"])
+    assert container_ids(running["forgotten"]) <= runc_containers(victim)
+
+    died = time.monotonic()
+    lan.kill(victim)
+    until(lambda: node_state(lan, victim) == ("Unknown", {(UNREACHABLE, "NoSchedule"), (UNREACHABLE, "NoExecute")}),
+          timeout=GRACE + 30, what="the dead machine Unknown and tainted unreachable")
+    assert kubectl(lan, "get", "node", victim.node_name).splitlines()[1].split()[1] == "NotReady"
+
+    def replaced() -> list[dict[str, Any]] | None:
+        items = live(pods(lan, "app=web"))
+        ok = len(items) == 3 and all(is_ready(p) and p["spec"]["nodeName"] != victim.node_name for p in items)
+        return items if ok else None
+
+    until(replaced, timeout=GRACE + TOLERATION + 60, what="3 web pods ready on the surviving machines")
+    moved_after = time.monotonic() - died
+    print(f"\nmachine death -> its pod Ready elsewhere: {moved_after:.1f} s "
+          f"(grace {GRACE} s + toleration {TOLERATION} s)")
+    gone = get(lan, "pod", evicted["metadata"]["name"])
+    assert gone is not None and gone["metadata"].get("deletionTimestamp"), "the evicted pod waits for its node"
+    reasons = {c.get("reason") for c in gone["status"]["conditions"] if c["type"] == "DisruptionTarget"}
+    assert reasons == {"DeletionByTaintManager"}
+    keeper = get(lan, "pod", "keeper")
+    assert keeper is not None and not keeper["metadata"].get("deletionTimestamp") and not is_ready(keeper)
+    kubectl(lan, "delete", "pod", "forgotten", "--force", "--grace-period=0")
+
+    lan.revive(victim)
+    until(lambda: node_state(lan, victim) == ("True", set()), timeout=60, what="the machine Ready again, untainted")
+    until(lambda: get(lan, "pod", evicted["metadata"]["name"]) is None, timeout=60,
+          what="the evicted pod finished by its returning agent")
+    keeper = wait_running(lan, "keeper")["keeper"]
+    assert container_ids(keeper) == keeper_ids and restarts(keeper) == 0  # adopted, not restarted
+    # Only the keeper is left on the machine: containers, addresses, cgroups.
+    until(lambda: runc_containers(victim) == keeper_ids, timeout=30,
+          what=f"only the keeper's containers on the machine (have {runc_containers(victim)})")
+    assert allocated_ips(victim) == {keeper["status"]["podIP"]}
+    assert pod_cgroups(victim) == {keeper["metadata"]["uid"]}
+    assert len(live(pods(lan, "app=web"))) == 3
+    kubectl(lan, "delete", "pod", "keeper", "--wait=false")
+
+
+def test_deleting_a_dead_machine_garbage_collects_its_pods(lan: MachineCluster) -> None:
+    dead = next(m for m in lan.machines if any(
+        p["spec"]["nodeName"] == m.node_name for p in live(pods(lan, "app=web"))))
+    apply(lan, pod("stuck", dead.node_name, "sleep 3600", tolerations=FOREVER))
+    wait_running(lan, "stuck")
+    lan.kill(dead)
+    kubectl(lan, "delete", "pod", "stuck", "--wait=false")
+    stuck = get(lan, "pod", "stuck")
+    assert stuck is not None and stuck["metadata"].get("deletionTimestamp")  # no kubelet to finish it
+    time.sleep(1)
+    assert get(lan, "pod", "stuck") is not None
+
+    kubectl(lan, "delete", "node", dead.node_name)
+
+    def collected() -> bool:
+        return get(lan, "pod", "stuck") is None and not any(
+            p["spec"]["nodeName"] == dead.node_name for p in pods(lan, "app=web"))
+
+    until(collected, timeout=GRACE + 30, what="pod GC deleting the pods of the deleted node")
+    until(lambda: len([p for p in live(pods(lan, "app=web")) if is_ready(p)]) == 3, timeout=120,
+          what="the Deployment back to 3 ready pods on the remaining machines")
