@@ -1,4 +1,5 @@
-"""Machines come and go with real agents (three network namespaces on a test LAN, vxlan):
+"""Machines come and go with real agents (three network namespaces on a test LAN; the pod
+network over vxlan, then over host-gw):
 
 - restarting an agent (SIGTERM, start again) keeps a long-running TCP connection between pods
   on two machines alive: the pod network is not torn down or flapped;
@@ -17,7 +18,6 @@ tolerationSeconds of 2 in the Deployment's template.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -26,8 +26,21 @@ from typing import Any
 
 import pytest
 
+from kubelite.network.peers import HOST_GW, VXLAN
 from tests.helpers.machines import Machine, MachineCluster, machine_cluster
 from tests.helpers.node import is_ready
+from tests.helpers.node_loss import (
+    UNREACHABLE,
+    all_ready,
+    apply,
+    deployment,
+    get,
+    kubectl,
+    live,
+    node_state,
+    pods,
+    ready_elsewhere,
+)
 from tests.helpers.wait import until
 
 pytestmark = pytest.mark.root
@@ -36,15 +49,14 @@ GRACE = 5
 TOLERATION = 2
 SERVER_FLAGS = ("--node-monitor-grace-period", str(GRACE), "--node-monitor-period", "1")
 AGENT_FLAGS = ("--node-lease-duration-seconds", "4")
-UNREACHABLE = "node.kubernetes.io/unreachable"
 FOREVER = [{"operator": "Exists"}]  # tolerates every taint, for good
 
 
-@pytest.fixture(scope="module")
-def lan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MachineCluster]:
+@pytest.fixture(scope="module", params=[VXLAN, HOST_GW])
+def lan(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MachineCluster]:
     with machine_cluster(tmp_path_factory.mktemp("nodeloss"), 3, *SERVER_FLAGS) as mc:
         for m in mc.machines:
-            mc.join(m, *AGENT_FLAGS)
+            mc.join(m, *AGENT_FLAGS, "--pod-network", request.param)
         yield mc
 
 
@@ -60,47 +72,6 @@ def pod(name: str, node: str, command: str, tolerations: list[dict[str, Any]] | 
             "metadata": {"name": name, "labels": labels or {"test": "nodeloss"}}, "spec": spec}
 
 
-def deployment(name: str, replicas: int) -> dict[str, Any]:
-    tolerations = [{"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": TOLERATION}
-                   for key in (UNREACHABLE, "node.kubernetes.io/not-ready")]
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": {"labels": {"app": name}}, "spec": {
-                         "terminationGracePeriodSeconds": 1, "tolerations": tolerations,
-                         "containers": [{"name": "c", "image": "busybox",
-                                         "command": ["sleep", "3600"]}]}}}}
-
-
-# -- reading the cluster ------------------------------------------------------------------
-
-def kubectl(mc: MachineCluster, *args: str, input: str | None = None) -> str:
-    result = mc.server.kubectl(*args, input=input, check=False)
-    assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stdout}{result.stderr}"
-    return result.stdout
-
-
-def apply(mc: MachineCluster, obj: dict[str, Any]) -> None:
-    kubectl(mc, "apply", "-f", "-", input=json.dumps(obj))
-
-
-def get(mc: MachineCluster, kind: str, name: str) -> dict[str, Any] | None:
-    result = mc.server.kubectl("get", kind, name, "-o", "json", check=False)
-    if result.returncode != 0:
-        assert "NotFound" in result.stderr, result.stderr
-        return None
-    obj: dict[str, Any] = json.loads(result.stdout)
-    return obj
-
-
-def pods(mc: MachineCluster, selector: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = json.loads(kubectl(mc, "get", "pods", "-l", selector, "-o", "json"))["items"]
-    return items
-
-
-def live(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [p for p in items if not p["metadata"].get("deletionTimestamp")]
-
-
 def container_ids(p: dict[str, Any]) -> set[str]:
     return {s["containerID"].split("://", 1)[-1]
             for s in p["status"].get("containerStatuses") or [] if s.get("containerID")}
@@ -108,14 +79,6 @@ def container_ids(p: dict[str, Any]) -> set[str]:
 
 def restarts(p: dict[str, Any]) -> int:
     return sum(s.get("restartCount", 0) for s in p["status"].get("containerStatuses") or [])
-
-
-def node_state(mc: MachineCluster, m: Machine) -> tuple[str, set[tuple[str, str]]]:
-    """(the Ready condition's status, the node's taints as (key, effect))."""
-    node = get(mc, "node", m.node_name)
-    assert node is not None
-    ready = [c["status"] for c in node["status"]["conditions"] if c["type"] == "Ready"]
-    return ready[0], {(t["key"], t["effect"]) for t in node["spec"].get("taints") or []}
 
 
 def wait_running(mc: MachineCluster, *names: str) -> dict[str, dict[str, Any]]:
@@ -164,6 +127,8 @@ def counted(log: str) -> list[int]:
 
 
 def test_an_agent_restart_keeps_a_cross_node_connection(lan: MachineCluster) -> None:
+    """Data keeps flowing through each end's agent restart: no line lost or repeated, no
+    container restarted (nc exits, and its container with it, when the connection breaks)."""
     a, b = lan.machines[0], lan.machines[1]
     apply(lan, pod("listener", b.node_name, LISTEN))
     server_ip = wait_running(lan, "listener")["listener"]["status"]["podIP"]
@@ -191,14 +156,14 @@ def mc_logs(mc: MachineCluster, name: str) -> str:
     return mc.server.kubectl("logs", name, check=False).stdout
 
 
+def web_pods_ready(lan: MachineCluster) -> list[dict[str, Any]]:
+    """The 3 pods of the `web` Deployment (applied if missing), once all are ready."""
+    apply(lan, deployment("web", 3, TOLERATION))
+    return until(lambda: all_ready(lan, "web", 3), timeout=120, what="3 web pods running and ready")
+
+
 def test_a_dead_machine_loses_its_pods_and_cleans_up_when_it_returns(lan: MachineCluster) -> None:
-    apply(lan, deployment("web", 3))
-
-    def spread() -> list[dict[str, Any]] | None:
-        items = live(pods(lan, "app=web"))
-        return items if len(items) == 3 and all(is_ready(p) for p in items) else None
-
-    first = until(spread, timeout=120, what="3 web pods running")
+    first = web_pods_ready(lan)
     victim = next(m for m in lan.machines if m.node_name == first[0]["spec"]["nodeName"])
     evicted = first[0]
     # On the victim too: a pod that tolerates being cut off for good (still its own when the
@@ -215,12 +180,7 @@ def test_a_dead_machine_loses_its_pods_and_cleans_up_when_it_returns(lan: Machin
           timeout=GRACE + 30, what="the dead machine Unknown and tainted unreachable")
     assert kubectl(lan, "get", "node", victim.node_name).splitlines()[1].split()[1] == "NotReady"
 
-    def replaced() -> list[dict[str, Any]] | None:
-        items = live(pods(lan, "app=web"))
-        ok = len(items) == 3 and all(is_ready(p) and p["spec"]["nodeName"] != victim.node_name for p in items)
-        return items if ok else None
-
-    until(replaced, timeout=GRACE + TOLERATION + 60, what="3 web pods ready on the surviving machines")
+    until(lambda: ready_elsewhere(lan, "web", 3, victim), timeout=GRACE + TOLERATION + 60, what="3 web pods ready on the surviving machines")
     moved_after = time.monotonic() - died
     print(f"\nmachine death -> its pod Ready elsewhere: {moved_after:.1f} s "
           f"(grace {GRACE} s + toleration {TOLERATION} s)")
@@ -248,8 +208,8 @@ def test_a_dead_machine_loses_its_pods_and_cleans_up_when_it_returns(lan: Machin
 
 
 def test_deleting_a_dead_machine_garbage_collects_its_pods(lan: MachineCluster) -> None:
-    dead = next(m for m in lan.machines if any(
-        p["spec"]["nodeName"] == m.node_name for p in live(pods(lan, "app=web"))))
+    on = {p["spec"]["nodeName"] for p in web_pods_ready(lan)}
+    dead = next(m for m in lan.machines if m.node_name in on)
     apply(lan, pod("stuck", dead.node_name, "sleep 3600", tolerations=FOREVER))
     wait_running(lan, "stuck")
     lan.kill(dead)
@@ -266,5 +226,4 @@ def test_deleting_a_dead_machine_garbage_collects_its_pods(lan: MachineCluster) 
             p["spec"]["nodeName"] == dead.node_name for p in pods(lan, "app=web"))
 
     until(collected, timeout=GRACE + 30, what="pod GC deleting the pods of the deleted node")
-    until(lambda: len([p for p in live(pods(lan, "app=web")) if is_ready(p)]) == 3, timeout=120,
-          what="the Deployment back to 3 ready pods on the remaining machines")
+    assert all(p["spec"]["nodeName"] != dead.node_name for p in web_pods_ready(lan))
