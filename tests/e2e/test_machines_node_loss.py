@@ -18,6 +18,7 @@ tolerationSeconds of 2 in the Deployment's template.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -114,6 +115,14 @@ def pod_cgroups(m: Machine) -> set[str]:
     return found
 
 
+def links(m: Machine) -> dict[str, int]:
+    """The machine's network devices by name, with their ifindex (a device made again gets
+    a new one)."""
+    out = m.run("ip", "-j", "link", "show")
+    assert out.returncode == 0, out.stderr
+    return {link["ifname"]: link["ifindex"] for link in json.loads(out.stdout)}
+
+
 # -- tests --------------------------------------------------------------------------------
 
 COUNT = "i=0; while true; do echo $i; i=$((i+1)); sleep 0.2; done"
@@ -126,30 +135,44 @@ def counted(log: str) -> list[int]:
     return [int(line) for line in log.split() if line.isdigit()]
 
 
-def test_an_agent_restart_keeps_a_cross_node_connection(lan: MachineCluster) -> None:
-    """Data keeps flowing through each end's agent restart: no line lost or repeated, no
-    container restarted (nc exits, and its container with it, when the connection breaks)."""
+def test_an_agent_restart_keeps_cross_node_connections(lan: MachineCluster) -> None:
+    """Two connections from a pod on one machine to pods on another, one to the pod's IP and
+    one through a ClusterIP (DNAT by the talker's node), carry data through each end's agent
+    restart: no line lost or repeated, no container restarted (nc exits, and its container
+    with it, when its connection breaks)."""
     a, b = lan.machines[0], lan.machines[1]
-    apply(lan, pod("listener", b.node_name, LISTEN))
-    server_ip = wait_running(lan, "listener")["listener"]["status"]["podIP"]
-    apply(lan, pod("talker", a.node_name, f"{COUNT} | nc {server_ip} 9000"))
-    wait_running(lan, "talker")
+    for name in ("direct", "via-svc"):
+        apply(lan, pod(f"{name}-listener", b.node_name, LISTEN, labels={"listener": name}))
+    apply(lan, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "via-svc"},
+                "spec": {"selector": {"listener": "via-svc"}, "ports": [{"port": 9000}]}})
+    pod_ip = wait_running(lan, "direct-listener")["direct-listener"]["status"]["podIP"]
+    cluster_ip = kubectl(lan, "get", "service", "via-svc", "-o", "jsonpath={.spec.clusterIP}")
+    wait_running(lan, "via-svc-listener")
+    until(lambda: kubectl(lan, "get", "endpointslices", "-l", "kubernetes.io/service-name=via-svc",
+                          "-o", "jsonpath={..addresses}") != "", timeout=30, what="the Service's endpoint")
+    for name, target in (("direct", pod_ip), ("via-svc", cluster_ip)):
+        apply(lan, pod(f"{name}-talker", a.node_name, f"{COUNT} | nc {target} 9000"))
+    names = [f"{n}-{role}" for n in ("direct", "via-svc") for role in ("listener", "talker")]
+    wait_running(lan, *names)
 
-    def heard() -> list[int]:
-        return counted(mc_logs(lan, "listener"))
+    def heard() -> list[list[int]]:
+        return [counted(mc_logs(lan, f"{n}-listener")) for n in ("direct", "via-svc")]
 
-    until(lambda: len(heard()) >= 5, timeout=60, what="the listener hearing the talker across machines")
+    until(lambda: all(len(h) >= 5 for h in heard()), timeout=60,
+          what="the listeners hearing their talkers across machines")
     for m in (a, b):
-        before = len(heard())
+        before, devices = [len(h) for h in heard()], links(m)
         lan.restart_agent(m)  # SIGTERM, then the same agent again
-        until(lambda n=before: len(heard()) >= n + 10, timeout=30,  # type: ignore[misc]
-              what=f"the connection still carrying data after {m.node_name}'s agent restarted")
-    numbers = heard()
-    assert numbers == list(range(len(numbers))), "the stream restarted or lost lines"
-    for name in ("listener", "talker"):
+        assert links(m) == devices  # bridge, vxlan device, pod veths: none made again
+        until(lambda n=before: all(len(h) >= k + 10 for h, k in zip(heard(), n, strict=True)),  # type: ignore[misc]
+              timeout=30, what=f"both connections still carrying data after {m.node_name}'s agent restarted")
+    for numbers in heard():
+        assert numbers == list(range(len(numbers))), "a stream restarted or lost lines"
+    for name in names:
         p = get(lan, "pod", name)
         assert p is not None and restarts(p) == 0 and is_ready(p), p
-    kubectl(lan, "delete", "pod", "listener", "talker", "--wait=false")
+    kubectl(lan, "delete", "pod", *names, "--wait=false")
+    kubectl(lan, "delete", "service", "via-svc")
 
 
 def mc_logs(mc: MachineCluster, name: str) -> str:
