@@ -8,8 +8,8 @@ network over vxlan, then over host-gw):
   tolerationSeconds pass and is replaced on a surviving machine; when the machine comes back
   its agent removes the containers, sandboxes, IPs and cgroups of pods deleted or moved
   meanwhile, finishes the evicted pod and adopts the pod that is still its own;
-- `kubectl delete node` of a dead machine: pod GC force-deletes its pods, Terminating ones
-  included.
+- pod GC: a dead machine tainted `node.kubernetes.io/out-of-service` loses its terminating
+  pods; after `kubectl delete node` its other pods go too.
 
 Short timings keep it quick: a grace period of 5 s (`--node-monitor-grace-period`, also pod
 GC's quarantine), leases renewed every second (`--node-lease-duration-seconds 4`), and a
@@ -50,6 +50,7 @@ GRACE = 5
 TOLERATION = 2
 SERVER_FLAGS = ("--node-monitor-grace-period", str(GRACE), "--node-monitor-period", "1")
 AGENT_FLAGS = ("--node-lease-duration-seconds", "4")
+OUT_OF_SERVICE = "node.kubernetes.io/out-of-service"
 FOREVER = [{"operator": "Exists"}]  # tolerates every taint, for good
 
 
@@ -230,23 +231,32 @@ def test_a_dead_machine_loses_its_pods_and_cleans_up_when_it_returns(lan: Machin
     kubectl(lan, "delete", "pod", "keeper", "--wait=false")
 
 
-def test_deleting_a_dead_machine_garbage_collects_its_pods(lan: MachineCluster) -> None:
+def test_pod_gc_on_an_out_of_service_machine_and_a_deleted_one(lan: MachineCluster) -> None:
+    """A dead machine tainted out-of-service loses its terminating pods (pod GC's
+    gcTerminating); deleting its Node then takes the rest (gcOrphaned)."""
     on = {p["spec"]["nodeName"] for p in web_pods_ready(lan)}
     dead = next(m for m in lan.machines if m.node_name in on)
-    apply(lan, pod("stuck", dead.node_name, "sleep 3600", tolerations=FOREVER))
-    wait_running(lan, "stuck")
+    for name in ("stuck", "orphan"):
+        apply(lan, pod(name, dead.node_name, "sleep 3600", tolerations=FOREVER))
+    wait_running(lan, "stuck", "orphan")
     lan.kill(dead)
     kubectl(lan, "delete", "pod", "stuck", "--wait=false")
     stuck = get(lan, "pod", "stuck")
     assert stuck is not None and stuck["metadata"].get("deletionTimestamp")  # no kubelet to finish it
-    time.sleep(1)
+    until(lambda: node_state(lan, dead)[0] == "Unknown", timeout=GRACE + 30, what="the dead machine Unknown")
     assert get(lan, "pod", "stuck") is not None
 
+    kubectl(lan, "taint", "node", dead.node_name, f"{OUT_OF_SERVICE}=nodeshutdown:NoExecute")
+
+    def on_dead(app: str) -> list[str]:
+        return [p["metadata"]["name"] for p in pods(lan, app) if p["spec"].get("nodeName") == dead.node_name]
+
+    until(lambda: (get(lan, "pod", "stuck"), on_dead("app=web")) == (None, []), timeout=30,
+          what="pod GC deleting the terminating pods of the out-of-service machine")
+    orphan = get(lan, "pod", "orphan")  # tolerates the taint and is not terminating: stays
+    assert orphan is not None and not orphan["metadata"].get("deletionTimestamp")
+
     kubectl(lan, "delete", "node", dead.node_name)
-
-    def collected() -> bool:
-        return get(lan, "pod", "stuck") is None and not any(
-            p["spec"]["nodeName"] == dead.node_name for p in pods(lan, "app=web"))
-
-    until(collected, timeout=GRACE + 30, what="pod GC deleting the pods of the deleted node")
+    until(lambda: get(lan, "pod", "orphan") is None, timeout=GRACE + 30,
+          what="pod GC deleting the pods of the deleted node")
     assert all(p["spec"]["nodeName"] != dead.node_name for p in web_pods_ready(lan))

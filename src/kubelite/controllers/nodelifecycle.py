@@ -88,19 +88,22 @@ def tolerates(toleration: Obj, taint: Obj) -> bool:
     return operator == "Equal" and (toleration.get("value") or "") == (taint.get("value") or "")
 
 
-def eviction_time(pod: Obj, taints: list[Obj], cap: float | None = None) -> dt.datetime | None:
+def eviction_time(pod: Obj, taints: list[Obj], cap: float | None = None,
+                  now: dt.datetime | None = None) -> dt.datetime | None:
     """When a pod on a node with these taints must be deleted; None if it may stay.
 
     A NoExecute taint nothing tolerates evicts at once; otherwise the shortest
-    tolerationSeconds of the tolerations in use counts from the taint's timeAdded. `cap`
-    (a test setting) bounds that wait.
+    tolerationSeconds of the tolerations in use counts from the taint's timeAdded (`now` for
+    a taint without one, as `kubectl taint` writes them). `cap` (a test setting) bounds that
+    wait.
     """
+    now = now or utcnow()
     tolerations = (pod.get("spec") or {}).get("tolerations") or []
     due: dt.datetime | None = None
     for taint in taints:
         if taint.get("effect") != "NoExecute":
             continue
-        added = parse_time(taint.get("timeAdded")) or utcnow()
+        added = parse_time(taint.get("timeAdded")) or now
         matching = [t for t in tolerations if tolerates(t, taint)]
         if not matching:
             return added
@@ -289,7 +292,7 @@ class NodeLifecycleController(SharedController):
         for pod in self.pods.by_index("node", meta(node)["name"]):
             if is_terminating(pod) or pod_phase(pod) in ("Succeeded", "Failed"):
                 continue
-            due = eviction_time(pod, taints, self.eviction_cap)
+            due = eviction_time(pod, taints, self.eviction_cap, now)
             if due is None:
                 continue
             if due <= now:

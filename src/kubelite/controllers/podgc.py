@@ -15,9 +15,9 @@ write their final status:
 - terminated over the threshold: when more than `--terminated-pod-gc-threshold` pods (12500;
   0 turns it off) are Succeeded or Failed, the oldest go, evicted ones first.
 
-Kubernetes runs one pass every 20 s; here the same pass also runs when a node is deleted or
-tainted out of service and when an unscheduled pod starts terminating, and an orphan check
-runs once the missing node's quarantine is over.
+Kubernetes runs one pass every 20 s; here the same pass also runs when a node is tainted out
+of service and when a pod starts terminating unscheduled or on such a node, and an orphan
+check runs once a missing node's quarantine is over.
 """
 
 from __future__ import annotations
@@ -121,11 +121,10 @@ class PodGCController(SharedController):
 
     def _pod_changed(self, pod: Obj) -> None:
         node = node_of(pod)
-        if not node:
-            if is_terminating(pod):
-                self.queue.add(PASS)
-        elif self.nodes.get(node) is None:
+        if node and self.nodes.get(node) is None:
             self._quarantine(node)
+        elif is_terminating(pod) and (not node or out_of_service(self.nodes.get(node))):
+            self.queue.add(PASS)
 
     # -- reconcile -------------------------------------------------------------------------
 

@@ -183,3 +183,22 @@ async def test_terminated_pods_over_the_threshold_are_deleted_by_the_periodic_pa
     await client.put_direct("pods", pod("done-4", "n", phase="Failed", created="2025-01-01T09:00:00Z"))
     await wait_for(lambda: client.get_obj("pods", "done-2", "default") is None,
                    "the next pass keeps the threshold")
+
+
+async def test_a_pod_that_starts_terminating_on_an_out_of_service_node_goes_without_waiting() -> None:
+    """The taint often comes first and the taint manager's delete after: that delete wakes the
+    pass, not the next 20 s period."""
+    client = FakeClient()
+    controller = PodGCController(client, check_period=60)  # type: ignore[arg-type]
+    taint = [{"key": OUT_OF_SERVICE, "value": "nodeshutdown", "effect": "NoExecute"}]
+    await client.put_direct("nodes", node("down", "Unknown", taint))
+    await client.put_direct("pods", pod("web", "down"))
+    await controller.start()
+    try:
+        await asyncio.sleep(0.2)  # the first pass is over
+        assert client.get_obj("pods", "web", "default") is not None  # running: not pod GC's
+        await client.put_direct("pods", pod("web", "down", deleting=True))
+        await wait_for(lambda: client.get_obj("pods", "web", "default") is None,
+                       "the newly terminating pod deleted", timeout=3)
+    finally:
+        await controller.stop()
