@@ -66,6 +66,7 @@ class ServerConfig:
     node_monitor_grace_period: float = 40.0
     node_monitor_period: float = 5.0
     pod_eviction_timeout: float | None = None
+    terminated_pod_gc_threshold: int = 12500
     controllers_in_process: bool = False  # else a `kubelite controller-manager` child process
 
     @property
@@ -242,6 +243,7 @@ class ApiServer:
             cluster_cidr=cfg.cluster_cidr, scheduler=cfg.scheduler,
             node_monitor_grace_period=cfg.node_monitor_grace_period,
             node_monitor_period=cfg.node_monitor_period, pod_eviction_timeout=cfg.pod_eviction_timeout,
+            terminated_pod_gc_threshold=cfg.terminated_pod_gc_threshold,
             # over the local socket the client trusts no CA: name the cluster's
             root_ca_file=str(cfg.data_dir / "tls" / "ca.crt") if cfg.tls else None,
         )

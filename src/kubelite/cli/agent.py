@@ -68,6 +68,9 @@ def _agent_flags(p: argparse.ArgumentParser, *, standalone: bool) -> None:
     p.add_argument("--nodeport-addresses", default="",
                    help="comma-separated addresses or CIDRs NodePorts answer on (default: every local "
                         "address of the node, 127.0.0.1 included)")
+    p.add_argument("--node-lease-duration-seconds", type=int, default=40,
+                   help="the node Lease's duration; the agent renews it every quarter of that "
+                        "(the kubelet's nodeLeaseDurationSeconds; default %(default)s)")
     p.add_argument("--cleanup", action="store_true",
                    help="remove this cluster's containers, sandboxes, bridge and cgroups, then exit")
 
@@ -113,6 +116,7 @@ def config_from_args(args: argparse.Namespace, *, server: str = "", token_file: 
         cluster_dns=list(args.cluster_dns),
         nodeport_addresses=[a.strip() for a in args.nodeport_addresses.split(",") if a.strip()],
         pod_cidr=args.pod_cidr,
+        node_lease_duration=args.node_lease_duration_seconds,
         **eviction.config_kwargs(args),
     )
 

@@ -41,6 +41,8 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
                    help="seconds between checks of node heartbeats (default %(default)s)")
     p.add_argument("--pod-eviction-timeout", type=float, default=None,
                    help="evict pods of a lost node after at most this many seconds, whatever their tolerations")
+    p.add_argument("--terminated-pod-gc-threshold", type=int, default=12500,
+                   help="terminated pods kept before the oldest are deleted (0: never; default %(default)s)")
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,7 +71,7 @@ def settings_from_args(args: argparse.Namespace) -> ControllerSettings:
         cluster_cidr=args.cluster_cidr, scheduler=not args.disable_scheduler,
         node_monitor_grace_period=args.node_monitor_grace_period,
         node_monitor_period=args.node_monitor_period, pod_eviction_timeout=args.pod_eviction_timeout,
-        root_ca_file=args.root_ca_file)
+        terminated_pod_gc_threshold=args.terminated_pod_gc_threshold, root_ca_file=args.root_ca_file)
 
 
 def _exit_with(parent: int) -> None:

@@ -101,6 +101,7 @@ async def _run_server(args: argparse.Namespace) -> int:
         node_monitor_grace_period=args.node_monitor_grace_period,
         node_monitor_period=args.node_monitor_period,
         pod_eviction_timeout=args.pod_eviction_timeout,
+        terminated_pod_gc_threshold=args.terminated_pod_gc_threshold,
     )
     server = ApiServer(config)
     stop = asyncio.Event()
