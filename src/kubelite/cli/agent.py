@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
-import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from kubelite.cli.shutdown import Shutdown
 from kubelite.kubelet import eviction
 from kubelite.kubelet.config import DEFAULT_DATA_DIR, DEFAULT_KUBELET_PORT, AgentConfig
+
+if TYPE_CHECKING:
+    from kubelite.kubelet.kubelet import Kubelet
 
 log = logging.getLogger("kubelite.agent")
 
@@ -111,30 +115,32 @@ async def cleanup(config: AgentConfig) -> int:
     return 0
 
 
-async def run_agent(config: AgentConfig, stop: asyncio.Event) -> int:
-    from kubelite.kubelet.kubelet import Kubelet
+class AgentStartError(Exception):
+    """The node agent could not start (already logged)."""
 
-    kubelet = Kubelet(config)
+
+async def start_kubelet(kubelet: Kubelet) -> None:
     try:
         await kubelet.start()
     except Exception as e:
         log.error("the node agent could not start: %s", e)
-        await kubelet.stop()
-        return 1
-    print(f"kubelite agent: node {config.node_name} is ready", file=sys.stderr, flush=True)
+        raise AgentStartError from e
+
+
+async def run_agent(config: AgentConfig, shutdown: Shutdown) -> int:
+    from kubelite.kubelet.kubelet import Kubelet
+
+    kubelet = Kubelet(config)
+
+    async def start() -> None:
+        await start_kubelet(kubelet)
+        print(f"kubelite agent: node {config.node_name} is ready", file=sys.stderr, flush=True)
+
     try:
-        await stop.wait()
-    finally:
-        await kubelet.stop()
+        await shutdown.serve(start, kubelet.stop)
+    except AgentStartError:
+        return 1
     return 0
-
-
-def _stop_event() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -153,11 +159,12 @@ async def run(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"  - {p}", file=sys.stderr)
         return 1
-    return await run_agent(config, _stop_event())
+    return await run_agent(config, Shutdown("the node agent").install())
 
 
 async def run_up(args: argparse.Namespace) -> int:
     from kubelite.apiserver.server import ApiServer, ServerConfig
+    from kubelite.kubelet.kubelet import Kubelet
 
     data_dir = Path(args.data_dir).resolve()
     server_dir = data_dir / "server"
@@ -177,37 +184,31 @@ async def run_up(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"  - {p}", file=sys.stderr)
         return 1
-    stop = _stop_event()
+    shutdown = Shutdown("kubelite up").install()
     server = ApiServer(ServerConfig(data_dir=server_dir, listen=args.listen,
                                     datastore_endpoint=args.datastore_endpoint,
                                     cluster_cidr=args.cluster_cidr,
                                     service_cidr=config.service_cidr))
-    await server.start()
-    config.server = server.url
-    print(f"kubelite API server ready at {server.url}", file=sys.stderr, flush=True)
+    shutdown.on_force(server.kill_children)
+    stops: list[Callable[[], Awaitable[None]]] = [server.stop]  # run in reverse order
+
+    async def start() -> None:
+        await server.start()
+        config.server = server.url
+        print(f"kubelite API server ready at {server.url}", file=sys.stderr, flush=True)
+        kubelet = Kubelet(config)
+        stops.append(kubelet.stop)
+        await start_kubelet(kubelet)
+        print(f"export KUBECONFIG={server.kubeconfig_path}", flush=True)
+
+    async def stop() -> None:
+        for step in reversed(stops):
+            await step()
+
     try:
-        code = await run_agent_until(config, stop, server.kubeconfig_path)
-    finally:
-        await server.stop()
-    return code
-
-
-async def run_agent_until(config: AgentConfig, stop: asyncio.Event, kubeconfig: Path) -> int:
-    from kubelite.kubelet.kubelet import Kubelet
-
-    kubelet = Kubelet(config)
-    try:
-        await kubelet.start()
-    except Exception as e:
-        log.error("the node agent could not start: %s", e)
-        with contextlib.suppress(Exception):
-            await kubelet.stop()
+        await shutdown.serve(start, stop)
+    except AgentStartError:
         return 1
-    print(f"export KUBECONFIG={kubeconfig}", flush=True)
-    try:
-        await stop.wait()
-    finally:
-        await kubelet.stop()
     return 0
 
 
