@@ -39,12 +39,13 @@ class Agent:
     args: list[str]
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] | None = None  # the agent's environment (default: the test's)
 
     def start(self, timeout: float = 30) -> None:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "kubelite.cli.agent", "agent", *self.args],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=self.env,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -162,9 +163,11 @@ def _cleanup_host(agent_args: list[str]) -> None:
 
 @contextmanager
 def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None,
-                 agent_args: list[str] | None = None) -> Iterator[NodeCluster]:
+                 agent_args: list[str] | None = None,
+                 env: dict[str, str] | None = None) -> Iterator[NodeCluster]:
     """A server + an agent + a registry serving `busybox:latest` through a docker.io mirror.
-    `agent_args` are extra `kubelite agent` flags (e.g. `--eviction-hard ...`)."""
+    `agent_args` are extra `kubelite agent` flags (e.g. `--eviction-hard ...`); `env` is the
+    environment of the server and the agent."""
     tmp.mkdir(parents=True, exist_ok=True)
     cluster_id = secrets.token_hex(3)
     pod_cidr, service_cidr = unused_subnet(200, 250), unused_subnet(160, 190)
@@ -176,7 +179,8 @@ def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None,
     try:
         layout = build_busybox_image(tmp / "image", extra_files=image_files)
         push_image(layout, registry.url, "library/busybox", "latest")
-        server = start_server(tmp / "server", "--cluster-cidr", pod_cidr, "--service-cidr", service_cidr)
+        server = start_server(tmp / "server", "--cluster-cidr", pod_cidr, "--service-cidr", service_cidr,
+                              env=env)
         agent_dir = tmp / "agent"
         agent_dir.mkdir()
         (agent_dir / "registries.yaml").write_text(yaml.safe_dump(mirror_config(registry)))
@@ -189,7 +193,7 @@ def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None,
             "--node-ip", "127.0.0.1", "--pod-cidr", pod_cidr, "--service-cidr", service_cidr,
         ]
         args += agent_args or []
-        agent = Agent(agent_dir, args, tmp / "agent.log")
+        agent = Agent(agent_dir, args, tmp / "agent.log", env=env)
         agent.start()
         yield NodeCluster(server, agent, registry, node_name, cluster_id, pod_cidr, service_cidr)
     finally:
