@@ -79,11 +79,13 @@ class Up:
         term.wait_for(READY, timeout=90)
         return term
 
+    def kubectl_argv(self, *args: str) -> list[str]:
+        return [kubectl_binary("1.33"), f"--kubeconfig={self.data_dir / 'server' / 'kubeconfig.yaml'}",
+                f"--cache-dir={self.root / 'kubectl-cache'}", *args]
+
     def kubectl(self, *args: str, input: str | None = None) -> str:
-        result = subprocess.run(
-            [kubectl_binary("1.33"), f"--kubeconfig={self.data_dir / 'server' / 'kubeconfig.yaml'}",
-             f"--cache-dir={self.root / 'kubectl-cache'}", *args],
-            input=input, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(self.kubectl_argv(*args), input=input, capture_output=True,
+                                text=True, timeout=60)
         assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
         return result.stdout
 
@@ -141,9 +143,22 @@ def test_ctrl_c_stops_up_and_the_next_up_adopts_the_running_pod(up: Up) -> None:
     up.kubectl("apply", "-f", "-", input=yaml.safe_dump(POD))
     before = up.wait_ready("the pod Running and Ready")
     container = running_container(up.run_dir, before)
-
-    code, took = stopped_within(lambda: term.type(CTRL_C), term.wait, GRACE)
-    assert code == 0, f"exit code {code} after {took:.1f}s; output ends:\n{term.text[-3000:]}"
+    # open streams must not hold the stop: a watch, a log follow, an exec through the kubelet
+    streams = [subprocess.Popen(up.kubectl_argv(*args), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+               for args in (("get", "pods", "-w"), ("logs", "-f", "keeps-running"),
+                            ("exec", "keeps-running", "--", "sleep", "3600"))]
+    try:
+        until(lambda: any(" exec " in cmd for cmd in marked_processes(up.mark).values()), 30,
+              "the exec session's runc exec")
+        assert [p.poll() for p in streams] == [None] * 3
+        code, took = stopped_within(lambda: term.type(CTRL_C), term.wait, GRACE)
+        assert code == 0, f"exit code {code} after {took:.1f}s; output ends:\n{term.text[-3000:]}"
+        assert [wait_exit(p, 10) is not None for p in streams] == [True] * 3  # their server left
+    finally:
+        for p in streams:
+            p.kill()
+            p.wait()
     assert "shutting down" in term.text
     assert not port_open(up.port) and not port_open(up.kubelet_port)
     assert not (up.data_dir / "server" / "api.sock").exists()
