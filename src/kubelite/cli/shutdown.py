@@ -7,6 +7,10 @@ restart) and the next start adopts them. A second signal exits at once with 128+
 overruns its grace: a watchdog thread (it runs even if the event loop is stuck) forces the
 exit. A forced exit first kills the child processes the command registered, so nothing it
 started outlives it.
+
+The handlers are plain `signal.signal` ones, not the event loop's: Python runs them in the
+main thread even while it waits on something other than the loop (joining the executor's
+threads at the end of `asyncio.run`, say), so the second signal is never left pending.
 """
 
 from __future__ import annotations
@@ -36,24 +40,29 @@ class Shutdown:
         self.requested = asyncio.Event()
         self._kill_hooks: list[Callable[[], None]] = []
         self._watchdog: threading.Timer | None = None
+        self._signalled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def install(self) -> Shutdown:
-        loop = asyncio.get_running_loop()
+        self._loop = asyncio.get_running_loop()
         for sig in SIGNALS:
-            loop.add_signal_handler(sig, self._on_signal, sig)
+            signal.signal(sig, self._on_signal)
         return self
 
     def on_force(self, kill: Callable[[], None]) -> None:
         """Call `kill` (it must not block) before a forced exit: to kill child processes."""
         self._kill_hooks.append(kill)
 
-    def _on_signal(self, sig: signal.Signals) -> None:
+    def _on_signal(self, sig: int, _frame: object) -> None:
         name = signal.Signals(sig).name
-        if self.requested.is_set():
+        if self._signalled:
             log.warning("Received %s again: forcing exit", name)
             self.force(128 + sig)
+        self._signalled = True
         log.info("Received %s: shutting down %s... (send it again to force exit)", name, self.what)
-        self.request()
+        assert self._loop is not None  # set by install()
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the process is exiting
+            self._loop.call_soon_threadsafe(self.request)  # (this handler may interrupt the loop)
 
     def request(self) -> None:
         """Start the graceful stop (and the grace watchdog) without a signal."""
@@ -72,8 +81,7 @@ class Shutdown:
         for kill in self._kill_hooks:
             with contextlib.suppress(Exception):
                 kill()
-        logging.shutdown()
-        os._exit(code)
+        os._exit(code)  # log records are flushed as written; nothing else may wait
 
     async def serve(self, start: Callable[[], Awaitable[object]],
                     stop: Callable[[], Awaitable[None]]) -> bool:
