@@ -201,9 +201,12 @@ async def run_up(args: argparse.Namespace) -> int:
         await start_kubelet(kubelet)
         print(f"export KUBECONFIG={server.kubeconfig_path}", flush=True)
 
-    async def stop() -> None:
+    async def stop() -> None:  # the agent, then the server, even if the agent's stop fails
         for step in reversed(stops):
-            await step()
+            try:
+                await step()
+            except Exception:
+                log.exception("stopping kubelite up")
 
     try:
         await shutdown.serve(start, stop)
