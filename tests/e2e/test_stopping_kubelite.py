@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers.cluster import Server, free_port, kubectl_binary, start_server
+from tests.helpers.cluster import free_port, kubectl_binary, start_server
 from tests.helpers.node import NodeCluster, is_ready, running_node, unused_subnet
 from tests.helpers.processes import marked_env, marked_processes, new_mark, port_open
 from tests.helpers.registry import (
@@ -189,18 +189,16 @@ def test_a_second_ctrl_c_exits_at_once_while_the_first_stop_waits(up: Up) -> Non
 
 def test_sigterm_stops_agent_and_server_and_the_agent_adopts_its_pod(tmp_path: Path) -> None:
     mark = new_mark()
-    restarted: Server | None = None
     with running_node(tmp_path, env=marked_env(mark)) as cluster:
         try:
-            restarted = sigterm_server_and_agent(cluster, mark)
-        finally:
-            if restarted is not None:
-                cluster.agent.stop()
-                restarted.stop()
+            sigterm_server_and_agent(cluster, mark)
+        finally:  # running_node stops the first server only: this may be the restarted one
+            cluster.agent.stop()
+            cluster.server.stop()
 
 
-def sigterm_server_and_agent(cluster: NodeCluster, mark: str) -> Server:
-    """SIGTERM the agent, then the server; start both again: returns the new server."""
+def sigterm_server_and_agent(cluster: NodeCluster, mark: str) -> None:
+    """SIGTERM the agent, then the server; start both again (as cluster.server, .agent)."""
     cluster.apply(POD)
     before = cluster.wait_running("keeps-running", timeout=60)
     run_dir = Path(f"/run/kubelite-{cluster.cluster_id}")
@@ -230,7 +228,6 @@ def sigterm_server_and_agent(cluster: NodeCluster, mark: str) -> Server:
     after = cluster.wait_running("keeps-running", timeout=60)
     assert running_container(run_dir, after) == container
     assert after["status"]["containerStatuses"][0]["restartCount"] == 0
-    return cluster.server
 
 
 def sigterm(process: subprocess.Popen[bytes]) -> tuple[int | None, float]:

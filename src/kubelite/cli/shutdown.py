@@ -59,19 +59,23 @@ class Shutdown:
             log.warning("Received %s again: forcing exit", name)
             self.force(128 + sig)
         self._signalled = True
+        self._arm_watchdog()
         log.info("Received %s: shutting down %s... (send it again to force exit)", name, self.what)
         assert self._loop is not None  # set by install()
         with contextlib.suppress(RuntimeError):  # the loop is closed: the process is exiting
             self._loop.call_soon_threadsafe(self.request)  # (this handler may interrupt the loop)
 
     def request(self) -> None:
-        """Start the graceful stop (and the grace watchdog) without a signal."""
-        if self.requested.is_set():
-            return
+        """Start the graceful stop."""
         self.requested.set()
-        self._watchdog = threading.Timer(self.grace, self._overdue)
-        self._watchdog.daemon = True
-        self._watchdog.start()
+
+    def _arm_watchdog(self) -> None:
+        """Force the exit if the stop overruns its grace (a signal's stop only: a process
+        that asks itself to stop, a test say, is not shot)."""
+        if self._watchdog is None:
+            self._watchdog = threading.Timer(self.grace, self._overdue)
+            self._watchdog.daemon = True
+            self._watchdog.start()
 
     def _overdue(self) -> None:
         log.error("%s did not stop within %.0f s: forcing exit", self.what, self.grace)
