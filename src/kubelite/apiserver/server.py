@@ -260,6 +260,11 @@ class ApiServer:
         self._controller_process = ControllerManagerProcess(self.kubeconfig_path, server, flags)
         self._controller_process.start()
 
+    def kill_children(self) -> None:
+        """Kill the controller-manager child now (before a forced exit; safe from any thread)."""
+        if self._controller_process is not None:
+            self._controller_process.kill()
+
     async def stop(self) -> None:
         self._ready = False
         if self._kubernetes_service is not None:
@@ -280,6 +285,8 @@ class ApiServer:
             await self.cache.stop()
         if self._runner:
             await self._runner.cleanup()
+        if self.socket_path is not None:
+            self.socket_path.unlink(missing_ok=True)
         if self.proxy is not None:
             await self.proxy.close()
         if self.metrics_api is not None:

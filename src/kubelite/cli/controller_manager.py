@@ -8,7 +8,6 @@ found as kubectl finds one (`--kubeconfig`, then $KUBECONFIG, then ~/.kube/confi
 from __future__ import annotations
 
 import argparse
-import asyncio
 import ctypes
 import dataclasses
 import logging
@@ -18,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kubelite.cli.shutdown import Shutdown
 from kubelite.client import ApiClient, KubeconfigError
 from kubelite.client.kubeconfig import load_kubeconfig
 
@@ -101,15 +101,12 @@ async def run(args: argparse.Namespace) -> int:
     except (KubeconfigError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    shutdown = Shutdown("the controller-manager").install()
     manager = ControllerManager(client, settings_from_args(args))
-    manager.start()
-    log.info("controller-manager started against %s", args.server or client.server)
-    try:
-        await stop.wait()
-    finally:
-        await manager.stop()
+
+    async def start() -> None:
+        manager.start()
+        log.info("controller-manager started against %s", args.server or client.server)
+
+    await shutdown.serve(start, manager.stop)
     return 0
