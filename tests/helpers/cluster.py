@@ -105,7 +105,8 @@ class Server:
         return self.process.returncode
 
 
-def start_server(data_dir: Path, *extra: str, port: int | None = None, host: str = "127.0.0.1") -> Server:
+def start_server(data_dir: Path, *extra: str, port: int | None = None, host: str = "127.0.0.1",
+                 env: dict[str, str] | None = None) -> Server:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     log_path = data_dir.parent / f"server-{port}.log"
@@ -125,6 +126,7 @@ def start_server(data_dir: Path, *extra: str, port: int | None = None, host: str
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        env=env,
     )
     server = Server(data_dir, port, process, log_path, host)
     deadline = time.monotonic() + 30

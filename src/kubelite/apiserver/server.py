@@ -70,6 +70,7 @@ class ServerConfig:
     node_monitor_grace_period: float = 40.0
     node_monitor_period: float = 5.0
     pod_eviction_timeout: float | None = None
+    terminated_pod_gc_threshold: int = 12500
     controllers_in_process: bool = False  # else a `kubelite controller-manager` child process
     # The controller-manager child as system:kube-controller-manager instead of an admin: turn
     # on once RBAC enforces (its bootstrap role is api/rbac/bootstrap_components.py's).
@@ -256,6 +257,7 @@ class ApiServer:
             cluster_cidr=cfg.cluster_cidr, scheduler=cfg.scheduler,
             node_monitor_grace_period=cfg.node_monitor_grace_period,
             node_monitor_period=cfg.node_monitor_period, pod_eviction_timeout=cfg.pod_eviction_timeout,
+            terminated_pod_gc_threshold=cfg.terminated_pod_gc_threshold,
             # over the local socket the client trusts no CA: name the cluster's
             root_ca_file=str(cfg.data_dir / "tls" / "ca.crt") if cfg.tls else None,
         )
@@ -273,6 +275,11 @@ class ApiServer:
             flags += ["--token-file", str(token_file)]
         self._controller_process = ControllerManagerProcess(self.kubeconfig_path, server, flags)
         self._controller_process.start()
+
+    def kill_children(self) -> None:
+        """Kill the controller-manager child now (before a forced exit; safe from any thread)."""
+        if self._controller_process is not None:
+            self._controller_process.kill()
 
     async def stop(self) -> None:
         self._ready = False
@@ -295,6 +302,8 @@ class ApiServer:
             await self.cache.stop()
         if self._runner:
             await self._runner.cleanup()
+        if self.socket_path is not None:
+            self.socket_path.unlink(missing_ok=True)
         if self.proxy is not None:
             await self.proxy.close()
         if self.metrics_api is not None:

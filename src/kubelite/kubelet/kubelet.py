@@ -72,7 +72,7 @@ class Kubelet:
         port = await self._start_server()
         self.node = NodeAgent(self.client, cfg.node_name, node_ip=self.node_ip,
                               kubelet_port=port, data_dir=cfg.data_dir, runtime=cfg.runtime,
-                              max_pods=cfg.max_pods)
+                              max_pods=cfg.max_pods, lease_duration=cfg.node_lease_duration)
         self.node.allocatable = eviction.allocatable_for(self)
         await self.node.register()
         pod_cidr = self.node.pod_cidr or cfg.pod_cidr or await self.node.wait_pod_cidr()
