@@ -75,9 +75,9 @@ def test_mounted_token_authenticates_as_the_pods_service_account(cluster: NodeCl
     assert seen["kubernetes.io"]["node"]["name"] == cluster.node_name
     assert seen["exp"] - seen["iat"] == 3607
 
-    listed = cluster.kubectl("--token", token, "get", "pods", "-n", "team", "-o", "name")
+    listed = cluster.kubectl("get", "pods", "-n", "team", "-o", "name", kubeconfig=cluster.server.token_kubeconfig(token))
     assert listed.stdout.split() == ["pod/api"]
-    refused = cluster.kubectl("--token", token[:-4] + "AAAA", "get", "pods", check=False)
+    refused = cluster.kubectl("get", "pods", check=False, kubeconfig=cluster.server.token_kubeconfig(token[:-4] + "AAAA"))
     assert refused.returncode != 0 and "Unauthorized" in refused.stderr
 
 
@@ -87,7 +87,7 @@ def test_kubectl_create_token_and_opting_out(cluster: NodeCluster) -> None:
     seen = claims(token)
     assert seen["sub"] == "system:serviceaccount:default:robot"
     assert seen["exp"] - seen["iat"] == 600
-    assert cluster.kubectl("--token", token, "get", "sa", "robot", "-o", "name").stdout.strip() \
+    assert cluster.kubectl("get", "sa", "robot", "-o", "name", kubeconfig=cluster.server.token_kubeconfig(token)).stdout.strip() \
         == "serviceaccount/robot"
     short = cluster.kubectl("create", "token", "robot", "--duration", "1m", check=False)
     assert short.returncode != 0 and "may not specify a duration less than 10 minutes" in short.stderr
