@@ -28,6 +28,8 @@ from kubelite.apiserver.join import JoinService
 from kubelite.apiserver.master_leases import StoreLeases
 from kubelite.apiserver.metrics import Metrics, TimedStore
 from kubelite.apiserver.metrics_api import MetricsApi
+from kubelite.apiserver.podsecurity import PodSecurity
+from kubelite.apiserver.podsecurity_config import PodSecurityConfig
 from kubelite.apiserver.proxy import KubeletProxy
 from kubelite.apiserver.rest import ObjectStore
 from kubelite.apiserver.systemnamespaces import SystemNamespaces
@@ -67,6 +69,7 @@ class ServerConfig:
     node_monitor_period: float = 5.0
     pod_eviction_timeout: float | None = None
     controllers_in_process: bool = False  # else a `kubelite controller-manager` child process
+    pod_security: PodSecurityConfig = field(default_factory=PodSecurityConfig)
 
     @property
     def host(self) -> str:
@@ -124,9 +127,12 @@ class ApiServer:
         self.service_allocator = ServiceAllocator(timed, cfg.service_cidr, cfg.node_port_range)
         self.limit_ranges = WatchedKind(timed, LIMIT_RANGES)
         self.quotas = WatchedKind(timed, RESOURCE_QUOTAS)
+        self.pod_security = PodSecurity(timed, cfg.pod_security)
+        limit_ranger, quota = admission_plugins(timed, self.limit_ranges, self.quotas)
         self.objects = ObjectStore(
+            # Kubernetes' order: mutating plugins (LimitRanger) before validating ones (PodSecurity, ResourceQuota)
             timed, admission=[self.namespace_lifecycle, self.service_allocator, StorageAdmission(timed),
-                              *admission_plugins(timed, self.limit_ranges, self.quotas)],  # LimitRanger, then ResourceQuota
+                              limit_ranger, self.pod_security, quota],
             after_delete=[self.service_allocator.after_delete],
         )
         self.system_namespaces = SystemNamespaces(self.objects)
@@ -134,6 +140,7 @@ class ApiServer:
         await self.namespace_lifecycle.start(self.cache)
         await self.limit_ranges.start(self.cache)
         await self.quotas.start(self.cache)
+        await self.pod_security.start(self.cache)
         self.authenticator = TokenAuthenticator(cfg.data_dir / "auth") if cfg.tls else None
         self.join = JoinService(cfg.data_dir, cfg.data_dir / "tls", cfg.token) if cfg.tls else None
         self.proxy = KubeletProxy(self.objects, cfg.data_dir / "tls") if cfg.tls else None
@@ -274,6 +281,7 @@ class ApiServer:
             await self.namespace_lifecycle.stop()
             await self.limit_ranges.stop()
             await self.quotas.stop()
+            await self.pod_security.stop()
         if self.cache:  # ends every watch, so the listener need not wait for them to close
             await self.cache.stop()
         if self._runner:
