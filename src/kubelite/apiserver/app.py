@@ -57,7 +57,7 @@ def build_app(
                     code = 401
                     return status_response(st.Unauthorized("Unauthorized"))
                 request[USER] = user
-                request_context.current().user = user.name  # type: ignore[union-attr]
+                request_context.set_user(user.name)
             response = await handler(request)
             code = response.status
             request_context.write_warnings(response)  # what admission and others recorded

@@ -35,6 +35,13 @@ def end(token: Token[RequestContext | None]) -> None:
     _current.reset(token)
 
 
+def set_user(name: str) -> None:
+    """Who sent the request, once authentication has said."""
+    ctx = _current.get()
+    if ctx is not None:
+        ctx.user = name
+
+
 def current() -> RequestContext | None:
     return _current.get()
 
