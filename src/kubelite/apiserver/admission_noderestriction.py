@@ -22,7 +22,7 @@ from aiohttp import web
 
 from kubelite.api import status as st
 from kubelite.api.registry import Kind, by_resource
-from kubelite.apiserver import objects, request_scope
+from kubelite.apiserver import objects, request_context
 from kubelite.apiserver.auth import User
 from kubelite.apiserver.authz.node import NODE_LEASE_NAMESPACE, node_name
 from kubelite.apiserver.authz.node_graph import SERVICE_ACCOUNT, pod_refs
@@ -98,7 +98,7 @@ class NodeRestriction:
         path = _resource_path(request.path)
         if path is None:
             return
-        scope = request_scope.current()
+        scope = request_context.current()
         if scope is not None:
             scope.facts[_FACT] = path
         kind, name, sub = path.kind, path.name or "", path.subresource or ""
@@ -166,8 +166,8 @@ class NodeRestriction:
     # ----- admission: creates and updates
 
     async def __call__(self, kind: Kind, namespace: str, obj: Any, old: Any) -> None:
-        scope = request_scope.current()
-        if scope is None:
+        scope = request_context.current()
+        if scope is None or scope.user is None:
             return
         node = node_name(scope.user.name, scope.user.groups)
         if node is None:

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from kubelite.api import status as st
-from kubelite.apiserver import discovery, request_scope, storeerrors, tokenreview, whoami
+from kubelite.apiserver import discovery, request_context, storeerrors, tokenreview, whoami
 from kubelite.apiserver import metrics_api as metrics_api_mod
 from kubelite.apiserver.auth import PUBLIC_PATHS, TokenAuthenticator, User, certificate_user
 from kubelite.apiserver.handlers import RESOURCE, WATCH, ResourceHandlers, json_response
@@ -51,6 +51,7 @@ def build_app(
         (each middleware layer costs a wrapper call per request)."""
         start = time.perf_counter()
         code = 500
+        context = request_context.begin()
         try:
             if authenticator is not None and request.path not in PUBLIC_PATHS:
                 transport = request.transport
@@ -60,17 +61,18 @@ def build_app(
                     code = 401
                     return status_response(st.Unauthorized("Unauthorized"))
                 request[USER] = user
-                with request_scope.opened(user):
-                    for guard in guards:
-                        await guard(request, user)
-                    response = await handler(request)
-            else:
-                response = await handler(request)
+                request_context.set_user(user)
+                for guard in guards:
+                    await guard(request, user)
+            response = await handler(request)
             code = response.status
+            request_context.write_warnings(response)  # what admission and others recorded
             return response
         except st.ApiError as e:
             code = e.code
-            return status_response(e)
+            response = status_response(e)
+            request_context.write_warnings(response)
+            return response
         except StoreError as e:  # a store failure no handler translated: still a Status
             err = storeerrors.from_key(e, request.method)
             code = err.code
@@ -90,6 +92,7 @@ def build_app(
             log.exception("internal error serving %s %s", request.method, request.path)
             return status_response(st.InternalError(f"Internal error occurred: {e}"))
         finally:
+            request_context.end(context)
             resource = request.get(RESOURCE)
             if resource:
                 verb = verb_of(request.method, "name" in request.match_info or request.path.count("/") > 4, request.get(WATCH, False))

@@ -32,6 +32,8 @@ from kubelite.apiserver.join import JoinService
 from kubelite.apiserver.master_leases import StoreLeases
 from kubelite.apiserver.metrics import Metrics, TimedStore
 from kubelite.apiserver.metrics_api import MetricsApi
+from kubelite.apiserver.podsecurity import PodSecurity
+from kubelite.apiserver.podsecurity_config import PodSecurityConfig
 from kubelite.apiserver.proxy import KubeletProxy
 from kubelite.apiserver.rest import ObjectStore
 from kubelite.apiserver.systemnamespaces import SystemNamespaces
@@ -75,6 +77,7 @@ class ServerConfig:
     # The controller-manager child as system:kube-controller-manager instead of an admin: turn
     # on once RBAC enforces (its bootstrap role is api/rbac/bootstrap_components.py's).
     component_identities: bool = False
+    pod_security: PodSecurityConfig = field(default_factory=PodSecurityConfig)
 
     @property
     def host(self) -> str:
@@ -137,9 +140,13 @@ class ApiServer:
         self.node_graph_feed = NodeGraphFeed(timed, self.node_graph)
         self.node_authorizer = NodeAuthorizer(self.node_graph)
         self.node_restriction = NodeRestriction(timed)
+        self.pod_security = PodSecurity(timed, cfg.pod_security)
+        limit_ranger, quota = admission_plugins(timed, self.limit_ranges, self.quotas)
         self.objects = ObjectStore(
-            timed, admission=[self.namespace_lifecycle, self.node_restriction, self.service_allocator, StorageAdmission(timed),
-                              *admission_plugins(timed, self.limit_ranges, self.quotas)],  # LimitRanger, then ResourceQuota
+            # Kubernetes' order: mutating plugins (LimitRanger) before validating ones
+            # (NodeRestriction, PodSecurity, ResourceQuota)
+            timed, admission=[self.namespace_lifecycle, self.node_restriction, self.service_allocator,
+                              StorageAdmission(timed), limit_ranger, self.pod_security, quota],
             after_delete=[self.service_allocator.after_delete],
         )
         self.system_namespaces = SystemNamespaces(self.objects)
@@ -148,6 +155,7 @@ class ApiServer:
         await self.limit_ranges.start(self.cache)
         await self.quotas.start(self.cache)
         await self.node_graph_feed.start(self.cache)
+        await self.pod_security.start(self.cache)
         self.authenticator = TokenAuthenticator(cfg.data_dir / "auth") if cfg.tls else None
         self.join = JoinService(cfg.data_dir, cfg.data_dir / "tls", cfg.token) if cfg.tls else None
         self.proxy = KubeletProxy(self.objects, cfg.data_dir / "tls") if cfg.tls else None
@@ -298,6 +306,7 @@ class ApiServer:
             await self.limit_ranges.stop()
             await self.quotas.stop()
             await self.node_graph_feed.stop()
+            await self.pod_security.stop()
         if self.cache:  # ends every watch, so the listener need not wait for them to close
             await self.cache.stop()
         if self._runner:

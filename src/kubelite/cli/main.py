@@ -57,6 +57,9 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--service-cidr", default="10.43.0.0/16", help="ClusterIP range of Services (default %(default)s)")
     controller_manager.add_settings_flags(p)
     p.add_argument("--service-node-port-range", default="30000-32767", help="port range of NodePort Services (default %(default)s)")
+    p.add_argument("--admission-control-config-file", "--pod-security-admission-config-file", dest="admission_config",
+                   default="", help="an AdmissionConfiguration (or PodSecurityConfiguration) file: PodSecurity's "
+                   "default levels and exemptions (default: privileged:latest everywhere, no exemptions)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,6 +108,14 @@ async def _run_server(args: argparse.Namespace) -> int:
         pod_eviction_timeout=args.pod_eviction_timeout,
         terminated_pod_gc_threshold=args.terminated_pod_gc_threshold,
     )
+    if args.admission_config:
+        from kubelite.apiserver import podsecurity_config
+
+        try:
+            config.pod_security = podsecurity_config.load(Path(args.admission_config))
+        except podsecurity_config.ConfigError as e:
+            print(f"kubelite server: --admission-control-config-file: {e}", file=sys.stderr)
+            return 1
     server = ApiServer(config)
     shutdown = Shutdown("the API server").install()
     shutdown.on_force(server.kill_children)
