@@ -40,6 +40,7 @@ def build_app(
     extra_metrics: Callable[[], dict[str, float]] = dict,
     metrics_api: Any = None,
     join: Any = None,
+    encryption: Any = None,
 ) -> web.Application:
     @web.middleware
     async def serve(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -162,6 +163,8 @@ def build_app(
         metrics_api.add_routes(r)  # before the generic /apis/{group}[/{version}] routes
     if join is not None:  # /cacerts and the node certificate endpoint (apiserver/join.py)
         join.add_routes(r)
+    if encryption is not None:  # `kubelite secrets-encrypt` (apiserver/encryption.py)
+        encryption.add_routes(r, USER)
     whoami.add_route(r, USER)
     tokenreview.add_route(r, authenticator)
     # Discovery answers with and without a trailing slash, as kube-apiserver's go-restful

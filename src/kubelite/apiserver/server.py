@@ -21,6 +21,7 @@ from kubelite.apiserver.app import build_app
 from kubelite.apiserver.auth import TokenAuthenticator
 from kubelite.apiserver.certs import apiserver_hosts, ensure_serving_cert
 from kubelite.apiserver.controller_process import ControllerManagerProcess
+from kubelite.apiserver.encryption import Encryption
 from kubelite.apiserver.events import EventReaper
 from kubelite.apiserver.handlers import ResourceHandlers
 from kubelite.apiserver.ipalloc import ServiceAllocator
@@ -67,6 +68,8 @@ class ServerConfig:
     node_monitor_period: float = 5.0
     pod_eviction_timeout: float | None = None
     controllers_in_process: bool = False  # else a `kubelite controller-manager` child process
+    secrets_encryption: bool = True  # k3s' --secrets-encryption, on for new clusters here
+    encryption_provider_config: str = ""  # kube-apiserver's --encryption-provider-config
 
     @property
     def host(self) -> str:
@@ -99,6 +102,7 @@ class ApiServer:
         self.advertise_ip = advertise_address(config.advertise_address, config.host)
         self._kubernetes_service: KubernetesServiceController | None = None
         self.join: JoinService | None = None
+        self.encryption: Encryption | None = None
 
     @property
     def url(self) -> str:
@@ -116,6 +120,9 @@ class ApiServer:
         cfg = self.config
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = open_store(cfg.datastore_endpoint, str(cfg.data_dir))
+        self.encryption = Encryption.setup(cfg.data_dir, cfg.secrets_encryption, cfg.encryption_provider_config)
+        if self.encryption is not None:  # between the backend and everything that reads values
+            self.store = self.encryption.wrap(self.store)
         await self.store.start()
         self.cache = WatchCache(self.store)
         await self.cache.start()
@@ -147,6 +154,7 @@ class ApiServer:
             extra_metrics=self._gauges,
             metrics_api=self.metrics_api,
             join=self.join,
+            encryption=self.encryption,
         )
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()

@@ -54,6 +54,11 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--event-ttl", type=float, default=3600.0, help="seconds events are kept (default %(default)s)")
     p.add_argument("--service-cidr", default="10.43.0.0/16", help="ClusterIP range of Services (default %(default)s)")
     controller_manager.add_settings_flags(p)
+    p.add_argument("--secrets-encryption", action=argparse.BooleanOptionalAction, default=True,
+                   help="encrypt Secrets at rest with a key made in DATA_DIR/cred/ (default: on; "
+                   "--no-secrets-encryption writes new ones in clear, old ones stay readable)")
+    p.add_argument("--encryption-provider-config", default="", help="an EncryptionConfiguration file to use "
+                   "instead of DATA_DIR/cred/encryption-config.json (kube-apiserver's flag)")
     p.add_argument("--service-node-port-range", default="30000-32767", help="port range of NodePort Services (default %(default)s)")
 
 
@@ -70,11 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("pod", metavar="NAMESPACE/POD")
     explain.add_argument("--kubeconfig", default=None)
 
-    from kubelite.cli import agent, controller_manager, images, kubeconfig, sim_nodes, token, top
+    from kubelite.cli import (
+        agent,
+        controller_manager,
+        images,
+        kubeconfig,
+        secrets_encrypt,
+        sim_nodes,
+        token,
+        top,
+    )
 
     kubeconfig.add_parser(sub)
     agent.add_parser(sub)
     token.add_parser(sub)
+    secrets_encrypt.add_parser(sub)
     controller_manager.add_parser(sub)
     images.add_parser(sub)
     sim_nodes.add_parser(sub)
@@ -101,6 +116,8 @@ async def _run_server(args: argparse.Namespace) -> int:
         node_monitor_grace_period=args.node_monitor_grace_period,
         node_monitor_period=args.node_monitor_period,
         pod_eviction_timeout=args.pod_eviction_timeout,
+        secrets_encryption=args.secrets_encryption,
+        encryption_provider_config=args.encryption_provider_config,
     )
     server = ApiServer(config)
     stop = asyncio.Event()
@@ -160,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
         from kubelite.cli import token
 
         return token.run(args)
+    if args.command == "secrets-encrypt":
+        from kubelite.cli import secrets_encrypt
+
+        return asyncio.run(secrets_encrypt.run(args))
     if args.command == "images":
         from kubelite.cli import images
 
