@@ -12,6 +12,7 @@ from aiohttp import web
 from kubelite.api import status as st
 from kubelite.apiserver import discovery, storeerrors, tokenreview, whoami
 from kubelite.apiserver import metrics_api as metrics_api_mod
+from kubelite.apiserver.audit import Auditor
 from kubelite.apiserver.auth import PUBLIC_PATHS, TokenAuthenticator, User, certificate_user
 from kubelite.apiserver.handlers import RESOURCE, WATCH, ResourceHandlers, json_response
 from kubelite.apiserver.metrics import Metrics, verb_of
@@ -41,6 +42,7 @@ def build_app(
     metrics_api: Any = None,
     join: Any = None,
     encryption: Any = None,
+    audit: Auditor | None = None,
 ) -> web.Application:
     @web.middleware
     async def serve(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -87,7 +89,10 @@ def build_app(
                 verb = verb_of(request.method, "name" in request.match_info or request.path.count("/") > 4, request.get(WATCH, False))
                 metrics.observe_request(verb, resource, code, time.perf_counter() - start)
 
-    app = web.Application(middlewares=[serve], client_max_size=3 * 1024 * 1024 + 1)
+    middlewares = [audit.middleware, serve] if audit is not None else [serve]
+    app = web.Application(middlewares=middlewares, client_max_size=3 * 1024 * 1024 + 1)
+    if audit is not None:
+        audit.install(app, USER)
 
     async def version(request: web.Request) -> web.Response:
         return json_response(discovery.version_info())

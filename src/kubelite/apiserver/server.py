@@ -18,6 +18,9 @@ from kubelite.apiserver.admission import NamespaceLifecycle, StorageAdmission, W
 from kubelite.apiserver.admission_quota import LIMIT_RANGES, RESOURCE_QUOTAS, admission_plugins
 from kubelite.apiserver.advertise import advertise_address
 from kubelite.apiserver.app import build_app
+from kubelite.apiserver.audit import Auditor
+from kubelite.apiserver.audit import policy as audit_policy
+from kubelite.apiserver.audit.writer import AuditWriter
 from kubelite.apiserver.auth import TokenAuthenticator
 from kubelite.apiserver.certs import apiserver_hosts, ensure_serving_cert
 from kubelite.apiserver.controller_process import ControllerManagerProcess
@@ -70,6 +73,11 @@ class ServerConfig:
     controllers_in_process: bool = False  # else a `kubelite controller-manager` child process
     secrets_encryption: bool = True  # k3s' --secrets-encryption, on for new clusters here
     encryption_provider_config: str = ""  # kube-apiserver's --encryption-provider-config
+    audit_policy_file: str = ""
+    audit_log_path: str = ""  # "-": standard output
+    audit_log_maxsize: int = 0  # megabytes (0: 100)
+    audit_log_maxbackup: int = 0  # 0: keep every backup
+    audit_log_maxage: int = 0  # days (0: no limit)
 
     @property
     def host(self) -> str:
@@ -103,6 +111,7 @@ class ApiServer:
         self._kubernetes_service: KubernetesServiceController | None = None
         self.join: JoinService | None = None
         self.encryption: Encryption | None = None
+        self.audit = audit_from(config)
 
     @property
     def url(self) -> str:
@@ -155,7 +164,10 @@ class ApiServer:
             metrics_api=self.metrics_api,
             join=self.join,
             encryption=self.encryption,
+            audit=self.audit,
         )
+        if self.audit is not None:
+            self.audit.start()
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
         ssl_ctx = None
@@ -286,6 +298,8 @@ class ApiServer:
             await self.cache.stop()
         if self._runner:
             await self._runner.cleanup()
+        if self.audit is not None:  # after the listener: the last requests' events are written
+            self.audit.close()
         if self.proxy is not None:
             await self.proxy.close()
         if self.metrics_api is not None:
@@ -299,3 +313,12 @@ class ApiServer:
             await stop.wait()
         finally:
             await self.stop()
+
+
+def audit_from(config: ServerConfig) -> Auditor | None:
+    """The audit log the flags ask for: both a policy and a path, as kube-apiserver needs."""
+    if not config.audit_policy_file or not config.audit_log_path:
+        return None
+    writer = AuditWriter(config.audit_log_path, config.audit_log_maxsize, config.audit_log_maxbackup,
+                         config.audit_log_maxage)
+    return Auditor(audit_policy.load(Path(config.audit_policy_file)), writer)

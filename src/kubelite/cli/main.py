@@ -59,6 +59,11 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
                    "--no-secrets-encryption writes new ones in clear, old ones stay readable)")
     p.add_argument("--encryption-provider-config", default="", help="an EncryptionConfiguration file to use "
                    "instead of DATA_DIR/cred/encryption-config.json (kube-apiserver's flag)")
+    p.add_argument("--audit-policy-file", default="", help="an audit.k8s.io/v1 Policy: which requests the audit log records")
+    p.add_argument("--audit-log-path", default="", help="the audit log (JSON lines; '-' for standard output)")
+    p.add_argument("--audit-log-maxsize", type=int, default=0, help="megabytes before the audit log is rotated (default 100)")
+    p.add_argument("--audit-log-maxbackup", type=int, default=0, help="rotated audit logs kept (default: all)")
+    p.add_argument("--audit-log-maxage", type=int, default=0, help="days rotated audit logs are kept (default: no limit)")
     p.add_argument("--service-node-port-range", default="30000-32767", help="port range of NodePort Services (default %(default)s)")
 
 
@@ -118,6 +123,11 @@ async def _run_server(args: argparse.Namespace) -> int:
         pod_eviction_timeout=args.pod_eviction_timeout,
         secrets_encryption=args.secrets_encryption,
         encryption_provider_config=args.encryption_provider_config,
+        audit_policy_file=args.audit_policy_file,
+        audit_log_path=args.audit_log_path,
+        audit_log_maxsize=args.audit_log_maxsize,
+        audit_log_maxbackup=args.audit_log_maxbackup,
+        audit_log_maxage=args.audit_log_maxage,
     )
     server = ApiServer(config)
     stop = asyncio.Event()
