@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 from kubelite.apiserver.audit import attributes_of
-from kubelite.apiserver.audit.policy import RequestAttributes, parse
+from kubelite.apiserver.audit.policy import parse
 from kubelite.apiserver.audit.writer import AuditWriter
+from kubelite.apiserver.authz import Attributes
 
 POLICY = yaml.safe_load("""
 apiVersion: audit.k8s.io/v1
@@ -36,7 +37,7 @@ rules:
 """)
 
 
-def attrs(method: str, path: str, user: str = "alice", groups: tuple[str, ...] = (), **query: str) -> RequestAttributes:
+def attrs(method: str, path: str, user: str = "alice", groups: tuple[str, ...] = (), **query: str) -> Attributes:
     return attributes_of(method, path, query, user, groups)
 
 
@@ -65,7 +66,7 @@ def test_request_attributes_follow_kubernetes_request_info() -> None:
     (attrs("GET", "/version", groups=("dev",)), "None"),
     (attrs("GET", "/metrics", groups=("dev",)), "Metadata"),
 ])
-def test_the_first_matching_rule_decides(a: RequestAttributes, level: str) -> None:
+def test_the_first_matching_rule_decides(a: Attributes, level: str) -> None:
     assert parse(POLICY).decide(a).level == level
 
 

@@ -20,8 +20,9 @@ from typing import Any
 
 from aiohttp import web
 
-from kubelite.apiserver.audit.policy import Decision, Policy, RequestAttributes
+from kubelite.apiserver.audit.policy import Decision, Policy
 from kubelite.apiserver.audit.writer import AuditWriter
+from kubelite.apiserver.authz import Attributes, UserInfo
 from kubelite.apiserver.negotiation import decode_body
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -38,7 +39,7 @@ class _Record:
     audit_id: str
     received: dt.datetime
     decision: Decision | None = None
-    attributes: RequestAttributes | None = None
+    attributes: Attributes | None = None
     received_logged: bool = False
     annotations: dict[str, str] = field(default_factory=dict)
 
@@ -57,7 +58,7 @@ def _timestamp(t: dt.datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def attributes_of(method: str, path: str, query: Any, user: str, groups: tuple[str, ...]) -> RequestAttributes:
+def attributes_of(method: str, path: str, query: Any, user: str, groups: tuple[str, ...]) -> Attributes:
     """The verb and resource of a request, as k8s' RequestInfoFactory reads its path."""
     parts = [p for p in path.split("/") if p]
     if len(parts) >= 2 and parts[0] == "api":
@@ -65,7 +66,7 @@ def attributes_of(method: str, path: str, query: Any, user: str, groups: tuple[s
     elif len(parts) >= 3 and parts[0] == "apis":
         group, version, rest = parts[1], parts[2], parts[3:]
     else:
-        return RequestAttributes(user, groups, method.lower(), False, path)
+        return Attributes(UserInfo(user, groups), method.lower(), False, path=path)
     watch = bool(rest) and rest[0] == "watch"
     rest = rest[1:] if watch else rest
     namespace = ""
@@ -74,7 +75,7 @@ def attributes_of(method: str, path: str, query: Any, user: str, groups: tuple[s
     elif len(rest) >= 3 and rest[0] == "namespaces":
         namespace, rest = rest[1], rest[2:]
     if not rest:
-        return RequestAttributes(user, groups, method.lower(), False, path)
+        return Attributes(UserInfo(user, groups), method.lower(), False, path=path)
     resource = rest[0]
     name = rest[1] if len(rest) > 1 else ""
     subresource = rest[2] if len(rest) > 2 else ""
@@ -87,7 +88,7 @@ def attributes_of(method: str, path: str, query: Any, user: str, groups: tuple[s
         verb = "delete" if name else "deletecollection"
     else:
         verb = _VERB_OF_METHOD.get(method, method.lower())
-    return RequestAttributes(user, groups, verb, True, path, group, version, namespace, resource, subresource, name)
+    return Attributes(UserInfo(user, groups), verb, True, namespace, group, version, resource, subresource, name, path)
 
 
 def _object(body: bytes | None, content_type: str) -> Any:

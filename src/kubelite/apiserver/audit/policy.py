@@ -24,26 +24,11 @@ from typing import Any
 
 import yaml
 
+from kubelite.apiserver.authz import Attributes
+
 LEVELS = ("None", "Metadata", "Request", "RequestResponse")
 STAGES = ("RequestReceived", "ResponseStarted", "ResponseComplete", "Panic")
 API_VERSIONS = ("audit.k8s.io/v1", "audit.k8s.io/v1beta1")
-
-
-@dataclass(frozen=True)
-class RequestAttributes:
-    """What a rule looks at (k8s.io/apiserver's authorizer.Attributes, trimmed)."""
-
-    user: str
-    groups: tuple[str, ...]
-    verb: str
-    resource_request: bool
-    path: str
-    api_group: str = ""
-    api_version: str = ""
-    namespace: str = ""
-    resource: str = ""
-    subresource: str = ""
-    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,7 +37,7 @@ class GroupResources:
     resources: tuple[str, ...]
     names: tuple[str, ...]
 
-    def matches(self, a: RequestAttributes) -> bool:
+    def matches(self, a: Attributes) -> bool:
         if self.group != a.api_group:
             return False
         if self.resources:
@@ -84,10 +69,10 @@ class Rule:
     omit_stages: frozenset[str] = frozenset()
     omit_managed_fields: bool | None = None
 
-    def matches(self, a: RequestAttributes) -> bool:
-        if self.users and a.user not in self.users:
+    def matches(self, a: Attributes) -> bool:
+        if self.users and a.user.name not in self.users:
             return False
-        if self.groups and not set(self.groups) & set(a.groups):
+        if self.groups and not set(self.groups) & set(a.user.groups):
             return False
         if self.verbs and a.verb not in self.verbs:
             return False
@@ -120,7 +105,7 @@ class Policy:
     omit_managed_fields: bool = False
     _none: Decision = field(default_factory=lambda: Decision("None"))
 
-    def decide(self, a: RequestAttributes) -> Decision:
+    def decide(self, a: Attributes) -> Decision:
         for rule in self.rules:
             if rule.matches(a):
                 managed = self.omit_managed_fields if rule.omit_managed_fields is None else rule.omit_managed_fields
