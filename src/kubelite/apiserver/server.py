@@ -22,6 +22,7 @@ from kubelite.apiserver.audit import Auditor
 from kubelite.apiserver.audit import policy as audit_policy
 from kubelite.apiserver.audit.writer import AuditWriter
 from kubelite.apiserver.auth import TokenAuthenticator
+from kubelite.apiserver.bound_objects import BoundObjects
 from kubelite.apiserver.certs import apiserver_hosts, ensure_serving_cert
 from kubelite.apiserver.controller_process import ControllerManagerProcess
 from kubelite.apiserver.encryption import Encryption
@@ -151,6 +152,10 @@ class ApiServer:
         await self.limit_ranges.start(self.cache)
         await self.quotas.start(self.cache)
         self.authenticator = TokenAuthenticator(cfg.data_dir / "auth") if cfg.tls else None
+        if self.authenticator is not None:
+            self.bound_objects = BoundObjects(timed)
+            await self.bound_objects.start(self.cache)
+            self.authenticator.bound = self.bound_objects
         self.join = JoinService(cfg.data_dir, cfg.data_dir / "tls", cfg.token) if cfg.tls else None
         self.proxy = KubeletProxy(self.objects, cfg.data_dir / "tls") if cfg.tls else None
         self.metrics_api = MetricsApi(self.objects, cfg.data_dir / "tls" if cfg.tls else None)
@@ -294,6 +299,8 @@ class ApiServer:
             await self.namespace_lifecycle.stop()
             await self.limit_ranges.stop()
             await self.quotas.stop()
+            if self.authenticator is not None:
+                await self.bound_objects.stop()
         if self.cache:  # ends every watch, so the listener need not wait for them to close
             await self.cache.stop()
         if self._runner:
