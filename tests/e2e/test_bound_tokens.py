@@ -4,6 +4,7 @@ BoundServiceAccountTokens; a token bound to nothing keeps working."""
 
 from __future__ import annotations
 
+import base64
 import json
 import ssl
 import time
@@ -55,5 +56,43 @@ def test_a_token_of_a_deleted_pod_gets_401(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "the deleted pod's token still authenticates"
             time.sleep(0.2)
         assert whoami(server, free) == 201
+    finally:
+        server.stop()
+
+
+LEGACY = """
+apiVersion: v1
+kind: Secret
+metadata:
+  name: build-robot-token
+  annotations: {kubernetes.io/service-account.name: default}
+type: kubernetes.io/service-account-token
+"""
+
+
+def test_a_service_account_token_secret_is_filled_and_dies_with_its_secret(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data")
+    try:
+        deadline = time.monotonic() + 30
+        while server.kubectl("get", "serviceaccount", "default", check=False).returncode:
+            assert time.monotonic() < deadline, "no default service account"
+            time.sleep(0.2)
+        server.kubectl("apply", "-f", "-", input=LEGACY)
+        token = ""
+        deadline = time.monotonic() + 30
+        while not token:
+            assert time.monotonic() < deadline, "the token controller did not fill the Secret"
+            secret = json.loads(server.kubectl("get", "secret", "build-robot-token", "-o", "json").stdout)
+            token = (secret.get("data") or {}).get("token", "")
+            time.sleep(0.2)
+        assert {"ca.crt", "namespace"} <= set(secret["data"])
+        assert secret["metadata"]["annotations"]["kubernetes.io/service-account.uid"]
+        plain = base64.b64decode(token).decode()
+        assert whoami(server, plain) == 201
+        server.kubectl("delete", "secret", "build-robot-token")
+        deadline = time.monotonic() + 20
+        while whoami(server, plain) != 401:
+            assert time.monotonic() < deadline, "the deleted Secret's token still authenticates"
+            time.sleep(0.2)
     finally:
         server.stop()
