@@ -17,7 +17,8 @@ from kubelite.api import status as st
 from kubelite.api.registry import Kind, by_resource
 from kubelite.api.selectors import SelectorError, label_selector_from_struct
 from kubelite.apiserver import objects
-from kubelite.apiserver.rest import ObjectStore, WriteOptions, rfc3339
+from kubelite.apiserver.deletion import rfc3339
+from kubelite.apiserver.rest import ObjectStore, WriteOptions
 
 VIOLATION = "Cannot evict pod as it would violate the pod's disruption budget."
 CAUSE_REASON = "DisruptionBudget"
