@@ -673,7 +673,7 @@ class ObjectStore:
         data = objects.encode_for_store(obj)
         # 202 only where Kubernetes keeps it, for an explicit orphanDependents=false
         code = 202 if options.get("orphanDependents") is False else 200
-        if opts.dry_run:
+        if opts.dry_run or data == kv.value:  # a repeated delete changes nothing: no new revision
             return WriteResult(code=code, data=objects.with_resource_version(data, kv.mod_revision))
         revision = await self.store.update(key, data, kv.mod_revision)
         return WriteResult(code=code, data=objects.with_resource_version(data, revision))
