@@ -245,12 +245,16 @@ class ObjectStore:
     def _check_type_meta(kind: Kind, body: dict[str, Any]) -> None:
         api_version = body.get("apiVersion")
         body_kind = body.get("kind")
-        if api_version and api_version != kind.api_version or body_kind and body_kind != kind.kind:
+        if body_kind and body_kind != kind.kind:
+            # the codec decodes the kind the body names, then fails to convert it into this one
+            version = str(api_version or "").rpartition("/")[2]
+            internal = kind.group.split(".")[0] or "core"
             raise st.BadRequest(
-                f"the API version in the data ({api_version}) does not match the expected API "
-                f"version ({kind.api_version})" if api_version != kind.api_version else
-                f"the kind in the data ({body_kind}) does not match the expected kind ({kind.kind})"
-            )
+                f'{body_kind} in version "{version}" cannot be handled as a {kind.kind}: '
+                f"converting ({version}.{body_kind}) to ({internal}.{kind.kind}): unknown conversion")
+        if api_version and api_version != kind.api_version:
+            raise st.BadRequest(f"the API version in the data ({api_version}) does not match the "
+                                f"expected API version ({kind.api_version})")
         body["apiVersion"] = kind.api_version
         body["kind"] = kind.kind
 

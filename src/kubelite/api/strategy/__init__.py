@@ -83,6 +83,8 @@ _RETURNS_DELETED_OBJECT = frozenset({
 })
 # ...and these refuse an update without a resourceVersion (AllowUnconditionalUpdate false).
 _CONDITIONAL_UPDATE_ONLY = frozenset({"Lease", "PodDisruptionBudget"})
+# Kinds that are never stored: a POST of one is answered by a handler of its own.
+_SERVED_BY = {"Binding": "binding", "SelfSubjectAccessReview": "access-review"}
 
 
 @cache
@@ -91,6 +93,7 @@ def _for(kind: Kind) -> Strategy:
     strategy = cls(kind, validator, update_validator)
     strategy.return_deleted_object = kind.kind in _RETURNS_DELETED_OBJECT
     strategy.allow_unconditional_update = kind.kind not in _CONDITIONAL_UPDATE_ONLY
+    strategy.served_by = _SERVED_BY.get(kind.kind, "")
     return strategy
 
 

@@ -52,6 +52,8 @@ class Strategy:
     graceful_delete = False
     # DELETE answers with the removed object rather than a Success Status (ReturnDeletedObject).
     return_deleted_object = False
+    # Kinds never stored: the handler that answers a POST of one ("binding", "access-review").
+    served_by = ""
     # Names DELETE refuses with 403 Forbidden, and the reason it gives.
     protected_names: frozenset[str] = frozenset()
     protected_reason = "this object may not be deleted"
