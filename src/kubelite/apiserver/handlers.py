@@ -17,7 +17,7 @@ from kubelite.apiserver.decoding import check_shape, unrecognized_body
 from kubelite.apiserver.negotiation import decode_body, media_type, wants_table
 from kubelite.apiserver.paths import ResourcePath, parse_resource_path
 from kubelite.apiserver.query import parse_resource_version, query_int64
-from kubelite.apiserver.responses import JSON, json_response
+from kubelite.apiserver.responses import JSON, escape_html, json_response
 from kubelite.apiserver.rest import PATCH_TYPES, ObjectStore, WriteOptions, WriteResult
 from kubelite.apiserver.subresources import SERVED_BY, SUBRESOURCES
 from kubelite.apiserver.watch import serve_watch
@@ -204,11 +204,11 @@ class ResourceHandlers:
         response = web.StreamResponse(headers={"Content-Type": JSON})
         response.enable_chunked_encoding()
         await response.prepare(request)
-        await response.write(head)
+        await response.write(escape_html(head))
         for start in range(0, len(items), STREAM_LIST_OVER):
-            chunk = b",".join(items[start : start + STREAM_LIST_OVER])
+            chunk = escape_html(b",".join(items[start : start + STREAM_LIST_OVER]))
             await response.write(chunk if start == 0 else b"," + chunk)
-        await response.write(b"]}")
+        await response.write(b"]}\n")
         await response.write_eof()
         return response
 

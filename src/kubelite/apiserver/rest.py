@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import json
 import logging
 import os
 import random
@@ -36,6 +37,7 @@ from kubelite.api.patch import (
 from kubelite.api.registry import Kind, by_kind
 from kubelite.api.strategy import Strategy, strategy_for, write_strategy_for
 from kubelite.api.types.meta_v1 import ManagedFieldsEntry
+from kubelite.api.unmarshal import go_value, restore_error
 from kubelite.api.validation.errors import FieldError, invalid_message, required, status_causes
 from kubelite.apiserver import deletion, objects
 from kubelite.apiserver.decoding import convert_body
@@ -190,6 +192,17 @@ def _resource_version_required(kind: Kind, name: str) -> st.Invalid:
         causes=[{"reason": "FieldValueInvalid", "message": message,
                  "field": "metadata.resourceVersion"}],
     )
+
+
+def _check_restorable(kind: Kind, patched: Any, patch: Any) -> None:
+    """A strategic merge patch result goes through Kubernetes' unstructured converter, which
+    refuses a value of the wrong type in its own words (a 422 on the field "patch")."""
+    error = restore_error(kind.definition, patched) if kind.definition else None
+    if error:
+        value = json.dumps(go_value(patch), ensure_ascii=False)
+        cause = f"Invalid value: {value}: {error}"
+        raise st.Invalid(f' "" is invalid: patch: {cause}', causes=[
+            {"reason": "FieldValueInvalid", "message": cause, "field": "patch"}])
 
 
 def _patch_precondition(patch_type: str, patch: Any) -> str | None:
@@ -588,7 +601,9 @@ class ObjectStore:
             if patch_type == MERGE_PATCH:
                 return apply_merge_patch(current, patch), False
             if patch_type == STRATEGIC_PATCH:
-                return apply_strategic_merge_patch(current, patch, kind.definition), False
+                patched = apply_strategic_merge_patch(current, patch, kind.definition)
+                _check_restorable(kind, patched, patch)
+                return patched, False
             self._check_apply_body(kind, patch)
             return server_side_apply(
                 current, patch, manager=opts.field_manager, force=opts.force,
