@@ -141,15 +141,15 @@ def _check(value: Any, schema: dict[str, Any], struct: str, fields: tuple[str, .
 
 # ----- runtime.DefaultUnstructuredConverter.FromUnstructured (the strategic-merge-patch path)
 
+_GO_KINDS = {"string": "string", "array": "slice", "object": "map", "bool": "bool"}
+
+
 def _go_kind(value: Any) -> str:
     """The reflect.Kind of a JSON value decoded into interface{} (integers as int64)."""
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int64"
-    if isinstance(value, float):
-        return "float64"
-    return {str: "string", list: "slice", dict: "map"}.get(type(value), "invalid")
+    kind = json_type(value)
+    if kind == "number":
+        return "float64" if isinstance(value, float) else "int64"
+    return _GO_KINDS.get(kind, "invalid")
 
 
 def _restore(value: Any, schema: dict[str, Any]) -> str | None:
@@ -173,22 +173,23 @@ def _restore(value: Any, schema: dict[str, Any]) -> str | None:
     if "object" in kinds:
         if src != "map":
             return f"cannot restore map from {src}"
-        extra = resolved.get("additionalProperties")
-        for item in value.values() if isinstance(extra, dict) else ():
-            found = _restore(item, extra)
-            if found:
-                return found
-        return None
+        return _first_restore(value.values(), resolved.get("additionalProperties"))
     if "array" in kinds:
         if src != "slice":
             return f"cannot restore slice from {src}"
-        items = resolved.get("items")
-        for item in value if isinstance(items, dict) else ():
-            found = _restore(item, items)
-            if found:
-                return found
-        return None
+        return _first_restore(value, resolved.get("items"))
     return _restore_scalar(value, src, go_type(resolved)) if kinds else None
+
+
+def _first_restore(values: Any, schema: Any) -> str | None:
+    """The first error among the members of a map or slice whose members have `schema`."""
+    if not isinstance(schema, dict):
+        return None
+    for item in values:
+        found = _restore(item, schema)
+        if found:
+            return found
+    return None
 
 
 def _restore_scalar(value: Any, src: str, dst: str) -> str | None:
@@ -209,18 +210,3 @@ def restore_error(definition: str, body: Any) -> str | None:
     """The first error Kubernetes' unstructured converter meets turning `body` into the type
     of `definition` (`cannot restore map from string`)."""
     return _restore(body, {"$ref": _REF_PREFIX + definition})
-
-
-def go_value(value: Any) -> str:
-    """A JSON value as Go's fmt prints it with %+v (maps with sorted keys)."""
-    if isinstance(value, dict):
-        return "map[" + " ".join(f"{k}:{go_value(value[k])}" for k in sorted(value)) + "]"
-    if isinstance(value, list):
-        return "[" + " ".join(go_value(v) for v in value) + "]"
-    if value is None:
-        return "<nil>"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)  # whole floats came in as integers: the rest print alike
-    return str(value)

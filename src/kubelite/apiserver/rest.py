@@ -31,13 +31,14 @@ from kubelite.api.patch import (
     apply_merge_patch,
     apply_strategic_merge_patch,
     created_managed_fields,
+    go_repr,
     record_update,
     server_side_apply,
 )
 from kubelite.api.registry import Kind, by_kind
 from kubelite.api.strategy import Strategy, strategy_for, write_strategy_for
 from kubelite.api.types.meta_v1 import ManagedFieldsEntry
-from kubelite.api.unmarshal import go_value, restore_error
+from kubelite.api.unmarshal import restore_error
 from kubelite.api.validation.errors import FieldError, invalid_message, required, status_causes
 from kubelite.apiserver import deletion, objects
 from kubelite.apiserver.decoding import convert_body
@@ -199,7 +200,7 @@ def _check_restorable(kind: Kind, patched: Any, patch: Any) -> None:
     refuses a value of the wrong type in its own words (a 422 on the field "patch")."""
     error = restore_error(kind.definition, patched) if kind.definition else None
     if error:
-        value = json.dumps(go_value(patch), ensure_ascii=False)
+        value = json.dumps(go_repr(patch), ensure_ascii=False)
         cause = f"Invalid value: {value}: {error}"
         raise st.Invalid(f' "" is invalid: patch: {cause}', causes=[
             {"reason": "FieldValueInvalid", "message": cause, "field": "patch"}])
