@@ -17,6 +17,7 @@ import msgspec
 import yaml
 
 from kubelite.api import status as st
+from kubelite.api.decoding import DecodeError, decode_json, decode_yaml
 from kubelite.api.unmarshal import first_type_error
 
 T = TypeVar("T")
@@ -109,15 +110,13 @@ def _json_parse_error(raw: bytes) -> str:
     text = raw.strip()
     if not text:
         return "unexpected end of JSON input"
+    first = chr(text[0])
+    if first not in '{["-0123456789tfn':
+        return f"invalid character {first!r} looking for beginning of value"
     try:
-        value = msgspec.json.decode(text)
-    except msgspec.DecodeError as e:
-        if "truncated" in str(e):
-            return "unexpected end of JSON input"
-        first = chr(text[0])
-        if first not in '{["-0123456789tfn':
-            return f"invalid character {first!r} looking for beginning of value"
-        return str(e)
+        value = decode_json(text)  # bounded: a body nested too deep says so, never recurses
+    except (DecodeError, ValueError) as e:
+        return "unexpected end of JSON input" if "truncated" in str(e) else str(e)
     got = "bool" if isinstance(value, bool) else _GO_JSON_TYPES.get(type(value), "null")
     return f"json: cannot unmarshal {got} into Go value of type {_TYPE_META_STRUCT}"
 
@@ -126,9 +125,10 @@ def unrecognized_body(kind: str, raw: bytes, content_type: str) -> st.BadRequest
     """transformDecodeError for a body whose apiVersion and kind cannot even be read."""
     if "yaml" in content_type:
         try:
-            as_json = msgspec.json.encode(yaml.safe_load(raw.decode()))
-        except (UnicodeDecodeError, yaml.YAMLError, TypeError) as e:
-            detail = f"error converting YAML to JSON: yaml: {str(e).splitlines()[0]}"
+            as_json = msgspec.json.encode(decode_yaml(raw))  # bounded: alias bombs refused
+        except (DecodeError, yaml.YAMLError, ValueError, TypeError) as e:
+            words = str(e).splitlines()[0] if str(e) else type(e).__name__
+            detail = f"error converting YAML to JSON: {words}"
         else:
             detail = f"couldn't get version/kind; json parse error: {_json_parse_error(as_json)}"
     else:

@@ -462,7 +462,14 @@ class ObjectStore:
         want = meta.get("resourceVersion")
         want_rev = parse_resource_version(str(want)) if want else 0
         for _ in range(CONFLICT_RETRIES):
-            kv = await self._get_kv(kind, namespace, name)
+            kv = await self.store.get(objects.object_key(kind, namespace, name))
+            if kv is None:
+                if subresource or not strategy_for(kind).allow_create_on_update:
+                    raise st.not_found(kind.plural, name, kind.group)
+                try:  # AllowCreateOnUpdate: a PUT of a missing object creates it
+                    return await self.create(kind, namespace, dict(body), opts)
+                except st.AlreadyExists:
+                    continue
             if not want_rev and not write_strategy_for(kind, subresource).allow_unconditional_update:
                 raise _resource_version_required(kind, name)
             if want_rev and want_rev != kv.mod_revision:

@@ -128,6 +128,16 @@ async def test_a_lease_refuses_an_update_without_a_resource_version(objs: Object
         await objs.update(LEASES, "default", "l", body, OPTS)
 
 
+async def test_a_put_creates_only_the_kinds_that_allow_create_on_update(objs: ObjectStore) -> None:
+    svc = _body(SERVICES, "s", spec={"ports": [{"port": 80}]})
+    created = await objs.update(SERVICES, "default", "s", svc, OPTS)
+    assert created.code == 201 and created.obj["status"] == {"loadBalancer": {}}
+    with pytest.raises(st.NotFound):
+        await objs.update(CONFIGMAPS, "default", "c", _body(CONFIGMAPS, "c"), OPTS)
+    with pytest.raises(st.NotFound):  # never through a subresource
+        await objs.update(SERVICES, "default", "t", _body(SERVICES, "t"), OPTS, "status")
+
+
 async def test_a_patch_needs_no_resource_version_even_where_updates_do(objs: ObjectStore) -> None:
     await objs.create(LEASES, "default", _body(LEASES, "l", spec={"holderIdentity": "a"}), OPTS)
     patched = await objs.patch(LEASES, "default", "l", "application/merge-patch+json",

@@ -83,6 +83,8 @@ _RETURNS_DELETED_OBJECT = frozenset({
 })
 # ...and these refuse an update without a resourceVersion (AllowUnconditionalUpdate false).
 _CONDITIONAL_UPDATE_ONLY = frozenset({"Lease", "PodDisruptionBudget"})
+# ...and these are created by a PUT when they do not exist yet (AllowCreateOnUpdate).
+_CREATE_ON_UPDATE = frozenset({"Service", "Endpoints", "Event", "LimitRange", "Lease"})
 # Kinds that are never stored: a POST of one is answered by a handler of its own.
 _SERVED_BY = {"Binding": "binding", "SelfSubjectAccessReview": "access-review"}
 
@@ -93,6 +95,7 @@ def _for(kind: Kind) -> Strategy:
     strategy = cls(kind, validator, update_validator)
     strategy.return_deleted_object = kind.kind in _RETURNS_DELETED_OBJECT
     strategy.allow_unconditional_update = kind.kind not in _CONDITIONAL_UPDATE_ONLY
+    strategy.allow_create_on_update = kind.kind in _CREATE_ON_UPDATE
     strategy.served_by = _SERVED_BY.get(kind.kind, "")
     return strategy
 

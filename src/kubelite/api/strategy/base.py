@@ -48,6 +48,8 @@ class Strategy:
     # An update without metadata.resourceVersion (or "0") overwrites whatever is stored
     # (AllowUnconditionalUpdate); when False it is a 422, as for Leases and PDBs.
     allow_unconditional_update = True
+    # A PUT of an object that does not exist creates it (AllowCreateOnUpdate).
+    allow_create_on_update = False
     # Whether DELETE gives a grace period (RESTGracefulDeleteStrategy: Pods).
     graceful_delete = False
     # DELETE answers with the removed object rather than a Success Status (ReturnDeletedObject).
