@@ -1,8 +1,10 @@
 """Generic REST storage: create, get, list, update, patch and delete for any kind.
 
 Knows no kind in particular: per-kind behaviour comes from the kind's strategy
-(`api/strategy`), the schema (`api/definitions.json`) and the registry entry. This is
-the Kubernetes "generic registry store" in Python.
+(`api/strategy`: write hooks, status and other subresource strategies, delete hooks and the
+store options ReturnDeletedObject, AllowUnconditionalUpdate, AllowCreateOnUpdate), the
+schema (`api/definitions.json`) and the registry entry. This is Kubernetes' generic registry
+store (`store.go`) in Python; what a DELETE decides is in `deletion.py`.
 """
 
 from __future__ import annotations
