@@ -173,6 +173,7 @@ async def test_an_unbound_pod_goes_at_once_and_answers_with_itself(objs: ObjectS
     await objs.create(PODS, "default", _pod("p"), OPTS)
     result = await objs.delete(PODS, "default", "p", {}, OPTS)
     assert result.body is None and result.obj["kind"] == "Pod"
+    assert result.obj["metadata"]["deletionTimestamp"]  # as marked before its removal
     assert await _gone(objs, PODS, "default", "p")
 
 
@@ -187,7 +188,7 @@ async def test_a_bound_pod_gets_its_grace_period_which_later_deletes_may_only_sh
     shorter = await objs.delete(PODS, "default", "p", {"gracePeriodSeconds": 10}, OPTS)
     assert shorter.obj["metadata"]["deletionGracePeriodSeconds"] == 10
     final = await objs.delete(PODS, "default", "p", {"gracePeriodSeconds": 0}, OPTS)  # the kubelet's
-    assert final.body is None and final.obj["metadata"]["name"] == "p"
+    assert final.body is None and final.obj["metadata"]["deletionGracePeriodSeconds"] == 0
     assert await _gone(objs, PODS, "default", "p")
 
 
