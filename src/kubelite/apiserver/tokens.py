@@ -32,13 +32,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from kubelite.api import status as st
 from kubelite.api.registry import by_resource
 from kubelite.apiserver import objects
-from kubelite.apiserver.decoding import check_shape
 
 if TYPE_CHECKING:
-    from aiohttp import web
 
     from kubelite.apiserver.handlers import ResourceHandlers
-    from kubelite.apiserver.paths import ResourcePath
     from kubelite.apiserver.rest import ObjectStore
 
 ISSUER = "https://kubernetes.default.svc.cluster.local"
@@ -329,14 +326,3 @@ async def _bind(store: ObjectStore, subject: TokenSubject, ref: dict[str, Any]
     bound = TokenSubject(subject.namespace, subject.name, subject.uid, ref_name, uid, node_name,
                          subject.token_id)
     return bound, node_uid
-
-
-async def serve_token_request(handlers: ResourceHandlers, request: web.Request,
-                              path: ResourcePath) -> dict[str, Any]:
-    """POST serviceaccounts/NAME/token."""
-    if request.method != "POST":
-        raise st.MethodNotAllowed("the server does not allow this method on the requested resource")
-    assert path.name is not None and path.namespace is not None
-    body = await handlers._object_body(request)
-    check_shape(body, TOKEN_REQUEST)
-    return await create_token(handlers.store, issuer_of(handlers), path.namespace, path.name, body)
