@@ -2,7 +2,7 @@
 cluster, for each pod network backend (vxlan and host-gw), through the real kubectl and runc:
 
 - a 3-replica Deployment behind a Service lands one pod per machine by default spreading;
-- pods reach pods on the other machines by IP (ICMP and TCP);
+- pods, and the machines themselves, reach pods on the other machines by IP (ICMP and TCP);
 - a Service ClusterIP with endpoints on all three machines reaches every endpoint, none fails;
 - the NodePort answers on each machine's address (from the host and from another machine) and
   on 127.0.0.1 inside each machine;
@@ -18,7 +18,6 @@ machines helper, even on failure.
 from __future__ import annotations
 
 import json
-import random
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,11 +113,9 @@ def _all_running(c: Cluster) -> bool:
 @pytest.fixture(scope="module", params=[VXLAN, HOST_GW])
 def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     backend: str = request.param
-    # A node port range of its own: NodePorts answer on every local address of a machine, and
-    # the host is a machine to clusters of other tests running beside this one.
-    low = random.randrange(30000, 32600, 100)
-    with machine_cluster(tmp_path_factory.mktemp(f"machines-{backend}"), 3,
-                         "--service-node-port-range", f"{low}-{low + 99}") as mc:
+    # NodePorts answer inside the machines only (their own network namespaces): the default
+    # range cannot meet another test's cluster on the host.
+    with machine_cluster(tmp_path_factory.mktemp(f"machines-{backend}"), 3) as mc:
         for m in mc.machines:
             mc.join(m, "--pod-network", backend)
         c = Cluster(mc, backend)
@@ -147,6 +144,9 @@ def test_pods_reach_pods_on_other_machines_by_ip(cluster: Cluster) -> None:
             out = cluster.exec(name, f"ping -c 1 -W 3 {ip} >/dev/null && echo icmp-ok; "
                                      f"timeout 5 wget -q -O - http://{ip}:8080/")
             assert out.split() == ["icmp-ok", host], (name, "->", ip, out)
+            # The machine itself too (its processes, hostNetwork pods): pods answer it.
+            direct = m.run("curl", "-s", "-m", "5", f"http://{ip}:8080/")
+            assert direct.stdout.strip() == host, (m.node_name, "->", ip, direct)
 
 
 def _fetch_loop(url: str, n: int = REQUESTS) -> str:
