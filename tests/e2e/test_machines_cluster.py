@@ -5,7 +5,8 @@ cluster, for each pod network backend (vxlan and host-gw), through the real kube
 - pods, and the machines themselves, reach pods on the other machines by IP (ICMP and TCP);
 - a Service ClusterIP with endpoints on all three machines reaches every endpoint, none fails;
 - the NodePort answers on each machine's address (from the host and from another machine) and
-  on 127.0.0.1 inside each machine;
+  on 127.0.0.1 inside each machine; with externalTrafficPolicy: Local the machine's own pod
+  answers clients from anywhere;
 - pods on every machine resolve Services by name (full and short, through the search list);
 - `https://kubernetes.default.svc/version` answers a pod on a machine other than the server's,
   with the pod's service-account token;
@@ -121,6 +122,7 @@ def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         c = Cluster(mc, backend)
         c.apply(service("web"))
         c.apply(service("web-np", type="NodePort"))
+        c.apply(service("web-local", type="NodePort", externalTrafficPolicy="Local"))
         c.apply(deployment(3))
         for m in mc.machines:
             c.apply(client(m))
@@ -192,6 +194,35 @@ def test_node_port_answers_on_every_machine(cluster: Cluster) -> None:
             assert got and set(got) <= hosts, (m.node_name, where, got)
             seen |= set(got)
     assert seen == hosts  # every endpoint answered through some node's NodePort
+
+
+def test_local_node_port_keeps_clients_from_anywhere_on_the_machines_own_pod(cluster: Cluster) -> None:
+    """externalTrafficPolicy: Local: no SNAT, so the pod answers the client's own address
+    (the host, another machine) through its node; only the machine's own endpoint answers."""
+    port = cluster.get("service", "web-local")["spec"]["ports"][0]["nodePort"]
+    web = cluster.web_by_node()
+    machines = cluster.mc.machines
+    for i, m in enumerate(machines):
+        own = web[m.node_name]["metadata"]["name"]
+        neighbour = machines[(i + 1) % len(machines)]
+        assert _host_fetch(f"http://{m.address}:{port}/", 3) == [own] * 3, m.node_name
+        got = _machine_fetch(neighbour, f"http://{m.address}:{port}/", 3)
+        assert got == [own] * 3, (m.node_name, f"from machine {neighbour.index}", got)
+        # The connection as the machine tracked it: its answer went to the client's own address.
+        assert _replies_to(m, neighbour.address, port) == [neighbour.address] * 3, m.node_name
+
+
+def _replies_to(m: Machine, client: str, port: int) -> list[str]:
+    """Where `m` sent the answers of connections from `client` to its node port: the client's
+    address unless they were masqueraded (then `m`'s own)."""
+    out = []
+    for line in m.run("cat", "/proc/net/nf_conntrack").stdout.splitlines():
+        fields = line.split()
+        original = [f for f in fields if "=" in f][:4]
+        if original == [f"src={client}", f"dst={m.address}", original[2], f"dport={port}"]:
+            reply = [f for f in fields if f.startswith("dst=")][1]
+            out.append(reply.removeprefix("dst="))
+    return out
 
 
 def test_pods_on_every_machine_resolve_services_by_name(cluster: Cluster) -> None:

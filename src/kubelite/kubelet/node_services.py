@@ -44,8 +44,7 @@ class NodeServices:
                                   service_cidr=config.service_cidr,
                                   route_device=config.names.bridge, cluster_cidr=pod_cidr,
                                   node_ips=tuple(config.nodeport_addresses),
-                                  node_name=config.node_name, pod_gateway=gateway,
-                                  cluster_pods=config.cluster_cidr, services=services)
+                                  node_name=config.node_name, services=services)
         self.dns = ClusterDns(client, gateway, dns_port, zone=config.cluster_domain,
                               services=services)
         self.proxy_running = False

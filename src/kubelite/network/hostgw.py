@@ -2,15 +2,12 @@
 
 No encapsulation (pods keep the full MTU), but every node must be on one L2 segment: a route
 via an address that is not on-link is refused by the kernel, and that peer stays unreachable
-(logged). The routes name this node's pod gateway (the bridge's address) as the source of the
-node's own packets, so pods on other nodes, which route only the cluster's pod range, can
-answer the node (its processes, hostNetwork pods), as they answer the vxlan device's address. The routes carry protocol ROUTE_PROTO, and only routes with that protocol inside the
+(logged). The routes carry protocol ROUTE_PROTO, and only routes with that protocol inside the
 cluster CIDR are ever changed or removed, so the host's own routes are never touched.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 
 from kubelite.network import iproute
@@ -30,14 +27,6 @@ log = logging.getLogger(__name__)
 ROUTE_PROTO = 75  # `ip route ... proto 75`: marks the routes this backend owns
 
 
-def pod_gateway(pod_cidr: str) -> str:
-    """The first address of the pod CIDR (the bridge's); "" when unknown (`--cleanup`)."""
-    try:
-        return str(next(ipaddress.ip_network(pod_cidr, strict=False).hosts()))
-    except (ValueError, StopIteration):
-        return ""
-
-
 class HostGwBackend:
     """Routes for nodes that share a LAN."""
 
@@ -45,7 +34,6 @@ class HostGwBackend:
 
     def __init__(self, local: LocalNode) -> None:
         self.local = local
-        self.src = pod_gateway(local.pod_cidr)
 
     async def pod_mtu(self) -> int:
         return await underlying_mtu(self.local.public_ip)
@@ -61,18 +49,18 @@ class HostGwBackend:
 
     async def current(self) -> frozenset[Route]:
         return frozenset(
-            Route(r["dst"], r.get("gateway", ""), src=r.get("prefsrc", ""))
+            Route(r["dst"], r.get("gateway", ""))
             for r in await iproute.read_json("ip", "-4", "route", "show", "proto",
                                              str(ROUTE_PROTO))
             if within(r.get("dst", ""), self.local.cluster_cidr))
 
     async def reconcile(self, peers: list[Peer]) -> None:
-        await self.apply(host_gw_desired(peers, self.src))
+        await self.apply(host_gw_desired(peers))
 
     async def apply(self, want: Desired) -> None:
         have = await self.current()
         lines = [f"route del {r.dst} via {r.via} proto {ROUTE_PROTO}" for r in have - want.routes]
-        lines += [f"route replace {r.dst} via {r.via} proto {ROUTE_PROTO}" + (f" src {r.src}" if r.src else "")
+        lines += [f"route replace {r.dst} via {r.via} proto {ROUTE_PROTO}"
                   for r in sorted(want.routes - have, key=str)]
         await iproute.batch("ip", lines)
         if lines:

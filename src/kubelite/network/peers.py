@@ -53,12 +53,11 @@ class Peer:
 
 @dataclass(frozen=True)
 class Route:
-    """`ip route replace DST via VIA [dev DEV onlink] [src SRC]`."""
+    """`ip route replace DST via VIA [dev DEV onlink]`."""
 
     dst: str
     via: str
     onlink: bool = False
-    src: str = ""  # the source address this node's own packets take on the route
 
 
 @dataclass(frozen=True)
@@ -163,11 +162,9 @@ def vxlan_desired(peer_list: Iterable[Peer]) -> Desired:
     )
 
 
-def host_gw_desired(peer_list: Iterable[Peer], src: str = "") -> Desired:
-    """Per peer: route POD_CIDR via PUBLIC_IP (the peer must be on this node's L2 segment),
-    with `src` (this node's pod gateway) as the source of the node's own packets: pods route
-    only the cluster's pod range, so they could not answer the node's LAN address."""
-    return Desired(routes=frozenset(Route(p.pod_cidr, p.public_ip, src=src) for p in peer_list))
+def host_gw_desired(peer_list: Iterable[Peer]) -> Desired:
+    """Per peer: route POD_CIDR via PUBLIC_IP (the peer must be on this node's L2 segment)."""
+    return Desired(routes=frozenset(Route(p.pod_cidr, p.public_ip) for p in peer_list))
 
 
 def within(cidr: str, cluster_cidr: str) -> bool:

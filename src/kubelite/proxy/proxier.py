@@ -32,17 +32,15 @@ class ServiceProxy:
     outgoing device: it is set on `route_device` and on `localnet_devices` (kube-proxy sets it
     on every device; the table drops other traffic to 127.0.0.0/8 from outside, as kube-proxy's
     firewall rule does). `node_name` makes this node's endpoints the local ones of the
-    traffic policies Local. `pod_gateway` and `cluster_pods` give masqueraded traffic to
-    other nodes' pods a source they can answer (ruleset.Scope). Like kube-proxy, `stop()`
-    leaves the table and route in place (Services keep working while the agent restarts);
-    `nft.delete_table` (`kubelite agent --cleanup`) removes them.
+    traffic policies Local. Like kube-proxy, `stop()` leaves the table and route in place (Services keep
+    working while the agent restarts); `nft.delete_table` (`kubelite agent --cleanup`) removes
+    them.
     """
 
     def __init__(self, client: ApiClient, table: str, *, service_cidr: str | None = None,
                  route_device: str | None = None, cluster_cidr: str | None = None,
                  node_ips: tuple[str, ...] = (), node_name: str = "",
                  localnet_devices: tuple[str, ...] = (), masquerade_all: bool = False,
-                 pod_gateway: str = "", cluster_pods: str = "",
                  batch_delay: float = 0.02, services: Informer | None = None) -> None:
         self.client = client
         self.table = table
@@ -51,8 +49,7 @@ class ServiceProxy:
         self.cluster_cidr = cluster_cidr
         self.masquerade_all = masquerade_all
         self.scope = Scope(pod_interface=route_device or "", service_cidr=service_cidr or "",
-                           node_ips=tuple(ip for ip in node_ips if ip), node_name=node_name,
-                           pod_gateway=pod_gateway, cluster_pods=cluster_pods)
+                           node_ips=tuple(ip for ip in node_ips if ip), node_name=node_name)
         self.localnet_devices = tuple(d for d in (route_device, *localnet_devices) if d)
         self.batch_delay = batch_delay
         # A view of the caller's Services informer (shared with the kubelet), or one of its own.

@@ -12,9 +12,7 @@ Layout (one `ip` table per cluster, named by the caller):
     ext-ID                    NodePort traffic: masquerade and svc-ID, or (policy Local)
                               local-ID keeping the client's address
     ep-ID-N                   remembers the client (affinity) and DNATs to ip:port
-    postrouting (nat)         masquerades marked packets (hairpin, NodePort, off-cluster);
-                              those bound for a pod of the cluster take this node's pod
-                              gateway address, which every pod has a route back to
+    postrouting (nat)         masquerades marked packets (hairpin, NodePort, off-cluster)
     filter input/output/forward  reject connections to Services with no endpoints
 
 `transaction()` replaces the whole table atomically in one nft run: flush and redeclare, so
@@ -61,18 +59,12 @@ class Scope:
     pod bridge) or, from the node itself, to `service_cidr`; NodePorts only on `node_ips`
     (empty: every local address, 127.0.0.1 included). An empty field means no restriction of
     that kind. `node_name` is this node: its endpoints are the local ones of the Local
-    traffic policies (none are local without it). `pod_gateway` (this node's pod bridge
-    address) and `cluster_pods` (every node's pod range) make masqueraded traffic for a pod
-    on another node leave with the gateway as its source: pods have routes to the cluster's
-    pod range only, so with the LAN address a masquerade would pick (host-gw) they could not
-    answer."""
+    traffic policies (none are local without it)."""
 
     pod_interface: str = ""
     service_cidr: str = ""
     node_ips: tuple[str, ...] = ()
     node_name: str = ""
-    pod_gateway: str = ""
-    cluster_pods: str = ""
 
     @property
     def loopback_node_ports(self) -> bool:
@@ -184,10 +176,7 @@ class _Tables:
                        nat.format("prerouting", -100))
         body += _chain("output", [f"{to_services}jump services", "jump node-ports"],
                        nat.format("output", -100))
-        marked = f"meta mark & {MASQ_MARK} == {MASQ_MARK}"
-        to_pods = [f"{marked} ip daddr {scope.cluster_pods} snat ip to {scope.pod_gateway}"] \
-            if scope.pod_gateway and scope.cluster_pods else []
-        body += _chain("postrouting", [*to_pods, f"{marked} masquerade"],
+        body += _chain("postrouting", [f"meta mark & {MASQ_MARK} == {MASQ_MARK} masquerade"],
                        nat.format("postrouting", 100))
         body += _chain("mark-for-masquerade", [f"meta mark set meta mark | {MASQ_MARK}"])
         body += _chain("services", self.dispatch)

@@ -140,19 +140,8 @@ def test_rules_match_only_this_clusters_traffic() -> None:
     assert "\t\tjump services" in unscoped
 
 
-def test_masqueraded_traffic_to_pods_takes_the_pod_gateway_address() -> None:
-    """Pods route only the cluster's pod range: a NodePort connection sent to a pod on another
-    node (host-gw: out of the LAN interface) must come from an address inside it."""
-    scope = Scope(pod_gateway="10.244.0.1", cluster_pods="10.244.0.0/16")
-    lines = render("kl_test", [port(TWO, node_port=30080)], scope=scope).text.splitlines()
-    snat = lines.index("\t\tmeta mark & 0x4000 == 0x4000 ip daddr 10.244.0.0/16 snat ip to 10.244.0.1")
-    assert lines[snat + 1] == "\t\tmeta mark & 0x4000 == 0x4000 masquerade"  # anything else
-    assert "snat" not in render("kl_test", [port(TWO, node_port=30080)]).text
-
-
 async def test_nft_accepts_the_scoped_script() -> None:
-    scope = Scope(pod_interface="kl-abc", service_cidr="10.43.0.0/16", node_ips=("192.0.2.10",),
-                  pod_gateway="10.244.0.1", cluster_pods="10.244.0.0/16")
+    scope = Scope(pod_interface="kl-abc", service_cidr="10.43.0.0/16", node_ips=("192.0.2.10",))
     rs = render("kl_check", [port(TWO, node_port=30080, affinity_timeout=30),
                              port((), name="none", cluster_ip="10.43.0.31", protocol="UDP",
                                   port_name="dns", node_port=30082)], scope=scope)
