@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubelite.api.priority import DEFAULT_PRIORITY_WHEN_NO_DEFAULT_CLASS_EXISTS, PREEMPT_LOWER_PRIORITY
+from kubelite.api.priority import (
+    DEFAULT_PRIORITY_WHEN_NO_DEFAULT_CLASS_EXISTS,
+    PREEMPT_LOWER_PRIORITY,
+)
 from kubelite.api.registry import Kind, by_resource
 from kubelite.apiserver import objects
 from kubelite.apiserver.admission import WatchedKind
@@ -57,7 +60,8 @@ class PriorityAdmission:
         if not spec.priority_class_name:
             default = await self.default_class()
             if default is None:
-                priority, policy = DEFAULT_PRIORITY_WHEN_NO_DEFAULT_CLASS_EXISTS, PREEMPT_LOWER_PRIORITY
+                priority: int = DEFAULT_PRIORITY_WHEN_NO_DEFAULT_CLASS_EXISTS
+                policy: str | None = PREEMPT_LOWER_PRIORITY
             else:
                 spec.priority_class_name = default["metadata"]["name"]
                 priority, policy = default.get("value", 0), default.get("preemptionPolicy")

@@ -5,7 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from kubelite.api.tables._base import Column, Obj, Printer, age, age_column, columns, doc, name, name_column
+from kubelite.api.tables._base import (
+    Column,
+    Obj,
+    Printer,
+    age,
+    age_column,
+    columns,
+    doc,
+    name,
+    name_column,
+)
 
 PRIORITY_CLASS = "io.k8s.api.scheduling.v1.PriorityClass"
 
