@@ -51,6 +51,7 @@ ROOTS = [
     "io.k8s.api.authentication.v1.SelfSubjectReview",
     "io.k8s.api.policy.v1.Eviction",
     "io.k8s.api.policy.v1.PodDisruptionBudget",
+    "io.k8s.api.scheduling.v1.PriorityClass",
     "io.k8s.api.autoscaling.v1.Scale",
     "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
     "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",

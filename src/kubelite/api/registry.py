@@ -21,6 +21,7 @@ from kubelite.api.types import (  # noqa: I001
     discovery_v1,
     events_v1,
     policy_v1,
+    scheduling_v1,
     storage_v1,
 )
 
@@ -108,6 +109,7 @@ def _definition(group: str, version: str, kind: str) -> str:
         "authentication.k8s.io": "authentication",
         "authorization.k8s.io": "authorization",
         "policy": "policy",
+        "scheduling.k8s.io": "scheduling",
         "autoscaling": "autoscaling",
     }[group]
     return f"io.k8s.api.{package}.{version}.{kind}"
@@ -191,6 +193,8 @@ KINDS: tuple[Kind, ...] = (
           authorization_v1.SelfSubjectAccessReview, namespaced=False, verbs=CREATE_ONLY),
     _kind("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", policy_v1.PodDisruptionBudget,
           short_names=("pdb",), subresources=(STATUS,)),
+    _kind("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", scheduling_v1.PriorityClass,
+          namespaced=False, short_names=("pc",)),
 )
 
 # Kinds that live only behind a subresource or inside a request body.

@@ -16,6 +16,7 @@ from kubelite import tls
 from kubelite.apiserver import client_certs
 from kubelite.apiserver.admission import NamespaceLifecycle, StorageAdmission, WatchedKind
 from kubelite.apiserver.admission_noderestriction import NodeRestriction
+from kubelite.apiserver.admission_priority import PriorityAdmission
 from kubelite.apiserver.admission_quota import LIMIT_RANGES, RESOURCE_QUOTAS, admission_plugins
 from kubelite.apiserver.advertise import advertise_address
 from kubelite.apiserver.app import build_app
@@ -42,6 +43,7 @@ from kubelite.apiserver.podsecurity_config import PodSecurityConfig
 from kubelite.apiserver.proxy import KubeletProxy
 from kubelite.apiserver.rest import ObjectStore
 from kubelite.apiserver.systemnamespaces import SystemNamespaces
+from kubelite.apiserver.systempriorityclasses import ensure_system_priority_classes
 from kubelite.apiserver.watchcache import WatchCache
 from kubelite.client import ApiClient, kubeconfig
 from kubelite.client.api_client import UNIX_SCHEME
@@ -159,15 +161,19 @@ class ApiServer:
         self.node_restriction = NodeRestriction(timed)
         self.pod_security = PodSecurity(timed, cfg.pod_security)
         limit_ranger, quota = admission_plugins(timed, self.limit_ranges, self.quotas)
+        self.priority = PriorityAdmission(timed)
         self.objects = ObjectStore(
             # Kubernetes' order: mutating plugins (LimitRanger) before validating ones
             # (NodeRestriction, PodSecurity, ResourceQuota)
             timed, admission=[self.namespace_lifecycle, self.node_restriction, self.service_allocator,
-                              StorageAdmission(timed), limit_ranger, self.pod_security, quota],
+                              StorageAdmission(timed), limit_ranger, self.priority, self.pod_security,
+                              quota],
             after_delete=[self.service_allocator.after_delete],
         )
         self.system_namespaces = SystemNamespaces(self.objects)
         await self.system_namespaces.start(self.cache)
+        await ensure_system_priority_classes(self.objects)
+        await self.priority.classes.start(self.cache)
         await self.namespace_lifecycle.start(self.cache)
         await self.limit_ranges.start(self.cache)
         await self.quotas.start(self.cache)
@@ -330,6 +336,7 @@ class ApiServer:
             await self.namespace_lifecycle.stop()
             await self.limit_ranges.stop()
             await self.quotas.stop()
+            await self.priority.classes.stop()
             await self.node_graph_feed.stop()
             await self.pod_security.stop()
             if self.authenticator is not None:

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 
 import numpy as np
 
 from kubelite.api.types import core_v1
+from kubelite.api.types.policy_v1 import PodDisruptionBudget
 from kubelite.scheduler.cache import NodeInfo, Snapshot
 from kubelite.scheduler.framework import SUCCESS, ApiPatch, Code, CycleState, Plugin, Status
 from kubelite.scheduler.node_arrays import BoolArray, IntArray
+from kubelite.scheduler.plugins import default_preemption as preemption
 from kubelite.scheduler.registry import Profile, default_profile
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
@@ -24,9 +27,6 @@ MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
 
 NO_NODE_AVAILABLE = "0/{n} nodes are available"
 NO_NODES_REGISTERED = "no nodes available to schedule pods"
-PREEMPTION_NOT_HELPFUL = "Preemption is not helpful for scheduling"
-NO_PREEMPTION_VICTIMS = "No preemption victims found for incoming pod"
-PREEMPTION_NEVER = "not eligible due to preemptionPolicy=Never."
 
 
 def num_feasible_nodes_to_find(num_all_nodes: int, percentage: int = 0) -> int:
@@ -62,6 +62,7 @@ class FitError(Exception):
         self.pod = pod
         self.num_all_nodes = num_all_nodes
         self.diagnosis = diagnosis
+        self.post_filter_msg: str | None = None  # DefaultPreemption's verdict, once it ran
         super().__init__(self.message)
 
     @property
@@ -75,18 +76,20 @@ class FitError(Exception):
             hist = _histogram(list(self.diagnosis.node_status.values()))
             if hist:
                 msg += f" {hist}."
-        return msg + f" preemption: {self.preemption_message()}"
+        post = self.preemption_message() if self.post_filter_msg is None else self.post_filter_msg
+        return msg + (f" {post}" if post else "")
 
     def preemption_message(self) -> str:
-        """What DefaultPreemption reports; kubelite never evicts, so it finds no victims."""
-        spec = self.pod.spec
-        if spec is not None and spec.preemption_policy == "Never":
-            return PREEMPTION_NEVER
-        verdicts = [Status(reasons=(PREEMPTION_NOT_HELPFUL,))
+        """DefaultPreemption's words when it found no victims (or did not run)."""
+        why = preemption.eligible(self.pod, None)
+        if why:
+            return f"preemption: {why}"
+        verdicts = [Status(reasons=(preemption.PREEMPTION_NOT_HELPFUL,))
                     if s.code == Code.UNSCHEDULABLE_AND_UNRESOLVABLE
-                    else Status(reasons=(NO_PREEMPTION_VICTIMS,))
+                    else Status(reasons=(preemption.NO_PREEMPTION_VICTIMS,))
                     for s in self.diagnosis.node_status.values()]
-        return f"{NO_NODE_AVAILABLE.format(n=self.num_all_nodes)}: {_histogram(verdicts)}."
+        return (f"preemption: {NO_NODE_AVAILABLE.format(n=self.num_all_nodes)}: "
+                f"{_histogram(verdicts)}.")
 
 
 @dataclass
@@ -255,6 +258,34 @@ class Algorithm:
         best = np.flatnonzero(totals == totals.max())
         chosen = nodes[int(rows[best[self.rng.randrange(len(best))]])]
         return ScheduleResult(chosen.name, processed, len(rows), state, feasible, totals)
+
+    def preempt(self, fit: FitError, snapshot: Snapshot,
+                pdbs: Sequence[PodDisruptionBudget] = ()) -> preemption.Candidate | None:
+        """DefaultPreemption's PostFilter: the node to nominate and its victims, or None.
+
+        Sets fit.post_filter_msg: empty when a node was found (Kubernetes then writes no
+        preemption words), else why preemption cannot help.
+        """
+        pod = fit.pod
+        nominated = (pod.status.nominated_node_name if pod.status else None) or ""
+        why = preemption.eligible(pod, snapshot.get(nominated) if nominated else None)
+        if why or fit.diagnosis.pre_filter_msg:
+            fit.post_filter_msg = f"preemption: {why}" if why else None
+            return None
+        state = CycleState(snapshot)
+        if not self._pre_filter(state, pod).is_success:
+            return None
+        candidates, verdicts = preemption.find_candidates(
+            pod, snapshot.nodes, fit.diagnosis.node_status,
+            lambda info: self.run_filters(state, pod, info).is_success, pdbs)
+        chosen = preemption.pick_one_node(candidates)
+        if chosen is None:
+            hist = _histogram([Status(reasons=(v,)) for v in verdicts.values()])
+            fit.post_filter_msg = (
+                f"preemption: {NO_NODE_AVAILABLE.format(n=fit.num_all_nodes)}: {hist}.")
+            return None
+        fit.post_filter_msg = ""
+        return chosen
 
     def pre_bind(self, result: ScheduleResult, pod: core_v1.Pod) -> list[ApiPatch]:
         """Every plugin's writes to make before binding pod to result.node."""

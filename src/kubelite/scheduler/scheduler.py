@@ -5,11 +5,12 @@ bindings are written asynchronously. It talks to the cluster only through the AP
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import logging
 import random
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -21,6 +22,7 @@ from kubelite.client.informer import Informer, InformerView
 from kubelite.scheduler.algorithm import Algorithm, FitError, NodeReport
 from kubelite.scheduler.cache import SchedulerCache, Snapshot, pod_key
 from kubelite.scheduler.framework import ApiPatch, Event
+from kubelite.scheduler.plugins import default_preemption as preemption
 from kubelite.scheduler.queue import QueuedPod, SchedulingQueue
 from kubelite.scheduler.registry import Profile, default_profile
 
@@ -67,6 +69,7 @@ class SchedulerClient(Protocol):
                     patch_type: Any = ..., subresource: str | None = ..., raw: bool = ...) -> Any: ...
     async def create(self, kind: Any, obj: Any, namespace: str | None = None, *,
                      raw: bool = ...) -> Any: ...
+    async def delete(self, kind: Any, name: str, namespace: str | None = None) -> Any: ...
 
 
 def _now() -> str:
@@ -113,6 +116,10 @@ class Scheduler:
         self.claims = self._view("persistentvolumeclaims")
         self.volumes = self._view("persistentvolumes")
         self.storage_classes = self._view("storageclasses")
+        self.pdbs = self._view("poddisruptionbudgets")
+        # pods that preempted, by key: (nominated node, pod); lower or equal priority pods
+        # see them on that node, so the room their victims leave stays theirs
+        self.nominated: dict[str, tuple[str, core_v1.Pod]] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._bindings: set[asyncio.Task[None]] = set()
         # kube-scheduler records through events.k8s.io (series), as `<profile>-<hostname>`
@@ -163,7 +170,12 @@ class Scheduler:
             else:
                 self.queue.delete(new)
 
+        def pending_deleted(pod: core_v1.Pod) -> None:
+            self.nominated.pop(pod_key(pod), None)
+            self.queue.delete(pod)
+
         def assigned_added(pod: core_v1.Pod) -> None:
+            self.nominated.pop(pod_key(pod), None)
             self.cache.add_pod(pod)
             self.queue.delete(pod)
             self.queue.move_on_event(Event.POD_ADD)
@@ -181,7 +193,7 @@ class Scheduler:
         self.nodes.on_delete(node_deleted)
         self.pending.on_add(pending_added)
         self.pending.on_update(pending_updated)
-        self.pending.on_delete(self.queue.delete)
+        self.pending.on_delete(pending_deleted)
         self.assigned.on_add(assigned_added)
         self.assigned.on_update(assigned_updated)
         self.assigned.on_delete(assigned_deleted)
@@ -197,7 +209,7 @@ class Scheduler:
     @property
     def informers(self) -> tuple[Informer, ...]:
         return (self.nodes, self.assigned, self.pending, self.services, self.replica_sets,
-                self.claims, self.volumes, self.storage_classes)
+                self.claims, self.volumes, self.storage_classes, self.pdbs)
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -254,10 +266,18 @@ class Scheduler:
             self.queue.done(qp.key)
             return
         try:
-            result = self.algorithm.schedule(pod, self.snapshot())
+            with self._nominated_pods_held(pod):
+                snapshot = self.snapshot()
+                result = self.algorithm.schedule(pod, snapshot)
         except FitError as fit:
+            with self._nominated_pods_held(pod):
+                candidate = self.algorithm.preempt(fit, self.snapshot(), self.pdbs.list())
             self.queue.add_unschedulable(qp, fit.diagnosis.unschedulable_plugins)
-            await self._record_failure(pod, fit.message)
+            if candidate is not None:
+                self.nominated[qp.key] = (candidate.node, pod)
+                await self._preempt(pod, candidate)
+            await self._record_failure(pod, fit.message,
+                                       candidate.node if candidate is not None else None)
             return
         except Exception as e:
             log.exception("scheduling %s failed", qp.key)
@@ -290,16 +310,56 @@ class Scheduler:
         self._event(pod, "Normal", REASON_SCHEDULED, MESSAGE_SCHEDULED.format(
             namespace=meta.namespace if meta else "", name=meta.name if meta else "", node=node))
 
-    async def _record_failure(self, pod: core_v1.Pod, message: str) -> None:
-        """FailedScheduling event and PodScheduled=False, as kube-scheduler records them."""
+    @contextlib.contextmanager
+    def _nominated_pods_held(self, pod: core_v1.Pod) -> Iterator[None]:
+        """For one synchronous cycle, count the pods nominated with at least pod's priority
+        on their nominated nodes (kube-scheduler's addNominatedPods)."""
+        key, prio = pod_key(pod), preemption.priority(pod)
+        held = [p for k, (node, p) in self.nominated.items()
+                if k != key and preemption.priority(p) >= prio
+                and not self.cache.is_assumed(p) and self.cache.nodes.get(node) is not None]
+        held = [self.cache.assume_pod(p, self.nominated[pod_key(p)][0]) for p in held]
+        try:
+            yield
+        finally:
+            for p in held:
+                self.cache.forget_pod(p)
+
+    async def _preempt(self, pod: core_v1.Pod, candidate: preemption.Candidate) -> None:
+        """prepareCandidate: each victim gets DisruptionTarget, an event, and is deleted."""
+        uid = (pod.metadata.uid if pod.metadata else None) or ""
+        for victim in candidate.victims:
+            meta = victim.metadata or core_v1.ObjectMeta()
+            condition = {"type": preemption.DISRUPTION_TARGET, "status": "True",
+                         "reason": preemption.REASON_PREEMPTION,
+                         "message": preemption.CONDITION_MESSAGE.format(scheduler=self.name),
+                         "lastProbeTime": None, "lastTransitionTime": _now()}
+            try:
+                await self.client.patch("pods", meta.name or "", meta.namespace,
+                                        {"status": {"conditions": [condition]}},
+                                        patch_type="strategic", subresource="status")
+                await self.client.delete("pods", meta.name or "", meta.namespace)
+            except Exception as e:  # gone already, or the next cycle tries again
+                log.info("preempting %s failed: %s", pod_key(victim), e)
+                continue
+            self.events.emit(victim, "Normal", preemption.EVENT_REASON,
+                             preemption.EVENT_MESSAGE.format(uid=uid, node=candidate.node),
+                             involved_kind="pods", action=preemption.EVENT_ACTION)
+
+    async def _record_failure(self, pod: core_v1.Pod, message: str,
+                              nominated_node: str | None = None) -> None:
+        """FailedScheduling event and PodScheduled=False, as kube-scheduler records them;
+        a pod that preempted also gets status.nominatedNodeName."""
         self._event(pod, "Warning", REASON_FAILED, message)
         meta = pod.metadata
         condition = {"type": "PodScheduled", "status": "False", "reason": REASON_UNSCHEDULABLE,
                      "message": message, "lastProbeTime": None, "lastTransitionTime": _now()}
+        body: dict[str, Any] = {"conditions": [condition]}
+        if nominated_node is not None:
+            body["nominatedNodeName"] = nominated_node
         try:
             await self.client.patch("pods", (meta.name if meta else None) or "",
-                                    meta.namespace if meta else None,
-                                    {"status": {"conditions": [condition]}},
+                                    meta.namespace if meta else None, {"status": body},
                                     patch_type="strategic", subresource="status")
         except Exception as e:
             log.info("updating PodScheduled of %s failed: %s", pod_key(pod), e)

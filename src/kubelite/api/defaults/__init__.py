@@ -21,6 +21,7 @@ from kubelite.api.defaults.core import (
     default_node,
     default_persistent_volume,
     default_persistent_volume_claim,
+    default_priority_class,
     default_resource_quota,
     default_secret,
     default_service,
@@ -29,7 +30,7 @@ from kubelite.api.defaults.core import (
 from kubelite.api.defaults.pod import admit_pod, default_pod, default_pod_spec
 from kubelite.api.defaults.qos import pod_qos_class
 from kubelite.api.defaults.quantities import canonical_resource_list, canonical_value
-from kubelite.api.types import apps_v1, core_v1, discovery_v1, storage_v1
+from kubelite.api.types import apps_v1, core_v1, discovery_v1, scheduling_v1, storage_v1
 
 DEFAULTERS: dict[type[msgspec.Struct], Callable[[Any], None]] = {
     core_v1.Pod: default_pod,
@@ -46,6 +47,7 @@ DEFAULTERS: dict[type[msgspec.Struct], Callable[[Any], None]] = {
     apps_v1.ReplicaSet: default_replica_set,
     discovery_v1.EndpointSlice: default_endpoint_slice,
     storage_v1.StorageClass: default_storage_class,
+    scheduling_v1.PriorityClass: default_priority_class,
 }
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from kubelite.api.defaults.quantities import canonical_resource_list
-from kubelite.api.types import core_v1, discovery_v1, storage_v1
+from kubelite.api.priority import PREEMPT_LOWER_PRIORITY
+from kubelite.api.types import core_v1, discovery_v1, scheduling_v1, storage_v1
 
 CLIENT_IP_TIMEOUT = 10800
 
@@ -145,3 +146,9 @@ def default_storage_class(sc: storage_v1.StorageClass) -> None:
         sc.reclaim_policy = "Delete"
     if not sc.volume_binding_mode:
         sc.volume_binding_mode = "Immediate"
+
+
+def default_priority_class(pc: scheduling_v1.PriorityClass) -> None:
+    """SetDefaults_PriorityClass (pkg/apis/scheduling/v1/defaults.go)."""
+    if pc.preemption_policy is None:
+        pc.preemption_policy = PREEMPT_LOWER_PRIORITY

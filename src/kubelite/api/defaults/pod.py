@@ -1,8 +1,8 @@
 """Pod defaulting (pkg/apis/core/v1/defaults.go) and the admission plugins that fill in pods.
 
 `default_pod_spec` is what every pod spec gets, templates included; `default_pod` adds the
-pod-only parts; `admit_pod` does what the ServiceAccount, DefaultTolerationSeconds and
-Priority admission plugins do when a pod is created.
+pod-only parts; `admit_pod` does what the ServiceAccount and DefaultTolerationSeconds
+admission plugins do when a pod is created (Priority is apiserver/admission_priority.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ TERMINATION_MESSAGE_PATH = "/dev/termination-log"
 DEFAULT_TOLERATION_SECONDS = 300
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
-SYSTEM_PRIORITIES = {"system-node-critical": 2000001000, "system-cluster-critical": 2000000000}
 
 
 def image_tag(image: str) -> str:
@@ -166,7 +165,7 @@ def _tolerates(tolerations: list[core_v1.Toleration], taint_key: str) -> bool:
 
 
 def admit_pod(pod: core_v1.Pod) -> None:
-    """What admission adds to a new pod: its service account, default tolerations, priority."""
+    """What admission adds to a new pod: its service account and default tolerations."""
     spec = pod.spec
     if spec is None:
         return
@@ -181,7 +180,3 @@ def admit_pod(pod: core_v1.Pod) -> None:
                 key=taint, operator="Exists", effect="NoExecute",
                 toleration_seconds=DEFAULT_TOLERATION_SECONDS))
     spec.tolerations = tolerations
-    if spec.priority is None:
-        spec.priority = SYSTEM_PRIORITIES.get(spec.priority_class_name or "", 0)
-    if spec.preemption_policy is None:
-        spec.preemption_policy = "PreemptLowerPriority"

@@ -79,6 +79,7 @@ POINTERS: dict[str, frozenset[str]] = {
     'meta.v1.OwnerReference': frozenset(('controller', 'blockOwnerDeletion')),
     'meta.v1.Preconditions': frozenset(('uid', 'resourceVersion')),
     'policy.v1.PodDisruptionBudgetSpec': frozenset(('unhealthyPodEvictionPolicy',)),
+    'scheduling.v1.PriorityClass': frozenset(('preemptionPolicy',)),
     'storage.v1.StorageClass': frozenset(('reclaimPolicy', 'allowVolumeExpansion', 'volumeBindingMode')),
 }
 
@@ -190,5 +191,6 @@ ALWAYS: dict[str, dict[str, object]] = {
     'meta.v1.OwnerReference': {'kind': '', 'name': '', 'uid': '', 'apiVersion': ''},
     'policy.v1.PodDisruptionBudgetStatus': {'disruptionsAllowed': 0, 'currentHealthy': 0, 'desiredHealthy': 0, 'expectedPods': 0},
     'runtime.Unknown': {'contentEncoding': '', 'contentType': ''},
+    'scheduling.v1.PriorityClass': {'value': 0},
     'storage.v1.StorageClass': {'provisioner': ''},
 }

@@ -1631,6 +1631,13 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
         3: ('contentEncoding', 'string'),
         4: ('contentType', 'string'),
     },
+    'scheduling.v1.PriorityClass': {
+        1: ('metadata', 'meta.v1.ObjectMeta'),
+        2: ('value', 'int32'),
+        3: ('globalDefault', 'bool'),
+        4: ('description', 'string'),
+        5: ('preemptionPolicy', 'string'),
+    },
     'storage.v1.StorageClass': {
         1: ('metadata', 'meta.v1.ObjectMeta'),
         2: ('provisioner', 'string'),

@@ -81,7 +81,7 @@ SCHEDULER_RULES: list[dict[str, Any]] = [
     rule(("create",), ("coordination.k8s.io",), ("leases",)),
     rule(("get", "update"), ("coordination.k8s.io",), ("leases",), ("kube-scheduler",)),
     rule(("delete", "get", "list", "watch"), ("",), ("nodes",)),
-    rule(READ, ("",), ("pods",)),
+    rule(("delete", "get", "list", "watch"), ("",), ("pods",)),  # delete: preemption
     rule(("create",), ("",), ("pods/binding", "bindings")),
     rule(("patch", "update"), ("",), ("pods/status",)),
     rule(READ, ("",), ("replicationcontrollers", "services")),

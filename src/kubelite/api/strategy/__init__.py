@@ -28,7 +28,7 @@ from kubelite.api.strategy.status import (
     StatusStrategy,
     StatusValidator,
 )
-from kubelite.api.validation import apps, core, other, pod, service, storage
+from kubelite.api.validation import apps, core, other, pod, priority_class, service, storage
 
 # kind name -> (strategy class, validator, update validator)
 _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None]] = {
@@ -55,6 +55,8 @@ _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None
     "ReplicaSet": (ReplicaSetStrategy, apps.validate_replica_set, apps.validate_replica_set_update),
     "PodDisruptionBudget": (PodDisruptionBudgetStrategy, other.validate_pod_disruption_budget, None),
     "Lease": (Strategy, other.validate_lease, None),
+    "PriorityClass": (Strategy, priority_class.validate_priority_class,
+                      priority_class.validate_priority_class_update),
     "Binding": (Strategy, other.validate_binding, None),
     "SelfSubjectAccessReview": (Strategy, lambda obj: [], None),
 }

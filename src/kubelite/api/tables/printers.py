@@ -10,6 +10,7 @@ from kubelite.api.tables import (
     nodes,
     pods,
     policy,
+    scheduling,
     services,
     storage,
 )
@@ -35,6 +36,7 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("discovery.k8s.io", "EndpointSlice"): services.ENDPOINT_SLICE_PRINTER,
     ("storage.k8s.io", "StorageClass"): storage.STORAGE_CLASS_PRINTER,
     ("policy", "PodDisruptionBudget"): policy.PDB,
+    ("scheduling.k8s.io", "PriorityClass"): scheduling.PRIORITY_CLASS_PRINTER,
 }
 
 DEFAULT = default.PRINTER

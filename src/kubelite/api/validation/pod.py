@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kubelite.api.priority import PREEMPTION_POLICIES
 from kubelite.api.types import core_v1
 from kubelite.api.types.meta_v1 import ObjectMeta
 from kubelite.api.validation import names
@@ -32,7 +33,6 @@ from kubelite.api.validation.volumes import validate_volumes
 
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
 DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
-PREEMPTION_POLICIES = ("PreemptLowerPriority", "Never")
 MAX_INT32 = 2147483647
 NEGATIVE = "must be greater than or equal to 0"
 
