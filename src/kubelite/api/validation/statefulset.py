@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
-from kubelite.api.types import apps_v1
+from kubelite.api.types import apps_v1, core_v1
 from kubelite.api.validation import names
 from kubelite.api.validation.apps import _nonnegative, _replica_counts, selector_matches
 from kubelite.api.validation.errors import (
@@ -74,8 +74,22 @@ def _selector_and_template(spec: apps_v1.StatefulSetSpec) -> list[FieldError]:
     if not empty and not selector_matches(spec.selector, labels):
         errs.append(invalid(child("spec", "template", "metadata", "labels"), labels,
                             "`selector` does not match template `labels`"))
-    errs += validate_pod_template(template, child("spec", "template"))
+    errs += validate_pod_template(_with_claim_volumes(spec), child("spec", "template"))
     return errs
+
+
+def _with_claim_volumes(spec: apps_v1.StatefulSetSpec) -> core_v1.PodTemplateSpec:
+    """The template as its pods get it: a volume per claim template, which the containers
+    may mount though the template itself does not declare it."""
+    if spec.template.spec is None or not spec.volume_claim_templates:
+        return spec.template
+    claims = [core_v1.Volume(name=c.metadata.name, persistent_volume_claim=(
+        core_v1.PersistentVolumeClaimVolumeSource(claim_name=c.metadata.name)))
+        for c in spec.volume_claim_templates if c.metadata is not None and c.metadata.name]
+    names_ = {v.name for v in claims}
+    volumes = claims + [v for v in spec.template.spec.volumes or [] if v.name not in names_]
+    pod_spec = msgspec.structs.replace(spec.template.spec, volumes=volumes)
+    return msgspec.structs.replace(spec.template, spec=pod_spec)
 
 
 def validate_stateful_set(sts: apps_v1.StatefulSet) -> list[FieldError]:
