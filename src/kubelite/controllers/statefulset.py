@@ -156,16 +156,16 @@ class StatefulSetController(SharedController):
         monotonic = spec(sts).get("podManagementPolicy", "OrderedReady") != "Parallel"
         start, count = start_ordinal(sts), replicas(sts)
         slots: list[Obj | None] = [None] * count
-        condemned = []
-        for pod in pods:
-            o = ordinal_of(pod)
+        condemned: list[Obj] = []
+        for p in pods:
+            o = ordinal_of(p)
             if start <= o < start + count:
-                slots[o - start] = pod
+                slots[o - start] = p
             else:
-                condemned.append(pod)
+                condemned.append(p)
         condemned.sort(key=ordinal_of, reverse=True)
-        for i, pod in enumerate(slots):
-            ordinal = start + i
+        for i, slot in enumerate(slots):
+            ordinal, pod = start + i, slot
             if pod is not None and pod_phase(pod) in ("Failed", "Succeeded") \
                     and not is_terminating(pod):
                 await self._delete_pod(sts, pod)  # recreated once it is gone
@@ -203,13 +203,13 @@ class StatefulSetController(SharedController):
             return
         partition = int((strategy.get("rollingUpdate") or {}).get("partition") or 0)
         for target in range(count - 1, max(partition, 0) - 1, -1):
-            pod = slots[target]
-            if pod is None:
+            member = slots[target]
+            if member is None:
                 return
-            if revision_of(pod) != meta(update)["name"] and not is_terminating(pod):
-                await self._delete_pod(sts, pod)
+            if revision_of(member) != meta(update)["name"] and not is_terminating(member):
+                await self._delete_pod(sts, member)
                 return
-            if not self._healthy(sts, pod):
+            if not self._healthy(sts, member):
                 return
 
     # -- writes --------------------------------------------------------------------------

@@ -39,7 +39,7 @@ def ordinal_of(pod: Obj) -> int:
 
 def is_member(sts: Obj, pod: Obj) -> bool:
     m = _ORDINAL.match(str(meta(pod).get("name", "")))
-    return bool(m) and m.group(1) == meta(sts).get("name")
+    return m is not None and m.group(1) == meta(sts).get("name")
 
 
 def in_range(sts: Obj, ordinal: int) -> bool:
