@@ -27,6 +27,7 @@ from kubelite.controllers.serviceaccount import ServiceAccountController
 from kubelite.controllers.serviceaccount_token import ServiceAccountTokenController
 from kubelite.controllers.settings import ControllerSettings
 from kubelite.controllers.shared import SharedInformers
+from kubelite.controllers.statefulset import StatefulSetController
 from kubelite.scheduler.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ SharedFactory = Callable[[ApiClient, ControllerSettings, SharedInformers], Contr
 SHARED_CONTROLLERS: tuple[SharedFactory, ...] = (
     lambda client, s, shared: ReplicaSetController(client, shared),
     lambda client, s, shared: DeploymentController(client, shared),
+    lambda client, s, shared: StatefulSetController(client, shared),
     lambda client, s, shared: GarbageCollector(client, shared=shared),
     lambda client, s, shared: NodeLifecycleController(
         client, grace_period=s.node_monitor_grace_period, monitor_period=s.node_monitor_period,

@@ -49,7 +49,13 @@ _SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 def template_hash(template: Obj, collision_count: int | None = None) -> str:
     """A short, stable hash of a pod template (controller.ComputeHash, FNV-32a + safe encode)."""
-    data = json.dumps(without_hash(template), sort_keys=True, separators=(",", ":")).encode()
+    return safe_hash(json.dumps(without_hash(template), sort_keys=True, separators=(",", ":")),
+                     collision_count)
+
+
+def safe_hash(text: str, collision_count: int | None = None) -> str:
+    """FNV-32a of `text` (and the collision count), in rand.SafeEncodeString's alphabet."""
+    data = text.encode()
     if collision_count:
         data += str(collision_count).encode()
     h = 0x811C9DC5

@@ -12,7 +12,11 @@ from typing import Any
 
 import msgspec
 
-from kubelite.api.defaults.apps import default_deployment, default_replica_set
+from kubelite.api.defaults.apps import (
+    default_deployment,
+    default_replica_set,
+    default_stateful_set,
+)
 from kubelite.api.defaults.core import (
     default_endpoint_slice,
     default_endpoints,
@@ -45,6 +49,7 @@ DEFAULTERS: dict[type[msgspec.Struct], Callable[[Any], None]] = {
     core_v1.LimitRange: default_limit_range,
     apps_v1.Deployment: default_deployment,
     apps_v1.ReplicaSet: default_replica_set,
+    apps_v1.StatefulSet: default_stateful_set,
     discovery_v1.EndpointSlice: default_endpoint_slice,
     storage_v1.StorageClass: default_storage_class,
     scheduling_v1.PriorityClass: default_priority_class,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kubelite.api.defaults.core import default_persistent_volume_claim
 from kubelite.api.defaults.pod import default_pod_spec
 from kubelite.api.types import apps_v1, core_v1
 
@@ -42,3 +43,35 @@ def default_replica_set(rs: apps_v1.ReplicaSet) -> None:
     if rs.spec.replicas is None:
         rs.spec.replicas = 1
     _template(rs.spec.template)
+
+
+def default_stateful_set(sts: apps_v1.StatefulSet) -> None:
+    """SetDefaults_StatefulSet (MaxUnavailableStatefulSet is alpha in 1.32: not defaulted)."""
+    spec = sts.spec
+    if spec is None:
+        return
+    if not spec.pod_management_policy:
+        spec.pod_management_policy = "OrderedReady"
+    if spec.update_strategy is None:
+        spec.update_strategy = apps_v1.StatefulSetUpdateStrategy()
+    strategy = spec.update_strategy
+    if not strategy.type:
+        strategy.type = "RollingUpdate"
+        if strategy.rolling_update is None:
+            strategy.rolling_update = apps_v1.RollingUpdateStatefulSetStrategy()
+    if strategy.type == "RollingUpdate" and strategy.rolling_update is not None \
+            and strategy.rolling_update.partition is None:
+        strategy.rolling_update.partition = 0
+    if spec.persistent_volume_claim_retention_policy is None:
+        spec.persistent_volume_claim_retention_policy = \
+            apps_v1.StatefulSetPersistentVolumeClaimRetentionPolicy()
+    policy = spec.persistent_volume_claim_retention_policy
+    policy.when_deleted = policy.when_deleted or "Retain"
+    policy.when_scaled = policy.when_scaled or "Retain"
+    if spec.replicas is None:
+        spec.replicas = 1
+    if spec.revision_history_limit is None:
+        spec.revision_history_limit = 10
+    for claim in spec.volume_claim_templates or []:
+        default_persistent_volume_claim(claim)
+    _template(spec.template)

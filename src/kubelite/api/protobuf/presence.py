@@ -10,6 +10,9 @@ POINTERS: dict[str, frozenset[str]] = {
     'apps.v1.DeploymentSpec': frozenset(('replicas', 'revisionHistoryLimit', 'progressDeadlineSeconds')),
     'apps.v1.DeploymentStatus': frozenset(('collisionCount',)),
     'apps.v1.ReplicaSetSpec': frozenset(('replicas',)),
+    'apps.v1.RollingUpdateStatefulSetStrategy': frozenset(('partition',)),
+    'apps.v1.StatefulSetSpec': frozenset(('replicas', 'revisionHistoryLimit')),
+    'apps.v1.StatefulSetStatus': frozenset(('collisionCount',)),
     'authentication.v1.TokenRequestSpec': frozenset(('expirationSeconds',)),
     'coordination.v1.LeaseSpec': frozenset(('holderIdentity', 'leaseDurationSeconds', 'leaseTransitions', 'strategy', 'preferredHolder')),
     'core.v1.AppArmorProfile': frozenset(('localhostProfile',)),
@@ -84,9 +87,14 @@ POINTERS: dict[str, frozenset[str]] = {
 }
 
 ALWAYS: dict[str, dict[str, object]] = {
+    'apps.v1.ControllerRevision': {'revision': 0},
     'apps.v1.DeploymentCondition': {'type': '', 'status': ''},
     'apps.v1.ReplicaSetCondition': {'type': '', 'status': ''},
     'apps.v1.ReplicaSetStatus': {'replicas': 0},
+    'apps.v1.StatefulSetCondition': {'type': '', 'status': ''},
+    'apps.v1.StatefulSetOrdinals': {'start': 0},
+    'apps.v1.StatefulSetSpec': {'serviceName': ''},
+    'apps.v1.StatefulSetStatus': {'replicas': 0, 'availableReplicas': 0},
     'authentication.v1.TokenRequestStatus': {'token': ''},
     'authorization.v1.SubjectAccessReviewStatus': {'allowed': False},
     'autoscaling.v1.ScaleStatus': {'replicas': 0},

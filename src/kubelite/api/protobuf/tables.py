@@ -7,6 +7,11 @@ embedded Go struct whose fields appear inline in JSON (Volume.volumeSource).
 """
 
 MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
+    'apps.v1.ControllerRevision': {
+        1: ('metadata', 'meta.v1.ObjectMeta'),
+        2: ('data', 'runtime.RawExtension'),
+        3: ('revision', 'int64'),
+    },
     'apps.v1.Deployment': {
         1: ('metadata', 'meta.v1.ObjectMeta'),
         2: ('spec', 'apps.v1.DeploymentSpec'),
@@ -73,6 +78,58 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
     'apps.v1.RollingUpdateDeployment': {
         1: ('maxUnavailable', 'intstr.IntOrString'),
         2: ('maxSurge', 'intstr.IntOrString'),
+    },
+    'apps.v1.RollingUpdateStatefulSetStrategy': {
+        1: ('partition', 'int32'),
+        2: ('maxUnavailable', 'intstr.IntOrString'),
+    },
+    'apps.v1.StatefulSet': {
+        1: ('metadata', 'meta.v1.ObjectMeta'),
+        2: ('spec', 'apps.v1.StatefulSetSpec'),
+        3: ('status', 'apps.v1.StatefulSetStatus'),
+    },
+    'apps.v1.StatefulSetCondition': {
+        1: ('type', 'string'),
+        2: ('status', 'string'),
+        3: ('lastTransitionTime', 'meta.v1.Time'),
+        4: ('reason', 'string'),
+        5: ('message', 'string'),
+    },
+    'apps.v1.StatefulSetOrdinals': {
+        1: ('start', 'int32'),
+    },
+    'apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicy': {
+        1: ('whenDeleted', 'string'),
+        2: ('whenScaled', 'string'),
+    },
+    'apps.v1.StatefulSetSpec': {
+        1: ('replicas', 'int32'),
+        2: ('selector', 'meta.v1.LabelSelector'),
+        3: ('template', 'core.v1.PodTemplateSpec'),
+        4: ('volumeClaimTemplates', '[]core.v1.PersistentVolumeClaim'),
+        5: ('serviceName', 'string'),
+        6: ('podManagementPolicy', 'string'),
+        7: ('updateStrategy', 'apps.v1.StatefulSetUpdateStrategy'),
+        8: ('revisionHistoryLimit', 'int32'),
+        9: ('minReadySeconds', 'int32'),
+        10: ('persistentVolumeClaimRetentionPolicy', 'apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicy'),
+        11: ('ordinals', 'apps.v1.StatefulSetOrdinals'),
+    },
+    'apps.v1.StatefulSetStatus': {
+        1: ('observedGeneration', 'int64'),
+        2: ('replicas', 'int32'),
+        3: ('readyReplicas', 'int32'),
+        4: ('currentReplicas', 'int32'),
+        5: ('updatedReplicas', 'int32'),
+        6: ('currentRevision', 'string'),
+        7: ('updateRevision', 'string'),
+        9: ('collisionCount', 'int32'),
+        10: ('conditions', '[]apps.v1.StatefulSetCondition'),
+        11: ('availableReplicas', 'int32'),
+    },
+    'apps.v1.StatefulSetUpdateStrategy': {
+        1: ('type', 'string'),
+        2: ('rollingUpdate', 'apps.v1.RollingUpdateStatefulSetStrategy'),
     },
     'authentication.v1.BoundObjectReference': {
         1: ('kind', 'string'),
@@ -1620,6 +1677,9 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
     },
     'resource.Quantity': {
         1: ('string', 'string'),
+    },
+    'runtime.RawExtension': {
+        1: ('raw', 'bytes'),
     },
     'runtime.TypeMeta': {
         1: ('apiVersion', 'string'),

@@ -127,6 +127,18 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         rule(("list", "watch", "patch", "create", "delete"), ("",), ("pods",)),
         _events(),
     ],
+    "statefulset-controller": [
+        rule(("list", "watch"), ("",), ("pods",)),
+        rule(("list", "watch"), ("apps",), ("statefulsets",)),
+        rule(("update",), ("apps",), ("statefulsets/status",)),
+        rule(("update",), ("apps",), ("statefulsets/finalizers",)),
+        rule(("get", "create", "delete", "update", "patch"), ("",), ("pods",)),
+        rule(("get", "create", "delete", "update", "patch", "list", "watch"), ("apps",),
+             ("controllerrevisions",)),
+        rule(("get", "create"), ("",), ("persistentvolumeclaims",)),
+        rule(("update", "delete"), ("",), ("persistentvolumeclaims",)),
+        _events(),
+    ],
     "endpoint-controller": [
         rule(("get", "list", "watch"), ("",), ("services", "pods")),
         rule(("get", "list", "create", "update", "delete"), ("",), ("endpoints",)),

@@ -19,6 +19,7 @@ from kubelite.api.strategy.kinds import (
     ResourceQuotaStrategy,
     SecretStrategy,
     ServiceStrategy,
+    StatefulSetStrategy,
 )
 from kubelite.api.strategy.status import (
     LabelKeepingStatusStrategy,
@@ -28,7 +29,7 @@ from kubelite.api.strategy.status import (
     StatusStrategy,
     StatusValidator,
 )
-from kubelite.api.validation import apps, core, other, pod, priority_class, service, storage
+from kubelite.api.validation import apps, core, other, pod, priority_class, service, statefulset, storage
 
 # kind name -> (strategy class, validator, update validator)
 _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None]] = {
@@ -53,6 +54,10 @@ _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None
                      storage.validate_storage_class_update),
     "Deployment": (DeploymentStrategy, apps.validate_deployment, apps.validate_deployment_update),
     "ReplicaSet": (ReplicaSetStrategy, apps.validate_replica_set, apps.validate_replica_set_update),
+    "StatefulSet": (StatefulSetStrategy, statefulset.validate_stateful_set,
+                    statefulset.validate_stateful_set_update),
+    "ControllerRevision": (Strategy, statefulset.validate_controller_revision,
+                           statefulset.validate_controller_revision_update),
     "PodDisruptionBudget": (PodDisruptionBudgetStrategy, other.validate_pod_disruption_budget, None),
     "Lease": (Strategy, other.validate_lease, None),
     "PriorityClass": (Strategy, priority_class.validate_priority_class,
@@ -73,6 +78,7 @@ _STATUS_TABLE: dict[str, tuple[type[StatusStrategy], StatusValidator | None]] = 
                               storage.validate_persistent_volume_claim_status_update),
     "Deployment": (LabelKeepingStatusStrategy, apps.validate_deployment_status_update),
     "ReplicaSet": (LabelKeepingStatusStrategy, apps.validate_replica_set_status_update),
+    "StatefulSet": (LabelKeepingStatusStrategy, statefulset.validate_stateful_set_status_update),
     "PodDisruptionBudget": (StatusStrategy, other.validate_pod_disruption_budget_status_update),
 }
 

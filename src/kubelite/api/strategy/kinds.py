@@ -148,6 +148,22 @@ class ReplicaSetStrategy(Strategy):
         obj.status = apps_v1.ReplicaSetStatus(replicas=0)
 
 
+class StatefulSetStrategy(Strategy):
+    """A new StatefulSet's status says `replicas: 0, availableReplicas: 0` (fields Go never
+    omits); maxUnavailable is dropped while the alpha MaxUnavailableStatefulSet gate is off."""
+
+    tracks_generation = True
+
+    def defaults(self, obj: Any) -> None:
+        super().defaults(obj)
+        strategy = obj.spec.update_strategy if obj.spec is not None else None
+        if strategy is not None and strategy.rolling_update is not None:
+            strategy.rolling_update.max_unavailable = None
+
+    def initial_status(self, obj: Any) -> None:
+        obj.status = apps_v1.StatefulSetStatus(replicas=0, available_replicas=0)
+
+
 class PodDisruptionBudgetStrategy(Strategy):
     """A new PDB's status carries its four counters at 0 (fields Go never omits)."""
 
@@ -180,6 +196,7 @@ class PersistentVolumeClaimStrategy(Strategy):
 __all__ = ["DeploymentStrategy", "NamespaceStrategy", "NodeStrategy",
            "PersistentVolumeClaimStrategy", "PersistentVolumeStrategy",
            "PodDisruptionBudgetStrategy", "PodStrategy", "ReplicaSetStrategy", "ResourceQuotaStrategy",
+           "StatefulSetStrategy",
            "SecretStrategy",
            "ServiceStrategy"]
 

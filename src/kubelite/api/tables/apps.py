@@ -1,4 +1,4 @@
-"""`kubectl get deployments` and `kubectl get replicasets`."""
+"""`kubectl get` of deployments, replicasets, statefulsets and controllerrevisions."""
 
 from __future__ import annotations
 
@@ -92,3 +92,41 @@ def replicaset_row(obj: Obj, now: dt.datetime) -> list[Any]:
 
 DEPLOYMENT = Printer(DEPLOYMENT_COLUMNS, deployment_row)
 REPLICASET = Printer(REPLICASET_COLUMNS, replicaset_row)
+
+
+STATEFULSET_COLUMNS = columns(
+    name_column(),
+    Column("Ready", "string", "Number of the pod with ready state"),
+    age_column(),
+    Column("Containers", "string", "Names of each container in the template.", priority=1),
+    Column("Images", "string", "Images referenced by each container in the template.", priority=1),
+)
+
+
+def statefulset_row(obj: Obj, now: dt.datetime) -> list[Any]:
+    names, images = container_cells(_containers(obj))
+    return [name(obj), f"{status(obj).get('readyReplicas') or 0}/{_replicas(obj)}",
+            age(obj, now), names, images]
+
+
+CONTROLLER_REVISION_COLUMNS = columns(
+    name_column(),
+    Column("Controller", "string", "Controller of the object"),
+    Column("Revision", "string", doc("io.k8s.api.apps.v1.ControllerRevision", "revision")),
+    age_column(),
+)
+
+
+def controller_revision_row(obj: Obj, now: dt.datetime) -> list[Any]:
+    controller = "<none>"
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            api_version = str(ref.get("apiVersion", ""))
+            group = api_version.split("/")[0] if "/" in api_version else ""
+            kind = str(ref.get("kind", "")).lower() + (f".{group}" if group else "")
+            controller = f"{kind}/{ref.get('name', '')}"
+    return [name(obj), controller, obj.get("revision") or 0, age(obj, now)]
+
+
+STATEFULSET = Printer(STATEFULSET_COLUMNS, statefulset_row)
+CONTROLLER_REVISION = Printer(CONTROLLER_REVISION_COLUMNS, controller_revision_row)

@@ -32,6 +32,8 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("", "ResourceQuota"): policy.RESOURCE_QUOTA,
     ("apps", "Deployment"): apps.DEPLOYMENT,
     ("apps", "ReplicaSet"): apps.REPLICASET,
+    ("apps", "StatefulSet"): apps.STATEFULSET,
+    ("apps", "ControllerRevision"): apps.CONTROLLER_REVISION,
     ("coordination.k8s.io", "Lease"): config.LEASE,
     ("discovery.k8s.io", "EndpointSlice"): services.ENDPOINT_SLICE_PRINTER,
     ("storage.k8s.io", "StorageClass"): storage.STORAGE_CLASS_PRINTER,

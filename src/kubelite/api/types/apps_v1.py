@@ -7,10 +7,30 @@ from typing import Any
 import msgspec
 
 from kubelite.api.types._base import IntOrString, K8sObject, Quantity  # noqa: F401
+from kubelite.api.types.core_v1 import PersistentVolumeClaim
 from kubelite.api.types.core_v1 import PodTemplateSpec
 from kubelite.api.types.meta_v1 import LabelSelector
 from kubelite.api.types.meta_v1 import ListMeta
 from kubelite.api.types.meta_v1 import ObjectMeta
+
+
+class ControllerRevision(K8sObject, kw_only=True, omit_defaults=True):
+    """ControllerRevision implements an immutable snapshot of state data. Clients are responsible for serializing and deserializing the objects that contain their internal state. Once a ControllerRevision has been successfully created, it can not be updated. The API Server will fail validation of all reque"""
+
+    api_version: str | None = msgspec.field(default=None, name="apiVersion")
+    kind: str | None = None
+    metadata: ObjectMeta | None = None
+    data: Any | None = None
+    revision: int
+
+
+class ControllerRevisionList(K8sObject, kw_only=True, omit_defaults=True):
+    """ControllerRevisionList is a resource containing a list of ControllerRevision objects."""
+
+    api_version: str | None = msgspec.field(default=None, name="apiVersion")
+    kind: str | None = None
+    metadata: ListMeta | None = None
+    items: list[ControllerRevision]
 
 
 class Deployment(K8sObject, kw_only=True, omit_defaults=True):
@@ -130,3 +150,90 @@ class RollingUpdateDeployment(K8sObject, kw_only=True, omit_defaults=True):
 
     max_surge: IntOrString | None = msgspec.field(default=None, name="maxSurge")
     max_unavailable: IntOrString | None = msgspec.field(default=None, name="maxUnavailable")
+
+
+class RollingUpdateStatefulSetStrategy(K8sObject, kw_only=True, omit_defaults=True):
+    """RollingUpdateStatefulSetStrategy is used to communicate parameter for RollingUpdateStatefulSetStrategyType."""
+
+    max_unavailable: IntOrString | None = msgspec.field(default=None, name="maxUnavailable")
+    partition: int | None = None
+
+
+class StatefulSet(K8sObject, kw_only=True, omit_defaults=True):
+    """StatefulSet represents a set of pods with consistent identities. Identities are defined as:"""
+
+    api_version: str | None = msgspec.field(default=None, name="apiVersion")
+    kind: str | None = None
+    metadata: ObjectMeta | None = None
+    spec: StatefulSetSpec | None = None
+    status: StatefulSetStatus | None = None
+
+
+class StatefulSetCondition(K8sObject, kw_only=True, omit_defaults=True):
+    """StatefulSetCondition describes the state of a statefulset at a certain point."""
+
+    last_transition_time: str | None = msgspec.field(default=None, name="lastTransitionTime")
+    message: str | None = None
+    reason: str | None = None
+    status: str
+    type: str
+
+
+class StatefulSetList(K8sObject, kw_only=True, omit_defaults=True):
+    """StatefulSetList is a collection of StatefulSets."""
+
+    api_version: str | None = msgspec.field(default=None, name="apiVersion")
+    kind: str | None = None
+    metadata: ListMeta | None = None
+    items: list[StatefulSet]
+
+
+class StatefulSetOrdinals(K8sObject, kw_only=True, omit_defaults=True):
+    """StatefulSetOrdinals describes the policy used for replica ordinal assignment in this StatefulSet."""
+
+    start: int | None = None
+
+
+class StatefulSetPersistentVolumeClaimRetentionPolicy(K8sObject, kw_only=True, omit_defaults=True):
+    """StatefulSetPersistentVolumeClaimRetentionPolicy describes the policy used for PVCs created from the StatefulSet VolumeClaimTemplates."""
+
+    when_deleted: str | None = msgspec.field(default=None, name="whenDeleted")
+    when_scaled: str | None = msgspec.field(default=None, name="whenScaled")
+
+
+class StatefulSetSpec(K8sObject, kw_only=True, omit_defaults=True):
+    """A StatefulSetSpec is the specification of a StatefulSet."""
+
+    min_ready_seconds: int | None = msgspec.field(default=None, name="minReadySeconds")
+    ordinals: StatefulSetOrdinals | None = None
+    persistent_volume_claim_retention_policy: StatefulSetPersistentVolumeClaimRetentionPolicy | None = msgspec.field(default=None, name="persistentVolumeClaimRetentionPolicy")
+    pod_management_policy: str | None = msgspec.field(default=None, name="podManagementPolicy")
+    replicas: int | None = None
+    revision_history_limit: int | None = msgspec.field(default=None, name="revisionHistoryLimit")
+    selector: LabelSelector
+    service_name: str = msgspec.field(name="serviceName")
+    template: PodTemplateSpec
+    update_strategy: StatefulSetUpdateStrategy | None = msgspec.field(default=None, name="updateStrategy")
+    volume_claim_templates: list[PersistentVolumeClaim] | None = msgspec.field(default=None, name="volumeClaimTemplates")
+
+
+class StatefulSetStatus(K8sObject, kw_only=True, omit_defaults=True):
+    """StatefulSetStatus represents the current state of a StatefulSet."""
+
+    available_replicas: int | None = msgspec.field(default=None, name="availableReplicas")
+    collision_count: int | None = msgspec.field(default=None, name="collisionCount")
+    conditions: list[StatefulSetCondition] | None = None
+    current_replicas: int | None = msgspec.field(default=None, name="currentReplicas")
+    current_revision: str | None = msgspec.field(default=None, name="currentRevision")
+    observed_generation: int | None = msgspec.field(default=None, name="observedGeneration")
+    ready_replicas: int | None = msgspec.field(default=None, name="readyReplicas")
+    replicas: int
+    update_revision: str | None = msgspec.field(default=None, name="updateRevision")
+    updated_replicas: int | None = msgspec.field(default=None, name="updatedReplicas")
+
+
+class StatefulSetUpdateStrategy(K8sObject, kw_only=True, omit_defaults=True):
+    """StatefulSetUpdateStrategy indicates the strategy that the StatefulSet controller will use to perform updates. It includes any additional parameters necessary to perform the update for the indicated strategy."""
+
+    rolling_update: RollingUpdateStatefulSetStrategy | None = msgspec.field(default=None, name="rollingUpdate")
+    type: str | None = None
