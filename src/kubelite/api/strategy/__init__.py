@@ -8,6 +8,7 @@ from functools import cache
 from kubelite.api.registry import KINDS, Kind
 from kubelite.api.strategy.base import Strategy, UpdateValidator, Validator
 from kubelite.api.strategy.kinds import (
+    DaemonSetStrategy,
     DeploymentStrategy,
     NamespaceStrategy,
     NodeStrategy,
@@ -16,6 +17,7 @@ from kubelite.api.strategy.kinds import (
     PodDisruptionBudgetStrategy,
     PodStrategy,
     ReplicaSetStrategy,
+    ReplicationControllerStrategy,
     ResourceQuotaStrategy,
     SecretStrategy,
     ServiceStrategy,
@@ -28,7 +30,16 @@ from kubelite.api.strategy.status import (
     StatusStrategy,
     StatusValidator,
 )
-from kubelite.api.validation import apps, core, other, pod, service, storage
+from kubelite.api.validation import (
+    apps,
+    core,
+    daemonset,
+    other,
+    pod,
+    replication,
+    service,
+    storage,
+)
 
 # kind name -> (strategy class, validator, update validator)
 _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None]] = {
@@ -53,6 +64,14 @@ _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None
                      storage.validate_storage_class_update),
     "Deployment": (DeploymentStrategy, apps.validate_deployment, apps.validate_deployment_update),
     "ReplicaSet": (ReplicaSetStrategy, apps.validate_replica_set, apps.validate_replica_set_update),
+    "DaemonSet": (DaemonSetStrategy, daemonset.validate_daemon_set,
+                  daemonset.validate_daemon_set_update),
+    "ControllerRevision": (Strategy, daemonset.validate_controller_revision, None),
+    "ReplicationController": (ReplicationControllerStrategy,
+                              replication.validate_replication_controller,
+                              replication.validate_replication_controller_update),
+    "PodTemplate": (Strategy, replication.validate_pod_template_object,
+                    replication.validate_pod_template_update),
     "PodDisruptionBudget": (PodDisruptionBudgetStrategy, other.validate_pod_disruption_budget, None),
     "Lease": (Strategy, other.validate_lease, None),
     "Binding": (Strategy, other.validate_binding, None),
@@ -72,6 +91,9 @@ _STATUS_TABLE: dict[str, tuple[type[StatusStrategy], StatusValidator | None]] = 
     "Deployment": (LabelKeepingStatusStrategy, apps.validate_deployment_status_update),
     "ReplicaSet": (LabelKeepingStatusStrategy, apps.validate_replica_set_status_update),
     "PodDisruptionBudget": (StatusStrategy, other.validate_pod_disruption_budget_status_update),
+    "DaemonSet": (LabelKeepingStatusStrategy, daemonset.validate_daemon_set_status_update),
+    "ReplicationController": (StatusStrategy,
+                              replication.validate_replication_controller_status_update),
 }
 
 

@@ -12,6 +12,7 @@ from kubelite.api.tables import (
     policy,
     services,
     storage,
+    workloads,
 )
 from kubelite.api.tables._base import Printer
 
@@ -31,6 +32,10 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("", "ResourceQuota"): policy.RESOURCE_QUOTA,
     ("apps", "Deployment"): apps.DEPLOYMENT,
     ("apps", "ReplicaSet"): apps.REPLICASET,
+    ("apps", "DaemonSet"): workloads.DAEMONSET,
+    ("apps", "ControllerRevision"): workloads.CONTROLLER_REVISION,
+    ("", "ReplicationController"): workloads.REPLICATION_CONTROLLER,
+    ("", "PodTemplate"): workloads.POD_TEMPLATE,
     ("coordination.k8s.io", "Lease"): config.LEASE,
     ("discovery.k8s.io", "EndpointSlice"): services.ENDPOINT_SLICE_PRINTER,
     ("storage.k8s.io", "StorageClass"): storage.STORAGE_CLASS_PRINTER,
