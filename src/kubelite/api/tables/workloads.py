@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 
 from kubelite.api.selectors import selector_to_string
-from kubelite.api.tables.apps import _template_columns
 from kubelite.api.tables._base import (
     Column,
     Obj,
@@ -24,6 +23,7 @@ from kubelite.api.tables._base import (
     spec,
     status,
 )
+from kubelite.api.tables.apps import _template_columns
 
 DAEMONSET_SPEC = "io.k8s.api.apps.v1.DaemonSetSpec"
 DAEMONSET_STATUS = "io.k8s.api.apps.v1.DaemonSetStatus"
