@@ -36,12 +36,14 @@ ROOTS = [
     "io.k8s.api.core.v1." + k
     for k in (
         "Namespace Pod Node Event ConfigMap Secret Service Endpoints ServiceAccount "
-        "PersistentVolume PersistentVolumeClaim ResourceQuota LimitRange Binding"
+        "PersistentVolume PersistentVolumeClaim ResourceQuota LimitRange Binding "
+        "ReplicationController PodTemplate"
     ).split()
 ] + [
     "io.k8s.api.apps.v1.Deployment",
     "io.k8s.api.apps.v1.ReplicaSet",
     "io.k8s.api.apps.v1.StatefulSet",
+    "io.k8s.api.apps.v1.DaemonSet",
     "io.k8s.api.apps.v1.ControllerRevision",
     "io.k8s.api.coordination.v1.Lease",
     "io.k8s.api.discovery.v1.EndpointSlice",

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from kubelite.client import ApiClient
 from kubelite.controllers.base import Controller
+from kubelite.controllers.daemonset import DaemonSetController
 from kubelite.controllers.deployment import DeploymentController
 from kubelite.controllers.disruption import DisruptionController
 from kubelite.controllers.endpoints import EndpointsController
@@ -22,6 +23,7 @@ from kubelite.controllers.podgc import PodGCController
 from kubelite.controllers.pv_binder import PersistentVolumeController
 from kubelite.controllers.pvc_protection import PVCProtectionController, PVProtectionController
 from kubelite.controllers.replicaset import ReplicaSetController
+from kubelite.controllers.replication import ReplicationControllerController
 from kubelite.controllers.resourcequota import ResourceQuotaController
 from kubelite.controllers.serviceaccount import ServiceAccountController
 from kubelite.controllers.serviceaccount_token import ServiceAccountTokenController
@@ -64,6 +66,8 @@ SHARED_CONTROLLERS: tuple[SharedFactory, ...] = (
     lambda client, s, shared: ReplicaSetController(client, shared),
     lambda client, s, shared: DeploymentController(client, shared),
     lambda client, s, shared: StatefulSetController(client, shared),
+    lambda client, s, shared: ReplicationControllerController(client, shared),
+    lambda client, s, shared: DaemonSetController(client, shared),
     lambda client, s, shared: GarbageCollector(client, shared=shared),
     lambda client, s, shared: NodeLifecycleController(
         client, grace_period=s.node_monitor_grace_period, monitor_period=s.node_monitor_period,

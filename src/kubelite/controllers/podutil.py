@@ -69,9 +69,15 @@ def owner_reference(owner: Obj, api_version: str, kind: str) -> Obj:
 
 
 def selector_of(obj: Obj) -> LabelSelector:
-    """The spec.selector of a ReplicaSet, Deployment or PDB; a bad selector selects nothing."""
+    """The spec.selector of a ReplicaSet, Deployment or PDB, or a ReplicationController's map
+    selector; a bad selector selects nothing."""
+    selector = (obj.get("spec") or {}).get("selector")
+    if obj.get("kind") == "ReplicationController" or (
+            isinstance(selector, dict) and selector
+            and all(isinstance(v, str) for v in selector.values())):
+        selector = {"matchLabels": selector} if selector else {"matchLabels": {"": ""}}
     try:
-        return label_selector_from_struct((obj.get("spec") or {}).get("selector"))
+        return label_selector_from_struct(selector)
     except (SelectorError, ValueError):
         return LabelSelector.nothing()
 

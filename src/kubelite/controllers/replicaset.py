@@ -49,13 +49,13 @@ FAILED_CREATE = "FailedCreate"
 REPLICA_FAILURE = "ReplicaFailure"
 
 
-def pod_from_template(rs: Obj) -> Obj:
+def pod_from_template(rs: Obj, api_version: str = API_VERSION, kind: str = KIND) -> Obj:
     """A new pod of the ReplicaSet (controller.GetPodFromTemplate), named by generateName."""
     template = (rs.get("spec") or {}).get("template") or {}
     tmeta = template.get("metadata") or {}
     m = meta(rs)
     pod_meta: Obj = {"generateName": f"{m['name']}-", "namespace": m.get("namespace"),
-                     "ownerReferences": [owner_reference(rs, API_VERSION, KIND)]}
+                     "ownerReferences": [owner_reference(rs, api_version, kind)]}
     for field in ("labels", "annotations", "finalizers"):
         if tmeta.get(field):
             pod_meta[field] = tmeta[field]
@@ -139,13 +139,17 @@ class ReplicaSetController(SharedController):
     name = "replicaset"
     workers = 4
     owner_kind = KIND
+    # The ReplicationController controller is this one over another resource (Kubernetes
+    # wraps RCs as ReplicaSets): what differs is named here.
+    resource = "replicasets"
+    owner_api_version = API_VERSION
 
     def __init__(self, client: Any, shared: SharedInformers | None = None) -> None:
         super().__init__(client, shared)
         self.expectations = Expectations()
 
     def setup(self) -> None:
-        self.sets = self.informer("replicasets", raw=True, indexers={
+        self.sets = self.informer(self.resource, raw=True, indexers={
             "uid": lambda o: [uid_of(o)],
             "namespace": lambda o: [meta(o).get("namespace", "")]})
         self.pods = self.informer("pods", raw=True, indexers={
@@ -162,7 +166,7 @@ class ReplicaSetController(SharedController):
 
     def _owner_key(self, pod: Obj) -> str | None:
         ref = controller_ref(pod)
-        if ref is None or ref.get("kind") != KIND:
+        if ref is None or ref.get("kind") != self.owner_kind:
             return None
         owners = self.sets.by_index("uid", str(ref.get("uid")))
         return key_of(owners[0]) if owners else None
@@ -225,7 +229,7 @@ class ReplicaSetController(SharedController):
         if patch is not None:
             ns, name = key.split("/", 1)
             try:
-                await self.client.patch("replicasets", name, ns, {"status": patch},
+                await self.client.patch(self.resource, name, ns, {"status": patch},
                                         subresource="status", raw=True)
             except NotFound:
                 return None
@@ -254,7 +258,7 @@ class ReplicaSetController(SharedController):
 
     async def _adopt(self, rs: Obj, pod: Obj) -> Obj | None:
         m = meta(pod)
-        refs = list(m.get("ownerReferences") or []) + [owner_reference(rs, API_VERSION, self.owner_kind)]
+        refs = list(m.get("ownerReferences") or []) + [owner_reference(rs, self.owner_api_version, self.owner_kind)]
         try:
             result: Obj = await self.client.patch(
                 "pods", m["name"], m.get("namespace"),
@@ -304,7 +308,9 @@ class ReplicaSetController(SharedController):
         return None
 
     async def _create_pod(self, rs: Obj) -> None:
-        pod = await self.client.create("pods", pod_from_template(rs), meta(rs).get("namespace"), raw=True)
+        pod = await self.client.create(
+            "pods", pod_from_template(rs, self.owner_api_version, self.owner_kind),
+            meta(rs).get("namespace"), raw=True)
         await self._event(rs, SUCCESSFUL_CREATE, f"Created pod: {meta(pod).get('name')}")
 
     async def _delete_pod(self, rs: Obj, key: str, pod: Obj) -> None:

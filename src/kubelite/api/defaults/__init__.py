@@ -13,8 +13,11 @@ from typing import Any
 import msgspec
 
 from kubelite.api.defaults.apps import (
+    default_daemon_set,
     default_deployment,
+    default_pod_template,
     default_replica_set,
+    default_replication_controller,
     default_stateful_set,
 )
 from kubelite.api.defaults.core import (
@@ -50,6 +53,9 @@ DEFAULTERS: dict[type[msgspec.Struct], Callable[[Any], None]] = {
     apps_v1.Deployment: default_deployment,
     apps_v1.ReplicaSet: default_replica_set,
     apps_v1.StatefulSet: default_stateful_set,
+    apps_v1.DaemonSet: default_daemon_set,
+    core_v1.ReplicationController: default_replication_controller,
+    core_v1.PodTemplate: default_pod_template,
     discovery_v1.EndpointSlice: default_endpoint_slice,
     storage_v1.StorageClass: default_storage_class,
     scheduling_v1.PriorityClass: default_priority_class,

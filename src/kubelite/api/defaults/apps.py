@@ -75,3 +75,45 @@ def default_stateful_set(sts: apps_v1.StatefulSet) -> None:
     for claim in spec.volume_claim_templates or []:
         default_persistent_volume_claim(claim)
     _template(spec.template)
+
+
+def default_daemon_set(ds: apps_v1.DaemonSet) -> None:
+    """SetDefaults_DaemonSet: RollingUpdate with maxUnavailable 1 and maxSurge 0, ten revisions."""
+    spec = ds.spec
+    if spec is None:
+        return
+    if spec.update_strategy is None:
+        spec.update_strategy = apps_v1.DaemonSetUpdateStrategy()
+    strategy = spec.update_strategy
+    if not strategy.type:
+        strategy.type = "RollingUpdate"
+    if strategy.type == "RollingUpdate":
+        if strategy.rolling_update is None:
+            strategy.rolling_update = apps_v1.RollingUpdateDaemonSet()
+        if strategy.rolling_update.max_unavailable is None:
+            strategy.rolling_update.max_unavailable = 1
+        if strategy.rolling_update.max_surge is None:
+            strategy.rolling_update.max_surge = 0
+    if spec.revision_history_limit is None:
+        spec.revision_history_limit = 10
+    _template(spec.template)
+
+
+def default_replication_controller(rc: core_v1.ReplicationController) -> None:
+    """SetDefaults_ReplicationController: selector and labels from the template's labels."""
+    spec = rc.spec
+    if spec is None:
+        return
+    labels = (spec.template.metadata.labels if spec.template and spec.template.metadata else None)
+    if labels:
+        if not spec.selector:
+            spec.selector = dict(labels)
+        if rc.metadata is not None and not rc.metadata.labels:
+            rc.metadata.labels = dict(labels)
+    if spec.replicas is None:
+        spec.replicas = 1
+    _template(spec.template)
+
+
+def default_pod_template(pt: core_v1.PodTemplate) -> None:
+    _template(pt.template)

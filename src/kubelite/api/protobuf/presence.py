@@ -7,6 +7,8 @@ ALWAYS: non-pointer fields without omitempty, written even at zero, with that ze
 """
 
 POINTERS: dict[str, frozenset[str]] = {
+    'apps.v1.DaemonSetSpec': frozenset(('revisionHistoryLimit',)),
+    'apps.v1.DaemonSetStatus': frozenset(('collisionCount',)),
     'apps.v1.DeploymentSpec': frozenset(('replicas', 'revisionHistoryLimit', 'progressDeadlineSeconds')),
     'apps.v1.DeploymentStatus': frozenset(('collisionCount',)),
     'apps.v1.ReplicaSetSpec': frozenset(('replicas',)),
@@ -55,6 +57,7 @@ POINTERS: dict[str, frozenset[str]] = {
     'core.v1.PortStatus': frozenset(('error',)),
     'core.v1.Probe': frozenset(('terminationGracePeriodSeconds',)),
     'core.v1.ProjectedVolumeSource': frozenset(('defaultMode',)),
+    'core.v1.ReplicationControllerSpec': frozenset(('replicas',)),
     'core.v1.SeccompProfile': frozenset(('localhostProfile',)),
     'core.v1.Secret': frozenset(('immutable',)),
     'core.v1.SecretEnvSource': frozenset(('optional',)),
@@ -88,6 +91,8 @@ POINTERS: dict[str, frozenset[str]] = {
 
 ALWAYS: dict[str, dict[str, object]] = {
     'apps.v1.ControllerRevision': {'revision': 0},
+    'apps.v1.DaemonSetCondition': {'type': '', 'status': ''},
+    'apps.v1.DaemonSetStatus': {'currentNumberScheduled': 0, 'numberMisscheduled': 0, 'desiredNumberScheduled': 0, 'numberReady': 0},
     'apps.v1.DeploymentCondition': {'type': '', 'status': ''},
     'apps.v1.ReplicaSetCondition': {'type': '', 'status': ''},
     'apps.v1.ReplicaSetStatus': {'replicas': 0},
@@ -166,6 +171,8 @@ ALWAYS: dict[str, dict[str, object]] = {
     'core.v1.QuobyteVolumeSource': {'registry': '', 'volume': ''},
     'core.v1.RBDPersistentVolumeSource': {'image': ''},
     'core.v1.RBDVolumeSource': {'image': ''},
+    'core.v1.ReplicationControllerCondition': {'type': '', 'status': ''},
+    'core.v1.ReplicationControllerStatus': {'replicas': 0},
     'core.v1.ResourceClaim': {'name': ''},
     'core.v1.ResourceFieldSelector': {'resource': ''},
     'core.v1.ResourceHealth': {'resourceID': ''},

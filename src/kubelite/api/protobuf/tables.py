@@ -12,6 +12,41 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
         2: ('data', 'runtime.RawExtension'),
         3: ('revision', 'int64'),
     },
+    'apps.v1.DaemonSet': {
+        1: ('metadata', 'meta.v1.ObjectMeta'),
+        2: ('spec', 'apps.v1.DaemonSetSpec'),
+        3: ('status', 'apps.v1.DaemonSetStatus'),
+    },
+    'apps.v1.DaemonSetCondition': {
+        1: ('type', 'string'),
+        2: ('status', 'string'),
+        3: ('lastTransitionTime', 'meta.v1.Time'),
+        4: ('reason', 'string'),
+        5: ('message', 'string'),
+    },
+    'apps.v1.DaemonSetSpec': {
+        1: ('selector', 'meta.v1.LabelSelector'),
+        2: ('template', 'core.v1.PodTemplateSpec'),
+        3: ('updateStrategy', 'apps.v1.DaemonSetUpdateStrategy'),
+        4: ('minReadySeconds', 'int32'),
+        6: ('revisionHistoryLimit', 'int32'),
+    },
+    'apps.v1.DaemonSetStatus': {
+        1: ('currentNumberScheduled', 'int32'),
+        2: ('numberMisscheduled', 'int32'),
+        3: ('desiredNumberScheduled', 'int32'),
+        4: ('numberReady', 'int32'),
+        5: ('observedGeneration', 'int64'),
+        6: ('updatedNumberScheduled', 'int32'),
+        7: ('numberAvailable', 'int32'),
+        8: ('numberUnavailable', 'int32'),
+        9: ('collisionCount', 'int32'),
+        10: ('conditions', '[]apps.v1.DaemonSetCondition'),
+    },
+    'apps.v1.DaemonSetUpdateStrategy': {
+        1: ('type', 'string'),
+        2: ('rollingUpdate', 'apps.v1.RollingUpdateDaemonSet'),
+    },
     'apps.v1.Deployment': {
         1: ('metadata', 'meta.v1.ObjectMeta'),
         2: ('spec', 'apps.v1.DeploymentSpec'),
@@ -74,6 +109,10 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
         4: ('readyReplicas', 'int32'),
         5: ('availableReplicas', 'int32'),
         6: ('conditions', '[]apps.v1.ReplicaSetCondition'),
+    },
+    'apps.v1.RollingUpdateDaemonSet': {
+        1: ('maxUnavailable', 'intstr.IntOrString'),
+        2: ('maxSurge', 'intstr.IntOrString'),
     },
     'apps.v1.RollingUpdateDeployment': {
         1: ('maxUnavailable', 'intstr.IntOrString'),
@@ -1094,6 +1133,10 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
         15: ('resourceClaimStatuses', '[]core.v1.PodResourceClaimStatus'),
         16: ('hostIPs', '[]core.v1.HostIP'),
     },
+    'core.v1.PodTemplate': {
+        1: ('metadata', 'meta.v1.ObjectMeta'),
+        2: ('template', 'core.v1.PodTemplateSpec'),
+    },
     'core.v1.PodTemplateSpec': {
         1: ('metadata', 'meta.v1.ObjectMeta'),
         2: ('spec', 'core.v1.PodSpec'),
@@ -1158,6 +1201,32 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
         6: ('keyring', 'string'),
         7: ('secretRef', 'core.v1.LocalObjectReference'),
         8: ('readOnly', 'bool'),
+    },
+    'core.v1.ReplicationController': {
+        1: ('metadata', 'meta.v1.ObjectMeta'),
+        2: ('spec', 'core.v1.ReplicationControllerSpec'),
+        3: ('status', 'core.v1.ReplicationControllerStatus'),
+    },
+    'core.v1.ReplicationControllerCondition': {
+        1: ('type', 'string'),
+        2: ('status', 'string'),
+        3: ('lastTransitionTime', 'meta.v1.Time'),
+        4: ('reason', 'string'),
+        5: ('message', 'string'),
+    },
+    'core.v1.ReplicationControllerSpec': {
+        1: ('replicas', 'int32'),
+        2: ('selector', 'map[string]string'),
+        3: ('template', 'core.v1.PodTemplateSpec'),
+        4: ('minReadySeconds', 'int32'),
+    },
+    'core.v1.ReplicationControllerStatus': {
+        1: ('replicas', 'int32'),
+        2: ('fullyLabeledReplicas', 'int32'),
+        3: ('observedGeneration', 'int64'),
+        4: ('readyReplicas', 'int32'),
+        5: ('availableReplicas', 'int32'),
+        6: ('conditions', '[]core.v1.ReplicationControllerCondition'),
     },
     'core.v1.ResourceClaim': {
         1: ('name', 'string'),

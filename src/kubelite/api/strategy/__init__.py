@@ -8,6 +8,7 @@ from functools import cache
 from kubelite.api.registry import KINDS, Kind
 from kubelite.api.strategy.base import Strategy, UpdateValidator, Validator
 from kubelite.api.strategy.kinds import (
+    DaemonSetStrategy,
     DeploymentStrategy,
     NamespaceStrategy,
     NodeStrategy,
@@ -16,6 +17,7 @@ from kubelite.api.strategy.kinds import (
     PodDisruptionBudgetStrategy,
     PodStrategy,
     ReplicaSetStrategy,
+    ReplicationControllerStrategy,
     ResourceQuotaStrategy,
     SecretStrategy,
     ServiceStrategy,
@@ -29,7 +31,18 @@ from kubelite.api.strategy.status import (
     StatusStrategy,
     StatusValidator,
 )
-from kubelite.api.validation import apps, core, other, pod, priority_class, service, statefulset, storage
+from kubelite.api.validation import (
+    apps,
+    core,
+    daemonset,
+    other,
+    pod,
+    priority_class,
+    replication,
+    service,
+    statefulset,
+    storage,
+)
 
 # kind name -> (strategy class, validator, update validator)
 _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None]] = {
@@ -58,6 +71,13 @@ _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None
                     statefulset.validate_stateful_set_update),
     "ControllerRevision": (Strategy, statefulset.validate_controller_revision,
                            statefulset.validate_controller_revision_update),
+    "DaemonSet": (DaemonSetStrategy, daemonset.validate_daemon_set,
+                  daemonset.validate_daemon_set_update),
+    "ReplicationController": (ReplicationControllerStrategy,
+                              replication.validate_replication_controller,
+                              replication.validate_replication_controller_update),
+    "PodTemplate": (Strategy, replication.validate_pod_template_object,
+                    replication.validate_pod_template_update),
     "PodDisruptionBudget": (PodDisruptionBudgetStrategy, other.validate_pod_disruption_budget, None),
     "Lease": (Strategy, other.validate_lease, None),
     "PriorityClass": (Strategy, priority_class.validate_priority_class,
@@ -80,6 +100,9 @@ _STATUS_TABLE: dict[str, tuple[type[StatusStrategy], StatusValidator | None]] = 
     "ReplicaSet": (LabelKeepingStatusStrategy, apps.validate_replica_set_status_update),
     "StatefulSet": (LabelKeepingStatusStrategy, statefulset.validate_stateful_set_status_update),
     "PodDisruptionBudget": (StatusStrategy, other.validate_pod_disruption_budget_status_update),
+    "DaemonSet": (LabelKeepingStatusStrategy, daemonset.validate_daemon_set_status_update),
+    "ReplicationController": (StatusStrategy,
+                              replication.validate_replication_controller_status_update),
 }
 
 

@@ -164,6 +164,26 @@ class StatefulSetStrategy(Strategy):
         obj.status = apps_v1.StatefulSetStatus(replicas=0, available_replicas=0)
 
 
+class DaemonSetStrategy(Strategy):
+    """A new DaemonSet's status has its four counters at 0 (fields Go never omits)."""
+
+    tracks_generation = True
+
+    def initial_status(self, obj: Any) -> None:
+        obj.status = apps_v1.DaemonSetStatus(
+            current_number_scheduled=0, number_misscheduled=0, desired_number_scheduled=0,
+            number_ready=0)
+
+
+class ReplicationControllerStrategy(Strategy):
+    """A new ReplicationController's status says `replicas: 0`, as a ReplicaSet's does."""
+
+    tracks_generation = True
+
+    def initial_status(self, obj: Any) -> None:
+        obj.status = core_v1.ReplicationControllerStatus(replicas=0)
+
+
 class PodDisruptionBudgetStrategy(Strategy):
     """A new PDB's status carries its four counters at 0 (fields Go never omits)."""
 
@@ -193,7 +213,7 @@ class PersistentVolumeClaimStrategy(Strategy):
         pvc.status = core_v1.PersistentVolumeClaimStatus(phase="Pending")
 
 
-__all__ = ["DeploymentStrategy", "NamespaceStrategy", "NodeStrategy",
+__all__ = ["DaemonSetStrategy", "DeploymentStrategy", "ReplicationControllerStrategy", "NamespaceStrategy", "NodeStrategy",
            "PersistentVolumeClaimStrategy", "PersistentVolumeStrategy",
            "PodDisruptionBudgetStrategy", "PodStrategy", "ReplicaSetStrategy", "ResourceQuotaStrategy",
            "StatefulSetStrategy",

@@ -13,6 +13,7 @@ from kubelite.api.tables import (
     scheduling,
     services,
     storage,
+    workloads,
 )
 from kubelite.api.tables._base import Printer
 
@@ -34,6 +35,9 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("apps", "ReplicaSet"): apps.REPLICASET,
     ("apps", "StatefulSet"): apps.STATEFULSET,
     ("apps", "ControllerRevision"): apps.CONTROLLER_REVISION,
+    ("apps", "DaemonSet"): workloads.DAEMONSET,
+    ("", "ReplicationController"): workloads.REPLICATION_CONTROLLER,
+    ("", "PodTemplate"): workloads.POD_TEMPLATE,
     ("coordination.k8s.io", "Lease"): config.LEASE,
     ("discovery.k8s.io", "EndpointSlice"): services.ENDPOINT_SLICE_PRINTER,
     ("storage.k8s.io", "StorageClass"): storage.STORAGE_CLASS_PRINTER,

@@ -33,6 +33,67 @@ class ControllerRevisionList(K8sObject, kw_only=True, omit_defaults=True):
     items: list[ControllerRevision]
 
 
+class DaemonSet(K8sObject, kw_only=True, omit_defaults=True):
+    """DaemonSet represents the configuration of a daemon set."""
+
+    api_version: str | None = msgspec.field(default=None, name="apiVersion")
+    kind: str | None = None
+    metadata: ObjectMeta | None = None
+    spec: DaemonSetSpec | None = None
+    status: DaemonSetStatus | None = None
+
+
+class DaemonSetCondition(K8sObject, kw_only=True, omit_defaults=True):
+    """DaemonSetCondition describes the state of a DaemonSet at a certain point."""
+
+    last_transition_time: str | None = msgspec.field(default=None, name="lastTransitionTime")
+    message: str | None = None
+    reason: str | None = None
+    status: str
+    type: str
+
+
+class DaemonSetList(K8sObject, kw_only=True, omit_defaults=True):
+    """DaemonSetList is a collection of daemon sets."""
+
+    api_version: str | None = msgspec.field(default=None, name="apiVersion")
+    kind: str | None = None
+    metadata: ListMeta | None = None
+    items: list[DaemonSet]
+
+
+class DaemonSetSpec(K8sObject, kw_only=True, omit_defaults=True):
+    """DaemonSetSpec is the specification of a daemon set."""
+
+    min_ready_seconds: int | None = msgspec.field(default=None, name="minReadySeconds")
+    revision_history_limit: int | None = msgspec.field(default=None, name="revisionHistoryLimit")
+    selector: LabelSelector
+    template: PodTemplateSpec
+    update_strategy: DaemonSetUpdateStrategy | None = msgspec.field(default=None, name="updateStrategy")
+
+
+class DaemonSetStatus(K8sObject, kw_only=True, omit_defaults=True):
+    """DaemonSetStatus represents the current status of a daemon set."""
+
+    collision_count: int | None = msgspec.field(default=None, name="collisionCount")
+    conditions: list[DaemonSetCondition] | None = None
+    current_number_scheduled: int = msgspec.field(name="currentNumberScheduled")
+    desired_number_scheduled: int = msgspec.field(name="desiredNumberScheduled")
+    number_available: int | None = msgspec.field(default=None, name="numberAvailable")
+    number_misscheduled: int = msgspec.field(name="numberMisscheduled")
+    number_ready: int = msgspec.field(name="numberReady")
+    number_unavailable: int | None = msgspec.field(default=None, name="numberUnavailable")
+    observed_generation: int | None = msgspec.field(default=None, name="observedGeneration")
+    updated_number_scheduled: int | None = msgspec.field(default=None, name="updatedNumberScheduled")
+
+
+class DaemonSetUpdateStrategy(K8sObject, kw_only=True, omit_defaults=True):
+    """DaemonSetUpdateStrategy is a struct used to control the update strategy for a DaemonSet."""
+
+    rolling_update: RollingUpdateDaemonSet | None = msgspec.field(default=None, name="rollingUpdate")
+    type: str | None = None
+
+
 class Deployment(K8sObject, kw_only=True, omit_defaults=True):
     """Deployment enables declarative updates for Pods and ReplicaSets."""
 
@@ -143,6 +204,13 @@ class ReplicaSetStatus(K8sObject, kw_only=True, omit_defaults=True):
     observed_generation: int | None = msgspec.field(default=None, name="observedGeneration")
     ready_replicas: int | None = msgspec.field(default=None, name="readyReplicas")
     replicas: int
+
+
+class RollingUpdateDaemonSet(K8sObject, kw_only=True, omit_defaults=True):
+    """Spec to control the desired behavior of daemon set rolling update."""
+
+    max_surge: IntOrString | None = msgspec.field(default=None, name="maxSurge")
+    max_unavailable: IntOrString | None = msgspec.field(default=None, name="maxUnavailable")
 
 
 class RollingUpdateDeployment(K8sObject, kw_only=True, omit_defaults=True):

@@ -1344,6 +1344,24 @@ class PodStatus(K8sObject, kw_only=True, omit_defaults=True):
     start_time: str | None = msgspec.field(default=None, name="startTime")
 
 
+class PodTemplate(K8sObject, kw_only=True, omit_defaults=True):
+    """PodTemplate describes a template for creating copies of a predefined pod."""
+
+    api_version: str | None = msgspec.field(default=None, name="apiVersion")
+    kind: str | None = None
+    metadata: ObjectMeta | None = None
+    template: PodTemplateSpec | None = None
+
+
+class PodTemplateList(K8sObject, kw_only=True, omit_defaults=True):
+    """PodTemplateList is a list of PodTemplates."""
+
+    api_version: str | None = msgspec.field(default=None, name="apiVersion")
+    kind: str | None = None
+    metadata: ListMeta | None = None
+    items: list[PodTemplate]
+
+
 class PodTemplateSpec(K8sObject, kw_only=True, omit_defaults=True):
     """PodTemplateSpec describes the data a pod should have when created from a template"""
 
@@ -1431,6 +1449,55 @@ class RBDVolumeSource(K8sObject, kw_only=True, omit_defaults=True):
     read_only: bool | None = msgspec.field(default=None, name="readOnly")
     secret_ref: LocalObjectReference | None = msgspec.field(default=None, name="secretRef")
     user: str | None = None
+
+
+class ReplicationController(K8sObject, kw_only=True, omit_defaults=True):
+    """ReplicationController represents the configuration of a replication controller."""
+
+    api_version: str | None = msgspec.field(default=None, name="apiVersion")
+    kind: str | None = None
+    metadata: ObjectMeta | None = None
+    spec: ReplicationControllerSpec | None = None
+    status: ReplicationControllerStatus | None = None
+
+
+class ReplicationControllerCondition(K8sObject, kw_only=True, omit_defaults=True):
+    """ReplicationControllerCondition describes the state of a replication controller at a certain point."""
+
+    last_transition_time: str | None = msgspec.field(default=None, name="lastTransitionTime")
+    message: str | None = None
+    reason: str | None = None
+    status: str
+    type: str
+
+
+class ReplicationControllerList(K8sObject, kw_only=True, omit_defaults=True):
+    """ReplicationControllerList is a collection of replication controllers."""
+
+    api_version: str | None = msgspec.field(default=None, name="apiVersion")
+    kind: str | None = None
+    metadata: ListMeta | None = None
+    items: list[ReplicationController]
+
+
+class ReplicationControllerSpec(K8sObject, kw_only=True, omit_defaults=True):
+    """ReplicationControllerSpec is the specification of a replication controller."""
+
+    min_ready_seconds: int | None = msgspec.field(default=None, name="minReadySeconds")
+    replicas: int | None = None
+    selector: dict[str, str] | None = None
+    template: PodTemplateSpec | None = None
+
+
+class ReplicationControllerStatus(K8sObject, kw_only=True, omit_defaults=True):
+    """ReplicationControllerStatus represents the current status of a replication controller."""
+
+    available_replicas: int | None = msgspec.field(default=None, name="availableReplicas")
+    conditions: list[ReplicationControllerCondition] | None = None
+    fully_labeled_replicas: int | None = msgspec.field(default=None, name="fullyLabeledReplicas")
+    observed_generation: int | None = msgspec.field(default=None, name="observedGeneration")
+    ready_replicas: int | None = msgspec.field(default=None, name="readyReplicas")
+    replicas: int
 
 
 class ResourceClaim(K8sObject, kw_only=True, omit_defaults=True):

@@ -25,6 +25,9 @@ SCALE = "io.k8s.api.autoscaling.v1.Scale"
 def _selector(sel: dict[str, Any] | None) -> str:
     if sel is None:
         return ""
+    if all(isinstance(v, str) for v in sel.values()):
+        # a map selector (a ReplicationController's): every entry an equality
+        return ",".join(f"{k}={v}" for k, v in sorted(sel.items()))
     try:
         return str(label_selector_from_struct(sel))
     except ValueError:
