@@ -9,6 +9,7 @@ from kubelite.api.registry import KINDS, Kind
 from kubelite.api.strategy.base import Strategy, UpdateValidator, Validator
 from kubelite.api.strategy.kinds import (
     DeploymentStrategy,
+    HorizontalPodAutoscalerStrategy,
     NamespaceStrategy,
     NodeStrategy,
     PersistentVolumeClaimStrategy,
@@ -28,7 +29,7 @@ from kubelite.api.strategy.status import (
     StatusStrategy,
     StatusValidator,
 )
-from kubelite.api.validation import apps, core, other, pod, service, storage
+from kubelite.api.validation import apps, autoscaling, core, other, pod, service, storage
 
 # kind name -> (strategy class, validator, update validator)
 _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None]] = {
@@ -54,6 +55,8 @@ _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None
     "Deployment": (DeploymentStrategy, apps.validate_deployment, apps.validate_deployment_update),
     "ReplicaSet": (ReplicaSetStrategy, apps.validate_replica_set, apps.validate_replica_set_update),
     "PodDisruptionBudget": (PodDisruptionBudgetStrategy, other.validate_pod_disruption_budget, None),
+    "HorizontalPodAutoscaler": (HorizontalPodAutoscalerStrategy, autoscaling.validate_hpa,
+                                autoscaling.validate_hpa_update),
     "Lease": (Strategy, other.validate_lease, None),
     "Binding": (Strategy, other.validate_binding, None),
     "SelfSubjectAccessReview": (Strategy, lambda obj: [], None),
@@ -72,6 +75,7 @@ _STATUS_TABLE: dict[str, tuple[type[StatusStrategy], StatusValidator | None]] = 
     "Deployment": (LabelKeepingStatusStrategy, apps.validate_deployment_status_update),
     "ReplicaSet": (LabelKeepingStatusStrategy, apps.validate_replica_set_status_update),
     "PodDisruptionBudget": (StatusStrategy, other.validate_pod_disruption_budget_status_update),
+    "HorizontalPodAutoscaler": (StatusStrategy, autoscaling.validate_hpa_status_update),
 }
 
 
