@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aiohttp
 import pytest
 
-from tests.helpers.cluster import Server, running_server
+from tests.helpers.cluster import KUBECTL_VERSIONS, Server, running_server
 from tests.helpers.raw_api import raw_session
 
 V1 = "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers"
@@ -102,3 +103,22 @@ async def test_invalid_hpas_are_refused(session: aiohttp.ClientSession, spec: di
         body = await _json(r, 422)
     causes = body["details"]["causes"]
     assert any(c["field"] == field and message in c["message"] for c in causes), causes
+
+
+@pytest.mark.parametrize("version", KUBECTL_VERSIONS)
+def test_kubectl_autoscale_get_and_describe(server: Server, version: str) -> None:
+    name = f"app{version.replace('.', '')}"
+    deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+              "spec": {"selector": {"matchLabels": {"app": name}}, "template": {
+                  "metadata": {"labels": {"app": name}},
+                  "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}
+    server.kubectl("apply", "-f", "-", input=json.dumps(deploy), version=version)
+    out = server.kubectl("autoscale", "deployment", name, "--cpu-percent=50", "--min=1", "--max=3",
+                         version=version).stdout
+    assert out.strip() == f"horizontalpodautoscaler.autoscaling/{name} autoscaled"
+    table = server.kubectl("get", "hpa", name, version=version).stdout.splitlines()
+    assert table[0].split() == ["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"]
+    assert table[1].split()[:6] == [name, f"Deployment/{name}", "cpu:", "<unknown>/50%", "1", "3"]
+    described = server.kubectl("describe", "hpa", name, version=version).stdout
+    assert "Reference:" in described and f"Deployment/{name}" in described
+    assert "Min replicas:" in described and "Max replicas:" in described

@@ -34,39 +34,48 @@ UNKNOWN = "<unknown>"
 SHOWN_METRICS = 2
 
 
-def _target(target: Obj, current: Obj | None) -> str:
-    """`5%/50%` for a utilization, `10Mi/100Mi` for an average value."""
-    if target.get("averageUtilization") is not None:
-        now = current.get("averageUtilization") if current else None
-        return f"{UNKNOWN if now is None else f'{now}%'}/{target['averageUtilization']}%"
-    if target.get("averageValue") is not None:
-        now = current.get("averageValue") if current else None
-        return f"{now or UNKNOWN}/{target['averageValue']}"
-    now = current.get("value") if current else None
-    return f"{now or UNKNOWN}/{target.get('value')}"
+def _current(statuses: list[Obj], i: int, field: str) -> Obj | None:
+    """statuses[i].<field>.current, matched by position as Kubernetes' printer does."""
+    source = (statuses[i].get(field) if len(statuses) > i else None) or None
+    return (source.get("current") or {}) if source is not None else None
 
 
-def format_metrics(metrics: list[Obj], current: list[Obj]) -> str:
-    """The Targets cell: `cpu: 5%/50%, memory: 10Mi/100Mi + 1 more...`."""
+def _metric_cell(metric: Obj, statuses: list[Obj], i: int) -> str:
+    kind = metric.get("type")
+    if kind in ("External", "Object"):
+        field = kind.lower()
+        target = (metric.get(field) or {}).get("target") or {}
+        current = _current(statuses, i, field)
+        if target.get("averageValue") is not None:
+            return f"{(current or {}).get('averageValue') or UNKNOWN}/{target['averageValue']} (avg)"
+        return f"{(current or {}).get('value') or UNKNOWN}/{target.get('value')}"
+    if kind == "Pods":
+        target = (metric.get("pods") or {}).get("target") or {}
+        current = _current(statuses, i, "pods")
+        return f"{(current or {}).get('averageValue') or UNKNOWN}/{target.get('averageValue')}"
+    if kind in ("Resource", "ContainerResource"):
+        field = "resource" if kind == "Resource" else "containerResource"
+        source = metric.get(field) or {}
+        target = source.get("target") or {}
+        current = _current(statuses, i, field)
+        if target.get("averageValue") is not None:
+            now = (current or {}).get("averageValue") or UNKNOWN
+            return f"{source.get('name')}: {now}/{target['averageValue']}"
+        used = (current or {}).get("averageUtilization")
+        wanted = target.get("averageUtilization")
+        return (f"{source.get('name')}: {UNKNOWN if used is None else f'{used}%'}/"
+                f"{'<auto>' if wanted is None else f'{wanted}%'}")
+    return "<unknown type>"
+
+
+def format_metrics(metrics: list[Obj], statuses: list[Obj]) -> str:
+    """The Targets cell (formatHPAMetrics): `cpu: 5%/50%, memory: 10Mi/100Mi + 1 more...`."""
     if not metrics:
         return "<none>"
-    cells = []
-    for i, metric in enumerate(metrics):
-        kind = metric.get("type")
-        source = metric.get({"Resource": "resource", "ContainerResource": "containerResource",
-                             "Pods": "pods", "Object": "object", "External": "external"}.get(
-                                 str(kind), "resource")) or {}
-        now = next((c for c in current if c.get("type") == kind and
-                    (c.get(_key(kind)) or {}).get("name") == source.get("name")), None)
-        label = source.get("name") or (source.get("metric") or {}).get("name", "")
-        cells.append(f"{label}: {_target(source.get('target') or {}, (now or {}).get(_key(kind), {}).get('current') if now else None)}")
-        if i + 1 == SHOWN_METRICS and len(metrics) > SHOWN_METRICS:
-            return ", ".join(cells) + f" + {len(metrics) - SHOWN_METRICS} more..."
+    cells = [_metric_cell(m, statuses, i) for i, m in enumerate(metrics)]
+    if len(cells) > SHOWN_METRICS:
+        return ", ".join(cells[:SHOWN_METRICS]) + f" + {len(cells) - SHOWN_METRICS} more..."
     return ", ".join(cells)
-
-
-def _key(kind: Any) -> str:
-    return "containerResource" if kind == "ContainerResource" else str(kind or "").lower()
 
 
 def hpa_row(obj: Obj, now: dt.datetime) -> list[Any]:
