@@ -122,8 +122,8 @@ class HorizontalPodAutoscalerController(SharedController):
             scale_path, scale = await self._get_scale(ref, namespace)
         except (ApiError, LookupError) as e:
             out.conditions[ABLE_TO_SCALE] = ("False", FAILED_GET_SCALE,
-                                             f"the HPA controller was unable to get the target's current scale: {e}")
-            out.events.append(("Warning", FAILED_GET_SCALE, str(e)))
+                                             f"the HPA controller was unable to get the target's current scale: {_text(e)}")
+            out.events.append(("Warning", FAILED_GET_SCALE, _text(e)))
             await self._write(hpa, status, out)
             return
         out.conditions[ABLE_TO_SCALE] = GOT_SCALE
@@ -163,8 +163,9 @@ class HorizontalPodAutoscalerController(SharedController):
                 await self.client.request("PUT", scale_path, body=scale)
             except ApiError as e:
                 out.conditions[ABLE_TO_SCALE] = ("False", "FailedUpdateScale",
-                                                 f"the HPA controller was unable to update the target scale: {e}")
-                out.events.append(("Warning", FAILED_RESCALE, f"New size: {desired}; reason: {reason}; error: {e}"))
+                                                 f"the HPA controller was unable to update the target scale: {_text(e)}")
+                out.events.append(("Warning", FAILED_RESCALE,
+                                   f"New size: {desired}; reason: {reason}; error: {_text(e)}"))
                 status.update(currentReplicas=current, currentMetrics=metric_statuses)
                 await self._write(hpa, status, out)
                 raise
@@ -193,7 +194,7 @@ class HorizontalPodAutoscalerController(SharedController):
             body = await self.client.request("GET", METRICS_PATH.format(namespace=namespace),
                                              params={"labelSelector": selector} if selector else None)
         except ApiError as e:
-            return f"unable to fetch metrics from resource metrics API: {e}"
+            return f"unable to fetch metrics from resource metrics API: {_text(e)}"
         items: list[Obj] = (body or {}).get("items") or []
         return items
 
@@ -288,6 +289,11 @@ class HorizontalPodAutoscalerController(SharedController):
             return
         updated = {**hpa, "status": new_status}
         await self.client.update("horizontalpodautoscalers", updated, raw=True, subresource="status")
+
+
+def _text(error: Exception) -> str:
+    """An error as Go prints it: a Status's message alone."""
+    return error.message if isinstance(error, ApiError) else str(error)
 
 
 def merge_conditions(existing: list[Obj], new: dict[str, Cond], now: str) -> list[Obj]:
