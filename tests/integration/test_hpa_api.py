@@ -122,3 +122,5 @@ def test_kubectl_autoscale_get_and_describe(server: Server, version: str) -> Non
     described = server.kubectl("describe", "hpa", name, version=version).stdout
     assert "Reference:" in described and f"Deployment/{name}" in described
     assert "Min replicas:" in described and "Max replicas:" in described
+    everything = server.kubectl("get", "all", "-o", "name", version=version).stdout.split()
+    assert f"horizontalpodautoscaler.autoscaling/{name}" in everything

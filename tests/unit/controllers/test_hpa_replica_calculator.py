@@ -13,6 +13,7 @@ from kubelite.controllers.podautoscaler.replica_calculator import (
     PodMetric,
     ReplicaCalculationError,
     group_pods,
+    raw_resource_replicas,
     resource_replicas,
 )
 
@@ -156,3 +157,16 @@ def test_group_pods_cpu_initialization(start: dt.datetime, since: dt.datetime, s
     groups = group_pods([pod], {"p": PodMetric(1, timestamp, dt.timedelta(seconds=window))}, True, NOW)
     assert groups.ready_count == ready_count
     assert groups.unready == (set() if ready_count else {"p"})
+
+
+def test_an_average_value_target_divides_usage_by_pods() -> None:
+    """GetRawResourceReplicas: memory averaging 150Mi against 100Mi asks for half as many again."""
+    mib = 1024 * 1024 * 1000  # milli-bytes
+    pods = [PodInfo(name=f"pod-{i}", ready=("True", ZERO), start_time=ZERO, request=None)
+            for i in range(2)]
+    usage = {f"pod-{i}": PodMetric(150 * mib, NOW) for i in range(2)}
+    got = raw_resource_replicas(2, 100 * mib, "memory", pods, usage, NOW)
+    assert (got.replicas, got.utilization, got.average) == (3, None, 150 * mib)
+    # within 10%: no change
+    usage = {f"pod-{i}": PodMetric(105 * mib, NOW) for i in range(2)}
+    assert raw_resource_replicas(2, 100 * mib, "memory", pods, usage, NOW).replicas == 2
