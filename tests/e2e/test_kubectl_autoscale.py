@@ -33,7 +33,7 @@ def busy_deployment() -> dict[str, Any]:
                      "terminationGracePeriodSeconds": 1,
                      "containers": [{"name": "spin", "image": "busybox:latest",
                                      "command": ["sh", "-c", SPIN],
-                                     "resources": {"requests": {"cpu": "50m"},
+                                     "resources": {"requests": {"cpu": "20m"},
                                                    "limits": {"cpu": "100m"}}}]}}}}
 
 
