@@ -80,6 +80,8 @@ class ServerConfig:
     node_monitor_period: float = 5.0
     pod_eviction_timeout: float | None = None
     terminated_pod_gc_threshold: int = 12500
+    hpa_sync_period: float = 15.0
+    hpa_downscale_stabilization: float = 300.0
     controllers_in_process: bool = False  # else a `kubelite controller-manager` child process
     # The controller-manager child as system:kube-controller-manager instead of an admin: turn
     # on once RBAC enforces (its bootstrap role is api/rbac/bootstrap_components.py's).
@@ -297,6 +299,8 @@ class ApiServer:
             node_monitor_grace_period=cfg.node_monitor_grace_period,
             node_monitor_period=cfg.node_monitor_period, pod_eviction_timeout=cfg.pod_eviction_timeout,
             terminated_pod_gc_threshold=cfg.terminated_pod_gc_threshold,
+            hpa_sync_period=cfg.hpa_sync_period,
+            hpa_downscale_stabilization=cfg.hpa_downscale_stabilization,
             # over the local socket the client trusts no CA: name the cluster's
             root_ca_file=str(cfg.data_dir / "tls" / "ca.crt") if cfg.tls else None,
         )

@@ -43,6 +43,28 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
                    help="evict pods of a lost node after at most this many seconds, whatever their tolerations")
     p.add_argument("--terminated-pod-gc-threshold", type=int, default=12500,
                    help="terminated pods kept before the oldest are deleted (0: never; default %(default)s)")
+    p.add_argument("--horizontal-pod-autoscaler-sync-period", type=seconds, default="15s",
+                   help="how often each HorizontalPodAutoscaler is reconciled (default %(default)s)")
+    p.add_argument("--horizontal-pod-autoscaler-downscale-stabilization", type=seconds, default="5m",
+                   help="window whose highest recommendation a scale-down keeps (default %(default)s)")
+
+
+def seconds(value: str) -> float:
+    """A Go duration of whole units (`15s`, `5m`, `1h`, `1m30s`) or plain seconds, in seconds."""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+    total, number, i = 0.0, "", 0
+    try:
+        while i < len(value):
+            if value[i].isdigit() or value[i] == ".":
+                number += value[i]
+                i += 1
+                continue
+            unit = "ms" if value.startswith("ms", i) else value[i]
+            total += float(number) * units[unit]
+            number, i = "", i + len(unit)
+        return total + (float(number) if number else 0.0)
+    except (KeyError, ValueError):
+        raise argparse.ArgumentTypeError(f"invalid duration {value!r}") from None
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -71,7 +93,9 @@ def settings_from_args(args: argparse.Namespace) -> ControllerSettings:
         cluster_cidr=args.cluster_cidr, scheduler=not args.disable_scheduler,
         node_monitor_grace_period=args.node_monitor_grace_period,
         node_monitor_period=args.node_monitor_period, pod_eviction_timeout=args.pod_eviction_timeout,
-        terminated_pod_gc_threshold=args.terminated_pod_gc_threshold, root_ca_file=args.root_ca_file)
+        terminated_pod_gc_threshold=args.terminated_pod_gc_threshold, root_ca_file=args.root_ca_file,
+        hpa_sync_period=args.horizontal_pod_autoscaler_sync_period,
+        hpa_downscale_stabilization=args.horizontal_pod_autoscaler_downscale_stabilization)
 
 
 def _exit_with(parent: int) -> None:

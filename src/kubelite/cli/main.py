@@ -127,6 +127,8 @@ async def _run_server(args: argparse.Namespace) -> int:
         node_monitor_period=args.node_monitor_period,
         pod_eviction_timeout=args.pod_eviction_timeout,
         terminated_pod_gc_threshold=args.terminated_pod_gc_threshold,
+        hpa_sync_period=args.horizontal_pod_autoscaler_sync_period,
+        hpa_downscale_stabilization=args.horizontal_pod_autoscaler_downscale_stabilization,
         secrets_encryption=args.secrets_encryption,
         encryption_provider_config=args.encryption_provider_config,
         audit_policy_file=args.audit_policy_file,

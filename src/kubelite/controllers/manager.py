@@ -15,6 +15,7 @@ from kubelite.controllers.disruption import DisruptionController
 from kubelite.controllers.endpoints import EndpointsController
 from kubelite.controllers.endpointslices import EndpointSliceController
 from kubelite.controllers.garbagecollector import GarbageCollector
+from kubelite.controllers.horizontalpodautoscaler import HorizontalPodAutoscalerController
 from kubelite.controllers.local_path import LocalPathProvisioner
 from kubelite.controllers.namespace import NamespaceController
 from kubelite.controllers.node_ipam import NodeIpamController
@@ -78,6 +79,9 @@ SHARED_CONTROLLERS: tuple[SharedFactory, ...] = (
         client, shared, terminated_threshold=s.terminated_pod_gc_threshold,
         quarantine=s.node_monitor_grace_period),
     lambda client, s, shared: DisruptionController(client, shared),
+    lambda client, s, shared: HorizontalPodAutoscalerController(
+        client, shared, sync_period=s.hpa_sync_period,
+        downscale_stabilization=s.hpa_downscale_stabilization),
 )
 
 

@@ -10,6 +10,9 @@ from kubelite.controllers.node_ipam import DEFAULT_CLUSTER_CIDR
 from kubelite.controllers.nodelifecycle import DEFAULT_GRACE_PERIOD, DEFAULT_MONITOR_PERIOD
 from kubelite.controllers.podgc import DEFAULT_TERMINATED_THRESHOLD
 
+HPA_SYNC_PERIOD = 15.0  # --horizontal-pod-autoscaler-sync-period
+HPA_DOWNSCALE_STABILIZATION = 300.0  # --horizontal-pod-autoscaler-downscale-stabilization
+
 
 @dataclass(frozen=True)
 class ControllerSettings:
@@ -25,13 +28,18 @@ class ControllerSettings:
     pod_eviction_timeout: float | None = None
     terminated_pod_gc_threshold: int = DEFAULT_TERMINATED_THRESHOLD
     root_ca_file: str | None = None
+    hpa_sync_period: float = HPA_SYNC_PERIOD
+    hpa_downscale_stabilization: float = HPA_DOWNSCALE_STABILIZATION
 
     def as_flags(self) -> list[str]:
         """The `kubelite controller-manager` flags that give these settings back."""
         flags = ["--cluster-cidr", self.cluster_cidr,
                  "--node-monitor-grace-period", str(self.node_monitor_grace_period),
                  "--node-monitor-period", str(self.node_monitor_period),
-                 "--terminated-pod-gc-threshold", str(self.terminated_pod_gc_threshold)]
+                 "--terminated-pod-gc-threshold", str(self.terminated_pod_gc_threshold),
+                 "--horizontal-pod-autoscaler-sync-period", f"{self.hpa_sync_period}s",
+                 "--horizontal-pod-autoscaler-downscale-stabilization",
+                 f"{self.hpa_downscale_stabilization}s"]
         if not self.scheduler:
             flags.append("--disable-scheduler")
         if self.pod_eviction_timeout is not None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kubelite.api.conversion import events
+from kubelite.api.conversion import autoscaling, events
 
 Obj = dict[str, Any]
 
@@ -26,6 +26,8 @@ class Conversion:
 
 CONVERSIONS: dict[tuple[str, str, str], Conversion] = {
     ("events.k8s.io", "v1", "Event"): Conversion(events.to_core, events.from_core, events.FIELD_LABELS),
+    ("autoscaling", "v1", "HorizontalPodAutoscaler"): Conversion(
+        autoscaling.to_v2, autoscaling.from_v2, autoscaling.FIELD_LABELS),
 }
 
 

@@ -20,6 +20,7 @@ from kubelite.api.defaults.apps import (
     default_replication_controller,
     default_stateful_set,
 )
+from kubelite.api.defaults.autoscaling import default_hpa
 from kubelite.api.defaults.core import (
     default_endpoint_slice,
     default_endpoints,
@@ -37,7 +38,14 @@ from kubelite.api.defaults.core import (
 from kubelite.api.defaults.pod import admit_pod, default_pod, default_pod_spec
 from kubelite.api.defaults.qos import pod_qos_class
 from kubelite.api.defaults.quantities import canonical_resource_list, canonical_value
-from kubelite.api.types import apps_v1, core_v1, discovery_v1, scheduling_v1, storage_v1
+from kubelite.api.types import (
+    apps_v1,
+    autoscaling_v2,
+    core_v1,
+    discovery_v1,
+    scheduling_v1,
+    storage_v1,
+)
 
 DEFAULTERS: dict[type[msgspec.Struct], Callable[[Any], None]] = {
     core_v1.Pod: default_pod,
@@ -56,6 +64,7 @@ DEFAULTERS: dict[type[msgspec.Struct], Callable[[Any], None]] = {
     apps_v1.DaemonSet: default_daemon_set,
     core_v1.ReplicationController: default_replication_controller,
     core_v1.PodTemplate: default_pod_template,
+    autoscaling_v2.HorizontalPodAutoscaler: default_hpa,
     discovery_v1.EndpointSlice: default_endpoint_slice,
     storage_v1.StorageClass: default_storage_class,
     scheduling_v1.PriorityClass: default_priority_class,

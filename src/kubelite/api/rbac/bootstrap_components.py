@@ -235,6 +235,16 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         rule(("patch", "update"), ("",), ("pods/status",)),
         _events(),
     ],
+    "horizontal-pod-autoscaler": [
+        rule(("get", "list", "watch"), ("autoscaling",), ("horizontalpodautoscalers",)),
+        rule(("update",), ("autoscaling",), ("horizontalpodautoscalers/status",)),
+        rule(("get", "update"), ("*",), ("*/scale",)),
+        rule(("list",), ("",), ("pods",)),
+        rule(("list",), ("metrics.k8s.io",), ("pods",)),
+        rule(("get", "list"), ("custom.metrics.k8s.io",), ("*",)),
+        rule(("get", "list"), ("external.metrics.k8s.io",), ("*",)),
+        _events(),
+    ],
 }
 
 

@@ -10,6 +10,7 @@ from kubelite.api.strategy.base import Strategy, UpdateValidator, Validator
 from kubelite.api.strategy.kinds import (
     DaemonSetStrategy,
     DeploymentStrategy,
+    HorizontalPodAutoscalerStrategy,
     NamespaceStrategy,
     NodeStrategy,
     PersistentVolumeClaimStrategy,
@@ -33,6 +34,7 @@ from kubelite.api.strategy.status import (
 )
 from kubelite.api.validation import (
     apps,
+    autoscaling,
     core,
     daemonset,
     other,
@@ -79,6 +81,8 @@ _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None
     "PodTemplate": (Strategy, replication.validate_pod_template_object,
                     replication.validate_pod_template_update),
     "PodDisruptionBudget": (PodDisruptionBudgetStrategy, other.validate_pod_disruption_budget, None),
+    "HorizontalPodAutoscaler": (HorizontalPodAutoscalerStrategy, autoscaling.validate_hpa,
+                                autoscaling.validate_hpa_update),
     "Lease": (Strategy, other.validate_lease, None),
     "PriorityClass": (Strategy, priority_class.validate_priority_class,
                       priority_class.validate_priority_class_update),
@@ -103,6 +107,7 @@ _STATUS_TABLE: dict[str, tuple[type[StatusStrategy], StatusValidator | None]] = 
     "DaemonSet": (LabelKeepingStatusStrategy, daemonset.validate_daemon_set_status_update),
     "ReplicationController": (StatusStrategy,
                               replication.validate_replication_controller_status_update),
+    "HorizontalPodAutoscaler": (StatusStrategy, autoscaling.validate_hpa_status_update),
 }
 
 

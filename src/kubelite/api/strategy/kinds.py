@@ -7,7 +7,7 @@ from typing import Any
 
 from kubelite.api.defaults import admit_pod, pod_qos_class
 from kubelite.api.strategy.base import Strategy
-from kubelite.api.types import apps_v1, core_v1, policy_v1
+from kubelite.api.types import apps_v1, autoscaling_v2, core_v1, policy_v1
 from kubelite.api.validation.errors import FieldError
 from kubelite.api.validation.pod import validate_pod_update
 
@@ -194,6 +194,15 @@ class PodDisruptionBudgetStrategy(Strategy):
             disruptions_allowed=0, current_healthy=0, desired_healthy=0, expected_pods=0)
 
 
+class HorizontalPodAutoscalerStrategy(Strategy):
+    """A new HPA's status is empty but for desiredReplicas, which Go never omits."""
+
+    tracks_generation = True
+
+    def initial_status(self, obj: Any) -> None:
+        obj.status = autoscaling_v2.HorizontalPodAutoscalerStatus(desired_replicas=0)
+
+
 class ResourceQuotaStrategy(Strategy):
     """A new ResourceQuota's status is empty (`{}`) until the quota controller fills it."""
 
@@ -213,7 +222,7 @@ class PersistentVolumeClaimStrategy(Strategy):
         pvc.status = core_v1.PersistentVolumeClaimStatus(phase="Pending")
 
 
-__all__ = ["DaemonSetStrategy", "DeploymentStrategy", "ReplicationControllerStrategy", "NamespaceStrategy", "NodeStrategy",
+__all__ = ["DaemonSetStrategy", "DeploymentStrategy", "HorizontalPodAutoscalerStrategy", "ReplicationControllerStrategy", "NamespaceStrategy", "NodeStrategy",
            "PersistentVolumeClaimStrategy", "PersistentVolumeStrategy",
            "PodDisruptionBudgetStrategy", "PodStrategy", "ReplicaSetStrategy", "ResourceQuotaStrategy",
            "StatefulSetStrategy",

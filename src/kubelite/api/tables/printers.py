@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kubelite.api.tables import (
     apps,
+    autoscaling,
     config,
     default,
     events,
@@ -38,6 +39,7 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("apps", "DaemonSet"): workloads.DAEMONSET,
     ("", "ReplicationController"): workloads.REPLICATION_CONTROLLER,
     ("", "PodTemplate"): workloads.POD_TEMPLATE,
+    ("autoscaling", "HorizontalPodAutoscaler"): autoscaling.HPA,
     ("coordination.k8s.io", "Lease"): config.LEASE,
     ("discovery.k8s.io", "EndpointSlice"): services.ENDPOINT_SLICE_PRINTER,
     ("storage.k8s.io", "StorageClass"): storage.STORAGE_CLASS_PRINTER,

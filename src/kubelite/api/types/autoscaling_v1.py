@@ -7,7 +7,54 @@ from typing import Any
 import msgspec
 
 from kubelite.api.types._base import IntOrString, K8sObject, Quantity  # noqa: F401
+from kubelite.api.types.meta_v1 import ListMeta
 from kubelite.api.types.meta_v1 import ObjectMeta
+
+
+class CrossVersionObjectReference(K8sObject, kw_only=True, omit_defaults=True):
+    """CrossVersionObjectReference contains enough information to let you identify the referred resource."""
+
+    api_version: str | None = msgspec.field(default=None, name="apiVersion")
+    kind: str
+    name: str
+
+
+class HorizontalPodAutoscaler(K8sObject, kw_only=True, omit_defaults=True):
+    """configuration of a horizontal pod autoscaler."""
+
+    api_version: str | None = msgspec.field(default=None, name="apiVersion")
+    kind: str | None = None
+    metadata: ObjectMeta | None = None
+    spec: HorizontalPodAutoscalerSpec | None = None
+    status: HorizontalPodAutoscalerStatus | None = None
+
+
+class HorizontalPodAutoscalerList(K8sObject, kw_only=True, omit_defaults=True):
+    """list of horizontal pod autoscaler objects."""
+
+    api_version: str | None = msgspec.field(default=None, name="apiVersion")
+    kind: str | None = None
+    metadata: ListMeta | None = None
+    items: list[HorizontalPodAutoscaler]
+
+
+class HorizontalPodAutoscalerSpec(K8sObject, kw_only=True, omit_defaults=True):
+    """specification of a horizontal pod autoscaler."""
+
+    max_replicas: int = msgspec.field(name="maxReplicas")
+    min_replicas: int | None = msgspec.field(default=None, name="minReplicas")
+    scale_target_ref: CrossVersionObjectReference = msgspec.field(name="scaleTargetRef")
+    target_cpu_utilization_percentage: int | None = msgspec.field(default=None, name="targetCPUUtilizationPercentage")
+
+
+class HorizontalPodAutoscalerStatus(K8sObject, kw_only=True, omit_defaults=True):
+    """current status of a horizontal pod autoscaler"""
+
+    current_cpu_utilization_percentage: int | None = msgspec.field(default=None, name="currentCPUUtilizationPercentage")
+    current_replicas: int = msgspec.field(name="currentReplicas")
+    desired_replicas: int = msgspec.field(name="desiredReplicas")
+    last_scale_time: str | None = msgspec.field(default=None, name="lastScaleTime")
+    observed_generation: int | None = msgspec.field(default=None, name="observedGeneration")
 
 
 class Scale(K8sObject, kw_only=True, omit_defaults=True):
