@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from kubelite.api.defaults import apply_defaults
 from kubelite.api.registry import Kind
 from kubelite.api.strategy.base import _meta
 from kubelite.api.types import core_v1
@@ -94,6 +95,7 @@ class PodEphemeralContainersStrategy(StatusStrategy):
         pod.status = before.status
         pod.spec = msgspec.structs.replace(before.spec or core_v1.PodSpec(containers=[]),
                                            ephemeral_containers=ephemeral)
+        apply_defaults(pod)  # as decoding does for every write: the new container's defaults
 
 
 class NamespaceFinalizeStrategy(StatusStrategy):
