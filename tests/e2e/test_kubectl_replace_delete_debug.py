@@ -1,7 +1,7 @@
 """kubectl against the registry's declarations: `kubectl replace` of a Node without a
 resourceVersion (Nodes allow unconditional updates), `kubectl delete` of a Service (answered
-with the Service, ReturnDeletedObject) and a ConfigMap (a Success Status), and `kubectl debug`
-meeting a 404 Status that carries details, across kubectl 1.27, 1.32 and 1.33."""
+with the Service, ReturnDeletedObject) and a ConfigMap (a Success Status), across kubectl 1.27,
+1.32 and 1.33 (`kubectl debug` itself: test_kubectl_debug.py)."""
 
 from __future__ import annotations
 
@@ -53,14 +53,3 @@ def test_kubectl_deletes_a_service_and_a_config_map(server: Server, version: str
     out = server.kubectl("delete", f"service/svc-{suffix}", f"configmap/cm-{suffix}", version=version)
     assert f'service "svc-{suffix}" deleted' in out.stdout
     assert f'configmap "cm-{suffix}" deleted' in out.stdout
-
-
-@pytest.mark.parametrize("version", VERSIONS)
-def test_kubectl_debug_reports_missing_ephemeral_containers_without_panicking(server: Server, version: str) -> None:
-    pod = f"debug-{version.replace('.', '-')}"
-    server.kubectl("run", pod, "--image=busybox", "--restart=Never", version=version)
-    out = server.kubectl("debug", pod, "--image=busybox", "--attach=false", version=version,
-                         check=False)
-    assert out.returncode != 0
-    assert "panic" not in out.stderr and "nil pointer" not in out.stderr
-    assert "ephemeral containers are disabled for this cluster" in out.stderr, out.stderr

@@ -142,6 +142,7 @@ KINDS: tuple[Kind, ...] = (
               Subresource("attach", ("create", "get")),
               Subresource("portforward", ("create", "get")),
               Subresource("proxy", ("create", "delete", "get", "patch", "update")),
+              Subresource("ephemeralcontainers", ("get", "patch", "update")),
           ),
           field_selectors=("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
                            "spec.serviceAccountName", "spec.hostNetwork", "status.phase",

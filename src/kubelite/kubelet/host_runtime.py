@@ -229,7 +229,7 @@ class HostRuntime:
             self._image_refs.setdefault(record.id, record.image_name)
         return ContainerInfo(record, st.status, exit_code=st.exit_code,
                              started_at=st.started_at, finished_at=st.finished_at,
-                             oom_killed=st.oom_killed)
+                             oom_killed=st.oom_killed, pid=st.pid)
 
     async def wait_container(self, cid: str) -> None:
         try:

@@ -30,6 +30,7 @@ from kubelite.kubelet.command import NoCommandError, container_args, working_dir
 from kubelite.kubelet.container_config import build_config
 from kubelite.kubelet.container_stop import stop_container
 from kubelite.kubelet.envvars import ConfigError, container_env, merge_image_env, service_env
+from kubelite.kubelet.ephemeral import ephemeral_status, target_pid_namespace, target_waiting
 from kubelite.kubelet.events import EventRecorder
 from kubelite.kubelet.eviction import EVICTION_GRACE, evicted_status
 from kubelite.kubelet.hooks import run_hook
@@ -65,6 +66,7 @@ from kubelite.kubelet.records import ContainerInfo, ContainerRecord, RecordStore
 from kubelite.kubelet.runtime_service import RuntimeService, SandboxInfo
 from kubelite.kubelet.termination_message import termination_message
 from kubelite.kubelet.volumes import VolumeManager
+from kubelite.runtime.spec import Namespace
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +222,9 @@ class PodSyncer:
                                            delays)
                 for c in spec.get("containers") or []
             ))
+        for c in spec.get("ephemeralContainers") or []:
+            if c["name"] not in infos:  # started once, never restarted
+                delays.append(await self._start_ephemeral(pod, c, sandbox, infos))
         infos = await self.instances(uid)
         sandbox = self._sandboxes.get(uid, sandbox)  # with its IP, once CNI is done
         self._sync_probes(pod, sandbox, infos)
@@ -238,6 +243,21 @@ class PodSyncer:
             delays.append(await self._start(pod, c, sandbox, 0, init=False))
         elif cur.exited and should_restart(policy, cur.exit_code):
             delays.append(await self._restart(pod, c, sandbox, cur, init=False))
+
+    async def _start_ephemeral(self, pod: dict[str, Any], c: dict[str, Any],
+                               sandbox: SandboxInfo,
+                               infos: dict[str, list[ContainerInfo]]) -> float:
+        """An ephemeral container, in its target's pid namespace when it names one."""
+        target = c.get("targetContainerName")
+        pid_ns = None
+        if target:
+            inst = infos.get(target)
+            current = await self.rt.container_info(inst[-1].record) if inst else None
+            pid_ns = target_pid_namespace(current)
+            if pid_ns is None:
+                self.waiting[(pod["metadata"]["uid"], c["name"])] = target_waiting(target)
+                return CONFIG_RETRY
+        return await self._start(pod, c, sandbox, 0, init=False, pid_namespace=pid_ns)
 
     async def _sandbox(self, pod: dict[str, Any]) -> SandboxInfo:
         uid = pod["metadata"]["uid"]
@@ -312,7 +332,7 @@ class PodSyncer:
             return None
 
     async def _start(self, pod: dict[str, Any], c: dict[str, Any], sandbox: SandboxInfo,
-                     attempt: int, *, init: bool) -> float:
+                     attempt: int, *, init: bool, pid_namespace: str | None = None) -> float:
         """Pull, create, start and run postStart for one container; the requeue delay."""
         meta = pod["metadata"]
         uid, name = meta["uid"], c["name"]
@@ -348,6 +368,8 @@ class PodSyncer:
         )
         config = build_config(pod, c, sandbox, args, env, working_dir(c, image.config),
                               image.config, term_log, extra_mounts=mounts)
+        if pid_namespace is not None:
+            config.pid = Namespace.join(pid_namespace)
         config.oom_score_adj = max(self.oom_score_floor, oom_score_adj(
             pod, c, qos_class(pod), memory_bytes(self.allocatable)))
         self.records.put(rec)
@@ -473,6 +495,11 @@ class PodSyncer:
             status["podIPs"] = [{"ip": ip}]
         if init_statuses:
             status["initContainerStatuses"] = init_statuses
+        ephemeral = [ephemeral_status(c, infos.get(c["name"], []),
+                                      self.waiting.get((uid, c["name"])), runtime)
+                     for c in spec.get("ephemeralContainers") or []]
+        if ephemeral:
+            status["ephemeralContainerStatuses"] = ephemeral
         return status
 
     # -- probes -----------------------------------------------------------------------------

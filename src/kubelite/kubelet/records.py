@@ -49,6 +49,7 @@ class ContainerInfo:
     oom_killed: bool = False
     message: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    pid: int = 0  # of the running process: an ephemeral container targeting it joins its pid ns
 
     @property
     def id(self) -> str:

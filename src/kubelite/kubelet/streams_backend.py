@@ -198,7 +198,8 @@ class RuntimeStreamBackend:
         rec = await self._running_record(namespace, pod, container)
         rt = self.kubelet.runtime
         assert rt is not None
-        containers = (self._pod(namespace, pod).get("spec") or {}).get("containers") or []
+        spec = self._pod(namespace, pod).get("spec") or {}
+        containers = (spec.get("containers") or []) + (spec.get("ephemeralContainers") or [])
         if any(c.get("name") == container and c.get("stdin") for c in containers):
             try:
                 return ConmonAttachProcess(await rt.attach(rec.id))

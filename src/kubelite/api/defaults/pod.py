@@ -129,6 +129,8 @@ def default_pod_spec(spec: core_v1.PodSpec) -> None:
         spec.scheduler_name = DEFAULT_SCHEDULER
     for ctr in list(spec.containers) + list(spec.init_containers or []):
         default_container(ctr)
+    for ephemeral in spec.ephemeral_containers or []:
+        default_container(ephemeral)  # type: ignore[arg-type] # the same common fields
     for vol in spec.volumes or []:
         default_volume(vol)
     canonical_resource_list(spec.overhead)

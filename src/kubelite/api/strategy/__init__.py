@@ -27,6 +27,7 @@ from kubelite.api.strategy.kinds import (
 from kubelite.api.strategy.status import (
     LabelKeepingStatusStrategy,
     NamespaceFinalizeStrategy,
+    PodEphemeralContainersStrategy,
     PodStatusStrategy,
     ServiceStatusStrategy,
     StatusStrategy,
@@ -155,6 +156,8 @@ def status_strategy_for(kind: Kind) -> StatusStrategy:
 # (kind name, subresource) -> the strategy of writes to a subresource other than /status
 _SUBRESOURCE_TABLE: dict[tuple[str, str], tuple[type[StatusStrategy], StatusValidator | None]] = {
     ("Namespace", "finalize"): (NamespaceFinalizeStrategy, None),
+    ("Pod", "ephemeralcontainers"): (PodEphemeralContainersStrategy,
+                                     pod.validate_pod_ephemeral_containers_update),
 }
 
 

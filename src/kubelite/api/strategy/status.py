@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from kubelite.api.defaults import apply_defaults
 from kubelite.api.registry import Kind
 from kubelite.api.strategy.base import _meta
 from kubelite.api.types import core_v1
@@ -82,6 +83,21 @@ class ServiceStatusStrategy(StatusStrategy):
                 ingress.ip_mode = "VIP"
 
 
+class PodEphemeralContainersStrategy(StatusStrategy):
+    """pods/ephemeralcontainers (dropNonEphemeralContainerUpdates): the stored pod with only
+    spec.ephemeralContainers (and labels and annotations) from the request."""
+
+    def prepare_for_update(self, new: Any, old: Any) -> None:
+        pod: core_v1.Pod = new
+        ephemeral = pod.spec.ephemeral_containers if pod.spec is not None else None
+        super().prepare_for_update(new, old)
+        before: core_v1.Pod = old
+        pod.status = before.status
+        pod.spec = msgspec.structs.replace(before.spec or core_v1.PodSpec(containers=[]),
+                                           ephemeral_containers=ephemeral)
+        apply_defaults(pod)  # as decoding does for every write: the new container's defaults
+
+
 class NamespaceFinalizeStrategy(StatusStrategy):
     """namespaces/finalize (namespace finalizeStrategy): only spec.finalizers change."""
 
@@ -94,5 +110,6 @@ class NamespaceFinalizeStrategy(StatusStrategy):
                                            finalizers=finalizers)
 
 
-__all__ = ["LabelKeepingStatusStrategy", "NamespaceFinalizeStrategy", "PodStatusStrategy", "ServiceStatusStrategy",
+__all__ = ["LabelKeepingStatusStrategy", "NamespaceFinalizeStrategy", "PodEphemeralContainersStrategy",
+           "PodStatusStrategy", "ServiceStatusStrategy",
            "StatusStrategy", "StatusValidator"]

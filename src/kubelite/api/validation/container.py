@@ -307,3 +307,54 @@ def validate_init_containers(init: list[core_v1.Container] | None,
 
 
 __all__ = ["validate_containers", "validate_init_containers", "validate_probe"]
+
+
+# validateFieldAllowList: fields an ephemeral container may not set (no resources or
+# scheduling guarantees, never restarted, not a service endpoint).
+EPHEMERAL_FORBIDDEN = ("ports", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle",
+                       "resources", "resizePolicy")
+EPHEMERAL_FORBIDDEN_DETAIL = "cannot be set for an Ephemeral Container"
+
+
+def _as_container(ec: core_v1.EphemeralContainer) -> core_v1.Container:
+    """The common container fields of an ephemeral container, to check them as any other."""
+    fields = {f: getattr(ec, f) for f in ec.__struct_fields__ if f != "target_container_name"}
+    return core_v1.Container(**fields)
+
+
+def validate_ephemeral_containers(ephemeral: list[core_v1.EphemeralContainer] | None,
+                                  containers: list[core_v1.Container],
+                                  init: list[core_v1.Container] | None, volumes: set[str],
+                                  path: str) -> list[FieldError]:
+    """validateEphemeralContainers: names unique across all of the pod's containers, a
+    targetContainerName naming a container or init container, no ports, probes, lifecycle,
+    resources or restartPolicy."""
+    errs: list[FieldError] = []
+    others = {c.name for c in containers} | {c.name for c in init or []}
+    seen: set[str] = set()
+    for i, ec in enumerate(ephemeral or []):
+        p = index(path, i)
+        if ec.name in others or ec.name in seen:
+            errs.append(duplicate(child(p, "name"), ec.name))
+        elif ec.name:
+            seen.add(ec.name)
+        if ec.target_container_name and ec.target_container_name not in others:
+            errs.append(not_found(child(p, "targetContainerName"), ec.target_container_name))
+        errs += _common(_as_container(ec), volumes, p)
+        for field in EPHEMERAL_FORBIDDEN:
+            if _set(ec, field):
+                errs.append(forbidden(child(p, field), EPHEMERAL_FORBIDDEN_DETAIL))
+        if ec.restart_policy is not None:
+            errs.append(forbidden(child(p, "restartPolicy"), EPHEMERAL_FORBIDDEN_DETAIL))
+    return errs
+
+
+def _set(ec: core_v1.EphemeralContainer, json_name: str) -> bool:
+    """Whether a field is set to something other than its empty value (resources: {} is
+    what clients send for "none")."""
+    attr = next(f for f, n in zip(ec.__struct_fields__, ec.__struct_encode_fields__, strict=True)
+                if n == json_name)
+    value = getattr(ec, attr)
+    if isinstance(value, core_v1.ResourceRequirements):
+        return bool(value.limits or value.requests or value.claims)
+    return bool(value)

@@ -6,7 +6,11 @@ from kubelite.api.priority import PREEMPTION_POLICIES
 from kubelite.api.types import core_v1
 from kubelite.api.types.meta_v1 import ObjectMeta
 from kubelite.api.validation import names
-from kubelite.api.validation.container import validate_containers, validate_init_containers
+from kubelite.api.validation.container import (
+    validate_containers,
+    validate_ephemeral_containers,
+    validate_init_containers,
+)
 from kubelite.api.validation.errors import (
     FieldError,
     child,
@@ -109,6 +113,9 @@ def validate_pod_spec(spec: core_v1.PodSpec, path: str = "spec") -> list[FieldEr
     errs += validate_containers(spec.containers, vol_names, grace, child(path, "containers"))
     errs += validate_init_containers(spec.init_containers, spec.containers, vol_names, grace,
                                      child(path, "initContainers"))
+    errs += validate_ephemeral_containers(spec.ephemeral_containers, spec.containers,
+                                          spec.init_containers, vol_names,
+                                          child(path, "ephemeralContainers"))
     errs += _host_network_ports(spec, path)
     errs += _enum(spec.restart_policy, child(path, "restartPolicy"), RESTART_POLICIES)
     errs += _enum(spec.dns_policy, child(path, "dnsPolicy"), DNS_POLICIES)
@@ -299,6 +306,35 @@ def validate_pod_update(new: core_v1.Pod, old: core_v1.Pod) -> list[FieldError]:
     if munged != old_spec:
         errs.append(forbidden(spec_path, POD_UPDATE_FORBIDDEN + "\n"
                               + _pod_spec_diff(old_spec, munged)))
+    return errs
+
+
+MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
+
+
+def validate_pod_ephemeral_containers_update(new: core_v1.Pod,
+                                             old: core_v1.Pod) -> list[FieldError]:
+    """ValidatePodEphemeralContainersUpdate: the new pod is valid, and the ephemeral
+    containers it had are all still there, unchanged (they may only be added to)."""
+    errs = validate_object_meta_update(new.metadata, old.metadata)
+    errs += validate_object_meta(new.metadata, True, names.name_is_dns_subdomain)
+    errs += validate_pod_spec(_spec(new))
+    if old.metadata is not None and MIRROR_POD_ANNOTATION in (old.metadata.annotations or {}):
+        return [forbidden("", "static pods do not support ephemeral containers")]
+    import msgspec
+
+    path = child("spec", "ephemeralContainers")
+    by_name = {ec.name: ec for ec in _spec(new).ephemeral_containers or []}
+    for before in _spec(old).ephemeral_containers or []:
+        after = by_name.get(before.name)
+        if after is None:
+            errs.append(forbidden(path, f'existing ephemeral containers "{before.name}" '
+                                        "may not be removed\n"))
+        elif after != before:
+            lines: list[str] = []
+            _diff(msgspec.to_builtins(before), msgspec.to_builtins(after), "", lines)
+            errs.append(forbidden(path, f'existing ephemeral containers "{before.name}" '
+                                        "may not be changed\n" + "\n".join(lines)))
     return errs
 
 
