@@ -16,6 +16,7 @@ from kubelite.api.types import (  # noqa: I001
     apps_v1,
     authentication_v1,
     authorization_v1,
+    batch_v1,
     coordination_v1,
     core_v1,
     discovery_v1,
@@ -109,6 +110,7 @@ def _definition(group: str, version: str, kind: str) -> str:
         "authorization.k8s.io": "authorization",
         "policy": "policy",
         "autoscaling": "autoscaling",
+        "batch": "batch",
     }[group]
     return f"io.k8s.api.{package}.{version}.{kind}"
 
@@ -172,6 +174,9 @@ KINDS: tuple[Kind, ...] = (
           categories=("all",), subresources=(STATUS, SCALE)),
     _kind("apps", "v1", "ReplicaSet", "replicasets", apps_v1.ReplicaSet, short_names=("rs",),
           categories=("all",), subresources=(STATUS, SCALE), field_selectors=("status.replicas",)),
+    _kind("batch", "v1", "Job", "jobs", batch_v1.Job, categories=("all",), subresources=(STATUS,)),
+    _kind("batch", "v1", "CronJob", "cronjobs", batch_v1.CronJob, short_names=("cj",),
+          categories=("all",), subresources=(STATUS,)),
     _kind("coordination.k8s.io", "v1", "Lease", "leases", coordination_v1.Lease),
     _kind("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", discovery_v1.EndpointSlice),
     _kind("events.k8s.io", "v1", "Event", "events", events_v1.Event, short_names=("ev",),

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from kubelite.api.defaults.apps import default_deployment, default_replica_set
+from kubelite.api.defaults.batch import default_cron_job, default_job
 from kubelite.api.defaults.core import (
     default_endpoint_slice,
     default_endpoints,
@@ -29,7 +30,7 @@ from kubelite.api.defaults.core import (
 from kubelite.api.defaults.pod import admit_pod, default_pod, default_pod_spec
 from kubelite.api.defaults.qos import pod_qos_class
 from kubelite.api.defaults.quantities import canonical_resource_list, canonical_value
-from kubelite.api.types import apps_v1, core_v1, discovery_v1, storage_v1
+from kubelite.api.types import apps_v1, batch_v1, core_v1, discovery_v1, storage_v1
 
 DEFAULTERS: dict[type[msgspec.Struct], Callable[[Any], None]] = {
     core_v1.Pod: default_pod,
@@ -44,6 +45,8 @@ DEFAULTERS: dict[type[msgspec.Struct], Callable[[Any], None]] = {
     core_v1.LimitRange: default_limit_range,
     apps_v1.Deployment: default_deployment,
     apps_v1.ReplicaSet: default_replica_set,
+    batch_v1.Job: default_job,
+    batch_v1.CronJob: default_cron_job,
     discovery_v1.EndpointSlice: default_endpoint_slice,
     storage_v1.StorageClass: default_storage_class,
 }

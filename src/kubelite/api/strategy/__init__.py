@@ -8,7 +8,9 @@ from functools import cache
 from kubelite.api.registry import KINDS, Kind
 from kubelite.api.strategy.base import Strategy, UpdateValidator, Validator
 from kubelite.api.strategy.kinds import (
+    CronJobStrategy,
     DeploymentStrategy,
+    JobStrategy,
     NamespaceStrategy,
     NodeStrategy,
     PersistentVolumeClaimStrategy,
@@ -28,7 +30,7 @@ from kubelite.api.strategy.status import (
     StatusStrategy,
     StatusValidator,
 )
-from kubelite.api.validation import apps, core, other, pod, service, storage
+from kubelite.api.validation import apps, batch, core, other, pod, service, storage
 
 # kind name -> (strategy class, validator, update validator)
 _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None]] = {
@@ -53,6 +55,8 @@ _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None
                      storage.validate_storage_class_update),
     "Deployment": (DeploymentStrategy, apps.validate_deployment, apps.validate_deployment_update),
     "ReplicaSet": (ReplicaSetStrategy, apps.validate_replica_set, apps.validate_replica_set_update),
+    "Job": (JobStrategy, batch.validate_job, batch.validate_job_update),
+    "CronJob": (CronJobStrategy, batch.validate_cron_job, batch.validate_cron_job_update),
     "PodDisruptionBudget": (PodDisruptionBudgetStrategy, other.validate_pod_disruption_budget, None),
     "Lease": (Strategy, other.validate_lease, None),
     "Binding": (Strategy, other.validate_binding, None),
@@ -71,6 +75,8 @@ _STATUS_TABLE: dict[str, tuple[type[StatusStrategy], StatusValidator | None]] = 
                               storage.validate_persistent_volume_claim_status_update),
     "Deployment": (LabelKeepingStatusStrategy, apps.validate_deployment_status_update),
     "ReplicaSet": (LabelKeepingStatusStrategy, apps.validate_replica_set_status_update),
+    "Job": (StatusStrategy, batch.validate_job_status_update),
+    "CronJob": (StatusStrategy, batch.validate_cron_job_status_update),
     "PodDisruptionBudget": (StatusStrategy, other.validate_pod_disruption_budget_status_update),
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kubelite.api.tables import (
     apps,
+    batch,
     config,
     default,
     events,
@@ -31,6 +32,8 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("", "ResourceQuota"): policy.RESOURCE_QUOTA,
     ("apps", "Deployment"): apps.DEPLOYMENT,
     ("apps", "ReplicaSet"): apps.REPLICASET,
+    ("batch", "Job"): batch.JOB,
+    ("batch", "CronJob"): batch.CRONJOB,
     ("coordination.k8s.io", "Lease"): config.LEASE,
     ("discovery.k8s.io", "EndpointSlice"): services.ENDPOINT_SLICE_PRINTER,
     ("storage.k8s.io", "StorageClass"): storage.STORAGE_CLASS_PRINTER,
