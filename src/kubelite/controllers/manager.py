@@ -9,11 +9,13 @@ from collections.abc import Callable
 
 from kubelite.client import ApiClient
 from kubelite.controllers.base import Controller
+from kubelite.controllers.cronjob import CronJobController
 from kubelite.controllers.deployment import DeploymentController
 from kubelite.controllers.disruption import DisruptionController
 from kubelite.controllers.endpoints import EndpointsController
 from kubelite.controllers.endpointslices import EndpointSliceController
 from kubelite.controllers.garbagecollector import GarbageCollector
+from kubelite.controllers.job import JobController
 from kubelite.controllers.local_path import LocalPathProvisioner
 from kubelite.controllers.namespace import NamespaceController
 from kubelite.controllers.node_ipam import NodeIpamController
@@ -27,6 +29,7 @@ from kubelite.controllers.serviceaccount import ServiceAccountController
 from kubelite.controllers.serviceaccount_token import ServiceAccountTokenController
 from kubelite.controllers.settings import ControllerSettings
 from kubelite.controllers.shared import SharedInformers
+from kubelite.controllers.ttl_after_finished import TTLAfterFinishedController
 from kubelite.scheduler.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -72,6 +75,9 @@ SHARED_CONTROLLERS: tuple[SharedFactory, ...] = (
         client, shared, terminated_threshold=s.terminated_pod_gc_threshold,
         quarantine=s.node_monitor_grace_period),
     lambda client, s, shared: DisruptionController(client, shared),
+    lambda client, s, shared: JobController(client, shared),
+    lambda client, s, shared: CronJobController(client, shared),
+    lambda client, s, shared: TTLAfterFinishedController(client, shared),
 )
 
 
