@@ -280,7 +280,7 @@ class JobController(SharedController):
         status: Obj = dict(job.get("status") or {})
         conditions: list[Obj] = [dict(c) for c in status.get("conditions") or []]
         tally = _Tally(job)
-        current = status
+        current: Obj = job.get("status") or {}
         if tally_finished(job, pods, tally):
             # 1. remember what is being counted, before the finalizers that guard it go
             current = await self._write_status(key, current, {
