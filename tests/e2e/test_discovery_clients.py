@@ -124,8 +124,9 @@ def test_kubectl_api_resources_columns_match_kubernetes(server: Server, version:
 @pytest.mark.parametrize("version", KUBECTLS)
 def test_kubectl_api_resources_by_short_name_and_category(server: Server, version: str) -> None:
     out = server.kubectl("api-resources", "--categories=all", "-o", "name", version=version).stdout.split()
-    assert set(out) == {"pods", "services", "deployments.apps", "replicasets.apps"}
-    assert server.kubectl("get", "deploy,rs,svc,po,cm,sa,ns,quota,limits,pvc,ep,ev,sc,pdb",
+    assert set(out) == {"pods", "services", "deployments.apps", "replicasets.apps", "jobs.batch",
+                        "cronjobs.batch"}
+    assert server.kubectl("get", "deploy,rs,svc,po,cm,sa,ns,quota,limits,pvc,ep,ev,sc,pdb,job,cj",
                           "-A", "-o", "name", version=version).returncode == 0
 
 

@@ -262,12 +262,13 @@ class JobController(SharedController):
                   if job is None or controller_ref(p).get("uid") != uid_of(job)]  # type: ignore[union-attr]
         # pods of a deleted Job (or of an older Job of the same name) only lose the finalizer
         await self._release([p for p in strays if ju.has_tracking_finalizer(p)
-                             and (ju.finished_as(p, p) or meta(p).get("deletionTimestamp"))])
+                             and (ju.finished_as(p, {}) or meta(p).get("deletionTimestamp"))])
         if job is None:
             self.expectations.forget(key)
             return None
         pods = self.pods.by_index("controller", uid_of(job))
-        if ju.is_finished(job):
+        if ju.is_finished(job) or meta(job).get("deletionTimestamp"):
+            # nothing more to count or start: the pods only lose the finalizer
             await self._release([p for p in pods if ju.has_tracking_finalizer(p)])
             return None
         if not self.expectations.satisfied(key) or self._cache_behind(key):
@@ -424,20 +425,21 @@ class JobController(SharedController):
 
     async def _release(self, pods: list[Obj]) -> set[str]:
         """Remove the tracking finalizer; the uids released (or already gone)."""
-        done: set[str] = set()
-        for pod in pods:
-            m = meta(pod)
-            rest = [f for f in m.get("finalizers") or [] if f != ju.TRACKING_FINALIZER]
-            try:
-                await self.client.patch("pods", m["name"], m.get("namespace"), {"metadata": {
-                    "finalizers": rest or None, "resourceVersion": m.get("resourceVersion")}},
-                    raw=True)
-            except NotFound:
-                pass
-            except Conflict:
-                continue  # changed meanwhile: the next sync sees it again
-            done.add(uid_of(pod))
-        return done
+        released = await asyncio.gather(*(self._release_one(p) for p in pods))
+        return {uid_of(p) for p, ok in zip(pods, released, strict=True) if ok}
+
+    async def _release_one(self, pod: Obj) -> bool:
+        m = meta(pod)
+        rest = [f for f in m.get("finalizers") or [] if f != ju.TRACKING_FINALIZER]
+        try:
+            await self.client.patch("pods", m["name"], m.get("namespace"), {"metadata": {
+                "finalizers": rest or None, "resourceVersion": m.get("resourceVersion")}},
+                raw=True)
+        except NotFound:
+            pass
+        except Conflict:
+            return False  # changed meanwhile: the next sync sees it again
+        return True
 
     async def _write_status(self, key: str, current: Obj, status: Obj) -> Obj:
         """Patch the Job's status from `current` to `status`; the status as written."""
