@@ -24,9 +24,16 @@ def job(name: str, script: str, **spec: Any) -> dict[str, Any]:
                                 "command": ["sh", "-c", script]}]}}}}
 
 
+TICK = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "tick"},
+        "spec": {"schedule": "*/1 * * * *", "concurrencyPolicy": "Forbid",
+                 "jobTemplate": {"spec": job("x", "sleep 600")["spec"]}}}
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeCluster]:
     with running_node(tmp_path_factory.mktemp("jobs")) as c:
+        # made first, so that its minutes pass while the Job tests run
+        c.apply(TICK)
         yield c
 
 
@@ -63,6 +70,8 @@ def test_parallel_job_of_five_completions_finishes(cluster: NodeCluster) -> None
     pods = job_pods(cluster, "five")
     assert len(pods) == 5  # never more pods than completions: none counted twice
     assert not any(p["metadata"].get("finalizers") for p in pods)
+    described = cluster.kubectl("describe", "job", "five").stdout
+    assert "5 Succeeded / 0 Failed" in described and "SuccessfulCreate" in described
     row = cluster.kubectl("get", "job", "five").stdout.splitlines()
     assert row[0].split()[:4] == ["NAME", "STATUS", "COMPLETIONS", "DURATION"]
     assert row[1].split()[:3] == ["five", "Complete", "5/5"]
@@ -108,11 +117,8 @@ def test_kubectl_create_job_with_an_image(cluster: NodeCluster) -> None:
     assert cluster.kubectl("logs", pod).stdout.strip() == "hi"
 
 
-def test_cronjob_every_minute_creates_jobs(cluster: NodeCluster) -> None:
-    cron = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "tick"},
-            "spec": {"schedule": "*/1 * * * *", "concurrencyPolicy": "Forbid",
-                     "jobTemplate": {"spec": job("x", "sleep 600")["spec"]}}}
-    cluster.apply(cron)
+def test_cronjob_every_minute_creates_jobs_and_forbid_holds_the_next(
+        cluster: NodeCluster) -> None:
     got = get_json(cluster, "cronjob", "tick")["spec"]
     assert (got["successfulJobsHistoryLimit"], got["failedJobsHistoryLimit"],
             got["suspend"]) == (3, 1, False)
@@ -140,7 +146,23 @@ def test_cronjob_every_minute_creates_jobs(cluster: NodeCluster) -> None:
     manual = get_json(cluster, "job", "manual")
     assert manual["metadata"]["ownerReferences"][0]["kind"] == "CronJob"
     assert manual["spec"]["template"]["spec"]["containers"][0]["command"][-1] == "sleep 600"
+    # the next minute comes while the first Job still runs: Forbid skips it
+    wait(lambda: "JobAlreadyActive" in cluster.kubectl(
+        "get", "events", "--field-selector", "involvedObject.name=tick").stdout,
+        75, "the next run skipped under Forbid")
+    assert [j["metadata"]["name"] for j in scheduled()] == [first["metadata"]["name"]]
     cluster.kubectl("delete", "cronjob", "tick", "--wait=false")
+
+
+def test_kubectl_create_cronjob_gets_kubernetes_defaults(cluster: NodeCluster) -> None:
+    cluster.kubectl("create", "cronjob", "hourly", "--image=busybox:latest",
+                    "--schedule=@hourly", "--", "true", version="1.32")
+    spec = get_json(cluster, "cronjob", "hourly")["spec"]
+    assert spec["concurrencyPolicy"] == "Allow" and spec["jobTemplate"]["spec"]["backoffLimit"] == 6
+    refused = cluster.kubectl("create", "cronjob", "bad", "--image=busybox:latest",
+                              "--schedule=TZ=UTC 0 * * * *", check=False)
+    assert refused.returncode != 0
+    assert "cannot use TZ or CRON_TZ in schedule, use timeZone field instead" in refused.stderr
 
 
 @pytest.mark.parametrize("version", ["1.27", "1.32", "1.33"])

@@ -132,12 +132,15 @@ class CronJobController(SharedController):
 
     def __init__(self, client: Any, shared: SharedInformers | None = None) -> None:
         super().__init__(client, shared)
+        # cronjob uid -> the last time it ran: the cache may not show the status write yet
+        self.ran: dict[str, dt.datetime] = {}
 
     def setup(self) -> None:
         self.cronjobs = self.informer("cronjobs", raw=True, indexers={"uid": lambda o: [uid_of(o)]})
         self.jobs = self.informer("jobs", raw=True, indexers={"controller": _controller_uid})
         self.cronjobs.on_add(lambda o: self.queue.add(key_of(o)))
         self.cronjobs.on_update(lambda old, new: self.queue.add(key_of(new)))
+        self.cronjobs.on_delete(lambda o: self.ran.pop(uid_of(o), None))
         self.jobs.on_add(self._job_changed)
         self.jobs.on_update(lambda old, new: self._job_changed(new))
         self.jobs.on_delete(self._job_changed)
@@ -208,7 +211,12 @@ class CronJobController(SharedController):
         spec = cj.get("spec") or {}
         next_run = schedule.next(now.astimezone(zone_of(cj)))
         requeue = (next_run - now).total_seconds() + 0.1
-        scheduled, missed = most_recent_schedule({**cj, "status": status}, schedule, now)
+        seen = dict(status)
+        ran = self.ran.get(uid_of(cj))
+        last = parse_time(status.get("lastScheduleTime"))
+        if ran is not None and (last is None or ran > last):
+            seen["lastScheduleTime"] = rfc3339(ran)
+        scheduled, missed = most_recent_schedule({**cj, "status": seen}, schedule, now)
         if scheduled is None:
             return requeue
         if missed > MAX_MISSED:
@@ -245,6 +253,7 @@ class CronJobController(SharedController):
             refs.append(job_reference(created))
         status["active"] = refs or None
         status["lastScheduleTime"] = rfc3339(scheduled.astimezone(dt.UTC))
+        self.ran[uid_of(cj)] = scheduled
         return requeue
 
     async def _delete_job(self, cj: Obj, job: Obj) -> None:
