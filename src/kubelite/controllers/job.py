@@ -295,7 +295,10 @@ class JobController(SharedController):
                 if pod is None or uid in released or not ju.has_tracking_finalizer(pod):
                     uids.remove(uid)
                     setattr(tally, field, getattr(tally, field) + 1)
-        self._note_backoff(job, tally, now)
+        if uid_of(job) not in self.backoff and (record := ju.backoff_from_pods(pods)):
+            self.backoff[uid_of(job)] = record  # after a restart: from the pods themselves
+        else:
+            self._note_backoff(job, tally, now)
 
         active = [p for p in pods if not meta(p).get("deletionTimestamp")
                   and ju.finished_as(p, job) is None]

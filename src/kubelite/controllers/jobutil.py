@@ -7,7 +7,7 @@ import copy
 import datetime as dt
 from typing import Any
 
-from kubelite.controllers.podutil import meta, owner_reference, pod_phase, rfc3339
+from kubelite.controllers.podutil import meta, owner_reference, parse_time, pod_phase, rfc3339
 
 Obj = dict[str, Any]
 
@@ -231,6 +231,25 @@ def success_policy_met(job: Obj, completed: set[int]) -> int | None:
 
 
 # -- backoff ----------------------------------------------------------------------------
+
+
+def finished_at(pod: Obj) -> dt.datetime | None:
+    """When a finished pod's last container ended."""
+    times = [((cs.get("state") or {}).get("terminated") or {}).get("finishedAt")
+             for cs in (pod.get("status") or {}).get("containerStatuses") or []]
+    parsed = [t for t in (parse_time(x) for x in times if x) if t is not None]
+    return max(parsed, default=None)
+
+
+def backoff_from_pods(pods: list[Obj]) -> tuple[int, dt.datetime] | None:
+    """The failures in a row and the last one's time, read from the pods' finish times (what a
+    restarted controller starts from): failures after the last success."""
+    done = [(t, pod_phase(p)) for p in pods
+            if pod_phase(p) in ("Succeeded", "Failed") and (t := finished_at(p)) is not None]
+    last_success = max((t for t, phase in done if phase == "Succeeded"), default=None)
+    failures = sorted(t for t, phase in done
+                      if phase == "Failed" and (last_success is None or t > last_success))
+    return (len(failures), failures[-1]) if failures else None
 
 
 def backoff_delay(failures: int) -> float:

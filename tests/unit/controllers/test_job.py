@@ -210,3 +210,14 @@ async def test_suspended_job_deletes_its_pods_and_says_so(
     cond = conditions(stored_job(client))["Suspended"]
     assert (cond["status"], cond["reason"], cond["message"]) == ("True", "JobSuspended",
                                                                 "Job suspended")
+
+
+def test_backoff_after_a_restart_is_read_from_the_pods_finish_times() -> None:
+    def done(phase: str, at: str) -> Obj:
+        return {"status": {"phase": phase, "containerStatuses": [
+            {"state": {"terminated": {"finishedAt": at}}}]}}
+    pods = [done("Failed", "2025-01-01T10:00:00Z"), done("Succeeded", "2025-01-01T10:01:00Z"),
+            done("Failed", "2025-01-01T10:02:00Z"), done("Failed", "2025-01-01T10:03:00Z")]
+    count, last = ju.backoff_from_pods(pods) or (0, None)
+    assert count == 2 and last is not None and last.minute == 3
+    assert ju.backoff_from_pods(pods[:2]) is None
