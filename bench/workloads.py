@@ -7,9 +7,12 @@ process (they heartbeat and report bound pods Running), creates one Deployment a
   rollout    time from a new image (maxSurge 25%, maxUnavailable 25%) to the rollout being
              complete as `kubectl rollout status` judges it
 
+  job        time from creating a Job of 1,000 completions (parallelism 100, pods that end
+             Succeeded at once) to its Complete condition
+
 Defaults are the issue's: 100 nodes, 3,000 replicas (target: scale-up under 20 s).
 
-    .venv/bin/python bench/workloads.py [--nodes 100] [--replicas 3000]
+    .venv/bin/python bench/workloads.py [--nodes 100] [--replicas 3000] [--completions 1000]
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from kubelite.client import ApiClient  # noqa: E402
 from kubelite.sim import SimCluster, Timings  # noqa: E402
+from kubelite.sim.config import EXIT_CODE_ANNOTATION  # noqa: E402
 from tests.helpers.cluster import start_server  # noqa: E402
 
 NAME = "bench-web"
@@ -46,6 +50,23 @@ def deployment(replicas: int) -> dict[str, Any]:
     }
 
 
+def job(completions: int, parallelism: int) -> dict[str, Any]:
+    """A Job whose simulated pods end Succeeded as soon as they run."""
+    return {
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": NAME},
+        "spec": {"completions": completions, "parallelism": parallelism, "template": {
+            "metadata": {"annotations": {EXIT_CODE_ANNOTATION: "0"}},
+            "spec": {"restartPolicy": "Never", "containers": [{
+                "name": "work", "image": "busybox:1.0",
+                "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}}},
+    }
+
+
+def complete(j: dict[str, Any]) -> bool:
+    return any(c.get("type") == "Complete" and c.get("status") == "True"
+               for c in (j.get("status") or {}).get("conditions") or [])
+
+
 def rolled_out(d: dict[str, Any], replicas: int) -> bool:
     """What `kubectl rollout status` waits for."""
     status = d.get("status") or {}
@@ -55,19 +76,19 @@ def rolled_out(d: dict[str, Any], replicas: int) -> bool:
             and status.get("availableReplicas", 0) == replicas)
 
 
-async def wait_for(client: ApiClient, done: Any, timeout: float) -> float:
-    """Seconds until done(deployment) holds, reading the Deployment every 100 ms."""
+async def wait_for(client: ApiClient, done: Any, timeout: float, kind: str = "deployments") -> float:
+    """Seconds until done(object) holds, reading the object every 100 ms."""
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
-        d = await client.get("deployments", NAME, "default", raw=True)
+        d = await client.get(kind, NAME, "default", raw=True)
         if done(d):
             return time.perf_counter() - start
         await asyncio.sleep(0.1)
-    d = await client.get("deployments", NAME, "default", raw=True)
+    d = await client.get(kind, NAME, "default", raw=True)
     raise TimeoutError(f"not done after {timeout:.0f} s: status {d.get('status')}")
 
 
-async def run(nodes: int, replicas: int, timeout: float) -> None:
+async def run(nodes: int, replicas: int, completions: int, timeout: float) -> None:
     with tempfile.TemporaryDirectory(prefix="kubelite-bench-workloads-") as tmp:
         server = start_server(Path(tmp) / "data", "--cluster-cidr", "10.0.0.0/8")
         client = ApiClient.from_kubeconfig(str(server.kubeconfig))
@@ -88,6 +109,14 @@ async def run(nodes: int, replicas: int, timeout: float) -> None:
             took = await wait_for(client, lambda d: rolled_out(d, replicas), timeout)
             print(f"rollout:  {replicas:,} replicas replaced (maxSurge 25%, maxUnavailable 25%) "
                   f"in {took:.1f} s")
+            if completions:
+                parallelism = min(100, completions)
+                await client.create("jobs", job(completions, parallelism), "default", raw=True)
+                took = await wait_for(client, complete, timeout, kind="jobs")
+                st = (await client.get("jobs", NAME, "default", raw=True))["status"]
+                print(f"job:      {completions:,} completions (parallelism {parallelism}) "
+                      f"Complete in {took:.1f} s ({completions / took:,.0f} pods/s; "
+                      f"succeeded {st.get('succeeded')}, failed {st.get('failed')})")
         finally:
             await sim.stop()
             await client.close()
@@ -98,9 +127,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nodes", type=int, default=100)
     parser.add_argument("--replicas", type=int, default=3000)
+    parser.add_argument("--completions", type=int, default=1000, help="0: no Job phase")
     parser.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds per phase")
     args = parser.parse_args()
-    asyncio.run(run(args.nodes, args.replicas, args.timeout))
+    asyncio.run(run(args.nodes, args.replicas, args.completions, args.timeout))
 
 
 if __name__ == "__main__":

@@ -45,6 +45,8 @@ ROOTS = [
     "io.k8s.api.apps.v1.StatefulSet",
     "io.k8s.api.apps.v1.DaemonSet",
     "io.k8s.api.apps.v1.ControllerRevision",
+    "io.k8s.api.batch.v1.Job",
+    "io.k8s.api.batch.v1.CronJob",
     "io.k8s.api.coordination.v1.Lease",
     "io.k8s.api.discovery.v1.EndpointSlice",
     "io.k8s.api.events.v1.Event",

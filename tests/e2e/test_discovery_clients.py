@@ -142,7 +142,7 @@ def served_in_category_all() -> set[str]:
 def test_kubectl_api_resources_by_short_name_and_category(server: Server, version: str) -> None:
     out = server.kubectl("api-resources", "--categories=all", "-o", "name", version=version).stdout.split()
     assert set(out) == served_in_category_all()
-    assert server.kubectl("get", "deploy,rs,svc,po,cm,sa,ns,quota,limits,pvc,ep,ev,sc,pdb,hpa",
+    assert server.kubectl("get", "deploy,rs,svc,po,cm,sa,ns,quota,limits,pvc,ep,ev,sc,pdb,hpa,job,cj",
                           "-A", "-o", "name", version=version).returncode == 0
 
 

@@ -18,6 +18,7 @@ from kubelite.api.types import (  # noqa: I001
     authorization_v1,
     autoscaling_v1,
     autoscaling_v2,
+    batch_v1,
     coordination_v1,
     core_v1,
     discovery_v1,
@@ -113,6 +114,7 @@ def _definition(group: str, version: str, kind: str) -> str:
         "policy": "policy",
         "scheduling.k8s.io": "scheduling",
         "autoscaling": "autoscaling",
+        "batch": "batch",
     }[group]
     return f"io.k8s.api.{package}.{version}.{kind}"
 
@@ -193,6 +195,9 @@ KINDS: tuple[Kind, ...] = (
     _kind("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
           autoscaling_v1.HorizontalPodAutoscaler, short_names=("hpa",), categories=("all",),
           stored_as=("autoscaling", "v2", "horizontalpodautoscalers")),
+    _kind("batch", "v1", "Job", "jobs", batch_v1.Job, categories=("all",), subresources=(STATUS,)),
+    _kind("batch", "v1", "CronJob", "cronjobs", batch_v1.CronJob, short_names=("cj",),
+          categories=("all",), subresources=(STATUS,)),
     _kind("coordination.k8s.io", "v1", "Lease", "leases", coordination_v1.Lease),
     _kind("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", discovery_v1.EndpointSlice),
     _kind("events.k8s.io", "v1", "Event", "events", events_v1.Event, short_names=("ev",),

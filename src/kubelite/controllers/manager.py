@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from kubelite.client import ApiClient
 from kubelite.controllers.base import Controller
+from kubelite.controllers.cronjob import CronJobController
 from kubelite.controllers.daemonset import DaemonSetController
 from kubelite.controllers.deployment import DeploymentController
 from kubelite.controllers.disruption import DisruptionController
@@ -16,6 +17,7 @@ from kubelite.controllers.endpoints import EndpointsController
 from kubelite.controllers.endpointslices import EndpointSliceController
 from kubelite.controllers.garbagecollector import GarbageCollector
 from kubelite.controllers.horizontalpodautoscaler import HorizontalPodAutoscalerController
+from kubelite.controllers.job import JobController
 from kubelite.controllers.local_path import LocalPathProvisioner
 from kubelite.controllers.namespace import NamespaceController
 from kubelite.controllers.node_ipam import NodeIpamController
@@ -31,6 +33,7 @@ from kubelite.controllers.serviceaccount_token import ServiceAccountTokenControl
 from kubelite.controllers.settings import ControllerSettings
 from kubelite.controllers.shared import SharedInformers
 from kubelite.controllers.statefulset import StatefulSetController
+from kubelite.controllers.ttl_after_finished import TTLAfterFinishedController
 from kubelite.scheduler.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,9 @@ SHARED_CONTROLLERS: tuple[SharedFactory, ...] = (
     lambda client, s, shared: StatefulSetController(client, shared),
     lambda client, s, shared: ReplicationControllerController(client, shared),
     lambda client, s, shared: DaemonSetController(client, shared),
+    lambda client, s, shared: JobController(client, shared),
+    lambda client, s, shared: CronJobController(client, shared),
+    lambda client, s, shared: TTLAfterFinishedController(client, shared),
     lambda client, s, shared: GarbageCollector(client, shared=shared),
     lambda client, s, shared: NodeLifecycleController(
         client, grace_period=s.node_monitor_grace_period, monitor_period=s.node_monitor_period,

@@ -21,6 +21,7 @@ from kubelite.api.defaults.apps import (
     default_stateful_set,
 )
 from kubelite.api.defaults.autoscaling import default_hpa
+from kubelite.api.defaults.batch import default_cron_job, default_job
 from kubelite.api.defaults.core import (
     default_endpoint_slice,
     default_endpoints,
@@ -41,6 +42,7 @@ from kubelite.api.defaults.quantities import canonical_resource_list, canonical_
 from kubelite.api.types import (
     apps_v1,
     autoscaling_v2,
+    batch_v1,
     core_v1,
     discovery_v1,
     scheduling_v1,
@@ -65,6 +67,8 @@ DEFAULTERS: dict[type[msgspec.Struct], Callable[[Any], None]] = {
     core_v1.ReplicationController: default_replication_controller,
     core_v1.PodTemplate: default_pod_template,
     autoscaling_v2.HorizontalPodAutoscaler: default_hpa,
+    batch_v1.Job: default_job,
+    batch_v1.CronJob: default_cron_job,
     discovery_v1.EndpointSlice: default_endpoint_slice,
     storage_v1.StorageClass: default_storage_class,
     scheduling_v1.PriorityClass: default_priority_class,

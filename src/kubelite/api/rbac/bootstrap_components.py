@@ -157,6 +157,25 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         rule(("list", "watch", "patch", "create", "delete"), ("",), ("pods",)),
         _events(),
     ],
+    "job-controller": [
+        rule(("get", "list", "watch", "update", "patch"), ("batch",), ("jobs",)),
+        rule(("update", "patch"), ("batch",), ("jobs/status",)),
+        rule(("update",), ("batch",), ("jobs/finalizers",)),
+        rule(("list", "watch", "create", "delete", "patch"), ("",), ("pods",)),
+        _events(),
+    ],
+    "cronjob-controller": [
+        rule(("get", "list", "watch", "update", "patch"), ("batch",), ("cronjobs",)),
+        rule(("get", "list", "watch", "create", "update", "delete", "patch"), ("batch",), ("jobs",)),
+        rule(("update",), ("batch",), ("cronjobs/status",)),
+        rule(("update",), ("batch",), ("cronjobs/finalizers",)),
+        rule(("list", "delete"), ("",), ("pods",)),
+        _events(),
+    ],
+    "ttl-after-finished-controller": [
+        rule(("get", "list", "watch", "delete"), ("batch",), ("jobs",)),
+        _events(),
+    ],
     "endpoint-controller": [
         rule(("get", "list", "watch"), ("",), ("services", "pods")),
         rule(("get", "list", "create", "update", "delete"), ("",), ("endpoints",)),

@@ -8,9 +8,11 @@ from functools import cache
 from kubelite.api.registry import KINDS, Kind
 from kubelite.api.strategy.base import Strategy, UpdateValidator, Validator
 from kubelite.api.strategy.kinds import (
+    CronJobStrategy,
     DaemonSetStrategy,
     DeploymentStrategy,
     HorizontalPodAutoscalerStrategy,
+    JobStrategy,
     NamespaceStrategy,
     NodeStrategy,
     PersistentVolumeClaimStrategy,
@@ -36,6 +38,7 @@ from kubelite.api.strategy.status import (
 from kubelite.api.validation import (
     apps,
     autoscaling,
+    batch,
     core,
     daemonset,
     other,
@@ -70,6 +73,8 @@ _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None
                      storage.validate_storage_class_update),
     "Deployment": (DeploymentStrategy, apps.validate_deployment, apps.validate_deployment_update),
     "ReplicaSet": (ReplicaSetStrategy, apps.validate_replica_set, apps.validate_replica_set_update),
+    "Job": (JobStrategy, batch.validate_job, batch.validate_job_update),
+    "CronJob": (CronJobStrategy, batch.validate_cron_job, batch.validate_cron_job_update),
     "StatefulSet": (StatefulSetStrategy, statefulset.validate_stateful_set,
                     statefulset.validate_stateful_set_update),
     "ControllerRevision": (Strategy, statefulset.validate_controller_revision,
@@ -108,6 +113,8 @@ _STATUS_TABLE: dict[str, tuple[type[StatusStrategy], StatusValidator | None]] = 
     "DaemonSet": (LabelKeepingStatusStrategy, daemonset.validate_daemon_set_status_update),
     "ReplicationController": (StatusStrategy,
                               replication.validate_replication_controller_status_update),
+    "Job": (StatusStrategy, batch.validate_job_status_update),
+    "CronJob": (StatusStrategy, batch.validate_cron_job_status_update),
     "HorizontalPodAutoscaler": (StatusStrategy, autoscaling.validate_hpa_status_update),
 }
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from kubelite.api.defaults import admit_pod, pod_qos_class
 from kubelite.api.strategy.base import Strategy
-from kubelite.api.types import apps_v1, autoscaling_v2, core_v1, policy_v1
+from kubelite.api.types import apps_v1, autoscaling_v2, batch_v1, core_v1, policy_v1
+from kubelite.api.types.meta_v1 import LabelSelector, ObjectMeta
 from kubelite.api.validation.errors import FieldError
 from kubelite.api.validation.pod import validate_pod_update
 
@@ -222,7 +223,55 @@ class PersistentVolumeClaimStrategy(Strategy):
         pvc.status = core_v1.PersistentVolumeClaimStatus(phase="Pending")
 
 
-__all__ = ["DaemonSetStrategy", "DeploymentStrategy", "HorizontalPodAutoscalerStrategy", "ReplicationControllerStrategy", "NamespaceStrategy", "NodeStrategy",
+# Labels the API server puts on a Job's pod template (jobStrategy.generateSelector).
+JOB_CONTROLLER_UID = "batch.kubernetes.io/controller-uid"
+JOB_NAME = "batch.kubernetes.io/job-name"
+LEGACY_CONTROLLER_UID = "controller-uid"
+LEGACY_JOB_NAME = "job-name"
+
+
+class JobStrategy(Strategy):
+    """A new Job gets a selector of its own uid, unless spec.manualSelector says the user
+    chose one (generateSelector), and an empty status."""
+
+    tracks_generation = True
+
+    def prepare_for_create(self, obj: Any) -> None:
+        super().prepare_for_create(obj)
+        job: batch_v1.Job = obj
+        if job.spec is not None and not job.spec.manual_selector:
+            generate_job_selector(job)
+
+    def initial_status(self, obj: Any) -> None:
+        obj.status = batch_v1.JobStatus()
+
+
+def generate_job_selector(job: batch_v1.Job) -> None:
+    meta = job.metadata or ObjectMeta()
+    spec = job.spec
+    assert spec is not None
+    uid, name = meta.uid or "", meta.name or ""
+    tmeta = spec.template.metadata = spec.template.metadata or ObjectMeta()
+    labels = dict(tmeta.labels or {})
+    labels.setdefault(LEGACY_CONTROLLER_UID, uid)
+    labels.setdefault(LEGACY_JOB_NAME, name)
+    labels.setdefault(JOB_CONTROLLER_UID, uid)
+    labels.setdefault(JOB_NAME, name)
+    tmeta.labels = labels
+    if spec.selector is None:
+        spec.selector = LabelSelector(match_labels={JOB_CONTROLLER_UID: uid})
+
+
+class CronJobStrategy(Strategy):
+    """A new CronJob's status is empty (`{}`)."""
+
+    tracks_generation = True
+
+    def initial_status(self, obj: Any) -> None:
+        obj.status = batch_v1.CronJobStatus()
+
+
+__all__ = ["CronJobStrategy", "JobStrategy", "DaemonSetStrategy", "DeploymentStrategy", "HorizontalPodAutoscalerStrategy", "ReplicationControllerStrategy", "NamespaceStrategy", "NodeStrategy",
            "PersistentVolumeClaimStrategy", "PersistentVolumeStrategy",
            "PodDisruptionBudgetStrategy", "PodStrategy", "ReplicaSetStrategy", "ResourceQuotaStrategy",
            "StatefulSetStrategy",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kubelite.api.tables import (
     apps,
     autoscaling,
+    batch,
     config,
     default,
     events,
@@ -40,6 +41,8 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("", "ReplicationController"): workloads.REPLICATION_CONTROLLER,
     ("", "PodTemplate"): workloads.POD_TEMPLATE,
     ("autoscaling", "HorizontalPodAutoscaler"): autoscaling.HPA,
+    ("batch", "Job"): batch.JOB,
+    ("batch", "CronJob"): batch.CRONJOB,
     ("coordination.k8s.io", "Lease"): config.LEASE,
     ("discovery.k8s.io", "EndpointSlice"): services.ENDPOINT_SLICE_PRINTER,
     ("storage.k8s.io", "StorageClass"): storage.STORAGE_CLASS_PRINTER,

@@ -154,9 +154,11 @@ def validate_pod_spec(spec: core_v1.PodSpec, path: str = "spec") -> list[FieldEr
     return errs
 
 
-def validate_pod_template(template: core_v1.PodTemplateSpec | None,
-                          path: str) -> list[FieldError]:
-    """A pod template inside a Deployment or ReplicaSet: labels, annotations and spec."""
+def validate_pod_template(template: core_v1.PodTemplateSpec | None, path: str,
+                          restart_policies: tuple[str, ...] = ("Always",),
+                          owner: str = "ReplicaSet") -> list[FieldError]:
+    """A pod template inside a workload: labels, annotations and spec; the restart policies
+    the owning kind allows (Jobs: OnFailure and Never)."""
     if template is None:
         return [required(path)]
     meta = template.metadata or ObjectMeta()
@@ -165,12 +167,13 @@ def validate_pod_template(template: core_v1.PodTemplateSpec | None,
         errs.append(required(child(path, "spec", "containers")))
         return errs
     errs += validate_pod_spec(template.spec, child(path, "spec"))
-    if template.spec.restart_policy not in (None, "Always"):
+    policy = template.spec.restart_policy
+    if policy not in restart_policies and not (policy is None and "Always" in restart_policies):
         errs.append(not_supported(child(path, "spec", "restartPolicy"),
-                                  template.spec.restart_policy, ["Always"]))
-    if template.spec.active_deadline_seconds is not None:
+                                  policy or "", list(restart_policies)))
+    if template.spec.active_deadline_seconds is not None and owner != "Job":
         errs.append(forbidden(child(path, "spec", "activeDeadlineSeconds"),
-                              "activeDeadlineSeconds in ReplicaSet is not Supported"))
+                              f"activeDeadlineSeconds in {owner} is not Supported"))
     return errs
 
 
