@@ -90,8 +90,9 @@ async def test_not_found_statuses_are_byte_compatible(session: aiohttp.ClientSes
     code, body = await _call(session, "GET", "/apis/apps/v1/namespaces/default/deployments/nope")
     assert body == _failure('deployments.apps "nope" not found', "NotFound", 404,
                             '{"name":"nope","group":"apps","kind":"deployments"}')
-    # a path nothing serves (kubectl debug's ephemeralcontainers here): details present, empty
-    code, body = await _call(session, "GET", f"{NS}/pods/nope/ephemeralcontainers")
+    # a path nothing serves: details present, empty (kubectl debug read them when ephemeral
+    # containers were not served, and panicked without them)
+    code, body = await _call(session, "GET", f"{NS}/pods/nope/frobnicate")
     assert (code, body) == (404, _failure("the server could not find the requested resource",
                                           "NotFound", 404, "{}"))
 
