@@ -21,6 +21,7 @@ from kubelite.api.types import (  # noqa: I001
     discovery_v1,
     events_v1,
     policy_v1,
+    rbac_v1,
     storage_v1,
 )
 
@@ -108,6 +109,7 @@ def _definition(group: str, version: str, kind: str) -> str:
         "authentication.k8s.io": "authentication",
         "authorization.k8s.io": "authorization",
         "policy": "policy",
+        "rbac.authorization.k8s.io": "rbac",
         "autoscaling": "autoscaling",
     }[group]
     return f"io.k8s.api.{package}.{version}.{kind}"
@@ -189,6 +191,18 @@ KINDS: tuple[Kind, ...] = (
           authentication_v1.SelfSubjectReview, namespaced=False, verbs=CREATE_ONLY),
     _kind("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
           authorization_v1.SelfSubjectAccessReview, namespaced=False, verbs=CREATE_ONLY),
+    _kind("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews",
+          authorization_v1.SelfSubjectRulesReview, namespaced=False, verbs=CREATE_ONLY),
+    _kind("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews",
+          authorization_v1.SubjectAccessReview, namespaced=False, verbs=CREATE_ONLY),
+    _kind("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews",
+          authorization_v1.LocalSubjectAccessReview, verbs=CREATE_ONLY),
+    _kind("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", rbac_v1.ClusterRole,
+          namespaced=False),
+    _kind("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings",
+          rbac_v1.ClusterRoleBinding, namespaced=False),
+    _kind("rbac.authorization.k8s.io", "v1", "Role", "roles", rbac_v1.Role),
+    _kind("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", rbac_v1.RoleBinding),
     _kind("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", policy_v1.PodDisruptionBudget,
           short_names=("pdb",), subresources=(STATUS,)),
 )

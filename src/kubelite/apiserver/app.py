@@ -13,6 +13,10 @@ from kubelite.api import status as st
 from kubelite.apiserver import discovery, storeerrors, tokenreview, whoami
 from kubelite.apiserver import metrics_api as metrics_api_mod
 from kubelite.apiserver.auth import PUBLIC_PATHS, TokenAuthenticator, User, certificate_user
+from kubelite.apiserver.authz import UserInfo
+from kubelite.apiserver.authz import filter as authz_filter
+from kubelite.apiserver.authz import reviews as authz_reviews
+from kubelite.apiserver.authz.chain import REQUEST_USER, AuthorizerChain
 from kubelite.apiserver.handlers import RESOURCE, WATCH, ResourceHandlers, json_response
 from kubelite.apiserver.metrics import Metrics, verb_of
 from kubelite.apiserver.views import add_view_routes
@@ -40,6 +44,7 @@ def build_app(
     extra_metrics: Callable[[], dict[str, float]] = dict,
     metrics_api: Any = None,
     join: Any = None,
+    authorizer: AuthorizerChain | None = None,
 ) -> web.Application:
     @web.middleware
     async def serve(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -47,6 +52,7 @@ def build_app(
         (each middleware layer costs a wrapper call per request)."""
         start = time.perf_counter()
         code = 500
+        acting_token = None
         try:
             if authenticator is not None and request.path not in PUBLIC_PATHS:
                 transport = request.transport
@@ -56,6 +62,9 @@ def build_app(
                     code = 401
                     return status_response(st.Unauthorized("Unauthorized"))
                 request[USER] = user
+                if authorizer is not None:
+                    acting = _authorize(request, user, authorizer)
+                    acting_token = REQUEST_USER.set(acting)
             response = await handler(request)
             code = response.status
             return response
@@ -81,6 +90,8 @@ def build_app(
             log.exception("internal error serving %s %s", request.method, request.path)
             return status_response(st.InternalError(f"Internal error occurred: {e}"))
         finally:
+            if acting_token is not None:
+                REQUEST_USER.reset(acting_token)
             resource = request.get(RESOURCE)
             if resource:
                 verb = verb_of(request.method, "name" in request.match_info or request.path.count("/") > 4, request.get(WATCH, False))
@@ -163,6 +174,7 @@ def build_app(
     if join is not None:  # /cacerts and the node certificate endpoint (apiserver/join.py)
         join.add_routes(r)
     whoami.add_route(r, USER)
+    authz_reviews.add_routes(r, authorizer)
     tokenreview.add_route(r, authenticator)
     # Discovery answers with and without a trailing slash, as kube-apiserver's go-restful
     # routes and its /apis/ handler do; /openapi/v2/ and /healthz/ stay 404 there too.
@@ -187,6 +199,17 @@ def build_app(
     r.add_route("*", "/api/{version}/{rest:.+}", handlers.core)
     r.add_route("*", "/apis/{group}/{version}/{rest:.+}", handlers.grouped)
     return app
+
+
+def _authorize(request: web.Request, user: User, authorizer: AuthorizerChain) -> UserInfo:
+    """Impersonation, then authorization, of one request (403 Forbidden if refused); the
+    user it acts as becomes the request's user."""
+    info = UserInfo(user.name, user.groups, user.uid, user.extra)
+    acting = authz_filter.impersonate(request.headers, info, authorizer)
+    if acting is not info:
+        request[USER] = User(acting.name, acting.groups, acting.uid, acting.extra)
+    authz_filter.authorize(request.method, request.rel_url.raw_path, request.query, acting, authorizer)
+    return acting
 
 
 def _encode(body: Any) -> bytes:

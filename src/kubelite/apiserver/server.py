@@ -19,6 +19,9 @@ from kubelite.apiserver.admission_quota import LIMIT_RANGES, RESOURCE_QUOTAS, ad
 from kubelite.apiserver.advertise import advertise_address
 from kubelite.apiserver.app import build_app
 from kubelite.apiserver.auth import TokenAuthenticator
+from kubelite.apiserver.authz import bootstrap as rbac_bootstrap
+from kubelite.apiserver.authz.chain import AuthorizerChain
+from kubelite.apiserver.authz.escalation import RbacEscalation
 from kubelite.apiserver.certs import apiserver_hosts, ensure_serving_cert
 from kubelite.apiserver.controller_process import ControllerManagerProcess
 from kubelite.apiserver.events import EventReaper
@@ -99,6 +102,7 @@ class ApiServer:
         self.advertise_ip = advertise_address(config.advertise_address, config.host)
         self._kubernetes_service: KubernetesServiceController | None = None
         self.join: JoinService | None = None
+        self.authorizer: AuthorizerChain | None = None
 
     @property
     def url(self) -> str:
@@ -124,8 +128,11 @@ class ApiServer:
         self.service_allocator = ServiceAllocator(timed, cfg.service_cidr, cfg.node_port_range)
         self.limit_ranges = WatchedKind(timed, LIMIT_RANGES)
         self.quotas = WatchedKind(timed, RESOURCE_QUOTAS)
+        # authorization (Node,RBAC) only where there is authentication (the TLS listener)
+        self.authorizer = AuthorizerChain() if cfg.tls else None
+        escalation = [RbacEscalation(self.authorizer, timed)] if self.authorizer is not None else []
         self.objects = ObjectStore(
-            timed, admission=[self.namespace_lifecycle, self.service_allocator, StorageAdmission(timed),
+            timed, admission=[self.namespace_lifecycle, *escalation, self.service_allocator, StorageAdmission(timed),
                               *admission_plugins(timed, self.limit_ranges, self.quotas)],  # LimitRanger, then ResourceQuota
             after_delete=[self.service_allocator.after_delete],
         )
@@ -134,6 +141,9 @@ class ApiServer:
         await self.namespace_lifecycle.start(self.cache)
         await self.limit_ranges.start(self.cache)
         await self.quotas.start(self.cache)
+        await rbac_bootstrap.reconcile(self.objects)
+        if self.authorizer is not None:
+            await self.authorizer.rbac.start(timed, self.cache)
         self.authenticator = TokenAuthenticator(cfg.data_dir / "auth") if cfg.tls else None
         self.join = JoinService(cfg.data_dir, cfg.data_dir / "tls", cfg.token) if cfg.tls else None
         self.proxy = KubeletProxy(self.objects, cfg.data_dir / "tls") if cfg.tls else None
@@ -147,6 +157,7 @@ class ApiServer:
             extra_metrics=self._gauges,
             metrics_api=self.metrics_api,
             join=self.join,
+            authorizer=self.authorizer,
         )
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -274,6 +285,8 @@ class ApiServer:
             await self.namespace_lifecycle.stop()
             await self.limit_ranges.stop()
             await self.quotas.stop()
+            if self.authorizer is not None:
+                await self.authorizer.rbac.stop()
         if self.cache:  # ends every watch, so the listener need not wait for them to close
             await self.cache.stop()
         if self._runner:

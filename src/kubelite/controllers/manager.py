@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from kubelite.client import ApiClient
 from kubelite.controllers.base import Controller
+from kubelite.controllers.clusterroleaggregation import ClusterRoleAggregationController
 from kubelite.controllers.deployment import DeploymentController
 from kubelite.controllers.disruption import DisruptionController
 from kubelite.controllers.endpoints import EndpointsController
@@ -51,6 +52,7 @@ CONTROLLERS: tuple[Factory, ...] = (
     lambda client, s: PVCProtectionController(client),
     lambda client, s: PVProtectionController(client),
     lambda client, s: ResourceQuotaController(client),
+    lambda client, s: ClusterRoleAggregationController(client),
 )
 
 # The workload controllers, given the shared informers at construction.

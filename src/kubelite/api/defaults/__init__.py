@@ -29,7 +29,8 @@ from kubelite.api.defaults.core import (
 from kubelite.api.defaults.pod import admit_pod, default_pod, default_pod_spec
 from kubelite.api.defaults.qos import pod_qos_class
 from kubelite.api.defaults.quantities import canonical_resource_list, canonical_value
-from kubelite.api.types import apps_v1, core_v1, discovery_v1, storage_v1
+from kubelite.api.defaults.rbac import default_binding
+from kubelite.api.types import apps_v1, core_v1, discovery_v1, rbac_v1, storage_v1
 
 DEFAULTERS: dict[type[msgspec.Struct], Callable[[Any], None]] = {
     core_v1.Pod: default_pod,
@@ -46,6 +47,8 @@ DEFAULTERS: dict[type[msgspec.Struct], Callable[[Any], None]] = {
     apps_v1.ReplicaSet: default_replica_set,
     discovery_v1.EndpointSlice: default_endpoint_slice,
     storage_v1.StorageClass: default_storage_class,
+    rbac_v1.RoleBinding: default_binding,
+    rbac_v1.ClusterRoleBinding: default_binding,
 }
 
 

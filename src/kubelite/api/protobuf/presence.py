@@ -88,6 +88,7 @@ ALWAYS: dict[str, dict[str, object]] = {
     'apps.v1.ReplicaSetStatus': {'replicas': 0},
     'authentication.v1.TokenRequestStatus': {'token': ''},
     'authorization.v1.SubjectAccessReviewStatus': {'allowed': False},
+    'authorization.v1.SubjectRulesReviewStatus': {'incomplete': False},
     'autoscaling.v1.ScaleStatus': {'replicas': 0},
     'core.v1.AWSElasticBlockStoreVolumeSource': {'volumeID': ''},
     'core.v1.AppArmorProfile': {'type': ''},
@@ -189,6 +190,8 @@ ALWAYS: dict[str, dict[str, object]] = {
     'meta.v1.LabelSelectorRequirement': {'key': '', 'operator': ''},
     'meta.v1.OwnerReference': {'kind': '', 'name': '', 'uid': '', 'apiVersion': ''},
     'policy.v1.PodDisruptionBudgetStatus': {'disruptionsAllowed': 0, 'currentHealthy': 0, 'desiredHealthy': 0, 'expectedPods': 0},
+    'rbac.v1.RoleRef': {'apiGroup': '', 'kind': '', 'name': ''},
+    'rbac.v1.Subject': {'kind': '', 'name': ''},
     'runtime.Unknown': {'contentEncoding': '', 'contentType': ''},
     'storage.v1.StorageClass': {'provisioner': ''},
 }

@@ -25,7 +25,7 @@ from kubelite.api.strategy.status import (
     StatusStrategy,
     StatusValidator,
 )
-from kubelite.api.validation import apps, core, other, pod, service, storage
+from kubelite.api.validation import apps, core, other, pod, rbac, service, storage
 
 # kind name -> (strategy class, validator, update validator)
 _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None]] = {
@@ -54,6 +54,11 @@ _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None
     "Lease": (Strategy, other.validate_lease, None),
     "Binding": (Strategy, other.validate_binding, None),
     "SelfSubjectAccessReview": (Strategy, lambda obj: [], None),
+    "Role": (Strategy, rbac.validate_role, None),
+    "ClusterRole": (Strategy, rbac.validate_cluster_role, None),
+    "RoleBinding": (Strategy, rbac.validate_role_binding, rbac.validate_role_binding_update),
+    "ClusterRoleBinding": (Strategy, rbac.validate_cluster_role_binding,
+                           rbac.validate_cluster_role_binding_update),
 }
 
 # kind name -> (status strategy class, ValidateXStatusUpdate), for kinds with /status

@@ -10,6 +10,7 @@ from kubelite.api.tables import (
     nodes,
     pods,
     policy,
+    rbac,
     services,
     storage,
 )
@@ -35,6 +36,10 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("discovery.k8s.io", "EndpointSlice"): services.ENDPOINT_SLICE_PRINTER,
     ("storage.k8s.io", "StorageClass"): storage.STORAGE_CLASS_PRINTER,
     ("policy", "PodDisruptionBudget"): policy.PDB,
+    ("rbac.authorization.k8s.io", "Role"): rbac.ROLE,
+    ("rbac.authorization.k8s.io", "ClusterRole"): rbac.ROLE,
+    ("rbac.authorization.k8s.io", "RoleBinding"): rbac.BINDING,
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"): rbac.BINDING,
 }
 
 DEFAULT = default.PRINTER

@@ -1,0 +1,1 @@
+"""RBAC data the API server is born with: Kubernetes' bootstrap policy (bootstrap.py)."""
