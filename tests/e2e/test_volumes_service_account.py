@@ -75,9 +75,22 @@ def test_mounted_token_authenticates_as_the_pods_service_account(cluster: NodeCl
     assert seen["kubernetes.io"]["node"]["name"] == cluster.node_name
     assert seen["exp"] - seen["iat"] == 3607
 
-    listed = cluster.kubectl("--token", token, "get", "pods", "-n", "team", "-o", "name")
+    # A pod's identity holds no rights until bound (RBAC): 403 in Kubernetes' words.
+    secrets = cluster.kubectl(*cluster.server.as_token(token), "get", "secrets", "-n", "team", check=False)
+    assert secrets.returncode != 0
+    assert ('secrets is forbidden: User "system:serviceaccount:team:default" cannot list resource '
+            '"secrets" in API group "" in the namespace "team"') in secrets.stderr
+    cluster.kubectl("create", "rolebinding", "default-view", "-n", "team", "--clusterrole=view",
+                    "--serviceaccount=team:default")
+    deadline = time.monotonic() + 20
+    while (listed := cluster.kubectl(*cluster.server.as_token(token), "get", "pods", "-n", "team", "-o", "name",
+                                     check=False)).returncode != 0:
+        assert time.monotonic() < deadline, listed.stderr
+        time.sleep(0.2)
     assert listed.stdout.split() == ["pod/api"]
-    refused = cluster.kubectl("--token", token[:-4] + "AAAA", "get", "pods", check=False)
+    still = cluster.kubectl(*cluster.server.as_token(token), "get", "secrets", "-n", "team", check=False)
+    assert still.returncode != 0 and "forbidden" in still.stderr
+    refused = cluster.kubectl(*cluster.server.as_token(token[:-4] + "AAAA"), "get", "pods", check=False)
     assert refused.returncode != 0 and "Unauthorized" in refused.stderr
 
 
@@ -87,7 +100,8 @@ def test_kubectl_create_token_and_opting_out(cluster: NodeCluster) -> None:
     seen = claims(token)
     assert seen["sub"] == "system:serviceaccount:default:robot"
     assert seen["exp"] - seen["iat"] == 600
-    assert cluster.kubectl("--token", token, "get", "sa", "robot", "-o", "name").stdout.strip() \
+    cluster.kubectl("create", "rolebinding", "robot-view", "--clusterrole=view", "--serviceaccount=default:robot")
+    assert cluster.kubectl(*cluster.server.as_token(token), "get", "sa", "robot", "-o", "name").stdout.strip() \
         == "serviceaccount/robot"
     short = cluster.kubectl("create", "token", "robot", "--duration", "1m", check=False)
     assert short.returncode != 0 and "may not specify a duration less than 10 minutes" in short.stderr

@@ -54,6 +54,12 @@ class Server:
     def token(self) -> str:
         return (self.data_dir / "auth" / "admin-token").read_text().strip()
 
+    def as_token(self, token: str) -> list[str]:
+        """kubectl flags to call as the bearer of `token` alone: the admin kubeconfig's client
+        certificate would otherwise be sent too, and a certificate user wins."""
+        return ["--kubeconfig=/dev/null", f"--server={self.url}",
+                f"--certificate-authority={self.data_dir / 'tls' / 'ca.crt'}", f"--token={token}"]
+
     def kubectl(
         self,
         *args: str,

@@ -90,6 +90,8 @@ VIEW_RULES = [
 ]
 
 EDIT_RULES = [
+    # read access to the escalating resources view leaves out
+    rule(READ, [""], ["pods/attach", "pods/proxy", "pods/exec", "pods/portforward", "secrets", "services/proxy"]),
     rule(["impersonate"], [""], ["serviceaccounts"]),
     rule(WRITE, [""], ["pods", "pods/attach", "pods/proxy", "pods/exec", "pods/portforward"]),
     rule(["create"], [""], ["pods/eviction"]),
@@ -186,10 +188,15 @@ CLUSTER_ROLES: list[dict[str, Any]] = [
 
 # The node agent here runs the kubelet, the service proxy, the pod network and cluster DNS
 # with one credential (system:node:NAME in system:nodes), so that group also holds the
-# proxier's and DNS's read rights; kubelite's DNS reads EndpointSlices and Namespaces too.
+# proxier's and DNS's rights: kubelite's DNS reads EndpointSlices and Namespaces and
+# publishes its own EndpointSlice in kube-system; the kubelet watches the Secrets,
+# ConfigMaps and volumes its pods use (which the Node authorizer would scope) and deletes
+# local volumes it reclaimed.
 KUBELITE_NODE_AGENT = cluster_role("system:kubelite:node-agent", [
-    rule(["list", "watch"], [""], ["endpoints", "services", "namespaces", "pods"]),
-    rule(["list", "watch"], ["discovery.k8s.io"], ["endpointslices"]),
+    rule(["list", "watch"], [""], ["endpoints", "services", "namespaces", "pods", "secrets",
+                                   "configmaps", "persistentvolumes", "persistentvolumeclaims"]),
+    rule(["delete"], [""], ["persistentvolumes"]),
+    rule(["get", "list", "watch", "create", "update", "patch"], ["discovery.k8s.io"], ["endpointslices"]),
 ])
 
 CLUSTER_ROLE_BINDINGS: list[dict[str, Any]] = [
