@@ -113,7 +113,7 @@ def test_projected_volume_joins_sources_in_one_directory(cluster: NodeCluster) -
     claims = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
     assert claims["aud"] == ["vault"] and claims["exp"] - claims["iat"] == 600
     # A token for another audience is not accepted by the API server.
-    refused = cluster.kubectl(*cluster.server.as_token(token), "get", "pods", check=False)
+    refused = cluster.kubectl("get", "pods", check=False, kubeconfig=cluster.server.token_kubeconfig(token))
     assert refused.returncode != 0 and "Unauthorized" in refused.stderr
     assert "tmpfs" in exec_(cluster, "proj", "sh", "-c", "grep ' /projected ' /proc/mounts")
 

@@ -76,21 +76,22 @@ def test_mounted_token_authenticates_as_the_pods_service_account(cluster: NodeCl
     assert seen["exp"] - seen["iat"] == 3607
 
     # A pod's identity holds no rights until bound (RBAC): 403 in Kubernetes' words.
-    secrets = cluster.kubectl(*cluster.server.as_token(token), "get", "secrets", "-n", "team", check=False)
+    as_pod = cluster.server.token_kubeconfig(token)
+    secrets = cluster.kubectl("get", "secrets", "-n", "team", check=False, kubeconfig=as_pod)
     assert secrets.returncode != 0
     assert ('secrets is forbidden: User "system:serviceaccount:team:default" cannot list resource '
             '"secrets" in API group "" in the namespace "team"') in secrets.stderr
     cluster.kubectl("create", "rolebinding", "default-view", "-n", "team", "--clusterrole=view",
                     "--serviceaccount=team:default")
     deadline = time.monotonic() + 20
-    while (listed := cluster.kubectl(*cluster.server.as_token(token), "get", "pods", "-n", "team", "-o", "name",
-                                     check=False)).returncode != 0:
+    while (listed := cluster.kubectl("get", "pods", "-n", "team", "-o", "name", check=False,
+                                     kubeconfig=as_pod)).returncode != 0:
         assert time.monotonic() < deadline, listed.stderr
         time.sleep(0.2)
     assert listed.stdout.split() == ["pod/api"]
-    still = cluster.kubectl(*cluster.server.as_token(token), "get", "secrets", "-n", "team", check=False)
+    still = cluster.kubectl("get", "secrets", "-n", "team", check=False, kubeconfig=as_pod)
     assert still.returncode != 0 and "forbidden" in still.stderr
-    refused = cluster.kubectl(*cluster.server.as_token(token[:-4] + "AAAA"), "get", "pods", check=False)
+    refused = cluster.kubectl("get", "pods", check=False, kubeconfig=cluster.server.token_kubeconfig(token[:-4] + "AAAA"))
     assert refused.returncode != 0 and "Unauthorized" in refused.stderr
 
 
@@ -101,7 +102,7 @@ def test_kubectl_create_token_and_opting_out(cluster: NodeCluster) -> None:
     assert seen["sub"] == "system:serviceaccount:default:robot"
     assert seen["exp"] - seen["iat"] == 600
     cluster.kubectl("create", "rolebinding", "robot-view", "--clusterrole=view", "--serviceaccount=default:robot")
-    assert cluster.kubectl(*cluster.server.as_token(token), "get", "sa", "robot", "-o", "name").stdout.strip() \
+    assert cluster.kubectl("get", "sa", "robot", "-o", "name", kubeconfig=cluster.server.token_kubeconfig(token)).stdout.strip() \
         == "serviceaccount/robot"
     short = cluster.kubectl("create", "token", "robot", "--duration", "1m", check=False)
     assert short.returncode != 0 and "may not specify a duration less than 10 minutes" in short.stderr

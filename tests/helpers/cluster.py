@@ -6,6 +6,7 @@ even when the test fails.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import socket
@@ -16,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import yaml
 
 KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")
 KUBECTL_VERSIONS = ("1.27", "1.30", "1.33")
@@ -47,6 +50,19 @@ class Server:
     def kubeconfig(self) -> Path:
         return self.data_dir / "kubeconfig.yaml"
 
+    def token_kubeconfig(self, token: str) -> Path:
+        """A kubeconfig of this cluster whose user is only `token`: `kubectl --token` with the
+        admin kubeconfig would still present its client certificate, which authenticates first
+        (as in kube-apiserver)."""
+        config = yaml.safe_load(self.kubeconfig.read_text())
+        for user in config["users"]:
+            user["user"] = {"token": token}
+        digest = hashlib.sha256(token.encode()).hexdigest()[:16]
+        path = self.data_dir.parent / f"kubeconfig-token-{self.port}-{digest}.yaml"
+        path.write_text(yaml.safe_dump(config))
+        path.chmod(0o600)
+        return path
+
     @property
     def url(self) -> str:
         return f"https://{self.host}:{self.port}"
@@ -54,11 +70,6 @@ class Server:
     def token(self) -> str:
         return (self.data_dir / "auth" / "admin-token").read_text().strip()
 
-    def as_token(self, token: str) -> list[str]:
-        """kubectl flags to call as the bearer of `token` alone: the admin kubeconfig's client
-        certificate would otherwise be sent too, and a certificate user wins."""
-        return ["--kubeconfig=/dev/null", f"--server={self.url}",
-                f"--certificate-authority={self.data_dir / 'tls' / 'ca.crt'}", f"--token={token}"]
 
     def kubectl(
         self,
@@ -68,12 +79,14 @@ class Server:
         check: bool = True,
         env: dict[str, str] | None = None,
         timeout: float = 60,
+        kubeconfig: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run kubectl VERSION with a cache dir of its own (discovery caches hide changes)."""
+        """Run kubectl VERSION with a cache dir of its own (discovery caches hide changes),
+        as the admin or with another `kubeconfig` (see token_kubeconfig)."""
         cache = self.cache_root / version
         cmd = [
             kubectl_binary(version),
-            f"--kubeconfig={self.kubeconfig}",
+            f"--kubeconfig={kubeconfig or self.kubeconfig}",
             f"--cache-dir={cache}",
             *args,
         ]
@@ -111,7 +124,8 @@ class Server:
         return self.process.returncode
 
 
-def start_server(data_dir: Path, *extra: str, port: int | None = None, host: str = "127.0.0.1") -> Server:
+def start_server(data_dir: Path, *extra: str, port: int | None = None, host: str = "127.0.0.1",
+                 env: dict[str, str] | None = None) -> Server:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     log_path = data_dir.parent / f"server-{port}.log"
@@ -131,6 +145,7 @@ def start_server(data_dir: Path, *extra: str, port: int | None = None, host: str
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        env=env,
     )
     server = Server(data_dir, port, process, log_path, host)
     deadline = time.monotonic() + 30

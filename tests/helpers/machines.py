@@ -115,6 +115,27 @@ class MachineCluster:
         agent.start(timeout)
         return agent
 
+    def kill(self, machine: Machine) -> None:
+        """The machine dies: its agent is killed (SIGKILL, no goodbye) and its LAN link goes
+        down, so its pods are cut off too; their containers keep running, unreachable."""
+        if machine.agent is not None:
+            machine.agent.stop(signal.SIGKILL)
+        ip("link", "set", _veth(self.bridge, machine), "down")
+
+    def revive(self, machine: Machine, timeout: float = 60) -> Agent:
+        """The machine comes back: link up, its agent started again on the same data dir."""
+        ip("link", "set", _veth(self.bridge, machine), "up")
+        return self.restart_agent(machine, timeout=timeout)
+
+    def restart_agent(self, machine: Machine, sig: int = signal.SIGTERM, timeout: float = 60) -> Agent:
+        """Stop the machine's agent with `sig` (if it runs) and start it again; returns once ready."""
+        agent = machine.agent
+        assert agent is not None, f"{machine.node_name} never joined"
+        agent.stop(sig)
+        agent.mark()
+        agent.start(timeout)
+        return agent
+
     def try_join(self, machine: Machine, *credential: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run an agent in `machine` with `credential` flags and wait for it to exit (a refusal)."""
         self._started.append(machine)

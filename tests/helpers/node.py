@@ -40,12 +40,13 @@ class Agent:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     prefix: tuple[str, ...] = ()  # e.g. nsenter into a machine's network namespace
+    env: dict[str, str] | None = None  # the agent's environment (default: the test's)
 
     def start(self, timeout: float = 30) -> None:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [*self.prefix, *agent_command(*self.args)],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=self.env,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -168,10 +169,12 @@ def _cleanup_host(agent_args: list[str], prefix: tuple[str, ...] = ()) -> None:
 @contextmanager
 def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None,
                  agent_args: list[str] | None = None,
-                 server_args: list[str] | None = None) -> Iterator[NodeCluster]:
+                 server_args: list[str] | None = None,
+                 env: dict[str, str] | None = None) -> Iterator[NodeCluster]:
     """A server + an agent + a registry serving `busybox:latest` through a docker.io mirror.
     `agent_args` are extra `kubelite agent` flags (e.g. `--eviction-hard ...`), `server_args`
-    extra `kubelite server` flags (e.g. `--node-monitor-grace-period 20`)."""
+    extra `kubelite server` flags (e.g. `--node-monitor-grace-period 20`); `env` is the
+    environment of the server and the agent."""
     tmp.mkdir(parents=True, exist_ok=True)
     cluster_id = secrets.token_hex(3)
     pod_cidr, service_cidr = unused_subnet(200, 250), unused_subnet(160, 190)
@@ -184,7 +187,7 @@ def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None,
         layout = build_busybox_image(tmp / "image", extra_files=image_files)
         push_image(layout, registry.url, "library/busybox", "latest")
         server = start_server(tmp / "server", "--cluster-cidr", pod_cidr, "--service-cidr", service_cidr,
-                              *(server_args or []))
+                              *(server_args or []), env=env)
         agent_dir = tmp / "agent"
         agent_dir.mkdir()
         (agent_dir / "registries.yaml").write_text(yaml.safe_dump(mirror_config(registry)))
@@ -197,7 +200,7 @@ def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None,
             "--cluster-cidr", pod_cidr,
         ]
         args += agent_args or []
-        agent = Agent(agent_dir, args, tmp / "agent.log")
+        agent = Agent(agent_dir, args, tmp / "agent.log", env=env)
         agent.start()
         yield NodeCluster(server, agent, registry, node_name, cluster_id, pod_cidr, service_cidr)
     finally:

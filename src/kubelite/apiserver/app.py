@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp import web
 
 from kubelite.api import status as st
-from kubelite.apiserver import discovery, storeerrors, tokenreview, whoami
+from kubelite.apiserver import discovery, request_context, storeerrors, tokenreview, whoami
 from kubelite.apiserver import metrics_api as metrics_api_mod
 from kubelite.apiserver.auth import PUBLIC_PATHS, TokenAuthenticator, User, certificate_user
 from kubelite.apiserver.authz import UserInfo
 from kubelite.apiserver.authz import filter as authz_filter
 from kubelite.apiserver.authz import reviews as authz_reviews
-from kubelite.apiserver.authz.chain import REQUEST_USER, AuthorizerChain
+from kubelite.apiserver.authz.chain import AuthorizerChain
 from kubelite.apiserver.handlers import RESOURCE, WATCH, ResourceHandlers, json_response
 from kubelite.apiserver.metrics import Metrics, verb_of
 from kubelite.apiserver.views import add_view_routes
@@ -24,6 +24,9 @@ from kubelite.store.interface import StoreError
 
 log = logging.getLogger("kubelite.apiserver")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Checks run on every authenticated request before its handler (NodeRestriction's URL checks):
+# they raise an ApiError to refuse.
+Guard = Callable[[web.Request, User], Awaitable[None]]
 USER = web.RequestKey("user", User)
 
 
@@ -45,6 +48,7 @@ def build_app(
     metrics_api: Any = None,
     join: Any = None,
     authorizer: AuthorizerChain | None = None,
+    guards: Sequence[Guard] = (),
 ) -> web.Application:
     @web.middleware
     async def serve(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -52,7 +56,7 @@ def build_app(
         (each middleware layer costs a wrapper call per request)."""
         start = time.perf_counter()
         code = 500
-        acting_token = None
+        context = request_context.begin()
         try:
             if authenticator is not None and request.path not in PUBLIC_PATHS:
                 transport = request.transport
@@ -62,15 +66,20 @@ def build_app(
                     code = 401
                     return status_response(st.Unauthorized("Unauthorized"))
                 request[USER] = user
-                if authorizer is not None:
-                    acting = _authorize(request, user, authorizer)
-                    acting_token = REQUEST_USER.set(acting)
+                request_context.set_user(user)
+                if authorizer is not None:  # impersonation, then authorization
+                    request_context.set_user(_authorize(request, user, authorizer))
+                for guard in guards:
+                    await guard(request, request[USER])
             response = await handler(request)
             code = response.status
+            request_context.write_warnings(response)  # what admission and others recorded
             return response
         except st.ApiError as e:
             code = e.code
-            return status_response(e)
+            response = status_response(e)
+            request_context.write_warnings(response)
+            return response
         except StoreError as e:  # a store failure no handler translated: still a Status
             err = storeerrors.from_key(e, request.method)
             code = err.code
@@ -90,8 +99,7 @@ def build_app(
             log.exception("internal error serving %s %s", request.method, request.path)
             return status_response(st.InternalError(f"Internal error occurred: {e}"))
         finally:
-            if acting_token is not None:
-                REQUEST_USER.reset(acting_token)
+            request_context.end(context)
             resource = request.get(RESOURCE)
             if resource:
                 verb = verb_of(request.method, "name" in request.match_info or request.path.count("/") > 4, request.get(WATCH, False))
@@ -201,15 +209,15 @@ def build_app(
     return app
 
 
-def _authorize(request: web.Request, user: User, authorizer: AuthorizerChain) -> UserInfo:
+def _authorize(request: web.Request, user: User, authorizer: AuthorizerChain) -> User:
     """Impersonation, then authorization, of one request (403 Forbidden if refused); the
     user it acts as becomes the request's user."""
     info = UserInfo(user.name, user.groups, user.uid, user.extra)
     acting = authz_filter.impersonate(request.headers, info, authorizer)
     if acting is not info:
-        request[USER] = User(acting.name, acting.groups, acting.uid, acting.extra)
+        user = request[USER] = User(acting.name, acting.groups, acting.uid, acting.extra)
     authz_filter.authorize(request.method, request.rel_url.raw_path, request.query, acting, authorizer)
-    return acting
+    return user
 
 
 def _encode(body: Any) -> bytes:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kubelite.api.rbac.bootstrap_components import CONTROLLER_MANAGER_USER
 from kubelite.apiserver.tokens import TokenIssuer, TokenSubject, subject_of
 
 # Paths anyone may read, as Kubernetes' system:public-info-viewer allows.
@@ -95,7 +96,13 @@ class TokenAuthenticator:
         self.admin_token = _ensure_token(auth_dir / "admin-token")
         self.node_token = _ensure_token(auth_dir / "node-token")
         self.node_token_path = auth_dir / "node-token"
+        # The controller-manager's own least-privilege identity (bootstrap role
+        # system:kube-controller-manager), used instead of the admin token when
+        # ServerConfig.component_identities is on.
+        self.controller_manager_token_path = auth_dir / "kube-controller-manager-token"
+        self.controller_manager_token = _ensure_token(self.controller_manager_token_path)
         self._users = {
+            self.controller_manager_token: User(CONTROLLER_MANAGER_USER, ("system:authenticated",)),
             self.admin_token: User("admin", ("system:masters", "system:authenticated")),
             self.node_token: User("system:node", ("system:nodes", "system:authenticated")),
         }

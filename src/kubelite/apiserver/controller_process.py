@@ -3,6 +3,8 @@
 A child process gives the scheduler and the controllers a core of their own (they are clients
 of the HTTP API like any other, over the server's local socket). The child gets SIGTERM when
 the server dies, even by SIGKILL, so a restarted server never finds an old one still running.
+It runs in a session of its own: a Ctrl-C at the server's terminal reaches the server only,
+which stops the child itself (it would otherwise see the child exit and restart it).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ log = logging.getLogger(__name__)
 
 RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0)  # seconds before each restart after a crash, then the last
 HEALTHY_RUN = 60.0  # a child that ran this long starts the delays over when it dies
+STOP_TIMEOUT = 5.0  # seconds from SIGTERM to SIGKILL: within the server's own stop grace
 
 
 class ControllerManagerProcess:
@@ -40,7 +43,8 @@ class ControllerManagerProcess:
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
-            self.process = await asyncio.create_subprocess_exec(*self.argv, stdin=asyncio.subprocess.DEVNULL)
+            self.process = await asyncio.create_subprocess_exec(
+                *self.argv, stdin=asyncio.subprocess.DEVNULL, start_new_session=True)
             if self._stopping.is_set():  # stop() came while it was being started
                 self._terminate()
             code = await self.process.wait()
@@ -61,7 +65,15 @@ class ControllerManagerProcess:
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(sig)
 
-    async def stop(self, timeout: float = 10.0) -> None:
+    def kill(self) -> None:
+        """SIGKILL the child at once, from any thread: the server is being forced out, and
+        nothing it started may outlive it (a stopped child would never act on its SIGTERM)."""
+        proc = self.process
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(OSError):
+                os.kill(proc.pid, signal.SIGKILL)
+
+    async def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """SIGTERM, then SIGKILL if it has not exited after `timeout` seconds."""
         self._stopping.set()
         if self._supervisor is None:

@@ -15,6 +15,7 @@ from aiohttp import web
 from kubelite import tls
 from kubelite.apiserver import client_certs
 from kubelite.apiserver.admission import NamespaceLifecycle, StorageAdmission, WatchedKind
+from kubelite.apiserver.admission_noderestriction import NodeRestriction
 from kubelite.apiserver.admission_quota import LIMIT_RANGES, RESOURCE_QUOTAS, admission_plugins
 from kubelite.apiserver.advertise import advertise_address
 from kubelite.apiserver.app import build_app
@@ -22,6 +23,9 @@ from kubelite.apiserver.auth import TokenAuthenticator
 from kubelite.apiserver.authz import bootstrap as rbac_bootstrap
 from kubelite.apiserver.authz.chain import AuthorizerChain
 from kubelite.apiserver.authz.escalation import RbacEscalation
+from kubelite.apiserver.authz.node import NodeAuthorizer
+from kubelite.apiserver.authz.node_feed import NodeGraphFeed
+from kubelite.apiserver.authz.node_graph import NodeGraph
 from kubelite.apiserver.certs import apiserver_hosts, ensure_serving_cert
 from kubelite.apiserver.controller_process import ControllerManagerProcess
 from kubelite.apiserver.events import EventReaper
@@ -31,6 +35,8 @@ from kubelite.apiserver.join import JoinService
 from kubelite.apiserver.master_leases import StoreLeases
 from kubelite.apiserver.metrics import Metrics, TimedStore
 from kubelite.apiserver.metrics_api import MetricsApi
+from kubelite.apiserver.podsecurity import PodSecurity
+from kubelite.apiserver.podsecurity_config import PodSecurityConfig
 from kubelite.apiserver.proxy import KubeletProxy
 from kubelite.apiserver.rest import ObjectStore
 from kubelite.apiserver.systemnamespaces import SystemNamespaces
@@ -69,10 +75,15 @@ class ServerConfig:
     node_monitor_grace_period: float = 40.0
     node_monitor_period: float = 5.0
     pod_eviction_timeout: float | None = None
+    terminated_pod_gc_threshold: int = 12500
     controllers_in_process: bool = False  # else a `kubelite controller-manager` child process
     # "Node,RBAC" (with system:masters in front), or "AlwaysAllow": every authenticated user
     # may do anything (kube-apiserver's --authorization-mode; for benchmarks and debugging)
     authorization_mode: str = "Node,RBAC"
+    # The controller-manager child as system:kube-controller-manager instead of an admin: turn
+    # on once RBAC enforces (its bootstrap role is api/rbac/bootstrap_components.py's).
+    component_identities: bool = False
+    pod_security: PodSecurityConfig = field(default_factory=PodSecurityConfig)
 
     @property
     def host(self) -> str:
@@ -131,12 +142,22 @@ class ApiServer:
         self.service_allocator = ServiceAllocator(timed, cfg.service_cidr, cfg.node_port_range)
         self.limit_ranges = WatchedKind(timed, LIMIT_RANGES)
         self.quotas = WatchedKind(timed, RESOURCE_QUOTAS)
+        # The Node authorizer's graph, fed by the watch cache (the authorizer chain asks it)
+        self.node_graph = NodeGraph()
+        self.node_graph_feed = NodeGraphFeed(timed, self.node_graph)
+        self.node_authorizer = NodeAuthorizer(self.node_graph)
+        self.node_restriction = NodeRestriction(timed)
+        self.pod_security = PodSecurity(timed, cfg.pod_security)
+        limit_ranger, quota = admission_plugins(timed, self.limit_ranges, self.quotas)
         # authorization (Node,RBAC) only where there is authentication (the TLS listener)
-        self.authorizer = AuthorizerChain() if cfg.tls and cfg.authorization_mode != "AlwaysAllow" else None
+        self.authorizer = AuthorizerChain(node=self.node_authorizer) \
+            if cfg.tls and cfg.authorization_mode != "AlwaysAllow" else None
         escalation = [RbacEscalation(self.authorizer, timed)] if self.authorizer is not None else []
         self.objects = ObjectStore(
-            timed, admission=[self.namespace_lifecycle, *escalation, self.service_allocator, StorageAdmission(timed),
-                              *admission_plugins(timed, self.limit_ranges, self.quotas)],  # LimitRanger, then ResourceQuota
+            # Kubernetes' order: mutating plugins (LimitRanger) before validating ones
+            # (NodeRestriction, PodSecurity, ResourceQuota)
+            timed, admission=[self.namespace_lifecycle, *escalation, self.node_restriction, self.service_allocator,
+                              StorageAdmission(timed), limit_ranger, self.pod_security, quota],
             after_delete=[self.service_allocator.after_delete],
         )
         self.system_namespaces = SystemNamespaces(self.objects)
@@ -147,6 +168,8 @@ class ApiServer:
         await rbac_bootstrap.reconcile(self.objects)
         if self.authorizer is not None:
             await self.authorizer.rbac.start(timed, self.cache)
+        await self.node_graph_feed.start(self.cache)
+        await self.pod_security.start(self.cache)
         self.authenticator = TokenAuthenticator(cfg.data_dir / "auth") if cfg.tls else None
         self.join = JoinService(cfg.data_dir, cfg.data_dir / "tls", cfg.token) if cfg.tls else None
         self.proxy = KubeletProxy(self.objects, cfg.data_dir / "tls") if cfg.tls else None
@@ -161,6 +184,7 @@ class ApiServer:
             metrics_api=self.metrics_api,
             join=self.join,
             authorizer=self.authorizer,
+            guards=[self.node_restriction.guard],
         )
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -256,6 +280,7 @@ class ApiServer:
             cluster_cidr=cfg.cluster_cidr, scheduler=cfg.scheduler,
             node_monitor_grace_period=cfg.node_monitor_grace_period,
             node_monitor_period=cfg.node_monitor_period, pod_eviction_timeout=cfg.pod_eviction_timeout,
+            terminated_pod_gc_threshold=cfg.terminated_pod_gc_threshold,
             # over the local socket the client trusts no CA: name the cluster's
             root_ca_file=str(cfg.data_dir / "tls" / "ca.crt") if cfg.tls else None,
         )
@@ -268,9 +293,16 @@ class ApiServer:
         server = f"{UNIX_SCHEME}{self.socket_path}" if self.socket_path else self.url
         flags = settings.as_flags()
         if self.authenticator is not None:  # no TLS on the local socket, so no certificate: the token
-            flags += ["--token-file", str(self.config.data_dir / "auth" / "admin-token")]
+            token_file = (self.authenticator.controller_manager_token_path if cfg.component_identities
+                          else self.config.data_dir / "auth" / "admin-token")
+            flags += ["--token-file", str(token_file)]
         self._controller_process = ControllerManagerProcess(self.kubeconfig_path, server, flags)
         self._controller_process.start()
+
+    def kill_children(self) -> None:
+        """Kill the controller-manager child now (before a forced exit; safe from any thread)."""
+        if self._controller_process is not None:
+            self._controller_process.kill()
 
     async def stop(self) -> None:
         self._ready = False
@@ -290,10 +322,14 @@ class ApiServer:
             await self.quotas.stop()
             if self.authorizer is not None:
                 await self.authorizer.rbac.stop()
+            await self.node_graph_feed.stop()
+            await self.pod_security.stop()
         if self.cache:  # ends every watch, so the listener need not wait for them to close
             await self.cache.stop()
         if self._runner:
             await self._runner.cleanup()
+        if self.socket_path is not None:
+            self.socket_path.unlink(missing_ok=True)
         if self.proxy is not None:
             await self.proxy.close()
         if self.metrics_api is not None:

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
-import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kubelite.cli.shutdown import Shutdown
 from kubelite.kubelet import eviction
 from kubelite.kubelet.config import DEFAULT_DATA_DIR, DEFAULT_KUBELET_PORT, AgentConfig
 
 if TYPE_CHECKING:
     from kubelite.apiserver.server import ApiServer
-    from kubelite.kubelet.kubelet import Kubelet
 
 log = logging.getLogger("kubelite.agent")
 
@@ -68,6 +67,9 @@ def _agent_flags(p: argparse.ArgumentParser, *, standalone: bool) -> None:
     p.add_argument("--nodeport-addresses", default="",
                    help="comma-separated addresses or CIDRs NodePorts answer on (default: every local "
                         "address of the node, 127.0.0.1 included)")
+    p.add_argument("--node-lease-duration-seconds", type=int, default=40,
+                   help="the node Lease's duration; the agent renews it every quarter of that "
+                        "(the kubelet's nodeLeaseDurationSeconds; default %(default)s)")
     p.add_argument("--cleanup", action="store_true",
                    help="remove this cluster's containers, sandboxes, bridge and cgroups, then exit")
 
@@ -113,6 +115,7 @@ def config_from_args(args: argparse.Namespace, *, server: str = "", token_file: 
         cluster_dns=list(args.cluster_dns),
         nodeport_addresses=[a.strip() for a in args.nodeport_addresses.split(",") if a.strip()],
         pod_cidr=args.pod_cidr,
+        node_lease_duration=args.node_lease_duration_seconds,
         **eviction.config_kwargs(args),
     )
 
@@ -137,54 +140,61 @@ async def cleanup(config: AgentConfig) -> int:
     return 0
 
 
-async def start_kubelet(config: AgentConfig) -> Kubelet:
+Stops = list[Callable[[], Awaitable[None]]]
+
+
+class AgentStartError(Exception):
+    """The node agent could not start (already logged)."""
+
+
+async def start_kubelet(config: AgentConfig, stops: Stops) -> None:
     """Join the cluster (kubelet/bootstrap.py), then start the node agent with the node's own
-    credential. Raises JoinError (the token or the server is wrong) or the start's error."""
-    from kubelite.kubelet.bootstrap import join
+    credential. The agent's stop joins `stops` as soon as it exists, so a stop requested
+    mid-start still runs it. Raises AgentStartError (the token, the server or the start
+    failed; already said)."""
+    from kubelite.kubelet.bootstrap import JoinError, join
     from kubelite.kubelet.kubelet import Kubelet
 
-    creds = await join(config)
+    try:
+        creds = await join(config)
+    except JoinError as e:
+        print(f"kubelite agent: {e}", file=sys.stderr, flush=True)
+        raise AgentStartError from e
     config.ca_file = creds.ca_file
     config.client_cert_file, config.client_key_file = creds.client_cert_file, creds.client_key_file
     config.bearer_token = creds.bearer_token
     kubelet = Kubelet(config)
+    stops.append(kubelet.stop)
     try:
         await kubelet.start()
-    except BaseException:
-        with contextlib.suppress(Exception):
-            await kubelet.stop()
-        raise
-    return kubelet
-
-
-async def run_agent(config: AgentConfig, stop: asyncio.Event, ready_line: str = "") -> int:
-    """Run the node agent until `stop`; print `ready_line` (to stdout) once it is ready."""
-    from kubelite.kubelet.bootstrap import JoinError
-
-    try:
-        kubelet = await start_kubelet(config)
-    except JoinError as e:
-        print(f"kubelite agent: {e}", file=sys.stderr, flush=True)
-        return 1
     except Exception as e:
         log.error("the node agent could not start: %s", e)
-        return 1
+        raise AgentStartError from e
     print(f"kubelite agent: node {config.node_name} is ready", file=sys.stderr, flush=True)
-    if ready_line:
-        print(ready_line, flush=True)
+
+
+async def serve_until_stopped(shutdown: Shutdown, start: Callable[[Stops], Awaitable[None]],
+                              stops: Stops, what: str) -> int:
+    """Run `start`, then wait for SIGINT/SIGTERM; then run `stops` in reverse order, each
+    even if an earlier one failed. 1 if the start failed, else 0."""
+
+    async def stop() -> None:
+        for step in reversed(stops):
+            try:
+                await step()
+            except Exception:
+                log.exception("stopping %s", what)
+
     try:
-        await stop.wait()
-    finally:
-        await kubelet.stop()
+        await shutdown.serve(lambda: start(stops), stop)
+    except AgentStartError:
+        return 1
     return 0
 
 
-def _stop_event() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
+async def run_agent(config: AgentConfig, shutdown: Shutdown) -> int:
+    return await serve_until_stopped(shutdown, lambda stops: start_kubelet(config, stops), [],
+                                     "the node agent")
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -206,7 +216,7 @@ async def run(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"  - {p}", file=sys.stderr)
         return 1
-    return await run_agent(config, _stop_event())
+    return await run_agent(config, Shutdown("the node agent").install())
 
 
 async def run_up(args: argparse.Namespace) -> int:
@@ -230,22 +240,25 @@ async def run_up(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"  - {p}", file=sys.stderr)
         return 1
-    stop = _stop_event()
+    shutdown = Shutdown("kubelite up").install()
     server = ApiServer(ServerConfig(data_dir=server_dir, listen=args.listen,
                                     datastore_endpoint=args.datastore_endpoint,
                                     advertise_address=args.advertise_address,
                                     cluster_cidr=args.cluster_cidr,
                                     service_cidr=config.service_cidr,
                                     tls_sans=split_list(args.tls_san), token=args.token))
-    await server.start()
-    config.server = server.url
-    print(f"kubelite API server ready at {server.url}", file=sys.stderr, flush=True)
-    print(join_hint(server), file=sys.stderr, flush=True)
-    try:
-        code = await run_agent(config, stop, f"export KUBECONFIG={server.kubeconfig_path}")
-    finally:
-        await server.stop()
-    return code
+    shutdown.on_force(server.kill_children)
+
+    async def start(stops: Stops) -> None:  # the server, then the agent (stopped in reverse)
+        stops.append(server.stop)
+        await server.start()
+        config.server = server.url
+        print(f"kubelite API server ready at {server.url}", file=sys.stderr, flush=True)
+        print(join_hint(server), file=sys.stderr, flush=True)
+        await start_kubelet(config, stops)
+        print(f"export KUBECONFIG={server.kubeconfig_path}", flush=True)
+
+    return await serve_until_stopped(shutdown, start, [], "kubelite up")
 
 
 def split_list(values: list[str]) -> list[str]:

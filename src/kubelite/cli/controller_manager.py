@@ -8,7 +8,6 @@ found as kubectl finds one (`--kubeconfig`, then $KUBECONFIG, then ~/.kube/confi
 from __future__ import annotations
 
 import argparse
-import asyncio
 import ctypes
 import dataclasses
 import logging
@@ -18,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kubelite.cli.shutdown import Shutdown
 from kubelite.client import ApiClient, KubeconfigError
 from kubelite.client.kubeconfig import load_kubeconfig
 
@@ -41,6 +41,8 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
                    help="seconds between checks of node heartbeats (default %(default)s)")
     p.add_argument("--pod-eviction-timeout", type=float, default=None,
                    help="evict pods of a lost node after at most this many seconds, whatever their tolerations")
+    p.add_argument("--terminated-pod-gc-threshold", type=int, default=12500,
+                   help="terminated pods kept before the oldest are deleted (0: never; default %(default)s)")
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,7 +71,7 @@ def settings_from_args(args: argparse.Namespace) -> ControllerSettings:
         cluster_cidr=args.cluster_cidr, scheduler=not args.disable_scheduler,
         node_monitor_grace_period=args.node_monitor_grace_period,
         node_monitor_period=args.node_monitor_period, pod_eviction_timeout=args.pod_eviction_timeout,
-        root_ca_file=args.root_ca_file)
+        terminated_pod_gc_threshold=args.terminated_pod_gc_threshold, root_ca_file=args.root_ca_file)
 
 
 def _exit_with(parent: int) -> None:
@@ -99,15 +101,12 @@ async def run(args: argparse.Namespace) -> int:
     except (KubeconfigError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    shutdown = Shutdown("the controller-manager").install()
     manager = ControllerManager(client, settings_from_args(args))
-    manager.start()
-    log.info("controller-manager started against %s", args.server or client.server)
-    try:
-        await stop.wait()
-    finally:
-        await manager.stop()
+
+    async def start() -> None:
+        manager.start()
+        log.info("controller-manager started against %s", args.server or client.server)
+
+    await shutdown.serve(start, manager.stop)
     return 0

@@ -7,12 +7,14 @@ import asyncio
 import gc
 import json
 import logging
-import signal
 import sys
 import time
 from pathlib import Path
 
+from kubelite.cli.shutdown import Shutdown
+
 DEFAULT_DATA_DIR = "/var/lib/kubelite"
+INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 GC_THRESHOLDS = (50_000, 20, 20)  # young generation, then how many of each before the next
 
 
@@ -55,6 +57,9 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--service-cidr", default="10.43.0.0/16", help="ClusterIP range of Services (default %(default)s)")
     controller_manager.add_settings_flags(p)
     p.add_argument("--service-node-port-range", default="30000-32767", help="port range of NodePort Services (default %(default)s)")
+    p.add_argument("--admission-control-config-file", "--pod-security-admission-config-file", dest="admission_config",
+                   default="", help="an AdmissionConfiguration (or PodSecurityConfiguration) file: PodSecurity's "
+                   "default levels and exemptions (default: privileged:latest everywhere, no exemptions)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,20 +106,27 @@ async def _run_server(args: argparse.Namespace) -> int:
         node_monitor_grace_period=args.node_monitor_grace_period,
         node_monitor_period=args.node_monitor_period,
         pod_eviction_timeout=args.pod_eviction_timeout,
+        terminated_pod_gc_threshold=args.terminated_pod_gc_threshold,
     )
+    if args.admission_config:
+        from kubelite.apiserver import podsecurity_config
+
+        try:
+            config.pod_security = podsecurity_config.load(Path(args.admission_config))
+        except podsecurity_config.ConfigError as e:
+            print(f"kubelite server: --admission-control-config-file: {e}", file=sys.stderr)
+            return 1
     server = ApiServer(config)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await server.start()
-    print(f"kubelite API server ready at {server.url}", file=sys.stderr, flush=True)
-    print(join_hint(server), file=sys.stderr, flush=True)
-    print(f"export KUBECONFIG={server.kubeconfig_path}", flush=True)
-    try:
-        await stop.wait()
-    finally:
-        await server.stop()
+    shutdown = Shutdown("the API server").install()
+    shutdown.on_force(server.kill_children)
+
+    async def start() -> None:
+        await server.start()
+        print(f"kubelite API server ready at {server.url}", file=sys.stderr, flush=True)
+        print(join_hint(server), file=sys.stderr, flush=True)
+        print(f"export KUBECONFIG={server.kubeconfig_path}", flush=True)
+
+    await shutdown.serve(start, server.stop)
     return 0
 
 
@@ -130,6 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_format, args.verbose)
     tune_gc()
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:  # Ctrl-C before a command's own handler is in place
+        return INTERRUPTED
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "server":
         try:
             return asyncio.run(_run_server(args))

@@ -19,6 +19,7 @@ from kubelite.controllers.local_path import LocalPathProvisioner
 from kubelite.controllers.namespace import NamespaceController
 from kubelite.controllers.node_ipam import NodeIpamController
 from kubelite.controllers.nodelifecycle import NodeLifecycleController
+from kubelite.controllers.podgc import PodGCController
 from kubelite.controllers.pv_binder import PersistentVolumeController
 from kubelite.controllers.pvc_protection import PVCProtectionController, PVProtectionController
 from kubelite.controllers.replicaset import ReplicaSetController
@@ -65,6 +66,11 @@ SHARED_CONTROLLERS: tuple[SharedFactory, ...] = (
     lambda client, s, shared: NodeLifecycleController(
         client, grace_period=s.node_monitor_grace_period, monitor_period=s.node_monitor_period,
         eviction_cap=s.pod_eviction_timeout, shared=shared),
+    # pod GC's node quarantine is Kubernetes' fixed 40 s, the default grace period: tied to
+    # it here so that a short test grace shortens both
+    lambda client, s, shared: PodGCController(
+        client, shared, terminated_threshold=s.terminated_pod_gc_threshold,
+        quarantine=s.node_monitor_grace_period),
     lambda client, s, shared: DisruptionController(client, shared),
 )
 

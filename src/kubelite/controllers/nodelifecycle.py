@@ -9,7 +9,7 @@ itself says Ready=False). Pods on a node with NoExecute taints are deleted once 
 tolerations' tolerationSeconds have passed (300 s by default, added at admission), or at once
 if they tolerate none, as the taint-eviction controller does; each such pod first gets the
 DisruptionTarget condition saying why it goes. Pods bound to a node that no longer exists are
-force-deleted (pod GC).
+pod GC's (controllers/podgc.py).
 """
 
 from __future__ import annotations
@@ -88,19 +88,22 @@ def tolerates(toleration: Obj, taint: Obj) -> bool:
     return operator == "Equal" and (toleration.get("value") or "") == (taint.get("value") or "")
 
 
-def eviction_time(pod: Obj, taints: list[Obj], cap: float | None = None) -> dt.datetime | None:
+def eviction_time(pod: Obj, taints: list[Obj], cap: float | None = None,
+                  now: dt.datetime | None = None) -> dt.datetime | None:
     """When a pod on a node with these taints must be deleted; None if it may stay.
 
     A NoExecute taint nothing tolerates evicts at once; otherwise the shortest
-    tolerationSeconds of the tolerations in use counts from the taint's timeAdded. `cap`
-    (a test setting) bounds that wait.
+    tolerationSeconds of the tolerations in use counts from the taint's timeAdded (`now` for
+    a taint without one, as `kubectl taint` writes them). `cap` (a test setting) bounds that
+    wait.
     """
+    now = now or utcnow()
     tolerations = (pod.get("spec") or {}).get("tolerations") or []
     due: dt.datetime | None = None
     for taint in taints:
         if taint.get("effect") != "NoExecute":
             continue
-        added = parse_time(taint.get("timeAdded")) or utcnow()
+        added = parse_time(taint.get("timeAdded")) or now
         matching = [t for t in tolerations if tolerates(t, taint)]
         if not matching:
             return added
@@ -115,16 +118,18 @@ def eviction_time(pod: Obj, taints: list[Obj], cap: float | None = None) -> dt.d
     return due
 
 
-def disruption_condition(pod: Obj, now: dt.datetime) -> Obj | None:
-    """The DisruptionTarget condition to add before a taint eviction, or None if the pod
-    has it already (apipod.UpdatePodCondition: the transition time moves with the status)."""
-    wanted: Obj = {"type": DISRUPTION_TARGET, "status": "True", "reason": DISRUPTION_REASON,
-                   "message": DISRUPTION_MESSAGE, "lastTransitionTime": rfc3339(now)}
+def disruption_condition(pod: Obj, now: dt.datetime, reason: str = DISRUPTION_REASON,
+                         message: str = DISRUPTION_MESSAGE) -> Obj | None:
+    """The DisruptionTarget condition to add before a taint eviction (or another forced
+    delete, with its own reason), or None if the pod has it already
+    (apipod.UpdatePodCondition: the transition time moves with the status)."""
+    wanted: Obj = {"type": DISRUPTION_TARGET, "status": "True", "reason": reason,
+                   "message": message, "lastTransitionTime": rfc3339(now)}
     for cond in (pod.get("status") or {}).get("conditions") or []:
         if cond.get("type") != DISRUPTION_TARGET:
             continue
         if cond.get("status") == "True":
-            if cond.get("reason") == DISRUPTION_REASON and cond.get("message") == DISRUPTION_MESSAGE:
+            if cond.get("reason") == reason and cond.get("message") == message:
                 return None
             wanted["lastTransitionTime"] = cond.get("lastTransitionTime") or wanted["lastTransitionTime"]
     return wanted
@@ -165,7 +170,6 @@ class NodeLifecycleController(SharedController):
         self.monitor_period = monitor_period
         self.eviction_cap = eviction_cap
         self._heard: dict[str, float] = {}  # node -> monotonic time its kubelet was last heard
-        self._missing: dict[str, float] = {}  # node -> monotonic time it was first seen absent
 
     def setup(self) -> None:
         self.nodes = self.informer("nodes", raw=True)
@@ -174,7 +178,7 @@ class NodeLifecycleController(SharedController):
             "node": lambda p: [n] if (n := (p.get("spec") or {}).get("nodeName")) else []})
         self.nodes.on_add(self._node_seen)
         self.nodes.on_update(self._node_updated)
-        self.nodes.on_delete(lambda n: self.queue.add(meta(n)["name"]))
+        self.nodes.on_delete(lambda n: self._heard.pop(meta(n)["name"], None))
         self.leases.on_add(self._lease_renewed)
         self.leases.on_update(self._lease_updated)
         self.pods.on_add(self._pod_changed)
@@ -212,7 +216,7 @@ class NodeLifecycleController(SharedController):
 
     def _pod_changed(self, pod: Obj) -> None:
         node = (pod.get("spec") or {}).get("nodeName")
-        if node and (self.nodes.get(node) is None or _has_no_execute(self.nodes.get(node))):
+        if node and _has_no_execute(self.nodes.get(node)):
             self.queue.add(node)
 
     # -- reconcile -------------------------------------------------------------------------
@@ -221,14 +225,7 @@ class NodeLifecycleController(SharedController):
         node = self.nodes.get(name)
         if node is None:
             self._heard.pop(name, None)
-            # pod GC's quarantine: a pod may name a node that registers a moment later
-            missing = time.monotonic() - self._missing.setdefault(name, time.monotonic())
-            if missing < self.grace_period:
-                return self.grace_period - missing
-            await self._delete_orphaned_pods(name)
-            self._missing.pop(name, None)
             return None
-        self._missing.pop(name, None)
         now = utcnow()
         silent = time.monotonic() - self._heard.setdefault(name, time.monotonic())
         ready = ready_status(node)
@@ -295,7 +292,7 @@ class NodeLifecycleController(SharedController):
         for pod in self.pods.by_index("node", meta(node)["name"]):
             if is_terminating(pod) or pod_phase(pod) in ("Succeeded", "Failed"):
                 continue
-            due = eviction_time(pod, taints, self.eviction_cap)
+            due = eviction_time(pod, taints, self.eviction_cap, now)
             if due is None:
                 continue
             if due <= now:
@@ -320,24 +317,6 @@ class NodeLifecycleController(SharedController):
         except (NotFound, Conflict):
             return
         await self._event(pod, EVICTION_REASON, f"Marking for deletion Pod {m.get('namespace')}/{m['name']}", "Pod")
-
-    async def _delete_orphaned_pods(self, node_name: str) -> None:
-        """Pods bound to a node that was deleted can never stop: force-delete them (pod GC)."""
-        pods = self.pods.by_index("node", node_name)
-        if not pods:
-            return
-        try:
-            await self.client.get("nodes", node_name, raw=True)
-            return  # the node exists: our cache had not seen it yet
-        except NotFound:
-            pass
-        for pod in pods:
-            m = meta(pod)
-            try:
-                await self.client.delete("pods", m["name"], m.get("namespace"), grace_period=0,
-                                         preconditions={"uid": m.get("uid", "")})
-            except (NotFound, Conflict):
-                continue
 
     async def _event(self, obj: Obj, reason: str, message: str, kind: str) -> None:
         try:

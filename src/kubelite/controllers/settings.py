@@ -8,12 +8,14 @@ from dataclasses import dataclass
 
 from kubelite.controllers.node_ipam import DEFAULT_CLUSTER_CIDR
 from kubelite.controllers.nodelifecycle import DEFAULT_GRACE_PERIOD, DEFAULT_MONITOR_PERIOD
+from kubelite.controllers.podgc import DEFAULT_TERMINATED_THRESHOLD
 
 
 @dataclass(frozen=True)
 class ControllerSettings:
     """`pod_eviction_timeout` caps how long pods stay on a lost node whatever their tolerations
-    say (None: their tolerationSeconds alone decide). `root_ca_file` is the CA bundle published
+    say (None: their tolerationSeconds alone decide). `terminated_pod_gc_threshold` is how many
+    Succeeded/Failed pods pod GC keeps (0: all). `root_ca_file` is the CA bundle published
     as kube-root-ca.crt (None: the one the client trusts)."""
 
     cluster_cidr: str = DEFAULT_CLUSTER_CIDR
@@ -21,13 +23,15 @@ class ControllerSettings:
     node_monitor_grace_period: float = DEFAULT_GRACE_PERIOD
     node_monitor_period: float = DEFAULT_MONITOR_PERIOD
     pod_eviction_timeout: float | None = None
+    terminated_pod_gc_threshold: int = DEFAULT_TERMINATED_THRESHOLD
     root_ca_file: str | None = None
 
     def as_flags(self) -> list[str]:
         """The `kubelite controller-manager` flags that give these settings back."""
         flags = ["--cluster-cidr", self.cluster_cidr,
                  "--node-monitor-grace-period", str(self.node_monitor_grace_period),
-                 "--node-monitor-period", str(self.node_monitor_period)]
+                 "--node-monitor-period", str(self.node_monitor_period),
+                 "--terminated-pod-gc-threshold", str(self.terminated_pod_gc_threshold)]
         if not self.scheduler:
             flags.append("--disable-scheduler")
         if self.pod_eviction_timeout is not None:

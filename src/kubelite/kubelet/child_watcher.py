@@ -7,7 +7,12 @@ meant hundreds of short-lived threads fighting for the GIL; with `PidfdChildWatc
 the agent's CPU per subprocess.
 
 `install()` puts it in place for the running loop (counted, so several agents in one
-process share it); `release()` puts the previous watcher back after the last one.
+process share it); `release()` puts the previous watcher back after the last one. Putting it
+back closes the pidfd watcher (asyncio's policy closes the watcher it replaces), and a plain
+PidfdChildWatcher then drops the children it still waits for: their `wait()` never returned,
+which is how `kubelite up` hung on Ctrl-C (the API server's controller-manager child, started
+while the agent's watcher was in place, was never seen to exit). `_LingeringPidfdWatcher`
+keeps watching those children until the last one has exited.
 """
 
 from __future__ import annotations
@@ -18,6 +23,27 @@ import warnings
 from typing import Any
 
 _installed: dict[asyncio.AbstractEventLoop, tuple[Any, Any, int]] = {}  # watcher, previous, n
+
+
+class _LingeringPidfdWatcher(asyncio.PidfdChildWatcher):
+    """A pidfd watcher whose `close()` lets the children it waits for finish first: each
+    still gets its exit code through its loop, and the watcher detaches after the last.
+    (Python 3.12's PidfdChildWatcher keeps no state and closes as a no-op: so does this.)"""
+
+    _closing = False
+
+    def _pending(self) -> bool:
+        return bool(getattr(self, "_callbacks", None))
+
+    def close(self) -> None:
+        self._closing = True
+        if not self._pending():
+            super().close()
+
+    def _do_wait(self, pid: int, *rest: Any) -> None:
+        super()._do_wait(pid, *rest)  # type: ignore[misc]
+        if self._closing and not self._pending():
+            super().close()
 
 
 def pidfd_supported() -> bool:
@@ -42,7 +68,7 @@ def install() -> bool:
     with warnings.catch_warnings():  # child watchers are deprecated from 3.12 on
         warnings.simplefilter("ignore", DeprecationWarning)
         previous = asyncio.get_child_watcher()
-        watcher = asyncio.PidfdChildWatcher()
+        watcher = _LingeringPidfdWatcher()
         watcher.attach_loop(loop)
         asyncio.set_child_watcher(watcher)
     _installed[loop] = (watcher, previous, 1)
@@ -51,7 +77,7 @@ def install() -> bool:
 
 def release() -> None:
     """Undo one `install()` on this loop; the last one restores the previous watcher.
-    Children still running keep their pidfd handlers (the watcher is not closed)."""
+    Children still running keep their pidfd handlers until they exit."""
     loop = asyncio.get_running_loop()
     entry = _installed.pop(loop, None)
     if entry is None:

@@ -115,6 +115,7 @@ class AgentConfig:
     nodeport_addresses: list[str] = field(default_factory=list)  # default: every local address
     cluster_domain: str = "cluster.local"
     max_pods: int = MAX_PODS
+    node_lease_duration: int = 40  # nodeLeaseDurationSeconds; renewed every quarter of it
     insecure: bool = False
     log_max_bytes: int = 10 * 1024 * 1024
     log_max_files: int = 5

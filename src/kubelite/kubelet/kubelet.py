@@ -72,7 +72,7 @@ class Kubelet:
         port = await self._start_server()
         self.node = NodeAgent(self.client, cfg.node_name, node_ip=self.node_ip,
                               kubelet_port=port, data_dir=cfg.data_dir, runtime=cfg.runtime,
-                              max_pods=cfg.max_pods)
+                              max_pods=cfg.max_pods, lease_duration=cfg.node_lease_duration)
         self.node.allocatable = eviction.allocatable_for(self)
         await self.node.register()
         pod_cidr = self.node.pod_cidr or cfg.pod_cidr or await self.node.wait_pod_cidr()
@@ -134,6 +134,7 @@ class Kubelet:
     async def _start_server(self) -> int:
         try:
             from kubelite.kubelet.server import KubeletServer
+            from kubelite.kubelet.server_auth import WebhookAuth
             from kubelite.kubelet.streams_backend import RuntimeStreamBackend
         except ImportError as e:  # the stream server is optional until it lands
             log.warning("kubelet stream server unavailable: %s", e)
@@ -145,7 +146,8 @@ class Kubelet:
         self.server = KubeletServer(backend, host=self.config.kubelet_host,
                                     port=self.config.kubelet_port,
                                     ca_file=Path(self.config.ca_file),
-                                    data_dir=Path(self.config.names.kubelet_dir))
+                                    data_dir=Path(self.config.names.kubelet_dir),
+                                    auth=WebhookAuth(self.client, self.config.node_name))
         self.stats = stats.attach(self)  # GET /stats/summary
         await self.server.start()
         return int(self.server.port)

@@ -2,7 +2,8 @@
 
 Capacity is read from the machine (cpu count, MemTotal, the data dir's filesystem, 110 pods);
 allocatable is capacity less reservations and the hard eviction threshold (kubelet/eviction.py). The Lease in kube-node-lease is renewed every
-10 s; the node status (conditions' heartbeat) is rewritten every minute or when it changes.
+10 s (a quarter of its 40 s duration, `--node-lease-duration-seconds`); the node status
+(conditions' heartbeat) is rewritten every minute or when it changes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 KUBELET_VERSION = "v1.32.0-kubelite"
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 LEASE_DURATION = 40
-LEASE_RENEW_INTERVAL = 10.0
+LEASE_RENEW_FRACTION = 0.25  # the kubelet's nodeLeaseRenewIntervalFraction
 # Creating the Lease is retried from 200 ms, doubling up to 7 s (the kubelet's lease controller:
 # kube-node-lease may be gone a moment, deleted and not yet re-created by the API server).
 LEASE_RETRY_FIRST, LEASE_RETRY_MAX = 0.2, 7.0
@@ -153,8 +154,9 @@ class NodeAgent:
 
     def __init__(self, client: ApiClient, name: str, *, node_ip: str, kubelet_port: int,
                  data_dir: str, runtime: str, max_pods: int = 110,
-                 labels: dict[str, str] | None = None) -> None:
+                 labels: dict[str, str] | None = None, lease_duration: int = LEASE_DURATION) -> None:
         self.client = client
+        self.lease_duration = lease_duration
         self.name = name
         self.node_ip = node_ip
         self.kubelet_port = kubelet_port
@@ -249,13 +251,13 @@ class NodeAgent:
             body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                     "metadata": {"name": self.name, "namespace": NODE_LEASE_NAMESPACE,
                                  "ownerReferences": []},
-                    "spec": {"holderIdentity": self.name, "leaseDurationSeconds": LEASE_DURATION,
+                    "spec": {"holderIdentity": self.name, "leaseDurationSeconds": self.lease_duration,
                              "renewTime": now}}
             await self._create_lease(body)
             return
         lease.setdefault("spec", {})
         lease["spec"].update({"holderIdentity": self.name,
-                              "leaseDurationSeconds": LEASE_DURATION, "renewTime": now})
+                              "leaseDurationSeconds": self.lease_duration, "renewTime": now})
         await self.client.update("leases", lease, raw=True)
 
     async def _create_lease(self, body: dict[str, Any]) -> None:
@@ -274,7 +276,8 @@ class NodeAgent:
             body["spec"]["renewTime"] = rfc3339_micro()
 
     def start(self) -> None:
-        self._tasks.append(asyncio.create_task(self._loop(self.renew_lease, LEASE_RENEW_INTERVAL),
+        self._tasks.append(asyncio.create_task(self._loop(self.renew_lease,
+                                                          self.lease_duration * LEASE_RENEW_FRACTION),
                                                name="node-lease"))
         self._tasks.append(asyncio.create_task(self._loop(self.update_status, STATUS_INTERVAL),
                                                name="node-status"))

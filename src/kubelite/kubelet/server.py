@@ -1,8 +1,10 @@
 """The kubelet's HTTPS server: container logs, exec and attach for the API server.
 
-Only the API server may call it: every request except `/healthz` must carry a client
-certificate signed by the cluster CA with CN `kube-apiserver-kubelet-client` (no
-certificate: 401, another CN: 403). exec/attach speak the channel WebSocket
+Every request except `/healthz` is authenticated (a client certificate signed by the cluster
+CA, or a bearer token checked by TokenReview) and authorized by a SubjectAccessReview on
+nodes/proxy, nodes/stats, nodes/log... (server_auth.py), as the kubelet's webhook modes: no
+credential 401, refused 403. Without `auth` (tests of the handlers alone), only the API
+server's client certificate (CN `kube-apiserver-kubelet-client`) is let in. exec/attach speak the channel WebSocket
 (v5.channel.k8s.io, v4.channel.k8s.io); the API server translates kubectl's SPDY.
 Other components add routes (e.g. `/stats/summary`) with `add_route` before `start()`.
 """
@@ -17,6 +19,13 @@ from pathlib import Path
 from aiohttp import web
 
 from kubelite.client.streams import channels, status
+from kubelite.kubelet.server_auth import (
+    Caller,
+    WebhookAuth,
+    access,
+    certificate_caller,
+    forbidden_message,
+)
 from kubelite.kubelet.server_backend import LogOptions, Process, StreamBackend
 from kubelite.kubelet.server_exec import serve_process
 from kubelite.kubelet.server_tls import (
@@ -84,6 +93,7 @@ class KubeletServer:
         cert_file: Path | None = None,
         key_file: Path | None = None,
         serving_ca_key: Path | None = None,
+        auth: WebhookAuth | None = None,
     ) -> None:
         """`ca_file` verifies client certificates; the serving certificate is `cert_file`/`key_file`
         if given, else made in `data_dir/pki` (signed by `ca_file` when `serving_ca_key` is its key)."""
@@ -94,6 +104,7 @@ class KubeletServer:
         self.ca_file = ca_file
         self.data_dir = data_dir
         self._cert_file, self._key_file, self._serving_ca_key = cert_file, key_file, serving_ca_key
+        self.auth = auth
         self.app = web.Application(middlewares=[self._errors, self._authenticate])
         r = self.app.router
         r.add_get("/healthz", self._healthz)
@@ -147,14 +158,26 @@ class KubeletServer:
 
     @web.middleware
     async def _authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path not in PUBLIC_PATHS:
-            transport = request.transport
-            cn = peer_common_name(transport.get_extra_info("peercert") if transport else None)
+        if request.path in PUBLIC_PATHS:
+            return await handler(request)
+        transport = request.transport
+        peercert = transport.get_extra_info("peercert") if transport else None
+        wanted = access(request.method, request.path)
+        if self.auth is None:
+            cn = peer_common_name(peercert)
             if cn is None:
                 raise HttpError(401, "Unauthorized", "Unauthorized")
             if cn != API_SERVER_CLIENT_CN:
-                raise HttpError(403, "Forbidden", f'Forbidden (user={cn}, verb={request.method.lower()}, '
-                                f'resource=nodes, subresource=proxy)')
+                raise HttpError(403, "Forbidden", forbidden_message(Caller(cn, ()), wanted))
+            return await handler(request)
+        caller = certificate_caller(peercert)
+        header = request.headers.get("Authorization", "")
+        if caller is None and header.startswith("Bearer "):
+            caller = await self.auth.authenticate_token(header[len("Bearer "):].strip())
+        if caller is None:
+            raise HttpError(401, "Unauthorized", "Unauthorized")
+        if not await self.auth.authorize(caller, wanted):
+            raise HttpError(403, "Forbidden", forbidden_message(caller, wanted))
         return await handler(request)
 
     # ----- handlers

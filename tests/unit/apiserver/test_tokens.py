@@ -140,3 +140,12 @@ async def test_token_request_defaults_binding_and_checks(objects: ObjectStore) -
     with pytest.raises(st.BadRequest, match="cannot bind token to object of type Node"):
         await create_token(objects, issuer, "ns1", "default", {"spec": {
             "boundObjectRef": {"kind": "Node", "name": "n"}}})
+
+
+def test_the_controller_manager_token_names_its_own_identity(tmp_path: Path) -> None:
+    auth = TokenAuthenticator(tmp_path / "auth")
+    user = auth.authenticate(f"Bearer {auth.controller_manager_token}")
+    assert user is not None and user.name == "system:kube-controller-manager"
+    assert "system:masters" not in user.groups
+    again = TokenAuthenticator(tmp_path / "auth")  # kept across restarts
+    assert again.controller_manager_token == auth.controller_manager_token

@@ -12,7 +12,8 @@ from kubelite.controllers.settings import ControllerSettings
 @pytest.mark.parametrize("settings", [
     ControllerSettings(),
     ControllerSettings(cluster_cidr="10.0.0.0/8", scheduler=False, node_monitor_grace_period=7.5,
-                       node_monitor_period=0.5, pod_eviction_timeout=12.0, root_ca_file="/x/ca.crt"),
+                       node_monitor_period=0.5, pod_eviction_timeout=12.0, terminated_pod_gc_threshold=0,
+                       root_ca_file="/x/ca.crt"),
 ])
 def test_settings_survive_the_trip_through_the_command_line(settings: ControllerSettings) -> None:
     args = build_parser().parse_args(["controller-manager", *settings.as_flags()])

@@ -47,6 +47,9 @@ def test_eviction_time_from_tolerations() -> None:
     none: Obj = {"spec": {}}
     assert eviction_time(none, taints) == dt.datetime(2025, 1, 1, 11, 59, tzinfo=dt.UTC)
     assert eviction_time(none, [{"key": "x", "effect": "NoSchedule"}]) is None
+    # a taint written without timeAdded (kubectl taint) counts from now: due now, not later
+    out_of_service = [{"key": "node.kubernetes.io/out-of-service", "effect": "NoExecute"}]
+    assert eviction_time(default, out_of_service, now=NOW) == NOW
 
 
 def test_unknown_conditions_keep_heartbeats() -> None:

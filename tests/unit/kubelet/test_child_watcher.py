@@ -41,3 +41,15 @@ async def test_nested_installs_restore_only_after_the_last_release() -> None:
     assert current() is before
     child_watcher.release()  # one too many: nothing happens
     assert current() is before
+
+
+async def test_children_started_before_the_release_still_report_their_exit() -> None:
+    """The last release puts the previous watcher back; a child the pidfd watcher was
+    waiting for still gets its exit code (else `wait()` hangs: the `kubelite up` stop hang)."""
+    assert child_watcher.install()
+    proc = await asyncio.create_subprocess_exec("sh", "-c", "sleep 0.3; exit 7")
+    child_watcher.release()
+    assert not isinstance(current(), asyncio.PidfdChildWatcher)
+    assert await asyncio.wait_for(proc.wait(), 10) == 7
+    later = await asyncio.create_subprocess_exec("true")  # the restored watcher works too
+    assert await asyncio.wait_for(later.wait(), 10) == 0

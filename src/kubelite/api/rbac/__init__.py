@@ -1,1 +1,1 @@
-"""RBAC data the API server is born with: Kubernetes' bootstrap policy (bootstrap.py)."""
+"""RBAC's policy data (rbac.authorization.k8s.io): bootstrap roles and bindings as plain dicts."""

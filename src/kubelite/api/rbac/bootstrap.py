@@ -4,8 +4,9 @@ policy.go, 1.32), reconciled by the API server at every start.
 The user-facing roles `admin`, `edit` and `view` carry only an aggregation rule: their
 rules are gathered by the ClusterRole aggregation controller from the `system:aggregate-
 to-*` roles (and any ClusterRole a chart labels `rbac.authorization.k8s.io/aggregate-to-
-view: "true"` and so on). Node, component and controller roles that other modules add are
-read from `bootstrap_components.py` when it exists (its ROLES, CLUSTER_ROLE_BINDINGS).
+view: "true"` and so on). Node, component and controller roles (system:node, system:node-proxier,
+system:kube-scheduler, system:kube-controller-manager, system:controller:*) are
+bootstrap_components.py's, reconciled with these.
 """
 
 from __future__ import annotations
@@ -116,31 +117,6 @@ ADMIN_RULES = [
     rule(READ_WRITE, [GROUP], ["roles", "rolebindings"]),
 ]
 
-NODE_RULES = [
-    rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
-    rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews", "localsubjectaccessreviews"]),
-    rule(READ, [""], ["services"]),
-    rule(["create", "get", "list", "watch"], [""], ["nodes"]),
-    rule(["update", "patch"], [""], ["nodes/status"]),
-    rule(["update", "patch"], [""], ["nodes"]),
-    events_rule(),
-    rule(READ, [""], ["pods"]),
-    rule(["create", "delete"], [""], ["pods"]),
-    rule(["update", "patch"], [""], ["pods/status"]),
-    rule(["create"], [""], ["pods/eviction"]),
-    rule(["get"], [""], ["secrets", "configmaps"]),
-    rule(["get"], [""], ["persistentvolumeclaims", "persistentvolumes"]),
-    rule(["get"], [""], ["endpoints"]),
-    rule(["create", "get", "list", "watch"], ["certificates.k8s.io"], ["certificatesigningrequests"]),
-    rule(["get", "create", "update", "patch", "delete"], ["coordination.k8s.io"], ["leases"]),
-    rule(["get"], ["storage.k8s.io"], ["volumeattachments"]),
-    rule(["update", "patch"], [""], ["persistentvolumeclaims/status"]),
-    rule(["create"], [""], ["serviceaccounts/token"]),
-    rule(READ, ["storage.k8s.io"], ["csidrivers"]),
-    rule(READ, ["storage.k8s.io"], ["csinodes"]),
-    rule(READ, ["node.k8s.io"], ["runtimeclasses"]),
-]
-
 CLUSTER_ROLES: list[dict[str, Any]] = [
     cluster_role("cluster-admin", [rule(["*"], ["*"], ["*"]), urls(["*"], ["*"])]),
     cluster_role("system:discovery", [urls(["get"], ["/api", "/api/*", "/apis", "/apis/*", "/healthz",
@@ -162,7 +138,6 @@ CLUSTER_ROLES: list[dict[str, Any]] = [
     cluster_role("system:aggregate-to-view", VIEW_RULES, labels=_aggregate_to("view")),
     cluster_role("system:heapster", [rule(READ, [""], ["events", "pods", "nodes", "namespaces"]),
                                      rule(READ, ["extensions"], ["deployments"])]),
-    cluster_role("system:node", NODE_RULES),
     cluster_role("system:node-problem-detector", [rule(["get"], [""], ["nodes"]),
                                                   rule(["patch"], [""], ["nodes/status"]), events_rule()]),
     cluster_role("system:node-bootstrapper", [
@@ -170,12 +145,6 @@ CLUSTER_ROLES: list[dict[str, Any]] = [
     cluster_role("system:auth-delegator", [rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
                                            rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"])]),
     cluster_role("system:kube-aggregator", [rule(READ, [""], ["services", "endpoints"])]),
-    cluster_role("system:node-proxier", [
-        rule(["list", "watch"], [""], ["services", "endpoints"]),
-        rule(["get", "list", "watch"], [""], ["nodes"]),
-        events_rule(),
-        rule(["list", "watch"], ["discovery.k8s.io"], ["endpointslices"]),
-    ]),
     cluster_role("system:kube-dns", [rule(["list", "watch"], [""], ["endpoints", "services"])]),
     cluster_role("system:persistent-volume-provisioner", [
         rule(["get", "list", "watch", "create", "delete"], [""], ["persistentvolumes"]),
@@ -187,16 +156,13 @@ CLUSTER_ROLES: list[dict[str, Any]] = [
 ]
 
 # The node agent here runs the kubelet, the service proxy, the pod network and cluster DNS
-# with one credential (system:node:NAME in system:nodes), so that group also holds the
-# proxier's and DNS's rights: kubelite's DNS reads EndpointSlices and Namespaces and
-# publishes its own EndpointSlice in kube-system; the kubelet watches the Secrets,
-# ConfigMaps and volumes its pods use (which the Node authorizer would scope) and deletes
-# local volumes it reclaimed.
+# with one credential (system:node:NAME in system:nodes). The Node authorizer and
+# system:node-proxier (bootstrap_components.py) grant most of what it needs; besides, DNS
+# publishes the node's own EndpointSlice of kube-dns, and the kubelet follows the volumes it
+# reclaims (local paths) and deletes them once reclaimed.
 KUBELITE_NODE_AGENT = cluster_role("system:kubelite:node-agent", [
-    rule(["list", "watch"], [""], ["endpoints", "services", "namespaces", "pods", "secrets",
-                                   "configmaps", "persistentvolumes", "persistentvolumeclaims"]),
-    rule(["delete"], [""], ["persistentvolumes"]),
-    rule(["get", "list", "watch", "create", "update", "patch"], ["discovery.k8s.io"], ["endpointslices"]),
+    rule(["get", "create", "update", "patch"], ["discovery.k8s.io"], ["endpointslices"]),
+    rule(["list", "watch", "delete"], [""], ["persistentvolumes"]),
 ])
 
 CLUSTER_ROLE_BINDINGS: list[dict[str, Any]] = [
@@ -205,24 +171,18 @@ CLUSTER_ROLE_BINDINGS: list[dict[str, Any]] = [
     cluster_role_binding("system:discovery", groups=("system:authenticated",)),
     cluster_role_binding("system:basic-user", groups=("system:authenticated",)),
     cluster_role_binding("system:public-info-viewer", groups=("system:authenticated", "system:unauthenticated")),
-    # Until the Node authorizer narrows it, nodes hold system:node, as Kubernetes did before 1.8.
-    cluster_role_binding("system:node", groups=("system:nodes",)),
-    cluster_role_binding("system:node-proxier", users=("system:kube-proxy",), groups=("system:nodes",)),
-    cluster_role_binding("system:kube-dns", groups=("system:nodes",)),
     cluster_role_binding("system:kubelite:node-agent", groups=("system:nodes",)),
 ]
 
 
 def policy() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(ClusterRoles, ClusterRoleBindings) to reconcile, bootstrap_components.py's included."""
-    roles = [*CLUSTER_ROLES, KUBELITE_NODE_AGENT]
-    bindings = list(CLUSTER_ROLE_BINDINGS)
-    try:
-        from kubelite.api.rbac import bootstrap_components  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return roles, bindings
-    extra_roles = {r["metadata"]["name"]: r for r in getattr(bootstrap_components, "ROLES", [])}
-    extra_bindings = {b["metadata"]["name"]: b for b in getattr(bootstrap_components, "CLUSTER_ROLE_BINDINGS", [])}
-    roles = [extra_roles.pop(r["metadata"]["name"], r) for r in roles] + list(extra_roles.values())
-    bindings = [extra_bindings.pop(b["metadata"]["name"], b) for b in bindings] + list(extra_bindings.values())
-    return roles, bindings
+    """(ClusterRoles, ClusterRoleBindings) to reconcile: these and bootstrap_components.py's
+    (node, proxier, scheduler, controller-manager and per-controller roles), theirs winning
+    where both name one."""
+    from kubelite.api.rbac import bootstrap_components as components
+
+    roles = {r["metadata"]["name"]: r for r in [*CLUSTER_ROLES, KUBELITE_NODE_AGENT]}
+    roles.update((r["metadata"]["name"], r) for r in components.cluster_roles())
+    bindings = {b["metadata"]["name"]: b for b in CLUSTER_ROLE_BINDINGS}
+    bindings.update((b["metadata"]["name"], b) for b in components.cluster_role_bindings())
+    return list(roles.values()), list(bindings.values())

@@ -4,10 +4,9 @@ members of system:masters may do anything, whatever the bindings say."""
 
 from __future__ import annotations
 
-import contextvars
-import importlib
 from collections.abc import Sequence
 
+from kubelite.apiserver import request_context
 from kubelite.apiserver.authz import Attributes, Authorizer, Decision, UserInfo, Verdict, union
 from kubelite.apiserver.authz.rbac import RbacAuthorizer
 from kubelite.apiserver.authz.rules import Rule
@@ -15,10 +14,18 @@ from kubelite.apiserver.authz.rules import Rule
 SYSTEM_MASTERS = "system:masters"
 FULL_AUTHORITY = (Rule(frozenset({"*"}), frozenset({"*"}), frozenset({"*"})),
                   Rule(frozenset({"*"}), urls=("*",)))
-# The user a request is served for (after impersonation), for checks made deeper in the
-# request, such as the escalation check on writes of roles and bindings; None when the
-# server itself writes (bootstrap policy, system namespaces) or runs without authentication.
-REQUEST_USER: contextvars.ContextVar[UserInfo | None] = contextvars.ContextVar("request_user", default=None)
+
+
+def request_user() -> UserInfo | None:
+    """The user the request being served acts as (after impersonation), for checks made
+    deeper in it, such as the escalation check on writes of roles and bindings; None when
+    the server itself writes (bootstrap policy, system namespaces) or runs without
+    authentication."""
+    ctx = request_context.current()
+    if ctx is None or ctx.user is None:
+        return None
+    user = ctx.user
+    return UserInfo(user.name, user.groups, user.uid, user.extra)
 
 
 class PrivilegedGroups:
@@ -33,22 +40,13 @@ class PrivilegedGroups:
         return Verdict(Decision.NO_OPINION)
 
 
-def _node_authorizer() -> Authorizer | None:
-    """The Node authorizer, where this tree has one (apiserver/authz/node.py)."""
-    try:
-        module = importlib.import_module("kubelite.apiserver.authz.node")
-    except ModuleNotFoundError:
-        return None
-    factory = getattr(module, "NodeAuthorizer", None)
-    return factory() if factory is not None else None
-
-
 class AuthorizerChain:
-    """system:masters, then Node (if present), then RBAC; the first to decide wins."""
+    """system:masters, then Node (the server's, fed by its graph), then RBAC; the first to
+    decide wins."""
 
     def __init__(self, rbac: RbacAuthorizer | None = None, node: Authorizer | None = None) -> None:
         self.rbac = rbac or RbacAuthorizer()
-        self.node = node if node is not None else _node_authorizer()
+        self.node = node
         self.privileged = PrivilegedGroups()
         self.authorizers: list[Authorizer] = [self.privileged, *([self.node] if self.node else []), self.rbac]
 

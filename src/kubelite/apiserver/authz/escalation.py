@@ -17,9 +17,9 @@ from kubelite.apiserver import objects
 from kubelite.apiserver.authz import Attributes, UserInfo
 from kubelite.apiserver.authz.chain import (
     FULL_AUTHORITY,
-    REQUEST_USER,
     SYSTEM_MASTERS,
     AuthorizerChain,
+    request_user,
 )
 from kubelite.apiserver.authz.rules import Rule, compact, compact_string, compile_rules, uncovered
 from kubelite.store.interface import Store
@@ -50,7 +50,7 @@ class RbacEscalation:
     async def __call__(self, kind: Kind, namespace: str, obj: Any, old: Any) -> None:
         if kind.group != GROUP:
             return
-        user = REQUEST_USER.get()
+        user = request_user()
         if user is None or SYSTEM_MASTERS in user.groups:
             return
         name = obj.metadata.name or ""

@@ -21,7 +21,7 @@ from kubelite.api.validation.errors import (
     status_causes,
 )
 from kubelite.apiserver.authz import Attributes, Decision, UserInfo
-from kubelite.apiserver.authz.chain import REQUEST_USER, AuthorizerChain
+from kubelite.apiserver.authz.chain import AuthorizerChain, request_user
 from kubelite.apiserver.decoding import check_shape
 from kubelite.apiserver.handlers import JSON, json_response
 from kubelite.apiserver.negotiation import MAX_BODY, decode_body
@@ -134,7 +134,7 @@ def add_routes(router: web.UrlDispatcher, chain: AuthorizerChain | None) -> None
     def handler(kind: Kind) -> Any:
         async def review(request: web.Request) -> web.Response:
             body = await _body(request, kind)
-            requester = REQUEST_USER.get() or ANONYMOUS
+            requester = request_user() or ANONYMOUS
             if chain is None:
                 answer = {**body, "status": {"allowed": True}}
             elif kind.kind == "SelfSubjectRulesReview":

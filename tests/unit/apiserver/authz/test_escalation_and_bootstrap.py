@@ -8,9 +8,11 @@ from kubelite.api import status as st
 from kubelite.api.rbac.bootstrap import policy
 from kubelite.api.registry import by_kind
 from kubelite.api.types import meta_v1, rbac_v1
+from kubelite.apiserver import request_context
+from kubelite.apiserver.auth import User
 from kubelite.apiserver.authz import UserInfo
 from kubelite.apiserver.authz.bootstrap import reconciled_binding, reconciled_role
-from kubelite.apiserver.authz.chain import REQUEST_USER, AuthorizerChain
+from kubelite.apiserver.authz.chain import AuthorizerChain
 from kubelite.apiserver.authz.escalation import RbacEscalation
 
 GROUP = "rbac.authorization.k8s.io"
@@ -44,11 +46,11 @@ def binding(role_name: str) -> rbac_v1.RoleBinding:
 async def admit(chain: AuthorizerChain, kind_name: str, obj: object, user: UserInfo | None = BOB) -> None:
     kind = by_kind(GROUP, "v1", kind_name)
     assert kind is not None
-    token = REQUEST_USER.set(user)
+    token = request_context.begin(User(user.name, user.groups) if user else None)
     try:
         await RbacEscalation(chain, store=None)(kind, "ns", obj, None)  # type: ignore[arg-type]
     finally:
-        REQUEST_USER.reset(token)
+        request_context.end(token)
 
 
 async def test_a_role_with_rules_you_hold_is_allowed_and_more_is_refused() -> None:
