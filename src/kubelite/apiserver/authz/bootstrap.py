@@ -70,7 +70,10 @@ async def _reconcile_one(store: ObjectStore, kind: Kind, want: dict[str, Any]) -
     fixed = (reconciled_binding if kind is CLUSTER_ROLE_BINDINGS else reconciled_role)(have, want)
     if fixed == have:
         return ""
-    await store.update(kind, None, name, fixed, opts)
+    try:
+        await store.update(kind, None, name, fixed, opts)
+    except st.Conflict:  # another API server reconciled it meanwhile; the next start looks again
+        return ""
     return "updated"
 
 
