@@ -65,8 +65,8 @@ class ClusterRoleAggregationController(Controller):
         rules = aggregated_rules(role, self.roles.list())
         if rules == (role.get("rules") or []):
             return None
-        try:
-            await self.client.update(CLUSTER_ROLES, {**role, "rules": rules}, raw=True)
+        try:  # a merge patch replaces the whole list, without racing other writers of the role
+            await self.client.patch(CLUSTER_ROLES, key, None, {"rules": rules}, raw=True)
         except NotFound:
             pass
         return None

@@ -172,6 +172,10 @@ CLUSTER_ROLE_BINDINGS: list[dict[str, Any]] = [
     cluster_role_binding("system:basic-user", groups=("system:authenticated",)),
     cluster_role_binding("system:public-info-viewer", groups=("system:authenticated", "system:unauthenticated")),
     cluster_role_binding("system:kubelite:node-agent", groups=("system:nodes",)),
+    # The legacy shared node token (DATA_DIR/auth/node-token) names no node, so the Node
+    # authorizer cannot scope it: it holds system:node's rules everywhere, as every node did
+    # before Kubernetes 1.8. Nodes that joined with the join token have certificates of their own.
+    cluster_role_binding("system:node", users=("system:node",), name="kubelite:legacy-node-token"),
 ]
 
 
