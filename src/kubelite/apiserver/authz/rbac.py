@@ -24,6 +24,7 @@ from kubelite.store.interface import Store
 log = logging.getLogger(__name__)
 GROUP = "rbac.authorization.k8s.io"
 SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
+GRANTED_CACHE_SIZE = 10000  # (user, namespace) pairs remembered between changes of RBAC objects
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,10 @@ class RbacAuthorizer:
         self._refs: dict[tuple[str, str, str], list[tuple[tuple[str, str], BindingRef]]] = {}
         self._copies: list[_Follower] = []
         self.generation = 0  # bumped on every change, for callers that memoize answers
+        # (user, groups, namespace) -> the rules that apply, with the binding granting each;
+        # emptied on any change of a role or binding
+        self._granted: dict[tuple[str, tuple[str, ...], str], list[tuple[Rule, BindingRef]]] = {}
+        self._granted_generation = 0
 
     # ----- the index
 
@@ -137,19 +142,29 @@ class RbacAuthorizer:
                 out += self._by_subject.get(key, {}).get(scope, ())
         return out
 
+    def _granted_to(self, user: UserInfo, namespace: str) -> list[tuple[Rule, BindingRef]]:
+        if self._granted_generation != self.generation or len(self._granted) > GRANTED_CACHE_SIZE:
+            self._granted.clear()
+            self._granted_generation = self.generation
+        key = (user.name, user.groups, namespace)
+        granted = self._granted.get(key)
+        if granted is None:
+            granted = self._granted[key] = [(rule, binding) for binding in self._bindings(user, namespace)
+                                            for rule in self._role_rules(binding)]
+        return granted
+
     def authorize(self, a: Attributes) -> Verdict:
-        for binding in self._bindings(a.user, a.namespace):
-            for rule in self._role_rules(binding):
-                if allows(rule, a):
-                    where = f' in namespace "{binding.namespace}"' if binding.namespace else ""
-                    return Verdict(Decision.ALLOW, f'RBAC: allowed by {binding.kind} "{binding.name}"'
-                                   f"{where} of {binding.role_kind} \"{binding.role_name}\" to {binding.subject}")
+        for rule, binding in self._granted_to(a.user, a.namespace):
+            if allows(rule, a):
+                where = f' in namespace "{binding.namespace}"' if binding.namespace else ""
+                return Verdict(Decision.ALLOW, f'RBAC: allowed by {binding.kind} "{binding.name}"'
+                               f"{where} of {binding.role_kind} \"{binding.role_name}\" to {binding.subject}")
         return Verdict(Decision.NO_OPINION)
 
     def rules_for(self, user: UserInfo, namespace: str) -> list[Rule]:
         """Every rule granted to `user` in `namespace` (RulesFor): for SelfSubjectRulesReview
         and the escalation check."""
-        return [rule for binding in self._bindings(user, namespace) for rule in self._role_rules(binding)]
+        return [rule for rule, _ in self._granted_to(user, namespace)]
 
     # ----- feeding
 

@@ -62,7 +62,10 @@ def _selected_name(selector: str) -> str:
 def request_info(method: str, path: str, query: Mapping[str, str]) -> RequestInfo:
     """Parse one request; `query` holds the query parameters (first value of each)."""
     non_resource = RequestInfo(False, method.lower(), path)
-    parts = [unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
+    trimmed = path.strip("/")
+    parts = trimmed.split("/") if trimmed else []
+    if "%" in trimmed:
+        parts = [unquote(p) for p in parts]
     if not parts or parts[0] not in ("api", "apis"):
         return non_resource
     parts = parts[1:]
