@@ -46,3 +46,19 @@ def test_create_list_patch_and_watch(server: Server) -> None:
     assert patched.metadata.labels == {"app": "py", "extra": "1"}
     t.join(15)
     assert ("ADDED", "py1") in seen and ("MODIFIED", "py1") in seen
+
+
+def test_delete_answers_parse_as_the_client_expects(server: Server) -> None:
+    """DELETE of a Service answers the Service (ReturnDeletedObject), which the client parses
+    as a V1Service; a ConfigMap's answers a Success Status naming it."""
+    core = api(server)
+    svc = client.V1Service(metadata=client.V1ObjectMeta(name="py-svc"),
+                           spec=client.V1ServiceSpec(ports=[client.V1ServicePort(port=80)]))
+    created = core.create_namespaced_service("default", svc)
+    assert created.status.load_balancer is not None  # {"loadBalancer": {}}, as Kubernetes
+    deleted = core.delete_namespaced_service("py-svc", "default")
+    assert isinstance(deleted, client.V1Service) and deleted.metadata.name == "py-svc"
+    core.create_namespaced_config_map("default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="py-cm")))
+    status = core.delete_namespaced_config_map("py-cm", "default")  # this client: a plain dict
+    assert (status["status"], status["details"]["name"], status["details"]["kind"]) == (
+        "Success", "py-cm", "configmaps")

@@ -23,6 +23,7 @@ import pytest
 
 from kubelite.apiserver.advertise import default_route_address
 from kubelite.service_ips import dns_service_ip, kubernetes_service_ip
+from tests.helpers.in_cluster import CALL_API, HOST_USR_MOUNT, HOST_USR_VOLUME, version_major
 from tests.helpers.node import NodeCluster, running_node
 from tests.helpers.wait import until
 
@@ -56,9 +57,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeCluster]:
         c.apply(pod("web", SERVE))
         c.apply(pod("client"))
         c.apply(pod("unlinked", enableServiceLinks=False))
-        tls = pod("tls", volumes=[{"name": "usr", "hostPath": {"path": "/usr", "type": "Directory"}}])
-        tls["spec"]["containers"][0]["volumeMounts"] = [
-            {"name": "usr", "mountPath": "/host/usr", "readOnly": True}]
+        tls = pod("tls", volumes=[HOST_USR_VOLUME])
+        tls["spec"]["containers"][0]["volumeMounts"] = [HOST_USR_MOUNT]
         c.apply(tls)
         for name in ("web", "client", "unlinked", "tls"):
             c.wait_running(name)
@@ -93,23 +93,10 @@ def test_api_server_keeps_the_kubernetes_service(cluster: NodeCluster) -> None:
         kubernetes_service_ip(cluster.service_cidr)
 
 
-# busybox's own TLS offers no signature algorithms and is refused: the pod runs the node's
-# openssl (its /usr mounted read-only, started through the node's dynamic loader), which also
-# checks the certificate against the pod's ca.crt for the in-cluster name.
-SA = "/var/run/secrets/kubernetes.io/serviceaccount"
-LIBS = "/host/usr/lib/x86_64-linux-gnu"
-CALL_API = (
-    "printf 'GET /version HTTP/1.0\\r\\nHost: kubernetes.default.svc\\r\\n"
-    "Authorization: Bearer %s\\r\\n\\r\\n' \"$(cat " + SA + "/token)\" | "
-    f"timeout 10 {LIBS}/ld-linux-x86-64.so.2 --library-path {LIBS} /host/usr/bin/openssl s_client "
-    f"-quiet -verify_return_error -CAfile {SA}/ca.crt -servername kubernetes.default.svc "
-    "-connect kubernetes.default.svc:443")
-
-
 def test_pod_calls_the_api_server_by_its_in_cluster_name(cluster: NodeCluster) -> None:
     out = cluster.kubectl("exec", "tls", "--", "sh", "-c", CALL_API).stdout
     assert out.startswith("HTTP/1.0 200"), out
-    assert json.loads(out.replace("\r\n", "\n").split("\n\n", 1)[1])["major"] == "1", out
+    assert version_major(out) == "1", out
     # The host too verifies the certificate for that name on the ClusterIP.
     ctx = ssl.create_default_context(cafile=str(cluster.server.data_dir / "tls" / "ca.crt"))
     ip = kubernetes_service_ip(cluster.service_cidr)

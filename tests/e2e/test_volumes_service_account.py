@@ -73,7 +73,9 @@ def test_mounted_token_authenticates_as_the_pods_service_account(cluster: NodeCl
     assert seen["sub"] == "system:serviceaccount:team:default"
     assert seen["kubernetes.io"]["pod"] == {"name": "api", "uid": pod["metadata"]["uid"]}
     assert seen["kubernetes.io"]["node"]["name"] == cluster.node_name
-    assert seen["exp"] - seen["iat"] == 3607
+    # --service-account-extend-token-expiration: valid a year, `warnafter` the asked 3607 s
+    assert seen["exp"] - seen["iat"] == 365 * 24 * 3600
+    assert seen["kubernetes.io"]["warnafter"] == seen["iat"] + 3607
 
     # A pod's identity holds no rights until bound (RBAC): 403 in Kubernetes' words.
     as_pod = cluster.server.token_kubeconfig(token)

@@ -106,7 +106,6 @@ async def test_a_value_of_the_wrong_type_is_a_bad_request_in_kubernetes_words(
     [
         ("/apis/apps/v1/namespaces/default/deployments/web/scale", {"spec": {"replicas": [3]}},
          "application/merge-patch+json"),
-        (f"{NS}/pods/victim", {"spec": {"containers": "c"}}, "application/strategic-merge-patch+json"),
         (f"{NS}/pods/victim/status", {"status": {"podIP": 10}}, "application/merge-patch+json"),
         (f"{NS}/pods/victim", [{"op": "add", "path": "/metadata/labels", "value": "x"}],
          "application/json-patch+json"),
@@ -118,6 +117,17 @@ async def test_a_patch_that_makes_a_wrong_type_is_a_bad_request(
     code, status = await _send(session, "PATCH", url, patch, content_type)
     assert code == 400 and status["reason"] == "BadRequest"
     assert "json: cannot unmarshal" in status["message"]
+
+
+async def test_a_strategic_patch_that_makes_a_wrong_type_cannot_be_restored(
+    session: aiohttp.ClientSession,
+) -> None:
+    """applyPatchToObject: the unstructured converter's words, a 422 on the field "patch"."""
+    code, status = await _send(session, "PATCH", f"{NS}/pods/victim", {"spec": {"containers": "c"}},
+                               "application/strategic-merge-patch+json")
+    assert (code, status["reason"]) == (422, "Invalid")
+    assert status["message"] == (' "" is invalid: patch: Invalid value: "map[spec:map[containers:c]]": '
+                                 "cannot restore slice from string")
 
 
 async def test_the_object_is_untouched_and_the_server_answers_after_every_bad_body(

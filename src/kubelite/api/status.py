@@ -14,6 +14,9 @@ class ApiError(Exception):
 
     code = 500
     reason = "InternalError"
+    # Whether Kubernetes' constructor of this error always sets details (NewNotFound,
+    # NewGenericServerResponse...): an empty one is then `"details":{}`, never left out.
+    always_details = False
 
     def __init__(
         self,
@@ -40,6 +43,7 @@ class ApiError(Exception):
             self.details["retryAfterSeconds"] = retry_after
 
     def status(self) -> dict[str, Any]:
+        """The Status body, its keys in metav1.Status's order (details before code)."""
         body: dict[str, Any] = {
             "kind": "Status",
             "apiVersion": "v1",
@@ -47,10 +51,10 @@ class ApiError(Exception):
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
-            "code": self.code,
         }
-        if self.details:
+        if self.details or self.always_details:
             body["details"] = self.details
+        body["code"] = self.code
         return body
 
 
@@ -70,18 +74,21 @@ class Forbidden(ApiError):
     """Credentials are valid but the action is refused (403)."""
 
     code, reason = 403, "Forbidden"
+    always_details = True
 
 
 class NotFound(ApiError):
     """The object or path does not exist (404)."""
 
     code, reason = 404, "NotFound"
+    always_details = True
 
 
 class MethodNotAllowed(ApiError):
     """The verb is not supported on this resource (405)."""
 
     code, reason = 405, "MethodNotAllowed"
+    always_details = True
 
 
 class NotAcceptable(ApiError):
@@ -94,12 +101,14 @@ class AlreadyExists(ApiError):
     """create() of an existing object (409)."""
 
     code, reason = 409, "AlreadyExists"
+    always_details = True
 
 
 class Conflict(ApiError):
     """Optimistic concurrency failure or a conflicting change (409)."""
 
     code, reason = 409, "Conflict"
+    always_details = True
 
 
 class Gone(ApiError):
@@ -124,24 +133,28 @@ class Invalid(ApiError):
     """The object failed validation (422), with one cause per field."""
 
     code, reason = 422, "Invalid"
+    always_details = True
 
 
 class TooManyRequests(ApiError):
     """Refused for now; retry later (429)."""
 
     code, reason = 429, "TooManyRequests"
+    always_details = True
 
 
 class InternalError(ApiError):
     """A server fault (500)."""
 
     code, reason = 500, "InternalError"
+    always_details = True
 
 
 class ServerTimeout(ApiError):
     """The store could not complete the operation in time; retry (500, reason ServerTimeout)."""
 
     code, reason = 500, "ServerTimeout"
+    always_details = True
 
 
 class ServiceUnavailable(ApiError):
@@ -154,6 +167,7 @@ class Timeout(ApiError):
     """The server gave up waiting (504)."""
 
     code, reason = 504, "Timeout"
+    always_details = True
 
 
 def success_status(name: str = "", group: str = "", kind: str = "", uid: str = "") -> dict[str, Any]:

@@ -137,3 +137,76 @@ def _check(value: Any, schema: dict[str, Any], struct: str, fields: tuple[str, .
                 if found:
                     return found
     return None
+
+
+# ----- runtime.DefaultUnstructuredConverter.FromUnstructured (the strategic-merge-patch path)
+
+_GO_KINDS = {"string": "string", "array": "slice", "object": "map", "bool": "bool"}
+
+
+def _go_kind(value: Any) -> str:
+    """The reflect.Kind of a JSON value decoded into interface{} (integers as int64)."""
+    kind = json_type(value)
+    if kind == "number":
+        return "float64" if isinstance(value, float) else "int64"
+    return _GO_KINDS.get(kind, "invalid")
+
+
+def _restore(value: Any, schema: dict[str, Any]) -> str | None:
+    """fromUnstructured's error for `value` stored into a field of `schema`, if any."""
+    if value is None:
+        return None
+    _, resolved = _step(schema)
+    if _ref(schema) is not None and "properties" not in resolved:
+        return None  # Quantity, IntOrString, Time...: a converter of their own
+    src, kinds = _go_kind(value), _types(resolved)
+    if "properties" in resolved or (not kinds and _ref(schema) is not None):
+        if src != "map":
+            return f"cannot restore struct from: {src}"
+        props = resolved.get("properties") or {}
+        for key, item in value.items():
+            child = props.get(key)
+            found = _restore(item, child) if isinstance(child, dict) else None
+            if found:
+                return found
+        return None
+    if "object" in kinds:
+        if src != "map":
+            return f"cannot restore map from {src}"
+        return _first_restore(value.values(), resolved.get("additionalProperties"))
+    if "array" in kinds:
+        if src != "slice":
+            return f"cannot restore slice from {src}"
+        return _first_restore(value, resolved.get("items"))
+    return _restore_scalar(value, src, go_type(resolved)) if kinds else None
+
+
+def _first_restore(values: Any, schema: Any) -> str | None:
+    """The first error among the members of a map or slice whose members have `schema`."""
+    if not isinstance(schema, dict):
+        return None
+    for item in values:
+        found = _restore(item, schema)
+        if found:
+            return found
+    return None
+
+
+def _restore_scalar(value: Any, src: str, dst: str) -> str | None:
+    """Go's rule: bools, integers, floats and strings never turn into one another, except
+    whole floats into integers; a convertible pair that JSON refuses says so."""
+    group = {"string": "string", "bool": "bool", "int32": "int", "int64": "int", "float64": "float"}
+    have, want = group.get(src, src), group.get(dst, dst)
+    if have == want or (have == "int" and want == "float"):
+        return None
+    if have == "float" and want == "int":
+        return None if float(value).is_integer() else f"cannot convert {src} to {dst}"
+    if have in ("int", "float") and want in ("int", "float") or have == "int" and want == "string":
+        return f"cannot convert {src} to {dst}"
+    return f"unrecognized type: {dst}"
+
+
+def restore_error(definition: str, body: Any) -> str | None:
+    """The first error Kubernetes' unstructured converter meets turning `body` into the type
+    of `definition` (`cannot restore map from string`)."""
+    return _restore(body, {"$ref": _REF_PREFIX + definition})

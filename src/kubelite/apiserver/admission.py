@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 NAMESPACES = by_resource("", "v1", "namespaces")
 
 
-class CacheCopy:
+class _CacheCopy:
     """A local copy of one kind: listed from the store, then kept current from the watch
     cache (as Kubernetes' admission plugins use informers). Subclasses say how to keep it."""
 
@@ -71,7 +71,7 @@ class CacheCopy:
         raise NotImplementedError
 
 
-class NamespaceLifecycle(CacheCopy):
+class NamespaceLifecycle(_CacheCopy):
     """New objects need an existing namespace that is not being deleted.
 
     Namespace states come from a local copy fed by the watch cache (as Kubernetes' admission
@@ -170,7 +170,7 @@ def _add_finalizer(obj: Any, name: str) -> None:
         obj.metadata.finalizers = [*finalizers, name]
 
 
-class WatchedKind(CacheCopy):
+class WatchedKind(_CacheCopy):
     """An in-memory copy of every object of one kind, fed by the watch cache, so admission
     plugins read it without a store round trip per request (as Kubernetes' listers do)."""
 

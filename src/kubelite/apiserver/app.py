@@ -12,6 +12,7 @@ from aiohttp import web
 from kubelite.api import status as st
 from kubelite.apiserver import discovery, request_context, storeerrors, tokenreview, whoami
 from kubelite.apiserver import metrics_api as metrics_api_mod
+from kubelite.apiserver.audit import Auditor, annotate
 from kubelite.apiserver.auth import PUBLIC_PATHS, TokenAuthenticator, User, certificate_user
 from kubelite.apiserver.authz import UserInfo
 from kubelite.apiserver.authz import filter as authz_filter
@@ -49,6 +50,8 @@ def build_app(
     join: Any = None,
     authorizer: AuthorizerChain | None = None,
     guards: Sequence[Guard] = (),
+    encryption: Any = None,
+    audit: Auditor | None = None,
 ) -> web.Application:
     @web.middleware
     async def serve(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -99,13 +102,19 @@ def build_app(
             log.exception("internal error serving %s %s", request.method, request.path)
             return status_response(st.InternalError(f"Internal error occurred: {e}"))
         finally:
+            ctx = request_context.current()
+            for key, value in (ctx.audit_annotations.items() if ctx else ()):
+                annotate(request, key, value)  # what admission said, for the audit log
             request_context.end(context)
             resource = request.get(RESOURCE)
             if resource:
                 verb = verb_of(request.method, "name" in request.match_info or request.path.count("/") > 4, request.get(WATCH, False))
                 metrics.observe_request(verb, resource, code, time.perf_counter() - start)
 
-    app = web.Application(middlewares=[serve], client_max_size=3 * 1024 * 1024 + 1)
+    middlewares = [audit.middleware, serve] if audit is not None else [serve]
+    app = web.Application(middlewares=middlewares, client_max_size=3 * 1024 * 1024 + 1)
+    if audit is not None:
+        audit.install(app, USER)
 
     async def version(request: web.Request) -> web.Response:
         return json_response(discovery.version_info())
@@ -181,6 +190,8 @@ def build_app(
         metrics_api.add_routes(r)  # before the generic /apis/{group}[/{version}] routes
     if join is not None:  # /cacerts and the node certificate endpoint (apiserver/join.py)
         join.add_routes(r)
+    if encryption is not None:  # `kubelite secrets-encrypt` (apiserver/encryption.py)
+        encryption.add_routes(r, USER)
     whoami.add_route(r, USER)
     authz_reviews.add_routes(r, authorizer)
     tokenreview.add_route(r, authenticator)

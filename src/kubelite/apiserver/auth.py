@@ -11,10 +11,13 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubelite.api.rbac.bootstrap_components import CONTROLLER_MANAGER_USER
 from kubelite.apiserver.tokens import TokenIssuer, TokenSubject, subject_of
+
+if TYPE_CHECKING:
+    from kubelite.apiserver.bound_objects import BoundObjects
 
 # Paths anyone may read, as Kubernetes' system:public-info-viewer allows.
 # `/cacerts` and the node certificate endpoint check the join token themselves (apiserver/join.py).
@@ -93,6 +96,9 @@ class TokenAuthenticator:
 
     def __init__(self, auth_dir: Path) -> None:
         self.issuer = TokenIssuer.from_dir(auth_dir)
+        # Bound objects (set by the server once its watch cache runs): a token whose pod,
+        # secret, node or service account is gone stops authenticating.
+        self.bound: BoundObjects | None = None
         self.admin_token = _ensure_token(auth_dir / "admin-token")
         self.node_token = _ensure_token(auth_dir / "node-token")
         self.node_token_path = auth_dir / "node-token"
@@ -128,6 +134,9 @@ class TokenAuthenticator:
         subject = subject_of(claims) if claims is not None else None
         if claims is None or subject is None:
             return Review(error=INVALID_BEARER_TOKEN)
+        invalid = self.bound.invalid(subject, subject.node_uid) if self.bound is not None else ""
+        if invalid:
+            return Review(error=invalid)
         return Review(service_account_user(subject), [a for a in wanted if a in claims["aud"]])
 
 

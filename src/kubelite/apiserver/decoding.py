@@ -14,8 +14,10 @@ import re
 from typing import Any, TypeVar
 
 import msgspec
+import yaml
 
 from kubelite.api import status as st
+from kubelite.api.decoding import DecodeError, decode_json, decode_yaml
 from kubelite.api.unmarshal import first_type_error
 
 T = TypeVar("T")
@@ -84,3 +86,52 @@ def check_shape(body: dict[str, Any], definition: str) -> None:
     if detail:
         version, kind = definition.split(".")[-2:]
         raise _cannot_handle(kind, version, detail)
+
+
+# What Go's json.Unmarshal says when a body is no object (SimpleMetaFactory.Interpret reads
+# apiVersion and kind into this anonymous struct first).
+_TYPE_META_STRUCT = ('struct { APIVersion string "json:\\"apiVersion,omitempty\\""; '
+                     'Kind string "json:\\"kind,omitempty\\"" }')
+_GO_JSON_TYPES = {list: "array", str: "string", bool: "bool", int: "number", float: "number"}
+
+
+def _summary(raw: bytes, limit: int = 30) -> str:
+    """summarizeData: the body's start as text when it looks like JSON, else in hex."""
+    if not raw:
+        return "<empty>"
+    more = " ..." if len(raw) > limit else ""
+    if raw[:1] == b"{":
+        return raw[:limit].decode("utf-8", "replace") + more
+    return raw[:limit].hex() + more
+
+
+def _json_parse_error(raw: bytes) -> str:
+    """Go's encoding/json words for why `raw` is no JSON object."""
+    text = raw.strip()
+    if not text:
+        return "unexpected end of JSON input"
+    first = chr(text[0])
+    if first not in '{["-0123456789tfn':
+        return f"invalid character {first!r} looking for beginning of value"
+    try:
+        value = decode_json(text)  # bounded: a body nested too deep says so, never recurses
+    except (DecodeError, ValueError) as e:
+        return "unexpected end of JSON input" if "truncated" in str(e) else str(e)
+    got = "bool" if isinstance(value, bool) else _GO_JSON_TYPES.get(type(value), "null")
+    return f"json: cannot unmarshal {got} into Go value of type {_TYPE_META_STRUCT}"
+
+
+def unrecognized_body(kind: str, raw: bytes, content_type: str) -> st.BadRequest:
+    """transformDecodeError for a body whose apiVersion and kind cannot even be read."""
+    if "yaml" in content_type:
+        try:
+            as_json = msgspec.json.encode(decode_yaml(raw))  # bounded: alias bombs refused
+        except (DecodeError, yaml.YAMLError, ValueError, TypeError) as e:
+            words = str(e).splitlines()[0] if str(e) else type(e).__name__
+            detail = f"error converting YAML to JSON: {words}"
+        else:
+            detail = f"couldn't get version/kind; json parse error: {_json_parse_error(as_json)}"
+    else:
+        detail = f"couldn't get version/kind; json parse error: {_json_parse_error(raw)}"
+    return st.BadRequest(
+        f"the object provided is unrecognized (must be of type {kind}): {detail} ({_summary(raw)})")

@@ -8,35 +8,35 @@ from typing import Any
 from aiohttp import web
 
 from kubelite.api import status as st
-from kubelite.api.registry import Kind, by_resource
+from kubelite.api.registry import Kind
 from kubelite.api.selectors import SelectorError, parse_field_selector, parse_label_selector
+from kubelite.api.strategy import strategy_for
 from kubelite.api.tables import table
 from kubelite.apiserver import objects
-from kubelite.apiserver.decoding import check_shape
+from kubelite.apiserver.decoding import check_shape, unrecognized_body
 from kubelite.apiserver.negotiation import decode_body, media_type, wants_table
 from kubelite.apiserver.paths import ResourcePath, parse_resource_path
 from kubelite.apiserver.query import parse_resource_version, query_int64
+from kubelite.apiserver.responses import JSON, escape_html, json_response
 from kubelite.apiserver.rest import PATCH_TYPES, ObjectStore, WriteOptions, WriteResult
-from kubelite.apiserver.warning_headers import warning_headers
+from kubelite.apiserver.subresources import SERVED_BY, SUBRESOURCES
 from kubelite.apiserver.watch import serve_watch
 from kubelite.apiserver.watchcache import WatchCache
 
-JSON = "application/json"
+__all__ = ["RESOURCE", "WATCH", "ResourceHandlers", "json_response"]
 STREAM_LIST_OVER = 2000  # lists longer than this are sent in chunks of this many items
 RESOURCE = web.RequestKey("resource", str)  # "pods", "pods/status": for request metrics
 WATCH = web.RequestKey("watch", bool)
-# the definitions of bodies that are no kind of their own here: checked with check_shape
+# the definition of DELETE's body, which is no kind of its own here: checked with check_shape
 DELETE_OPTIONS = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
-BINDING = "io.k8s.api.core.v1.Binding"
-EVICTION = "io.k8s.api.policy.v1.Eviction"
 
 
-def json_response(body: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
-    data = body if isinstance(body, bytes) else objects.encode(body)
-    response = web.Response(body=data, status=status, content_type=JSON)
-    for header in warning_headers(warnings or ()):
-        response.headers.add("Warning", header)
-    return response
+def body_kind(path: ResourcePath) -> str:
+    """The kind a request body to `path` must be (a subresource may speak another)."""
+    for sub in path.kind.subresources:
+        if sub.name == path.subresource and sub.kind is not None:
+            return sub.kind[2]
+    return path.kind.kind
 
 
 def _bool(value: str | None) -> bool:
@@ -67,22 +67,12 @@ class ResourceHandlers:
         request[RESOURCE] = path.kind.plural + (f"/{path.subresource}" if path.subresource else "")
         method = request.method
         kind = path.kind
-        if path.subresource in ("log", "exec", "attach", "portforward", "proxy"):
-            if self.subresources is None:
-                raise st.ServiceUnavailable(f"{path.subresource} is not available: no node agent proxy is configured")
-            return await self.subresources.handle(request, path)
-        if path.subresource == "binding":
-            return await self._binding(request, path)
-        if path.subresource == "eviction":
-            return await self._eviction(request, path)
-        if path.subresource == "scale":
-            return await self._scale(request, path)
-        if path.subresource == "token":
-            return await self._token(request, path)
-        if kind.kind == "Binding" and method == "POST" and path.name is None:
-            return await self._binding(request, path)
-        if kind.kind == "SelfSubjectAccessReview" and method == "POST":
-            return await self._access_review(request, path)
+        serve = SUBRESOURCES.get(path.subresource or "")
+        if serve is not None:
+            return await serve(self, request, path)
+        served_by = strategy_for(kind).served_by
+        if served_by and method == "POST" and path.name is None:
+            return await SERVED_BY[served_by](self, request, path)
         if path.name is None:
             if method == "GET":
                 self._check_verb(kind, "list", path)
@@ -116,7 +106,7 @@ class ResourceHandlers:
             raise st.MethodNotAllowed("the server does not allow this method on the requested resource")
 
     @staticmethod
-    def _options(request: web.Request) -> WriteOptions:
+    def write_options(request: web.Request) -> WriteOptions:
         q = request.query
         dry = q.getall("dryRun", [])
         for d in dry:
@@ -214,11 +204,11 @@ class ResourceHandlers:
         response = web.StreamResponse(headers={"Content-Type": JSON})
         response.enable_chunked_encoding()
         await response.prepare(request)
-        await response.write(head)
+        await response.write(escape_html(head))
         for start in range(0, len(items), STREAM_LIST_OVER):
-            chunk = b",".join(items[start : start + STREAM_LIST_OVER])
+            chunk = escape_html(b",".join(items[start : start + STREAM_LIST_OVER]))
             await response.write(chunk if start == 0 else b"," + chunk)
-        await response.write(b"]}")
+        await response.write(b"]}\n")
         await response.write_eof()
         return response
 
@@ -237,30 +227,33 @@ class ResourceHandlers:
 
     # ----- writes
 
-    async def _body(self, request: web.Request) -> Any:
+    async def object_body(self, request: web.Request, path: ResourcePath) -> dict[str, Any]:
+        """A create or update body (of the path's kind or subresource): an object, or the
+        words kube-apiserver refuses anything else with."""
         if request.content_length is not None and request.content_length > 3 * 1024 * 1024:
             raise st.RequestEntityTooLarge("the request body is too large: limit is 3 MiB")
         raw = await request.read()
-        return decode_body(raw, request.headers.get("Content-Type", JSON))
-
-    async def _object_body(self, request: web.Request) -> dict[str, Any]:
-        body = await self._body(request)
+        content_type = request.headers.get("Content-Type", JSON)
+        try:
+            body = decode_body(raw, content_type)
+        except st.BadRequest:
+            body = None
         if not isinstance(body, dict):
-            raise st.BadRequest("the request body must be a JSON object")
+            raise unrecognized_body(body_kind(path), raw, content_type)
         return body
 
     async def _create(self, request: web.Request, path: ResourcePath) -> web.Response:
         if path.kind.namespaced and path.namespace is None:
             raise st.MethodNotAllowed("the server does not allow this method on the requested resource")
-        body = await self._object_body(request)
-        result = await self.store.create(path.kind, path.namespace, body, self._options(request))
+        body = await self.object_body(request, path)
+        result = await self.store.create(path.kind, path.namespace, body, self.write_options(request))
         return self._respond(request, path.kind, result)
 
     async def _update(self, request: web.Request, path: ResourcePath) -> web.Response:
         assert path.name is not None
-        body = await self._object_body(request)
+        body = await self.object_body(request, path)
         result = await self.store.update(
-            path.kind, path.namespace, path.name, body, self._options(request), path.subresource or ""
+            path.kind, path.namespace, path.name, body, self.write_options(request), path.subresource or ""
         )
         return self._respond(request, path.kind, result)
 
@@ -274,7 +267,7 @@ class ResourceHandlers:
         raw = await request.read()
         patch = decode_body(raw, "application/yaml" if patch_type.endswith("yaml") else JSON)
         result = await self.store.patch(
-            path.kind, path.namespace, path.name, patch_type, patch, self._options(request),
+            path.kind, path.namespace, path.name, patch_type, patch, self.write_options(request),
             path.subresource or "",
         )
         return self._respond(request, path.kind, result)
@@ -304,7 +297,7 @@ class ResourceHandlers:
     async def _delete(self, request: web.Request, path: ResourcePath) -> web.Response:
         assert path.name is not None
         options = await self._delete_options(request)
-        opts = self._options(request)
+        opts = self.write_options(request)
         if options.get("dryRun"):  # DeleteOptions in the body may carry dryRun too
             if options["dryRun"] != ["All"]:
                 raise st.BadRequest(f'dryRun: Unsupported value: {options["dryRun"]!r}: supported values: "All"')
@@ -320,52 +313,8 @@ class ResourceHandlers:
         for data in page.items:
             meta = objects.decode(data)["metadata"]
             try:
-                result = await self.store.delete(path.kind, meta.get("namespace"), meta["name"], options, self._options(request))
+                result = await self.store.delete(path.kind, meta.get("namespace"), meta["name"], options, self.write_options(request))
                 items.append(result.obj)
             except st.NotFound:
                 continue
         return json_response({"kind": path.kind.list_kind, "apiVersion": path.kind.api_version, "metadata": {}, "items": items})
-
-    # ----- subresources with their own shapes
-
-    async def _binding(self, request: web.Request, path: ResourcePath) -> web.Response:
-        body = await self._object_body(request)
-        check_shape(body, BINDING)
-        meta = body.get("metadata") or {}
-        pod_name = path.name or meta.get("name")
-        node = (body.get("target") or {}).get("name")
-        if not pod_name or not node:
-            raise st.Invalid("Binding is invalid: target.name: Required value", causes=[{"reason": "FieldValueRequired", "message": "Required value", "field": "target.name"}])
-        pods = by_resource("", "v1", "pods")
-        assert pods is not None
-        uid = meta.get("uid")
-        from kubelite.apiserver.binding import bind_pod
-
-        await bind_pod(self.store, pods, path.namespace or "default", pod_name, node, uid, self._options(request))
-        return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201)
-
-    async def _eviction(self, request: web.Request, path: ResourcePath) -> web.Response:
-        assert path.name is not None
-        from kubelite.apiserver.eviction import evict
-
-        body = await self._object_body(request)
-        check_shape(body, EVICTION)
-        result = await evict(self.store, path.kind, path.namespace or "default", path.name, body, self._options(request))
-        return json_response(result, 201)
-
-    async def _scale(self, request: web.Request, path: ResourcePath) -> web.Response:
-        from kubelite.apiserver.scale import handle_scale
-
-        return json_response(await handle_scale(self, request, path))
-
-    async def _token(self, request: web.Request, path: ResourcePath) -> web.Response:
-        from kubelite.apiserver.tokens import serve_token_request
-
-        return json_response(await serve_token_request(self, request, path), 201)
-
-    async def _access_review(self, request: web.Request, path: ResourcePath) -> web.Response:
-        body = await self._object_body(request)
-        check_shape(body, path.kind.definition)
-        body.setdefault("metadata", {})
-        body["status"] = {"allowed": True, "reason": "kubelite grants every authenticated user full access"}
-        return json_response(body, 201)

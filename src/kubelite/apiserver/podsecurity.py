@@ -23,7 +23,7 @@ from kubelite.api import status as st
 from kubelite.api.registry import Kind, by_resource
 from kubelite.api.validation.errors import FieldError, invalid_message, status_causes
 from kubelite.apiserver import objects, request_context
-from kubelite.apiserver.admission import NAMESPACES, CacheCopy
+from kubelite.apiserver.admission import NAMESPACES, _CacheCopy
 from kubelite.apiserver.podsecurity_config import PodSecurityConfig
 from kubelite.store.interface import Store
 
@@ -33,7 +33,7 @@ MAX_PODS_TO_CHECK = 3000  # existing pods checked when a namespace's enforce lev
 AUDIT_PREFIX = "pod-security.kubernetes.io/"
 
 
-class NamespaceLabels(CacheCopy):
+class NamespaceLabels(_CacheCopy):
     """Every namespace's labels, listed then followed from the watch cache; a namespace not in
     the copy yet (created a moment ago) is read from the store."""
 

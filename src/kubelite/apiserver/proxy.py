@@ -1,9 +1,11 @@
-"""pods/log, pods/exec and pods/attach: proxied to the kubelet of the pod's node.
+"""pods/log, exec, attach and portforward: proxied to the kubelet of the pod's node.
 
 The pod names the node (`spec.nodeName`), the Node names the kubelet (`status.addresses`
 InternalIP and `status.daemonEndpoints.kubeletEndpoint.Port`). We call it over HTTPS with
 our kubelet-client certificate. Logs are streamed through; exec/attach are terminated here
-(kubectl's WebSocket v5/v4 or SPDY/3.1) and relayed to a v5 WebSocket to the kubelet.
+(kubectl's WebSocket v5/v4 or SPDY/3.1) and relayed to a v5 WebSocket to the kubelet;
+port-forward is relayed as bytes (proxy_portforward). pods/proxy and services/proxy go to
+the pod itself (proxy_http).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import ssl
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -20,14 +23,15 @@ from aiohttp import web
 
 from kubelite.api import status as st
 from kubelite.api.registry import Kind, by_resource
-from kubelite.apiserver import objects
+from kubelite.apiserver import objects, proxy_http, proxy_portforward
 from kubelite.apiserver.paths import ResourcePath
-from kubelite.apiserver.proxy_spdy import SpdyClient, expected_streams, is_spdy_upgrade, negotiate
+from kubelite.apiserver.proxy_spdy import SpdyClient, expected_streams, negotiate
 from kubelite.apiserver.proxy_stream import WebSocketClient, relay
 from kubelite.apiserver.proxy_tls import kubelet_client_context
 from kubelite.apiserver.query import query_int64
 from kubelite.apiserver.rest import ObjectStore
 from kubelite.client.streams import channels
+from kubelite.client.streams.spdy_conn import is_spdy_upgrade
 
 log = logging.getLogger("kubelite.apiserver.proxy")
 
@@ -109,19 +113,29 @@ class KubeletProxy:
         self.objects = objects_store
         self.tls_dir = tls_dir
         self._session: aiohttp.ClientSession | None = None
+        self._ssl: ssl.SSLContext | None = None
+        self.http = proxy_http.PodHttpProxy()
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            self._ssl = kubelet_client_context(self.tls_dir)
+        return self._ssl
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(ssl=kubelet_client_context(self.tls_dir))
+            connector = aiohttp.TCPConnector(ssl=self._ssl_context())
             self._session = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(
                 total=None, connect=10, sock_connect=10))
         return self._session
 
     async def close(self) -> None:
+        await self.http.close()
         if self._session is not None:
             await self._session.close()
 
     async def handle(self, request: web.Request, path: ResourcePath) -> web.StreamResponse:
+        if path.subresource == "proxy" and path.name is not None and path.namespace is not None:
+            return await self.http.serve(request, self.objects, path)
         if path.kind.plural != "pods" or path.name is None or path.namespace is None:
             raise st.NotFound("the server could not find the requested resource")
         sub = path.subresource
@@ -129,7 +143,9 @@ class KubeletProxy:
             return await self._logs(request, path.namespace, path.name)
         if sub in ("exec", "attach") and request.method in ("GET", "POST"):
             return await self._stream(request, path.namespace, path.name, sub)
-        if sub in ("exec", "attach", "log"):
+        if sub == "portforward" and request.method in ("GET", "POST"):
+            return await self._port_forward(request, path.namespace, path.name)
+        if sub in ("exec", "attach", "log", "portforward"):
             raise st.MethodNotAllowed("the server does not allow this method on the requested resource")
         raise st.NotFound(f"the server could not find the requested resource ({sub} is not supported)")
 
@@ -137,12 +153,23 @@ class KubeletProxy:
         """(container, kubelet host, kubelet port) for a pod request."""
         pod = objects.decode(await self.objects.get(_kind("pods"), namespace, name))
         container = choose_container(pod, request.query.get("container"))
+        return (container, *await self._kubelet_of(pod))
+
+    async def _kubelet_of(self, pod: dict[str, Any]) -> tuple[str, int]:
         node_name = (pod.get("spec") or {}).get("nodeName")
         if not node_name:
-            raise st.BadRequest(f"pod {name} does not have a host assigned")
+            raise st.BadRequest(f"pod {pod['metadata']['name']} does not have a host assigned")
         node = objects.decode(await self.objects.get(_kind("nodes"), None, node_name))
-        host, port = kubelet_address(node)
-        return container, host, port
+        return kubelet_address(node)
+
+    async def _port_forward(self, request: web.Request, namespace: str, name: str) -> web.StreamResponse:
+        pod = objects.decode(await self.objects.get(_kind("pods"), namespace, name))
+        host, port = await self._kubelet_of(pod)
+        path = "/" + "/".join(quote(p, safe="") for p in ("portForward", namespace, name))
+        try:
+            return await proxy_portforward.serve(request, host, port, path, self._ssl_context())
+        except proxy_portforward.KubeletRefused as e:
+            raise _error_from_kubelet(e.code, e.body) from e
 
     @staticmethod
     def _url(host: str, port: int, *parts: str) -> str:

@@ -11,24 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 
 from aiohttp import web
 
 from kubelite.client.streams import channels, spdy
+from kubelite.client.streams.spdy_conn import SpdyServerConnection
 
-log = logging.getLogger("kubelite.apiserver.proxy")
-
-UPGRADE = "SPDY/3.1"
 # What we can speak over SPDY, best first: v5 over SPDY is v4 on the wire.
 SPDY_PROTOCOLS = ("v4.channel.k8s.io", "v5.channel.k8s.io")
 STREAM_CHANNELS = {"stdout": channels.STDOUT, "stderr": channels.STDERR, "error": channels.ERROR}
 DATA_CHUNK = 32 * 1024
-HIGH_WATER = 1 << 20
-
-
-def is_spdy_upgrade(request: web.Request) -> bool:
-    return request.headers.get("Upgrade", "").lower().startswith("spdy/")
 
 
 def negotiate(request: web.Request) -> str | None:
@@ -54,76 +46,29 @@ def expected_streams(*, stdin: bool, stdout: bool, stderr: bool, tty: bool) -> s
     return wanted
 
 
-class _Feeder:
-    """Stands in for aiohttp's payload parser once the connection is ours."""
-
-    def __init__(self, session: SpdyClient) -> None:
-        self.session = session
-
-    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
-        self.session.data_received(data)
-        return False, b""
-
-    def feed_eof(self) -> None:
-        self.session.eof_received()
-
-
-class SpdyClient:
+class SpdyClient(SpdyServerConnection):
     """A SPDY/3.1 remote-command session accepted from kubectl (a `ChannelClient`)."""
 
     def __init__(self, request: web.Request, expected: set[str]) -> None:
-        self.request = request
+        super().__init__(request)
         self.expected = expected
         self.streams: dict[str, int] = {}
         self._resize_buf = b""
-        self._decoder = spdy.FrameDecoder()
-        self._compressor = spdy.HeaderCompressor()
         self._incoming: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue()
         self._ready = asyncio.Event()
-        self._gone = asyncio.Event()
-        self._last_stream = 0
 
-    async def accept(self, protocol: str) -> web.StreamResponse:
-        """Answer 101 and take the connection over from aiohttp's HTTP parser."""
-        response = web.StreamResponse(status=101, headers={
-            "Connection": "Upgrade", "Upgrade": UPGRADE, "X-Stream-Protocol-Version": protocol,
-        })
-        await response.prepare(self.request)
-        self.request.protocol.keep_alive(False)
-        self.request.protocol.set_parser(_Feeder(self))  # type: ignore[arg-type]
-        return response
-
-    # ----- incoming bytes (called by aiohttp's protocol, synchronously)
-
-    def data_received(self, data: bytes) -> None:
-        try:
-            frames = self._decoder.feed(data)
-        except spdy.SpdyError as e:
-            log.warning("closing SPDY session: %s", e)
-            self._close_transport()
-            return
-        for frame in frames:
-            self._handle(frame)
-
-    def eof_received(self) -> None:
-        self._gone.set()
+    def on_closed(self) -> None:
         self._incoming.put_nowait(None)
 
-    def _handle(self, frame: spdy.Frame) -> None:
+    def on_frame(self, frame: spdy.Frame) -> None:
         if isinstance(frame, spdy.DataFrame):
             self._data(frame)
         elif frame.type == spdy.SYN_STREAM:
             kind = (frame.headers.get("streamtype") or [""])[0]
-            self._last_stream = max(self._last_stream, frame.stream_id)
             self.streams[kind] = frame.stream_id
-            self._write(spdy.encode_syn_reply(self._compressor, frame.stream_id))
+            self.reply(frame.stream_id)
             if self.expected <= self.streams.keys():
                 self._ready.set()
-        elif frame.type == spdy.PING:
-            self._write(spdy.encode_ping(frame.ping_id))
-        elif frame.type == spdy.GOAWAY:
-            self._gone.set()
-            self._incoming.put_nowait(None)
         elif frame.type == spdy.RST_STREAM and frame.stream_id == self.streams.get("stdin"):
             self._incoming.put_nowait((channels.CLOSE, bytes([channels.STDIN])))
         # SETTINGS, WINDOW_UPDATE, HEADERS: nothing to do (spdystream does no flow control)
@@ -141,30 +86,11 @@ class SpdyClient:
                 if line.strip():
                     self._incoming.put_nowait((channels.RESIZE, line))
 
-    # ----- outgoing
-
-    def _write(self, data: bytes) -> None:
-        transport = self.request.transport
-        if transport is not None and not transport.is_closing():
-            transport.write(data)
-
-    def _close_transport(self) -> None:
-        self._gone.set()
-        self._incoming.put_nowait(None)
-        transport = self.request.transport
-        if transport is not None:
-            transport.close()
-
-    async def _drain(self) -> None:
-        transport = self.request.transport
-        while transport is not None and not transport.is_closing() and transport.get_write_buffer_size() > HIGH_WATER:
-            await asyncio.sleep(0.01)
-
     # ----- ChannelClient
 
     async def ready(self) -> None:
         ready = asyncio.create_task(self._ready.wait())
-        gone = asyncio.create_task(self._gone.wait())
+        gone = asyncio.create_task(self.gone.wait())
         try:
             await asyncio.wait({ready, gone}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -180,15 +106,15 @@ class SpdyClient:
         if not sid:
             return
         for i in range(0, len(data), DATA_CHUNK):
-            self._write(spdy.encode_data(sid, data[i : i + DATA_CHUNK]))
-            await self._drain()
+            self.write(spdy.encode_data(sid, data[i : i + DATA_CHUNK]))
+            await self.drain()
 
     async def finish(self, linger: float = 5.0) -> None:
         """FIN every output stream, then wait for the client to hang up (GOAWAY or EOF)."""
         for name in ("stdout", "stderr", "error"):
             sid = self.streams.get(name)
             if sid:
-                self._write(spdy.encode_data(sid, b"", fin=True))
+                self.write(spdy.encode_data(sid, b"", fin=True))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._gone.wait(), linger)
-        self._close_transport()
+            await asyncio.wait_for(self.gone.wait(), linger)
+        self.close_transport()

@@ -1,8 +1,10 @@
 """Generic REST storage: create, get, list, update, patch and delete for any kind.
 
 Knows no kind in particular: per-kind behaviour comes from the kind's strategy
-(`api/strategy`), the schema (`api/definitions.json`) and the registry entry. This is
-the Kubernetes "generic registry store" in Python.
+(`api/strategy`: write hooks, status and other subresource strategies, delete hooks and the
+store options ReturnDeletedObject, AllowUnconditionalUpdate, AllowCreateOnUpdate), the
+schema (`api/definitions.json`) and the registry entry. This is Kubernetes' generic registry
+store (`store.go`) in Python; what a DELETE decides is in `deletion.py`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import json
 import logging
 import os
 import random
@@ -30,14 +33,16 @@ from kubelite.api.patch import (
     apply_merge_patch,
     apply_strategic_merge_patch,
     created_managed_fields,
+    go_repr,
     record_update,
     server_side_apply,
 )
 from kubelite.api.registry import Kind, by_kind
-from kubelite.api.strategy import status_strategy_for, strategy_for
+from kubelite.api.strategy import Strategy, strategy_for, write_strategy_for
 from kubelite.api.types.meta_v1 import ManagedFieldsEntry
+from kubelite.api.unmarshal import restore_error
 from kubelite.api.validation.errors import FieldError, invalid_message, required, status_causes
-from kubelite.apiserver import objects
+from kubelite.apiserver import deletion, objects
 from kubelite.apiserver.decoding import convert_body
 from kubelite.apiserver.meta_shape import check_meta_shape
 from kubelite.apiserver.query import parse_resource_version
@@ -56,9 +61,6 @@ STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 PATCH_TYPES = (MERGE_PATCH, JSON_PATCH, STRATEGIC_PATCH, APPLY_PATCH)
 
-# Kinds whose DELETE answers with the object rather than a Success Status.
-RETURNS_DELETED_OBJECT = {"Pod", "Namespace"}
-PROTECTED_NAMESPACES = {"default", "kube-system", "kube-public"}
 _NAME_SUFFIX_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 _ManagedFields = list[ManagedFieldsEntry]
 CONFLICT_RETRIES = 50  # re-reads of an object whose write lost a race, before answering 409
@@ -96,10 +98,6 @@ def new_uid() -> str:
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def rfc3339(t: dt.datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 _last_stamp: tuple[int, str] = (0, "")
@@ -186,6 +184,30 @@ def _invalid(kind: Kind, name: str, errors: list[FieldError]) -> st.Invalid:
     )
 
 
+def _resource_version_required(kind: Kind, name: str) -> st.Invalid:
+    """store.go Update of a kind without AllowUnconditionalUpdate, sent no resourceVersion
+    (its GroupKind is made of the resource, as Kubernetes' TODO there says)."""
+    qualified = f"{kind.plural}.{kind.group}" if kind.group else kind.plural
+    message = "Invalid value: 0x0: must be specified for an update"
+    return st.Invalid(
+        f'{qualified} "{name}" is invalid: metadata.resourceVersion: {message}',
+        name=name, group=kind.group, kind=kind.plural,
+        causes=[{"reason": "FieldValueInvalid", "message": message,
+                 "field": "metadata.resourceVersion"}],
+    )
+
+
+def _check_restorable(kind: Kind, patched: Any, patch: Any) -> None:
+    """A strategic merge patch result goes through Kubernetes' unstructured converter, which
+    refuses a value of the wrong type in its own words (a 422 on the field "patch")."""
+    error = restore_error(kind.definition, patched) if kind.definition else None
+    if error:
+        value = json.dumps(go_repr(patch), ensure_ascii=False)
+        cause = f"Invalid value: {value}: {error}"
+        raise st.Invalid(f' "" is invalid: patch: {cause}', causes=[
+            {"reason": "FieldValueInvalid", "message": cause, "field": "patch"}])
+
+
 def _patch_precondition(patch_type: str, patch: Any) -> str | None:
     """The resourceVersion a patch itself demands (an optimistic-concurrency precondition)."""
     if patch_type == JSON_PATCH:
@@ -239,12 +261,16 @@ class ObjectStore:
     def _check_type_meta(kind: Kind, body: dict[str, Any]) -> None:
         api_version = body.get("apiVersion")
         body_kind = body.get("kind")
-        if api_version and api_version != kind.api_version or body_kind and body_kind != kind.kind:
+        if body_kind and body_kind != kind.kind:
+            # the codec decodes the kind the body names, then fails to convert it into this one
+            version = str(api_version or "").rpartition("/")[2]
+            internal = kind.group.split(".")[0] or "core"
             raise st.BadRequest(
-                f"the API version in the data ({api_version}) does not match the expected API "
-                f"version ({kind.api_version})" if api_version != kind.api_version else
-                f"the kind in the data ({body_kind}) does not match the expected kind ({kind.kind})"
-            )
+                f'{body_kind} in version "{version}" cannot be handled as a {kind.kind}: '
+                f"converting ({version}.{body_kind}) to ({internal}.{kind.kind}): unknown conversion")
+        if api_version and api_version != kind.api_version:
+            raise st.BadRequest(f"the API version in the data ({api_version}) does not match the "
+                                f"expected API version ({kind.api_version})")
         body["apiVersion"] = kind.api_version
         body["kind"] = kind.kind
 
@@ -438,7 +464,16 @@ class ObjectStore:
         want = meta.get("resourceVersion")
         want_rev = parse_resource_version(str(want)) if want else 0
         for _ in range(CONFLICT_RETRIES):
-            kv = await self._get_kv(kind, namespace, name)
+            kv = await self.store.get(objects.object_key(kind, namespace, name))
+            if kv is None:
+                if subresource or not strategy_for(kind).allow_create_on_update:
+                    raise st.not_found(kind.plural, name, kind.group)
+                try:  # AllowCreateOnUpdate: a PUT of a missing object creates it
+                    return await self.create(kind, namespace, dict(body), opts)
+                except st.AlreadyExists:
+                    continue
+            if not want_rev and not write_strategy_for(kind, subresource).allow_unconditional_update:
+                raise _resource_version_required(kind, name)
             if want_rev and want_rev != kv.mod_revision:
                 raise st.conflict(kind.plural, name, st.STALE_OBJECT, kind.group)
             try:
@@ -472,18 +507,11 @@ class ObjectStore:
         old_dict = objects.decode(old_data)
         old: Any = msgspec.convert(old_dict, kind.type)
         self._keep_system_meta(new.metadata, old.metadata)
-        if subresource == "finalize":
-            # namespaces/finalize changes spec.finalizers and nothing else
-            finalizers = new.spec.finalizers if new.spec else None
-            new = old
-            if new.spec is not None:
-                new.spec.finalizers = finalizers
-            errors: list[FieldError] = []
-        else:
-            # /status has a strategy of its own (what it keeps, how it validates)
-            strategy = status_strategy_for(kind) if subresource == "status" else strategy_for(kind)
-            strategy.prepare_for_update(new, old)
-            errors = strategy.validate_update(new, old)
+        # /status and other subresources have strategies of their own (what they keep, how
+        # they validate)
+        strategy = write_strategy_for(kind, subresource)
+        strategy.prepare_for_update(new, old)
+        errors = strategy.validate_update(new, old)
         if errors:
             raise _invalid(kind, name, errors)
         await self._admit(kind, namespace or "", new, old)
@@ -495,24 +523,14 @@ class ObjectStore:
         key = objects.object_key(kind, namespace, name)
         if opts.dry_run:
             return WriteResult(data=objects.with_resource_version(data, kv.mod_revision))
-        meta = new.metadata
         with translated(kind, name, "update"):
-            if meta.deletion_timestamp and not meta.finalizers and self._deletion_complete(kind, new):
+            if strategy_for(kind).delete_during_update(new, old):
                 await self.store.delete(key, kv.mod_revision)  # the last finalizer went: so does the object
                 result = WriteResult(data=data)
                 await self._removed(kind, result.obj)
                 return result
             revision = await self.store.update(key, data, kv.mod_revision)
         return WriteResult(data=objects.with_resource_version(data, revision))
-
-    @staticmethod
-    def _deletion_complete(kind: Kind, obj: Any) -> bool:
-        """Whether an object marked for deletion can go now that its finalizers are gone."""
-        if kind.kind == "Namespace":
-            return not (obj.spec and obj.spec.finalizers)
-        if kind.kind == "Pod":
-            return obj.metadata.deletion_grace_period_seconds == 0
-        return True
 
     @staticmethod
     def _keep_system_meta(new: Any, old: Any) -> None:
@@ -593,7 +611,9 @@ class ObjectStore:
             if patch_type == MERGE_PATCH:
                 return apply_merge_patch(current, patch), False
             if patch_type == STRATEGIC_PATCH:
-                return apply_strategic_merge_patch(current, patch, kind.definition), False
+                patched = apply_strategic_merge_patch(current, patch, kind.definition)
+                _check_restorable(kind, patched, patch)
+                return patched, False
             self._check_apply_body(kind, patch)
             return server_side_apply(
                 current, patch, manager=opts.field_manager, force=opts.force,
@@ -657,90 +677,72 @@ class ObjectStore:
         self, kind: Kind, namespace: str | None, name: str, kv: Any,
         options: dict[str, Any], opts: WriteOptions,
     ) -> WriteResult:
+        """store.go Delete: mark the object (grace period, finalizers) or remove it now."""
+        strategy = strategy_for(kind)
+        if name in strategy.protected_names:
+            qualified = f"{kind.plural}.{kind.group}" if kind.group else kind.plural
+            raise st.Forbidden(f'{qualified} "{name}" is forbidden: {strategy.protected_reason}',
+                               name=name, group=kind.group, kind=kind.plural)
         current = objects.decode(objects.with_resource_version(kv.value, kv.mod_revision))
         obj: Any = msgspec.convert(current, kind.type)
         meta = obj.metadata
-        if kind.kind == "Namespace" and name in PROTECTED_NAMESPACES:
-            raise st.Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted', name=name, kind="namespaces")
-        pre = options.get("preconditions") or {}
-        if pre.get("uid") and pre["uid"] != meta.uid:
-            raise st.conflict(kind.plural, name, f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: {meta.uid}", kind.group)
-        if pre.get("resourceVersion") and str(pre["resourceVersion"]) != str(kv.mod_revision):
-            raise st.conflict(kind.plural, name, f"Precondition failed: ResourceVersion in precondition: {pre['resourceVersion']}, ResourceVersion in meta: {kv.mod_revision}", kind.group)
-        finalizers = list(meta.finalizers or [])
-        policy = options.get("propagationPolicy")
-        if options.get("orphanDependents") is True:
-            policy = "Orphan"
-        if policy == "Orphan" and "orphan" not in finalizers:
-            finalizers.append("orphan")
-        elif policy == "Foreground" and "foregroundDeletion" not in finalizers:
-            finalizers.append("foregroundDeletion")
-        grace = self._grace_period(kind, obj, options)
+        _check_preconditions(kind, name, meta.uid, kv.mod_revision, options)
+        at = now()
+        decision = deletion.before_delete(strategy, obj, deletion.requested_grace(options), at)
+        if decision.pending:  # a grace period runs already: nothing changes
+            return self._deleted_result(kind, strategy, current)
+        meta.finalizers = deletion.gc_finalizers(list(meta.finalizers or []), options) or None
         key = objects.object_key(kind, namespace, name)
-        graceful = grace > 0 or finalizers or kind.kind == "Namespace"
-        if not graceful:
-            return await self._delete_now(kind, key, kv, current, opts)
-        if meta.deletion_timestamp:
-            # Already terminating: only a shorter grace period changes anything.
-            old_grace = meta.deletion_grace_period_seconds or 0
-            if grace >= old_grace and finalizers == (meta.finalizers or []):
-                return WriteResult(current, 200 if kind.kind in RETURNS_DELETED_OBJECT else 202)
-        at = now() + dt.timedelta(seconds=grace)
-        if not meta.deletion_timestamp or grace < (meta.deletion_grace_period_seconds or 0):
-            meta.deletion_timestamp = rfc3339(at)
-            meta.deletion_grace_period_seconds = grace
-        meta.finalizers = finalizers or None
-        if kind.kind == "Namespace" and obj.status is not None:
-            obj.status.phase = "Terminating"
-        elif kind.kind == "Namespace":
-            from kubelite.api.types.core_v1 import NamespaceStatus
-
-            obj.status = NamespaceStatus(phase="Terminating")
-        if kind.kind == "Pod" and grace == 0 and not finalizers:
-            # force deletion of a pod: gone at once
-            return await self._delete_now(kind, key, kv, current, opts)
+        held = bool(meta.finalizers) or strategy.pending_finalizers(obj)
+        if not held and not (decision.graceful and meta.deletion_grace_period_seconds):
+            # a graceful kind deleted with no grace answers as marked (Kubernetes writes the
+            # mark, then deletes: the mark alone is skipped here, one write instead of two)
+            marked = objects.to_dict(obj) if decision.graceful else None
+            return await self._delete_now(kind, strategy, key, kv, current, opts, marked)
+        if not decision.graceful:
+            deletion.mark_as_deleting(obj, at)
+        strategy.prepare_for_delete(obj)
         data = objects.encode_for_store(obj)
-        if opts.dry_run:
-            return WriteResult(data=objects.with_resource_version(data, kv.mod_revision))
+        # 202 only where Kubernetes keeps it, for an explicit orphanDependents=false
+        code = 202 if options.get("orphanDependents") is False else 200
+        if opts.dry_run or data == kv.value:  # a repeated delete changes nothing: no new revision
+            return WriteResult(code=code, data=objects.with_resource_version(data, kv.mod_revision))
         revision = await self.store.update(key, data, kv.mod_revision)
-        return WriteResult(data=objects.with_resource_version(data, revision))
+        return WriteResult(code=code, data=objects.with_resource_version(data, revision))
 
-    async def _delete_now(self, kind: Kind, key: str, kv: Any, current: dict[str, Any],
-                          opts: WriteOptions) -> WriteResult:
-        """Remove the object from the store at once (no grace, no finalizers left)."""
+    async def _delete_now(self, kind: Kind, strategy: Strategy, key: str, kv: Any,
+                          current: dict[str, Any], opts: WriteOptions,
+                          marked: dict[str, Any] | None = None) -> WriteResult:
+        """Remove the object from the store at once (no grace, no finalizers left); `marked`
+        is what to answer with instead of the stored object (it has deletionTimestamp)."""
         if opts.dry_run:
-            return self._deleted_result(kind, current)
+            return self._deleted_result(kind, strategy, marked or current)
         deleted = await self.store.delete(key, kv.mod_revision)
         last = objects.decode(objects.with_resource_version(deleted.value, deleted.mod_revision))
         await self._removed(kind, last)
-        return self._deleted_result(kind, last)
+        if marked is not None:
+            marked["metadata"]["resourceVersion"] = last["metadata"].get("resourceVersion")
+        return self._deleted_result(kind, strategy, marked or last)
 
     @staticmethod
-    def _deleted_result(kind: Kind, last: dict[str, Any]) -> WriteResult:
-        if kind.kind in RETURNS_DELETED_OBJECT:
+    def _deleted_result(kind: Kind, strategy: Strategy, last: dict[str, Any]) -> WriteResult:
+        """finalizeDelete: the object itself where the kind says so (ReturnDeletedObject),
+        else a Success Status naming it."""
+        if strategy.return_deleted_object:
             return WriteResult(last, 200)
         meta = last.get("metadata", {})
         body = st.success_status(meta.get("name", ""), kind.group, kind.plural, meta.get("uid", ""))
         return WriteResult(last, 200, body=body)
 
-    @staticmethod
-    def _grace_period(kind: Kind, obj: Any, options: dict[str, Any]) -> int:
-        if kind.kind != "Pod":
-            return 0
-        spec, status = obj.spec, obj.status
-        if spec is None or not spec.node_name:
-            return 0  # never bound to a node: nothing to stop
-        if status is not None and status.phase in ("Succeeded", "Failed"):
-            return 0
-        requested = options.get("gracePeriodSeconds")
-        if requested is not None:
-            try:
-                value = int(requested)
-            except (TypeError, ValueError, OverflowError):
-                raise st.BadRequest(f"invalid gracePeriodSeconds {requested!r}") from None
-            # A grace period of 0 without force still gives the kubelet a moment (1 s).
-            return max(value, 0)
-        return spec.termination_grace_period_seconds if spec.termination_grace_period_seconds is not None else 30
+
+def _check_preconditions(kind: Kind, name: str, uid: str | None, revision: int,
+                         options: dict[str, Any]) -> None:
+    """DeleteOptions.preconditions: the uid and resourceVersion the client saw."""
+    pre = options.get("preconditions") or {}
+    if pre.get("uid") and pre["uid"] != uid:
+        raise st.conflict(kind.plural, name, f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: {uid}", kind.group)
+    if pre.get("resourceVersion") and str(pre["resourceVersion"]) != str(revision):
+        raise st.conflict(kind.plural, name, f"Precondition failed: ResourceVersion in precondition: {pre['resourceVersion']}, ResourceVersion in meta: {revision}", kind.group)
 
 
 def kind_of(api_version: str, kind: str) -> Kind | None:

@@ -19,6 +19,9 @@ from kubelite.apiserver.admission_noderestriction import NodeRestriction
 from kubelite.apiserver.admission_quota import LIMIT_RANGES, RESOURCE_QUOTAS, admission_plugins
 from kubelite.apiserver.advertise import advertise_address
 from kubelite.apiserver.app import build_app
+from kubelite.apiserver.audit import Auditor
+from kubelite.apiserver.audit import policy as audit_policy
+from kubelite.apiserver.audit.writer import AuditWriter
 from kubelite.apiserver.auth import TokenAuthenticator
 from kubelite.apiserver.authz import bootstrap as rbac_bootstrap
 from kubelite.apiserver.authz.chain import AuthorizerChain
@@ -26,8 +29,10 @@ from kubelite.apiserver.authz.escalation import RbacEscalation
 from kubelite.apiserver.authz.node import NodeAuthorizer
 from kubelite.apiserver.authz.node_feed import NodeGraphFeed
 from kubelite.apiserver.authz.node_graph import NodeGraph
+from kubelite.apiserver.bound_objects import BoundObjects
 from kubelite.apiserver.certs import apiserver_hosts, ensure_serving_cert
 from kubelite.apiserver.controller_process import ControllerManagerProcess
+from kubelite.apiserver.encryption import Encryption
 from kubelite.apiserver.events import EventReaper
 from kubelite.apiserver.handlers import ResourceHandlers
 from kubelite.apiserver.ipalloc import ServiceAllocator
@@ -84,6 +89,13 @@ class ServerConfig:
     # on once RBAC enforces (its bootstrap role is api/rbac/bootstrap_components.py's).
     component_identities: bool = False
     pod_security: PodSecurityConfig = field(default_factory=PodSecurityConfig)
+    secrets_encryption: bool = True  # k3s' --secrets-encryption, on for new clusters here
+    encryption_provider_config: str = ""  # kube-apiserver's --encryption-provider-config
+    audit_policy_file: str = ""
+    audit_log_path: str = ""  # "-": standard output
+    audit_log_maxsize: int = 0  # megabytes (0: 100)
+    audit_log_maxbackup: int = 0  # 0: keep every backup
+    audit_log_maxage: int = 0  # days (0: no limit)
 
     @property
     def host(self) -> str:
@@ -117,6 +129,8 @@ class ApiServer:
         self._kubernetes_service: KubernetesServiceController | None = None
         self.join: JoinService | None = None
         self.authorizer: AuthorizerChain | None = None
+        self.encryption: Encryption | None = None
+        self.audit = audit_from(config)
 
     @property
     def url(self) -> str:
@@ -134,6 +148,9 @@ class ApiServer:
         cfg = self.config
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = open_store(cfg.datastore_endpoint, str(cfg.data_dir))
+        self.encryption = Encryption.setup(cfg.data_dir, cfg.secrets_encryption, cfg.encryption_provider_config)
+        if self.encryption is not None:  # between the backend and everything that reads values
+            self.store = self.encryption.wrap(self.store)
         await self.store.start()
         self.cache = WatchCache(self.store)
         await self.cache.start()
@@ -171,6 +188,10 @@ class ApiServer:
         await self.node_graph_feed.start(self.cache)
         await self.pod_security.start(self.cache)
         self.authenticator = TokenAuthenticator(cfg.data_dir / "auth") if cfg.tls else None
+        if self.authenticator is not None:
+            self.bound_objects = BoundObjects(timed)
+            await self.bound_objects.start(self.cache)
+            self.authenticator.bound = self.bound_objects
         self.join = JoinService(cfg.data_dir, cfg.data_dir / "tls", cfg.token) if cfg.tls else None
         self.proxy = KubeletProxy(self.objects, cfg.data_dir / "tls") if cfg.tls else None
         self.metrics_api = MetricsApi(self.objects, cfg.data_dir / "tls" if cfg.tls else None)
@@ -185,7 +206,11 @@ class ApiServer:
             join=self.join,
             authorizer=self.authorizer,
             guards=[self.node_restriction.guard],
+            encryption=self.encryption,
+            audit=self.audit,
         )
+        if self.audit is not None:
+            self.audit.start()
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
         ssl_ctx = None
@@ -324,12 +349,16 @@ class ApiServer:
                 await self.authorizer.rbac.stop()
             await self.node_graph_feed.stop()
             await self.pod_security.stop()
+            if self.authenticator is not None:
+                await self.bound_objects.stop()
         if self.cache:  # ends every watch, so the listener need not wait for them to close
             await self.cache.stop()
         if self._runner:
             await self._runner.cleanup()
         if self.socket_path is not None:
             self.socket_path.unlink(missing_ok=True)
+        if self.audit is not None:  # after the listener: the last requests' events are written
+            self.audit.close()
         if self.proxy is not None:
             await self.proxy.close()
         if self.metrics_api is not None:
@@ -343,3 +372,12 @@ class ApiServer:
             await stop.wait()
         finally:
             await self.stop()
+
+
+def audit_from(config: ServerConfig) -> Auditor | None:
+    """The audit log the flags ask for: both a policy and a path, as kube-apiserver needs."""
+    if not config.audit_policy_file or not config.audit_log_path:
+        return None
+    writer = AuditWriter(config.audit_log_path, config.audit_log_maxsize, config.audit_log_maxbackup,
+                         config.audit_log_maxage)
+    return Auditor(audit_policy.load(Path(config.audit_policy_file)), writer)

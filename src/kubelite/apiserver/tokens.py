@@ -17,7 +17,7 @@ import os
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,19 +32,22 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from kubelite.api import status as st
 from kubelite.api.registry import by_resource
 from kubelite.apiserver import objects
-from kubelite.apiserver.decoding import check_shape
 
 if TYPE_CHECKING:
-    from aiohttp import web
 
     from kubelite.apiserver.handlers import ResourceHandlers
-    from kubelite.apiserver.paths import ResourcePath
     from kubelite.apiserver.rest import ObjectStore
 
 ISSUER = "https://kubernetes.default.svc.cluster.local"
 API_AUDIENCES = (ISSUER,)  # the API server accepts tokens meant for one of these
 KEY_FILE = "service-account.key"
 DEFAULT_EXPIRATION = 3600  # TokenRequestSpec.expirationSeconds default
+# --service-account-extend-token-expiration (default true): a pod-bound token asked for with
+# this lifetime (the kube-api-access volume's) is valid for a year, and carries `warnafter`
+# the requested lifetime after issue; the answer still names the requested expiry, so the
+# kubelet refreshes it as usual.
+WARN_ONLY_EXPIRATION = 3607
+EXTENDED_EXPIRATION = 365 * 24 * 3600
 MIN_EXPIRATION = 600
 MAX_EXPIRATION = 1 << 32
 SA_PREFIX = "system:serviceaccount:"
@@ -90,6 +93,9 @@ class TokenSubject:
     pod_uid: str = ""
     node_name: str = ""
     token_id: str = ""
+    secret_name: str = ""
+    secret_uid: str = ""
+    node_uid: str = ""
 
     @property
     def username(self) -> str:
@@ -129,8 +135,9 @@ class TokenIssuer:
         return signing_input + "." + _b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
 
     def issue(self, subject: TokenSubject, audiences: list[str], expiration_seconds: int,
-              now: float | None = None, node_uid: str = "") -> tuple[str, int]:
-        """A token for `subject`; returns it and its expiry (seconds since the epoch)."""
+              now: float | None = None, node_uid: str = "", warn_after: int = 0) -> tuple[str, int]:
+        """A token for `subject`; returns it and its expiry (seconds since the epoch).
+        `warn_after`: the lifetime asked for, when the server extended it (the `warnafter` claim)."""
         issued = int(now if now is not None else time.time())
         expires = issued + expiration_seconds
         private: dict[str, Any] = {
@@ -139,8 +146,12 @@ class TokenIssuer:
         }
         if subject.pod_name:
             private["pod"] = {"name": subject.pod_name, "uid": subject.pod_uid}
+        if subject.secret_name:
+            private["secret"] = {"name": subject.secret_name, "uid": subject.secret_uid}
         if subject.node_name:
-            private["node"] = {"name": subject.node_name, "uid": node_uid}
+            private["node"] = {"name": subject.node_name, "uid": node_uid or subject.node_uid}
+        if warn_after:
+            private["warnafter"] = issued + warn_after
         claims = {
             "aud": list(audiences), "exp": expires, "iat": issued, "iss": self.issuer,
             "jti": subject.token_id or str(uuid.uuid4()), "kubernetes.io": private,
@@ -202,12 +213,14 @@ def subject_of(claims: dict[str, Any]) -> TokenSubject | None:
     sa = private.get("serviceaccount") or {}
     pod = private.get("pod") or {}
     node = private.get("node") or {}
+    secret = private.get("secret") or {}
     namespace = str(private.get("namespace") or "")
     if sub != f"{SA_PREFIX}{namespace}:{sa.get('name', '')}":
         return None
     return TokenSubject(namespace, str(sa.get("name", "")), str(sa.get("uid", "")),
                         str(pod.get("name", "")), str(pod.get("uid", "")),
-                        str(node.get("name", "")), str(claims.get("jti", "")))
+                        str(node.get("name", "")), str(claims.get("jti", "")),
+                        str(secret.get("name", "")), str(secret.get("uid", "")), str(node.get("uid", "")))
 
 
 # -- the TokenRequest API ---------------------------------------------------------------------
@@ -270,9 +283,13 @@ async def create_token(store: ObjectStore, issuer: TokenIssuer, namespace: str, 
     ref = spec.get("boundObjectRef")
     if ref:
         subject, node_uid = await _bind(store, subject, ref)
-    token, expires = issuer.issue(subject, audiences, seconds, now, node_uid)
+    lifetime, warn_after = seconds, 0
+    if seconds == WARN_ONLY_EXPIRATION and subject.pod_name and set(audiences) <= set(issuer.audiences):
+        lifetime, warn_after = EXTENDED_EXPIRATION, seconds
+    token, _ = issuer.issue(subject, audiences, lifetime, now, node_uid, warn_after)
     spec.update(audiences=audiences, expirationSeconds=seconds)
     issued = int(now if now is not None else time.time())
+    expires = issued + seconds
     return {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
             "metadata": {"name": name, "namespace": namespace,
                          "creationTimestamp": _rfc3339(issued)},
@@ -294,7 +311,7 @@ async def _bind(store: ObjectStore, subject: TokenSubject, ref: dict[str, Any]
                           f"the UID in record. The object might have been deleted and then "
                           f"recreated", name=ref_name, kind=kind.lower() + "s")
     if kind != "Pod":
-        return subject, ""
+        return replace(subject, secret_name=ref_name, secret_uid=uid), ""
     spec = obj.get("spec") or {}
     if (spec.get("serviceAccountName") or "default") != subject.name:
         raise st.BadRequest(f'cannot bind token for serviceaccount "{subject.name}" to pod '
@@ -309,14 +326,3 @@ async def _bind(store: ObjectStore, subject: TokenSubject, ref: dict[str, Any]
     bound = TokenSubject(subject.namespace, subject.name, subject.uid, ref_name, uid, node_name,
                          subject.token_id)
     return bound, node_uid
-
-
-async def serve_token_request(handlers: ResourceHandlers, request: web.Request,
-                              path: ResourcePath) -> dict[str, Any]:
-    """POST serviceaccounts/NAME/token."""
-    if request.method != "POST":
-        raise st.MethodNotAllowed("the server does not allow this method on the requested resource")
-    assert path.name is not None and path.namespace is not None
-    body = await handlers._object_body(request)
-    check_shape(body, TOKEN_REQUEST)
-    return await create_token(handlers.store, issuer_of(handlers), path.namespace, path.name, body)

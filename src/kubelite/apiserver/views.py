@@ -27,6 +27,7 @@ from kubelite.api.tables import table
 from kubelite.apiserver import objects
 from kubelite.apiserver.handlers import RESOURCE, WATCH, ResourceHandlers, json_response
 from kubelite.apiserver.negotiation import decode_body, media_type, wants_table
+from kubelite.apiserver.paths import ResourcePath
 from kubelite.apiserver.query import query_int64
 from kubelite.apiserver.rest import JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, WriteResult
 from kubelite.apiserver.watch import serve_watch
@@ -73,22 +74,22 @@ class View:
             assert name is not None
             return self._one(request, await self.store.get(self.stored, namespace, name))
         if verb == "create":
-            body = await self.handlers._object_body(request)
+            body = await self.handlers.object_body(request, ResourcePath(self.served, namespace, name, None))
             self._check_type(body)
             result = await self.store.create(self.stored, namespace, self.conv.to_storage(body),
-                                             self.handlers._options(request))
+                                             self.handlers.write_options(request))
             return self._respond(request, result)
         assert name is not None
         if verb == "update":
-            body = await self.handlers._object_body(request)
+            body = await self.handlers.object_body(request, ResourcePath(self.served, namespace, name, None))
             self._check_type(body)
             result = await self.store.update(self.stored, namespace, name, self.conv.to_storage(body),
-                                             self.handlers._options(request))
+                                             self.handlers.write_options(request))
             return self._respond(request, result)
         if verb == "patch":
             return await self._patch(request, namespace, name)
         options = await self.handlers._delete_options(request)
-        result = await self.store.delete(self.stored, namespace, name, options, self.handlers._options(request))
+        result = await self.store.delete(self.stored, namespace, name, options, self.handlers.write_options(request))
         return self._respond(request, result)
 
     def _check_type(self, body: dict[str, Any]) -> None:
@@ -187,7 +188,7 @@ class View:
         if not isinstance(patched, dict):
             raise st.BadRequest("the patch must produce a JSON object")
         result = await self.store.update(self.stored, namespace, name, self.conv.to_storage(patched),
-                                         self.handlers._options(request))
+                                         self.handlers.write_options(request))
         return self._respond(request, result)
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from kubelite.cli.shutdown import Shutdown
 from kubelite.kubelet import eviction
-from kubelite.kubelet.config import DEFAULT_DATA_DIR, DEFAULT_KUBELET_PORT, AgentConfig
+from kubelite.kubelet.config import DEFAULT_DATA_DIR, DEFAULT_KUBELET_PORT, MAX_PODS, AgentConfig
 
 if TYPE_CHECKING:
     from kubelite.apiserver.server import ApiServer
@@ -70,6 +70,9 @@ def _agent_flags(p: argparse.ArgumentParser, *, standalone: bool) -> None:
     p.add_argument("--node-lease-duration-seconds", type=int, default=40,
                    help="the node Lease's duration; the agent renews it every quarter of that "
                         "(the kubelet's nodeLeaseDurationSeconds; default %(default)s)")
+    p.add_argument("--max-pods", type=int, default=MAX_PODS,
+                   help="the number of pods this node can run: its `pods` capacity, enforced when "
+                        "the agent admits a pod (the kubelet's --max-pods; default %(default)s)")
     p.add_argument("--cleanup", action="store_true",
                    help="remove this cluster's containers, sandboxes, bridge and cgroups, then exit")
 
@@ -116,6 +119,7 @@ def config_from_args(args: argparse.Namespace, *, server: str = "", token_file: 
         nodeport_addresses=[a.strip() for a in args.nodeport_addresses.split(",") if a.strip()],
         pod_cidr=args.pod_cidr,
         node_lease_duration=args.node_lease_duration_seconds,
+        max_pods=args.max_pods,
         **eviction.config_kwargs(args),
     )
 

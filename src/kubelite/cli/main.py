@@ -56,6 +56,16 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--event-ttl", type=float, default=3600.0, help="seconds events are kept (default %(default)s)")
     p.add_argument("--service-cidr", default="10.43.0.0/16", help="ClusterIP range of Services (default %(default)s)")
     controller_manager.add_settings_flags(p)
+    p.add_argument("--secrets-encryption", action=argparse.BooleanOptionalAction, default=True,
+                   help="encrypt Secrets at rest with a key made in DATA_DIR/cred/ (default: on; "
+                   "--no-secrets-encryption writes new ones in clear, old ones stay readable)")
+    p.add_argument("--encryption-provider-config", default="", help="an EncryptionConfiguration file to use "
+                   "instead of DATA_DIR/cred/encryption-config.json (kube-apiserver's flag)")
+    p.add_argument("--audit-policy-file", default="", help="an audit.k8s.io/v1 Policy: which requests the audit log records")
+    p.add_argument("--audit-log-path", default="", help="the audit log (JSON lines; '-' for standard output)")
+    p.add_argument("--audit-log-maxsize", type=int, default=0, help="megabytes before the audit log is rotated (default 100)")
+    p.add_argument("--audit-log-maxbackup", type=int, default=0, help="rotated audit logs kept (default: all)")
+    p.add_argument("--audit-log-maxage", type=int, default=0, help="days rotated audit logs are kept (default: no limit)")
     p.add_argument("--service-node-port-range", default="30000-32767", help="port range of NodePort Services (default %(default)s)")
     p.add_argument("--admission-control-config-file", "--pod-security-admission-config-file", dest="admission_config",
                    default="", help="an AdmissionConfiguration (or PodSecurityConfiguration) file: PodSecurity's "
@@ -75,11 +85,21 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("pod", metavar="NAMESPACE/POD")
     explain.add_argument("--kubeconfig", default=None)
 
-    from kubelite.cli import agent, controller_manager, images, kubeconfig, sim_nodes, token, top
+    from kubelite.cli import (
+        agent,
+        controller_manager,
+        images,
+        kubeconfig,
+        secrets_encrypt,
+        sim_nodes,
+        token,
+        top,
+    )
 
     kubeconfig.add_parser(sub)
     agent.add_parser(sub)
     token.add_parser(sub)
+    secrets_encrypt.add_parser(sub)
     controller_manager.add_parser(sub)
     images.add_parser(sub)
     sim_nodes.add_parser(sub)
@@ -107,6 +127,13 @@ async def _run_server(args: argparse.Namespace) -> int:
         node_monitor_period=args.node_monitor_period,
         pod_eviction_timeout=args.pod_eviction_timeout,
         terminated_pod_gc_threshold=args.terminated_pod_gc_threshold,
+        secrets_encryption=args.secrets_encryption,
+        encryption_provider_config=args.encryption_provider_config,
+        audit_policy_file=args.audit_policy_file,
+        audit_log_path=args.audit_log_path,
+        audit_log_maxsize=args.audit_log_maxsize,
+        audit_log_maxbackup=args.audit_log_maxbackup,
+        audit_log_maxage=args.audit_log_maxage,
     )
     if args.admission_config:
         from kubelite.apiserver import podsecurity_config
@@ -179,6 +206,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from kubelite.cli import token
 
         return token.run(args)
+    if args.command == "secrets-encrypt":
+        from kubelite.cli import secrets_encrypt
+
+        return asyncio.run(secrets_encrypt.run(args))
     if args.command == "images":
         from kubelite.cli import images
 

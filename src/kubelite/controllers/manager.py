@@ -25,6 +25,7 @@ from kubelite.controllers.pvc_protection import PVCProtectionController, PVProte
 from kubelite.controllers.replicaset import ReplicaSetController
 from kubelite.controllers.resourcequota import ResourceQuotaController
 from kubelite.controllers.serviceaccount import ServiceAccountController
+from kubelite.controllers.serviceaccount_token import ServiceAccountTokenController
 from kubelite.controllers.settings import ControllerSettings
 from kubelite.controllers.shared import SharedInformers
 from kubelite.scheduler.scheduler import Scheduler
@@ -45,6 +46,7 @@ Factory = Callable[[ApiClient, ControllerSettings], Controller]
 CONTROLLERS: tuple[Factory, ...] = (
     lambda client, s: NamespaceController(client),
     lambda client, s: ServiceAccountController(client, _root_ca(s)),
+    lambda client, s: ServiceAccountTokenController(client, _root_ca(s)),
     lambda client, s: NodeIpamController(client, cluster_cidr=s.cluster_cidr),
     lambda client, s: EndpointsController(client),
     lambda client, s: EndpointSliceController(client),

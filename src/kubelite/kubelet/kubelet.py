@@ -16,6 +16,7 @@ from typing import Any
 
 from kubelite.client import ApiClient, Informer, QueueShutDown, WorkQueue
 from kubelite.kubelet import child_watcher, eviction, image_gc, stats
+from kubelite.kubelet.admission import PodAdmission, rejected_status
 from kubelite.kubelet.config import AgentConfig
 from kubelite.kubelet.events import EventRecorder
 from kubelite.kubelet.host_runtime import HostRuntime
@@ -60,6 +61,7 @@ class Kubelet:
         self.status = StatusManager(self.client)
         self.events = EventRecorder(self.client, config.node_name)
         self._pidfd_watcher = False
+        self.admission = PodAdmission(config.max_pods)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -211,6 +213,7 @@ class Kubelet:
     def _on_pod_deleted(self, pod: dict[str, Any]) -> None:
         uid = pod["metadata"]["uid"]
         self.pods.pop(uid, None)
+        self.admission.forget(uid)
         self.status.forget(uid)
         self.queue.add(uid)
 
@@ -253,6 +256,8 @@ class Kubelet:
             except QueueShutDown:
                 return
             try:
+                if self._refused(uid):
+                    continue
                 delay = await self.syncer.sync(uid, self.pods.get(uid))
             except asyncio.CancelledError:
                 raise
@@ -266,6 +271,22 @@ class Kubelet:
                     self.queue.add_after(uid, delay)
             finally:
                 self.queue.done(uid)
+
+    def _refused(self, uid: str) -> bool:
+        """Admission (--max-pods): a refused pod is reported Failed once and never run."""
+        pod = self.pods.get(uid)
+        if pod is None:
+            return False
+        first = uid not in self.admission.rejected
+        rejection = self.admission.check(uid, pod, self.pods)
+        if rejection is None:
+            return False
+        if first:
+            meta = pod["metadata"]
+            self.events.emit(pod, rejection.reason, rejection.message, warning=True)
+            self.status.set(uid, meta.get("namespace") or "default", meta["name"],
+                            rejected_status(pod, rejection))
+        return True
 
     async def _resync_loop(self) -> None:
         while True:

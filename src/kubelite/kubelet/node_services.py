@@ -24,6 +24,7 @@ from kubelite.network import NONE, LocalNode, PodNetwork, make_backend
 from kubelite.network import cleanup as network_cleanup
 from kubelite.proxy import ServiceProxy
 from kubelite.proxy.nft import NftError, delete_table
+from kubelite.proxy.ruleset import Scope
 from kubelite.service_ips import dns_service_ip
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,8 @@ def pod_network(client: ApiClient, config: AgentConfig, node_ip: str,
     if config.pod_network == NONE:
         return None
     local = local_node(config, node_ip, pod_cidr)
-    return PodNetwork(client, make_backend(config.pod_network, local), local)
+    loopback = Scope(node_ips=tuple(config.nodeport_addresses)).loopback_node_ports
+    return PodNetwork(client, make_backend(config.pod_network, local), local, localnet=loopback)
 
 
 async def remove_pod_network(config: AgentConfig) -> None:

@@ -159,6 +159,10 @@ class PodSyncer:
 
     # -- the reconcile step -----------------------------------------------------------------
 
+    def sandbox_info(self, uid: str) -> SandboxInfo | None:
+        """The pod's running sandbox (its namespaces), if it has one."""
+        return self._sandboxes.get(uid)
+
     async def sync(self, uid: str, pod: dict[str, Any] | None) -> float | None:
         """Make the machine match the pod; return seconds until the next sync is wanted."""
         if pod is None:

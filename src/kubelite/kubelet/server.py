@@ -19,6 +19,7 @@ from pathlib import Path
 from aiohttp import web
 
 from kubelite.client.streams import channels, status
+from kubelite.client.streams.spdy_conn import is_spdy_upgrade
 from kubelite.kubelet.server_auth import (
     Caller,
     WebhookAuth,
@@ -28,6 +29,8 @@ from kubelite.kubelet.server_auth import (
 )
 from kubelite.kubelet.server_backend import LogOptions, Process, StreamBackend
 from kubelite.kubelet.server_exec import serve_process
+from kubelite.kubelet.server_portforward import PROTOCOL as PORT_FORWARD_PROTOCOL
+from kubelite.kubelet.server_portforward import PortForwardSession, negotiate
 from kubelite.kubelet.server_tls import (
     API_SERVER_CLIENT_CN,
     ensure_serving_cert,
@@ -112,6 +115,8 @@ class KubeletServer:
         for method in ("GET", "POST"):
             r.add_route(method, "/exec/{namespace}/{pod}/{container}", self._exec)
             r.add_route(method, "/attach/{namespace}/{pod}/{container}", self._attach)
+            r.add_route(method, "/portForward/{namespace}/{pod}", self._port_forward)
+            r.add_route(method, "/portForward/{namespace}/{pod}/{uid}", self._port_forward)
         self._runner: web.AppRunner | None = None
 
     def add_route(self, method: str, path: str, handler: Handler) -> None:
@@ -271,3 +276,22 @@ class KubeletServer:
         await serve_process(ws, process, stdin=stdin, stdout=stdout, stderr=stderr,
                             kill_on_disconnect=command is not None, command=command)
         return ws
+
+    async def _port_forward(self, request: web.Request) -> web.StreamResponse:
+        """SPDY/3.1 portforward.k8s.io (the API server tunnels kubectl's WebSocket into it)."""
+        if not is_spdy_upgrade(request):
+            raise HttpError(400, "BadRequest", "Upgrade request required: this kubelet speaks SPDY/3.1 "
+                            f"({PORT_FORWARD_PROTOCOL}) for port-forward")
+        if not negotiate(request):
+            offered = request.headers.getall("X-Stream-Protocol-Version", [])
+            raise HttpError(403, "Forbidden", f"unable to upgrade: unable to negotiate protocol: client "
+                            f"supports {offered}, server supports [{PORT_FORWARD_PROTOCOL}]")
+        m = request.match_info
+        try:
+            target = self.backend.port_forward(m["namespace"], m["pod"])
+        except LookupError:
+            raise HttpError(404, "NotFound", "pod does not exist") from None
+        session = PortForwardSession(request, target.dial, target.sandbox_id)
+        response = await session.accept(PORT_FORWARD_PROTOCOL)
+        await session.serve()
+        return response

@@ -9,7 +9,8 @@ is what `kubectl` prints after `Error from server (...)`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -53,6 +54,15 @@ class LogOptions:
     limit_bytes: int | None = None
 
 
+@dataclass(frozen=True)
+class PortForwardTarget:
+    """Where a pod's port-forward connects: `dial(port)` gives a socket to localhost:port in
+    the pod's network namespace (raising with the runtime's message when nothing listens)."""
+
+    sandbox_id: str
+    dial: Callable[[int], Awaitable[socket.socket]]
+
+
 class StreamBackend(Protocol):
     def container_logs(
         self, namespace: str, pod: str, container: str, *, follow: bool, previous: bool,
@@ -70,3 +80,7 @@ class StreamBackend(Protocol):
     async def attach(
         self, namespace: str, pod: str, container: str, *, tty: bool, stdin: bool
     ) -> Process: ...
+
+    def port_forward(self, namespace: str, pod: str) -> PortForwardTarget:
+        """The pod's port-forward target; LookupError if the pod is not on this node."""
+        ...

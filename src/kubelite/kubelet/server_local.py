@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kubelite.kubelet.logs import stream_log
-from kubelite.kubelet.server_backend import LogOptions, Process
+from kubelite.kubelet.server_backend import LogOptions, PortForwardTarget, Process
+from kubelite.runtime.netns_dial import dial
 
 CHUNK = 32 * 1024
 
@@ -230,3 +231,10 @@ class LocalProcessBackend:
                 f'exec failed: unable to start container process: exec: "{command[0]}": '
                 "executable file not found in $PATH") from e
         return PipeProcess(proc)
+
+    def port_forward(self, namespace: str, pod: str) -> PortForwardTarget:
+        """This host's localhost, for a pod that has any container here."""
+        if not any(key[:2] == (namespace, pod) for key in self.containers):
+            raise LookupError(f'pod "{pod}" is not available')
+        sandbox_id = f"{namespace}_{pod}"
+        return PortForwardTarget(sandbox_id, lambda port: dial(None, sandbox_id, port))

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 from kubelite.kubelet.logs import stream_log
 from kubelite.kubelet.records import ContainerRecord
 from kubelite.kubelet.safepath import UnsafePathError
-from kubelite.kubelet.server_backend import LogOptions
+from kubelite.kubelet.server_backend import LogOptions, PortForwardTarget
 from kubelite.kubelet.tar_in_root import has_tar
 from kubelite.kubelet.tarcopy import TarProcess, parse_tar_command
 from kubelite.runtime.attach import AttachSession
 from kubelite.runtime.exec import ExecSession
+from kubelite.runtime.netns_dial import dial
 from kubelite.runtime.oci import OciError
 
 if TYPE_CHECKING:
@@ -206,3 +207,18 @@ class RuntimeStreamBackend:
         chunks = stream_log(rec.log_path, LogOptions(follow=True, tail_lines=0),
                             running=lambda: self._running(rec))
         return LogAttachProcess(chunks, lambda: self._running(rec))
+
+    def port_forward(self, namespace: str, pod: str) -> PortForwardTarget:
+        """localhost inside the pod's network namespace (the host's for hostNetwork pods),
+        as the CRI runtime's PortForward; the sandbox is looked up at each connection."""
+        uid = str(self._pod(namespace, pod)["metadata"]["uid"])
+        syncer = self.kubelet.syncer
+        assert syncer is not None
+
+        async def connect(port: int) -> Any:
+            sandbox = syncer.sandbox_info(uid)
+            if sandbox is None:
+                raise OSError(f'failed to find sandbox "{uid}" in store: not found')
+            return await dial(sandbox.netns, uid, port)
+
+        return PortForwardTarget(uid, connect)

@@ -45,9 +45,20 @@ class Backend(Protocol):
         """Make the kernel's state match `peers`: add, change and remove in place."""
         ...
 
+    async def peer_devices(self) -> list[str]:
+        """The interfaces (present now) through which this node's traffic to other nodes'
+        pods leaves and their answers come in."""
+        ...
+
     async def cleanup(self) -> None:
         """Remove everything the backend made (`--cleanup`)."""
         ...
+
+
+async def underlay_device(public_ip: str) -> list[str]:
+    """The interface holding the node's address, unless it is loopback (a single machine)."""
+    found = await iproute.device_of(public_ip)
+    return [found[0]] if found is not None and found[0] != "lo" else []
 
 
 async def underlying_mtu(public_ip: str) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from kubelite.network import iproute
-from kubelite.network.backend import LocalNode, underlying_mtu
+from kubelite.network.backend import LocalNode, underlay_device, underlying_mtu
 from kubelite.network.peers import (
     HOST_GW,
     Desired,
@@ -43,6 +43,9 @@ class HostGwBackend:
 
     async def start(self) -> None:
         """Nothing to adopt: routes left by the previous agent are diffed at reconcile."""
+
+    async def peer_devices(self) -> list[str]:
+        return await underlay_device(self.local.public_ip)
 
     async def current(self) -> frozenset[Route]:
         return frozenset(

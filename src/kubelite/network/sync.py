@@ -5,6 +5,10 @@ every add, update and delete; a loop then computes the full desired set from the
 cache and lets the backend diff it against the kernel. A periodic resync does the same without
 events, so drift (a route deleted by hand) is repaired, and a restarted agent converges from
 whatever its predecessor left. The node's own annotations are patched whenever they differ.
+With `localnet` (NodePorts answer on 127.0.0.1), every sync also sets `route_localnet` on the
+devices leading to other nodes (the vxlan device, or host-gw's LAN interface): a connection to
+127.0.0.1:NODEPORT whose endpoint is a pod on another node leaves through them with a loopback
+source until masqueraded, and its answers come back to 127.0.0.1 through them.
 `stop()` leaves devices, routes and rules in place: pods keep talking while the agent restarts.
 """
 
@@ -21,6 +25,7 @@ from kubelite.network.backend import Backend, LocalNode
 from kubelite.network.hostgw import HostGwBackend
 from kubelite.network.peers import HOST_GW, VXLAN, peers
 from kubelite.network.vxlan import VxlanBackend
+from kubelite.proxy.proxier import route_localnet
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +44,14 @@ class PodNetwork:
     """One node's share of the cluster's pod network."""
 
     def __init__(self, client: ApiClient, backend: Backend, local: LocalNode, *,
-                 resync: float = RESYNC_INTERVAL, batch_delay: float = 0.05) -> None:
+                 resync: float = RESYNC_INTERVAL, batch_delay: float = 0.05,
+                 localnet: bool = False) -> None:
         self.client = client
         self.backend = backend
         self.local = local
         self.resync = resync
         self.batch_delay = batch_delay
+        self.localnet = localnet
         self.nodes = Informer(client, "nodes", raw=True)
         self.syncs = 0
         self._dirty = asyncio.Event()
@@ -74,6 +81,9 @@ class PodNetwork:
         wanted = peers(self.nodes.list(), self.local.name, self.backend.kind,
                        self.local.pod_cidr, self.local.public_ip)
         await self.backend.reconcile(wanted)
+        if self.localnet:  # a device may have been (re)made: the setting goes with it
+            for device in await self.backend.peer_devices():
+                route_localnet(device)
         await self.publish()
         self.syncs += 1
 

@@ -68,6 +68,9 @@ class VxlanBackend:
         await self.ensure_device()
         await self.apply(vxlan_desired(peers))
 
+    async def peer_devices(self) -> list[str]:
+        return [self.dev] if await iproute.link_exists(self.dev) else []
+
     # -- the device -------------------------------------------------------------------------
 
     def _matches(self, link: dict[str, Any]) -> bool:

@@ -85,11 +85,19 @@ class AttachSession:
 
 
 async def attach(bundle_dir: str) -> AttachSession:
-    """Connect to the container's attach socket (raises OSError when there is none)."""
+    """Connect to the container's attach socket (raises OSError when there is none).
+
+    A unix socket address holds at most 107 bytes, which a bundle under a deep data dir
+    exceeds: the socket is reached through the bundle directory's descriptor instead
+    (`/proc/self/fd/N/attach`), whatever the directory's own path length."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     sock.setblocking(False)
     try:
-        await asyncio.get_running_loop().sock_connect(sock, os.path.join(bundle_dir, "attach"))
+        directory = os.open(bundle_dir, os.O_PATH | os.O_DIRECTORY)
+        try:
+            await asyncio.get_running_loop().sock_connect(sock, f"/proc/self/fd/{directory}/attach")
+        finally:
+            os.close(directory)
     except BaseException:
         sock.close()
         raise

@@ -2,9 +2,13 @@
 
 One Linux bridge per cluster on this machine; each pod gets a veth on it and an address from
 host-local IPAM in the node's pod CIDR. The bridge holds the first address of the CIDR (the
-pods' gateway). Pods get no default route: only the pod CIDR (on-link) and, when given, routes
-to the cluster CIDR (every node's pods, reached through the host and network/'s backends) and
-to the service CIDR via the gateway, so nothing a pod sends leaves the cluster.
+pods' gateway). Pods get the pod CIDR (on-link) and, when given, routes to the cluster CIDR
+(every node's pods, reached through the host and network/'s backends) and to the service CIDR
+via the gateway. With a service CIDR (a node of a cluster, as the agent always runs) they also
+get a default route via the gateway, as Kubernetes' pods do: a pod must answer clients
+anywhere (a NodePort with externalTrafficPolicy: Local keeps the client's address; one
+masqueraded to a node's LAN address comes from outside the cluster CIDR), and what it sends
+out of the cluster is masqueraded by the node (network/forwarding.py).
 
 We create the bridge and its address ourselves and call the bridge plugin with
 `isGateway: false`, because the plugin turns on `net.ipv4.ip_forward` whenever it acts as a
@@ -124,6 +128,7 @@ class CniNetwork:
             routes.append({"dst": str(cluster), "gw": self.gateway})
         if self.service_cidr:
             routes.append({"dst": self.service_cidr, "gw": self.gateway})
+            routes.append({"dst": "0.0.0.0/0", "gw": self.gateway})
         return {
             "cniVersion": CNI_VERSION,
             "name": self.network_name,

@@ -1,5 +1,5 @@
 """PodDisruptionBudgets: the disruption controller's counting, and the eviction subresource's
-decisions (apiserver/eviction.py) in Kubernetes' words."""
+decisions (apiserver/subresources/eviction.py) in Kubernetes' words."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from kubelite.api import status as st
-from kubelite.apiserver.eviction import (
+from kubelite.apiserver.subresources.eviction import (
     VIOLATION,
     can_ignore_budget,
     matching_budgets,

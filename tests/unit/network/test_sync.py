@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kubelite.network import forwarding
+from kubelite.network import forwarding, sync
 from kubelite.network.backend import LocalNode
 from kubelite.network.peers import PUBLIC_IP, VXLAN, Peer, node_annotations
 from kubelite.network.sync import PodNetwork
@@ -36,6 +36,9 @@ class FakeBackend:
 
     async def reconcile(self, peers: list[Peer]) -> None:
         self.held.append(peers)
+
+    async def peer_devices(self) -> list[str]:
+        return [ME.device] if self.held and self.held[-1] else []  # made with the first peer
 
     async def cleanup(self) -> None: ...
 
@@ -102,5 +105,22 @@ async def test_a_new_vtep_mac_is_published_and_a_resync_runs_without_events() ->
         runs = net.syncs
         await until(lambda: net.syncs >= runs + 3)
         assert client.count("patch", "nodes", "a") == patches  # unchanged: not patched again
+    finally:
+        await net.stop()
+
+
+async def test_localnet_follows_the_devices_to_other_nodes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With NodePorts on 127.0.0.1, every device leading to other nodes gets route_localnet,
+    also one made later (the vxlan device appears with the first peer)."""
+    set_on: list[str] = []
+    monkeypatch.setattr(sync, "route_localnet", set_on.append)
+    client = FakeClient()
+    await client.put_direct("nodes", {"metadata": {"name": "a"}, "spec": {"podCIDR": ME.pod_cidr}})
+    net = PodNetwork(client, FakeBackend(), ME, batch_delay=0.0, localnet=True)  # type: ignore[arg-type]
+    await net.start()
+    try:
+        assert set_on == []  # alone: no device yet
+        await client.put_direct("nodes", node("b", "10.42.1.0/24", "198.18.0.2", "aa:0:0:0:0:2"))
+        await until(lambda: ME.device in set_on)
     finally:
         await net.stop()

@@ -61,6 +61,7 @@ async def test_service_cidr_route_and_ip_forward(node: Node, tmp_path: Path) -> 
     try:
         await net.add("svc", info.netns_path)
         assert f"10.199.0.0/16 via {net.gateway}" in ns_routes(info.netns_name)
+        assert f"default via {net.gateway}" in ns_routes(info.netns_name)  # answers go anywhere
         assert open(IP_FORWARD).read().strip() == "1"
     finally:
         await net.delete("svc", info.netns_path)

@@ -4,6 +4,7 @@ All functions take and return plain JSON values, never modify their inputs, and 
 PatchError for patches that cannot be applied.
 """
 
+from ._json import go_repr
 from .apply import ApplyConflict, created_managed_fields, record_update, server_side_apply
 from .errors import PatchError
 from .fieldpath import FieldSet, path_string
@@ -20,6 +21,7 @@ __all__ = [
     "apply_merge_patch",
     "apply_strategic_merge_patch",
     "create_merge_patch",
+    "go_repr",
     "created_managed_fields",
     "merge_keys_for",
     "path_string",

@@ -9,17 +9,20 @@ from kubelite.api.registry import KINDS, Kind
 from kubelite.api.strategy.base import Strategy, UpdateValidator, Validator
 from kubelite.api.strategy.kinds import (
     DeploymentStrategy,
-    GenerationStrategy,
     NamespaceStrategy,
     NodeStrategy,
     PersistentVolumeClaimStrategy,
     PersistentVolumeStrategy,
+    PodDisruptionBudgetStrategy,
     PodStrategy,
+    ReplicaSetStrategy,
+    ResourceQuotaStrategy,
     SecretStrategy,
     ServiceStrategy,
 )
 from kubelite.api.strategy.status import (
     LabelKeepingStatusStrategy,
+    NamespaceFinalizeStrategy,
     PodStatusStrategy,
     ServiceStatusStrategy,
     StatusStrategy,
@@ -36,7 +39,7 @@ _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None
     "Secret": (SecretStrategy, core.validate_secret, core.validate_secret_update),
     "ServiceAccount": (Strategy, core.validate_service_account, None),
     "Event": (Strategy, core.validate_event, None),
-    "ResourceQuota": (Strategy, core.validate_resource_quota, None),
+    "ResourceQuota": (ResourceQuotaStrategy, core.validate_resource_quota, None),
     "LimitRange": (Strategy, core.validate_limit_range, None),
     "Service": (ServiceStrategy, service.validate_service, service.validate_service_update),
     "Endpoints": (Strategy, service.validate_endpoints, None),
@@ -49,8 +52,8 @@ _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None
     "StorageClass": (Strategy, storage.validate_storage_class,
                      storage.validate_storage_class_update),
     "Deployment": (DeploymentStrategy, apps.validate_deployment, apps.validate_deployment_update),
-    "ReplicaSet": (GenerationStrategy, apps.validate_replica_set, apps.validate_replica_set_update),
-    "PodDisruptionBudget": (GenerationStrategy, other.validate_pod_disruption_budget, None),
+    "ReplicaSet": (ReplicaSetStrategy, apps.validate_replica_set, apps.validate_replica_set_update),
+    "PodDisruptionBudget": (PodDisruptionBudgetStrategy, other.validate_pod_disruption_budget, None),
     "Lease": (Strategy, other.validate_lease, None),
     "Binding": (Strategy, other.validate_binding, None),
     "SelfSubjectAccessReview": (Strategy, lambda obj: [], None),
@@ -77,10 +80,29 @@ _STATUS_TABLE: dict[str, tuple[type[StatusStrategy], StatusValidator | None]] = 
 }
 
 
+# Kubernetes' per-kind store options (pkg/registry/*/storage/storage.go): DELETE answers
+# with the object itself for these (ReturnDeletedObject), a Success Status for the others.
+_RETURNS_DELETED_OBJECT = frozenset({
+    "Pod", "Service", "ServiceAccount", "Namespace", "PersistentVolume",
+    "PersistentVolumeClaim", "ResourceQuota", "StorageClass",
+})
+# ...and these refuse an update without a resourceVersion (AllowUnconditionalUpdate false).
+_CONDITIONAL_UPDATE_ONLY = frozenset({"Lease", "PodDisruptionBudget"})
+# ...and these are created by a PUT when they do not exist yet (AllowCreateOnUpdate).
+_CREATE_ON_UPDATE = frozenset({"Service", "Endpoints", "Event", "LimitRange", "Lease"})
+# Kinds that are never stored: a POST of one is answered by a handler of its own.
+_SERVED_BY = {"Binding": "binding", "SelfSubjectAccessReview": "access-review"}
+
+
 @cache
 def _for(kind: Kind) -> Strategy:
     cls, validator, update_validator = _TABLE.get(kind.kind, (Strategy, None, None))
-    return cls(kind, validator, update_validator)
+    strategy = cls(kind, validator, update_validator)
+    strategy.return_deleted_object = kind.kind in _RETURNS_DELETED_OBJECT
+    strategy.allow_unconditional_update = kind.kind not in _CONDITIONAL_UPDATE_ONLY
+    strategy.allow_create_on_update = kind.kind in _CREATE_ON_UPDATE
+    strategy.served_by = _SERVED_BY.get(kind.kind, "")
+    return strategy
 
 
 def strategy_for(kind: Kind) -> Strategy:
@@ -93,11 +115,34 @@ def status_strategy_for(kind: Kind) -> StatusStrategy:
     """The strategy of writes to a kind's /status (metadata checks only for kinds without
     their own status validation)."""
     cls, validator = _STATUS_TABLE.get(kind.kind, (StatusStrategy, None))
-    return cls(kind, validator)
+    strategy = cls(kind, validator)
+    # a status strategy embeds its kind's: the same update options
+    strategy.allow_unconditional_update = _for(kind).allow_unconditional_update
+    return strategy
+
+
+# (kind name, subresource) -> the strategy of writes to a subresource other than /status
+_SUBRESOURCE_TABLE: dict[tuple[str, str], tuple[type[StatusStrategy], StatusValidator | None]] = {
+    ("Namespace", "finalize"): (NamespaceFinalizeStrategy, None),
+}
+
+
+@cache
+def write_strategy_for(kind: Kind, subresource: str = "") -> Strategy | StatusStrategy:
+    """The strategy a write to `kind` (or to its `subresource`) goes through."""
+    if not subresource:
+        return _for(kind)
+    if subresource == "status":
+        return status_strategy_for(kind)
+    cls, validator = _SUBRESOURCE_TABLE.get((kind.kind, subresource), (StatusStrategy, None))
+    strategy = cls(kind, validator)
+    strategy.allow_unconditional_update = _for(kind).allow_unconditional_update
+    return strategy
 
 
 def all_strategies() -> dict[str, Strategy]:
     return {k.kind: strategy_for(k) for k in KINDS}
 
 
-__all__ = ["StatusStrategy", "Strategy", "all_strategies", "status_strategy_for", "strategy_for"]
+__all__ = ["StatusStrategy", "Strategy", "all_strategies", "status_strategy_for", "strategy_for",
+           "write_strategy_for"]

@@ -5,6 +5,12 @@ The API server's handlers know no kind. For each write they call, in order,
 managedFields are recorded), then the matching `validate*`; a non-empty error list becomes a
 422 Invalid. Writes to `/status` go through the kind's status strategy (`status.py`) instead. Metadata that the server owns
 (uid, timestamps, resourceVersion, generateName) is not touched here.
+
+Besides the write hooks, a strategy carries what Kubernetes' generic store takes as options
+beside it (`store.go`): whether an update may leave out resourceVersion
+(AllowUnconditionalUpdate), whether DELETE answers with the object (ReturnDeletedObject), the
+delete hooks (CheckGracefulDelete, prepare for delete, ShouldDeleteDuringUpdate) and names
+that may never be deleted.
 """
 
 from __future__ import annotations
@@ -39,6 +45,20 @@ class Strategy:
     generation_follows_annotations = False
     # Whether a create keeps the status the client sent (Nodes register with theirs).
     keeps_status_on_create = False
+    # An update without metadata.resourceVersion (or "0") overwrites whatever is stored
+    # (AllowUnconditionalUpdate); when False it is a 422, as for Leases and PDBs.
+    allow_unconditional_update = True
+    # A PUT of an object that does not exist creates it (AllowCreateOnUpdate).
+    allow_create_on_update = False
+    # Whether DELETE gives a grace period (RESTGracefulDeleteStrategy: Pods).
+    graceful_delete = False
+    # DELETE answers with the removed object rather than a Success Status (ReturnDeletedObject).
+    return_deleted_object = False
+    # Kinds never stored: the handler that answers a POST of one ("binding", "access-review").
+    served_by = ""
+    # Names DELETE refuses with 403 Forbidden, and the reason it gives.
+    protected_names: frozenset[str] = frozenset()
+    protected_reason = "this object may not be deleted"
 
     def __init__(self, kind: Kind, validator: Validator | None = None,
                  update_validator: UpdateValidator | None = None) -> None:
@@ -84,6 +104,30 @@ class Strategy:
             if self.generation_follows_annotations:
                 changed = changed or new_meta.annotations != old_meta.annotations
             new_meta.generation = generation + 1 if changed else generation
+
+    # Deletion ------------------------------------------------------------------------------
+
+    def check_graceful_delete(self, obj: Any, requested: int | None) -> int | None:
+        """The grace period a delete of `obj` gets, or None when the kind deletes at once
+        (CheckGracefulDelete; `requested` is DeleteOptions.gracePeriodSeconds)."""
+        return None
+
+    def pending_finalizers(self, obj: Any) -> bool:
+        """Whether something besides metadata.finalizers holds the object after its delete
+        (a Namespace's spec.finalizers)."""
+        return False
+
+    def prepare_for_delete(self, obj: Any) -> None:
+        """Mark an object that a delete leaves in place (a Namespace turns Terminating)."""
+
+    def delete_during_update(self, new: Any, old: Any) -> bool:
+        """Whether an update removes the object (ShouldDeleteDuringUpdate): it is being
+        deleted, its last finalizer went, and no grace period is still running."""
+        if old.metadata.deletion_timestamp is None or new.metadata.finalizers:
+            return False
+        if self.pending_finalizers(new):
+            return False
+        return not old.metadata.deletion_grace_period_seconds
 
     # Validation ----------------------------------------------------------------------------
 

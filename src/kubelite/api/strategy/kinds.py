@@ -7,7 +7,7 @@ from typing import Any
 
 from kubelite.api.defaults import admit_pod, pod_qos_class
 from kubelite.api.strategy.base import Strategy
-from kubelite.api.types import core_v1
+from kubelite.api.types import apps_v1, core_v1, policy_v1
 from kubelite.api.validation.errors import FieldError
 from kubelite.api.validation.pod import validate_pod_update
 
@@ -16,7 +16,10 @@ SCHEDULING_GATED_MESSAGE = "Scheduling is blocked due to non-empty scheduling ga
 
 
 class PodStrategy(Strategy):
-    """Pods start Pending with their QoS class; only a few spec fields may change later."""
+    """Pods start Pending with their QoS class; only a few spec fields may change later; a
+    delete gives the kubelet a grace period to stop the containers."""
+
+    graceful_delete = True
 
     def prepare_for_create(self, obj: Any) -> None:
         pod: core_v1.Pod = obj
@@ -28,6 +31,21 @@ class PodStrategy(Strategy):
 
     def admit_create(self, obj: Any) -> None:
         admit_pod(obj)
+
+    def check_graceful_delete(self, obj: Any, requested: int | None) -> int | None:
+        """podStrategy.CheckGracefulDelete: the pod's own grace period unless one is asked
+        for; 0 for a pod never bound to a node or already finished (the kubelet has nothing
+        to stop). A grace of 0 still counts as graceful: the store then deletes at once."""
+        pod: core_v1.Pod = obj
+        spec, status = pod.spec, pod.status
+        period = requested if requested is not None else (
+            spec.termination_grace_period_seconds if spec is not None
+            and spec.termination_grace_period_seconds is not None else 0)
+        if spec is None or not spec.node_name:
+            period = 0
+        if status is not None and status.phase in ("Succeeded", "Failed"):
+            period = 0
+        return max(period, 1) if period < 0 else period
 
     def initial_status(self, obj: Any) -> None:
         pod: core_v1.Pod = obj
@@ -43,7 +61,22 @@ class PodStrategy(Strategy):
 
 
 class NamespaceStrategy(Strategy):
-    """Namespaces carry the "kubernetes" finalizer; it changes only through /finalize."""
+    """Namespaces carry the "kubernetes" finalizer; it changes only through /finalize. A
+    deleted namespace stays Terminating until the namespace controller has emptied it and
+    removed that finalizer (namespace REST Delete and ShouldDeleteNamespaceDuringUpdate)."""
+
+    protected_names = frozenset({"default", "kube-system", "kube-public"})
+    protected_reason = "this namespace may not be deleted"
+
+    def pending_finalizers(self, obj: Any) -> bool:
+        ns: core_v1.Namespace = obj
+        return bool(ns.spec is not None and ns.spec.finalizers)
+
+    def prepare_for_delete(self, obj: Any) -> None:
+        ns: core_v1.Namespace = obj
+        if ns.status is None:
+            ns.status = core_v1.NamespaceStatus()
+        ns.status.phase = "Terminating"
 
     def initial_status(self, obj: Any) -> None:
         ns: core_v1.Namespace = obj
@@ -59,9 +92,23 @@ class NamespaceStrategy(Strategy):
 
 
 class NodeStrategy(Strategy):
-    """Nodes register with their status; later spec updates keep it."""
+    """Nodes register with their status; later spec updates keep it. Go always writes a
+    node's daemonEndpoints and nodeInfo (structs, not pointers): a node created without
+    them shows them empty."""
 
     keeps_status_on_create = True
+
+    def initial_status(self, obj: Any) -> None:
+        node: core_v1.Node = obj
+        status = node.status = node.status or core_v1.NodeStatus()
+        if status.daemon_endpoints is None:
+            status.daemon_endpoints = core_v1.NodeDaemonEndpoints(
+                kubelet_endpoint=core_v1.DaemonEndpoint(port=0))
+        if status.node_info is None:
+            status.node_info = core_v1.NodeSystemInfo(
+                architecture="", boot_id="", container_runtime_version="", kernel_version="",
+                kube_proxy_version="", kubelet_version="", machine_id="", operating_system="",
+                os_image="", system_uuid="")
 
 
 def merge_string_data(secret: core_v1.Secret) -> None:
@@ -83,14 +130,39 @@ class SecretStrategy(Strategy):
 
 
 class DeploymentStrategy(Strategy):
+    """A new Deployment's status is empty (`{}`): PrepareForCreate resets it."""
+
     tracks_generation = True
     generation_follows_annotations = True
 
+    def initial_status(self, obj: Any) -> None:
+        obj.status = apps_v1.DeploymentStatus()
 
-class GenerationStrategy(Strategy):
-    """Kinds whose spec changes bump metadata.generation (ReplicaSet, PodDisruptionBudget)."""
+
+class ReplicaSetStrategy(Strategy):
+    """A new ReplicaSet's status says `replicas: 0` (a field Go never omits)."""
 
     tracks_generation = True
+
+    def initial_status(self, obj: Any) -> None:
+        obj.status = apps_v1.ReplicaSetStatus(replicas=0)
+
+
+class PodDisruptionBudgetStrategy(Strategy):
+    """A new PDB's status carries its four counters at 0 (fields Go never omits)."""
+
+    tracks_generation = True
+
+    def initial_status(self, obj: Any) -> None:
+        obj.status = policy_v1.PodDisruptionBudgetStatus(
+            disruptions_allowed=0, current_healthy=0, desired_healthy=0, expected_pods=0)
+
+
+class ResourceQuotaStrategy(Strategy):
+    """A new ResourceQuota's status is empty (`{}`) until the quota controller fills it."""
+
+    def initial_status(self, obj: Any) -> None:
+        obj.status = core_v1.ResourceQuotaStatus()
 
 
 class PersistentVolumeStrategy(Strategy):
@@ -105,14 +177,22 @@ class PersistentVolumeClaimStrategy(Strategy):
         pvc.status = core_v1.PersistentVolumeClaimStatus(phase="Pending")
 
 
-__all__ = ["DeploymentStrategy", "GenerationStrategy", "NamespaceStrategy", "NodeStrategy",
-           "PersistentVolumeClaimStrategy", "PersistentVolumeStrategy", "PodStrategy",
-           "SecretStrategy"]
+__all__ = ["DeploymentStrategy", "NamespaceStrategy", "NodeStrategy",
+           "PersistentVolumeClaimStrategy", "PersistentVolumeStrategy",
+           "PodDisruptionBudgetStrategy", "PodStrategy", "ReplicaSetStrategy", "ResourceQuotaStrategy",
+           "SecretStrategy",
+           "ServiceStrategy"]
 
 
 class ServiceStrategy(Strategy):
     """Allocated values (clusterIP, node ports) survive an update that leaves them out, and
-    node ports go when the type no longer needs them, as Kubernetes' Service REST does."""
+    node ports go when the type no longer needs them, as Kubernetes' Service REST does. A new
+    Service's status is `{"loadBalancer": {}}` (PrepareForCreate resets it; the field is a
+    struct Go never omits)."""
+
+    def initial_status(self, obj: Any) -> None:
+        svc: core_v1.Service = obj
+        svc.status = core_v1.ServiceStatus(load_balancer=core_v1.LoadBalancerStatus())
 
     def prepare_for_update(self, new: Any, old: Any) -> None:
         super().prepare_for_update(new, old)

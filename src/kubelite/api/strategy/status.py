@@ -27,6 +27,8 @@ class StatusStrategy:
 
     # Deployments and ReplicaSets: labels change only through the main resource.
     keeps_labels = False
+    # As the kind's own strategy says (status strategies embed it in Kubernetes).
+    allow_unconditional_update = True
 
     def __init__(self, kind: Kind, validator: StatusValidator | None = None) -> None:
         self.kind = kind
@@ -80,5 +82,17 @@ class ServiceStatusStrategy(StatusStrategy):
                 ingress.ip_mode = "VIP"
 
 
-__all__ = ["LabelKeepingStatusStrategy", "PodStatusStrategy", "ServiceStatusStrategy",
+class NamespaceFinalizeStrategy(StatusStrategy):
+    """namespaces/finalize (namespace finalizeStrategy): only spec.finalizers change."""
+
+    def prepare_for_update(self, new: Any, old: Any) -> None:
+        ns: core_v1.Namespace = new
+        finalizers = ns.spec.finalizers if ns.spec is not None else None
+        new.metadata = old.metadata
+        new.status = old.status
+        new.spec = msgspec.structs.replace(old.spec or core_v1.NamespaceSpec(),
+                                           finalizers=finalizers)
+
+
+__all__ = ["LabelKeepingStatusStrategy", "NamespaceFinalizeStrategy", "PodStatusStrategy", "ServiceStatusStrategy",
            "StatusStrategy", "StatusValidator"]

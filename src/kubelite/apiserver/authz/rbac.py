@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelite.api.registry import by_resource
-from kubelite.apiserver.admission import CacheCopy
+from kubelite.apiserver.admission import _CacheCopy
 from kubelite.apiserver.authz import Attributes, Decision, UserInfo, Verdict
 from kubelite.apiserver.authz.rules import Rule, allows, compile_rules
 from kubelite.apiserver.watchcache import WatchCache
@@ -180,7 +180,7 @@ class RbacAuthorizer:
             await copy.stop()
 
 
-class _Follower(CacheCopy):
+class _Follower(_CacheCopy):
     """One RBAC kind's copy into the authorizer. A watch the cache cuts off is started again
     from a fresh list, keeping the old answers meanwhile (no one is locked out)."""
 

@@ -13,6 +13,7 @@ from kubelite.apiserver import objects
 from kubelite.apiserver.decoding import check_shape
 from kubelite.apiserver.negotiation import decode_body, media_type
 from kubelite.apiserver.paths import ResourcePath
+from kubelite.apiserver.responses import json_response
 from kubelite.apiserver.rest import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH
 
 if TYPE_CHECKING:
@@ -48,6 +49,11 @@ def scale_of(obj: dict[str, Any]) -> dict[str, Any]:
             "selector": _selector(spec.get("selector")),
         },
     }
+
+
+async def serve(handlers: ResourceHandlers, request: web.Request, path: ResourcePath) -> web.Response:
+    """GET, PUT and PATCH of KIND/NAME/scale."""
+    return json_response(await handle_scale(handlers, request, path))
 
 
 async def handle_scale(handlers: ResourceHandlers, request: web.Request, path: ResourcePath) -> dict[str, Any]:
@@ -87,5 +93,5 @@ async def handle_scale(handlers: ResourceHandlers, request: web.Request, path: R
     patch: dict[str, Any] = {"spec": {"replicas": replicas}}
     if rv:
         patch["metadata"] = {"resourceVersion": rv}
-    result = await store.patch(path.kind, path.namespace, path.name, MERGE_PATCH, patch, handlers._options(request))
+    result = await store.patch(path.kind, path.namespace, path.name, MERGE_PATCH, patch, handlers.write_options(request))
     return scale_of(result.obj)

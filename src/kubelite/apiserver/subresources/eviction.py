@@ -11,18 +11,39 @@ retries.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
 
 from kubelite.api import status as st
 from kubelite.api.registry import Kind, by_resource
 from kubelite.api.selectors import SelectorError, label_selector_from_struct
 from kubelite.apiserver import objects
-from kubelite.apiserver.rest import ObjectStore, WriteOptions, rfc3339
+from kubelite.apiserver.decoding import check_shape
+from kubelite.apiserver.deletion import rfc3339
+from kubelite.apiserver.paths import ResourcePath
+from kubelite.apiserver.responses import json_response
+from kubelite.apiserver.rest import ObjectStore, WriteOptions
+
+if TYPE_CHECKING:
+    from kubelite.apiserver.handlers import ResourceHandlers
+
+EVICTION = "io.k8s.api.policy.v1.Eviction"
 
 VIOLATION = "Cannot evict pod as it would violate the pod's disruption budget."
 CAUSE_REASON = "DisruptionBudget"
 MAX_DISRUPTED_PODS = 2000
 CONFLICT_RETRIES = 10
+
+
+async def serve(handlers: ResourceHandlers, request: web.Request, path: ResourcePath) -> web.Response:
+    """POST pods/NAME/eviction: the pod deleted, or the Status that refuses it."""
+    assert path.name is not None
+    body = await handlers.object_body(request, path)
+    check_shape(body, EVICTION)
+    result = await evict(handlers.store, path.kind, path.namespace or "default", path.name, body,
+                         handlers.write_options(request))
+    return json_response(result, 201)
 
 
 def _pdb_kind() -> Kind:
