@@ -16,7 +16,6 @@ from kubelite.apiserver.audit import Auditor, annotate
 from kubelite.apiserver.auth import PUBLIC_PATHS, TokenAuthenticator, User, certificate_user
 from kubelite.apiserver.authz import UserInfo
 from kubelite.apiserver.authz import filter as authz_filter
-from kubelite.apiserver.authz import reviews as authz_reviews
 from kubelite.apiserver.authz.chain import AuthorizerChain
 from kubelite.apiserver.handlers import RESOURCE, WATCH, ResourceHandlers, json_response
 from kubelite.apiserver.metrics import Metrics, verb_of
@@ -193,7 +192,6 @@ def build_app(
     if encryption is not None:  # `kubelite secrets-encrypt` (apiserver/encryption.py)
         encryption.add_routes(r, USER)
     whoami.add_route(r, USER)
-    authz_reviews.add_routes(r, authorizer)
     tokenreview.add_route(r, authenticator)
     # Discovery answers with and without a trailing slash, as kube-apiserver's go-restful
     # routes and its /apis/ handler do; /openapi/v2/ and /healthz/ stay 404 there too.

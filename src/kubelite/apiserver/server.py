@@ -198,6 +198,7 @@ class ApiServer:
         self.handlers = ResourceHandlers(self.objects, self.cache, subresources=self.proxy)
         if self.authenticator is not None:  # TokenRequests are signed with the key auth checks
             self.handlers.token_issuer = self.authenticator.issuer  # type: ignore[attr-defined]
+        self.handlers.authorizer = self.authorizer  # type: ignore[attr-defined]  # the access reviews ask it
         app = build_app(
             self.handlers, self.authenticator, self.metrics,
             ready=lambda: self._ready,

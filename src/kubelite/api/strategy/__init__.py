@@ -91,7 +91,9 @@ _CONDITIONAL_UPDATE_ONLY = frozenset({"Lease", "PodDisruptionBudget"})
 # ...and these are created by a PUT when they do not exist yet (AllowCreateOnUpdate).
 _CREATE_ON_UPDATE = frozenset({"Service", "Endpoints", "Event", "LimitRange", "Lease"})
 # Kinds that are never stored: a POST of one is answered by a handler of its own.
-_SERVED_BY = {"Binding": "binding", "SelfSubjectAccessReview": "access-review"}
+_SERVED_BY = {"Binding": "binding", "SelfSubjectAccessReview": "access-review",
+              "SubjectAccessReview": "access-review", "LocalSubjectAccessReview": "access-review",
+              "SelfSubjectRulesReview": "access-review"}
 
 
 @cache

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import web
-
 from kubelite.api import status as st
-from kubelite.api.registry import Kind, by_kind
+from kubelite.api.registry import Kind
 from kubelite.api.validation.errors import (
     FieldError,
     child,
@@ -22,12 +20,7 @@ from kubelite.api.validation.errors import (
 )
 from kubelite.apiserver.authz import Attributes, Decision, UserInfo
 from kubelite.apiserver.authz.chain import AuthorizerChain, request_user
-from kubelite.apiserver.decoding import check_shape
-from kubelite.apiserver.handlers import JSON, json_response
-from kubelite.apiserver.negotiation import MAX_BODY, decode_body
 
-GROUP = "authorization.k8s.io"
-PREFIX = f"/apis/{GROUP}/v1"
 ANONYMOUS = UserInfo("system:anonymous", ("system:unauthenticated",))
 
 
@@ -115,37 +108,13 @@ def rules_review(body: dict[str, Any], chain: AuthorizerChain, requester: UserIn
     return {**body, "metadata": {**(body.get("metadata") or {}), "creationTimestamp": None}, "status": status}
 
 
-async def _body(request: web.Request, kind: Kind) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise st.RequestEntityTooLarge("the request body is too large: limit is 3 MiB")
-    body = decode_body(await request.read(), request.headers.get("Content-Type", JSON))
-    if not isinstance(body, dict):
-        raise st.BadRequest("the request body must be a JSON object")
-    check_shape(body, kind.definition)
-    return body
-
-
-def add_routes(router: web.UrlDispatcher, chain: AuthorizerChain | None) -> None:
-    """POST routes of the four reviews (before the generic /apis routes). Without a chain
-    (a server without authentication) every review answers allowed."""
-    kinds = {k: by_kind(GROUP, "v1", k) for k in ("SubjectAccessReview", "SelfSubjectAccessReview",
-                                                   "LocalSubjectAccessReview", "SelfSubjectRulesReview")}
-
-    def handler(kind: Kind) -> Any:
-        async def review(request: web.Request) -> web.Response:
-            body = await _body(request, kind)
-            requester = request_user() or ANONYMOUS
-            if chain is None:
-                answer = {**body, "status": {"allowed": True}}
-            elif kind.kind == "SelfSubjectRulesReview":
-                answer = rules_review(body, chain, requester)
-            else:
-                answer = subject_access_review(body, chain, kind, requester,
-                                               request.match_info.get("namespace", ""))
-            return json_response(answer, 201)
-        return review
-
-    for kind in kinds.values():
-        assert kind is not None
-        path = f"{PREFIX}/namespaces/{{namespace}}/{kind.plural}" if kind.namespaced else f"{PREFIX}/{kind.plural}"
-        router.add_post(path, handler(kind))
+def answer(kind: Kind, body: dict[str, Any], chain: AuthorizerChain | None, namespace: str = "") -> dict[str, Any]:
+    """The answer to a POST of review `kind`, for the request's user (after impersonation).
+    Without a chain (a server without authentication) every access review answers allowed."""
+    if chain is None:
+        return {**body, "metadata": {**(body.get("metadata") or {}), "creationTimestamp": None},
+                "status": {"allowed": True}}
+    requester = request_user() or ANONYMOUS
+    if kind.kind == "SelfSubjectRulesReview":
+        return rules_review(body, chain, requester)
+    return subject_access_review(body, chain, kind, requester, namespace)
