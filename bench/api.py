@@ -1,6 +1,7 @@
 """API server figures, for SQLite and etcd in the same run (figures, never assertions).
 
-Prints: single-client create latency p50/p99; creates/s with 1, 8 and 64 concurrent clients
+Prints: single-client create latency p50/p99; single-client create and get latency as a
+ServiceAccount bound by a RoleBinding, with RBAC on beside AlwaysAllow (the authorizer's cost); creates/s with 1, 8 and 64 concurrent clients
 beside the raw store's put rate; LIST of 10,000 and 100,000 pods; watch fan-out to 1,000
 watchers; server RSS idle and with 100,000 pods; then (SQLite) creates/s of `kubelite server`
 as shipped, whose controller-manager child watches every pod.
@@ -55,7 +56,8 @@ from kubelite.apiserver.server import ApiServer, ServerConfig
 
 async def run() -> None:
     server = ApiServer(ServerConfig(data_dir=Path(sys.argv[1]), listen=sys.argv[2],
-                                    datastore_endpoint=sys.argv[3], controllers=False, scheduler=False))
+                                    datastore_endpoint=sys.argv[3], controllers=False, scheduler=False,
+                                    authorization_mode=sys.argv[4]))
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await server.serve_forever(stop)
@@ -64,14 +66,14 @@ asyncio.run(run())
 """
 
 
-def start_api_server(data_dir: Path, endpoint: str) -> Server:
+def start_api_server(data_dir: Path, endpoint: str, authorization: str = "Node,RBAC") -> Server:
     """The API server without controllers and scheduler, in its own process."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = data_dir.parent / f"server-{port}.log"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-c", _API_ONLY, str(data_dir), f"127.0.0.1:{port}", endpoint],
+            [sys.executable, "-c", _API_ONLY, str(data_dir), f"127.0.0.1:{port}", endpoint, authorization],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
     server = Server(data_dir, port, process, log_path)
@@ -169,9 +171,12 @@ def _until(at: float) -> float:
     return max(0.0, at - time.perf_counter())
 
 
-async def _creates(target: Target, prefix: str, ids: list[int], clients: int, start_at: float) -> tuple[float, float, list[float]]:
+async def _creates(target: Target, prefix: str, ids: list[int], clients: int, start_at: float,
+                   get: bool = False) -> tuple[float, float, list[float]]:
+    """Create pods `prefix-ID` (or, with `get`, read them back) over `clients` connections."""
     streams = [await target.connect() for _ in range(clients)]
     template = msgspec.json.encode(pod("NAME"))
+    expected = 200 if get else 201
     latencies: list[float] = []
     await asyncio.sleep(_until(start_at))
     began = time.perf_counter()
@@ -179,13 +184,16 @@ async def _creates(target: Target, prefix: str, ids: list[int], clients: int, st
     async def worker(c: int) -> None:
         reader, writer = streams[c]
         for i in ids[c::clients]:
-            body = template.replace(b"NAME", f"{prefix}-{i}".encode())
-            request = target.request("POST", "/api/v1/namespaces/default/pods", body)
+            if get:
+                request = target.request("GET", f"/api/v1/namespaces/default/pods/{prefix}-{i}")
+            else:
+                body = template.replace(b"NAME", f"{prefix}-{i}".encode())
+                request = target.request("POST", "/api/v1/namespaces/default/pods", body)
             t = time.perf_counter()
             writer.write(request)
             status, answer = await read_response(reader)
-            if status != 201:
-                raise RuntimeError(f"create failed: {status} {answer[:300]!r}")
+            if status != expected:
+                raise RuntimeError(f"request failed: {status} {answer[:300]!r}")
             latencies.append(time.perf_counter() - t)
 
     await asyncio.gather(*(worker(c) for c in range(clients)))
@@ -195,8 +203,9 @@ async def _creates(target: Target, prefix: str, ids: list[int], clients: int, st
     return began, ended, latencies
 
 
-def _creates_process(target: Target, prefix: str, ids: list[int], clients: int, start_at: float) -> tuple[float, float, list[float]]:
-    return asyncio.run(_creates(target, prefix, ids, clients, start_at))
+def _creates_process(target: Target, prefix: str, ids: list[int], clients: int, start_at: float,
+                     get: bool = False) -> tuple[float, float, list[float]]:
+    return asyncio.run(_creates(target, prefix, ids, clients, start_at, get))
 
 
 async def _watch(target: Target, path: str, watchers: int, fire_at: float) -> tuple[int, list[float]]:
@@ -243,13 +252,15 @@ class LoadProcesses:
     def close(self) -> None:
         self.pool.shutdown()
 
-    def creates(self, target: Target, prefix: str, n: int, clients: int) -> tuple[float, list[float]]:
-        """Create `n` pods over `clients` connections spread on the processes: (rate, latencies)."""
+    def creates(self, target: Target, prefix: str, n: int, clients: int,
+                get: bool = False) -> tuple[float, list[float]]:
+        """Create (or get) `n` pods over `clients` connections spread on the processes:
+        (rate, latencies)."""
         procs = min(self.procs, clients)
         start_at = time.perf_counter() + 0.5
         futures = [
             self.pool.submit(_creates_process, target, prefix, list(range(p, n, procs)),
-                             clients // procs + (p < clients % procs), start_at)
+                             clients // procs + (p < clients % procs), start_at, get)
             for p in range(procs)
         ]
         results = [f.result() for f in futures]
@@ -348,6 +359,86 @@ async def bench_backend(name: str, endpoint: str, total_pods: int, load: LoadPro
         full.stop()
 
 
+async def _bound_service_account_token(server: Server, target: Target) -> str:
+    """A token of ServiceAccount default/bench, bound by a RoleBinding to a Role that may
+    create and get pods (made as the admin)."""
+    conn = aiohttp.TCPConnector(ssl=target.ssl_context())
+    rbac = f"{server.url}/apis/rbac.authorization.k8s.io/v1/namespaces/default"
+    async with aiohttp.ClientSession(connector=conn, headers={"Authorization": f"Bearer {target.token}"}) as s:
+        for url, body in (
+            (f"{server.url}/api/v1/namespaces/default/serviceaccounts", {"metadata": {"name": "bench"}}),
+            (f"{rbac}/roles", {"metadata": {"name": "pods"}, "rules": [
+                {"verbs": ["create", "get"], "apiGroups": [""], "resources": ["pods"]}]}),
+            (f"{rbac}/rolebindings", {"metadata": {"name": "bench"}, "subjects": [
+                {"kind": "ServiceAccount", "name": "bench"}],
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pods"}}),
+        ):
+            async with s.post(url, json=body) as r:
+                r.raise_for_status()
+        async with s.post(f"{server.url}/api/v1/namespaces/default/serviceaccounts/bench/token",
+                          json={"spec": {}}) as r:
+            return str((await r.json())["status"]["token"])
+
+
+def authorizer_alone_us(n: int = 20000) -> float:
+    """Microseconds per request of impersonation + authorization as the filter runs them,
+    for a ServiceAccount bound by a RoleBinding, with the whole bootstrap policy loaded."""
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    from kubelite.api.rbac.bootstrap import policy
+    from kubelite.apiserver.authz import UserInfo
+    from kubelite.apiserver.authz import filter as authz_filter
+    from kubelite.apiserver.authz.chain import AuthorizerChain
+    from kubelite.apiserver.authz.node import NodeAuthorizer
+    from kubelite.apiserver.authz.node_graph import NodeGraph
+
+    chain = AuthorizerChain(node=NodeAuthorizer(NodeGraph()))
+    roles, bindings = policy()
+    for role in roles:
+        chain.rbac.put_role("ClusterRole", role)
+    for binding in bindings:
+        chain.rbac.put_binding("ClusterRoleBinding", binding)
+    chain.rbac.put_role("Role", {"metadata": {"name": "pods", "namespace": "default"},
+                                 "rules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}]})
+    chain.rbac.put_binding("RoleBinding", {"metadata": {"name": "b", "namespace": "default"},
+                                           "roleRef": {"kind": "Role", "name": "pods"},
+                                           "subjects": [{"kind": "ServiceAccount", "name": "bench"}]})
+    user = UserInfo("system:serviceaccount:default:bench",
+                    ("system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"))
+    headers = CIMultiDictProxy(CIMultiDict({"Authorization": "Bearer x", "Accept": "application/json"}))
+    began = time.perf_counter()
+    for _ in range(n):
+        acting = authz_filter.impersonate(headers, user, chain)
+        authz_filter.authorize("GET", "/api/v1/namespaces/default/pods/p-1", {}, acting, chain)
+    return (time.perf_counter() - began) / n * 1e6
+
+
+async def rbac_figure(load: LoadProcesses) -> None:
+    """Single-client create and get latency as a bound ServiceAccount, RBAC on beside off,
+    twice each, interleaved (a fresh server process each time: their CPU figures swing by
+    about 0.05 ms between runs of the same mode on a shared machine)."""
+    print(f"[rbac] impersonation + authorization alone: {authorizer_alone_us():.1f} µs per request")
+    tmp = Path(tempfile.mkdtemp(prefix="kubelite-bench-rbac-"))
+    for run, mode in enumerate(("Node,RBAC", "AlwaysAllow", "Node,RBAC", "AlwaysAllow")):
+        server = start_api_server(tmp / f"{run}-{mode.replace(',', '-')}" / "data", "", mode)
+        try:
+            admin = target_of(server)
+            target = Target(admin.host, admin.port, await _bound_service_account_token(server, admin), admin.ca_file)
+            load.creates(target, "warm", 200, 1)
+            pid = server.process.pid
+            cpu0 = server_cpu_seconds(pid)
+            _, created = load.creates(target, "p", 2000, 1)
+            cpu1 = server_cpu_seconds(pid)
+            _, got = load.creates(target, "p", 2000, 1, get=True)
+            cpu2 = server_cpu_seconds(pid)
+            print(f"[rbac] authorization {mode:<11}: create p50 {pct(created, .5) * 1000:.2f} ms "
+                  f"p99 {pct(created, .99) * 1000:.2f} ms, server CPU {(cpu1 - cpu0) / 2:.3f} ms; "
+                  f"get p50 {pct(got, .5) * 1000:.2f} ms p99 {pct(got, .99) * 1000:.2f} ms, "
+                  f"server CPU {(cpu2 - cpu1) / 2:.3f} ms")
+        finally:
+            server.stop()
+
+
 async def raw_store_rates(endpoint_url: str | None) -> dict[int, float]:
     from kubelite.store import open_store
     try:
@@ -368,10 +459,14 @@ async def main() -> None:
     parser.add_argument("--pods", type=int, default=100_000)
     parser.add_argument("--backend", choices=("sqlite", "etcd", "both"), default="both")
     parser.add_argument("--procs", type=int, default=2, help="load-generating processes")
+    parser.add_argument("--rbac-only", action="store_true", help="only the RBAC on/off figure")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the run; load from {args.procs} processes")
     load = LoadProcesses(args.procs)
     try:
+        await rbac_figure(load)
+        if args.rbac_only:
+            return
         if args.backend in ("sqlite", "both"):
             await bench_backend("sqlite", "", args.pods, load, await raw_store_rates(None))
         if args.backend in ("etcd", "both"):

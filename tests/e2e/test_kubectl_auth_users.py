@@ -58,7 +58,14 @@ def test_a_minted_user_with_groups(server: Server, tmp_path: Path, version: str)
     kubeconfig = mint(server, tmp_path, f"alice-{version}", "dev", "qa")
     info = whoami(server, version, f"--kubeconfig={kubeconfig}")
     assert info == {"username": f"alice-{version}", "groups": ["dev", "qa", "system:authenticated"]}
-    names = server.kubectl("get", "ns", "-o", "name", f"--kubeconfig={kubeconfig}", version=version).stdout
+    refused = server.kubectl("get", "ns", f"--kubeconfig={kubeconfig}", version=version, check=False)
+    assert refused.returncode != 0
+    assert (f'namespaces is forbidden: User "alice-{version}" cannot list resource "namespaces" in API '
+            'group "" at the cluster scope') in refused.stderr
+    server.kubectl("create", "clusterrolebinding", f"alice-{version}-view", "--clusterrole=view",
+                   f"--user=alice-{version}")
+    names = until(lambda: server.kubectl("get", "ns", "-o", "name", f"--kubeconfig={kubeconfig}",
+                                         version=version, check=False).stdout, 30, "alice may list namespaces")
     assert "namespace/default" in names.split()
 
 
@@ -71,6 +78,11 @@ def test_a_minted_kubeconfig_works_with_the_python_client(server: Server, tmp_pa
         client.V1SelfSubjectReview(metadata=client.V1ObjectMeta()))
     assert review.status.user_info.username == "bob"
     assert review.status.user_info.groups == ["viewers", "system:authenticated"]
+    server.kubectl("create", "clusterrolebinding", "viewers-view", "--clusterrole=view", "--group=viewers")
+    until(lambda: client.AuthorizationV1Api(api).create_self_subject_access_review(
+        client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
+            resource_attributes=client.V1ResourceAttributes(verb="list", resource="namespaces")))).status.allowed,
+        30, "bob may list namespaces")
     names = [ns.metadata.name for ns in client.CoreV1Api(api).list_namespace().items]
     assert "default" in names
 

@@ -77,8 +77,22 @@ def test_mounted_token_authenticates_as_the_pods_service_account(cluster: NodeCl
     assert seen["exp"] - seen["iat"] == 365 * 24 * 3600
     assert seen["kubernetes.io"]["warnafter"] == seen["iat"] + 3607
 
-    listed = cluster.kubectl("get", "pods", "-n", "team", "-o", "name", kubeconfig=cluster.server.token_kubeconfig(token))
+    # A pod's identity holds no rights until bound (RBAC): 403 in Kubernetes' words.
+    as_pod = cluster.server.token_kubeconfig(token)
+    secrets = cluster.kubectl("get", "secrets", "-n", "team", check=False, kubeconfig=as_pod)
+    assert secrets.returncode != 0
+    assert ('secrets is forbidden: User "system:serviceaccount:team:default" cannot list resource '
+            '"secrets" in API group "" in the namespace "team"') in secrets.stderr
+    cluster.kubectl("create", "rolebinding", "default-view", "-n", "team", "--clusterrole=view",
+                    "--serviceaccount=team:default")
+    deadline = time.monotonic() + 20
+    while (listed := cluster.kubectl("get", "pods", "-n", "team", "-o", "name", check=False,
+                                     kubeconfig=as_pod)).returncode != 0:
+        assert time.monotonic() < deadline, listed.stderr
+        time.sleep(0.2)
     assert listed.stdout.split() == ["pod/api"]
+    still = cluster.kubectl("get", "secrets", "-n", "team", check=False, kubeconfig=as_pod)
+    assert still.returncode != 0 and "forbidden" in still.stderr
     refused = cluster.kubectl("get", "pods", check=False, kubeconfig=cluster.server.token_kubeconfig(token[:-4] + "AAAA"))
     assert refused.returncode != 0 and "Unauthorized" in refused.stderr
 
@@ -89,6 +103,7 @@ def test_kubectl_create_token_and_opting_out(cluster: NodeCluster) -> None:
     seen = claims(token)
     assert seen["sub"] == "system:serviceaccount:default:robot"
     assert seen["exp"] - seen["iat"] == 600
+    cluster.kubectl("create", "rolebinding", "robot-view", "--clusterrole=view", "--serviceaccount=default:robot")
     assert cluster.kubectl("get", "sa", "robot", "-o", "name", kubeconfig=cluster.server.token_kubeconfig(token)).stdout.strip() \
         == "serviceaccount/robot"
     short = cluster.kubectl("create", "token", "robot", "--duration", "1m", check=False)

@@ -70,6 +70,7 @@ class Server:
     def token(self) -> str:
         return (self.data_dir / "auth" / "admin-token").read_text().strip()
 
+
     def kubectl(
         self,
         *args: str,

@@ -14,6 +14,9 @@ from kubelite.apiserver import discovery, request_context, storeerrors, tokenrev
 from kubelite.apiserver import metrics_api as metrics_api_mod
 from kubelite.apiserver.audit import Auditor, annotate
 from kubelite.apiserver.auth import PUBLIC_PATHS, TokenAuthenticator, User, certificate_user
+from kubelite.apiserver.authz import UserInfo
+from kubelite.apiserver.authz import filter as authz_filter
+from kubelite.apiserver.authz.chain import AuthorizerChain
 from kubelite.apiserver.handlers import RESOURCE, WATCH, ResourceHandlers, json_response
 from kubelite.apiserver.metrics import Metrics, verb_of
 from kubelite.apiserver.views import add_view_routes
@@ -44,6 +47,7 @@ def build_app(
     extra_metrics: Callable[[], dict[str, float]] = dict,
     metrics_api: Any = None,
     join: Any = None,
+    authorizer: AuthorizerChain | None = None,
     guards: Sequence[Guard] = (),
     encryption: Any = None,
     audit: Auditor | None = None,
@@ -65,8 +69,10 @@ def build_app(
                     return status_response(st.Unauthorized("Unauthorized"))
                 request[USER] = user
                 request_context.set_user(user)
+                if authorizer is not None:  # impersonation, then authorization
+                    request_context.set_user(_authorize(request, user, authorizer))
                 for guard in guards:
-                    await guard(request, user)
+                    await guard(request, request[USER])
             response = await handler(request)
             code = response.status
             request_context.write_warnings(response)  # what admission and others recorded
@@ -210,6 +216,17 @@ def build_app(
     r.add_route("*", "/api/{version}/{rest:.+}", handlers.core)
     r.add_route("*", "/apis/{group}/{version}/{rest:.+}", handlers.grouped)
     return app
+
+
+def _authorize(request: web.Request, user: User, authorizer: AuthorizerChain) -> User:
+    """Impersonation, then authorization, of one request (403 Forbidden if refused); the
+    user it acts as becomes the request's user."""
+    info = UserInfo(user.name, user.groups, user.uid, user.extra)
+    acting = authz_filter.impersonate(request.headers, info, authorizer)
+    if acting is not info:
+        user = request[USER] = User(acting.name, acting.groups, acting.uid, acting.extra)
+    authz_filter.authorize(request.method, request.rel_url.raw_path, request.query, acting, authorizer)
+    return user
 
 
 def _encode(body: Any) -> bytes:

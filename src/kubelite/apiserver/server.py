@@ -24,6 +24,9 @@ from kubelite.apiserver.audit import Auditor
 from kubelite.apiserver.audit import policy as audit_policy
 from kubelite.apiserver.audit.writer import AuditWriter
 from kubelite.apiserver.auth import TokenAuthenticator
+from kubelite.apiserver.authz import bootstrap as rbac_bootstrap
+from kubelite.apiserver.authz.chain import AuthorizerChain
+from kubelite.apiserver.authz.escalation import RbacEscalation
 from kubelite.apiserver.authz.node import NodeAuthorizer
 from kubelite.apiserver.authz.node_feed import NodeGraphFeed
 from kubelite.apiserver.authz.node_graph import NodeGraph
@@ -83,6 +86,9 @@ class ServerConfig:
     hpa_sync_period: float = 15.0
     hpa_downscale_stabilization: float = 300.0
     controllers_in_process: bool = False  # else a `kubelite controller-manager` child process
+    # "Node,RBAC" (with system:masters in front), or "AlwaysAllow": every authenticated user
+    # may do anything (kube-apiserver's --authorization-mode; for benchmarks and debugging)
+    authorization_mode: str = "Node,RBAC"
     # The controller-manager child as system:kube-controller-manager instead of an admin: turn
     # on once RBAC enforces (its bootstrap role is api/rbac/bootstrap_components.py's).
     component_identities: bool = False
@@ -126,6 +132,7 @@ class ApiServer:
         self.advertise_ip = advertise_address(config.advertise_address, config.host)
         self._kubernetes_service: KubernetesServiceController | None = None
         self.join: JoinService | None = None
+        self.authorizer: AuthorizerChain | None = None
         self.encryption: Encryption | None = None
         self.audit = audit_from(config)
 
@@ -164,10 +171,14 @@ class ApiServer:
         self.pod_security = PodSecurity(timed, cfg.pod_security)
         limit_ranger, quota = admission_plugins(timed, self.limit_ranges, self.quotas)
         self.priority = PriorityAdmission(timed)
+        # authorization (Node,RBAC) only where there is authentication (the TLS listener)
+        self.authorizer = AuthorizerChain(node=self.node_authorizer) \
+            if cfg.tls and cfg.authorization_mode != "AlwaysAllow" else None
+        escalation = [RbacEscalation(self.authorizer, timed)] if self.authorizer is not None else []
         self.objects = ObjectStore(
-            # Kubernetes' order: mutating plugins (LimitRanger) before validating ones
+            # Kubernetes' order: mutating plugins (LimitRanger, Priority) before validating ones
             # (NodeRestriction, PodSecurity, ResourceQuota)
-            timed, admission=[self.namespace_lifecycle, self.node_restriction, self.service_allocator,
+            timed, admission=[self.namespace_lifecycle, *escalation, self.node_restriction, self.service_allocator,
                               StorageAdmission(timed), limit_ranger, self.priority, self.pod_security,
                               quota],
             after_delete=[self.service_allocator.after_delete],
@@ -179,6 +190,9 @@ class ApiServer:
         await self.namespace_lifecycle.start(self.cache)
         await self.limit_ranges.start(self.cache)
         await self.quotas.start(self.cache)
+        await rbac_bootstrap.reconcile(self.objects)
+        if self.authorizer is not None:
+            await self.authorizer.rbac.start(timed, self.cache)
         await self.node_graph_feed.start(self.cache)
         await self.pod_security.start(self.cache)
         self.authenticator = TokenAuthenticator(cfg.data_dir / "auth") if cfg.tls else None
@@ -192,12 +206,14 @@ class ApiServer:
         self.handlers = ResourceHandlers(self.objects, self.cache, subresources=self.proxy)
         if self.authenticator is not None:  # TokenRequests are signed with the key auth checks
             self.handlers.token_issuer = self.authenticator.issuer  # type: ignore[attr-defined]
+        self.handlers.authorizer = self.authorizer  # type: ignore[attr-defined]  # the access reviews ask it
         app = build_app(
             self.handlers, self.authenticator, self.metrics,
             ready=lambda: self._ready,
             extra_metrics=self._gauges,
             metrics_api=self.metrics_api,
             join=self.join,
+            authorizer=self.authorizer,
             guards=[self.node_restriction.guard],
             encryption=self.encryption,
             audit=self.audit,
@@ -341,6 +357,8 @@ class ApiServer:
             await self.limit_ranges.stop()
             await self.quotas.stop()
             await self.priority.classes.stop()
+            if self.authorizer is not None:
+                await self.authorizer.rbac.stop()
             await self.node_graph_feed.stop()
             await self.pod_security.stop()
             if self.authenticator is not None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from kubelite.client import ApiClient
 from kubelite.controllers.base import Controller
+from kubelite.controllers.clusterroleaggregation import ClusterRoleAggregationController
 from kubelite.controllers.cronjob import CronJobController
 from kubelite.controllers.daemonset import DaemonSetController
 from kubelite.controllers.deployment import DeploymentController
@@ -61,6 +62,7 @@ CONTROLLERS: tuple[Factory, ...] = (
     lambda client, s: PVCProtectionController(client),
     lambda client, s: PVProtectionController(client),
     lambda client, s: ResourceQuotaController(client),
+    lambda client, s: ClusterRoleAggregationController(client),
 )
 
 # The workload controllers, given the shared informers at construction.

@@ -39,12 +39,14 @@ from kubelite.api.defaults.core import (
 from kubelite.api.defaults.pod import admit_pod, default_pod, default_pod_spec
 from kubelite.api.defaults.qos import pod_qos_class
 from kubelite.api.defaults.quantities import canonical_resource_list, canonical_value
+from kubelite.api.defaults.rbac import default_binding
 from kubelite.api.types import (
     apps_v1,
     autoscaling_v2,
     batch_v1,
     core_v1,
     discovery_v1,
+    rbac_v1,
     scheduling_v1,
     storage_v1,
 )
@@ -69,6 +71,8 @@ DEFAULTERS: dict[type[msgspec.Struct], Callable[[Any], None]] = {
     autoscaling_v2.HorizontalPodAutoscaler: default_hpa,
     batch_v1.Job: default_job,
     batch_v1.CronJob: default_cron_job,
+    rbac_v1.RoleBinding: default_binding,
+    rbac_v1.ClusterRoleBinding: default_binding,
     discovery_v1.EndpointSlice: default_endpoint_slice,
     storage_v1.StorageClass: default_storage_class,
     scheduling_v1.PriorityClass: default_priority_class,

@@ -221,6 +221,9 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
         3: ('groups', '[]string'),
         4: ('extra', 'map[string]authentication.v1.ExtraValue'),
     },
+    'authorization.v1.ExtraValue': {
+        1: ('items', '[]string'),
+    },
     'authorization.v1.FieldSelectorAttributes': {
         1: ('rawSelector', 'string'),
         2: ('requirements', '[]meta.v1.FieldSelectorRequirement'),
@@ -229,9 +232,18 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
         1: ('rawSelector', 'string'),
         2: ('requirements', '[]meta.v1.LabelSelectorRequirement'),
     },
+    'authorization.v1.LocalSubjectAccessReview': {
+        1: ('metadata', 'meta.v1.ObjectMeta'),
+        2: ('spec', 'authorization.v1.SubjectAccessReviewSpec'),
+        3: ('status', 'authorization.v1.SubjectAccessReviewStatus'),
+    },
     'authorization.v1.NonResourceAttributes': {
         1: ('path', 'string'),
         2: ('verb', 'string'),
+    },
+    'authorization.v1.NonResourceRule': {
+        1: ('verbs', '[]string'),
+        2: ('nonResourceURLs', '[]string'),
     },
     'authorization.v1.ResourceAttributes': {
         1: ('namespace', 'string'),
@@ -244,6 +256,12 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
         8: ('fieldSelector', 'authorization.v1.FieldSelectorAttributes'),
         9: ('labelSelector', 'authorization.v1.LabelSelectorAttributes'),
     },
+    'authorization.v1.ResourceRule': {
+        1: ('verbs', '[]string'),
+        2: ('apiGroups', '[]string'),
+        3: ('resources', '[]string'),
+        4: ('resourceNames', '[]string'),
+    },
     'authorization.v1.SelfSubjectAccessReview': {
         1: ('metadata', 'meta.v1.ObjectMeta'),
         2: ('spec', 'authorization.v1.SelfSubjectAccessReviewSpec'),
@@ -253,11 +271,38 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
         1: ('resourceAttributes', 'authorization.v1.ResourceAttributes'),
         2: ('nonResourceAttributes', 'authorization.v1.NonResourceAttributes'),
     },
+    'authorization.v1.SelfSubjectRulesReview': {
+        1: ('metadata', 'meta.v1.ObjectMeta'),
+        2: ('spec', 'authorization.v1.SelfSubjectRulesReviewSpec'),
+        3: ('status', 'authorization.v1.SubjectRulesReviewStatus'),
+    },
+    'authorization.v1.SelfSubjectRulesReviewSpec': {
+        1: ('namespace', 'string'),
+    },
+    'authorization.v1.SubjectAccessReview': {
+        1: ('metadata', 'meta.v1.ObjectMeta'),
+        2: ('spec', 'authorization.v1.SubjectAccessReviewSpec'),
+        3: ('status', 'authorization.v1.SubjectAccessReviewStatus'),
+    },
+    'authorization.v1.SubjectAccessReviewSpec': {
+        1: ('resourceAttributes', 'authorization.v1.ResourceAttributes'),
+        2: ('nonResourceAttributes', 'authorization.v1.NonResourceAttributes'),
+        3: ('user', 'string'),
+        4: ('groups', '[]string'),
+        5: ('extra', 'map[string]authorization.v1.ExtraValue'),
+        6: ('uid', 'string'),
+    },
     'authorization.v1.SubjectAccessReviewStatus': {
         1: ('allowed', 'bool'),
         2: ('reason', 'string'),
         3: ('evaluationError', 'string'),
         4: ('denied', 'bool'),
+    },
+    'authorization.v1.SubjectRulesReviewStatus': {
+        1: ('resourceRules', '[]authorization.v1.ResourceRule'),
+        2: ('nonResourceRules', '[]authorization.v1.NonResourceRule'),
+        3: ('incomplete', 'bool'),
+        4: ('evaluationError', 'string'),
     },
     'autoscaling.v1.CrossVersionObjectReference': {
         1: ('kind', 'string'),
@@ -1983,6 +2028,46 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
         5: ('desiredHealthy', 'int32'),
         6: ('expectedPods', 'int32'),
         7: ('conditions', '[]meta.v1.Condition'),
+    },
+    'rbac.v1.AggregationRule': {
+        1: ('clusterRoleSelectors', '[]meta.v1.LabelSelector'),
+    },
+    'rbac.v1.ClusterRole': {
+        1: ('metadata', 'meta.v1.ObjectMeta'),
+        2: ('rules', '[]rbac.v1.PolicyRule'),
+        3: ('aggregationRule', 'rbac.v1.AggregationRule'),
+    },
+    'rbac.v1.ClusterRoleBinding': {
+        1: ('metadata', 'meta.v1.ObjectMeta'),
+        2: ('subjects', '[]rbac.v1.Subject'),
+        3: ('roleRef', 'rbac.v1.RoleRef'),
+    },
+    'rbac.v1.PolicyRule': {
+        1: ('verbs', '[]string'),
+        2: ('apiGroups', '[]string'),
+        3: ('resources', '[]string'),
+        4: ('resourceNames', '[]string'),
+        5: ('nonResourceURLs', '[]string'),
+    },
+    'rbac.v1.Role': {
+        1: ('metadata', 'meta.v1.ObjectMeta'),
+        2: ('rules', '[]rbac.v1.PolicyRule'),
+    },
+    'rbac.v1.RoleBinding': {
+        1: ('metadata', 'meta.v1.ObjectMeta'),
+        2: ('subjects', '[]rbac.v1.Subject'),
+        3: ('roleRef', 'rbac.v1.RoleRef'),
+    },
+    'rbac.v1.RoleRef': {
+        1: ('apiGroup', 'string'),
+        2: ('kind', 'string'),
+        3: ('name', 'string'),
+    },
+    'rbac.v1.Subject': {
+        1: ('kind', 'string'),
+        2: ('apiGroup', 'string'),
+        3: ('name', 'string'),
+        4: ('namespace', 'string'),
     },
     'resource.Quantity': {
         1: ('string', 'string'),

@@ -44,6 +44,7 @@ from kubelite.api.validation import (
     other,
     pod,
     priority_class,
+    rbac,
     replication,
     service,
     statefulset,
@@ -73,6 +74,11 @@ _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None
                      storage.validate_storage_class_update),
     "Deployment": (DeploymentStrategy, apps.validate_deployment, apps.validate_deployment_update),
     "ReplicaSet": (ReplicaSetStrategy, apps.validate_replica_set, apps.validate_replica_set_update),
+    "Role": (Strategy, rbac.validate_role, None),
+    "ClusterRole": (Strategy, rbac.validate_cluster_role, None),
+    "RoleBinding": (Strategy, rbac.validate_role_binding, rbac.validate_role_binding_update),
+    "ClusterRoleBinding": (Strategy, rbac.validate_cluster_role_binding,
+                           rbac.validate_cluster_role_binding_update),
     "Job": (JobStrategy, batch.validate_job, batch.validate_job_update),
     "CronJob": (CronJobStrategy, batch.validate_cron_job, batch.validate_cron_job_update),
     "StatefulSet": (StatefulSetStrategy, statefulset.validate_stateful_set,
@@ -130,7 +136,9 @@ _CONDITIONAL_UPDATE_ONLY = frozenset({"Lease", "PodDisruptionBudget"})
 # ...and these are created by a PUT when they do not exist yet (AllowCreateOnUpdate).
 _CREATE_ON_UPDATE = frozenset({"Service", "Endpoints", "Event", "LimitRange", "Lease"})
 # Kinds that are never stored: a POST of one is answered by a handler of its own.
-_SERVED_BY = {"Binding": "binding", "SelfSubjectAccessReview": "access-review"}
+_SERVED_BY = {"Binding": "binding", "SelfSubjectAccessReview": "access-review",
+              "SubjectAccessReview": "access-review", "LocalSubjectAccessReview": "access-review",
+              "SelfSubjectRulesReview": "access-review"}
 
 
 @cache

@@ -26,11 +26,28 @@ class LabelSelectorAttributes(K8sObject, kw_only=True, omit_defaults=True):
     requirements: list[LabelSelectorRequirement] | None = None
 
 
+class LocalSubjectAccessReview(K8sObject, kw_only=True, omit_defaults=True):
+    """LocalSubjectAccessReview checks whether or not a user or group can perform an action in a given namespace. Having a namespace scoped resource makes it much easier to grant namespace scoped policy that includes permissions checking."""
+
+    api_version: str | None = msgspec.field(default=None, name="apiVersion")
+    kind: str | None = None
+    metadata: ObjectMeta | None = None
+    spec: SubjectAccessReviewSpec
+    status: SubjectAccessReviewStatus | None = None
+
+
 class NonResourceAttributes(K8sObject, kw_only=True, omit_defaults=True):
     """NonResourceAttributes includes the authorization attributes available for non-resource requests to the Authorizer interface"""
 
     path: str | None = None
     verb: str | None = None
+
+
+class NonResourceRule(K8sObject, kw_only=True, omit_defaults=True):
+    """NonResourceRule holds information that describes a rule for the non-resource"""
+
+    non_resource_urls: list[str] | None = msgspec.field(default=None, name="nonResourceURLs")
+    verbs: list[str]
 
 
 class ResourceAttributes(K8sObject, kw_only=True, omit_defaults=True):
@@ -45,6 +62,15 @@ class ResourceAttributes(K8sObject, kw_only=True, omit_defaults=True):
     subresource: str | None = None
     verb: str | None = None
     version: str | None = None
+
+
+class ResourceRule(K8sObject, kw_only=True, omit_defaults=True):
+    """ResourceRule is the list of actions the subject is allowed to perform on resources. The list ordering isn't significant, may contain duplicates, and possibly be incomplete."""
+
+    api_groups: list[str] | None = msgspec.field(default=None, name="apiGroups")
+    resource_names: list[str] | None = msgspec.field(default=None, name="resourceNames")
+    resources: list[str] | None = None
+    verbs: list[str]
 
 
 class SelfSubjectAccessReview(K8sObject, kw_only=True, omit_defaults=True):
@@ -64,6 +90,43 @@ class SelfSubjectAccessReviewSpec(K8sObject, kw_only=True, omit_defaults=True):
     resource_attributes: ResourceAttributes | None = msgspec.field(default=None, name="resourceAttributes")
 
 
+class SelfSubjectRulesReview(K8sObject, kw_only=True, omit_defaults=True):
+    """SelfSubjectRulesReview enumerates the set of actions the current user can perform within a namespace. The returned list of actions may be incomplete depending on the server's authorization mode, and any errors experienced during the evaluation. SelfSubjectRulesReview should be used by UIs to show/hi"""
+
+    api_version: str | None = msgspec.field(default=None, name="apiVersion")
+    kind: str | None = None
+    metadata: ObjectMeta | None = None
+    spec: SelfSubjectRulesReviewSpec
+    status: SubjectRulesReviewStatus | None = None
+
+
+class SelfSubjectRulesReviewSpec(K8sObject, kw_only=True, omit_defaults=True):
+    """SelfSubjectRulesReviewSpec defines the specification for SelfSubjectRulesReview."""
+
+    namespace: str | None = None
+
+
+class SubjectAccessReview(K8sObject, kw_only=True, omit_defaults=True):
+    """SubjectAccessReview checks whether or not a user or group can perform an action."""
+
+    api_version: str | None = msgspec.field(default=None, name="apiVersion")
+    kind: str | None = None
+    metadata: ObjectMeta | None = None
+    spec: SubjectAccessReviewSpec
+    status: SubjectAccessReviewStatus | None = None
+
+
+class SubjectAccessReviewSpec(K8sObject, kw_only=True, omit_defaults=True):
+    """SubjectAccessReviewSpec is a description of the access request.  Exactly one of ResourceAuthorizationAttributes and NonResourceAuthorizationAttributes must be set"""
+
+    extra: dict[str, list[str]] | None = None
+    groups: list[str] | None = None
+    non_resource_attributes: NonResourceAttributes | None = msgspec.field(default=None, name="nonResourceAttributes")
+    resource_attributes: ResourceAttributes | None = msgspec.field(default=None, name="resourceAttributes")
+    uid: str | None = None
+    user: str | None = None
+
+
 class SubjectAccessReviewStatus(K8sObject, kw_only=True, omit_defaults=True):
     """SubjectAccessReviewStatus"""
 
@@ -71,3 +134,12 @@ class SubjectAccessReviewStatus(K8sObject, kw_only=True, omit_defaults=True):
     denied: bool | None = None
     evaluation_error: str | None = msgspec.field(default=None, name="evaluationError")
     reason: str | None = None
+
+
+class SubjectRulesReviewStatus(K8sObject, kw_only=True, omit_defaults=True):
+    """SubjectRulesReviewStatus contains the result of a rules check. This check can be incomplete depending on the set of authorizers the server is configured with and any errors experienced during evaluation. Because authorization rules are additive, if a rule appears in a list it's safe to assume the su"""
+
+    evaluation_error: str | None = msgspec.field(default=None, name="evaluationError")
+    incomplete: bool
+    non_resource_rules: list[NonResourceRule] = msgspec.field(name="nonResourceRules")
+    resource_rules: list[ResourceRule] = msgspec.field(name="resourceRules")
