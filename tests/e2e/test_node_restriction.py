@@ -1,5 +1,5 @@
 """A node's own credential (`system:node:NAME` in `system:nodes`, as the join endpoint signs
-it) writes only its own objects: the NodeRestriction admission plugin refuses another Node,
+it) reads only what its pods need (the Node authorizer) and writes only its own objects: the NodeRestriction admission plugin refuses another Node,
 labels in kubelet-forbidden prefixes, pods and pod status of pods bound elsewhere, another
 node's Lease, and non-mirror pods, with Kubernetes' messages."""
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,39 @@ def test_only_its_own_lease(server: Server, as_n1: str) -> None:
     assert "can only access node lease with the same name as the requesting node" in err
     mine = {**lease, "metadata": {"name": N1, "namespace": "kube-node-lease"}, "spec": {"holderIdentity": N1}}
     server.kubectl("apply", "-f", "-", as_n1, input=json.dumps(mine))
+
+
+def test_a_node_reads_only_the_secrets_and_configmaps_of_its_own_pods(
+        server: Server, tmp_path: Path) -> None:
+    """The Node authorizer: objects reachable from pods bound to the node, nothing else."""
+    def with_refs(name: str, node_name: str, secret: str, config_map: str) -> dict[str, object]:
+        p = pod(name, node_name)
+        p["spec"]["volumes"] = [  # type: ignore[index]
+            {"name": "s", "secret": {"secretName": secret}},
+            {"name": "c", "configMap": {"name": config_map}}]
+        return p
+
+    def secret(name: str) -> dict[str, object]:
+        return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "default"},
+                "stringData": {"k": "v"}}
+
+    def config_map(name: str) -> dict[str, object]:
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"},
+                "data": {"k": "v"}}
+
+    apply(server, node(N1), node(N2), secret("nr-s1"), secret("nr-s2"), config_map("nr-c1"),
+          config_map("nr-c2"), with_refs("nr-ref-1", N1, "nr-s1", "nr-c1"),
+          with_refs("nr-ref-2", N2, "nr-s2", "nr-c2"))
+    as_n1 = node_kubeconfig(server, tmp_path, N1)
+    # the graph is fed by watch: the new pods reach it a moment after the apply
+    deadline = time.monotonic() + 10
+    while server.kubectl("get", "secret", "nr-s1", as_n1, check=False).returncode != 0:
+        assert time.monotonic() < deadline, "node n1 never got to read its pod's Secret"
+        time.sleep(0.2)
+    assert server.kubectl("get", "configmap", "nr-c1", "-o", "name", as_n1).stdout.strip() == \
+        "configmap/nr-c1"
+    for kind, name in (("secret", "nr-s2"), ("configmap", "nr-c2")):
+        err = refused(server, "get", kind, name, as_n1)
+        assert f"no relationship found between node '{N1}' and this object" in err, err
+    err = refused(server, "get", "secrets", as_n1)  # and no listing of them at all
+    assert f'User "system:node:{N1}" cannot list resource "secrets"' in err
