@@ -23,6 +23,7 @@ from kubelite.api.types import (  # noqa: I001
     core_v1,
     discovery_v1,
     events_v1,
+    networking_v1,
     policy_v1,
     rbac_v1,
     scheduling_v1,
@@ -109,6 +110,7 @@ def _definition(group: str, version: str, kind: str) -> str:
         "coordination.k8s.io": "coordination",
         "discovery.k8s.io": "discovery",
         "events.k8s.io": "events",
+        "networking.k8s.io": "networking",
         "storage.k8s.io": "storage",
         "authentication.k8s.io": "authentication",
         "authorization.k8s.io": "authorization",
@@ -233,6 +235,11 @@ KINDS: tuple[Kind, ...] = (
           short_names=("pdb",), subresources=(STATUS,)),
     _kind("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", scheduling_v1.PriorityClass,
           namespaced=False, short_names=("pc",)),
+    # Stored only: no ingress controller acts on them yet.
+    _kind("networking.k8s.io", "v1", "IngressClass", "ingressclasses", networking_v1.IngressClass,
+          namespaced=False),
+    _kind("networking.k8s.io", "v1", "Ingress", "ingresses", networking_v1.Ingress,
+          short_names=("ing",), subresources=(STATUS,)),
 )
 
 # Kinds that live only behind a subresource or inside a request body.

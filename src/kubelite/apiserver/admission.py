@@ -153,15 +153,23 @@ class StorageAdmission:
             _add_finalizer(obj, PV_PROTECTION)
 
     async def _default_class(self) -> str | None:
-        assert STORAGE_CLASSES is not None
-        page = await self.store.list(objects.collection_prefix(STORAGE_CLASSES, None))
-        defaults = []
-        for kv in page.items:
-            sc = objects.decode(kv.value)
-            meta = sc.get("metadata", {})
-            if (meta.get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION) == "true":
-                defaults.append((meta.get("creationTimestamp", ""), meta.get("name", "")))
-        return max(defaults)[1] if defaults else None
+        return await newest_default_class(self.store, STORAGE_CLASSES, DEFAULT_CLASS_ANNOTATION)
+
+
+async def newest_default_class(store: Store, kind: Kind | None, annotation: str) -> str | None:
+    """The class of `kind` marked default by `annotation: "true"`; of several, the newest
+    (equal creation times: the first name), as Kubernetes' default-class plugins choose."""
+    assert kind is not None
+    page = await store.list(objects.collection_prefix(kind, None))
+    marked: list[tuple[str, str]] = []
+    for kv in page.items:
+        meta = objects.decode(kv.value).get("metadata", {})
+        if (meta.get("annotations") or {}).get(annotation) == "true":
+            marked.append((meta.get("creationTimestamp", ""), meta.get("name", "")))
+    if not marked:
+        return None
+    newest = max(ts for ts, _ in marked)
+    return min(name for ts, name in marked if ts == newest)
 
 
 def _add_finalizer(obj: Any, name: str) -> None:

@@ -15,6 +15,7 @@ from aiohttp import web
 from kubelite import tls
 from kubelite.apiserver import client_certs
 from kubelite.apiserver.admission import NamespaceLifecycle, StorageAdmission, WatchedKind
+from kubelite.apiserver.admission_ingress import DefaultIngressClass
 from kubelite.apiserver.admission_noderestriction import NodeRestriction
 from kubelite.apiserver.admission_priority import PriorityAdmission
 from kubelite.apiserver.admission_quota import LIMIT_RANGES, RESOURCE_QUOTAS, admission_plugins
@@ -179,7 +180,7 @@ class ApiServer:
             # Kubernetes' order: mutating plugins (LimitRanger, Priority) before validating ones
             # (NodeRestriction, PodSecurity, ResourceQuota)
             timed, admission=[self.namespace_lifecycle, *escalation, self.node_restriction, self.service_allocator,
-                              StorageAdmission(timed), limit_ranger, self.priority, self.pod_security,
+                              StorageAdmission(timed), DefaultIngressClass(timed), limit_ranger, self.priority, self.pod_security,
                               quota],
             after_delete=[self.service_allocator.after_delete],
         )

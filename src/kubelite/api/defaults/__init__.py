@@ -36,6 +36,7 @@ from kubelite.api.defaults.core import (
     default_service,
     default_storage_class,
 )
+from kubelite.api.defaults.networking import default_ingress_class
 from kubelite.api.defaults.pod import admit_pod, default_pod, default_pod_spec
 from kubelite.api.defaults.qos import pod_qos_class
 from kubelite.api.defaults.quantities import canonical_resource_list, canonical_value
@@ -46,6 +47,7 @@ from kubelite.api.types import (
     batch_v1,
     core_v1,
     discovery_v1,
+    networking_v1,
     rbac_v1,
     scheduling_v1,
     storage_v1,
@@ -76,6 +78,7 @@ DEFAULTERS: dict[type[msgspec.Struct], Callable[[Any], None]] = {
     discovery_v1.EndpointSlice: default_endpoint_slice,
     storage_v1.StorageClass: default_storage_class,
     scheduling_v1.PriorityClass: default_priority_class,
+    networking_v1.IngressClass: default_ingress_class,
 }
 
 

@@ -11,7 +11,9 @@ from kubelite.api.strategy.kinds import (
     CronJobStrategy,
     DaemonSetStrategy,
     DeploymentStrategy,
+    GenerationStrategy,
     HorizontalPodAutoscalerStrategy,
+    IngressStrategy,
     JobStrategy,
     NamespaceStrategy,
     NodeStrategy,
@@ -41,6 +43,7 @@ from kubelite.api.validation import (
     batch,
     core,
     daemonset,
+    networking,
     other,
     pod,
     priority_class,
@@ -99,6 +102,9 @@ _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None
     "PriorityClass": (Strategy, priority_class.validate_priority_class,
                       priority_class.validate_priority_class_update),
     "Binding": (Strategy, other.validate_binding, None),
+    "Ingress": (IngressStrategy, networking.validate_ingress, networking.validate_ingress_update),
+    "IngressClass": (GenerationStrategy, networking.validate_ingress_class,
+                     networking.validate_ingress_class_update),
     "SelfSubjectAccessReview": (Strategy, lambda obj: [], None),
 }
 
@@ -122,6 +128,7 @@ _STATUS_TABLE: dict[str, tuple[type[StatusStrategy], StatusValidator | None]] = 
     "Job": (StatusStrategy, batch.validate_job_status_update),
     "CronJob": (StatusStrategy, batch.validate_cron_job_status_update),
     "HorizontalPodAutoscaler": (StatusStrategy, autoscaling.validate_hpa_status_update),
+    "Ingress": (StatusStrategy, networking.validate_ingress_status_update),
 }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from kubelite.api.defaults import admit_pod, pod_qos_class
 from kubelite.api.strategy.base import Strategy
-from kubelite.api.types import apps_v1, autoscaling_v2, batch_v1, core_v1, policy_v1
+from kubelite.api.types import apps_v1, autoscaling_v2, batch_v1, core_v1, networking_v1, policy_v1
 from kubelite.api.types.meta_v1 import LabelSelector, ObjectMeta
 from kubelite.api.validation.errors import FieldError
 from kubelite.api.validation.pod import validate_pod_update
@@ -195,6 +195,22 @@ class PodDisruptionBudgetStrategy(Strategy):
             disruptions_allowed=0, current_healthy=0, desired_healthy=0, expected_pods=0)
 
 
+class IngressStrategy(Strategy):
+    """A new Ingress's status is an empty load balancer (Go writes `status: {loadBalancer: {}}`)."""
+
+    tracks_generation = True
+
+    def initial_status(self, obj: Any) -> None:
+        obj.status = networking_v1.IngressStatus(
+            load_balancer=networking_v1.IngressLoadBalancerStatus())
+
+
+class GenerationStrategy(Strategy):
+    """Kinds whose only server-side rule is metadata.generation (IngressClass)."""
+
+    tracks_generation = True
+
+
 class HorizontalPodAutoscalerStrategy(Strategy):
     """A new HPA's status is empty but for desiredReplicas, which Go never omits."""
 
@@ -273,7 +289,7 @@ class CronJobStrategy(Strategy):
 
 __all__ = ["CronJobStrategy", "JobStrategy", "DaemonSetStrategy", "DeploymentStrategy", "HorizontalPodAutoscalerStrategy", "ReplicationControllerStrategy", "NamespaceStrategy", "NodeStrategy",
            "PersistentVolumeClaimStrategy", "PersistentVolumeStrategy",
-           "PodDisruptionBudgetStrategy", "PodStrategy", "ReplicaSetStrategy", "ResourceQuotaStrategy",
+           "GenerationStrategy", "IngressStrategy", "PodDisruptionBudgetStrategy", "PodStrategy", "ReplicaSetStrategy", "ResourceQuotaStrategy",
            "StatefulSetStrategy",
            "SecretStrategy",
            "ServiceStrategy"]

@@ -9,6 +9,7 @@ from kubelite.api.tables import (
     config,
     default,
     events,
+    networking,
     nodes,
     pods,
     policy,
@@ -53,6 +54,8 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("storage.k8s.io", "StorageClass"): storage.STORAGE_CLASS_PRINTER,
     ("policy", "PodDisruptionBudget"): policy.PDB,
     ("scheduling.k8s.io", "PriorityClass"): scheduling.PRIORITY_CLASS_PRINTER,
+    ("networking.k8s.io", "Ingress"): networking.INGRESS,
+    ("networking.k8s.io", "IngressClass"): networking.INGRESS_CLASS,
 }
 
 DEFAULT = default.PRINTER

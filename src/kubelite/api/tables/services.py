@@ -45,7 +45,8 @@ def _service_type(svc_spec: Obj) -> str:
     return kind
 
 
-def _load_balancer_ips(svc: Obj) -> str:
+def load_balancer_ips(svc: Obj) -> str:
+    """status.loadBalancer.ingress as `ip,hostname,...` (a Service's or an Ingress's)."""
     found: set[str] = set()
     for ingress in (status(svc).get("loadBalancer") or {}).get("ingress") or []:
         if ingress.get("ip"):
@@ -63,7 +64,7 @@ def external_ip(svc: Obj) -> str:
     if kind in ("ClusterIP", "NodePort"):
         return ",".join(external) if external else "<none>"
     if kind == "LoadBalancer":
-        lb = _load_balancer_ips(svc)
+        lb = load_balancer_ips(svc)
         if external:
             return ",".join([*(lb.split(",") if lb else []), *external])
         return lb or "<pending>"

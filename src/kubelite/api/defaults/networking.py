@@ -1,0 +1,17 @@
+"""networking.k8s.io/v1 defaults (pkg/apis/networking/v1/defaults.go).
+
+An Ingress has none: a path's `pathType` is required, never defaulted.
+"""
+
+from __future__ import annotations
+
+from kubelite.api.types import networking_v1
+
+SCOPE_CLUSTER = "Cluster"
+
+
+def default_ingress_class(ic: networking_v1.IngressClass) -> None:
+    """SetDefaults_IngressClass: a parameters reference without a scope is cluster-scoped."""
+    params = ic.spec.parameters if ic.spec else None
+    if params is not None and params.scope is None:
+        params.scope = SCOPE_CLUSTER
