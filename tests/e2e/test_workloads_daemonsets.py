@@ -150,10 +150,8 @@ def test_replication_controller_keeps_its_pods(lan: MachineCluster) -> None:
 
 def test_apply_prune_deletes_what_the_label_no_longer_lists(lan: MachineCluster) -> None:
     config = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keep, labels: {app: x}}\n"
-    allow = ["--prune-allowlist=core/v1/ConfigMap", "--prune-allowlist=core/v1/ReplicationController",
-             "--prune-allowlist=apps/v1/DaemonSet", "--prune-allowlist=core/v1/PodTemplate"]
-    out = lan.server.kubectl("apply", "--prune", "-l", "app=x", *allow, "-f", "-",
-                             input=config).stdout
+    # kubectl's default prune allowlist (DaemonSet, ReplicationController... and Ingress)
+    out = lan.server.kubectl("apply", "--prune", "-l", "app=x", "-f", "-", input=config).stdout
     assert "daemonset.apps/agent pruned" in out
     assert "replicationcontroller/web pruned" in out
     until(lambda: not _json(lan, "rc")["items"] and not _json(lan, "ds")["items"], timeout=60,
