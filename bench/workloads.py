@@ -9,10 +9,14 @@ process (they heartbeat and report bound pods Running), creates one Deployment a
 
   job        time from creating a Job of 1,000 completions (parallelism 100, pods that end
              Succeeded at once) to its Complete condition
+  daemonset  more simulated nodes join (1,000 in all), then the time from creating a DaemonSet
+             to desiredNumberScheduled == numberReady == 1,000 (one Ready pod per node); the
+             Deployment's pods are still in place
 
 Defaults are the issue's: 100 nodes, 3,000 replicas (target: scale-up under 20 s).
 
     .venv/bin/python bench/workloads.py [--nodes 100] [--replicas 3000] [--completions 1000]
+                                        [--daemonset-nodes 1000]
 """
 
 from __future__ import annotations
@@ -62,6 +66,21 @@ def job(completions: int, parallelism: int) -> dict[str, Any]:
     }
 
 
+def daemonset() -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": NAME},
+        "spec": {"selector": {"matchLabels": {"app": NAME + "-ds"}}, "template": {
+            "metadata": {"labels": {"app": NAME + "-ds"}},
+            "spec": {"containers": [{"name": "agent", "image": "busybox:1.0",
+                                     "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}}},
+    }
+
+
+def daemons_ready(ds: dict[str, Any], nodes: int) -> bool:
+    status = ds.get("status") or {}
+    return status.get("desiredNumberScheduled") == status.get("numberReady") == nodes
+
+
 def complete(j: dict[str, Any]) -> bool:
     return any(c.get("type") == "Complete" and c.get("status") == "True"
                for c in (j.get("status") or {}).get("conditions") or [])
@@ -88,7 +107,21 @@ async def wait_for(client: ApiClient, done: Any, timeout: float, kind: str = "de
     raise TimeoutError(f"not done after {timeout:.0f} s: status {d.get('status')}")
 
 
-async def run(nodes: int, replicas: int, completions: int, timeout: float) -> None:
+async def run_daemonset(client: ApiClient, nodes: int, total: int, timeout: float) -> None:
+    """Join nodes up to `total`, then time one DaemonSet to a Ready pod on each of them."""
+    more = SimCluster(client, total - nodes, prefix="sim-ds-",
+                      timings=Timings(lease_renew_interval=10.0, node_status_interval=60.0))
+    try:
+        await more.start()
+        await client.create("daemonsets", daemonset(), "default", raw=True)
+        took = await wait_for(client, lambda d: daemons_ready(d, total), timeout, kind="daemonsets")
+        print(f"daemonset: {total:,} nodes each with a Ready daemon pod "
+              f"(desiredNumberScheduled == numberReady) in {took:.1f} s ({total / took:,.0f} pods/s)")
+    finally:
+        await more.stop()
+
+
+async def run(nodes: int, replicas: int, completions: int, ds_nodes: int, timeout: float) -> None:
     with tempfile.TemporaryDirectory(prefix="kubelite-bench-workloads-") as tmp:
         server = start_server(Path(tmp) / "data", "--cluster-cidr", "10.0.0.0/8")
         client = ApiClient.from_kubeconfig(str(server.kubeconfig))
@@ -117,6 +150,8 @@ async def run(nodes: int, replicas: int, completions: int, timeout: float) -> No
                 print(f"job:      {completions:,} completions (parallelism {parallelism}) "
                       f"Complete in {took:.1f} s ({completions / took:,.0f} pods/s; "
                       f"succeeded {st.get('succeeded')}, failed {st.get('failed')})")
+            if ds_nodes:
+                await run_daemonset(client, nodes, max(ds_nodes, nodes), timeout)
         finally:
             await sim.stop()
             await client.close()
@@ -128,9 +163,11 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=100)
     parser.add_argument("--replicas", type=int, default=3000)
     parser.add_argument("--completions", type=int, default=1000, help="0: no Job phase")
+    parser.add_argument("--daemonset-nodes", type=int, default=1000,
+                        help="nodes in all for the DaemonSet phase (0: none)")
     parser.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds per phase")
     args = parser.parse_args()
-    asyncio.run(run(args.nodes, args.replicas, args.completions, args.timeout))
+    asyncio.run(run(args.nodes, args.replicas, args.completions, args.daemonset_nodes, args.timeout))
 
 
 if __name__ == "__main__":
