@@ -204,13 +204,20 @@ def validate_deployment_status_update(new: apps_v1.Deployment,
               "readyReplicas": status.ready_replicas or 0,
               "availableReplicas": status.available_replicas or 0,
               "unavailableReplicas": status.unavailable_replicas or 0}
-    if status.collision_count is not None:
-        counts["collisionCount"] = status.collision_count
-    errs += _replica_counts(counts, counts["replicas"], counts["readyReplicas"],
-                            counts["availableReplicas"], "status")
     before = old.status.collision_count if old.status else None
-    if before is not None and (status.collision_count or 0) < before:
-        errs.append(invalid(child("status", "collisionCount"), status.collision_count or 0,
+    return errs + validate_replica_status(counts, status.collision_count, before)
+
+
+def validate_replica_status(counts: dict[str, int], collision_count: int | None,
+                            old_collision_count: int | None) -> list[FieldError]:
+    """A workload's status counts (none negative, ready/available within replicas) and its
+    collisionCount, which may never go down (Deployments and StatefulSets alike)."""
+    if collision_count is not None:
+        counts["collisionCount"] = collision_count
+    errs = _replica_counts(counts, counts["replicas"], counts["readyReplicas"],
+                           counts["availableReplicas"], "status")
+    if old_collision_count is not None and (collision_count or 0) < old_collision_count:
+        errs.append(invalid(child("status", "collisionCount"), collision_count or 0,
                             "cannot be decremented"))
     return errs
 

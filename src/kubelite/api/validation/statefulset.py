@@ -7,7 +7,7 @@ import msgspec
 
 from kubelite.api.types import apps_v1, core_v1
 from kubelite.api.validation import names
-from kubelite.api.validation.apps import _nonnegative, _replica_counts, selector_matches
+from kubelite.api.validation.apps import _nonnegative, selector_matches, validate_replica_status
 from kubelite.api.validation.errors import (
     FieldError,
     child,
@@ -149,15 +149,8 @@ def validate_stateful_set_status_update(new: apps_v1.StatefulSet,
               "updatedReplicas": status.updated_replicas or 0,
               "availableReplicas": status.available_replicas or 0,
               "observedGeneration": status.observed_generation or 0}
-    if status.collision_count is not None:
-        counts["collisionCount"] = status.collision_count
-    errs += _replica_counts(counts, counts["replicas"], counts["readyReplicas"],
-                            counts["availableReplicas"], "status")
     before = old.status.collision_count if old.status else None
-    if before is not None and (status.collision_count or 0) < before:
-        errs.append(invalid(child("status", "collisionCount"), status.collision_count or 0,
-                            "cannot be decremented"))
-    return errs
+    return errs + validate_replica_status(counts, status.collision_count, before)
 
 
 def validate_controller_revision(rev: apps_v1.ControllerRevision) -> list[FieldError]:
