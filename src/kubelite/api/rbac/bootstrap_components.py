@@ -195,6 +195,9 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
     ],
     "service-account-controller": [
         rule(("create",), ("",), ("serviceaccounts",)),
+        # kubelite's service account controller also publishes kube-root-ca.crt (Kubernetes'
+        # root-ca-cert-publisher, below): that controller's rule
+        rule(("create", "update"), ("",), ("configmaps",)),
         _events(),
     ],
     "root-ca-cert-publisher": [
@@ -225,6 +228,23 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         rule(("get", "create", "delete"), ("",), ("endpoints", "services")),
         rule(("get",), ("",), ("secrets",)),
         rule(("get", "list"), ("",), ("nodes",)),
+        _events(),
+    ],
+    "pod-garbage-collector": [
+        rule(("list", "watch", "delete"), ("",), ("pods",)),
+        rule(("get", "list"), ("",), ("nodes",)),
+        rule(("patch",), ("",), ("pods/status",)),
+    ],
+    "clusterrole-aggregation-controller": [
+        rule(("escalate", "get", "list", "watch", "update", "patch"), (RBAC_GROUP,), ("clusterroles",)),
+    ],
+    # Not a Kubernetes controller: k3s' local-path-provisioner (its local-path-provisioner-role,
+    # narrowed to what kubelite's in-process provisioner does: make and delete the volumes of
+    # claims on its StorageClass)
+    "local-path-provisioner": [
+        rule(READ, ("",), ("nodes", "persistentvolumeclaims", "configmaps")),
+        rule(("get", "list", "watch", "create", "delete", "patch", "update"), ("",), ("persistentvolumes",)),
+        rule(READ, ("storage.k8s.io",), ("storageclasses",)),
         _events(),
     ],
     "pvc-protection-controller": [
