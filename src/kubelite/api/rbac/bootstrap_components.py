@@ -36,6 +36,12 @@ def rule(verbs: tuple[str, ...] | list[str], groups: tuple[str, ...] | list[str]
     return out
 
 
+def _patch(groups: tuple[str, ...], *resources: str) -> dict[str, Any]:
+    """kubelite's controllers write status (and some specs) with a merge patch where
+    Kubernetes' use update: the patch verb on just those resources."""
+    return rule(("patch",), groups, resources)
+
+
 def _events() -> dict[str, Any]:
     return rule(("create", "update", "patch"), ("", "events.k8s.io"), ("events",))
 
@@ -113,6 +119,7 @@ CONTROLLER_MANAGER_RULES: list[dict[str, Any]] = [
 # controller-manager uses service account credentials. (name, rules)
 CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
     "deployment-controller": [
+        _patch(("apps", "extensions"), "deployments/status", "deployments"),  # the revision annotation
         rule(("get", "list", "watch", "update"), ("apps", "extensions"), ("deployments",)),
         rule(("update",), ("apps", "extensions"), ("deployments/status",)),
         rule(("update",), ("apps", "extensions"), ("deployments/finalizers",)),
@@ -121,6 +128,7 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         _events(),
     ],
     "replicaset-controller": [
+        _patch(("apps", "extensions"), "replicasets/status"),
         rule(("get", "list", "watch", "update"), ("apps", "extensions"), ("replicasets",)),
         rule(("update",), ("apps", "extensions"), ("replicasets/status",)),
         rule(("update",), ("apps", "extensions"), ("replicasets/finalizers",)),
@@ -128,6 +136,8 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         _events(),
     ],
     "statefulset-controller": [
+        _patch(("apps",), "statefulsets/status"),
+        _patch(("",), "persistentvolumeclaims"),  # the claims' ownerReferences (retention policy)
         rule(("list", "watch"), ("",), ("pods",)),
         rule(("list", "watch"), ("apps",), ("statefulsets",)),
         rule(("update",), ("apps",), ("statefulsets/status",)),
@@ -140,6 +150,7 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         _events(),
     ],
     "daemon-set-controller": [
+        _patch(("apps", "extensions"), "daemonsets/status"),
         rule(("get", "list", "watch"), ("apps", "extensions"), ("daemonsets",)),
         rule(("update",), ("apps", "extensions"), ("daemonsets/status",)),
         rule(("update",), ("apps", "extensions"), ("daemonsets/finalizers",)),
@@ -151,6 +162,7 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         _events(),
     ],
     "replication-controller": [
+        _patch(("",), "replicationcontrollers/status"),
         rule(("get", "list", "watch", "update"), ("",), ("replicationcontrollers",)),
         rule(("update",), ("",), ("replicationcontrollers/status",)),
         rule(("update",), ("",), ("replicationcontrollers/finalizers",)),
@@ -165,6 +177,7 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         _events(),
     ],
     "cronjob-controller": [
+        _patch(("batch",), "cronjobs/status"),
         rule(("get", "list", "watch", "update", "patch"), ("batch",), ("cronjobs",)),
         rule(("get", "list", "watch", "create", "update", "delete", "patch"), ("batch",), ("jobs",)),
         rule(("update",), ("batch",), ("cronjobs/status",)),
@@ -219,6 +232,8 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         _events(),
     ],
     "persistent-volume-binder": [
+        _patch(("",), "persistentvolumes", "persistentvolumes/status", "persistentvolumeclaims",
+               "persistentvolumeclaims/status"),
         rule(("get", "list", "watch", "update", "create", "delete"), ("",), ("persistentvolumes",)),
         rule(("update",), ("",), ("persistentvolumes/status",)),
         rule(("get", "list", "watch", "update"), ("",), ("persistentvolumeclaims",)),
@@ -266,6 +281,7 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         _events(),
     ],
     "disruption-controller": [
+        _patch(("policy",), "poddisruptionbudgets/status"),
         rule(("get", "list", "watch"), ("apps", "extensions"), ("deployments", "replicasets", "statefulsets")),
         rule(("get", "list", "watch"), ("",), ("replicationcontrollers", "pods")),
         rule(("get", "list", "watch"), ("policy",), ("poddisruptionbudgets",)),
