@@ -260,6 +260,8 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         rule(READ, ("",), ("nodes", "persistentvolumeclaims", "configmaps")),
         rule(("get", "list", "watch", "create", "delete", "patch", "update"), ("",), ("persistentvolumes",)),
         rule(READ, ("storage.k8s.io",), ("storageclasses",)),
+        # it puts the default `local-path` StorageClass in place (k3s ships it as a manifest)
+        rule(("create",), ("storage.k8s.io",), ("storageclasses",)),
         _events(),
     ],
     "pvc-protection-controller": [
