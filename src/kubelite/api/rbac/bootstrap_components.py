@@ -95,6 +95,8 @@ SCHEDULER_RULES: list[dict[str, Any]] = [
     rule(READ, ("apps",), ("statefulsets",)),
     rule(READ, ("policy",), ("poddisruptionbudgets",)),
     rule(("get", "list", "watch", "update"), ("",), ("persistentvolumeclaims", "persistentvolumes")),
+    # volume binding's PreBind writes a claim's selected-node annotation as a merge patch
+    _patch(("",), "persistentvolumeclaims"),
     rule(("create",), ("authentication.k8s.io",), ("tokenreviews",)),
     rule(("create",), ("authorization.k8s.io",), ("subjectaccessreviews",)),
     rule(READ, ("storage.k8s.io",), ("csinodes", "csidrivers", "csistoragecapacities", "storageclasses")),
