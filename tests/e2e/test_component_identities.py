@@ -33,7 +33,8 @@ def test_controllers_and_scheduler_act_as_their_own_least_privilege_identities(t
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY)
     log = tmp_path / "audit.log"
-    server = start_server(tmp_path / "data", "--audit-policy-file", str(policy), "--audit-log-path", str(log))
+    server = start_server(tmp_path / "data", "--component-identities", "--audit-policy-file", str(policy),
+                          "--audit-log-path", str(log))
     try:
         server.kubectl("create", "deployment", "web", "--image=busybox:1.36")
         sa = "system:serviceaccount:kube-system:"
