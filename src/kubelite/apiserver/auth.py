@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kubelite.api.rbac.bootstrap_components import CONTROLLER_MANAGER_USER
+from kubelite.api.rbac.bootstrap_components import CONTROLLER_MANAGER_USER, SCHEDULER_USER
 from kubelite.apiserver.tokens import TokenIssuer, TokenSubject, subject_of
 
 if TYPE_CHECKING:
@@ -107,7 +107,11 @@ class TokenAuthenticator:
         # ServerConfig.component_identities is on.
         self.controller_manager_token_path = auth_dir / "kube-controller-manager-token"
         self.controller_manager_token = _ensure_token(self.controller_manager_token_path)
+        # The scheduler's (bootstrap role system:kube-scheduler), in the same child process.
+        self.scheduler_token_path = auth_dir / "kube-scheduler-token"
+        self.scheduler_token = _ensure_token(self.scheduler_token_path)
         self._users = {
+            self.scheduler_token: User(SCHEDULER_USER, ("system:authenticated",)),
             self.controller_manager_token: User(CONTROLLER_MANAGER_USER, ("system:authenticated",)),
             self.admin_token: User("admin", ("system:masters", "system:authenticated")),
             self.node_token: User("system:node", ("system:nodes", "system:authenticated")),

@@ -78,6 +78,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--server", default=None,
                    help="API server URL overriding the kubeconfig's (https://HOST:PORT or unix:///PATH)")
     p.add_argument("--token-file", default=None, help="file holding the bearer token to use")
+    p.add_argument("--scheduler-token-file", default=None,
+                   help="file holding the scheduler's own bearer token (default: --token-file's)")
+    p.add_argument("--use-service-account-credentials", action="store_true",
+                   help="run each controller as its service account in kube-system, with a token "
+                        "requested by the controller-manager (kube-controller-manager's flag)")
     p.add_argument("--root-ca-file", default=None,
                    help="CA bundle published to every namespace as the kube-root-ca.crt ConfigMap "
                         "(default: the CA the kubeconfig trusts)")
@@ -115,18 +120,30 @@ def client_from_args(args: argparse.Namespace) -> ApiClient:
     return ApiClient.from_config(config, user_agent="kubelite-controller-manager")
 
 
+def scheduler_client(args: argparse.Namespace, client: ApiClient) -> ApiClient | None:
+    """The scheduler's client as its own user (system:kube-scheduler), if given a token."""
+    if not args.scheduler_token_file:
+        return None
+    return client.with_token(Path(args.scheduler_token_file).read_text().strip(),
+                             user_agent="kubelite-scheduler")
+
+
 async def run(args: argparse.Namespace) -> int:
+    from kubelite.controllers.credentials import ServiceAccountCredentials
     from kubelite.controllers.manager import ControllerManager
 
     if args.exit_with_parent:
         _exit_with(args.exit_with_parent)
     try:
         client = client_from_args(args)
+        scheduler = scheduler_client(args, client)
     except (KubeconfigError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     shutdown = Shutdown("the controller-manager").install()
-    manager = ControllerManager(client, settings_from_args(args))
+    credentials = ServiceAccountCredentials(client) if args.use_service_account_credentials else None
+    manager = ControllerManager(client, settings_from_args(args), scheduler_client=scheduler,
+                                credentials=credentials)
 
     async def start() -> None:
         manager.start()

@@ -56,6 +56,9 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--event-ttl", type=float, default=3600.0, help="seconds events are kept (default %(default)s)")
     p.add_argument("--service-cidr", default="10.43.0.0/16", help="ClusterIP range of Services (default %(default)s)")
     controller_manager.add_settings_flags(p)
+    # the controller-manager child with least-privilege identities (ServerConfig.component_identities;
+    # not the default until every workload test passes with it)
+    p.add_argument("--component-identities", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--secrets-encryption", action=argparse.BooleanOptionalAction, default=True,
                    help="encrypt Secrets at rest with a key made in DATA_DIR/cred/ (default: on; "
                    "--no-secrets-encryption writes new ones in clear, old ones stay readable)")
@@ -130,6 +133,7 @@ async def _run_server(args: argparse.Namespace) -> int:
         hpa_sync_period=args.horizontal_pod_autoscaler_sync_period,
         hpa_downscale_stabilization=args.horizontal_pod_autoscaler_downscale_stabilization,
         secrets_encryption=args.secrets_encryption,
+        component_identities=args.component_identities,
         encryption_provider_config=args.encryption_provider_config,
         audit_policy_file=args.audit_policy_file,
         audit_log_path=args.audit_log_path,

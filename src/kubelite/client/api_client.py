@@ -9,6 +9,7 @@ Failures raise the `errors` hierarchy.
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import os
 import ssl
@@ -175,6 +176,28 @@ class ApiClient:
                 headers=self._headers, connector=connector,
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
         return self._session
+
+    def with_token(self, token: str | None, *, user_agent: str | None = None) -> ApiClient:
+        """A client of the same server and TLS settings that authenticates with `token`
+        instead (a component's own identity beside the process's)."""
+        other = copy.copy(self)
+        other._headers = dict(self._headers)
+        if user_agent:
+            other._headers["User-Agent"] = user_agent
+        other._session, other._recorders = None, {}
+        other.set_token(token)
+        return other
+
+    def set_token(self, token: str | None) -> None:
+        """Use `token` from the next request on (a refreshed one)."""
+        self.token = token
+        for headers in (self._headers, self._session.headers if self._session else None):
+            if headers is None:
+                continue
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            else:
+                headers.pop("Authorization", None)
 
     async def close(self) -> None:
         if self._session is not None:

@@ -36,6 +36,12 @@ def rule(verbs: tuple[str, ...] | list[str], groups: tuple[str, ...] | list[str]
     return out
 
 
+def _patch(groups: tuple[str, ...], *resources: str) -> dict[str, Any]:
+    """kubelite's controllers write status (and some specs) with a merge patch where
+    Kubernetes' use update: the patch verb on just those resources."""
+    return rule(("patch",), groups, resources)
+
+
 def _events() -> dict[str, Any]:
     return rule(("create", "update", "patch"), ("", "events.k8s.io"), ("events",))
 
@@ -89,6 +95,8 @@ SCHEDULER_RULES: list[dict[str, Any]] = [
     rule(READ, ("apps",), ("statefulsets",)),
     rule(READ, ("policy",), ("poddisruptionbudgets",)),
     rule(("get", "list", "watch", "update"), ("",), ("persistentvolumeclaims", "persistentvolumes")),
+    # volume binding's PreBind writes a claim's selected-node annotation as a merge patch
+    _patch(("",), "persistentvolumeclaims"),
     rule(("create",), ("authentication.k8s.io",), ("tokenreviews",)),
     rule(("create",), ("authorization.k8s.io",), ("subjectaccessreviews",)),
     rule(READ, ("storage.k8s.io",), ("csinodes", "csidrivers", "csistoragecapacities", "storageclasses")),
@@ -113,6 +121,7 @@ CONTROLLER_MANAGER_RULES: list[dict[str, Any]] = [
 # controller-manager uses service account credentials. (name, rules)
 CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
     "deployment-controller": [
+        _patch(("apps", "extensions"), "deployments/status", "deployments"),  # the revision annotation
         rule(("get", "list", "watch", "update"), ("apps", "extensions"), ("deployments",)),
         rule(("update",), ("apps", "extensions"), ("deployments/status",)),
         rule(("update",), ("apps", "extensions"), ("deployments/finalizers",)),
@@ -121,6 +130,7 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         _events(),
     ],
     "replicaset-controller": [
+        _patch(("apps", "extensions"), "replicasets/status"),
         rule(("get", "list", "watch", "update"), ("apps", "extensions"), ("replicasets",)),
         rule(("update",), ("apps", "extensions"), ("replicasets/status",)),
         rule(("update",), ("apps", "extensions"), ("replicasets/finalizers",)),
@@ -128,6 +138,8 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         _events(),
     ],
     "statefulset-controller": [
+        _patch(("apps",), "statefulsets/status"),
+        _patch(("",), "persistentvolumeclaims"),  # the claims' ownerReferences (retention policy)
         rule(("list", "watch"), ("",), ("pods",)),
         rule(("list", "watch"), ("apps",), ("statefulsets",)),
         rule(("update",), ("apps",), ("statefulsets/status",)),
@@ -140,6 +152,7 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         _events(),
     ],
     "daemon-set-controller": [
+        _patch(("apps", "extensions"), "daemonsets/status"),
         rule(("get", "list", "watch"), ("apps", "extensions"), ("daemonsets",)),
         rule(("update",), ("apps", "extensions"), ("daemonsets/status",)),
         rule(("update",), ("apps", "extensions"), ("daemonsets/finalizers",)),
@@ -151,6 +164,7 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         _events(),
     ],
     "replication-controller": [
+        _patch(("",), "replicationcontrollers/status"),
         rule(("get", "list", "watch", "update"), ("",), ("replicationcontrollers",)),
         rule(("update",), ("",), ("replicationcontrollers/status",)),
         rule(("update",), ("",), ("replicationcontrollers/finalizers",)),
@@ -165,6 +179,7 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         _events(),
     ],
     "cronjob-controller": [
+        _patch(("batch",), "cronjobs/status"),
         rule(("get", "list", "watch", "update", "patch"), ("batch",), ("cronjobs",)),
         rule(("get", "list", "watch", "create", "update", "delete", "patch"), ("batch",), ("jobs",)),
         rule(("update",), ("batch",), ("cronjobs/status",)),
@@ -195,6 +210,9 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
     ],
     "service-account-controller": [
         rule(("create",), ("",), ("serviceaccounts",)),
+        # kubelite's service account controller also publishes kube-root-ca.crt (Kubernetes'
+        # root-ca-cert-publisher, below): that controller's rule
+        rule(("create", "update"), ("",), ("configmaps",)),
         _events(),
     ],
     "root-ca-cert-publisher": [
@@ -216,6 +234,8 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         _events(),
     ],
     "persistent-volume-binder": [
+        _patch(("",), "persistentvolumes", "persistentvolumes/status", "persistentvolumeclaims",
+               "persistentvolumeclaims/status"),
         rule(("get", "list", "watch", "update", "create", "delete"), ("",), ("persistentvolumes",)),
         rule(("update",), ("",), ("persistentvolumes/status",)),
         rule(("get", "list", "watch", "update"), ("",), ("persistentvolumeclaims",)),
@@ -225,6 +245,25 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         rule(("get", "create", "delete"), ("",), ("endpoints", "services")),
         rule(("get",), ("",), ("secrets",)),
         rule(("get", "list"), ("",), ("nodes",)),
+        _events(),
+    ],
+    "pod-garbage-collector": [
+        rule(("list", "watch", "delete"), ("",), ("pods",)),
+        rule(("get", "list"), ("",), ("nodes",)),
+        rule(("patch",), ("",), ("pods/status",)),
+    ],
+    "clusterrole-aggregation-controller": [
+        rule(("escalate", "get", "list", "watch", "update", "patch"), (RBAC_GROUP,), ("clusterroles",)),
+    ],
+    # Not a Kubernetes controller: k3s' local-path-provisioner (its local-path-provisioner-role,
+    # narrowed to what kubelite's in-process provisioner does: make and delete the volumes of
+    # claims on its StorageClass)
+    "local-path-provisioner": [
+        rule(READ, ("",), ("nodes", "persistentvolumeclaims", "configmaps")),
+        rule(("get", "list", "watch", "create", "delete", "patch", "update"), ("",), ("persistentvolumes",)),
+        rule(READ, ("storage.k8s.io",), ("storageclasses",)),
+        # it puts the default `local-path` StorageClass in place (k3s ships it as a manifest)
+        rule(("create",), ("storage.k8s.io",), ("storageclasses",)),
         _events(),
     ],
     "pvc-protection-controller": [
@@ -246,6 +285,7 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         _events(),
     ],
     "disruption-controller": [
+        _patch(("policy",), "poddisruptionbudgets/status"),
         rule(("get", "list", "watch"), ("apps", "extensions"), ("deployments", "replicasets", "statefulsets")),
         rule(("get", "list", "watch"), ("",), ("replicationcontrollers", "pods")),
         rule(("get", "list", "watch"), ("policy",), ("poddisruptionbudgets",)),
