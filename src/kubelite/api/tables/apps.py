@@ -71,14 +71,20 @@ def deployment_row(obj: Obj, now: dt.datetime) -> list[Any]:
     ]
 
 
-REPLICASET_COLUMNS = columns(
-    name_column(),
-    Column("Desired", "integer", doc(REPLICASET_SPEC, "replicas")),
-    Column("Current", "integer", doc(REPLICASET_STATUS, "replicas")),
-    Column("Ready", "integer", doc(REPLICASET_STATUS, "readyReplicas")),
-    age_column(),
-    *_template_columns(doc(REPLICASET_SPEC, "selector")),
-)
+def replica_columns(spec_definition: str, status_definition: str) -> tuple[Column, ...]:
+    """NAME DESIRED CURRENT READY AGE (+ wide template columns): ReplicaSets' and
+    ReplicationControllers' printed columns, documented from each kind's own schema."""
+    return columns(
+        name_column(),
+        Column("Desired", "integer", doc(spec_definition, "replicas")),
+        Column("Current", "integer", doc(status_definition, "replicas")),
+        Column("Ready", "integer", doc(status_definition, "readyReplicas")),
+        age_column(),
+        *_template_columns(doc(spec_definition, "selector")),
+    )
+
+
+REPLICASET_COLUMNS = replica_columns(REPLICASET_SPEC, REPLICASET_STATUS)
 
 
 def replicaset_row(obj: Obj, now: dt.datetime) -> list[Any]:

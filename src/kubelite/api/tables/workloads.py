@@ -22,7 +22,7 @@ from kubelite.api.tables._base import (
     spec,
     status,
 )
-from kubelite.api.tables.apps import _template_columns
+from kubelite.api.tables.apps import _template_columns, replica_columns
 
 DAEMONSET_SPEC = "io.k8s.api.apps.v1.DaemonSetSpec"
 DAEMONSET_STATUS = "io.k8s.api.apps.v1.DaemonSetStatus"
@@ -61,14 +61,7 @@ def daemonset_row(obj: Obj, now: dt.datetime) -> list[Any]:
     ]
 
 
-RC_COLUMNS = columns(
-    name_column(),
-    Column("Desired", "integer", doc(RC_SPEC, "replicas")),
-    Column("Current", "integer", doc(RC_STATUS, "replicas")),
-    Column("Ready", "integer", doc(RC_STATUS, "readyReplicas")),
-    age_column(),
-    *_template_columns(doc(RC_SPEC, "selector")),
-)
+RC_COLUMNS = replica_columns(RC_SPEC, RC_STATUS)
 
 
 def rc_row(obj: Obj, now: dt.datetime) -> list[Any]:
