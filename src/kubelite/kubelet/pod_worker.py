@@ -27,7 +27,7 @@ from kubelite.client import ApiClient, NotFound
 from kubelite.kubelet import events as ev
 from kubelite.kubelet.backoff import Backoff, go_duration
 from kubelite.kubelet.command import NoCommandError, container_args, working_dir
-from kubelite.kubelet.container_config import build_config
+from kubelite.kubelet.container_config import build_config, verify_run_as_non_root
 from kubelite.kubelet.container_stop import stop_container
 from kubelite.kubelet.envvars import ConfigError, container_env, merge_image_env, service_env
 from kubelite.kubelet.ephemeral import ephemeral_status, target_pid_namespace, target_waiting
@@ -352,6 +352,7 @@ class PodSyncer:
                                    *(image.config.get("Env") or [])], pairs)
             args = container_args(c, image.config, env_map)
             mounts = self.volumes.container_mounts(pod, c, env_map) if self.volumes else []
+            verify_run_as_non_root(pod, c, image.config)
         except (ConfigError, NoCommandError) as e:
             self.waiting[key] = Waiting(e.reason, str(e))
             self.events.emit(pod, ev.FAILED, f"Error: {e}", warning=True, container=name)
@@ -369,6 +370,7 @@ class PodSyncer:
             image=c.get("image", ""), image_ref=image.ref, image_name=image.name,
             log_path=log_path, termination_log=term_log, created_at=time.time(),
             fallback_to_logs=c.get("terminationMessagePolicy") == "FallbackToLogsOnError",
+            stop_signal=str(image.config.get("StopSignal") or ""),
         )
         config = build_config(pod, c, sandbox, args, env, working_dir(c, image.config),
                               image.config, term_log, extra_mounts=mounts)
