@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.helpers.cluster import Server, start_server  # noqa: E402
 from tests.helpers.etcd import start_etcd  # noqa: E402
-from tests.helpers.leaders import LEASES, both_held, holders, identity_of, share_pki  # noqa: E402
+from tests.helpers.leaders import LEASES, both_held, identity_of, share_pki  # noqa: E402
 from tests.helpers.wait import until  # noqa: E402
 
 LEASE_DURATION, RETRY_PERIOD, JITTER = 15.0, 2.0, 1.2
