@@ -14,6 +14,9 @@ from kubelite.controllers.settings import ControllerSettings
     ControllerSettings(cluster_cidr="10.0.0.0/8", scheduler=False, node_monitor_grace_period=7.5,
                        node_monitor_period=0.5, pod_eviction_timeout=12.0, terminated_pod_gc_threshold=0,
                        root_ca_file="/x/ca.crt"),
+    ControllerSettings(leader_elect=False),
+    ControllerSettings(leader_elect_lease_duration=30.0, leader_elect_renew_deadline=20.5,
+                       leader_elect_retry_period=4.0),
 ])
 def test_settings_survive_the_trip_through_the_command_line(settings: ControllerSettings) -> None:
     args = build_parser().parse_args(["controller-manager", *settings.as_flags()])
