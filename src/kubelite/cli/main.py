@@ -113,7 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
 async def _run_server(args: argparse.Namespace) -> int:
     from kubelite.apiserver.server import ApiServer, ServerConfig
     from kubelite.cli.agent import join_hint, split_list
+    from kubelite.client.leaderelection import Timing
 
+    # checked here, not only in the child (which would fail at each restart): ValueError
+    Timing(args.leader_elect_lease_duration, args.leader_elect_renew_deadline, args.leader_elect_retry_period)
     config = ServerConfig(
         data_dir=Path(args.data_dir).resolve(),
         listen=args.listen,

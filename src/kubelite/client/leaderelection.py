@@ -196,11 +196,11 @@ class Timing:
             raise ValueError("leaseDuration must be greater than renewDeadline")
         if self.renew_deadline <= JITTER_FACTOR * self.retry_period:
             raise ValueError("renewDeadline must be greater than retryPeriod*JitterFactor")
-        if self.lease_duration < 1:
+        if self.lease_duration <= 0:
             raise ValueError("leaseDuration must be greater than zero")
-        if self.renew_deadline < 1:
+        if self.renew_deadline <= 0:
             raise ValueError("renewDeadline must be greater than zero")
-        if self.retry_period < 1:
+        if self.retry_period <= 0:
             raise ValueError("retryPeriod must be greater than zero")
 
 
