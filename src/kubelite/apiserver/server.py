@@ -99,9 +99,8 @@ class ServerConfig:
     # The controller-manager child as system:kube-controller-manager, its scheduler as
     # system:kube-scheduler and each controller as its service account in kube-system
     # (--use-service-account-credentials) instead of an admin; roles in
-    # api/rbac/bootstrap_components.py. Off: all as the admin. Not the default yet: with it,
-    # test_workloads_daemonsets' rolling update makes the second pod before the first is ready.
-    component_identities: bool = False
+    # api/rbac/bootstrap_components.py. Off: all as the admin.
+    component_identities: bool = True
     pod_security: PodSecurityConfig = field(default_factory=PodSecurityConfig)
     secrets_encryption: bool = True  # k3s' --secrets-encryption, on for new clusters here
     encryption_provider_config: str = ""  # kube-apiserver's --encryption-provider-config

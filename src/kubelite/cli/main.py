@@ -56,9 +56,10 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--event-ttl", type=float, default=3600.0, help="seconds events are kept (default %(default)s)")
     p.add_argument("--service-cidr", default="10.43.0.0/16", help="ClusterIP range of Services (default %(default)s)")
     controller_manager.add_settings_flags(p)
-    # the controller-manager child with least-privilege identities (ServerConfig.component_identities;
-    # not the default until every workload test passes with it)
-    p.add_argument("--component-identities", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--component-identities", action=argparse.BooleanOptionalAction, default=True,
+                   help="run the scheduler as system:kube-scheduler and each controller as its service "
+                        "account in kube-system (kube-controller-manager's --use-service-account-credentials); "
+                        "--no-component-identities runs them all with the admin credential (default: on)")
     p.add_argument("--secrets-encryption", action=argparse.BooleanOptionalAction, default=True,
                    help="encrypt Secrets at rest with a key made in DATA_DIR/cred/ (default: on; "
                    "--no-secrets-encryption writes new ones in clear, old ones stay readable)")

@@ -106,6 +106,10 @@ class PodSyncer:
         self._waiters: dict[str, asyncio.Task[None]] = {}
         self._sandboxes: dict[str, SandboxInfo] = {}
         self._start_times: dict[str, str] = {}
+        # the conditions last computed per pod: the API's copy may lag behind our own write, and
+        # a transition time must not move when that stale copy is compared (status manager's
+        # podStatuses cache in Kubernetes)
+        self._conditions: dict[str, list[dict[str, Any]]] = {}
         self._terminated: set[str] = set()  # pods whose termination finished
         self._torn_down: set[str] = set()  # deleted pods whose containers and sandbox are gone
         self._delete_sent: set[str] = set()  # ... and whose final DELETE the server took
@@ -475,7 +479,8 @@ class PodSyncer:
         previous = pod.get("status") or {}
         now = rfc3339()
         conds = pod_conditions(pod, phase, sandbox is not None, init_statuses, statuses)
-        keep_transition_times(conds, previous.get("conditions"), now)
+        keep_transition_times(conds, self._conditions.get(uid, previous.get("conditions")), now)
+        self._conditions[uid] = [dict(c) for c in conds]
         for old in previous.get("conditions") or []:
             if old.get("type") == "PodScheduled":
                 conds[-1] = old
@@ -645,6 +650,7 @@ class PodSyncer:
         for key in [k for k in self.waiting if k[0] == uid]:
             del self.waiting[key]
         self._start_times.pop(uid, None)
+        self._conditions.pop(uid, None)
         self._terminated.discard(uid)
         self._torn_down.discard(uid)
         self._delete_sent.discard(uid)
