@@ -22,6 +22,7 @@ from tests.helpers.wait import until
 # the leader's last renewal, plus one more jittered retry; 20 s holds nine times in ten
 # (bench/ha.py measures the spread)
 FAILOVER_BOUND = 15 + 2 * 2 * 2.2 + 2
+RELEASED_BOUND = 14  # one jittered retry (at most 4.4 s) after the release; 15 s without one
 
 
 def at_least(items: list[dict[str, object]], count: int) -> list[dict[str, object]] | None:
@@ -105,6 +106,17 @@ def test_one_leader_on_two_servers_and_failover_after_kill_9(tmp_path: Path) -> 
             became = standby.kubectl("get", "events", "-n", "kube-system",
                                      "--field-selector", "reason=LeaderElection").stdout
             assert f"{mine} became leader" in became
+
+        # the killed server comes back as a standby; the leader stopped cleanly releases its
+        # leases, so the standby takes them at its next try, not a lease duration later
+        again = start_server(leader.data_dir, "--datastore-endpoint", url, port=leader.port)
+        servers.append(again)
+        theirs = until(lambda: (i := identity_of(again)) not in held.values() and i, what="a new candidate")
+        until(lambda: "attempting to acquire leader lease" in again.log_tail(20), what="it stands by")
+        assert holders(again) == dict.fromkeys(LEASES, mine)
+        standby.stop()
+        until(lambda: holders(again) == dict.fromkeys(LEASES, theirs), timeout=RELEASED_BOUND,
+              what="the leases taken after a release")
     finally:
         for s in servers:
             s.stop()
