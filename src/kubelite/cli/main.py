@@ -114,7 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
 async def _run_server(args: argparse.Namespace) -> int:
     from kubelite.apiserver.server import ApiServer, ServerConfig
     from kubelite.cli.agent import join_hint, split_list
+    from kubelite.client.leaderelection import Timing
 
+    # checked here, not only in the child (which would fail at each restart): ValueError
+    Timing(args.leader_elect_lease_duration, args.leader_elect_renew_deadline, args.leader_elect_retry_period)
     config = ServerConfig(
         data_dir=Path(args.data_dir).resolve(),
         listen=args.listen,
@@ -133,6 +136,9 @@ async def _run_server(args: argparse.Namespace) -> int:
         terminated_pod_gc_threshold=args.terminated_pod_gc_threshold,
         hpa_sync_period=args.horizontal_pod_autoscaler_sync_period,
         hpa_downscale_stabilization=args.horizontal_pod_autoscaler_downscale_stabilization,
+        leader_elect=args.leader_elect, leader_elect_lease_duration=args.leader_elect_lease_duration,
+        leader_elect_renew_deadline=args.leader_elect_renew_deadline,
+        leader_elect_retry_period=args.leader_elect_retry_period,
         secrets_encryption=args.secrets_encryption,
         component_identities=args.component_identities,
         encryption_provider_config=args.encryption_provider_config,
