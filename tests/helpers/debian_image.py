@@ -73,6 +73,9 @@ class DebianImage:
     # shell commands run in the new root before it is packed (mmdebstrap --customize-hook),
     # e.g. making /run/mysqld owned by the server's user
     customize: tuple[str, ...] = ()
+    # shell commands run outside the root ("$1" names it) once the essential packages are in,
+    # before the others (--essential-hook): e.g. a system user with a fixed uid
+    essential: tuple[str, ...] = ()
     suite: str = DEFAULT_SUITE
     mirror: str = DEFAULT_MIRROR
     labels: dict[str, str] = field(default_factory=dict)
@@ -148,6 +151,7 @@ def _mmdebstrap(spec: DebianImage, out: Path, progress: bool) -> None:
     # debian images do; and no apt lists or caches stay in the image
     cmd += ["--essential-hook=printf '#!/bin/sh\\nexit 101\\n' > \"$1/usr/sbin/policy-rc.d\" && "
             "chmod 755 \"$1/usr/sbin/policy-rc.d\""]
+    cmd += [f"--essential-hook={c}" for c in spec.essential]
     cmd += [f"--customize-hook=chroot \"$1\" sh -c {_shell_quote(c)}" for c in spec.customize]
     cmd += ["--customize-hook=rm -f \"$1/usr/sbin/policy-rc.d\"",
             "--customize-hook=rm -rf \"$1\"/var/lib/apt/lists/* \"$1\"/var/cache/apt/* \"$1\"/var/log/*.log"]
