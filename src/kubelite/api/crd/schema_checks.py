@@ -1,0 +1,669 @@
+"""What apiextensions validation says of a CRD's openAPIV3Schema.
+
+Three passes, in Kubernetes' order: structural-schema rules (schema/validation.go, errors
+sorted by message), then defaults valid against their schema (schema/defaulting), then the
+OpenAPI rules of ValidateCustomResourceDefinitionOpenAPISchema (unsupported keywords,
+list/map types, x-kubernetes-validations, which are compiled only when the schema is otherwise
+sound). Paths are the caller's (`spec.versions[0].schema.openAPIV3Schema`) plus
+`properties[spec].items...`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from kubelite.api.crd import cel
+from kubelite.api.crd.openapi_validate import Validator
+from kubelite.api.crd.pruning import prune
+from kubelite.api.crd.rules import RuleTree, normalize_field_path, validate_rules
+from kubelite.api.validation.errors import (
+    FieldError,
+    GoValue,
+    forbidden,
+    invalid,
+    not_supported,
+    required,
+)
+
+MAX_DEPTH = 64  # nesting levels of a schema; deeper ones are refused, not recursed into
+MAX_NODES = 100_000
+
+OPENAPI_TYPES = ["array", "boolean", "integer", "number", "object", "string"]
+SUPPORTED_REASONS = ["FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid",
+                     "FieldValueRequired"]
+_NESTED_FORBIDDEN = [  # keyword, message in a value validation (anyOf/allOf/oneOf/not)
+    ("type", "must be empty to be structural"),
+    ("default", "must be undefined to be structural"),
+    ("title", "must be empty to be structural"),
+    ("description", "must be empty to be structural"),
+    ("nullable", "must be false to be structural"),
+    ("externalDocs", "must be undefined to be structural"),
+    ("x-kubernetes-preserve-unknown-fields", "must be false to be structural"),
+    ("x-kubernetes-embedded-resource", "must be false to be structural"),
+    ("x-kubernetes-int-or-string", "must be false to be structural"),
+    ("x-kubernetes-list-map-keys", "must be empty to be structural"),
+    ("x-kubernetes-list-type", "must be undefined to be structural"),
+    ("x-kubernetes-map-type", "must be undefined to be structural"),
+    ("x-kubernetes-validations", "must be empty to be structural"),
+]
+_INT_OR_STRING = [{"type": "integer"}, {"type": "string"}]
+
+
+def _props(s: dict[str, Any]) -> dict[str, Any]:
+    p = s.get("properties")
+    return p if isinstance(p, dict) else {}
+
+
+def _key(path: str, k: str) -> str:
+    return f"{path}.properties[{k}]"
+
+
+def _bounded(schema: Any, path: str) -> list[FieldError]:
+    """Refuse schemas too deep or too large to walk safely (before any recursive pass)."""
+    stack = [(schema, 0, path)]
+    count = 0
+    while stack:
+        node, depth, where = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            return [forbidden(path, f"must not have more than {MAX_NODES} schema nodes")]
+        if depth > MAX_DEPTH:
+            return [forbidden(where, f"must not be nested more than {MAX_DEPTH} levels deep")]
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in ("default", "enum", "example", "x-kubernetes-validations",
+                         "required", "x-kubernetes-list-map-keys"):
+                    continue
+                if isinstance(v, dict | list):
+                    stack.append((v, depth + 1, f"{where}.{k}"))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                if isinstance(v, dict | list):
+                    stack.append((v, depth, f"{where}[{i}]"))
+    return []
+
+
+# --- pass 1: structural ----------------------------------------------------------------
+
+def _structural(s: dict[str, Any], level: str, path: str, errs: list[FieldError]) -> None:
+    """validateStructuralInvariants; level is root, item or field."""
+    t = s.get("type") or ""
+    if t == "array" and not isinstance(s.get("items"), dict):
+        errs.append(required(f"{path}.items", "must be specified"))
+    if isinstance(s.get("items"), dict):
+        _structural(s["items"], "item", f"{path}.items", errs)
+    for k, v in _props(s).items():
+        if isinstance(v, dict):
+            _structural(v, "field", _key(path, k), errs)
+    if "additionalProperties" in s:
+        if level == "root":
+            errs.append(forbidden(f"{path}.additionalProperties", "must not be used at the root"))
+        if isinstance(s["additionalProperties"], dict):
+            _structural(s["additionalProperties"], "field", f"{path}.additionalProperties", errs)
+    ios, puf = bool(s.get("x-kubernetes-int-or-string")), bool(
+        s.get("x-kubernetes-preserve-unknown-fields"))
+    embedded = bool(s.get("x-kubernetes-embedded-resource"))
+    if ios and puf:
+        errs.append(invalid(f"{path}.x-kubernetes-preserve-unknown-fields", True,
+                            "must be false if x-kubernetes-int-or-string is true"))
+    if ios and embedded:
+        errs.append(invalid(f"{path}.x-kubernetes-embedded-resource", True,
+                            "must be false if x-kubernetes-int-or-string is true"))
+    _value_validation(s, level, path, errs)
+    if embedded and t != "object":
+        if not t:
+            errs.append(required(f"{path}.type", "must be object if x-kubernetes-embedded-resource is true"))
+        else:
+            errs.append(invalid(f"{path}.type", t, "must be object if x-kubernetes-embedded-resource is true"))
+    elif not t and not ios and not puf:
+        words = {"root": "must not be empty at the root",
+                 "item": "must not be empty for specified array items",
+                 "field": "must not be empty for specified object fields"}[level]
+        errs.append(required(f"{path}.type", words))
+    if embedded and "additionalProperties" in s:
+        errs.append(forbidden(f"{path}.additionalProperties",
+                              "must not be used if x-kubernetes-embedded-resource is set"))
+    if level == "root" and t and t != "object":
+        errs.append(invalid(f"{path}.type", t, "must be object at the root"))
+    check_meta = level == "root" or embedded
+    props = _props(s)
+    for name in ("kind", "apiVersion"):
+        if name in props and check_meta and props[name].get("type") != "string":
+            errs.append(invalid(f"{_key(path, name)}.type", props[name].get("type") or "",
+                                "must be string"))
+    if "metadata" in props and isinstance(props["metadata"], dict):
+        _metadata(props["metadata"], check_meta, level, _key(path, "metadata"), errs)
+    if embedded and not puf and not props:
+        errs.append(required(f"{path}.properties", "must not be empty if x-kubernetes-embedded-resource "
+                             "is true without x-kubernetes-preserve-unknown-fields"))
+
+
+def _metadata(m: dict[str, Any], check_meta: bool, level: str, path: str,
+              errs: list[FieldError]) -> None:
+    if check_meta and m.get("type") != "object":
+        errs.append(invalid(f"{path}.type", m.get("type") or "", "must be object"))
+    if level != "root":
+        return
+    rest = {k: v for k, v in m.items() if k not in ("type", "default", "description")}
+    props = rest.pop("properties", None) or {}
+    if set(props) - {"name", "generateName"} or any(v is not None and v != {} and v is not False
+                                                     for v in rest.values()):
+        errs.append(forbidden(path, "must not specify anything other than name and generateName, "
+                              "but metadata is implicitly specified"))
+
+
+def _value_validation(s: dict[str, Any], level: str, path: str, errs: list[FieldError]) -> None:
+    skip_any_of = s.get("anyOf") == _INT_OR_STRING
+    all_of = s.get("allOf") or []
+    skip_first = bool(all_of) and isinstance(all_of[0], dict) and all_of[0].get("anyOf") == _INT_OR_STRING
+    if not skip_any_of:
+        for i, v in enumerate(s.get("anyOf") or []):
+            _nested(v, False, f"{path}.anyOf[{i}]", errs)
+    for i, v in enumerate(all_of):
+        _nested(v, skip_first and i == 0, f"{path}.allOf[{i}]", errs)
+    for i, v in enumerate(s.get("oneOf") or []):
+        _nested(v, False, f"{path}.oneOf[{i}]", errs)
+    if isinstance(s.get("not"), dict):
+        _nested(s["not"], False, f"{path}.not", errs)
+    pattern = s.get("pattern")
+    if pattern:
+        try:
+            cel.regex_matches(str(pattern), "")
+        except ValueError as err:
+            errs.append(invalid(f"{path}.pattern", pattern,
+                                f"must be a valid regular expression, but isn't: {err}"))
+
+
+def _nested(v: Any, skip_any_of: bool, path: str, errs: list[FieldError]) -> None:
+    if not isinstance(v, dict):
+        return
+    _value_validation({**v, "anyOf": [] if skip_any_of else v.get("anyOf")}, "field", path, errs)
+    if isinstance(v.get("items"), dict):
+        _nested(v["items"], False, f"{path}.items", errs)
+    for k, sub in _props(v).items():
+        _nested(sub, False, _key(path, k), errs)
+    for keyword, words in _NESTED_FORBIDDEN:
+        present = v.get(keyword)
+        if present not in (None, False, "", [], {}):
+            errs.append(forbidden(f"{path}.{keyword}", words))
+    if "additionalProperties" in v:
+        errs.append(forbidden(f"{path}.additionalProperties", "must be undefined to be structural"))
+    if "metadata" in _props(v):
+        errs.append(forbidden(_key(path, "metadata"), "must not be specified in a nested context"))
+
+
+def _completeness(s: dict[str, Any], path: str, errs: list[FieldError]) -> None:
+    """Every property or items named in anyOf/allOf/oneOf/not also exists in the spine."""
+    def nested(v: Any, spine: Any, spath: str, vpath: str) -> None:
+        if not isinstance(v, dict):
+            return
+        if not isinstance(spine, dict):
+            errs.append(required(spath, f"because it is defined in {vpath}"))
+            return
+        junctors(v, spine, spath, vpath)
+        if isinstance(v.get("items"), dict):
+            nested(v["items"], spine.get("items"), f"{spath}.items", f"{vpath}.items")
+        for k, sub in _props(v).items():
+            nested(sub, _props(spine).get(k), _key(spath, k), _key(vpath, k))
+
+    def junctors(v: dict[str, Any], spine: dict[str, Any], spath: str, vpath: str) -> None:
+        for word in ("allOf", "anyOf", "oneOf"):
+            for i, sub in enumerate(v.get(word) or []):
+                nested(sub, spine, spath, f"{vpath}.{word}[{i}]")
+        if isinstance(v.get("not"), dict):
+            nested(v["not"], spine, spath, f"{vpath}.not")
+
+    def walk(node: dict[str, Any], p: str) -> None:
+        junctors(node, node, p, p)
+        if isinstance(node.get("items"), dict):
+            walk(node["items"], f"{p}.items")
+        for k, sub in _props(node).items():
+            if isinstance(sub, dict):
+                walk(sub, _key(p, k))
+        if isinstance(node.get("additionalProperties"), dict):
+            walk(node["additionalProperties"], f"{p}.additionalProperties")
+
+    walk(s, path)
+
+
+# --- pass 2: defaults ------------------------------------------------------------------
+
+def _defaults(s: dict[str, Any], path: str, errs: list[FieldError], in_meta: bool) -> None:
+    if "default" in s and not in_meta:
+        value = s["default"]
+        pruned = copy.deepcopy(value)
+        prune(pruned, s) if isinstance(pruned, dict | list) else None
+        if pruned != value:
+            errs.append(invalid(f"{path}.default", _go(value), "must not have unknown fields"))
+        else:
+            errs.extend(Validator(f"{path}.default").run(s, value))
+            errs.extend(_rules_on_default(s, value, f"{path}.default"))
+    if isinstance(s.get("items"), dict):
+        _defaults(s["items"], f"{path}.items", errs, in_meta)
+    embedded = bool(s.get("x-kubernetes-embedded-resource"))
+    for k, sub in _props(s).items():
+        if isinstance(sub, dict):
+            _defaults(sub, _key(path, k), errs,
+                      in_meta or (embedded and k in ("metadata", "apiVersion", "kind")))
+
+
+def _rules_on_default(s: dict[str, Any], value: Any, path: str) -> list[FieldError]:
+    out = []
+    for e in validate_rules(RuleTree.build(s), value, None, False):
+        field = e.field if e.field != "<nil>" else ""
+        out.append(type(e)(e.type, f"{path}.{field}" if field else path, e.value, e.detail))
+    return out
+
+
+def _go(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return GoValue(json.dumps(value, separators=(",", ":")))
+    return value
+
+
+# --- pass 3: OpenAPI rules and x-kubernetes-validations -----------------------------------
+
+class _Context:
+    """Per-walk state: whether defaults are allowed here and where oldSelf stops correlating."""
+
+    def __init__(self, allow_defaults: bool = True, reason: str = "", in_meta: bool = False,
+                 uncorrelatable: str = "") -> None:
+        self.allow_defaults = allow_defaults
+        self.reason = reason
+        self.in_meta = in_meta
+        self.uncorrelatable = uncorrelatable
+
+    def but(self, **changes: Any) -> _Context:
+        c = _Context(self.allow_defaults, self.reason, self.in_meta, self.uncorrelatable)
+        for k, v in changes.items():
+            setattr(c, k, v)
+        return c
+
+
+def _openapi(s: dict[str, Any], path: str, ctx: _Context, root: bool, celok: bool,
+             errs: list[FieldError], card: _Card, costs: list[tuple[str, int]]) -> int:
+    """ValidateCustomResourceDefinitionOpenAPISchema; returns the number of schema errors."""
+    start = len(errs)
+    _standard(s, path, ctx, errs)
+    if s.get("uniqueItems"):
+        errs.append(forbidden(f"{path}.uniqueItems",
+                              "uniqueItems cannot be set to true since the runtime complexity becomes quadratic"))
+    props = _props(s)
+    additional = s.get("additionalProperties")
+    if additional is not None:
+        if props and (additional is False or isinstance(additional, dict)):
+            errs.append(forbidden(f"{path}.additionalProperties",
+                                  "additionalProperties and properties are mutual exclusive"))
+        if isinstance(additional, dict):
+            sub = ctx.but(allow_defaults=False, reason="inside additionalProperties applying to "
+                          "object metadata") if ctx.in_meta else ctx
+            _openapi(additional, f"{path}.additionalProperties", sub, False, celok, errs,
+                     card.child(additional, many=True), costs)
+    for k, sub_schema in props.items():
+        if not isinstance(sub_schema, dict):
+            continue
+        sub = ctx
+        if s.get("x-kubernetes-map-type") not in (None, "granular", "atomic") and not sub.uncorrelatable:
+            sub = sub.but(uncorrelatable=path)
+        if (root or s.get("x-kubernetes-embedded-resource")) and k in ("metadata", "kind", "apiVersion"):
+            sub = sub.but(in_meta=True)
+            if root:
+                sub = sub.but(allow_defaults=False, reason=f"in top-level {k}")
+        _openapi(sub_schema, _key(path, k), sub, False, celok, errs, card.child(sub_schema), costs)
+    for word in ("allOf", "oneOf", "anyOf"):
+        for i, sub_schema in enumerate(s.get(word) or []):
+            if isinstance(sub_schema, dict):
+                _openapi(sub_schema, f"{path}.{word}[{i}]", ctx, False, False, errs, card, costs)
+    if isinstance(s.get("not"), dict):
+        _openapi(s["not"], f"{path}.not", ctx, False, False, errs, card, costs)
+    items = s.get("items")
+    if isinstance(items, dict):
+        sub = ctx
+        if s.get("x-kubernetes-list-type") != "map" and not sub.uncorrelatable:
+            sub = sub.but(uncorrelatable=path)
+        _openapi(items, f"{path}.items", sub, False, celok, errs, card.child(items, many=True), costs)
+    _extensions(s, path, errs)
+    if s.get("x-kubernetes-validations"):
+        _validations(s, path, ctx, errs, celok and len(errs) == start, card, costs)
+    return len(errs) - start
+
+
+def _standard(s: dict[str, Any], path: str, ctx: _Context, errs: list[FieldError]) -> None:
+    t = s.get("type")
+    if t and t not in OPENAPI_TYPES and t != "null":
+        errs.append(not_supported(f"{path}.type", t, OPENAPI_TYPES))
+    if "default" in s and not ctx.allow_defaults:
+        errs.append(forbidden(f"{path}.default", "must not be set" + (f" {ctx.reason}" if ctx.reason else "")))
+    for keyword, words in (("id", "id is not supported"),
+                           ("additionalItems", "additionalItems is not supported"),
+                           ("patternProperties", "patternProperties is not supported"),
+                           ("definitions", "definitions is not supported"),
+                           ("dependencies", "dependencies is not supported"),
+                           ("$ref", "$ref is not supported")):
+        if s.get(keyword) not in (None, "", {}):
+            errs.append(forbidden(f"{path}.{keyword}", words))
+    if t == "null":
+        errs.append(forbidden(f"{path}.type", "type cannot be set to null, use nullable as an alternative"))
+    if isinstance(s.get("items"), list):
+        errs.append(forbidden(f"{path}.items", "items must be a schema object and not an array"))
+    if ctx.in_meta and s.get("x-kubernetes-embedded-resource"):
+        errs.append(forbidden(f"{path}.x-kubernetes-embedded-resource", "must not be used inside of resource meta"))
+
+
+def _extensions(s: dict[str, Any], path: str, errs: list[FieldError]) -> None:
+    t = s.get("type") or ""
+    if s.get("x-kubernetes-preserve-unknown-fields") is False:
+        errs.append(invalid(f"{path}.x-kubernetes-preserve-unknown-fields", False, "must be true or undefined"))
+    map_type = s.get("x-kubernetes-map-type")
+    if map_type is not None and t != "object":
+        words = "must be object if x-kubernetes-map-type is specified"
+        errs.append(required(f"{path}.type", words) if not t else invalid(f"{path}.type", t, words))
+    if map_type is not None and map_type not in ("atomic", "granular"):
+        errs.append(not_supported(f"{path}.x-kubernetes-map-type", map_type, ["atomic", "granular"]))
+    list_type = s.get("x-kubernetes-list-type")
+    items = s.get("items") if isinstance(s.get("items"), dict) else None
+    if list_type is not None and t != "array":
+        words = "must be array if x-kubernetes-list-type is specified"
+        errs.append(required(f"{path}.type", words) if not t else invalid(f"{path}.type", t, words))
+    elif list_type == "set" and items is not None:
+        it = items.get("type")
+        if it == "array" and items.get("x-kubernetes-list-type") not in (None, "atomic"):
+            errs.append(invalid(f"{path}.items.x-kubernetes-list-type", items.get("x-kubernetes-list-type"),
+                                "must be atomic as item of a list with x-kubernetes-list-type=set"))
+        if it == "object" and items.get("x-kubernetes-map-type") != "atomic":
+            errs.append(invalid(f"{path}.items.x-kubernetes-map-type", items.get("x-kubernetes-list-type"),
+                                "must be atomic as item of a list with x-kubernetes-list-type=set"))
+    if list_type is not None and list_type not in ("atomic", "set", "map"):
+        errs.append(not_supported(f"{path}.x-kubernetes-list-type", list_type, ["atomic", "set", "map"]))
+    keys = s.get("x-kubernetes-list-map-keys") or []
+    if keys:
+        words = "must be map if x-kubernetes-list-map-keys is non-empty"
+        if list_type is None:
+            errs.append(required(f"{path}.x-kubernetes-list-type", words))
+        elif list_type != "map":
+            errs.append(invalid(f"{path}.x-kubernetes-list-type", list_type, words))
+    if list_type == "map":
+        _map_list(s, items, keys, path, errs)
+    if list_type in ("set", "map") and items is not None:
+        if items.get("nullable"):
+            errs.append(forbidden(f"{path}.items.nullable", f"cannot be nullable when x-kubernetes-list-type is {list_type}"))
+        if list_type == "map":
+            req = set(items.get("required") or [])
+            for k in keys:
+                prop = _props(items).get(k)
+                if not isinstance(prop, dict):
+                    continue
+                if k not in req and "default" not in prop:
+                    errs.append(required(f"{_key(path + '.items', k)}.default", "this property is in "
+                                         "x-kubernetes-list-map-keys, so it must have a default or be a required property"))
+                if prop.get("nullable"):
+                    errs.append(forbidden(f"{_key(path + '.items', k)}.nullable",
+                                          "this property is in x-kubernetes-list-map-keys, so it cannot be nullable"))
+
+
+def _map_list(s: dict[str, Any], items: dict[str, Any] | None, keys: list[Any], path: str,
+              errs: list[FieldError]) -> None:
+    if not keys:
+        errs.append(required(f"{path}.x-kubernetes-list-map-keys", "must not be empty if x-kubernetes-list-type is map"))
+    if "items" not in s:
+        errs.append(required(f"{path}.items", "must have a schema if x-kubernetes-list-type is map"))
+    elif items is None:
+        errs.append(invalid(f"{path}.items", _go(s["items"]), "must only have a single schema if x-kubernetes-list-type is map"))
+    elif items.get("type") != "object":
+        errs.append(invalid(f"{path}.items.type", items.get("type") or "",
+                            "must be object if parent array's x-kubernetes-list-type is map"))
+    else:
+        seen: set[str] = set()
+        for k in keys:
+            prop = _props(items).get(k)
+            if isinstance(prop, dict):
+                if prop.get("type") in ("array", "object"):
+                    errs.append(invalid(f"{_key(path + '.items', k)}.type", "object",
+                                        "must be a scalar type if parent array's x-kubernetes-list-type is map"))
+            else:
+                errs.append(invalid(f"{path}.x-kubernetes-list-map-keys", GoValue(_go_strings(keys)),
+                                    "entries must all be names of item properties"))
+            if k in seen:
+                errs.append(invalid(f"{path}.x-kubernetes-list-map-keys", GoValue(_go_strings(keys)),
+                                    "must not contain duplicate entries"))
+            seen.add(str(k))
+
+
+def _go_strings(values: list[Any]) -> str:
+    return "[]string{" + ", ".join(json.dumps(str(v)) for v in values) + "}"
+
+
+def rule_repr(rule: dict[str, Any]) -> GoValue:
+    """%#v of an apiextensions.ValidationRule, the value Kubernetes prints for a bad rule."""
+    reason = rule.get("reason")
+    reason_text = (f'(*apiextensions.FieldValueErrorReason)({json.dumps(reason)})' if reason
+                   else "(*apiextensions.FieldValueErrorReason)(nil)")
+    old = rule.get("optionalOldSelf")
+    old_text = f"(*bool)({'true' if old else 'false'})" if old is not None else "(*bool)(nil)"
+    return GoValue(
+        f'apiextensions.ValidationRule{{Rule:{json.dumps(rule.get("rule", ""))}, '
+        f'Message:{json.dumps(rule.get("message", ""))}, '
+        f'MessageExpression:{json.dumps(rule.get("messageExpression", ""))}, '
+        f'Reason:{reason_text}, FieldPath:{json.dumps(rule.get("fieldPath", ""))}, '
+        f'OptionalOldSelf:{old_text}}}')
+
+
+def _validations(s: dict[str, Any], path: str, ctx: _Context, errs: list[FieldError],
+                 compile_now: bool, card: _Card, costs: list[tuple[str, int]]) -> None:
+    rules = s.get("x-kubernetes-validations")
+    if not isinstance(rules, list):
+        return
+    before = len(errs)
+    for i, rule in enumerate(rules):
+        rp = f"{path}.x-kubernetes-validations[{i}]"
+        if not isinstance(rule, dict):
+            continue
+        text = str(rule.get("rule") or "").strip()
+        message = str(rule.get("message") or "")
+        if not text:
+            errs.append(required(f"{rp}.rule", "rule is not specified"))
+        elif message and not message.strip():
+            errs.append(invalid(f"{rp}.message", message, "message must be non-empty if specified"))
+        elif "\n" in message.strip() or "\r" in message.strip():
+            errs.append(invalid(f"{rp}.message", message, "message must not contain line breaks"))
+        elif ("\n" in text or "\r" in text) and not message.strip():
+            errs.append(required(f"{rp}.message", "message must be specified if rule contains line breaks"))
+        mexpr = rule.get("messageExpression")
+        if mexpr is not None and str(mexpr) and not str(mexpr).strip():
+            errs.append(required(f"{rp}.messageExpression", "messageExpression must be non-empty if specified"))
+        reason = rule.get("reason")
+        if reason is not None and reason not in SUPPORTED_REASONS:
+            errs.append(not_supported(f"{rp}.reason", reason, SUPPORTED_REASONS))
+        fp = rule.get("fieldPath")
+        if fp is not None and str(fp):
+            if not str(fp).strip():
+                errs.append(invalid(f"{rp}.fieldPath", fp, "fieldPath must be non-empty if specified"))
+            elif "\n" in str(fp):
+                errs.append(invalid(f"{rp}.fieldPath", fp, "fieldPath must not contain line breaks"))
+            elif not _field_path_valid(s, str(fp)):
+                errs.append(invalid(f"{rp}.fieldPath", fp, "fieldPath must be a valid path"))
+    if not compile_now or len(errs) != before:
+        return
+    for i, rule in enumerate(rules):
+        rp = f"{path}.x-kubernetes-validations[{i}]"
+        if not isinstance(rule, dict) or not str(rule.get("rule") or "").strip():
+            continue
+        try:
+            program = cel.compile_expression(str(rule["rule"]))
+        except cel.CelCompileError as err:
+            errs.append(invalid(f"{rp}.rule", rule_repr(rule), f"compilation failed: {err}"))
+            continue
+        if program.returns not in ("BOOL", "DYN"):
+            errs.append(invalid(f"{rp}.rule", rule_repr(rule), "cel expression must evaluate to a bool"))
+        cost = card.rule_cost(program.source)
+        if cost > cel.STATIC_ESTIMATED_COST_LIMIT:
+            errs.append(forbidden(f"{rp}.rule", cel.cost_error_message(
+                "estimated rule cost", cost, cel.STATIC_ESTIMATED_COST_LIMIT)))
+        costs.append((f"{rp}.rule", cost))
+        if rule.get("messageExpression"):
+            try:
+                cel.compile_expression(str(rule["messageExpression"]))
+            except cel.CelCompileError as err:
+                errs.append(invalid(f"{rp}.messageExpression", rule_repr(rule),
+                                    f"messageExpression compilation failed: {err}"))
+        if program.uses_old_self:
+            if ctx.uncorrelatable:
+                errs.append(invalid(f"{rp}.rule", rule["rule"], "oldSelf cannot be used on the "
+                                    f"uncorrelatable portion of the schema within {ctx.uncorrelatable}"))
+        elif rule.get("optionalOldSelf") is not None:
+            errs.append(invalid(f"{rp}.optionalOldSelf", bool(rule["optionalOldSelf"]),
+                                "may not be set if oldSelf is not used in rule"))
+
+
+def _field_path_valid(s: dict[str, Any], path: str) -> bool:
+    normalized = normalize_field_path(path)
+    if not normalized:
+        return False
+    node: Any = s
+    for part in _split(normalized):
+        props = _props(node) if isinstance(node, dict) else {}
+        if part in props:
+            node = props[part]
+        elif isinstance(node, dict) and isinstance(node.get("additionalProperties"), dict):
+            node = node["additionalProperties"]
+        else:
+            return False
+    return True
+
+
+def _split(normalized: str) -> list[str]:
+    parts: list[str] = []
+    buf = ""
+    i = 0
+    while i < len(normalized):
+        ch = normalized[i]
+        if ch == ".":
+            if buf:
+                parts.append(buf)
+            buf = ""
+        elif ch == "[":
+            if buf:
+                parts.append(buf)
+            end = normalized.index("]", i)
+            parts.append(normalized[i + 1:end])
+            buf, i = "", end
+        else:
+            buf += ch
+        i += 1
+    if buf:
+        parts.append(buf)
+    return parts
+
+
+# --- cost estimation -----------------------------------------------------------------------
+
+_UNBOUNDED_ITEMS = cel.MAX_REQUEST_SIZE_BYTES // 3  # Kubernetes' estimate for a list of scalars
+
+
+class _Card:
+    """The estimated number of times a node's rules run, and the sizes of what they iterate."""
+
+    def __init__(self, schema: dict[str, Any], times: int = 1) -> None:
+        self.schema = schema
+        self.times = times
+
+    def child(self, schema: dict[str, Any], many: bool = False) -> _Card:
+        if not many:
+            return _Card(schema, self.times)
+        bound = self.schema.get("maxItems") if "items" in self.schema else self.schema.get("maxProperties")
+        n = int(bound) if isinstance(bound, int) else _UNBOUNDED_ITEMS
+        return _Card(schema, min(self.times * max(n, 1), 2**62))
+
+    def rule_cost(self, source: str) -> int:
+        """Cost of one rule: per-call base × the product of the sizes of nested comprehensions
+        whose receiver resolves in the schema (others count once), × how often the node occurs."""
+        base = max(1, len(source) // 4)
+        per_level: dict[int, int] = {}
+        variables: dict[str, dict[str, Any]] = {}
+        for receiver, depth in cel.comprehension_receivers(source):
+            size, elem = self._resolve(receiver, variables)
+            per_level[depth] = max(per_level.get(depth, 1), size)
+            var = _macro_var(source, receiver)
+            if var and elem is not None:
+                variables[var] = elem
+        cost = base
+        for size in per_level.values():
+            cost = min(cost * size, 2**62)
+        return min(cost * self.times, 2**62)
+
+    def _resolve(self, receiver: str, variables: dict[str, dict[str, Any]]) -> tuple[int, Any]:
+        parts = receiver.split(".")
+        if parts[0] == "self" or parts[0] == "oldSelf":
+            node: Any = self.schema
+        elif parts[0] in variables:
+            node = variables[parts[0]]
+        else:
+            return 1, None
+        for part in parts[1:]:
+            props = _props(node) if isinstance(node, dict) else {}
+            if part in props:
+                node = props[part]
+            elif isinstance(node, dict) and isinstance(node.get("additionalProperties"), dict):
+                node = node["additionalProperties"]
+            else:
+                return 1, None
+        if not isinstance(node, dict):
+            return 1, None
+        if node.get("type") == "array" or "items" in node:
+            bound = node.get("maxItems")
+            elem = node.get("items") if isinstance(node.get("items"), dict) else None
+        elif isinstance(node.get("additionalProperties"), dict):
+            bound = node.get("maxProperties")
+            elem = {"type": "string"}  # map comprehensions iterate keys
+        else:
+            return 1, None
+        return (int(bound) if isinstance(bound, int) else _UNBOUNDED_ITEMS), elem
+
+
+def _macro_var(source: str, receiver: str) -> str:
+    import re
+    m = re.search(re.escape(receiver) + r"\s*\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*(\w+)",
+                  source)
+    return m.group(1) if m else ""
+
+
+# --- entry point -----------------------------------------------------------------------------
+
+def validate_crd_schema(schema: Any, field_path: str) -> list[FieldError]:
+    """What Kubernetes' apiextensions validation says of `schema` (an openAPIV3Schema).
+
+    `field_path` is where the schema sits, e.g. `spec.versions[0].schema.openAPIV3Schema`.
+    """
+    if not isinstance(schema, dict):
+        return [required(f"{field_path}.type", "must not be empty at the root")]
+    bounded = _bounded(schema, field_path)
+    if bounded:
+        return bounded
+    errs: list[FieldError] = []
+    structural: list[FieldError] = []
+    _structural(schema, "root", field_path, structural)
+    _completeness(schema, field_path, structural)
+    structural.sort(key=lambda e: e.message())
+    celok = False
+    if structural:
+        errs.extend(structural)
+    else:
+        defaults: list[FieldError] = []
+        _defaults(schema, field_path, defaults, False)
+        errs.extend(defaults)
+        celok = not defaults
+    if schema.get("nullable"):
+        errs.append(forbidden(f"{field_path}.nullable", "nullable cannot be true at the root"))
+    costs: list[tuple[str, int]] = []
+    _openapi(schema, field_path, _Context(), True, celok, errs, _Card(schema), costs)
+    total = sum(c for _, c in costs)
+    if total > cel.STATIC_ESTIMATED_CRD_COST_LIMIT:
+        for p, _ in sorted(costs, key=lambda pc: -pc[1])[:4]:
+            errs.append(forbidden(p, "contributed to estimated rule cost total exceeding cost "
+                                     "limit for entire OpenAPIv3 schema"))
+        errs.append(forbidden(field_path, cel.cost_error_message(
+            "x-kubernetes-validations estimated rule cost total for entire OpenAPIv3 schema",
+            total, cel.STATIC_ESTIMATED_CRD_COST_LIMIT)))
+    return errs
