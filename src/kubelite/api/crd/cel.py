@@ -144,15 +144,19 @@ class Program:
 
     def run(self, activation: Any) -> Any:
         """Evaluate; CEL runtime errors come back as `CelEvalError` with Kubernetes' words."""
-        value = self.expression.eval(activation)
-        if value.type() == _cel.Type.ERROR:
+        try:
+            value = self.expression.eval(activation)
+        except RuntimeError as err:  # cel-cpp raises for some failures (the iteration budget)
+            text = _clean(str(err))
+        else:
+            if value.type() != _cel.Type.ERROR:
+                return value.value()
             text = _clean(str(value.value()))
-            if "budget exceeded" in text.lower():
-                raise CelEvalError(COST_EXCEEDED, cost_exceeded=True)
-            if text.startswith("No matching overloads") or "no matching overload" in text:
-                raise CelEvalError("no such overload")
-            raise CelEvalError(_go_words(text))
-        return value.value()
+        if "budget exceeded" in text.lower():
+            raise CelEvalError(COST_EXCEEDED, cost_exceeded=True)
+        if text.startswith("No matching overloads") or "no matching overload" in text:
+            raise CelEvalError("no such overload")
+        raise CelEvalError(_go_words(text))
 
 
 def _go_words(text: str) -> str:
