@@ -230,7 +230,10 @@ def _completeness(s: dict[str, Any], path: str, errs: list[FieldError]) -> None:
 
 # --- pass 2: defaults ------------------------------------------------------------------
 
-def _defaults(s: dict[str, Any], path: str, errs: list[FieldError], in_meta: bool) -> None:
+def _defaults(s: dict[str, Any], path: str, errs: list[FieldError], in_meta: bool,
+              root: bool = False) -> None:
+    """Defaults must be pruned and valid; the root counts as an embedded resource, so defaults
+    under its metadata/apiVersion/kind are left to the OpenAPI pass (which forbids them)."""
     if "default" in s and not in_meta:
         value = s["default"]
         pruned = copy.deepcopy(value)
@@ -242,7 +245,7 @@ def _defaults(s: dict[str, Any], path: str, errs: list[FieldError], in_meta: boo
             errs.extend(_rules_on_default(s, value, f"{path}.default"))
     if isinstance(s.get("items"), dict):
         _defaults(s["items"], f"{path}.items", errs, in_meta)
-    embedded = bool(s.get("x-kubernetes-embedded-resource"))
+    embedded = root or bool(s.get("x-kubernetes-embedded-resource"))
     for k, sub in _props(s).items():
         if isinstance(sub, dict):
             _defaults(sub, _key(path, k), errs,
@@ -369,11 +372,13 @@ def _extensions(s: dict[str, Any], path: str, errs: list[FieldError]) -> None:
         errs.append(required(f"{path}.type", words) if not t else invalid(f"{path}.type", t, words))
     elif list_type == "set" and items is not None:
         it = items.get("type")
-        if it == "array" and items.get("x-kubernetes-list-type") not in (None, "atomic"):
-            errs.append(invalid(f"{path}.items.x-kubernetes-list-type", items.get("x-kubernetes-list-type"),
+        item_list_type = items.get("x-kubernetes-list-type")
+        shown = GoValue('"null"') if item_list_type is None else item_list_type  # Go's nil *string
+        if it == "array" and item_list_type not in (None, "atomic"):
+            errs.append(invalid(f"{path}.items.x-kubernetes-list-type", shown,
                                 "must be atomic as item of a list with x-kubernetes-list-type=set"))
         if it == "object" and items.get("x-kubernetes-map-type") != "atomic":
-            errs.append(invalid(f"{path}.items.x-kubernetes-map-type", items.get("x-kubernetes-list-type"),
+            errs.append(invalid(f"{path}.items.x-kubernetes-map-type", shown,
                                 "must be atomic as item of a list with x-kubernetes-list-type=set"))
     if list_type is not None and list_type not in ("atomic", "set", "map"):
         errs.append(not_supported(f"{path}.x-kubernetes-list-type", list_type, ["atomic", "set", "map"]))
@@ -651,7 +656,7 @@ def validate_crd_schema(schema: Any, field_path: str) -> list[FieldError]:
         errs.extend(structural)
     else:
         defaults: list[FieldError] = []
-        _defaults(schema, field_path, defaults, False)
+        _defaults(schema, field_path, defaults, False, root=True)
         errs.extend(defaults)
         celok = not defaults
     if schema.get("nullable"):
