@@ -1,12 +1,13 @@
 """CEL for x-kubernetes-validations, on Google's cel-cpp through `cel-expr-python`.
 
 Kubernetes compiles each rule with `self` (and `oldSelf` for transition rules) typed from the
-schema; here both are declared `dyn`, so a misspelt field is caught by `check_fields` (a light
+schema; here both are declared `dyn`, so a misspelt field is caught by celfields (a light
 walk over `self.a.b` chains) rather than by the CEL type checker. The strings and optional
 extensions are cel-cpp's; Kubernetes' lists and regex libraries (isSorted, sum, min, max,
-indexOf, lastIndexOf, find, findAll) are added in Python. Its url, quantity, ip/cidr, format
-and authz libraries are absent: a rule that calls them fails to compile with cel-cpp's
-"undeclared reference" error, which the CRD's author reads at creation time.
+indexOf, lastIndexOf, find, findAll) and the boolean checks isURL, isIP, isCIDR and isQuantity
+are added in Python. The value-returning url(), quantity(), ip(), cidr(), format and authz
+libraries are absent: a rule that calls them fails to compile with cel-cpp's "undeclared
+reference" error, which the CRD's author reads at creation time.
 
 Cost: cel-cpp stops any one evaluation after 10,000 comprehension iterations and its regexes
 are RE2 (linear), so no rule runs long; `estimate_cost` refuses at CRD creation the rules
@@ -87,8 +88,47 @@ def _max(items: list[Any]) -> Any:
     return max(items)
 
 
+def _is_url(s: str) -> bool:
+    """Kubernetes' isURL: an absolute URL (scheme and host) or an absolute path."""
+    from urllib.parse import urlsplit
+    try:
+        parts = urlsplit(s)
+    except ValueError:
+        return False
+    if parts.scheme:
+        return bool(parts.netloc) or parts.scheme in ("file", "mailto")
+    return s.startswith("/")
+
+
+def _is_ip(s: str) -> bool:
+    import ipaddress
+    try:
+        ipaddress.ip_address(s)
+    except ValueError:
+        return False
+    return "%" not in s  # zones are refused, as Kubernetes' ip library does
+
+
+def _is_cidr(s: str) -> bool:
+    import ipaddress
+    try:
+        ipaddress.ip_network(s, strict=False)
+    except ValueError:
+        return False
+    return "/" in s
+
+
+def _is_quantity(s: str) -> bool:
+    from kubelite.api.quantity import is_quantity
+    return is_quantity(s)
+
+
 def _member(name: str, oid: str, ret: Any, params: list[Any], impl: Callable[..., Any]) -> Any:
     return _cel.FunctionDecl(name, [_cel.Overload(oid, ret, params, is_member=True, impl=impl)])
+
+
+def _global(name: str, oid: str, ret: Any, params: list[Any], impl: Callable[..., Any]) -> Any:
+    return _cel.FunctionDecl(name, [_cel.Overload(oid, ret, params, is_member=False, impl=impl)])
 
 
 def _kubernetes_libraries() -> Any:
@@ -106,6 +146,10 @@ def _kubernetes_libraries() -> Any:
             "list_last_index_of", _cel.Type.INT, [dyn_list, dyn], is_member=True,
             impl=_last_index_of)]),
         _member("find", "string_find", string, [string, string], _find),
+        _global("isURL", "is_url_string", _cel.Type.BOOL, [string], _is_url),
+        _global("isIP", "is_ip_string", _cel.Type.BOOL, [string], _is_ip),
+        _global("isCIDR", "is_cidr_string", _cel.Type.BOOL, [string], _is_cidr),
+        _global("isQuantity", "is_quantity_string", _cel.Type.BOOL, [string], _is_quantity),
         _member("findAll", "string_find_all", _cel.Type.List(string), [string, string],
                 _find_all),
     ])
@@ -188,7 +232,7 @@ def compile_expression(source: str) -> Program:
         expression = _env().compile(source)
     except RuntimeError as err:
         raise CelCompileError(_clean(str(err))) from None
-    program = Program(source, expression, bool(_OLDSELF.search(_strip_strings(source))),
+    program = Program(source, expression, bool(_OLDSELF.search(strip_strings(source))),
                       expression.return_type().name())
     if len(_CACHE) >= _CACHE_MAX:
         _CACHE.clear()
@@ -207,7 +251,7 @@ def activation(self_value: Any, old_value: Any = None, with_old: bool = False) -
 _STRING_LITERAL = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*\"""")
 
 
-def _strip_strings(source: str) -> str:
+def strip_strings(source: str) -> str:
     """The expression with string literals blanked, so words inside them are not read as code."""
     return _STRING_LITERAL.sub(lambda m: '"' + " " * (len(m.group(0)) - 2) + '"', source)
 
@@ -217,7 +261,7 @@ _MACRO = re.compile(r"\.\s*(all|exists|exists_one|map|filter)\s*\(")
 
 def comprehension_receivers(source: str) -> list[tuple[str, int]]:
     """Each macro call's receiver text (`self.spec.items`) and its nesting depth (1 = outermost)."""
-    text = _strip_strings(source)
+    text = strip_strings(source)
     found: list[tuple[str, int]] = []
     depth_at: list[int] = []  # paren stack: 1 where the paren opened a macro, else 0
     macro_starts = {m.end() - 1: m for m in _MACRO.finditer(text)}
@@ -235,6 +279,15 @@ def comprehension_receivers(source: str) -> list[tuple[str, int]]:
         elif ch == ")" and depth_at:
             depth_at.pop()
     return found
+
+
+_TOKEN = re.compile(r"[A-Za-z_]\w*|\d+|==|!=|<=|>=|&&|\|\||[-+*/%<>!?]")
+
+
+def operation_count(source: str) -> int:
+    """About how many operations one evaluation performs: half the tokens (each operator has
+    operands), the unit cel-go's estimator charges per call, comparison or field access."""
+    return max(1, len(_TOKEN.findall(source)) // 2)
 
 
 def cost_error_message(cost_name: str, cost: int, limit: int) -> str:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 from kubelite.api.crd import cel
+from kubelite.api.crd.celfields import undefined_field
 from kubelite.api.crd.openapi_validate import Validator
 from kubelite.api.crd.pruning import prune
 from kubelite.api.crd.rules import RuleTree, normalize_field_path, validate_rules
@@ -329,7 +331,8 @@ def _openapi(s: dict[str, Any], path: str, ctx: _Context, root: bool, celok: boo
         _openapi(items, f"{path}.items", sub, False, celok, errs, card.child(items, many=True), costs)
     _extensions(s, path, errs)
     if s.get("x-kubernetes-validations"):
-        _validations(s, path, ctx, errs, celok and len(errs) == start, card, costs)
+        _validations(s, path, ctx, errs, celok and len(errs) == start, card, costs,
+                     root or bool(s.get("x-kubernetes-embedded-resource")))
     return len(errs) - start
 
 
@@ -456,7 +459,8 @@ def rule_repr(rule: dict[str, Any]) -> GoValue:
 
 
 def _validations(s: dict[str, Any], path: str, ctx: _Context, errs: list[FieldError],
-                 compile_now: bool, card: _Card, costs: list[tuple[str, int]]) -> None:
+                 compile_now: bool, card: _Card, costs: list[tuple[str, int]],
+                 root: bool) -> None:
     rules = s.get("x-kubernetes-validations")
     if not isinstance(rules, list):
         return
@@ -499,6 +503,10 @@ def _validations(s: dict[str, Any], path: str, ctx: _Context, errs: list[FieldEr
             program = cel.compile_expression(str(rule["rule"]))
         except cel.CelCompileError as err:
             errs.append(invalid(f"{rp}.rule", rule_repr(rule), f"compilation failed: {err}"))
+            continue
+        unknown = undefined_field(program.source, s, root)
+        if unknown:
+            errs.append(invalid(f"{rp}.rule", rule_repr(rule), f"compilation failed: {unknown}"))
             continue
         if program.returns not in ("BOOL", "DYN"):
             errs.append(invalid(f"{rp}.rule", rule_repr(rule), "cel expression must evaluate to a bool"))
@@ -584,7 +592,7 @@ class _Card:
     def rule_cost(self, source: str) -> int:
         """Cost of one rule: per-call base × the product of the sizes of nested comprehensions
         whose receiver resolves in the schema (others count once), × how often the node occurs."""
-        base = max(1, len(source) // 4)
+        base = cel.operation_count(source)
         per_level: dict[int, int] = {}
         variables: dict[str, dict[str, Any]] = {}
         for receiver, depth in cel.comprehension_receivers(source):
@@ -628,7 +636,6 @@ class _Card:
 
 
 def _macro_var(source: str, receiver: str) -> str:
-    import re
     m = re.search(re.escape(receiver) + r"\s*\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*(\w+)",
                   source)
     return m.group(1) if m else ""

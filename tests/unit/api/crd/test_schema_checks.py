@@ -196,3 +196,28 @@ def test_compile_raises_schema_error_with_the_errors() -> None:
     with pytest.raises(SchemaError) as err:
         CompiledSchema.compile({"type": "string"})
     assert err.value.errors[0].field == "openAPIV3Schema.type"
+
+
+@pytest.mark.parametrize(("rule", "error"), [
+    ("self.spec.replicas > 0", ""),
+    ("self.spec.replicsa > 0", "ERROR: <input>:1:10: undefined field 'replicsa'\n"
+                               " | self.spec.replicsa > 0\n | .........^"),
+    ("has(self.spec.nope)", "ERROR: <input>:1:14: undefined field 'nope'\n"
+                            " | has(self.spec.nope)\n | .............^"),
+    ("self.spec.x__dash__y == ''", ""),  # x-y, escaped as Kubernetes does
+    ("self.spec.labels.anything == 'a'", ""),  # map keys are free
+    ("self.metadata.name == 'a'", ""),
+    ("self.metadata.labels.size() > 0", "ERROR: <input>:1:14: undefined field 'labels'\n"
+                                        " | self.metadata.labels.size() > 0\n | .............^"),
+    ("self.spec.all(k, k != 'self.bad')", ""),
+])
+def test_rules_selecting_undefined_fields_do_not_compile(rule: str, error: str) -> None:
+    schema = {"type": "object", "x-kubernetes-validations": [{"rule": rule}], "properties": {
+        "spec": {"type": "object", "properties": {
+            "replicas": {"type": "integer"}, "x-y": {"type": "string"},
+            "labels": {"type": "object", "additionalProperties": {"type": "string"}}}}}}
+    errors = check(schema)
+    if not error:
+        assert errors == []
+    else:
+        assert len(errors) == 1 and errors[0].endswith(f"compilation failed: {error}")
