@@ -36,7 +36,8 @@ def unescape(name: str) -> str:
 
 def _field(node: dict[str, Any], name: str, resource_root: bool) -> tuple[bool, Any]:
     """(known, child schema or None when unknowable)."""
-    props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+    declared = node.get("properties")
+    props: dict[str, Any] = declared if isinstance(declared, dict) else {}
     if resource_root:
         props = {**props, "apiVersion": {"type": "string"}, "kind": {"type": "string"},
                  "metadata": _ROOT_META}
