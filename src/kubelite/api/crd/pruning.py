@@ -43,17 +43,15 @@ def _prune_object(obj: dict[str, Any], schema: dict[str, Any], path: str, resour
     for key in list(obj):
         child_path = f"{prefix}{key}"
         sub = props.get(key)
+        if resource_root and key in _META:
+            continue  # ObjectMeta and TypeMeta are the API machinery's, not the schema's
         if sub is not None:
             _prune(obj[key], sub, child_path, bool(sub.get("x-kubernetes-embedded-resource")),
                    pruned)
-            if resource_root and key == "metadata":
-                continue
         elif isinstance(additional, dict):
             _prune(obj[key], additional, child_path,
                    bool(additional.get("x-kubernetes-embedded-resource")), pruned)
         elif additional is True or preserve:
-            continue
-        elif resource_root and key in _META:
             continue
         else:
             del obj[key]
