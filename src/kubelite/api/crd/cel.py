@@ -303,7 +303,25 @@ def cost_error_message(cost_name: str, cost: int, limit: int) -> str:
             "maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)")
 
 
-_MATCHES: Program | None = None
+_PATTERNS: dict[str, Program] = {}
+_GENERIC_MATCH = "self[0].matches(self[1])"
+TRIPLE = "'''"
+
+
+def _pattern_program(pattern: str) -> Program:
+    """`self.matches(<pattern>)` with the pattern a constant, so RE2 compiles it once."""
+    program = _PATTERNS.get(pattern)
+    if program is None:
+        try:
+            if TRIPLE in pattern or pattern.endswith("'") or pattern.endswith("\\"):
+                raise CelCompileError("pattern cannot be quoted")
+            program = compile_expression(f"self.matches(r{TRIPLE}{pattern}{TRIPLE})")
+        except CelCompileError:
+            program = compile_expression(_GENERIC_MATCH)
+        if len(_PATTERNS) >= _CACHE_MAX:
+            _PATTERNS.clear()
+        _PATTERNS[pattern] = program
+    return program
 
 
 def regex_matches(pattern: str, value: str) -> bool:
@@ -312,10 +330,9 @@ def regex_matches(pattern: str, value: str) -> bool:
     Python's `re` backtracks, so a schema `pattern` such as `^(a+)+$` could hold the event loop;
     RE2 cannot. Raises ValueError with RE2's words for a pattern that does not compile.
     """
-    global _MATCHES
-    if _MATCHES is None:
-        _MATCHES = compile_expression("self[0].matches(self[1])")
-    result = _MATCHES.expression.eval(data={"self": [value, pattern]})
+    program = _pattern_program(pattern)
+    data: Any = [value, pattern] if program.source == _GENERIC_MATCH else value
+    result = program.expression.eval(data={"self": data})
     if result.type() == _cel.Type.ERROR:
         raise ValueError(_clean(str(result.value())))
     return bool(result.value())

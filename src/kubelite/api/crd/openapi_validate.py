@@ -18,7 +18,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from kubelite.api.crd import cel
+from kubelite.api.crd import regex
 from kubelite.api.validation.errors import (
     FieldError,
     GoValue,
@@ -39,6 +39,9 @@ class _Missing:
 
 
 MISSING: Any = _Missing()  # "no old value" (None is a JSON null)
+
+
+_COMBINATORS = frozenset(("allOf", "anyOf", "oneOf", "not"))
 
 
 def json_type(value: Any) -> str:
@@ -220,7 +223,8 @@ class Validator:
             return
         if value is None:
             return
-        self._combinators(schema, value, path)
+        if _COMBINATORS.intersection(schema):
+            self._combinators(schema, value, path)
         if isinstance(value, str):
             self._string(schema, value, path)
         elif isinstance(value, int | float) and not isinstance(value, bool):
@@ -286,7 +290,7 @@ class Validator:
         pattern = schema.get("pattern")
         if pattern:
             try:
-                ok = cel.regex_matches(pattern, value)
+                ok = regex.search(pattern, value)
             except ValueError as err:
                 ok, pattern = False, f"{pattern}, but pattern is invalid: {err}"
             if not ok:

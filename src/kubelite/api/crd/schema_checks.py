@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from kubelite.api.crd import cel
+from kubelite.api.crd import cel, regex
 from kubelite.api.crd.celfields import undefined_field
 from kubelite.api.crd.openapi_validate import Validator
 from kubelite.api.crd.pruning import prune
@@ -171,11 +171,10 @@ def _value_validation(s: dict[str, Any], level: str, path: str, errs: list[Field
         _nested(s["not"], False, f"{path}.not", errs)
     pattern = s.get("pattern")
     if pattern:
-        try:
-            cel.regex_matches(str(pattern), "")
-        except ValueError as err:
+        complaint = regex.error(str(pattern))
+        if complaint:
             errs.append(invalid(f"{path}.pattern", pattern,
-                                f"must be a valid regular expression, but isn't: {err}"))
+                                f"must be a valid regular expression, but isn't: {complaint}"))
 
 
 def _nested(v: Any, skip_any_of: bool, path: str, errs: list[FieldError]) -> None:

@@ -13,6 +13,7 @@ Everything is pure (no I/O); errors are kubelite FieldErrors worded as Kubernete
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from kubelite.api.crd import defaulting, pruning
@@ -52,6 +53,7 @@ class CompiledSchema:
     def __init__(self, schema: dict[str, Any], rules: RuleTree | None) -> None:
         self.schema = schema
         self.rules = rules
+        self.has_embedded = '"x-kubernetes-embedded-resource": true' in json.dumps(schema)
 
     @classmethod
     def compile(cls, schema: dict[str, Any]) -> CompiledSchema:
@@ -66,14 +68,14 @@ class CompiledSchema:
         return pruning.unknown_field_warnings(pruning.prune(obj, self.schema))
 
     def default(self, obj: dict[str, Any]) -> None:
-        """Apply defaults in place, then drop nulls of non-nullable fields without a default."""
+        """Apply defaults in place and drop nulls of non-nullable fields without a default."""
         defaulting.default(obj, self.schema)
-        defaulting.drop_non_nullable_nulls(obj, self.schema)
 
     def validate(self, obj: dict[str, Any], old: dict[str, Any] | None = None) -> list[FieldError]:
         """OpenAPI value validation then x-kubernetes-validations (transition rules on update)."""
         errors = validate_value(self.schema, obj, old=MISSING if old is None else old)
-        errors.extend(validate_embedded(self.schema, obj))
+        if self.has_embedded:
+            errors.extend(validate_embedded(self.schema, obj))
         if self.rules is None:
             return errors
         if any(e.type in _BLOCKING for e in errors):

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kubelite.api.crd.defaulting import default, drop_non_nullable_nulls
+from kubelite.api.crd.defaulting import default
 from kubelite.api.crd.pruning import prune, unknown_field_warnings
 
 SCHEMA: dict[str, Any] = {
@@ -80,7 +80,6 @@ def test_defaults_fill_absent_fields_top_down() -> None:
 def test_null_takes_the_default_unless_nullable() -> None:
     obj: dict[str, Any] = {"spec": {"mode": None, "note": None, "plain": None}}
     default(obj, SCHEMA)
-    drop_non_nullable_nulls(obj, SCHEMA)
     assert obj["spec"]["mode"] == "fast"
     assert obj["spec"]["note"] is None  # nullable: null is a value
     assert "plain" not in obj["spec"]  # null without default means unset
