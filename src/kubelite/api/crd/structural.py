@@ -12,6 +12,7 @@ Everything is pure (no I/O); errors are kubelite FieldErrors worded as Kubernete
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from typing import Any
@@ -28,6 +29,8 @@ from kubelite.api.validation.errors import (
     aggregate,
     invalid,
 )
+
+INLINE_BODY_LIMIT = 32 * 1024  # bytes of request body validated on the event loop itself
 
 # Errors after which Kubernetes does not run CEL rules (hasBlockingErr in the CR strategy).
 _BLOCKING = {ErrorType.NOT_SUPPORTED, ErrorType.REQUIRED, ErrorType.TOO_LONG, ErrorType.TOO_MANY,
@@ -83,6 +86,19 @@ class CompiledSchema:
         else:
             errors.extend(validate_rules(self.rules, obj, old, old is not None))
         return errors
+
+    async def validate_async(self, obj: dict[str, Any], old: dict[str, Any] | None = None,
+                             body_size: int = 0) -> list[FieldError]:
+        """`validate`, run in a worker thread when the body is big.
+
+        A rule on the items of a 10,000-item list is 10,000 CEL evaluations (~0.5 s); in a
+        thread the event loop gets the GIL back every switch interval (5 ms) between them,
+        so other requests keep being served. Small bodies are validated inline (a thread
+        hand-off costs more than they do).
+        """
+        if body_size <= INLINE_BODY_LIMIT:
+            return self.validate(obj, old)
+        return await asyncio.to_thread(self.validate, obj, old)
 
     @property
     def has_rules(self) -> bool:

@@ -176,3 +176,27 @@ def test_any_json_is_admitted_or_refused_never_crashes(value: Any) -> None:
     obj = {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
            "metadata": {"name": "x"}, "spec": value}
     admit(compiled, obj)
+
+
+async def test_big_bodies_are_validated_off_the_event_loop() -> None:
+    import asyncio
+
+    item = {"type": "object", "properties": {"n": {"type": "integer"}},
+            "x-kubernetes-validations": [{"rule": "self.n >= 0", "message": "n >= 0"}]}
+    schema = {"type": "object", "properties": {"spec": {"type": "object", "properties": {
+        "items": {"type": "array", "items": item}}}}}
+    compiled = CompiledSchema.compile(schema)
+    obj = {"spec": {"items": [{"n": i} for i in range(2000)] + [{"n": -1}]}}
+    ran_meanwhile: list[bool] = []
+
+    async def other_request() -> None:
+        ran_meanwhile.append(True)
+
+    other = asyncio.ensure_future(other_request())
+    errors = await compiled.validate_async(obj, body_size=1 << 20)
+    finished_first = bool(ran_meanwhile)
+    await other
+    assert [e.message() for e in errors] == ['spec.items[2000]: Invalid value: "object": n >= 0']
+    assert finished_first  # the loop served another task while validation ran
+    small = await compiled.validate_async({"spec": {"items": [{"n": -2}]}}, body_size=100)
+    assert [e.field for e in small] == ["spec.items[0]"]
