@@ -29,7 +29,9 @@ from kubelite.api.validation.errors import (
     required,
 )
 
-MAX_DEPTH = 64  # nesting levels of a schema; deeper ones are refused, not recursed into
+# JSON nesting levels below openAPIV3Schema; deeper is refused, not recursed into (a decoded
+# body is cut at api/decoding.WALK_DEPTH = 100 levels, and the schema sits ~6 levels down).
+MAX_DEPTH = 90
 MAX_NODES = 100_000
 
 OPENAPI_TYPES = ["array", "boolean", "integer", "number", "object", "string"]
@@ -85,6 +87,82 @@ def _bounded(schema: Any, path: str) -> list[FieldError]:
                 if isinstance(v, dict | list):
                     stack.append((v, depth, f"{where}[{i}]"))
     return []
+
+
+_SCHEMA_MAPS = ("properties", "patternProperties", "definitions", "dependencies")
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
+_NUMBERS = ("maximum", "minimum", "multipleOf")
+_INTEGERS = ("maxLength", "minLength", "maxItems", "minItems", "maxProperties", "minProperties")
+_BOOLS = ("exclusiveMaximum", "exclusiveMinimum", "uniqueItems", "nullable",
+          "x-kubernetes-int-or-string", "x-kubernetes-embedded-resource",
+          "x-kubernetes-preserve-unknown-fields")
+_STRINGS = ("type", "format", "pattern", "description", "title", "id", "$schema", "$ref",
+            "x-kubernetes-list-type", "x-kubernetes-map-type")
+_RULE_STRINGS = ("rule", "message", "messageExpression", "reason", "fieldPath")
+
+
+def _shape(schema: dict[str, Any], path: str) -> list[FieldError]:
+    """Every keyword holds the JSON type JSONSchemaProps gives it (the typed decoding
+    Kubernetes does first); later passes rely on it. Iterative, so any depth is safe."""
+    errs: list[FieldError] = []
+    stack: list[tuple[Any, str]] = [(schema, path)]
+    while stack and len(errs) < 20:
+        node, where = stack.pop()
+        if not isinstance(node, dict):
+            errs.append(invalid(where, _go(node), "must be a schema object"))
+            continue
+        for key in _SCHEMA_MAPS:
+            value = node.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, dict):
+                errs.append(invalid(f"{where}.{key}", _go(value), "must be a map of schemas"))
+            elif key == "properties":
+                stack.extend((v, _key(where, k)) for k, v in value.items())
+        for key in _SCHEMA_LISTS:
+            value = node.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, list):
+                errs.append(invalid(f"{where}.{key}", _go(value), "must be a list of schemas"))
+            else:
+                stack.extend((v, f"{where}.{key}[{i}]") for i, v in enumerate(value))
+        for key in ("not", "items"):
+            value = node.get(key)
+            if value is None or isinstance(value, list) and key == "items":
+                continue
+            stack.append((value, f"{where}.{key}"))
+        additional = node.get("additionalProperties")
+        if additional is not None and not isinstance(additional, bool):
+            stack.append((additional, f"{where}.additionalProperties"))
+        for keys, kinds, words in ((_NUMBERS, (int, float), "a number"),
+                                   (_INTEGERS, (int,), "an integer"),
+                                   (_BOOLS, (bool,), "a boolean"),
+                                   (_STRINGS, (str,), "a string")):
+            for key in keys:
+                value = node.get(key)
+                if value is not None and (not isinstance(value, kinds) or (
+                        bool not in kinds and isinstance(value, bool))):
+                    errs.append(invalid(f"{where}.{key}", _go(value), f"must be {words}"))
+        for key in ("required", "x-kubernetes-list-map-keys"):
+            value = node.get(key)
+            if value is not None and not (isinstance(value, list)
+                                          and all(isinstance(v, str) for v in value)):
+                errs.append(invalid(f"{where}.{key}", _go(value), "must be a list of strings"))
+        if node.get("enum") is not None and not isinstance(node["enum"], list):
+            errs.append(invalid(f"{where}.enum", _go(node["enum"]), "must be a list"))
+        rules = node.get("x-kubernetes-validations")
+        if rules is not None:
+            if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
+                errs.append(invalid(f"{where}.x-kubernetes-validations", _go(rules),
+                                    "must be a list of rules"))
+            else:
+                for i, rule in enumerate(rules):
+                    for key in _RULE_STRINGS:
+                        if rule.get(key) is not None and not isinstance(rule[key], str):
+                            errs.append(invalid(f"{where}.x-kubernetes-validations[{i}].{key}",
+                                                _go(rule[key]), "must be a string"))
+    return errs
 
 
 # --- pass 1: structural ----------------------------------------------------------------
@@ -516,10 +594,14 @@ def _validations(s: dict[str, Any], path: str, ctx: _Context, errs: list[FieldEr
         costs.append((f"{rp}.rule", cost))
         if rule.get("messageExpression"):
             try:
-                cel.compile_expression(str(rule["messageExpression"]))
+                message_program = cel.compile_expression(str(rule["messageExpression"]))
             except cel.CelCompileError as err:
                 errs.append(invalid(f"{rp}.messageExpression", rule_repr(rule),
                                     f"messageExpression compilation failed: {err}"))
+            else:
+                if message_program.returns not in ("STRING", "DYN"):
+                    errs.append(invalid(f"{rp}.messageExpression", rule_repr(rule),
+                                        "must evaluate to a string"))
         if program.uses_old_self:
             if ctx.uncorrelatable:
                 errs.append(invalid(f"{rp}.rule", rule["rule"], "oldSelf cannot be used on the "
@@ -649,7 +731,7 @@ def validate_crd_schema(schema: Any, field_path: str) -> list[FieldError]:
     """
     if not isinstance(schema, dict):
         return [required(f"{field_path}.type", "must not be empty at the root")]
-    bounded = _bounded(schema, field_path)
+    bounded = _bounded(schema, field_path) or _shape(schema, field_path)
     if bounded:
         return bounded
     errs: list[FieldError] = []

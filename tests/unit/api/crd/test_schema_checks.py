@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kubelite.api.crd.structural import CompiledSchema, SchemaError, validate_crd_schema
 
@@ -144,6 +146,17 @@ def test_rule_that_does_not_compile() -> None:
         "OptionalOldSelf:(*bool)(nil)}: compilation failed: ERROR: <input>:1:7: Syntax error:")
 
 
+def test_message_expressions_compile_to_strings() -> None:
+    p = f"{SPEC}.properties[x].x-kubernetes-validations[0].messageExpression"
+    errors = check(spec(x={"type": "integer", "x-kubernetes-validations": [
+        {"rule": "self > 0", "messageExpression": "1 + 1"}]}))
+    assert len(errors) == 1 and errors[0].startswith(p) and errors[0].endswith(
+        "must evaluate to a string")
+    errors = check(spec(x={"type": "integer", "x-kubernetes-validations": [
+        {"rule": "self > 0", "messageExpression": "'a' +"}]}))
+    assert len(errors) == 1 and ": messageExpression compilation failed: ERROR: <input>:1:6:" in errors[0]
+
+
 def test_rules_are_not_compiled_while_the_schema_is_wrong() -> None:
     errors = check(spec(x={"type": "array", "x-kubernetes-validations": [{"rule": "self >"}]}))
     assert errors == [f"{SPEC}.properties[x].items: Required value: must be specified"]
@@ -183,7 +196,7 @@ def test_deep_and_huge_schemas_are_refused_not_recursed() -> None:
     for _ in range(5000):
         deep = {"type": "object", "properties": {"a": deep}}
     errors = check(deep)
-    assert len(errors) == 1 and "must not be nested more than 64 levels deep" in errors[0]
+    assert len(errors) == 1 and "must not be nested more than 90 levels deep" in errors[0]
     wide = obj(**{f"p{i}": {"type": "string"} for i in range(100_001)})
     assert check(wide) == [f"{P}: Forbidden: must not have more than 100000 schema nodes"]
 
@@ -221,3 +234,30 @@ def test_rules_selecting_undefined_fields_do_not_compile(rule: str, error: str) 
         assert errors == []
     else:
         assert len(errors) == 1 and errors[0].endswith(f"compilation failed: {error}")
+
+
+schema_words = st.sampled_from([
+    "type", "properties", "items", "additionalProperties", "required", "enum", "default",
+    "pattern", "maxLength", "anyOf", "allOf", "oneOf", "not", "nullable", "x-kubernetes-list-type",
+    "x-kubernetes-list-map-keys", "x-kubernetes-map-type", "x-kubernetes-int-or-string",
+    "x-kubernetes-embedded-resource", "x-kubernetes-preserve-unknown-fields",
+    "x-kubernetes-validations", "metadata", "spec", "rule", "message", "fieldPath", "name"])
+schema_leaves = (st.sampled_from(["object", "array", "string", "integer", "set", "map", "atomic",
+                                  "self > 0", "self.spec.x == 1", "(", ".spec", "oldSelf == self"])
+                 | st.booleans() | st.integers(-2, 3) | st.none())
+random_schemas = st.recursive(
+    schema_leaves,
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(schema_words, c, max_size=5),
+    max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(schema_words, random_schemas, max_size=5))
+def test_any_schema_gets_errors_never_an_exception(schema: dict[str, Any]) -> None:
+    errors = validate_crd_schema(schema, P)
+    if not errors:
+        compiled = CompiledSchema.compile(schema)
+        obj: dict[str, Any] = {"spec": {"x": 1}}
+        compiled.prune(obj)
+        compiled.default(obj)
+        compiled.validate(obj, {"spec": {}})
