@@ -18,7 +18,7 @@ from typing import Any
 from kubelite.api.crd import cel, regex
 from kubelite.api.crd.celfields import undefined_field
 from kubelite.api.crd.openapi_validate import Validator
-from kubelite.api.crd.pruning import prune
+from kubelite.api.crd.pruning import prune_value
 from kubelite.api.crd.rules import RuleTree, normalize_field_path, validate_rules
 from kubelite.api.validation.errors import (
     FieldError,
@@ -316,8 +316,7 @@ def _defaults(s: dict[str, Any], path: str, errs: list[FieldError], in_meta: boo
     if "default" in s and not in_meta:
         value = s["default"]
         pruned = copy.deepcopy(value)
-        prune(pruned, s) if isinstance(pruned, dict | list) else None
-        if pruned != value:
+        if prune_value(pruned, s):
             errs.append(invalid(f"{path}.default", _go(value), "must not have unknown fields"))
         else:
             errs.extend(Validator(f"{path}.default").run(s, value))

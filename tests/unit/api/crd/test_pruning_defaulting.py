@@ -111,3 +111,21 @@ def test_prune_is_idempotent_and_never_adds(obj: dict[str, Any]) -> None:
     second = copy.deepcopy(first)
     assert prune(second, SCHEMA) == []
     assert second == first
+
+
+def test_preserving_lists_carry_preservation_into_items() -> None:
+    schema = {"type": "object", "properties": {"spec": {"type": "object", "properties": {
+        "l": {"type": "array", "x-kubernetes-preserve-unknown-fields": True,
+              "items": {"type": "object", "properties": {"k": {"type": "object", "properties": {
+                  "a": {"type": "string"}}}}}}}}}}
+    obj = {"spec": {"l": [{"free": 1, "k": {"a": "x", "b": 2}}]}}
+    assert prune(obj, schema) == ["spec.l[0].k.b"]
+    assert obj["spec"]["l"][0] == {"free": 1, "k": {"a": "x"}}
+
+
+def test_values_without_schema_keep_scalars_and_lose_object_fields() -> None:
+    schema = {"type": "object", "properties": {"spec": {"type": "object", "properties": {
+        "m": {"type": "object", "additionalProperties": True}}}}}
+    obj = {"spec": {"m": {"s": "v", "o": {"x": 1}, "l": [{"y": 2}, 3]}}}
+    assert prune(obj, schema) == ["spec.m.o.x", "spec.m.l[0].y"]
+    assert obj["spec"]["m"] == {"s": "v", "o": {}, "l": [{}, 3]}
