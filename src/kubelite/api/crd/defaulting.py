@@ -32,11 +32,12 @@ def default(obj: Any, schema: dict[str, Any] | None) -> None:
                 sub = additional
             if sub is None:
                 continue
-            if value is None:
-                if not sub.get("nullable") and "default" not in sub:
+            if value is None and not sub.get("nullable"):
+                if "default" not in sub:
                     del obj[key]  # null without a default means unset
-            else:
-                default(value, sub)
+                    continue
+                value = obj[key] = copy.deepcopy(sub["default"])
+            default(value, sub)
     elif isinstance(obj, list):
         items = schema.get("items")
         if isinstance(items, dict):

@@ -129,3 +129,12 @@ def test_values_without_schema_keep_scalars_and_lose_object_fields() -> None:
     obj = {"spec": {"m": {"s": "v", "o": {"x": 1}, "l": [{"y": 2}, 3]}}}
     assert prune(obj, schema) == ["spec.m.o.x", "spec.m.l[0].y"]
     assert obj["spec"]["m"] == {"s": "v", "o": {}, "l": [{}, 3]}
+
+
+def test_null_map_values_take_the_value_schema_default() -> None:
+    schema = {"type": "object", "properties": {"spec": {"type": "object", "properties": {
+        "m": {"type": "object", "additionalProperties": {"type": "string", "default": "d"}},
+        "n": {"type": "object", "additionalProperties": {"type": "string"}}}}}}
+    obj: dict[str, Any] = {"spec": {"m": {"a": None, "b": "x"}, "n": {"a": None, "b": "y"}}}
+    default(obj, schema)
+    assert obj["spec"] == {"m": {"a": "d", "b": "x"}, "n": {"b": "y"}}
