@@ -58,6 +58,15 @@ SERVICE_MONITOR: dict[str, Any] = {
             "sampleLimit": {"type": "integer", "format": "int64", "minimum": 0},
             "selector": SELECTOR,
             "attachMetadata": {"type": "object", "properties": {"node": {"type": "boolean"}}},
+            "bodySizeLimit": {"type": "string",
+                              "pattern": "(^0|([0-9]*[.])?[0-9]+((K|M|G|T|E|P)i?)?B)$"},
+            "nativeHistogramMinBucketFactor": {
+                "anyOf": [{"type": "integer"}, {"type": "string"}],
+                "pattern": r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|"
+                           r"([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$",
+                "x-kubernetes-int-or-string": True},
+            "scrapeProtocols": {"type": "array", "x-kubernetes-list-type": "set", "items": {
+                "type": "string", "enum": ["PrometheusProto", "OpenMetricsText1.0.0"]}},
             "ports": {"type": "array", "x-kubernetes-list-type": "map",
                       "x-kubernetes-list-map-keys": ["name"], "maxItems": 16,
                       "items": {"type": "object", "required": ["name"], "properties": {
@@ -104,6 +113,7 @@ def test_the_schema_is_structural() -> None:
 
 def test_a_good_object_is_kept_and_defaulted(monitor: CompiledSchema) -> None:
     obj = good()
+    obj["spec"].update(nativeHistogramMinBucketFactor="1.5", bodySizeLimit="10MB")
     assert admit(monitor, obj) == ([], [])
     endpoint = obj["spec"]["endpoints"][0]
     assert endpoint["honorLabels"] is False
@@ -123,6 +133,8 @@ def test_unknown_fields_are_pruned_with_warnings(monitor: CompiledSchema) -> Non
 
 def test_a_bad_object_gets_every_error(monitor: CompiledSchema) -> None:
     obj = good()
+    obj["spec"].update(nativeHistogramMinBucketFactor="1.5x", bodySizeLimit="10MB",
+                       scrapeProtocols=["PrometheusProto", "PrometheusProto"])
     endpoint = obj["spec"]["endpoints"][0]
     endpoint.update(scheme="ftp", interval="soon", targetPort=True)
     obj["spec"]["sampleLimit"] = -1
@@ -137,6 +149,10 @@ def test_a_bad_object_gets_every_error(monitor: CompiledSchema) -> None:
         'spec.endpoints[0].scheme: Unsupported value: "ftp": supported values: "http", "https"',
         "spec.sampleLimit: Invalid value: -1: spec.sampleLimit in body should be greater than or "
         "equal to 0",
+        'spec.nativeHistogramMinBucketFactor: Invalid value: "1.5x": '
+        "spec.nativeHistogramMinBucketFactor in body should match '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|"
+        "(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$'",
+        'spec.scrapeProtocols[1]: Duplicate value: "PrometheusProto"',
         "spec.selector: Required value",
         '<nil>: Invalid value: "null": some validation rules were not checked because the object '
         "was invalid; correct the existing errors to complete validation",
