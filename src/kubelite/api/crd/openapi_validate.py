@@ -89,6 +89,12 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _DURATION = re.compile(r"^(-?\d+(\.\d+)?(ns|us|µs|ms|s|m|h|d|w))+$")
 _BSON = re.compile(r"^[0-9a-fA-F]{24}$")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S*$")
+_HEXCOLOR = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+_BYTE = r"\s*(0|[1-9]\d?|1\d\d?|2[0-4]\d|25[0-5])\s*"
+_RGBCOLOR = re.compile(rf"^rgb\({_BYTE},{_BYTE},{_BYTE}\)$")
+_SSN = re.compile(r"^\d{3}[- ]?\d{2}[- ]?\d{4}$")
+_SHORT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_LONG_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 def _uuid(value: str, version: int | None) -> bool:
@@ -148,6 +154,11 @@ _FORMATS: dict[str, Any] = {
     "byte": _byte,
     "bsonobjectid": lambda v: bool(_BSON.match(v)),
     "password": lambda v: True,
+    "hexcolor": lambda v: bool(_HEXCOLOR.match(v)),
+    "rgbcolor": lambda v: bool(_RGBCOLOR.match(v)),
+    "ssn": lambda v: bool(_SSN.match(v)),
+    "k8s-short-name": lambda v: len(v) <= 63 and bool(_SHORT_NAME.match(v)),
+    "k8s-long-name": lambda v: len(v) <= 253 and bool(_LONG_NAME.match(v)),
 }
 
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1),
