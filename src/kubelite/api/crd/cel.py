@@ -189,13 +189,17 @@ class Program:
     def run(self, activation: Any) -> Any:
         """Evaluate; CEL runtime errors come back as `CelEvalError` with Kubernetes' words."""
         try:
-            value = self.expression.eval(activation)
+            if isinstance(activation, dict):
+                value = self.expression.eval(data=activation)
+            else:
+                value = self.expression.eval(activation)
         except RuntimeError as err:  # cel-cpp raises for some failures (the iteration budget)
             text = _clean(str(err))
         else:
-            if value.type() != _cel.Type.ERROR:
-                return value.value()
-            text = _clean(str(value.value()))
+            result = value.value()
+            if result is True or result is False or value.type() != _cel.Type.ERROR:
+                return result
+            text = _clean(str(result))
         if "budget exceeded" in text.lower():
             raise CelEvalError(COST_EXCEEDED, cost_exceeded=True)
         if text.startswith("No matching overloads") or "no matching overload" in text:
@@ -240,12 +244,15 @@ def compile_expression(source: str) -> Program:
     return program
 
 
-def activation(self_value: Any, old_value: Any = None, with_old: bool = False) -> Any:
-    """The variables of one node's rules, built once and shared by all of them."""
+def activation(self_value: Any, old_value: Any = None, with_old: bool = False,
+               shared: bool = True) -> Any:
+    """The variables of one node's rules. Converting them to CEL values costs about as much
+    as one evaluation, so an Activation (converted once) pays only when several rules share
+    it; a single rule gets the plain dict."""
     data: dict[str, Any] = {"self": self_value}
     if with_old:
         data["oldSelf"] = old_value
-    return _env().Activation(data=data)
+    return _env().Activation(data=data) if shared else data
 
 
 _STRING_LITERAL = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*\"""")

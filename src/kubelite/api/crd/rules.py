@@ -223,7 +223,9 @@ def _run_rules(tree: RuleTree, path: str, obj: Any, old: Any, has_old: bool,
         errors.append(invalid(shown, type_name, OUT_OF_BUDGET))
         return False
     uses_old = any(r.program is not None and r.program.uses_old_self for r in tree.rules)
-    act = cel.activation(obj, old, with_old=uses_old and has_old)
+    act = cel.activation(obj, old, with_old=uses_old and has_old,
+                         shared=len(tree.rules) > 1 or any(
+                             r.message_program is not None for r in tree.rules))
     for compiled in tree.rules:
         if compiled.error:
             errors.append(invalid(shown, type_name, f"rule compile error: {compiled.error}"))
