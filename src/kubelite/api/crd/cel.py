@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cel_expr_python import cel as _cel
-from cel_expr_python.ext import ext_optional, ext_strings
+from cel_expr_python.ext import ext_bindings, ext_optional, ext_strings
 
 # Kubernetes' limits (k8s.io/apiserver/pkg/apis/cel/config.go).
 PER_CALL_LIMIT = 1_000_000
@@ -156,15 +156,17 @@ def _kubernetes_libraries() -> Any:
 
 
 _ENV: Any = None
+HAS_OLD = "__hasOldSelf"  # set when oldSelf holds a value, for optionalOldSelf rules
 
 
 def _env() -> Any:
     global _ENV
     if _ENV is None:
         _ENV = _cel.NewEnv(
-            variables={"self": _cel.Type.DYN, "oldSelf": _cel.Type.DYN},
+            variables={"self": _cel.Type.DYN, "oldSelf": _cel.Type.DYN,
+                       HAS_OLD: _cel.Type.BOOL},
             extensions=[ext_strings.ExtStrings(), ext_optional.ExtOptional(),
-                        _kubernetes_libraries()])
+                        ext_bindings.ExtBindings(), _kubernetes_libraries()])
     return _ENV
 
 
@@ -242,6 +244,19 @@ def compile_expression(source: str) -> Program:
         _CACHE.clear()
     _CACHE[source] = program
     return program
+
+
+def compile_optional_old_self(source: str) -> Program:
+    """A rule with `optionalOldSelf: true`: `oldSelf` is an optional (none on create), as
+    Kubernetes' ratcheting rules see it; evaluate with `optional_old_self_data`."""
+    wrapped = (f"cel.bind(oldSelf, {HAS_OLD} ? optional.of(oldSelf) : optional.none(), "
+               f"({source}))")
+    program = compile_expression(wrapped)
+    return Program(source, program.expression, True, program.returns)
+
+
+def optional_old_self_data(self_value: Any, old_value: Any, has_old: bool) -> dict[str, Any]:
+    return {"self": self_value, "oldSelf": old_value if has_old else None, HAS_OLD: has_old}
 
 
 def activation(self_value: Any, old_value: Any = None, with_old: bool = False,

@@ -75,6 +75,8 @@ class RuleTree:
 def _compile_rule(rule: dict[str, Any]) -> CompiledRule:
     try:
         program = cel.compile_expression(str(rule.get("rule", "")))
+        if program.uses_old_self and rule.get("optionalOldSelf"):
+            program = cel.compile_optional_old_self(program.source)
     except cel.CelCompileError as err:
         return CompiledRule(rule, None, None, "", f"compilation failed: {err}")
     message_program = None
@@ -233,7 +235,8 @@ def _run_rules(tree: RuleTree, path: str, obj: Any, old: Any, has_old: bool,
         program = compiled.program
         if program is None:
             continue
-        if program.uses_old_self and not has_old:
+        optional_old = bool(compiled.rule.get("optionalOldSelf")) and program.uses_old_self
+        if program.uses_old_self and not has_old and not optional_old:
             continue  # transition rules need a correlated old value
         cost = _rule_cost(program)
         if cost > budget.left:
@@ -241,7 +244,8 @@ def _run_rules(tree: RuleTree, path: str, obj: Any, old: Any, has_old: bool,
             return False
         budget.left -= cost
         try:
-            result = program.run(act)
+            result = program.run(cel.optional_old_self_data(obj, old, has_old) if optional_old
+                                 else act)
         except cel.CelEvalError as err:
             text = rule_text(compiled.rule)
             if err.cost_exceeded:

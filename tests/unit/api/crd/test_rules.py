@@ -158,3 +158,15 @@ def test_comprehension_receivers_and_nesting() -> None:
 def test_old_self_detection_ignores_string_literals() -> None:
     assert not cel.compile_expression("self == 'oldSelf'").uses_old_self
     assert cel.compile_expression("self == oldSelf").uses_old_self
+
+
+def test_optional_old_self_rules_run_on_create_with_none() -> None:
+    schema = with_rules([{"rule": "!oldSelf.hasValue() || self.v >= oldSelf.value().v",
+                          "optionalOldSelf": True, "message": "v may not decrease"},
+                         {"rule": "oldSelf.hasValue() || self.v < 10", "optionalOldSelf": True,
+                          "message": "new objects start below 10"}], v=INT)
+    assert run(schema, {"spec": {"v": 50}}) == [
+        'spec: Invalid value: "object": new objects start below 10']
+    assert run(schema, {"spec": {"v": 1}}, old={"spec": {"v": 2}}) == [
+        'spec: Invalid value: "object": v may not decrease']
+    assert run(schema, {"spec": {"v": 60}}, old={"spec": {"v": 50}}) == []
