@@ -16,6 +16,7 @@ Kubernetes' static estimator refuses for sure (nested comprehensions over unboun
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -235,7 +236,7 @@ def compile_expression(source: str) -> Program:
     if len(source) > MAX_RULE_LENGTH:
         raise CelCompileError(f"expression is longer than {MAX_RULE_LENGTH} characters")
     try:
-        expression = _env().compile(source)
+        expression = _env().compile(unescape_selects(source) if "__" in source else source)
     except RuntimeError as err:
         raise CelCompileError(_clean(str(err))) from None
     program = Program(source, expression, bool(_OLDSELF.search(strip_strings(source))),
@@ -268,6 +269,54 @@ def activation(self_value: Any, old_value: Any = None, with_old: bool = False,
     if with_old:
         data["oldSelf"] = old_value
     return _env().Activation(data=data) if shared else data
+
+
+_ESCAPES = [("__underscores__", "__"), ("__dot__", "."), ("__dash__", "-"), ("__slash__", "/")]
+_RESERVED = {"as", "break", "const", "continue", "else", "false", "for", "function", "if",
+             "import", "in", "let", "loop", "package", "namespace", "null", "return", "true",
+             "var", "void", "while"}
+
+
+def unescape(name: str) -> str:
+    """A property name as Kubernetes escapes it for CEL (`x__dash__y` is `x-y`,
+    `__namespace__` is `namespace`), back to the name."""
+    m = re.fullmatch(r"__(\w+)__", name)
+    if m and m.group(1) in _RESERVED:
+        return m.group(1)
+    out = name
+    for escaped, plain in _ESCAPES:
+        out = out.replace(escaped, plain)
+    return out
+
+
+_SELECT = re.compile(r"has\(\s*(?P<recv>[^()]*?)\s*\.\s*(?P<hname>[A-Za-z_]\w*)\s*\)"
+                     r"|\.\s*(?P<name>[A-Za-z_]\w*)\b(?!\s*\()")
+
+
+def unescape_selects(source: str) -> str:
+    """Escaped field selections rewritten for maps: `self.x__dash__y` -> `self["x-y"]`,
+    `has(self.x__dash__y)` -> `("x-y" in self)`. Kubernetes' typed objects resolve the
+    escapes; here `self` is a plain map, whose keys are the real names."""
+    text = strip_strings(source)
+    out: list[str] = []
+    pos = 0
+    for m in _SELECT.finditer(text):
+        if m.group("hname") is not None:
+            plain = unescape(m.group("hname"))
+            if plain == m.group("hname"):
+                continue
+            receiver = unescape_selects(source[m.start("recv"):m.end("recv")])
+            out.append(source[pos:m.start()])
+            out.append(f"({json.dumps(plain)} in {receiver})")
+        else:
+            plain = unescape(m.group("name"))
+            if plain == m.group("name"):
+                continue
+            out.append(source[pos:m.start()])
+            out.append(f"[{json.dumps(plain)}]")
+        pos = m.end()
+    out.append(source[pos:])
+    return "".join(out)
 
 
 _STRING_LITERAL = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*\"""")

@@ -12,26 +12,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kubelite.api.crd.cel import strip_strings
+from kubelite.api.crd.cel import strip_strings, unescape
 
 _CHAIN = re.compile(r"(?<![\w.])(self|oldSelf)((?:\s*\.\s*[A-Za-z_]\w*)+)")
 _SEGMENT = re.compile(r"\s*\.\s*([A-Za-z_]\w*)")
-_ESCAPES = [("__underscores__", "__"), ("__dot__", "."), ("__dash__", "-"), ("__slash__", "/")]
-_RESERVED = {"as", "break", "const", "continue", "else", "false", "for", "function", "if",
-             "import", "in", "let", "loop", "package", "namespace", "null", "return", "true",
-             "var", "void", "while"}
 _ROOT_META = {"type": "object", "properties": {"name": {"type": "string"},
                                                "generateName": {"type": "string"}}}
-
-
-def unescape(name: str) -> str:
-    m = re.fullmatch(r"__(\w+)__", name)
-    if m and m.group(1) in _RESERVED:
-        return m.group(1)
-    out = name
-    for escaped, plain in _ESCAPES:
-        out = out.replace(escaped, plain)
-    return out
 
 
 def _field(node: dict[str, Any], name: str, resource_root: bool) -> tuple[bool, Any]:

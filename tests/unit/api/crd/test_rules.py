@@ -170,3 +170,23 @@ def test_optional_old_self_rules_run_on_create_with_none() -> None:
     assert run(schema, {"spec": {"v": 1}}, old={"spec": {"v": 2}}) == [
         'spec: Invalid value: "object": v may not decrease']
     assert run(schema, {"spec": {"v": 60}}, old={"spec": {"v": 50}}) == []
+
+
+@pytest.mark.parametrize(("source", "rewritten"), [
+    ("self.x__dash__y == 1", 'self["x-y"] == 1'),
+    ("has(self.x__dash__y)", '("x-y" in self)'),
+    ("has(self.a.__namespace__)", '("namespace" in self.a)'),
+    ("self.__in__ + 'x__dash__y' == ''", "self[\"in\"] + 'x__dash__y' == ''"),
+    ("self.l.all(i, i.x__dot__z > 0)", 'self.l.all(i, i["x.z"] > 0)'),
+    ("self.f__dash__g(1)", "self.f__dash__g(1)"),
+])
+def test_escaped_property_names_select_the_real_keys(source: str, rewritten: str) -> None:
+    assert cel.unescape_selects(source) == rewritten
+
+
+def test_escaped_names_evaluate() -> None:
+    schema = with_rules([{"rule": "has(self.x__dash__y) && self.x__dash__y == 1 && "
+                                  "self.__namespace__ == 'n'"}],
+                        **{"x-y": INT, "namespace": STR})
+    assert run(schema, {"spec": {"x-y": 1, "namespace": "n"}}) == []
+    assert len(run(schema, {"spec": {"namespace": "n"}})) == 1
