@@ -358,7 +358,7 @@ _TOKEN = re.compile(r"[A-Za-z_]\w*|\d+|==|!=|<=|>=|&&|\|\||[-+*/%<>!?]")
 def operation_count(source: str) -> int:
     """About how many operations one evaluation performs: half the tokens (each operator has
     operands), the unit cel-go's estimator charges per call, comparison or field access."""
-    return max(1, len(_TOKEN.findall(source)) // 2)
+    return max(1, len(_TOKEN.findall(strip_strings(source))) // 2)
 
 
 def cost_error_message(cost_name: str, cost: int, limit: int) -> str:
