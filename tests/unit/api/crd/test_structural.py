@@ -216,3 +216,17 @@ async def test_big_bodies_are_validated_off_the_event_loop() -> None:
     assert finished_first  # the loop served another task while validation ran
     small = await compiled.validate_async({"spec": {"items": [{"n": -2}]}}, body_size=100)
     assert [e.field for e in small] == ["spec.items[0]"]
+
+
+def test_embedded_resources_must_say_what_they_are() -> None:
+    schema = {"type": "object", "properties": {"spec": {"type": "object", "properties": {
+        "template": {"type": "object", "x-kubernetes-embedded-resource": True,
+                     "x-kubernetes-preserve-unknown-fields": True}}}}}
+    compiled = CompiledSchema.compile(schema)
+    obj = {"spec": {"template": {"kind": "", "metadata": {"name": "x"}, "spec": {"a": 1}}}}
+    assert admit(compiled, obj) == ([], [
+        "spec.template.apiVersion: Required value: must not be empty",
+        'spec.template.kind: Invalid value: "": must not be empty'])
+    good_obj = {"spec": {"template": {"apiVersion": "v1", "kind": "Pod", "spec": {"a": 1}}}}
+    assert admit(compiled, good_obj) == ([], [])
+    assert good_obj["spec"]["template"]["spec"] == {"a": 1}  # preserved
