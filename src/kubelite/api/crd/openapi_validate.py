@@ -265,27 +265,44 @@ class Validator:
             self._field(path), actual, f"{name} in body must be of type {expected}: {json.dumps(actual)}"))
 
     def _combinators(self, schema: dict[str, Any], value: Any, path: str) -> None:
-        name = path
-        for sub in schema.get("allOf") or []:
-            self.errors.extend(self._sub().run(sub, value, path))
+        """schemaPropsValidator: the composite message first (at the root path, value ""),
+        then the reasons of the branch that came closest (here: the fewest errors)."""
+        name = json.dumps(path)
+        composite: list[FieldError] = []
+        reasons: list[FieldError] = []
         any_of = schema.get("anyOf") or []
-        if any_of and not any(not self._sub().run(s, value, path) for s in any_of):
-            self.errors.append(invalid(self.base or ROOT, "",
-                                       f'"{name}" must validate at least one schema (anyOf)'))
-            for s in any_of:  # kube-openapi merges the first branch's reasons
-                self.errors.extend(self._sub().run(s, value, path))
-                break
+        if any_of:
+            results = [self._sub().run(s, value, path) for s in any_of]
+            if all(results):
+                composite.append(self._composite(f"{name} must validate at least one schema (anyOf)"))
+                reasons.extend(_closest(results))
         one_of = schema.get("oneOf") or []
         if one_of:
-            passed = sum(1 for s in one_of if not self._sub().run(s, value, path))
+            results = [self._sub().run(s, value, path) for s in one_of]
+            passed = sum(1 for r in results if not r)
             if passed != 1:
-                detail = (f'"{name}" must validate one and only one schema (oneOf)'
-                          if passed == 0 else
-                          f'"{name}" must validate one and only one schema (oneOf). Found {passed} valid alternatives')
-                self.errors.append(invalid(self.base or ROOT, "", detail))
+                found = "Found none valid" if passed == 0 else f"Found {passed} valid alternatives"
+                composite.append(self._composite(
+                    f"{name} must validate one and only one schema (oneOf). {found}"))
+                if passed == 0:
+                    reasons.extend(_closest(results))
+        all_of = schema.get("allOf") or []
+        if all_of:
+            results = [self._sub().run(s, value, path) for s in all_of]
+            for r in results:
+                reasons.extend(r)
+            passed = sum(1 for r in results if not r)
+            if passed != len(all_of):
+                none = ". None validated" if passed == 0 else ""
+                composite.append(self._composite(
+                    f"{name} must validate all the schemas (allOf){none}"))
         if "not" in schema and not self._sub().run(schema["not"], value, path):
-            self.errors.append(invalid(self.base or ROOT, "",
-                                       f'"{name}" must not validate the schema (not)'))
+            composite.append(self._composite(f"{name} must not validate the schema (not)"))
+        self.errors.extend(composite)
+        self.errors.extend(reasons)
+
+    def _composite(self, detail: str) -> FieldError:
+        return invalid(self.base or ROOT, "", detail)
 
     def _string(self, schema: dict[str, Any], value: str, path: str) -> None:
         name = path
@@ -431,6 +448,15 @@ class Validator:
                 return
         supported = [o if isinstance(o, str) else json.dumps(o) for o in options]
         self.errors.append(not_supported(self._field(path), value, supported))
+
+
+def _closest(results: list[list[FieldError]]) -> list[FieldError]:
+    """The failing branch with the fewest errors (kube-openapi keeps the best match)."""
+    best = results[0]
+    for r in results[1:]:
+        if len(r) < len(best):
+            best = r
+    return best
 
 
 def same_json(a: Any, b: Any) -> bool:

@@ -115,19 +115,27 @@ def test_pattern_is_re2_and_linear() -> None:
     assert errors and "should match '^(a+)+$'" in errors[0]
 
 
-def test_any_of_and_one_of_and_not() -> None:
+def test_any_of_and_one_of_and_all_of_and_not() -> None:
+    # kube-openapi's schemaPropsValidator: the composite error (at the root path), then the
+    # reasons of the closest branch
     prop = {"type": "integer", "anyOf": [{"minimum": 10}, {"maximum": 0}]}
-    errors = messages(spec(x=prop), {"spec": {"x": 5}})
-    assert errors[0] == '<nil>: Invalid value: "": "spec.x" must validate at least one schema (anyOf)'
+    assert messages(spec(x=prop), {"spec": {"x": 5}}) == [
+        '<nil>: Invalid value: "": "spec.x" must validate at least one schema (anyOf)',
+        "spec.x: Invalid value: 5: spec.x in body should be greater than or equal to 10"]
     prop = {"type": "integer", "oneOf": [{"minimum": 0}, {"maximum": 10}]}
     assert messages(spec(x=prop), {"spec": {"x": 5}}) == [
         '<nil>: Invalid value: "": "spec.x" must validate one and only one schema (oneOf). '
         "Found 2 valid alternatives"]
+    prop = {"type": "integer", "oneOf": [{"minimum": 10}, {"maximum": 0}]}
+    assert messages(spec(x=prop), {"spec": {"x": 5}})[0] == (
+        '<nil>: Invalid value: "": "spec.x" must validate one and only one schema (oneOf). '
+        "Found none valid")
     prop = {"type": "integer", "not": {"minimum": 0}}
     assert messages(spec(x=prop), {"spec": {"x": 5}}) == [
         '<nil>: Invalid value: "": "spec.x" must not validate the schema (not)']
     prop = {"type": "integer", "allOf": [{"minimum": 0}, {"maximum": 3}]}
     assert messages(spec(x=prop), {"spec": {"x": 5}}) == [
+        '<nil>: Invalid value: "": "spec.x" must validate all the schemas (allOf)',
         "spec.x: Invalid value: 5: spec.x in body should be less than or equal to 3"]
 
 
