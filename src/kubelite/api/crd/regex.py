@@ -79,6 +79,7 @@ def search(pattern: str, value: str) -> bool:
     return cel.regex_matches(pattern, value)
 
 
+@lru_cache(maxsize=2048)
 def error(pattern: str) -> str:
     """RE2's complaint about a pattern, "" when it compiles (Go accepts what RE2 accepts)."""
     try:

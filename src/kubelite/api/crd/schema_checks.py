@@ -99,6 +99,12 @@ _BOOLS = ("exclusiveMaximum", "exclusiveMinimum", "uniqueItems", "nullable",
 _STRINGS = ("type", "format", "pattern", "description", "title", "id", "$schema", "$ref",
             "x-kubernetes-list-type", "x-kubernetes-map-type")
 _RULE_STRINGS = ("rule", "message", "messageExpression", "reason", "fieldPath")
+_SCALAR_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
+    **{k: ((int, float), "a number") for k in _NUMBERS},
+    **{k: ((int,), "an integer") for k in _INTEGERS},
+    **{k: ((bool,), "a boolean") for k in _BOOLS},
+    **{k: ((str,), "a string") for k in _STRINGS},
+}
 
 
 def _shape(schema: dict[str, Any], path: str) -> list[FieldError]:
@@ -135,14 +141,11 @@ def _shape(schema: dict[str, Any], path: str) -> list[FieldError]:
         additional = node.get("additionalProperties")
         if additional is not None and not isinstance(additional, bool):
             stack.append((additional, f"{where}.additionalProperties"))
-        for keys, kinds, words in ((_NUMBERS, (int, float), "a number"),
-                                   (_INTEGERS, (int,), "an integer"),
-                                   (_BOOLS, (bool,), "a boolean"),
-                                   (_STRINGS, (str,), "a string")):
-            for key in keys:
-                value = node.get(key)
-                if value is not None and (not isinstance(value, kinds) or (
-                        bool not in kinds and isinstance(value, bool))):
+        for key, value in node.items():
+            expected = _SCALAR_KINDS.get(key)
+            if expected is not None and value is not None:
+                kinds, words = expected
+                if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
                     errs.append(invalid(f"{where}.{key}", _go(value), f"must be {words}"))
         for key in ("required", "x-kubernetes-list-map-keys"):
             value = node.get(key)

@@ -59,8 +59,10 @@ class CompiledSchema:
         self.has_embedded = '"x-kubernetes-embedded-resource": true' in json.dumps(schema)
 
     @classmethod
-    def compile(cls, schema: dict[str, Any]) -> CompiledSchema:
-        errors = validate_crd_schema(schema, "openAPIV3Schema")
+    def compile(cls, schema: dict[str, Any], checked: bool = False) -> CompiledSchema:
+        """Raises SchemaError for a schema validate_crd_schema refuses; `checked=True` skips
+        that check when the caller has just made it (it costs ~10 µs per schema node)."""
+        errors = [] if checked else validate_crd_schema(schema, "openAPIV3Schema")
         if errors:
             raise SchemaError(errors)
         schema = copy.deepcopy(schema)
