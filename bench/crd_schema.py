@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from kubelite.api.crd import cel
-from kubelite.api.crd.structural import CompiledSchema
+from kubelite.api.crd.structural import CompiledSchema, validate_crd_schema
 
 ITEM = {"type": "object", "required": ["name"], "properties": {
     "name": {"type": "string", "maxLength": 63, "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},
@@ -137,7 +137,24 @@ def worst_cases() -> list[tuple[str, float]]:
     compiled.validate(obj)
     rows.append(("one object with 10,000 list items, a rule on each item",
                  (time.process_time() - t) * 1e3))
+    big = _wide_schema(5)
+    t = time.process_time()
+    assert not validate_crd_schema(big, "spec.versions[0].schema.openAPIV3Schema")
+    rows.append((f"validate_crd_schema of a {len(msgspec.json.encode(big)) >> 10} KiB schema "
+                 "(9,331 nodes)", (time.process_time() - t) * 1e3))
     return rows
+
+
+def _wide_schema(depth: int) -> dict[str, Any]:
+    def node(d: int) -> dict[str, Any]:
+        if d == 0:
+            return {"type": "string", "maxLength": 10, "pattern": "^[a-z]+$"}
+        out: dict[str, Any] = {"type": "object", "description": "x" * 200,
+                               "properties": {f"p{i}": node(d - 1) for i in range(6)}}
+        if d == 2:
+            out["x-kubernetes-validations"] = [{"rule": "has(self.p0) || !has(self.p1)"}]
+        return out
+    return {"type": "object", "properties": {"spec": node(depth)}}
 
 
 def main() -> None:
