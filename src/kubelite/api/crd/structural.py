@@ -5,9 +5,13 @@
 - `CompiledSchema.compile(schema)`: once per CRD version; then, per request, `prune` (unknown
   fields), `default` (structural defaulting) and `validate` (OpenAPI value validation, list
   set/map uniqueness and x-kubernetes-validations in CEL), in that order, as the
-  apiextensions-apiserver decodes, defaults and validates a custom resource.
+  apiextensions-apiserver decodes, defaults and validates a custom resource. On update pass
+  the stored object as `old`: transition rules run and unchanged values are ratcheted.
 
 Everything is pure (no I/O); errors are kubelite FieldErrors worded as Kubernetes 1.32 does.
+Cost: checking a schema is ~10 µs per schema node (0.1 s for an 850 KiB CRD) and validating an
+object ~20 µs per node that has a rule; callers on the event loop use `validate_async` and
+may run `validate_crd_schema` of a big CRD through `asyncio.to_thread`.
 """
 
 from __future__ import annotations
