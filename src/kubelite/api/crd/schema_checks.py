@@ -726,17 +726,48 @@ def _macro_var(source: str, receiver: str) -> str:
 
 # --- entry point -----------------------------------------------------------------------------
 
-def validate_crd_schema(schema: Any, field_path: str) -> list[FieldError]:
+_ROOT_WITH_STATUS = {  # JSON name -> JSONSchemaProps field (allowedFieldsAtRootSchema)
+    "description": "Description", "type": "Type", "format": "Format", "title": "Title",
+    "maximum": "Maximum", "exclusiveMaximum": "ExclusiveMaximum", "minimum": "Minimum",
+    "exclusiveMinimum": "ExclusiveMinimum", "maxLength": "MaxLength", "minLength": "MinLength",
+    "pattern": "Pattern", "maxItems": "MaxItems", "minItems": "MinItems",
+    "uniqueItems": "UniqueItems", "multipleOf": "MultipleOf", "required": "Required",
+    "items": "Items", "properties": "Properties", "externalDocs": "ExternalDocs",
+    "example": "Example", "x-kubernetes-preserve-unknown-fields": "XPreserveUnknownFields",
+    "x-kubernetes-validations": "XValidations"}
+
+
+def _status_root(schema: dict[str, Any], path: str) -> list[FieldError]:
+    """With the status subresource, the root may only hold what survives extracting
+    properties[status] (validateCustomResourceDefinitionValidation)."""
+    for key, value in schema.items():
+        if value in (None, False, "", 0, [], {}):
+            continue
+        if key == "type":
+            if value != "object":
+                return [invalid(f"{path}.type", value, 'only "object" is allowed as the type at '
+                                "the root of the schema if the status subresource is enabled")]
+            continue
+        if key not in _ROOT_WITH_STATUS:
+            allowed = " ".join(_ROOT_WITH_STATUS.values())
+            return [invalid(path, _go(schema), f"only [{allowed}] fields are allowed at the root "
+                            "of the schema if the status subresource is enabled")]
+    return []
+
+
+def validate_crd_schema(schema: Any, field_path: str,
+                        status_subresource: bool = False) -> list[FieldError]:
     """What Kubernetes' apiextensions validation says of `schema` (an openAPIV3Schema).
 
-    `field_path` is where the schema sits, e.g. `spec.versions[0].schema.openAPIV3Schema`.
+    `field_path` is where the schema sits, e.g. `spec.versions[0].schema.openAPIV3Schema`;
+    `status_subresource` is whether that version serves /status (it restricts the root).
     """
     if not isinstance(schema, dict):
         return [required(f"{field_path}.type", "must not be empty at the root")]
     bounded = _bounded(schema, field_path) or _shape(schema, field_path)
     if bounded:
         return bounded
-    errs: list[FieldError] = []
+    errs: list[FieldError] = _status_root(schema, field_path) if status_subresource else []
     structural: list[FieldError] = []
     _structural(schema, "root", field_path, structural)
     _completeness(schema, field_path, structural)

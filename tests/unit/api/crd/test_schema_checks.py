@@ -261,3 +261,16 @@ def test_any_schema_gets_errors_never_an_exception(schema: dict[str, Any]) -> No
         compiled.prune(obj)
         compiled.default(obj)
         compiled.validate(obj, {"spec": {}})
+
+
+def test_status_subresource_restricts_the_root() -> None:
+    ok = obj(spec={"type": "object"}, status={"type": "object"})
+    assert validate_crd_schema(ok, P, status_subresource=True) == []
+    with_any_of = {**ok, "anyOf": [{"required": ["spec"]}]}
+    errors = [e.message() for e in validate_crd_schema(with_any_of, P, status_subresource=True)]
+    assert errors[0].startswith(f"{P}: Invalid value: ") and errors[0].endswith(
+        "only [Description Type Format Title Maximum ExclusiveMaximum Minimum ExclusiveMinimum "
+        "MaxLength MinLength Pattern MaxItems MinItems UniqueItems MultipleOf Required Items "
+        "Properties ExternalDocs Example XPreserveUnknownFields XValidations] fields are allowed "
+        "at the root of the schema if the status subresource is enabled")
+    assert validate_crd_schema(with_any_of, P) == []
