@@ -14,15 +14,32 @@ from __future__ import annotations
 from typing import Any
 
 _META = ("apiVersion", "kind", "metadata")
+_OBJECT_META = frozenset((  # metav1.ObjectMeta's JSON fields
+    "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
+    "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels",
+    "annotations", "ownerReferences", "finalizers", "managedFields"))
 
 
 def prune(obj: Any, schema: dict[str, Any] | None) -> list[str]:
-    """Prune `obj` (a whole resource) in place; return the removed paths (`spec.items[0].bar`)."""
+    """Prune `obj` (a whole resource) in place; return the removed paths (`spec.items[0].bar`).
+
+    The root's own metadata is the API machinery's to decode; an embedded resource's metadata
+    is cut to ObjectMeta's fields here (schemaobjectmeta.Coerce does so in Kubernetes)."""
     pruned: list[str] = []
     root = dict(schema or {})
     root["x-kubernetes-embedded-resource"] = True  # the root keeps its TypeMeta and ObjectMeta
     _prune(obj, root, "", pruned)
     return pruned
+
+
+def _object_meta(x: dict[str, Any], path: str, pruned: list[str]) -> None:
+    meta = x.get("metadata")
+    if not path or not isinstance(meta, dict):
+        return
+    for key in list(meta):
+        if key not in _OBJECT_META:
+            del meta[key]
+            pruned.append(f"{path}.metadata.{key}")
 
 
 def prune_value(value: Any, schema: dict[str, Any] | None) -> list[str]:
@@ -60,6 +77,8 @@ def _prune(x: Any, s: dict[str, Any] | None, path: str, pruned: list[str]) -> No
         return
     if isinstance(x, dict):
         embedded = s is not None and bool(s.get("x-kubernetes-embedded-resource"))
+        if embedded:
+            _object_meta(x, path, pruned)
         for key in list(x):
             if embedded and key in _META:
                 continue
@@ -80,6 +99,8 @@ def _skip_prune(x: Any, s: dict[str, Any] | None, path: str, pruned: list[str]) 
         return
     if isinstance(x, dict):
         embedded = bool(s.get("x-kubernetes-embedded-resource"))
+        if embedded:
+            _object_meta(x, path, pruned)
         for key in list(x):
             if embedded and key in _META:
                 continue

@@ -47,12 +47,14 @@ def test_prune_drops_unknown_fields_and_reports_their_paths() -> None:
            "spec": {"foo": 1, "items": [{"name": "a", "bar": 2}],
                     "labels": {"k": {"v": "1", "w": 2}},
                     "raw": {"anything": {"deep": 1}, "known": {"a": "1", "b": 2}},
-                    "template": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                    "template": {"apiVersion": "v1", "kind": "Pod",
+                                 "metadata": {"name": "p", "bogus": 1},
                                  "spec": {"x": "1", "y": 2}, "status": {}},
                     "free": {"anything": [1]}}}
     pruned = prune(obj, SCHEMA)
     assert pruned == ["extra", "spec.foo", "spec.items[0].bar", "spec.labels.k.w",
-                      "spec.raw.known.b", "spec.template.spec.y", "spec.template.status"]
+                      "spec.raw.known.b", "spec.template.metadata.bogus", "spec.template.spec.y",
+                      "spec.template.status"]
     assert unknown_field_warnings(pruned)[0] == 'unknown field "extra"'
     assert obj["spec"]["raw"] == {"anything": {"deep": 1}, "known": {"a": "1"}}
     assert obj["spec"]["template"] == {"apiVersion": "v1", "kind": "Pod",
