@@ -1,10 +1,11 @@
 """What apiextensions validation says of a CRD's openAPIV3Schema.
 
-Three passes, in Kubernetes' order: structural-schema rules (schema/validation.go, errors
-sorted by message), then defaults valid against their schema (schema/defaulting), then the
-OpenAPI rules of ValidateCustomResourceDefinitionOpenAPISchema (unsupported keywords,
-list/map types, x-kubernetes-validations, which are compiled only when the schema is otherwise
-sound). Paths are the caller's (`spec.versions[0].schema.openAPIV3Schema`) plus
+After the size and keyword-type checks of schema_shape, three passes in Kubernetes' order:
+structural-schema rules (structural_rules), then defaults valid against their schema
+(schema/defaulting, here), then the OpenAPI rules of
+ValidateCustomResourceDefinitionOpenAPISchema (unsupported keywords, list/map types,
+x-kubernetes-validations, compiled only when the schema is otherwise sound and priced by
+cost.Cardinality). Paths are the caller's (`spec.versions[0].schema.openAPIV3Schema`) plus
 `properties[spec].items...`.
 """
 
@@ -12,14 +13,16 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from typing import Any
 
-from kubelite.api.crd import cel, regex
+from kubelite.api.crd import cel
 from kubelite.api.crd.celfields import undefined_field
+from kubelite.api.crd.cost import Cardinality
 from kubelite.api.crd.openapi_validate import Validator
 from kubelite.api.crd.pruning import prune_value
 from kubelite.api.crd.rules import RuleTree, normalize_field_path, validate_rules
+from kubelite.api.crd.schema_shape import bounded, go_json, key_path, properties_of, shape
+from kubelite.api.crd.structural_rules import structural_errors
 from kubelite.api.validation.errors import (
     FieldError,
     GoValue,
@@ -29,285 +32,9 @@ from kubelite.api.validation.errors import (
     required,
 )
 
-# JSON nesting levels below openAPIV3Schema; deeper is refused, not recursed into (a decoded
-# body is cut at api/decoding.WALK_DEPTH = 100 levels, and the schema sits ~6 levels down).
-MAX_DEPTH = 90
-MAX_NODES = 100_000
-
 OPENAPI_TYPES = ["array", "boolean", "integer", "number", "object", "string"]
 SUPPORTED_REASONS = ["FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid",
                      "FieldValueRequired"]
-_NESTED_FORBIDDEN = [  # keyword, message in a value validation (anyOf/allOf/oneOf/not)
-    ("type", "must be empty to be structural"),
-    ("default", "must be undefined to be structural"),
-    ("title", "must be empty to be structural"),
-    ("description", "must be empty to be structural"),
-    ("nullable", "must be false to be structural"),
-    ("externalDocs", "must be undefined to be structural"),
-    ("x-kubernetes-preserve-unknown-fields", "must be false to be structural"),
-    ("x-kubernetes-embedded-resource", "must be false to be structural"),
-    ("x-kubernetes-int-or-string", "must be false to be structural"),
-    ("x-kubernetes-list-map-keys", "must be empty to be structural"),
-    ("x-kubernetes-list-type", "must be undefined to be structural"),
-    ("x-kubernetes-map-type", "must be undefined to be structural"),
-    ("x-kubernetes-validations", "must be empty to be structural"),
-]
-_INT_OR_STRING = [{"type": "integer"}, {"type": "string"}]
-
-
-def _props(s: dict[str, Any]) -> dict[str, Any]:
-    p = s.get("properties")
-    return p if isinstance(p, dict) else {}
-
-
-def _key(path: str, k: str) -> str:
-    return f"{path}.properties[{k}]"
-
-
-def _bounded(schema: Any, path: str) -> list[FieldError]:
-    """Refuse schemas too deep or too large to walk safely (before any recursive pass)."""
-    stack = [(schema, 0, path)]
-    count = 0
-    while stack:
-        node, depth, where = stack.pop()
-        count += 1
-        if count > MAX_NODES:
-            return [forbidden(path, f"must not have more than {MAX_NODES} schema nodes")]
-        if depth > MAX_DEPTH:
-            return [forbidden(where, f"must not be nested more than {MAX_DEPTH} levels deep")]
-        if isinstance(node, dict):
-            for k, v in node.items():
-                if k in ("default", "enum", "example", "x-kubernetes-validations",
-                         "required", "x-kubernetes-list-map-keys"):
-                    continue
-                if isinstance(v, dict | list):
-                    stack.append((v, depth + 1, f"{where}.{k}"))
-        elif isinstance(node, list):
-            for i, v in enumerate(node):
-                if isinstance(v, dict | list):
-                    stack.append((v, depth, f"{where}[{i}]"))
-    return []
-
-
-_SCHEMA_MAPS = ("properties", "patternProperties", "definitions", "dependencies")
-_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
-_NUMBERS = ("maximum", "minimum", "multipleOf")
-_INTEGERS = ("maxLength", "minLength", "maxItems", "minItems", "maxProperties", "minProperties")
-_BOOLS = ("exclusiveMaximum", "exclusiveMinimum", "uniqueItems", "nullable",
-          "x-kubernetes-int-or-string", "x-kubernetes-embedded-resource",
-          "x-kubernetes-preserve-unknown-fields")
-_STRINGS = ("type", "format", "pattern", "description", "title", "id", "$schema", "$ref",
-            "x-kubernetes-list-type", "x-kubernetes-map-type")
-_RULE_STRINGS = ("rule", "message", "messageExpression", "reason", "fieldPath")
-_SCALAR_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
-    **{k: ((int, float), "a number") for k in _NUMBERS},
-    **{k: ((int,), "an integer") for k in _INTEGERS},
-    **{k: ((bool,), "a boolean") for k in _BOOLS},
-    **{k: ((str,), "a string") for k in _STRINGS},
-}
-
-
-def _shape(schema: dict[str, Any], path: str) -> list[FieldError]:
-    """Every keyword holds the JSON type JSONSchemaProps gives it (the typed decoding
-    Kubernetes does first); later passes rely on it. Iterative, so any depth is safe."""
-    errs: list[FieldError] = []
-    stack: list[tuple[Any, str]] = [(schema, path)]
-    while stack and len(errs) < 20:
-        node, where = stack.pop()
-        if not isinstance(node, dict):
-            errs.append(invalid(where, _go(node), "must be a schema object"))
-            continue
-        for key in _SCHEMA_MAPS:
-            value = node.get(key)
-            if value is None:
-                continue
-            if not isinstance(value, dict):
-                errs.append(invalid(f"{where}.{key}", _go(value), "must be a map of schemas"))
-            elif key == "properties":
-                stack.extend((v, _key(where, k)) for k, v in value.items())
-        for key in _SCHEMA_LISTS:
-            value = node.get(key)
-            if value is None:
-                continue
-            if not isinstance(value, list):
-                errs.append(invalid(f"{where}.{key}", _go(value), "must be a list of schemas"))
-            else:
-                stack.extend((v, f"{where}.{key}[{i}]") for i, v in enumerate(value))
-        for key in ("not", "items"):
-            value = node.get(key)
-            if value is None or isinstance(value, list) and key == "items":
-                continue
-            stack.append((value, f"{where}.{key}"))
-        additional = node.get("additionalProperties")
-        if additional is not None and not isinstance(additional, bool):
-            stack.append((additional, f"{where}.additionalProperties"))
-        for key, value in node.items():
-            expected = _SCALAR_KINDS.get(key)
-            if expected is not None and value is not None:
-                kinds, words = expected
-                if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
-                    errs.append(invalid(f"{where}.{key}", _go(value), f"must be {words}"))
-        for key in ("required", "x-kubernetes-list-map-keys"):
-            value = node.get(key)
-            if value is not None and not (isinstance(value, list)
-                                          and all(isinstance(v, str) for v in value)):
-                errs.append(invalid(f"{where}.{key}", _go(value), "must be a list of strings"))
-        if node.get("enum") is not None and not isinstance(node["enum"], list):
-            errs.append(invalid(f"{where}.enum", _go(node["enum"]), "must be a list"))
-        rules = node.get("x-kubernetes-validations")
-        if rules is not None:
-            if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
-                errs.append(invalid(f"{where}.x-kubernetes-validations", _go(rules),
-                                    "must be a list of rules"))
-            else:
-                for i, rule in enumerate(rules):
-                    for key in _RULE_STRINGS:
-                        if rule.get(key) is not None and not isinstance(rule[key], str):
-                            errs.append(invalid(f"{where}.x-kubernetes-validations[{i}].{key}",
-                                                _go(rule[key]), "must be a string"))
-    return errs
-
-
-# --- pass 1: structural ----------------------------------------------------------------
-
-def _structural(s: dict[str, Any], level: str, path: str, errs: list[FieldError]) -> None:
-    """validateStructuralInvariants; level is root, item or field."""
-    t = s.get("type") or ""
-    if t == "array" and not isinstance(s.get("items"), dict):
-        errs.append(required(f"{path}.items", "must be specified"))
-    if isinstance(s.get("items"), dict):
-        _structural(s["items"], "item", f"{path}.items", errs)
-    for k, v in _props(s).items():
-        if isinstance(v, dict):
-            _structural(v, "field", _key(path, k), errs)
-    if "additionalProperties" in s:
-        if level == "root":
-            errs.append(forbidden(f"{path}.additionalProperties", "must not be used at the root"))
-        if isinstance(s["additionalProperties"], dict):
-            _structural(s["additionalProperties"], "field", f"{path}.additionalProperties", errs)
-    ios, puf = bool(s.get("x-kubernetes-int-or-string")), bool(
-        s.get("x-kubernetes-preserve-unknown-fields"))
-    embedded = bool(s.get("x-kubernetes-embedded-resource"))
-    if ios and puf:
-        errs.append(invalid(f"{path}.x-kubernetes-preserve-unknown-fields", True,
-                            "must be false if x-kubernetes-int-or-string is true"))
-    if ios and embedded:
-        errs.append(invalid(f"{path}.x-kubernetes-embedded-resource", True,
-                            "must be false if x-kubernetes-int-or-string is true"))
-    _value_validation(s, level, path, errs)
-    if embedded and t != "object":
-        if not t:
-            errs.append(required(f"{path}.type", "must be object if x-kubernetes-embedded-resource is true"))
-        else:
-            errs.append(invalid(f"{path}.type", t, "must be object if x-kubernetes-embedded-resource is true"))
-    elif not t and not ios and not puf:
-        words = {"root": "must not be empty at the root",
-                 "item": "must not be empty for specified array items",
-                 "field": "must not be empty for specified object fields"}[level]
-        errs.append(required(f"{path}.type", words))
-    if embedded and "additionalProperties" in s:
-        errs.append(forbidden(f"{path}.additionalProperties",
-                              "must not be used if x-kubernetes-embedded-resource is set"))
-    if level == "root" and t and t != "object":
-        errs.append(invalid(f"{path}.type", t, "must be object at the root"))
-    check_meta = level == "root" or embedded
-    props = _props(s)
-    for name in ("kind", "apiVersion"):
-        if name in props and check_meta and props[name].get("type") != "string":
-            errs.append(invalid(f"{_key(path, name)}.type", props[name].get("type") or "",
-                                "must be string"))
-    if "metadata" in props and isinstance(props["metadata"], dict):
-        _metadata(props["metadata"], check_meta, level, _key(path, "metadata"), errs)
-    if embedded and not puf and not props:
-        errs.append(required(f"{path}.properties", "must not be empty if x-kubernetes-embedded-resource "
-                             "is true without x-kubernetes-preserve-unknown-fields"))
-
-
-def _metadata(m: dict[str, Any], check_meta: bool, level: str, path: str,
-              errs: list[FieldError]) -> None:
-    if check_meta and m.get("type") != "object":
-        errs.append(invalid(f"{path}.type", m.get("type") or "", "must be object"))
-    if level != "root":
-        return
-    rest = {k: v for k, v in m.items() if k not in ("type", "default", "description")}
-    props = rest.pop("properties", None) or {}
-    if set(props) - {"name", "generateName"} or any(v is not None and v != {} and v is not False
-                                                     for v in rest.values()):
-        errs.append(forbidden(path, "must not specify anything other than name and generateName, "
-                              "but metadata is implicitly specified"))
-
-
-def _value_validation(s: dict[str, Any], level: str, path: str, errs: list[FieldError]) -> None:
-    skip_any_of = s.get("anyOf") == _INT_OR_STRING
-    all_of = s.get("allOf") or []
-    skip_first = bool(all_of) and isinstance(all_of[0], dict) and all_of[0].get("anyOf") == _INT_OR_STRING
-    if not skip_any_of:
-        for i, v in enumerate(s.get("anyOf") or []):
-            _nested(v, False, f"{path}.anyOf[{i}]", errs)
-    for i, v in enumerate(all_of):
-        _nested(v, skip_first and i == 0, f"{path}.allOf[{i}]", errs)
-    for i, v in enumerate(s.get("oneOf") or []):
-        _nested(v, False, f"{path}.oneOf[{i}]", errs)
-    if isinstance(s.get("not"), dict):
-        _nested(s["not"], False, f"{path}.not", errs)
-    pattern = s.get("pattern")
-    if pattern:
-        complaint = regex.error(str(pattern))
-        if complaint:
-            errs.append(invalid(f"{path}.pattern", pattern,
-                                f"must be a valid regular expression, but isn't: {complaint}"))
-
-
-def _nested(v: Any, skip_any_of: bool, path: str, errs: list[FieldError]) -> None:
-    if not isinstance(v, dict):
-        return
-    _value_validation({**v, "anyOf": [] if skip_any_of else v.get("anyOf")}, "field", path, errs)
-    if isinstance(v.get("items"), dict):
-        _nested(v["items"], False, f"{path}.items", errs)
-    for k, sub in _props(v).items():
-        _nested(sub, False, _key(path, k), errs)
-    for keyword, words in _NESTED_FORBIDDEN:
-        present = v.get(keyword)
-        if present not in (None, False, "", [], {}):
-            errs.append(forbidden(f"{path}.{keyword}", words))
-    if "additionalProperties" in v:
-        errs.append(forbidden(f"{path}.additionalProperties", "must be undefined to be structural"))
-    if "metadata" in _props(v):
-        errs.append(forbidden(_key(path, "metadata"), "must not be specified in a nested context"))
-
-
-def _completeness(s: dict[str, Any], path: str, errs: list[FieldError]) -> None:
-    """Every property or items named in anyOf/allOf/oneOf/not also exists in the spine."""
-    def nested(v: Any, spine: Any, spath: str, vpath: str) -> None:
-        if not isinstance(v, dict):
-            return
-        if not isinstance(spine, dict):
-            errs.append(required(spath, f"because it is defined in {vpath}"))
-            return
-        junctors(v, spine, spath, vpath)
-        if isinstance(v.get("items"), dict):
-            nested(v["items"], spine.get("items"), f"{spath}.items", f"{vpath}.items")
-        for k, sub in _props(v).items():
-            nested(sub, _props(spine).get(k), _key(spath, k), _key(vpath, k))
-
-    def junctors(v: dict[str, Any], spine: dict[str, Any], spath: str, vpath: str) -> None:
-        for word in ("allOf", "anyOf", "oneOf"):
-            for i, sub in enumerate(v.get(word) or []):
-                nested(sub, spine, spath, f"{vpath}.{word}[{i}]")
-        if isinstance(v.get("not"), dict):
-            nested(v["not"], spine, spath, f"{vpath}.not")
-
-    def walk(node: dict[str, Any], p: str) -> None:
-        junctors(node, node, p, p)
-        if isinstance(node.get("items"), dict):
-            walk(node["items"], f"{p}.items")
-        for k, sub in _props(node).items():
-            if isinstance(sub, dict):
-                walk(sub, _key(p, k))
-        if isinstance(node.get("additionalProperties"), dict):
-            walk(node["additionalProperties"], f"{p}.additionalProperties")
-
-    walk(s, path)
 
 
 # --- pass 2: defaults ------------------------------------------------------------------
@@ -320,16 +47,16 @@ def _defaults(s: dict[str, Any], path: str, errs: list[FieldError], in_meta: boo
         value = s["default"]
         pruned = copy.deepcopy(value)
         if prune_value(pruned, s):
-            errs.append(invalid(f"{path}.default", _go(value), "must not have unknown fields"))
+            errs.append(invalid(f"{path}.default", go_json(value), "must not have unknown fields"))
         else:
             errs.extend(Validator(f"{path}.default").run(s, value))
             errs.extend(_rules_on_default(s, value, f"{path}.default"))
     if isinstance(s.get("items"), dict):
         _defaults(s["items"], f"{path}.items", errs, in_meta)
     embedded = root or bool(s.get("x-kubernetes-embedded-resource"))
-    for k, sub in _props(s).items():
+    for k, sub in properties_of(s).items():
         if isinstance(sub, dict):
-            _defaults(sub, _key(path, k), errs,
+            _defaults(sub, key_path(path, k), errs,
                       in_meta or (embedded and k in ("metadata", "apiVersion", "kind")))
 
 
@@ -339,12 +66,6 @@ def _rules_on_default(s: dict[str, Any], value: Any, path: str) -> list[FieldErr
         field = e.field if e.field != "<nil>" else ""
         out.append(type(e)(e.type, f"{path}.{field}" if field else path, e.value, e.detail))
     return out
-
-
-def _go(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return GoValue(json.dumps(value, separators=(",", ":")))
-    return value
 
 
 # --- pass 3: OpenAPI rules and x-kubernetes-validations -----------------------------------
@@ -367,14 +88,14 @@ class _Context:
 
 
 def _openapi(s: dict[str, Any], path: str, ctx: _Context, root: bool, celok: bool,
-             errs: list[FieldError], card: _Card, costs: list[tuple[str, int]]) -> int:
+             errs: list[FieldError], card: Cardinality, costs: list[tuple[str, int]]) -> int:
     """ValidateCustomResourceDefinitionOpenAPISchema; returns the number of schema errors."""
     start = len(errs)
     _standard(s, path, ctx, errs)
     if s.get("uniqueItems"):
         errs.append(forbidden(f"{path}.uniqueItems",
                               "uniqueItems cannot be set to true since the runtime complexity becomes quadratic"))
-    props = _props(s)
+    props = properties_of(s)
     additional = s.get("additionalProperties")
     if additional is not None:
         if props and (additional is False or isinstance(additional, dict)):
@@ -395,7 +116,7 @@ def _openapi(s: dict[str, Any], path: str, ctx: _Context, root: bool, celok: boo
             sub = sub.but(in_meta=True)
             if root:
                 sub = sub.but(allow_defaults=False, reason=f"in top-level {k}")
-        _openapi(sub_schema, _key(path, k), sub, False, celok, errs, card.child(sub_schema), costs)
+        _openapi(sub_schema, key_path(path, k), sub, False, celok, errs, card.child(sub_schema), costs)
     for word in ("allOf", "oneOf", "anyOf"):
         for i, sub_schema in enumerate(s.get(word) or []):
             if isinstance(sub_schema, dict):
@@ -479,14 +200,14 @@ def _extensions(s: dict[str, Any], path: str, errs: list[FieldError]) -> None:
         if list_type == "map":
             req = set(items.get("required") or [])
             for k in keys:
-                prop = _props(items).get(k)
+                prop = properties_of(items).get(k)
                 if not isinstance(prop, dict):
                     continue
                 if k not in req and "default" not in prop:
-                    errs.append(required(f"{_key(path + '.items', k)}.default", "this property is in "
+                    errs.append(required(f"{key_path(path + '.items', k)}.default", "this property is in "
                                          "x-kubernetes-list-map-keys, so it must have a default or be a required property"))
                 if prop.get("nullable"):
-                    errs.append(forbidden(f"{_key(path + '.items', k)}.nullable",
+                    errs.append(forbidden(f"{key_path(path + '.items', k)}.nullable",
                                           "this property is in x-kubernetes-list-map-keys, so it cannot be nullable"))
 
 
@@ -497,17 +218,17 @@ def _map_list(s: dict[str, Any], items: dict[str, Any] | None, keys: list[Any], 
     if "items" not in s:
         errs.append(required(f"{path}.items", "must have a schema if x-kubernetes-list-type is map"))
     elif items is None:
-        errs.append(invalid(f"{path}.items", _go(s["items"]), "must only have a single schema if x-kubernetes-list-type is map"))
+        errs.append(invalid(f"{path}.items", go_json(s["items"]), "must only have a single schema if x-kubernetes-list-type is map"))
     elif items.get("type") != "object":
         errs.append(invalid(f"{path}.items.type", items.get("type") or "",
                             "must be object if parent array's x-kubernetes-list-type is map"))
     else:
         seen: set[str] = set()
         for k in keys:
-            prop = _props(items).get(k)
+            prop = properties_of(items).get(k)
             if isinstance(prop, dict):
                 if prop.get("type") in ("array", "object"):
-                    errs.append(invalid(f"{_key(path + '.items', k)}.type", "object",
+                    errs.append(invalid(f"{key_path(path + '.items', k)}.type", "object",
                                         "must be a scalar type if parent array's x-kubernetes-list-type is map"))
             else:
                 errs.append(invalid(f"{path}.x-kubernetes-list-map-keys", GoValue(_go_strings(keys)),
@@ -538,7 +259,7 @@ def rule_repr(rule: dict[str, Any]) -> GoValue:
 
 
 def _validations(s: dict[str, Any], path: str, ctx: _Context, errs: list[FieldError],
-                 compile_now: bool, card: _Card, costs: list[tuple[str, int]],
+                 compile_now: bool, card: Cardinality, costs: list[tuple[str, int]],
                  root: bool) -> None:
     rules = s.get("x-kubernetes-validations")
     if not isinstance(rules, list):
@@ -619,7 +340,7 @@ def _field_path_valid(s: dict[str, Any], path: str) -> bool:
         return False
     node: Any = s
     for part in _split(normalized):
-        props = _props(node) if isinstance(node, dict) else {}
+        props = properties_of(node) if isinstance(node, dict) else {}
         if part in props:
             node = props[part]
         elif isinstance(node, dict) and isinstance(node.get("additionalProperties"), dict):
@@ -653,77 +374,6 @@ def _split(normalized: str) -> list[str]:
     return parts
 
 
-# --- cost estimation -----------------------------------------------------------------------
-
-_UNBOUNDED_ITEMS = cel.MAX_REQUEST_SIZE_BYTES // 3  # Kubernetes' estimate for a list of scalars
-
-
-class _Card:
-    """The estimated number of times a node's rules run, and the sizes of what they iterate."""
-
-    def __init__(self, schema: dict[str, Any], times: int = 1) -> None:
-        self.schema = schema
-        self.times = times
-
-    def child(self, schema: dict[str, Any], many: bool = False) -> _Card:
-        if not many:
-            return _Card(schema, self.times)
-        bound = self.schema.get("maxItems") if "items" in self.schema else self.schema.get("maxProperties")
-        n = int(bound) if isinstance(bound, int) else _UNBOUNDED_ITEMS
-        return _Card(schema, min(self.times * max(n, 1), 2**62))
-
-    def rule_cost(self, source: str) -> int:
-        """Cost of one rule: per-call base × the product of the sizes of nested comprehensions
-        whose receiver resolves in the schema (others count once), × how often the node occurs."""
-        base = cel.operation_count(source)
-        per_level: dict[int, int] = {}
-        variables: dict[str, dict[str, Any]] = {}
-        for receiver, depth in cel.comprehension_receivers(source):
-            size, elem = self._resolve(receiver, variables)
-            per_level[depth] = max(per_level.get(depth, 1), size)
-            var = _macro_var(source, receiver)
-            if var and elem is not None:
-                variables[var] = elem
-        cost = base
-        for size in per_level.values():
-            cost = min(cost * size, 2**62)
-        return min(cost * self.times, 2**62)
-
-    def _resolve(self, receiver: str, variables: dict[str, dict[str, Any]]) -> tuple[int, Any]:
-        parts = receiver.split(".")
-        if parts[0] == "self" or parts[0] == "oldSelf":
-            node: Any = self.schema
-        elif parts[0] in variables:
-            node = variables[parts[0]]
-        else:
-            return 1, None
-        for part in parts[1:]:
-            props = _props(node) if isinstance(node, dict) else {}
-            if part in props:
-                node = props[part]
-            elif isinstance(node, dict) and isinstance(node.get("additionalProperties"), dict):
-                node = node["additionalProperties"]
-            else:
-                return 1, None
-        if not isinstance(node, dict):
-            return 1, None
-        if node.get("type") == "array" or "items" in node:
-            bound = node.get("maxItems")
-            elem = node.get("items") if isinstance(node.get("items"), dict) else None
-        elif isinstance(node.get("additionalProperties"), dict):
-            bound = node.get("maxProperties")
-            elem = {"type": "string"}  # map comprehensions iterate keys
-        else:
-            return 1, None
-        return (int(bound) if isinstance(bound, int) else _UNBOUNDED_ITEMS), elem
-
-
-def _macro_var(source: str, receiver: str) -> str:
-    m = re.search(re.escape(receiver) + r"\s*\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*(\w+)",
-                  source)
-    return m.group(1) if m else ""
-
-
 # --- entry point -----------------------------------------------------------------------------
 
 _ROOT_WITH_STATUS = {  # JSON name -> JSONSchemaProps field (allowedFieldsAtRootSchema)
@@ -750,7 +400,7 @@ def _status_root(schema: dict[str, Any], path: str) -> list[FieldError]:
             continue
         if key not in _ROOT_WITH_STATUS:
             allowed = " ".join(_ROOT_WITH_STATUS.values())
-            return [invalid(path, _go(schema), f"only [{allowed}] fields are allowed at the root "
+            return [invalid(path, go_json(schema), f"only [{allowed}] fields are allowed at the root "
                             "of the schema if the status subresource is enabled")]
     return []
 
@@ -764,14 +414,11 @@ def validate_crd_schema(schema: Any, field_path: str,
     """
     if not isinstance(schema, dict):
         return [required(f"{field_path}.type", "must not be empty at the root")]
-    bounded = _bounded(schema, field_path) or _shape(schema, field_path)
-    if bounded:
-        return bounded
+    refused = bounded(schema, field_path) or shape(schema, field_path)
+    if refused:
+        return refused
     errs: list[FieldError] = _status_root(schema, field_path) if status_subresource else []
-    structural: list[FieldError] = []
-    _structural(schema, "root", field_path, structural)
-    _completeness(schema, field_path, structural)
-    structural.sort(key=lambda e: e.message())
+    structural = structural_errors(schema, field_path)
     celok = False
     if structural:
         errs.extend(structural)
@@ -783,7 +430,7 @@ def validate_crd_schema(schema: Any, field_path: str,
     if schema.get("nullable"):
         errs.append(forbidden(f"{field_path}.nullable", "nullable cannot be true at the root"))
     costs: list[tuple[str, int]] = []
-    _openapi(schema, field_path, _Context(), True, celok, errs, _Card(schema), costs)
+    _openapi(schema, field_path, _Context(), True, celok, errs, Cardinality(schema), costs)
     total = sum(c for _, c in costs)
     if total > cel.STATIC_ESTIMATED_CRD_COST_LIMIT:
         for p, _ in sorted(costs, key=lambda pc: -pc[1])[:4]:
