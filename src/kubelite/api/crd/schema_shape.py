@@ -61,8 +61,10 @@ def bounded(schema: Any, path: str) -> list[FieldError]:
     return []
 
 
-_SCHEMA_MAPS = ("properties", "patternProperties", "definitions", "dependencies")
-_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
+_CONTAINERS: tuple[tuple[str, type, str], ...] = (
+    *((k, dict, "a map of schemas") for k in ("properties", "patternProperties", "definitions",
+                                              "dependencies")),
+    *((k, list, "a list of schemas") for k in ("allOf", "anyOf", "oneOf")))
 _NUMBERS = ("maximum", "minimum", "multipleOf")
 _INTEGERS = ("maxLength", "minLength", "maxItems", "minItems", "maxProperties", "minProperties")
 _BOOLS = ("exclusiveMaximum", "exclusiveMinimum", "uniqueItems", "nullable",
@@ -89,21 +91,15 @@ def shape(schema: dict[str, Any], path: str) -> list[FieldError]:
         if not isinstance(node, dict):
             errs.append(invalid(where, go_json(node), "must be a schema object"))
             continue
-        for key in _SCHEMA_MAPS:
+        for key, kind, words in _CONTAINERS:
             value = node.get(key)
             if value is None:
                 continue
-            if not isinstance(value, dict):
-                errs.append(invalid(f"{where}.{key}", go_json(value), "must be a map of schemas"))
-            elif key == "properties":
+            if not isinstance(value, kind):
+                errs.append(invalid(f"{where}.{key}", go_json(value), f"must be {words}"))
+            elif key == "properties" and isinstance(value, dict):
                 stack.extend((v, key_path(where, k)) for k, v in value.items())
-        for key in _SCHEMA_LISTS:
-            value = node.get(key)
-            if value is None:
-                continue
-            if not isinstance(value, list):
-                errs.append(invalid(f"{where}.{key}", go_json(value), "must be a list of schemas"))
-            else:
+            elif isinstance(value, list):
                 stack.extend((v, f"{where}.{key}[{i}]") for i, v in enumerate(value))
         for key in ("not", "items"):
             value = node.get(key)
