@@ -41,6 +41,7 @@ from tests.helpers.registry import (
 DEFAULT_SUITE = "bookworm"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 CACHE_ENV = "KUBELITE_IMAGE_CACHE"
+RECIPE = 2  # bump when _mmdebstrap's command changes what it builds
 # Debian images leave these out too: nothing in a container reads them
 _EXCLUDES = ("/usr/share/doc/*", "/usr/share/man/*", "/usr/share/info/*", "/usr/share/locale/*",
              "/usr/share/lintian/*")
@@ -84,6 +85,7 @@ class DebianImage:
         doc = asdict(self)
         doc["files"] = [(f.path, hashlib.sha256(f.content).hexdigest(), f.mode) for f in self.files]
         doc["mmdebstrap"] = _mmdebstrap_version()
+        doc["recipe"] = RECIPE
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -142,6 +144,8 @@ def _mmdebstrap(spec: DebianImage, out: Path, progress: bool) -> None:
     cmd = ["mmdebstrap", "--variant=minbase", "--mode=root", "--format=tar",
            # device nodes are the runtime's to make (runc mounts its own /dev)
            "--skip=output/dev", "--skip=output/mknod",
+           # what a customize hook made in /run (a server's socket directory) stays
+           "--skip=cleanup/run",
            "--aptopt=Acquire::Languages \"none\"",
            "--aptopt=APT::Install-Recommends \"false\"",
            "--include=" + ",".join(spec.packages)]

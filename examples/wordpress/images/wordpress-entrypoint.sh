@@ -14,6 +14,8 @@ define('WP_CONTENT_DIR', '/var/lib/wordpress/wp-content');
 define('FS_METHOD', 'direct');
 \$table_prefix = 'wp_';
 PHP
+set +u  # Debian's envvars reads variables that may be unset
 . /etc/apache2/envvars
+set -u
 mkdir -p "$APACHE_RUN_DIR" "$APACHE_LOCK_DIR" "$APACHE_LOG_DIR"
 exec "$@"
