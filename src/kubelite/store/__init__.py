@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
+from .etcd_tls import EtcdTLS
 from .interface import Store
-
-if TYPE_CHECKING:  # grpc is imported only when an etcd store is opened
-    from .etcd_endpoints import EtcdTLS
 
 SQLITE_SCHEME = "sqlite://"
 ETCD_SCHEMES = ("etcd://", "http://", "https://")
@@ -25,6 +22,8 @@ def open_store(url: str, data_dir: str, tls: EtcdTLS | None = None) -> Store:
     key; the system's CAs when it names none)."""
     if not url:
         url = f"sqlite:///{os.path.join(os.path.abspath(data_dir), 'state.db')}"
+    if tls and not url.startswith(ETCD_SCHEMES):
+        raise ValueError("--datastore-cafile, --datastore-certfile and --datastore-keyfile are for etcd (https://)")
     if url.startswith(SQLITE_SCHEME):
         from .sqlite import SqliteStore
 
@@ -36,7 +35,12 @@ def open_store(url: str, data_dir: str, tls: EtcdTLS | None = None) -> Store:
         if url.startswith(scheme):
             from .etcd import EtcdStore
 
-            return EtcdStore(_etcd_endpoints(url, scheme), tls=tls)
+            endpoints = _etcd_endpoints(url, scheme)
+            if tls:
+                if not any(e.startswith("https://") for e in endpoints):
+                    raise ValueError(f"store URL {url!r}: TLS files are given but no endpoint is https://")
+                tls.check()
+            return EtcdStore(endpoints, tls=tls)
     raise ValueError(f"store URL {url!r} is not understood: use {URL_FORMS}")
 
 

@@ -23,7 +23,8 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from .etcd_endpoints import Endpoints, EtcdTLS
+from .etcd_endpoints import Endpoints
+from .etcd_tls import EtcdTLS
 from .etcdpb import etcd_pb2 as pb
 from .interface import (
     CompactedError,

@@ -11,42 +11,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import grpc
 from google.protobuf.message import Message
 
+from .etcd_tls import EtcdTLS
 from .interface import UnavailableError
 
 Reply = TypeVar("Reply", bound=Message)
 
 # What never left the client, or what etcd refused before proposing it to raft.
 _NOT_SENT = ("failed to connect", "connection refused", "etcdserver: no leader", "not ready")
-
-
-@dataclass(frozen=True, slots=True)
-class EtcdTLS:
-    """Client TLS to etcd, as k3s' --datastore-cafile/-certfile/-keyfile (PEM files)."""
-
-    ca_file: str = ""
-    cert_file: str = ""
-    key_file: str = ""
-
-    def credentials(self) -> grpc.ChannelCredentials:
-        def read(path: str) -> bytes | None:
-            if not path:
-                return None
-            with open(path, "rb") as f:
-                return f.read()
-
-        if bool(self.cert_file) != bool(self.key_file):
-            raise ValueError("an etcd client certificate needs both --datastore-certfile and --datastore-keyfile")
-        return grpc.ssl_channel_credentials(
-            root_certificates=read(self.ca_file),
-            private_key=read(self.key_file),
-            certificate_chain=read(self.cert_file),
-        )
 
 
 # Channel settings: no cap on what etcd sends (a page of a LIST can be big), connections that

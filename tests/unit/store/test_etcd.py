@@ -1,4 +1,4 @@
-"""What only the etcd store promises: failover across endpoints, and watches that resume."""
+"""What only the etcd store promises: failover across endpoints, watches that resume, TLS."""
 
 from __future__ import annotations
 
@@ -6,11 +6,16 @@ import asyncio
 import contextlib
 import socket
 import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
+from kubelite.store import open_store
 from kubelite.store.etcd import EtcdStore
-from kubelite.store.interface import UnavailableError
+from kubelite.store.etcd_tls import EtcdTLS
+from kubelite.store.interface import Event, KeyValue, UnavailableError
+from tests.helpers.etcd import make_certs, start_etcd
 
 pytestmark = pytest.mark.etcd
 
@@ -89,3 +94,44 @@ async def test_a_broken_watch_resumes_on_another_endpoint_without_gaps(etcd_url:
         assert seen == revisions
     finally:
         await store.close()
+
+
+async def test_tls_with_a_client_certificate(tmp_path: Path) -> None:
+    certs = make_certs(str(tmp_path / "pki"))
+    url, stop = start_etcd(str(tmp_path), certs)
+    try:
+        assert url.startswith("https://")
+        tls = EtcdTLS(certs.ca, certs.client_cert, certs.client_key)
+        store = open_store(url, str(tmp_path), tls=tls)
+        await store.start()
+        try:
+            rev = await store.create("/a", b"x")
+            assert (await store.get("/a")) == KeyValue("/a", b"x", rev, rev)
+            [event] = [e async for e in _first(store.watch("/", rev - 1))]
+            assert event.revision == rev
+        finally:
+            await store.close()
+        # without the client certificate etcd refuses the connection
+        anonymous = open_store(url, str(tmp_path), tls=EtcdTLS(certs.ca))
+        with pytest.raises(UnavailableError):
+            await anonymous.start()
+    finally:
+        stop()
+
+
+async def _first(events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    async with asyncio.timeout(10):
+        yield await anext(events)
+    await events.aclose()  # type: ignore[attr-defined]
+
+
+def test_tls_files_need_an_https_endpoint(tmp_path: Path) -> None:
+    (tmp_path / "ca.crt").write_text("not read yet")
+    with pytest.raises(ValueError, match="no endpoint is https"):
+        open_store("etcd://127.0.0.1:2379", "/ignored", tls=EtcdTLS(str(tmp_path / "ca.crt")))
+    with pytest.raises(ValueError, match="are for etcd"):
+        open_store("", "/ignored", tls=EtcdTLS(str(tmp_path / "ca.crt")))
+    with pytest.raises(ValueError, match="--datastore-cafile /nonexistent"):
+        open_store("https://127.0.0.1:2379", "/ignored", tls=EtcdTLS("/nonexistent"))
+    with pytest.raises(ValueError, match="both --datastore-certfile and --datastore-keyfile"):
+        open_store("https://127.0.0.1:2379", "/ignored", tls=EtcdTLS(cert_file=str(tmp_path / "ca.crt")))
