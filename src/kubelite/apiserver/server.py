@@ -159,8 +159,8 @@ class ApiServer:
     async def start(self) -> None:
         cfg = self.config
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
-        tls = EtcdTLS(cfg.datastore_cafile, cfg.datastore_certfile, cfg.datastore_keyfile)
-        self.store = open_store(cfg.datastore_endpoint, str(cfg.data_dir), tls=tls)
+        etcd_tls = EtcdTLS(cfg.datastore_cafile, cfg.datastore_certfile, cfg.datastore_keyfile)
+        self.store = open_store(cfg.datastore_endpoint, str(cfg.data_dir), tls=etcd_tls)
         self.encryption = Encryption.setup(cfg.data_dir, cfg.secrets_encryption, cfg.encryption_provider_config)
         if self.encryption is not None:  # between the backend and everything that reads values
             self.store = self.encryption.wrap(self.store)
