@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from aiohttp import web
 
+from kubelite import tls
 from kubelite.apiserver import client_certs
 from kubelite.apiserver.admission import NamespaceLifecycle, StorageAdmission, WatchedKind
 from kubelite.apiserver.admission_ingress import DefaultIngressClass
