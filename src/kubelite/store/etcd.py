@@ -13,16 +13,19 @@ first page, the next page asked for while the last one is converted. Each watch 
 gRPC stream; when the stream breaks it resumes, on another member if need be, from the last
 revision delivered. Members, TLS and failover: `etcd_endpoints.py`.
 
-Compaction is etcd's own and cluster-wide: it applies to every prefix.
+Compaction is etcd's own and cluster-wide: it applies to every prefix. The store compacts on
+a schedule, one API server at a time, as kube-apiserver does (`etcd_compactor.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import grpc
 
+from . import etcd_compactor
 from .etcd_endpoints import Endpoints
 from .etcd_tls import EtcdTLS
 from .etcdpb import etcd_pb2 as pb
@@ -67,13 +70,17 @@ class EtcdStore:
         prefix: str = "/kubelite",
         timeout: float = 10.0,
         tls: EtcdTLS | None = None,
+        compact_interval: float = etcd_compactor.INTERVAL,
     ) -> None:
+        """`compact_interval`: seconds between compactions (etcd_compactor.py); 0: never."""
         self._members = Endpoints([e.rstrip("/") for e in endpoints], tls, timeout)
         self.endpoints = self._members.urls
         self.prefix = prefix
         self._raw_prefix = prefix.encode()
         self._cut = len(self._raw_prefix)
         self._started = False
+        self._compact_interval = compact_interval
+        self._compactor: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if self._started:
@@ -85,8 +92,15 @@ class EtcdStore:
         except BaseException:
             await self.close()
             raise
+        if self._compact_interval > 0:
+            compactor = etcd_compactor.Compactor(self, self._compact_interval)
+            self._compactor = asyncio.create_task(compactor.run())
 
     async def close(self) -> None:
+        if self._compactor is not None:
+            self._compactor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._compactor
         await self._members.close()
 
     # -- the Store protocol -------------------------------------------------------------
@@ -222,6 +236,15 @@ class EtcdStore:
     def _full(self, key: str) -> bytes:
         return self._raw_prefix + key.encode()
 
+    full_key = _full
+
+    async def raw_txn(self, request: pb.TxnRequest) -> pb.TxnResponse:
+        """A txn as built by the caller (the compactor's)."""
+        try:
+            return await self._members.call(TXN, request, pb.TxnResponse.FromString, idempotent=False)
+        except grpc.aio.AioRpcError as e:
+            raise UnavailableError(f"etcd refused the txn: {e.code().name}: {e.details()}") from None
+
     def _kv(self, raw: pb.KeyValue) -> KeyValue:
         return KeyValue(raw.key[self._cut :].decode(), raw.value, raw.create_revision, raw.mod_revision)
 
@@ -242,15 +265,13 @@ class EtcdStore:
         return RevisionConflictError(key, self._kv(kvs[0]))
 
     async def _txn(self, compare: pb.Compare, then: pb.RequestOp) -> pb.TxnResponse:
-        request = pb.TxnRequest(
-            compare=[compare],
-            success=[then],
-            failure=[pb.RequestOp(request_range=pb.RangeRequest(key=compare.key))],
+        return await self.raw_txn(
+            pb.TxnRequest(
+                compare=[compare],
+                success=[then],
+                failure=[pb.RequestOp(request_range=pb.RangeRequest(key=compare.key))],
+            )
         )
-        try:
-            return await self._members.call(TXN, request, pb.TxnResponse.FromString, idempotent=False)
-        except grpc.aio.AioRpcError as e:
-            raise UnavailableError(f"etcd refused the txn: {e.code().name}: {e.details()}") from None
 
     async def _page(self, first: bytes, end: bytes, revision: int, limit: int) -> pb.RangeResponse:
         # No sort order: etcd returns a range in key order anyway, and with one it would read

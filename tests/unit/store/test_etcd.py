@@ -13,8 +13,9 @@ import pytest
 
 from kubelite.store import open_store
 from kubelite.store.etcd import EtcdStore
+from kubelite.store.etcd_compactor import Compactor
 from kubelite.store.etcd_tls import EtcdTLS
-from kubelite.store.interface import Event, KeyValue, UnavailableError
+from kubelite.store.interface import CompactedError, Event, KeyValue, UnavailableError
 from tests.helpers.etcd import make_certs, start_etcd
 
 pytestmark = pytest.mark.etcd
@@ -80,18 +81,46 @@ async def test_no_reachable_endpoint_is_unavailable() -> None:
 
 async def test_a_broken_watch_resumes_on_another_endpoint_without_gaps(etcd_url: str) -> None:
     proxy = Proxy(etcd_url)
-    store = EtcdStore([await proxy.start(), etcd_url], prefix=f"/test-{uuid.uuid4().hex}")
+    prefix = f"/test-{uuid.uuid4().hex}"
+    store = EtcdStore([await proxy.start(), etcd_url], prefix=prefix)
+    # Writes go straight to etcd: one in flight on the cut connection could not be retried
+    # (it may have been applied), and this test is about the watch.
+    writer = EtcdStore([etcd_url], prefix=prefix)
     await store.start()
+    await writer.start()
     try:
         start = await store.current_revision()
         watch = store.watch("/r/", start)
-        revisions = [await store.create(f"/r/{i}", b"x") for i in range(5)]
+        revisions = [await writer.create(f"/r/{i}", b"x") for i in range(5)]
         async with asyncio.timeout(10):
             seen = [(await anext(watch)).revision for _ in range(3)]
-            await proxy.cut()  # the watch stream (and the client's pooled connections) die
-            revisions += [await store.create(f"/r/{i}", b"x") for i in range(5, 10)]
+            await proxy.cut()  # the watch stream (and the client's connection) die
+            revisions += [await writer.create(f"/r/{i}", b"x") for i in range(5, 10)]
             seen += [(await anext(watch)).revision for _ in range(7)]
         assert seen == revisions
+    finally:
+        await store.close()
+        await writer.close()
+
+
+async def test_a_write_cut_off_midway_is_reported_not_repeated(etcd_url: str) -> None:
+    proxy = Proxy(etcd_url)
+    store = EtcdStore([await proxy.start(), etcd_url], prefix=f"/test-{uuid.uuid4().hex}")
+    await store.start()
+    try:
+        await store.create("/before", b"x")
+        await proxy.cut()
+        outcomes = []
+        for i in range(3):  # the first may have gone out on the dead connection
+            try:
+                await store.create(f"/after-{i}", b"x")
+                outcomes.append("created")
+            except UnavailableError as e:
+                assert "may have been applied" in str(e)
+                outcomes.append("unknown")
+        assert outcomes[-1] == "created"  # then the next member takes the writes
+        listed = {kv.key for kv in (await store.list("/after-")).items}
+        assert {f"/after-{i}" for i, outcome in enumerate(outcomes) if outcome == "created"} <= listed
     finally:
         await store.close()
 
@@ -135,3 +164,26 @@ def test_tls_files_need_an_https_endpoint(tmp_path: Path) -> None:
         open_store("https://127.0.0.1:2379", "/ignored", tls=EtcdTLS("/nonexistent"))
     with pytest.raises(ValueError, match="both --datastore-certfile and --datastore-keyfile"):
         open_store("https://127.0.0.1:2379", "/ignored", tls=EtcdTLS(cert_file=str(tmp_path / "ca.crt")))
+
+
+async def test_scheduled_compaction_is_done_by_one_server_and_keeps_an_interval_of_history(etcd_url: str) -> None:
+    prefix = f"/test-{uuid.uuid4().hex}"
+    one = EtcdStore([etcd_url], prefix=prefix, compact_interval=0)
+    two = EtcdStore([etcd_url], prefix=prefix, compact_interval=0)
+    await one.start()
+    await two.start()
+    try:
+        first, second = Compactor(one), Compactor(two)
+        early = await one.create("/a", b"1")
+        await first.tick()  # claims the key and notes the revision; nothing to compact yet
+        await second.tick()  # refused: it learns the key's version
+        kept = await one.update("/a", b"2", early)
+        await first.tick()  # compacts to the revision noted one interval ago
+        with pytest.raises(CompactedError):
+            await one.get("/a", early)
+        assert (await one.get("/a", kept)) is not None  # written after that: still there
+        await second.tick()  # refused again: the first server compacted this interval
+        assert (await two.get("/a", kept)) is not None
+    finally:
+        await one.close()
+        await two.close()
