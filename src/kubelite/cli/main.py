@@ -191,11 +191,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "server":
+        from kubelite.store.interface import UnavailableError
+
         try:
             return asyncio.run(_run_server(args))
         except ValueError as e:
             print(f"kubelite: {e}", file=sys.stderr)
             return 2
+        except UnavailableError as e:  # the datastore did not answer at start
+            print(f"kubelite server: the datastore cannot be reached: {e}", file=sys.stderr)
+            return 1
     if args.command == "explain-schedule":
         from kubelite.cli.explain_schedule import run as explain_run
 
