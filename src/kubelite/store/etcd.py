@@ -11,7 +11,11 @@ and the `else range` tells a conflict (with the current value) from an absent ke
 A LIST is read in pages (`limit` and the key after the last one), all at the revision of the
 first page, the next page asked for while the last one is converted. Each watch is its own
 gRPC stream; when the stream breaks it resumes, on another member if need be, from the last
-revision delivered. Members, TLS and failover: `etcd_endpoints.py`.
+revision delivered. Watches require a leader (as Kubernetes' client asks, metadata
+`hasleader`): a member cut off from the others ends the stream instead of going quiet.
+Progress notifications are asked for but their revision is not used to resume: etcd before
+3.4.24/3.5.8 could send one ahead of events still queued for the watcher. A watch from a
+compacted revision raises CompactedError. Members, TLS and failover: `etcd_endpoints.py`.
 
 Compaction is etcd's own and cluster-wide: it applies to every prefix. The store compacts on
 a schedule, one API server at a time, as kube-apiserver does (`etcd_compactor.py`).
@@ -56,6 +60,7 @@ _FUTURE = "required revision is a future revision"
 PAGE = 10_000
 PAGE_MAX = 40_000
 
+_REQUIRE_LEADER = (("hasleader", "true"),)  # etcd's rpctypes.MetadataRequireLeaderKey
 _EQUAL, _GREATER = pb.Compare.EQUAL, pb.Compare.GREATER
 _CREATE, _MOD = pb.Compare.CREATE, pb.Compare.MOD
 
@@ -297,7 +302,7 @@ class EtcdStore:
             call = self._members.channel(index).stream_stream(
                 WATCH, request_serializer=pb.WatchRequest.SerializeToString,
                 response_deserializer=pb.WatchResponse.FromString,
-            )()
+            )(metadata=_REQUIRE_LEADER)
             try:
                 async with asyncio.timeout(self._members.timeout):
                     await call.write(pb.WatchRequest(create_request=create))
