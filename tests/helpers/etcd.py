@@ -133,3 +133,38 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float, ce
             pass
         time.sleep(0.1)
     return False
+
+
+def start_etcd_cluster(tmp_dir: str, members: int = 3) -> tuple[list[str], list[Callable[[], None]]]:
+    """Run a cluster of `members` etcd processes on 127.0.0.1 (plain HTTP), data in `tmp_dir`.
+
+    Returns (client URLs, one stop per member). Call every stop even when the test failed.
+    """
+    binary = shutil.which("etcd") or "/usr/bin/etcd"
+    if not os.path.exists(binary):
+        raise RuntimeError(ETCD_MISSING)
+    ports = [(_free_port(), _free_port()) for _ in range(members)]
+    initial = ",".join(f"m{i}=http://127.0.0.1:{peer}" for i, (_, peer) in enumerate(ports))
+    urls, stops, processes = [], [], []
+    for i, (client, peer) in enumerate(ports):
+        url = f"http://127.0.0.1:{client}"
+        with open(os.path.join(tmp_dir, f"m{i}.log"), "wb") as log:
+            process = subprocess.Popen(
+                [
+                    binary, "--name", f"m{i}", "--data-dir", os.path.join(tmp_dir, f"m{i}"),
+                    "--listen-client-urls", url, "--advertise-client-urls", url,
+                    "--listen-peer-urls", f"http://127.0.0.1:{peer}",
+                    "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+                    "--initial-cluster", initial, "--initial-cluster-state", "new",
+                    "--log-level", "warn",
+                ],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )
+        urls.append(url)
+        stops.append(_stopper(process))
+        processes.append(process)
+    if all(_wait_healthy(url, p, 60.0, None) for url, p in zip(urls, processes, strict=True)):
+        return urls, stops
+    for stop in stops:
+        stop()
+    raise RuntimeError(f"the etcd cluster did not become healthy (logs in {tmp_dir})")

@@ -16,7 +16,7 @@ from kubelite.store.etcd import EtcdStore
 from kubelite.store.etcd_compactor import Compactor
 from kubelite.store.etcd_tls import EtcdTLS
 from kubelite.store.interface import CompactedError, Event, KeyValue, UnavailableError
-from tests.helpers.etcd import make_certs, start_etcd
+from tests.helpers.etcd import make_certs, start_etcd, start_etcd_cluster
 
 pytestmark = pytest.mark.etcd
 
@@ -187,3 +187,26 @@ async def test_scheduled_compaction_is_done_by_one_server_and_keeps_an_interval_
     finally:
         await one.close()
         await two.close()
+
+
+async def test_a_member_stopping_leaves_reads_writes_and_watches_working(tmp_path: Path) -> None:
+    urls, stops = start_etcd_cluster(str(tmp_path))
+    try:
+        store = EtcdStore(urls, prefix="/t", compact_interval=0)
+        await store.start()
+        try:
+            start = await store.current_revision()
+            watch = store.watch("/w/", start)
+            revisions = [await store.create(f"/w/{i}", b"x") for i in range(3)]
+            async with asyncio.timeout(30):
+                seen = [(await anext(watch)).revision for _ in range(3)]
+                stops[0]()  # the member every call and the watch went to
+                revisions += [await store.create(f"/w/{i}", b"x") for i in range(3, 6)]
+                assert [kv.key for kv in (await store.list("/w/")).items] == [f"/w/{i}" for i in range(6)]
+                seen += [(await anext(watch)).revision for _ in range(3)]
+            assert seen == revisions
+        finally:
+            await store.close()
+    finally:
+        for stop in stops:
+            stop()
