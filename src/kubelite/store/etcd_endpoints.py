@@ -25,8 +25,8 @@ Reply = TypeVar("Reply", bound=Message)
 _NOT_SENT = ("failed to connect", "connection refused", "etcdserver: no leader", "not ready")
 
 
-# Channel settings: no cap on what etcd sends (a page of a LIST can be big), connections that
-# fail fast enough to move on (3 s, as the JSON gateway's connect timeout was), and keepalive
+# Channel settings: a high cap on what etcd sends (a page of a LIST can be big), connections that
+# fail fast enough to move on (a 3 s connect timeout), and keepalive
 # pings so that a watch on a member that vanished is noticed (etcd allows one per 5 s).
 _OPTIONS = [
     ("grpc.max_receive_message_length", 1 << 30),
@@ -115,6 +115,7 @@ class Endpoints:
                     raise  # etcd answered: it is the request, not the member
                 detail = f"{self.urls[index]}: {e.code().name}: {e.details()}"
                 if not idempotent and not _never_sent(e):
+                    self.skip(index)  # the next call tries another member first
                     raise UnavailableError(f"etcd {detail} (the write may have been applied)") from e
                 failures.append(detail)
                 continue
