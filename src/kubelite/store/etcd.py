@@ -2,7 +2,7 @@
 
 Every key lives under `prefix` in etcd. Each conditional write is one txn:
 
-    create  compare create_revision == 0           then put     else range
+    create  compare create_revision == 0           then put
     update  compare mod_revision == expected (> 0)  then put     else range
     delete  compare mod_revision == expected (> 0)  then delete  else range
 
@@ -119,6 +119,7 @@ class EtcdStore:
         answer = await self._txn(
             pb.Compare(result=_EQUAL, target=_CREATE, key=k, create_revision=0),
             pb.RequestOp(request_put=pb.PutRequest(key=k, value=value)),
+            read_back=False,  # KeyExistsError carries no value: etcd need not send it
         )
         if not answer.succeeded:
             raise KeyExistsError(key)
@@ -269,14 +270,10 @@ class EtcdStore:
             return KeyNotFoundError(key)
         return RevisionConflictError(key, self._kv(kvs[0]))
 
-    async def _txn(self, compare: pb.Compare, then: pb.RequestOp) -> pb.TxnResponse:
-        return await self.raw_txn(
-            pb.TxnRequest(
-                compare=[compare],
-                success=[then],
-                failure=[pb.RequestOp(request_range=pb.RangeRequest(key=compare.key))],
-            )
-        )
+    async def _txn(self, compare: pb.Compare, then: pb.RequestOp, *, read_back: bool = True) -> pb.TxnResponse:
+        """`compare` then `then`, else (with `read_back`) the key's current value."""
+        failure = [pb.RequestOp(request_range=pb.RangeRequest(key=compare.key))] if read_back else []
+        return await self.raw_txn(pb.TxnRequest(compare=[compare], success=[then], failure=failure))
 
     async def _page(self, first: bytes, end: bytes, revision: int, limit: int) -> pb.RangeResponse:
         # No sort order: etcd returns a range in key order anyway, and with one it would read
