@@ -111,7 +111,8 @@ class EtcdStore:
     # -- the Store protocol -------------------------------------------------------------
 
     async def current_revision(self) -> int:
-        answer = await self._range(pb.RangeRequest(key=self._raw_prefix, count_only=True), 0)
+        # any one key will do (etcd wants one): the revision comes in the header
+        answer = await self._range(pb.RangeRequest(key=self._raw_prefix or b"/", count_only=True), 0)
         return answer.header.revision
 
     async def create(self, key: str, value: bytes) -> int:
