@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,21 @@ def dead_endpoint() -> str:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+async def writes_seen_across(
+    watcher: EtcdStore, writer: EtcdStore, breaking: Callable[[], Awaitable[None]], *, before: int, after: int
+) -> tuple[list[int], list[int]]:
+    """Creates `before` keys under /w/, reads some of their events from a watch, runs
+    `breaking`, creates `after` more: (the writes' revisions, the revisions the watch saw)."""
+    watch = watcher.watch("/w/", await watcher.current_revision())
+    revisions = [await writer.create(f"/w/{i}", b"x") for i in range(before)]
+    async with asyncio.timeout(30):
+        seen = [(await anext(watch)).revision for _ in range(before - 2)]
+        await breaking()
+        revisions += [await writer.create(f"/w/{i}", b"x") for i in range(before, before + after)]
+        seen += [(await anext(watch)).revision for _ in range(after + 2)]
+    return revisions, seen
 
 
 class Proxy:
@@ -89,14 +104,8 @@ async def test_a_broken_watch_resumes_on_another_endpoint_without_gaps(etcd_url:
     await store.start()
     await writer.start()
     try:
-        start = await store.current_revision()
-        watch = store.watch("/r/", start)
-        revisions = [await writer.create(f"/r/{i}", b"x") for i in range(5)]
-        async with asyncio.timeout(10):
-            seen = [(await anext(watch)).revision for _ in range(3)]
-            await proxy.cut()  # the watch stream (and the client's connection) die
-            revisions += [await writer.create(f"/r/{i}", b"x") for i in range(5, 10)]
-            seen += [(await anext(watch)).revision for _ in range(7)]
+        # the watch stream (and the client's connection) die between writes
+        revisions, seen = await writes_seen_across(store, writer, proxy.cut, before=5, after=5)
         assert seen == revisions
     finally:
         await store.close()
@@ -195,16 +204,12 @@ async def test_a_member_stopping_leaves_reads_writes_and_watches_working(tmp_pat
         store = EtcdStore(urls, prefix="/t", compact_interval=0)
         await store.start()
         try:
-            start = await store.current_revision()
-            watch = store.watch("/w/", start)
-            revisions = [await store.create(f"/w/{i}", b"x") for i in range(3)]
-            async with asyncio.timeout(30):
-                seen = [(await anext(watch)).revision for _ in range(3)]
-                stops[0]()  # the member every call and the watch went to
-                revisions += [await store.create(f"/w/{i}", b"x") for i in range(3, 6)]
-                assert [kv.key for kv in (await store.list("/w/")).items] == [f"/w/{i}" for i in range(6)]
-                seen += [(await anext(watch)).revision for _ in range(3)]
+            async def stop_first() -> None:  # the member every call and the watch went to
+                stops[0]()
+
+            revisions, seen = await writes_seen_across(store, store, stop_first, before=3, after=3)
             assert seen == revisions
+            assert [kv.key for kv in (await store.list("/w/")).items] == [f"/w/{i}" for i in range(6)]
         finally:
             await store.close()
     finally:
