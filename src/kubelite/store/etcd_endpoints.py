@@ -25,9 +25,9 @@ Reply = TypeVar("Reply", bound=Message)
 _NOT_SENT = ("failed to connect", "connection refused", "etcdserver: no leader", "not ready")
 
 
-# Channel settings: a high cap on what etcd sends (a page of a LIST can be big), connections that
-# fail fast enough to move on (a 3 s connect timeout), and keepalive
-# pings so that a watch on a member that vanished is noticed (etcd allows one per 5 s).
+# Channel settings: a high cap on what etcd sends (a page of a LIST can be big), connections
+# that fail fast enough to move on (a 3 s connect timeout), and keepalive pings so that a watch
+# on a member that vanished is noticed (etcd allows one per 5 s).
 _OPTIONS = [
     ("grpc.max_receive_message_length", 1 << 30),
     ("grpc.max_send_message_length", 64 << 20),
