@@ -55,6 +55,7 @@ from kubelite.client.leaderelection import identity as leader_identity
 from kubelite.controllers.settings import ControllerSettings
 from kubelite.controlplane import KubernetesServiceController
 from kubelite.store import open_store
+from kubelite.store.etcd_tls import EtcdTLS
 from kubelite.store.interface import Store
 
 if TYPE_CHECKING:
@@ -71,6 +72,10 @@ class ServerConfig:
     data_dir: Path
     listen: str = "127.0.0.1:6443"
     datastore_endpoint: str = ""
+    # TLS to etcd for https:// datastore endpoints (k3s' --datastore-cafile/-certfile/-keyfile)
+    datastore_cafile: str = ""
+    datastore_certfile: str = ""
+    datastore_keyfile: str = ""
     tls: bool = True
     tls_sans: list[str] = field(default_factory=list)
     token: str = ""  # the join secret (`--token`); default: kept in DATA_DIR/token, made once
@@ -162,7 +167,8 @@ class ApiServer:
     async def start(self) -> None:
         cfg = self.config
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = open_store(cfg.datastore_endpoint, str(cfg.data_dir))
+        etcd_tls = EtcdTLS(cfg.datastore_cafile, cfg.datastore_certfile, cfg.datastore_keyfile)
+        self.store = open_store(cfg.datastore_endpoint, str(cfg.data_dir), tls=etcd_tls)
         self.encryption = Encryption.setup(cfg.data_dir, cfg.secrets_encryption, cfg.encryption_provider_config)
         if self.encryption is not None:  # between the backend and everything that reads values
             self.store = self.encryption.wrap(self.store)

@@ -47,7 +47,12 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="where state, certificates and the kubeconfig live (default %(default)s)")
     p.add_argument("--listen", default="127.0.0.1:6443", help="HOST:PORT to serve the API on (default %(default)s)")
-    p.add_argument("--datastore-endpoint", default="", help="sqlite:///PATH (default: DATA_DIR/state.db) or etcd://HOST:PORT[,HOST:PORT...]")
+    p.add_argument("--datastore-endpoint", default="", help="sqlite:///PATH (default: DATA_DIR/state.db), "
+                   "etcd://HOST:PORT[,HOST:PORT...] or http(s)://HOST:PORT[,...] (https: TLS to etcd)")
+    p.add_argument("--datastore-cafile", default="", help="CA certificate (PEM) that signed the etcd members' "
+                   "serving certificates, for https:// endpoints (default: the system's CAs)")
+    p.add_argument("--datastore-certfile", default="", help="client certificate (PEM) to present to etcd")
+    p.add_argument("--datastore-keyfile", default="", help="the client certificate's private key (PEM)")
     p.add_argument("--tls-san", action="append", default=[], help="extra name or IP for the serving certificate (repeatable, or comma-separated)")
     p.add_argument("--token", default="", help="the join secret agents present (default: made once, kept in DATA_DIR/token)")
     p.add_argument("--advertise-address", default="", help="address advertised to the cluster: the kubernetes Service's endpoint "
@@ -122,6 +127,9 @@ async def _run_server(args: argparse.Namespace) -> int:
         data_dir=Path(args.data_dir).resolve(),
         listen=args.listen,
         datastore_endpoint=args.datastore_endpoint,
+        datastore_cafile=args.datastore_cafile,
+        datastore_certfile=args.datastore_certfile,
+        datastore_keyfile=args.datastore_keyfile,
         tls_sans=split_list(args.tls_san),
         token=args.token,
         advertise_address=args.advertise_address,
@@ -190,11 +198,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "server":
+        from kubelite.store.interface import UnavailableError
+
         try:
             return asyncio.run(_run_server(args))
         except ValueError as e:
             print(f"kubelite: {e}", file=sys.stderr)
             return 2
+        except UnavailableError as e:  # the datastore did not answer at start
+            print(f"kubelite server: the datastore cannot be reached: {e}", file=sys.stderr)
+            return 1
     if args.command == "explain-schedule":
         from kubelite.cli.explain_schedule import run as explain_run
 
