@@ -10,8 +10,14 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kubelite.cli.shutdown import Shutdown
+
+if TYPE_CHECKING:
+    from kubelite.apiserver.server import ServerConfig
+
+log = logging.getLogger("kubelite")
 
 DEFAULT_DATA_DIR = "/var/lib/kubelite"
 INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
@@ -43,7 +49,7 @@ def setup_logging(fmt: str, verbose: bool) -> None:
 
 
 def _add_server_flags(p: argparse.ArgumentParser) -> None:
-    from kubelite.cli import controller_manager
+    from kubelite.cli import controller_manager, embedded_etcd
 
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="where state, certificates and the kubeconfig live (default %(default)s)")
     p.add_argument("--listen", default="127.0.0.1:6443", help="HOST:PORT to serve the API on (default %(default)s)")
@@ -73,6 +79,7 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--admission-control-config-file", "--pod-security-admission-config-file", dest="admission_config",
                    default="", help="an AdmissionConfiguration (or PodSecurityConfiguration) file: PodSecurity's "
                    "default levels and exemptions (default: privileged:latest everywhere, no exemptions)")
+    embedded_etcd.add_flags(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     from kubelite.cli import (
         agent,
         controller_manager,
+        etcd_snapshot,
         images,
         kubeconfig,
         secrets_encrypt,
@@ -103,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_parser(sub)
     token.add_parser(sub)
     secrets_encrypt.add_parser(sub)
+    etcd_snapshot.add_parser(sub)
     controller_manager.add_parser(sub)
     images.add_parser(sub)
     sim_nodes.add_parser(sub)
@@ -112,14 +121,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def _run_server(args: argparse.Namespace) -> int:
     from kubelite.apiserver.server import ApiServer, ServerConfig
+    from kubelite.cli import embedded_etcd
     from kubelite.cli.agent import join_hint, split_list
 
+    data_dir = Path(args.data_dir).resolve()
     config = ServerConfig(
-        data_dir=Path(args.data_dir).resolve(),
+        data_dir=data_dir,
         listen=args.listen,
         datastore_endpoint=args.datastore_endpoint,
         tls_sans=split_list(args.tls_san),
-        token=args.token,
+        # a joining server takes the cluster's secret from its token (written to DATA_DIR/token)
+        token="" if args.server else embedded_etcd.token(args),
         advertise_address=args.advertise_address,
         event_ttl=args.event_ttl,
         scheduler=not args.disable_scheduler,
@@ -149,6 +161,14 @@ async def _run_server(args: argparse.Namespace) -> int:
         except podsecurity_config.ConfigError as e:
             print(f"kubelite server: --admission-control-config-file: {e}", file=sys.stderr)
             return 1
+    if embedded_etcd.embedded(args, data_dir):
+        from kubelite.apiserver.advertise import advertise_address
+
+        config.etcd = embedded_etcd.settings(args, advertise_address(config.advertise_address, config.host),
+                                             config.tls_sans)
+        config.snapshots = embedded_etcd.snapshot_settings(args)
+        if args.cluster_reset:
+            return await _cluster_reset(config)
     server = ApiServer(config)
     shutdown = Shutdown("the API server").install()
     shutdown.on_force(server.kill_children)
@@ -160,6 +180,20 @@ async def _run_server(args: argparse.Namespace) -> int:
         print(f"export KUBECONFIG={server.kubeconfig_path}", flush=True)
 
     await shutdown.serve(start, server.stop)
+    return 0
+
+
+async def _cluster_reset(config: ServerConfig) -> int:
+    """`--cluster-reset`: this etcd member alone in a new cluster, then exit (k3s' way)."""
+    from kubelite.etcd.embedded import EmbeddedEtcd
+
+    assert config.etcd is not None
+    etcd = EmbeddedEtcd(config.data_dir, config.etcd)
+    shutdown = Shutdown("the cluster reset").install()
+    shutdown.on_force(etcd.kill)
+    message = await etcd.reset()
+    log.info("%s", message)
+    print(message, file=sys.stderr, flush=True)
     return 0
 
 
@@ -183,11 +217,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "server":
+        from kubelite.etcd.etcdctl import EtcdctlError
+        from kubelite.etcd.join import ServerJoinError
+
         try:
             return asyncio.run(_run_server(args))
         except ValueError as e:
             print(f"kubelite: {e}", file=sys.stderr)
             return 2
+        except (ServerJoinError, EtcdctlError) as e:
+            print(f"kubelite server: {e}", file=sys.stderr)
+            return 1
     if args.command == "explain-schedule":
         from kubelite.cli.explain_schedule import run as explain_run
 
@@ -216,6 +256,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from kubelite.cli import secrets_encrypt
 
         return asyncio.run(secrets_encrypt.run(args))
+    if args.command == "etcd-snapshot":
+        from kubelite.cli import etcd_snapshot
+
+        return asyncio.run(etcd_snapshot.run(args))
     if args.command == "images":
         from kubelite.cli import images
 
