@@ -74,9 +74,9 @@ def test_three_servers_form_one_etcd_cluster_and_serve_one_api(sm: ServerMachine
     # a peer needs a certificate from the cluster's peer CA
     peer = f"https://{sm.machines[1].address}:2380/members"
     tls = _server(sm, 0).data_dir / "tls" / "etcd"
-    refused = sm.machines[0].run("curl", "-s", "--max-time", "5", "--cacert", str(tls / "peer-ca.crt"), peer)
+    refused = sm.machines[0].run("curl", "-s", "--http1.1", "--max-time", "5", "--cacert", str(tls / "peer-ca.crt"), peer)
     assert refused.returncode != 0
-    accepted = sm.machines[0].run("curl", "-s", "--max-time", "5", "--cacert", str(tls / "peer-ca.crt"),
+    accepted = sm.machines[0].run("curl", "-s", "--http1.1", "--max-time", "5", "--cacert", str(tls / "peer-ca.crt"),
                                   "--cert", str(tls / "peer-server-client.crt"),
                                   "--key", str(tls / "peer-server-client.key"), peer)
     assert accepted.returncode == 0 and "peerURLs" in accepted.stdout
@@ -150,3 +150,23 @@ def test_a_snapshot_restores_a_cluster_with_its_objects(sm: ServerMachines, tmp_
     rejoined = sm.join(m1, restored)
     assert "in-snapshot" in _configmaps(rejoined)
     assert len(sm.members(m0)) == 2
+
+
+def _node(name: str, address: str) -> str:
+    """The Node an agent on that machine registers (its InternalIP is the machine's address)."""
+    return json.dumps({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+                       "status": {"addresses": [{"type": "InternalIP", "address": address}]}})
+
+
+def test_deleting_a_servers_node_removes_its_member(sm: ServerMachines) -> None:
+    m0, m1 = sm.machines[0], sm.machines[1]
+    first = _server(sm, 0)
+    assert len(sm.members(m0)) == 2  # the restored server and the one that joined it again
+    for m in (m0, m1):
+        first.kubectl("create", "-f", "-", input=_node(m.node_name, m.address))
+    first.kubectl("delete", "node", m1.node_name)
+    until(lambda: len(sm.members(m0)) == 1, timeout=30, what="the deleted node's etcd member removed")
+    assert sm.members(m0)[0]["peerURLs"] == [f"https://{m0.address}:2380"]
+    first.kubectl("delete", "node", m0.node_name)  # the last member stays
+    first.kubectl("apply", "-f", "-", input=_configmap("after-removal"))
+    assert "after-removal" in _configmaps(first) and len(sm.members(m0)) == 1

@@ -56,6 +56,7 @@ from kubelite.controllers.settings import ControllerSettings
 from kubelite.controlplane import KubernetesServiceController
 from kubelite.etcd import layout as etcd_layout
 from kubelite.etcd.embedded import EmbeddedEtcd, EtcdSettings
+from kubelite.etcd.member_removal import MemberRemoval
 from kubelite.etcd.snapshots import SnapshotSchedule, SnapshotSettings
 from kubelite.store import open_store
 from kubelite.store.interface import Store
@@ -147,6 +148,7 @@ class ApiServer:
         self.audit = audit_from(config)
         self.etcd = EmbeddedEtcd(config.data_dir, config.etcd) if config.etcd is not None else None
         self._snapshots: SnapshotSchedule | None = None
+        self._member_removal: MemberRemoval | None = None
 
     @property
     def url(self) -> str:
@@ -264,6 +266,9 @@ class ApiServer:
         self._start_kubernetes_service()
         if cfg.controllers:
             self._start_controllers()
+        if self.etcd is not None:  # `kubectl delete node` removes that machine's etcd member
+            self._member_removal = MemberRemoval(self._loopback_client("kubelite-etcd"), self.etcd)
+            self._member_removal.start()
         if self.etcd is not None and not cfg.snapshots.disabled:
             directory = cfg.snapshots.directory or etcd_layout.default_snapshot_dir(cfg.data_dir)
             cfg.snapshots.member = cfg.snapshots.member or etcd_layout.member_name(cfg.data_dir)
@@ -373,6 +378,8 @@ class ApiServer:
         self._ready = False
         if self._snapshots is not None:
             await self._snapshots.stop()
+        if self._member_removal is not None:
+            await self._member_removal.stop()
         if self._kubernetes_service is not None:
             await self._kubernetes_service.stop()
             await self._kubernetes_service.client.close()

@@ -20,7 +20,7 @@ from kubelite.apiserver.join import JoinService
 from kubelite.etcd import bootstrap
 from kubelite.etcd.embedded import EmbeddedEtcd
 from kubelite.etcd.etcdctl import EtcdctlError
-from kubelite.etcd.join import BOOTSTRAP_PATH, MEMBERS_PATH, NOT_IN_SYNC, PROMOTE_PATH
+from kubelite.etcd.join import BOOTSTRAP_PATH, MEMBERS_PATH, NOT_IN_SYNC, PROMOTE_PATH, UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class ServerJoin:
         try:
             initial = await self.etcd.add_learner(body["name"], body["peerURL"])
         except EtcdctlError as e:
-            return web.Response(status=503, text=f"cannot add the etcd member: {e}\n")
+            return web.Response(status=UNAVAILABLE, text=f"cannot add the etcd member: {e}\n")
         return web.json_response({"initialCluster": initial})
 
     async def promote(self, request: web.Request) -> web.Response:
@@ -94,7 +94,7 @@ class ServerJoin:
         except KeyError:
             return web.Response(status=404, text=f"no etcd member named {name}\n")
         except EtcdctlError as e:
-            return web.Response(status=503, text=f"cannot promote the etcd member: {e}\n")
+            return web.Response(status=UNAVAILABLE, text=f"cannot promote the etcd member: {e}\n")
         if not voting:
             return web.Response(status=NOT_IN_SYNC, text=f"the etcd learner {name} has not caught up yet\n")
         return web.json_response({"promoted": name})

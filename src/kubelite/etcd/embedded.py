@@ -19,6 +19,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from kubelite.etcd import etcdctl, layout, peertls
 from kubelite.etcd.join import ClusterJoin
@@ -179,15 +180,21 @@ class EmbeddedEtcd:
             log.info("promoted etcd member %s", name)
             return True
 
-    async def remove(self, name: str) -> bool:
-        """Remove member `name` (a server leaving for good); False if it is not a member."""
+    async def remove_at(self, addresses: set[str]) -> list[str]:
+        """Remove the members whose peer URLs are on one of `addresses` (the machine of a
+        deleted Node), never the last member; the names removed."""
         async with self._lock:
-            for m in await etcdctl.member_list(self.client_url):
-                if m.name == name:
-                    await etcdctl.member_remove(self.client_url, m)
-                    log.info("removed etcd member %s", name)
-                    return True
-            return False
+            members = await etcdctl.member_list(self.client_url)
+            doomed = [m for m in members if any(urlsplit(u).hostname in addresses for u in m.peer_urls)]
+            if doomed and len(doomed) >= len(members):
+                log.warning("not removing etcd member(s) %s: a cluster keeps its last member",
+                            ", ".join(m.name for m in doomed))
+                return []
+            for m in doomed:
+                await etcdctl.member_remove(self.client_url, m)
+                log.info("removed etcd member %s (%s): its node was deleted", m.name or m.hex_id,
+                         ",".join(m.peer_urls))
+            return [m.name for m in doomed]
 
     # -- lifetime ---------------------------------------------------------------------------
 

@@ -52,8 +52,9 @@ async def run(endpoint: str | None, *args: str, timeout: float = TIMEOUT) -> str
         proc.kill()
         await proc.wait()
         raise EtcdctlError(f"etcdctl {args[0]} took more than {timeout:.0f} s") from None
-    if proc.returncode != 0:
-        raise EtcdctlError(err.decode(errors="replace").strip() or f"etcdctl exited with {proc.returncode}")
+    if proc.returncode != 0:  # its last line is the error; client retry logs come before it
+        lines = err.decode(errors="replace").strip().splitlines()
+        raise EtcdctlError(lines[-1].removeprefix("Error: ") if lines else f"etcdctl exited with {proc.returncode}")
     return out.decode(errors="replace")
 
 

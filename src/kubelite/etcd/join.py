@@ -33,6 +33,7 @@ TIMEOUT = aiohttp.ClientTimeout(total=60)
 PROMOTE_RETRY = 1.0  # seconds between promotion attempts while the learner catches up
 PROMOTE_TIMEOUT = 300.0
 NOT_IN_SYNC = 409  # the server's answer while the learner is behind
+UNAVAILABLE = 503  # etcd refused the change for now
 
 
 class ServerJoinError(Exception):
@@ -108,9 +109,23 @@ class ClusterJoin:
         pki.write_private(data_dir / "token", (str(self.token) + "\n").encode())
         return written
 
-    async def add_member(self, name: str, peer_url: str) -> str:
-        """Ask the server to add this member (as a learner); etcd's --initial-cluster."""
-        answer = await self._ok("POST", MEMBERS_PATH, {"name": name, "peerURL": peer_url})
+    async def add_member(self, name: str, peer_url: str, timeout: float = PROMOTE_TIMEOUT) -> str:
+        """Ask the server to add this member (as a learner); etcd's --initial-cluster. Retried
+        while etcd refuses for now (503: a member that joined a moment ago has not been
+        connected long enough for etcd to call the cluster healthy)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            status, data = await self._call("POST", MEMBERS_PATH, {"name": name, "peerURL": peer_url})
+            if status == 200:
+                break
+            if status != UNAVAILABLE or loop.time() >= deadline:
+                raise ServerJoinError(f"{self.server}{MEMBERS_PATH}: {status}: {data.decode(errors='replace').strip()}")
+            await asyncio.sleep(PROMOTE_RETRY)
+        try:
+            answer = json.loads(data)
+        except ValueError as e:
+            raise ServerJoinError(f"{self.server}{MEMBERS_PATH}: not JSON: {e}") from e
         initial = answer.get("initialCluster") if isinstance(answer, dict) else None
         if not isinstance(initial, str) or not initial:
             raise ServerJoinError(f"{self.server}{MEMBERS_PATH}: no initialCluster in the answer")
