@@ -21,7 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.helpers.cluster import Server, start_server
-from tests.helpers.machines import FIRST_MACHINE, Machine, _make_lan, _remove_machine, ip, unused_lan
+from tests.helpers.machines import (
+    FIRST_MACHINE,
+    Machine,
+    _make_lan,
+    _remove_machine,
+    ip,
+    unused_lan,
+)
 
 API_PORT = 6443
 CLIENT_URL = "http://127.0.0.1:2379"

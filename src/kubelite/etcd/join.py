@@ -73,12 +73,16 @@ class ClusterJoin:
         self._ssl = ssl.create_default_context(cadata=ca_pem.decode())
         return ca_pem
 
+    async def _trusted(self) -> ssl.SSLContext:
+        await self.trust()
+        assert self._ssl is not None
+        return self._ssl
+
     async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, bytes]:
-        if self._ssl is None:
-            await self.trust()
+        tls = self._ssl if self._ssl is not None else await self._trusted()
         try:
             async with aiohttp.ClientSession(timeout=TIMEOUT) as s, \
-                    s.request(method, self.server + path, json=body, headers=self._auth, ssl=self._ssl) as r:
+                    s.request(method, self.server + path, json=body, headers=self._auth, ssl=tls) as r:
                 data = await r.content.read(bootstrap.MAX_BYTES + 1)
                 if len(data) > bootstrap.MAX_BYTES:
                     raise ServerJoinError(f"{self.server}{path}: answer too large")
