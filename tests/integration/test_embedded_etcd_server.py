@@ -1,5 +1,5 @@
 """`kubelite server --cluster-init` on one machine: its etcd child is restarted when it dies,
-`--cluster-reset` keeps the data in a new one-member cluster, `kubelite etcd-snapshot` saves,
+the schedule takes snapshots, `--cluster-reset` keeps the data in a new one-member cluster, `kubelite etcd-snapshot` saves,
 lists and prunes, and the flags that cannot go together are refused."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def _kubelite(*args: str) -> subprocess.CompletedProcess[str]:
 def test_one_server_on_its_own_etcd(tmp_path: Path) -> None:
     data = tmp_path / "data"
     ports = ["--etcd-client-port", str(free_port()), "--etcd-peer-port", str(free_port())]
-    with running_server(data, "--cluster-init", *ports) as server:
+    with running_server(data, "--cluster-init", *ports, "--etcd-snapshot-schedule-cron", "* * * * *") as server:
         server.kubectl("create", "configmap", "kept", "--from-literal=a=b")
         [etcd] = _etcd_children(server.process.pid)
         os.kill(etcd, signal.SIGKILL)
@@ -45,6 +45,8 @@ def test_one_server_on_its_own_etcd(tmp_path: Path) -> None:
                            "--snapshot-retention", "1")
         assert pruned.returncode == 0
         assert len(list((data / "db" / "snapshots").glob("mine-*"))) == 1
+        until(lambda: list((data / "db" / "snapshots").glob("etcd-snapshot-*")), timeout=90,
+              what="a scheduled snapshot (every minute)")
         running = _etcd_children(server.process.pid)
     assert running and not any(Path(f"/proc/{pid}").exists() for pid in running)  # stopped with the server
 

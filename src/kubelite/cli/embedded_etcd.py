@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kubelite import jointoken
 from kubelite.etcd import layout, snapshots
 from kubelite.etcd.embedded import EtcdSettings
 from kubelite.etcd.snapshots import SnapshotSettings
@@ -46,6 +47,12 @@ def token(args: argparse.Namespace) -> str:
     if args.token_file:
         return Path(args.token_file).read_text().strip()
     return str(args.token)
+
+
+def secret(args: argparse.Namespace) -> str:
+    """This server's join secret from --token/--token-file: a bare secret, or a full K10 token's."""
+    value = token(args)
+    return jointoken.parse(value).secret if value else ""
 
 
 def settings(args: argparse.Namespace, advertise_ip: str, tls_sans: list[str]) -> EtcdSettings:

@@ -131,7 +131,7 @@ async def _run_server(args: argparse.Namespace) -> int:
         datastore_endpoint=args.datastore_endpoint,
         tls_sans=split_list(args.tls_san),
         # a joining server takes the cluster's secret from its token (written to DATA_DIR/token)
-        token="" if args.server else embedded_etcd.token(args),
+        token="" if args.server else embedded_etcd.secret(args),
         advertise_address=args.advertise_address,
         event_ttl=args.event_ttl,
         scheduler=not args.disable_scheduler,
