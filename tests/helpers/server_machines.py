@@ -4,7 +4,8 @@ namespace on a test LAN, as tests/helpers/machines.py makes them): the first wit
 
 Each server listens on its machine's LAN address (port 6443), its etcd on 127.0.0.1:2379 of
 that machine (every machine has its own loopback) and on the LAN address port 2380 for peers.
-On exit, even on failure: servers stopped (their etcd children with them), leftover processes
+A machine may also run `kubelite agent` joining through any of the servers.
+On exit, even on failure: agents stopped and cleaned up (`--cleanup`), servers stopped (their etcd children with them), leftover processes
 in the namespaces killed, namespaces, veths and bridge deleted.
 """
 
@@ -29,6 +30,7 @@ from tests.helpers.machines import (
     ip,
     unused_lan,
 )
+from tests.helpers.node import Agent, _cleanup_host
 
 API_PORT = 6443
 CLIENT_URL = "http://127.0.0.1:2379"
@@ -40,6 +42,7 @@ class ServerMachines:
     machines: list[Machine]
     bridge: str
     servers: dict[int, Server] = field(default_factory=dict)  # by machine index
+    agents: list[tuple[Machine, Agent]] = field(default_factory=list)
 
     def data_dir(self, machine: Machine) -> Path:
         return machine.data_dir / "server"
@@ -57,6 +60,14 @@ class ServerMachines:
 
     def join(self, machine: Machine, first: Server, *args: str) -> Server:
         return self.start(machine, "--server", first.url, "--token-file", str(first.data_dir / "token"), *args)
+
+    def agent(self, machine: Machine, server: Server) -> Agent:
+        """`kubelite agent` in `machine` joining through `server`; returns once it is ready."""
+        args = machine.agent_args(server.url, "--token-file", str(server.data_dir / "token"))
+        agent = Agent(machine.data_dir, args, machine.data_dir / "agent.log", prefix=machine.nsenter)
+        self.agents.append((machine, agent))
+        agent.start(timeout=60)
+        return agent
 
     def stop(self, machine: Machine, sig: int = signal.SIGTERM) -> int | None:
         server = self.servers.pop(machine.index)
@@ -94,6 +105,9 @@ def server_machines(tmp: Path, count: int) -> Iterator[ServerMachines]:
         _make_lan(bridge, prefix, machines)
         yield sm
     finally:
+        for m, agent in sm.agents:  # the node's host resources (cgroups) go with --cleanup
+            agent.stop()
+            _cleanup_host(agent.args, m.nsenter)
         for server in sm.servers.values():
             server.stop(timeout=20)
         for m in machines:
