@@ -89,19 +89,29 @@ class EmbeddedEtcd:
         """Start the member (joining first if asked) and return the store URL once it serves."""
         self.urls = urls = self._urls()
         tls = self._peer_tls()
+        pending = layout.pending_join(self.data_dir)
         if self.joining():
             join = ClusterJoin(self.settings.join_server, self.settings.join_token)
+            layout.set_pending_join(self.data_dir, join.server)
             initial = await join.add_member(urls.name, urls.peer_url)
             log.info("joining the etcd cluster as %s (%s)", urls.name, initial)
             self._run(etcd_flags(self.data_dir, urls, tls, initial_cluster=initial, state="existing"))
-            await join.promote(urls.name, urls.peer_url)
+            await self._finish_join(join)
         else:
             if not layout.has_member(self.data_dir):
                 log.info("starting a new etcd cluster with member %s at %s", urls.name, urls.peer_url)
             self._run(etcd_flags(self.data_dir, urls, tls, initial_cluster=urls.initial_cluster(), state="new"))
+            if pending:  # stopped while still a learner: it cannot serve until it is promoted
+                log.info("finishing the join through %s", pending)
+                await self._finish_join(ClusterJoin(pending, (self.data_dir / "token").read_text()))
         assert self.process is not None
         await self.process.wait_healthy()
         return urls.client_url
+
+    async def _finish_join(self, join: ClusterJoin) -> None:
+        assert self.urls is not None
+        await join.promote(self.urls.name, self.urls.peer_url)
+        layout.set_pending_join(self.data_dir, "")
 
     def _run(self, flags: list[str]) -> None:
         assert self.urls is not None
@@ -115,6 +125,7 @@ class EmbeddedEtcd:
         `restore_path`), then stopped. The message for the user."""
         self.urls = urls = self._urls()
         tls = self._peer_tls()
+        layout.set_pending_join(self.data_dir, "")  # alone from now on: nothing left to join
         if self.settings.restore_path:
             await self._restore(Path(self.settings.restore_path), urls)
         elif not layout.has_member(self.data_dir):

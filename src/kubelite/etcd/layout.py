@@ -4,6 +4,7 @@ server's data dir, k3s' `server/`):
     DATA_DIR/db/etcd/            etcd's own data dir (`member/`; etcd wants nothing else there)
     DATA_DIR/db/etcd-name        this member's name, chosen once
     DATA_DIR/db/etcd-config.json the URLs the member was started with (read by the CLI)
+    DATA_DIR/db/etcd-joining     while a join is not finished: the server joined through
     DATA_DIR/db/snapshots/       snapshots (`--etcd-snapshot-dir`)
     DATA_DIR/tls/etcd/           peer-ca.crt/.key (the cluster's), peer-server-client.crt/.key
 """
@@ -102,6 +103,21 @@ def read_config(data_dir: Path) -> MemberUrls:
                               "(start `kubelite server --cluster-init` first)") from None
     except (ValueError, TypeError) as e:
         raise EtcdConfigError(f"{path}: {e}") from e
+
+
+def pending_join(data_dir: Path) -> str:
+    """The server a join went through, if it has not finished (the member is still a learner)."""
+    path = db_dir(data_dir) / "etcd-joining"
+    return path.read_text().strip() if path.exists() else ""
+
+
+def set_pending_join(data_dir: Path, server: str) -> None:
+    """Mark a join as started (`server`) or finished ("")."""
+    path = db_dir(data_dir) / "etcd-joining"
+    if server:
+        pki.write_private(path, (server + "\n").encode())
+    else:
+        path.unlink(missing_ok=True)
 
 
 def move_aside(data_dir: Path, stamp: int) -> Path:
