@@ -48,6 +48,12 @@ def _configmaps(server: Server) -> set[str]:
     return {item["metadata"]["name"] for item in json.loads(out.stdout)["items"]}
 
 
+def _node_status(server: Server, node: str) -> str:
+    """The STATUS column of `kubectl get node` ("" if it fails)."""
+    columns = server.kubectl("get", "node", node, "--no-headers", check=False).stdout.split()
+    return columns[1] if len(columns) > 1 else ""
+
+
 def _kubelite(sm: ServerMachines, i: int, *args: str) -> str:
     out = sm.machines[i].run(sys.executable, "-m", "kubelite.cli.main", *args, timeout=120)
     assert out.returncode == 0, f"kubelite {' '.join(args)}: {out.stdout}\n{out.stderr}"
@@ -72,8 +78,8 @@ def test_three_servers_form_one_etcd_cluster_and_serve_one_api(sm: ServerMachine
     try:
         for i in range(3):
             server = _server(sm, i)
-            until(lambda s=server: "Ready" in s.kubectl("get", "node", node, "--no-headers", check=False).stdout,
-                  timeout=60, what=f"node {node} Ready through server {i}")
+            until(lambda s=server: _node_status(s, node) == "Ready", timeout=60,
+                  what=f"node {node} Ready through server {i}")
             assert "made-on-first" in _configmaps(server)
     finally:
         agent.stop()
