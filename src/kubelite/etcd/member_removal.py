@@ -45,10 +45,14 @@ class MemberRemoval:
         if not addresses:
             return
         try:
-            await self.etcd.remove_at(addresses)
+            removed = await self.etcd.remove_at(addresses)
         except EtcdctlError as e:
             log.warning("could not remove the etcd member of deleted node %s: %s",
                         node.get("metadata", {}).get("name"), e)
+            return
+        if self.etcd.urls is not None and self.etcd.urls.name in removed:
+            log.error("this server's own etcd member %s was removed (its node was deleted): stop this "
+                      "server, delete its DATA_DIR/db and join it again", self.etcd.urls.name)
 
     async def stop(self) -> None:
         await self.nodes.stop()
