@@ -83,6 +83,11 @@ def test_three_servers_form_one_etcd_cluster_and_serve_one_api(sm: ServerMachine
             assert "made-on-first" in _configmaps(server)
     finally:
         agent.stop()
+    # one scheduler and one set of controllers lead, whichever server is asked
+    for lease in ("kube-scheduler", "kube-controller-manager"):
+        holders = {_server(sm, i).kubectl("get", "lease", lease, "-n", "kube-system", "-o",
+                                          "jsonpath={.spec.holderIdentity}").stdout for i in range(3)}
+        assert len(holders) == 1 and all(holders), (lease, holders)
     # a peer needs a certificate from the cluster's peer CA
     peer = f"https://{sm.machines[1].address}:2380/members"
     tls = _server(sm, 0).data_dir / "tls" / "etcd"
