@@ -49,6 +49,7 @@ class SupervisedProcess:
             code = await self.process.wait()
             if self._stopping.is_set():
                 return
+            self.exited(code)
             if loop.time() - started >= HEALTHY_RUN:
                 crashes = 0
             delay = RESTART_DELAYS[min(crashes, len(RESTART_DELAYS) - 1)]
@@ -57,6 +58,9 @@ class SupervisedProcess:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
                 return
+
+    def exited(self, code: int) -> None:
+        """Called when the child exited on its own (not stopped), before it is restarted."""
 
     @property
     def running(self) -> bool:

@@ -79,6 +79,11 @@ class EtcdProcess(SupervisedProcess):
                                   str(os.getpid()), etcd_binary(), *flags])
         self.client_url = client_url
 
+    def exited(self, code: int) -> None:
+        if code == 0:  # etcd leaves cleanly on its own when it learns it was removed
+            log.error("etcd exited on its own: if this member was removed from the cluster (its node "
+                      "deleted), stop this server, delete DATA_DIR/db and join it again")
+
     async def wait_healthy(self, timeout: float | None = None, say_every: float = 10.0) -> None:
         """Until `/health` says true (a member without quorum never does: the server waits, as
         k3s does, and says so every `say_every` seconds). TimeoutError after `timeout`."""
