@@ -41,8 +41,8 @@ def test_one_server_on_its_own_etcd(tmp_path: Path) -> None:
             assert saved.returncode == 0, saved.stderr
         listed = _kubelite("etcd-snapshot", "--data-dir", str(data), "ls").stdout.splitlines()
         assert listed[0].split() == ["Name", "Location", "Size", "Created"] and len(listed) >= 2
-        pruned = _kubelite("etcd-snapshot", "--data-dir", str(data), "prune", "--name", "mine",
-                           "--snapshot-retention", "1")
+        pruned = _kubelite("etcd-snapshot", "prune", "--data-dir", str(data), "--name", "mine",
+                           "--snapshot-retention", "1")  # flags after the action too, as k3s takes them
         assert pruned.returncode == 0
         assert len(list((data / "db" / "snapshots").glob("mine-*"))) == 1
         until(lambda: list((data / "db" / "snapshots").glob("etcd-snapshot-*")), timeout=90,

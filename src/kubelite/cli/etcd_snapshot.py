@@ -22,14 +22,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
                    help="where snapshots are (default DATA_DIR/db/snapshots)")
     sub = p.add_subparsers(dest="action", required=True)
     save = sub.add_parser("save", help="snapshot the embedded etcd now")
+    listing = sub.add_parser("ls", aliases=["list"], help="list snapshots")
     save.add_argument("--name", default=snapshots.ON_DEMAND, help="the snapshot's name prefix (default %(default)s)")
-    sub.add_parser("ls", aliases=["list"], help="list snapshots")
     delete = sub.add_parser("delete", help="delete snapshots by name")
     delete.add_argument("names", nargs="+", metavar="NAME")
     prune = sub.add_parser("prune", help="delete the oldest snapshots beyond the retention")
     prune.add_argument("--name", default=snapshots.ON_DEMAND, help="the name prefix to prune (default %(default)s)")
     prune.add_argument("--snapshot-retention", type=int, default=snapshots.DEFAULT_RETENTION,
                        help="how many to keep (default %(default)s)")
+    for action in (save, listing, delete, prune):  # also after the action, as k3s takes them
+        action.add_argument("--data-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        action.add_argument("--etcd-snapshot-dir", "--dir", dest="snapshot_dir", default=argparse.SUPPRESS,
+                            help=argparse.SUPPRESS)
 
 
 def _table(found: list[snapshots.Snapshot]) -> str:
