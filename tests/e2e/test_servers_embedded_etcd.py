@@ -8,6 +8,7 @@ the objects it held, which a wiped server joins again."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -83,6 +84,15 @@ def test_three_servers_form_one_etcd_cluster_and_serve_one_api(sm: ServerMachine
             assert "made-on-first" in _configmaps(server)
     finally:
         agent.stop()
+    # the shared keys: a Secret encrypted at rest by one server reads back through another, and a
+    # service account token one server signed authenticates on another
+    _server(sm, 0).kubectl("create", "secret", "generic", "shared", "--from-literal=k=v")
+    encoded = _server(sm, 2).kubectl("get", "secret", "shared", "-o", "jsonpath={.data.k}").stdout
+    assert base64.b64decode(encoded) == b"v"
+    token = _server(sm, 0).kubectl("create", "token", "default").stdout.strip()
+    whoami = _server(sm, 2).kubectl("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}",
+                                    kubeconfig=_server(sm, 2).token_kubeconfig(token)).stdout
+    assert whoami == "system:serviceaccount:default:default"
     # one scheduler and one set of controllers lead, whichever server is asked
     for lease in ("kube-scheduler", "kube-controller-manager"):
         holders = {_server(sm, i).kubectl("get", "lease", lease, "-n", "kube-system", "-o",
