@@ -48,12 +48,18 @@ def endpoint_urls(endpoints: dict[str, Any]) -> list[str]:
     return sorted(set(urls))
 
 
-def load_saved(pool: ServerPool, kubelet_dir: str) -> None:
-    """Seed `pool` with the servers saved by the last run against the same `--server`."""
+def saved_servers(kubelet_dir: str, default: str) -> list[str]:
+    """The servers the last run against the same `--server` knew ([] if none or unreadable)."""
     with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
         saved = json.loads(Path(kubelet_dir, SAVED_FILE).read_text())
-        if saved.get("serverURL") == pool.default:
-            pool.set_servers(str(u) for u in saved.get("serverAddresses") or [])
+        if saved.get("serverURL") == default.rstrip("/"):
+            return [str(u) for u in saved.get("serverAddresses") or []]
+    return []
+
+
+def load_saved(pool: ServerPool, kubelet_dir: str) -> None:
+    """Seed `pool` with the servers saved by the last run against the same `--server`."""
+    pool.set_servers(saved_servers(kubelet_dir, pool.default))
 
 
 def save(pool: ServerPool, kubelet_dir: str) -> None:

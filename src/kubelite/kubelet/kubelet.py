@@ -16,8 +16,7 @@ from typing import Any
 
 from kubelite.client import ApiClient, Informer, QueueShutDown, WorkQueue
 from kubelite.client.servers import ServerPool
-from kubelite.kubelet import child_watcher, eviction, image_gc, stats
-from kubelite.kubelet import api_servers
+from kubelite.kubelet import api_servers, child_watcher, eviction, image_gc, stats
 from kubelite.kubelet.admission import PodAdmission, rejected_status
 from kubelite.kubelet.config import AgentConfig
 from kubelite.kubelet.events import EventRecorder
