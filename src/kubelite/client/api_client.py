@@ -109,6 +109,9 @@ class ListResult:
 
 
 UNIX_SCHEME = "unix://"
+# Seconds to connect (TCP and TLS handshake): a server that takes longer is failed over. Every
+# request sets it, since a request's own ClientTimeout replaces the session's.
+CONNECT_TIMEOUT = 10.0
 
 
 def load_cert_data(ctx: ssl.SSLContext, cert_pem: bytes, key_pem: bytes) -> None:
@@ -190,7 +193,7 @@ class ApiClient:
             resp.close()
         session, self._session = self._session, None
         if session is not None and not session.closed:
-            task = asyncio.get_running_loop().create_task(session.close())
+            task = asyncio.get_running_loop().create_task(_abort(session))
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
 
@@ -198,7 +201,8 @@ class ApiClient:
         """Whether `server` answers GET /readyz with 200 within `timeout` seconds."""
         try:
             async with self.session.get(server + "/readyz",
-                                        timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+                                        timeout=aiohttp.ClientTimeout(total=timeout,
+                                                                      sock_connect=CONNECT_TIMEOUT)) as resp:
                 await resp.read()
                 return resp.status == 200
         except (aiohttp.ClientError, OSError, TimeoutError):
@@ -206,8 +210,9 @@ class ApiClient:
 
     @contextlib.asynccontextmanager
     async def _send(self, method: str, path: str, **kwargs: Any) -> AsyncIterator[aiohttp.ClientResponse]:
-        """The response of the current server. A server that cannot be connected to (nothing
-        was sent, so any request may go elsewhere) is marked failed and the next one tried."""
+        """The response of the current server. A server that cannot be connected to (refused,
+        unreachable, or no TLS handshake within `sock_connect`: nothing was sent, so any
+        request may go elsewhere) is marked failed and the next one tried."""
         attempts = len(self.servers.servers)
         for attempt in range(attempts):
             base = self.server
@@ -215,7 +220,7 @@ class ApiClient:
                 resp = await self.session.request(method, base + path, **kwargs)
             except aiohttp.ClientConnectorCertificateError:
                 raise
-            except aiohttp.ClientConnectorError:
+            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError):
                 if attempt + 1 >= attempts or self.servers.failed(base) == base:
                     raise
                 continue
@@ -236,7 +241,7 @@ class ApiClient:
                 else aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else True))
             self._session = aiohttp.ClientSession(
                 headers=self._headers, connector=connector,
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT))
         return self._session
 
     def with_token(self, token: str | None, *, user_agent: str | None = None) -> ApiClient:
@@ -300,7 +305,7 @@ class ApiClient:
             data = body if isinstance(body, bytes) else msgspec.json.encode(body)
             headers["Content-Type"] = content_type
         async with self._send(method, path, params=params, data=data, headers=headers,
-                              timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+                              timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=CONNECT_TIMEOUT)) as resp:
             payload = await resp.read()
             decoded: Any = None
             if payload:
@@ -380,7 +385,7 @@ class ApiClient:
         if timeout is not None:
             params["timeoutSeconds"] = str(timeout)
         async with self._send("GET", self.path(k, namespace), params=params,
-                              timeout=aiohttp.ClientTimeout(total=None)) as resp:
+                              timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT)) as resp:
             if resp.status >= 400:
                 payload = await resp.read()
                 try:
@@ -497,6 +502,18 @@ class ApiClient:
         if written is None or raw:
             return written
         return self._decode(resolve_kind("events"), written, raw)
+
+
+async def _abort(session: aiohttp.ClientSession) -> None:
+    """Close `session` without TLS goodbyes: a silent server would hold a graceful TLS close
+    (and a request still waiting for its answer) for asyncio's 30 s shutdown timeout."""
+    connector = session.connector
+    if connector is not None:
+        try:
+            await connector.close(abort_ssl=True)  # type: ignore[call-arg, unused-ignore]
+        except TypeError:  # aiohttp before 3.13 aborts TLS connections on close anyway
+            await connector.close()
+    await session.close()
 
 
 async def sleep_backoff(attempt: int, base: float = 0.2, cap: float = 5.0) -> None:

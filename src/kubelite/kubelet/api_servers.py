@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 SAVED_FILE = "api-servers.json"
 CHECK_INTERVAL = 5.0
-CHECK_TIMEOUT = 5.0
+CHECK_TIMEOUT = 3.0
 FAILURES = 2  # health checks failed in a row before the server counts as failed
 HTTPS_PORT_NAME = "https"
 
