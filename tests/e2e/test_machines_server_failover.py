@@ -9,8 +9,9 @@ connections stay open, new ones are accepted by the kernel, nothing answers) is 
 after failed health checks or a TLS handshake that does not finish in time, whichever the
 agent meets first.
 
-Without leader election both servers run a scheduler and controllers until the first dies;
-the test only counts what holds either way.
+Both servers run a controller-manager; one leads (leader election). The node's readiness is
+checked once the surviving server's controllers lead, so that its node lifecycle controller
+is the one watching the heartbeats.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import pytest
 
 from tests.helpers.cluster import Server
 from tests.helpers.etcd import start_etcd
+from tests.helpers.leaders import holders, identity_of
 from tests.helpers.machines import Machine, MachineCluster, machine_cluster
 from tests.helpers.node import is_ready
 from tests.helpers.wait import until
@@ -38,6 +40,7 @@ pytestmark = pytest.mark.root
 GRACE = 5  # the node lifecycle controller's grace period: heartbeats missing this long -> Unknown
 SERVER_FLAGS = ("--node-monitor-grace-period", str(GRACE), "--node-monitor-period", "1")
 AGENT_FLAGS = ("--node-lease-duration-seconds", "4")  # renewed every second
+CONTROLLERS = "kube-controller-manager"  # the controllers' leader election Lease
 
 
 def get(server: Server, *args: str) -> dict[str, Any]:
@@ -109,6 +112,8 @@ def test_the_agent_fails_over_to_the_surviving_server(tmp_path: Path) -> None:
         until(lambda: running(first, "before"), 90, "pod before running")
 
         first.stop(signal.SIGKILL)  # no goodbye: its address stays in the endpoints a while
+        until(lambda: identity_of(second) and holders(second).get(CONTROLLERS) == identity_of(second),
+              60, "the surviving server's controllers leading")
         # heartbeats go on through the surviving server past the grace period of its node
         # lifecycle controller, which therefore still sees the node Ready
         renewed_for(second, m, 2 * GRACE)

@@ -21,7 +21,6 @@ import contextlib
 import os
 import random
 import secrets
-import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from pathlib import Path
 import yaml
 
 from tests.helpers.cluster import Server, free_port, start_server
+from tests.helpers.leaders import share_pki
 from tests.helpers.node import Agent, _cleanup_host, agent_command, unused_subnet
 from tests.helpers.registry import (
     Registry,
@@ -113,12 +113,9 @@ class MachineCluster:
         (copied from the first's data dir). Stopped with the cluster."""
         address = f"{self.gateway.rsplit('.', 1)[0]}.{2 + len(self.more_servers)}"
         ip("addr", "add", f"{address}/24", "dev", self.bridge)
-        data_dir = self.server.data_dir.parent / f"server-{2 + len(self.more_servers)}"
-        data_dir.mkdir()
-        for shared in ("tls", "auth", "cred"):
-            if (self.server.data_dir / shared).exists():
-                shutil.copytree(self.server.data_dir / shared, data_dir / shared)
-        shutil.copy2(self.server.data_dir / "token", data_dir / "token")
+        # a directory of its own, so its log (named by the port) is its own too
+        data_dir = self.server.data_dir.parent / f"server-{2 + len(self.more_servers)}" / "data"
+        share_pki(self.server.data_dir, data_dir)
         server = start_server(data_dir, "--cluster-cidr", self.cluster_cidr, "--service-cidr",
                               self.service_cidr, *self.server_args, *extra, port=self.server.port,
                               host=address)
