@@ -78,6 +78,12 @@ class ServerPool:
             self._switch(self._next(url), "failed")
         return self._current
 
+    def use(self, url: str) -> None:
+        """Make the listed `url` current (one known to answer, before any request is made)."""
+        url = url.rstrip("/")
+        if url in self._servers:
+            self._switch(url, "was not the one that answered")
+
     def succeeded(self, url: str) -> None:
         """`url` answered: it is no longer marked failed."""
         self._failed.pop(url.rstrip("/"), None)

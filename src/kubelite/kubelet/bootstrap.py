@@ -60,6 +60,7 @@ class Credentials:
     client_cert_file: str | None = None
     client_key_file: str | None = None
     bearer_token: str | None = None  # only for the legacy shared node token
+    server: str = ""  # the server that answered (`--server`, or another when it did not)
 
 
 def _ssl(ca_file: str | None, insecure: bool) -> ssl.SSLContext | bool:
@@ -179,9 +180,9 @@ async def join_via(config: AgentConfig, token: jointoken.JoinToken, server: str)
         if not token.ca_hash and await bearer_accepted(server, token.secret, tls):
             log.warning("the token is the shared node token: this node has no identity of its "
                         "own (use the join token, the server's DATA_DIR/token)")
-            return Credentials(ca_file, bearer_token=token.secret)
+            return Credentials(ca_file, bearer_token=token.secret, server=server)
         raise JoinError(f"{jointoken.TOKEN_NOT_VALID} ({server})")
     cert_file = os.path.join(agent_dir, "client-kubelet.crt")
     pki.write_private(Path(cert_file), cert)
     log.info("joined %s as system:node:%s", server, config.node_name)
-    return Credentials(ca_file, cert_file, key_file)
+    return Credentials(ca_file, cert_file, key_file, server=server)

@@ -102,3 +102,13 @@ def test_listeners_are_held_weakly() -> None:
     pool.on_switch(switches.record)
     del switches
     assert pool.failed(A) == B  # no error from a collected listener
+
+
+def test_use_makes_a_listed_server_current() -> None:
+    pool, switches = ServerPool(A), Switches()
+    pool.on_switch(switches.record)
+    pool.use(B)  # not listed: nothing changes
+    assert pool.current == A
+    pool.set_servers([B])
+    pool.use(B + "/")
+    assert pool.current == B and switches.seen == [(A, B)]
