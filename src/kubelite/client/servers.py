@@ -69,13 +69,13 @@ class ServerPool:
         return [self._current, *[u for u in healthy if u != self._current],
                 *[u for u in order if u not in healthy and u != self._current]]
 
-    def failed(self, url: str) -> str:
-        """`url` did not answer: if it is the current server, switch to the next candidate.
-        Returns the server to use now."""
-        url = url.rstrip("/")
+    def failed(self, url: str, instead: str = "") -> str:
+        """`url` did not answer: if it is the current server, switch to `instead` (one known to
+        answer) or else the next candidate. Returns the server to use now."""
+        url, instead = url.rstrip("/"), instead.rstrip("/")
         self._failed[url] = self._clock()
         if url == self._current and len(self._servers) > 1:
-            self._switch(self._next(url), "failed")
+            self._switch(instead if instead in self._servers else self._next(url), "failed")
         return self._current
 
     def use(self, url: str) -> None:

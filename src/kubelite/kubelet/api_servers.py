@@ -6,8 +6,10 @@ Each API server writes its advertised address into the `kubernetes` Endpoints in
 addresses to the client's ServerPool (client/servers.py), with `--server` kept as the
 fallback. The list is saved in DATA_DIR/agent/api-servers.json, so an agent restarted while
 its `--server` is down still knows the others. Every few seconds the current server is asked
-for /readyz: two failures in a row (a server that vanished without closing its connections,
-which TCP would notice only after minutes) count as a failure, and the client moves on.
+for /readyz: after two failures in a row (a server that vanished without closing its
+connections, which TCP would notice only after minutes, or one that lost its store) the
+client moves to a server that answers /readyz. When none does (the store is down for all),
+it stays: moving would only make every watch start again somewhere just as unwell.
 """
 
 from __future__ import annotations
@@ -121,6 +123,18 @@ class ApiServers:
                 continue
             failures += 1
             if failures >= FAILURES and self.pool.current == current:
-                log.warning("API server %s failed %d health checks", current, failures)
-                self.pool.failed(current)
                 failures = 0
+                instead = await self._healthy_other(current)
+                if instead:
+                    log.warning("API server %s failed %d health checks", current, FAILURES)
+                    self.pool.failed(current, instead)
+                else:
+                    log.warning("API server %s failed %d health checks, and no other server "
+                                "is ready: staying", current, FAILURES)
+
+    async def _healthy_other(self, current: str) -> str:
+        """The first other server, in the pool's order, that answers /readyz ("" if none)."""
+        for url in self.pool.candidates():
+            if url != current and await self.client.healthy(url, CHECK_TIMEOUT):
+                return url
+        return ""

@@ -112,3 +112,10 @@ def test_use_makes_a_listed_server_current() -> None:
     pool.set_servers([B])
     pool.use(B + "/")
     assert pool.current == B and switches.seen == [(A, B)]
+
+
+def test_failed_may_name_the_server_to_use_instead() -> None:
+    pool = ServerPool(A)
+    pool.set_servers([B, C])
+    assert pool.failed(A, instead=C) == C
+    assert pool.failed(C, instead=D) == B  # D is not listed: the next in order not failed

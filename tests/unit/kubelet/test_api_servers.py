@@ -94,6 +94,31 @@ async def test_a_current_server_failing_its_health_checks_is_left(tmp_path: Path
         task.cancel()
 
 
+async def test_the_failed_server_is_left_for_one_that_answers(tmp_path: Path) -> None:
+    pool = ServerPool(DEFAULT)
+    client = FakeClient(pool, {DEFAULT: False, "https://10.0.0.1:6443": False})
+    watcher = listed(tmp_path, client)
+    task = asyncio.create_task(watcher._check_loop())
+    try:
+        await eventually(lambda: pool.current != DEFAULT)
+        assert pool.current == "https://10.0.0.2:6443"  # 10.0.0.1 is next in order, but unready
+    finally:
+        task.cancel()
+
+
+async def test_when_no_server_is_ready_the_agent_stays(tmp_path: Path) -> None:
+    pool = ServerPool(DEFAULT)
+    client = FakeClient(pool, {DEFAULT: False, "https://10.0.0.1:6443": False,
+                               "https://10.0.0.2:6443": False})
+    watcher = listed(tmp_path, client)
+    task = asyncio.create_task(watcher._check_loop())
+    try:
+        await eventually(lambda: client.checks.count(DEFAULT) >= 2 * api_servers.FAILURES)
+        assert pool.current == DEFAULT
+    finally:
+        task.cancel()
+
+
 async def test_a_healthy_server_is_kept(tmp_path: Path) -> None:
     pool = ServerPool(DEFAULT)
     client = FakeClient(pool, {})
