@@ -1,11 +1,13 @@
 """The async API client every component uses to talk to the API server.
 
-One aiohttp session (keep-alive), TLS with the cluster CA, a bearer token; given a
-`ServerPool`, requests go to its current server and a server that cannot be connected to is
-failed over (client/servers.py). Methods take a
+One aiohttp session (keep-alive), TLS with the cluster CA, a bearer token. Methods take a
 registry `Kind` (or a name `resolve_kind` understands: "Pod", "pods", "po",
 "deployments.apps") and return the registry's msgspec types, or plain dicts with `raw=True`.
 Failures raise the `errors` hierarchy.
+
+Given a `ServerPool` (client/servers.py), requests go to its current server; a server that
+cannot be connected to is failed over, and a switch ends every request and watch still on
+the old server.
 """
 
 from __future__ import annotations

@@ -3,7 +3,6 @@ ends the watches on the old server so informers resume on the new one."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -122,4 +121,3 @@ async def test_a_copy_with_another_token_follows_the_same_servers(two: TwoServer
             assert client.server == other.server == two.a
         finally:
             await other.close()
-        await asyncio.sleep(0)
