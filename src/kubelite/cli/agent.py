@@ -168,6 +168,8 @@ async def start_kubelet(config: AgentConfig, stops: Stops) -> None:
     config.client_cert_file, config.client_key_file = creds.client_cert_file, creds.client_key_file
     config.bearer_token = creds.bearer_token
     kubelet = Kubelet(config)
+    if creds.server:  # `--server` may not have answered the join: start on the one that did
+        kubelet.client.servers.use(creds.server)
     stops.append(kubelet.stop)
     try:
         await kubelet.start()

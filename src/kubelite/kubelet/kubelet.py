@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from kubelite.client import ApiClient, Informer, QueueShutDown, WorkQueue
-from kubelite.kubelet import child_watcher, eviction, image_gc, stats
+from kubelite.client.servers import ServerPool
+from kubelite.kubelet import api_servers, child_watcher, eviction, image_gc, stats
 from kubelite.kubelet.admission import PodAdmission, rejected_status
 from kubelite.kubelet.config import AgentConfig
 from kubelite.kubelet.events import EventRecorder
@@ -44,7 +45,9 @@ class Kubelet:
         self.client = client or ApiClient(
             config.server, token=config.bearer_token, ca_file=config.ca_file, insecure=config.insecure,
             client_cert_file=config.client_cert_file, client_key_file=config.client_key_file,
-            user_agent=f"kubelite-agent/{config.node_name}")
+            user_agent=f"kubelite-agent/{config.node_name}", servers=ServerPool(config.server))
+        api_servers.load_saved(self.client.servers, config.names.kubelet_dir)
+        self.api_servers = api_servers.ApiServers(self.client, config.names.kubelet_dir)
         self.node_ip = config.node_ip or default_node_ip(config.server)
         self.pods: dict[str, dict[str, Any]] = {}  # uid -> pod
         self.queue: WorkQueue[str] = WorkQueue(base_delay=0.5, max_delay=60.0)
@@ -71,6 +74,7 @@ class Kubelet:
         self._pidfd_watcher = child_watcher.install()  # no thread per runc/conmon/CNI call
         for d in (names.kubelet_dir, names.pod_logs_dir, names.run_dir):
             os.makedirs(d, exist_ok=True)
+        self._tasks += self.api_servers.start()  # every server's address, for failover
         port = await self._start_server()
         self.node = NodeAgent(self.client, cfg.node_name, node_ip=self.node_ip,
                               kubelet_port=port, data_dir=cfg.data_dir, runtime=cfg.runtime,
@@ -157,6 +161,7 @@ class Kubelet:
     async def stop(self) -> None:
         """Stop watching and writing; containers keep running (a restart adopts them)."""
         self.queue.shutdown()
+        await self.api_servers.stop()
         if self.informer is not None:
             await self.informer.stop()
         if self.node is not None:
