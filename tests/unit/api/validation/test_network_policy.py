@@ -7,8 +7,8 @@ from typing import Any
 import msgspec
 
 from kubelite.api.defaults import apply_defaults
-from kubelite.api.strategy import strategy_for
 from kubelite.api.registry import by_kind
+from kubelite.api.strategy import strategy_for
 from kubelite.api.types import networking_v1
 from kubelite.api.validation import networking
 from kubelite.api.validation.errors import FieldError
