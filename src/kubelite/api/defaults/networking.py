@@ -25,7 +25,8 @@ def default_network_policy(np: networking_v1.NetworkPolicy) -> None:
         return
     if not spec.policy_types:
         spec.policy_types = ["Ingress", "Egress"] if spec.egress else ["Ingress"]
-    for rule in [*(spec.ingress or []), *(spec.egress or [])]:
-        for port in rule.ports or []:
-            if port.protocol is None:
-                port.protocol = "TCP"
+    ports = [p for r in spec.ingress or [] for p in r.ports or []]
+    ports += [p for r in spec.egress or [] for p in r.ports or []]
+    for port in ports:
+        if port.protocol is None:
+            port.protocol = "TCP"
