@@ -50,6 +50,7 @@ class PolicyEnforcer:
         self.pods = Informer(client, "pods", raw=True)
         self.namespaces = Informer(client, "namespaces", raw=True)
         self.admitted: dict[str, tuple[str, Obj]] = {}  # pod uid -> (address, pod) from the kubelet
+        self._infos: dict[str, tuple[Obj, str | None, PodInfo | None]] = {}  # uid -> what pod_info made of
         self.applied: str | None = None
         self.syncs = 0
         self.last_sync = 0.0
@@ -75,7 +76,9 @@ class PolicyEnforcer:
             self._mark()
 
     def _on_pod_deleted(self, pod: Obj) -> None:
-        self.admitted.pop((pod.get("metadata") or {}).get("uid", ""), None)
+        uid = (pod.get("metadata") or {}).get("uid", "")
+        self.admitted.pop(uid, None)
+        self._infos.pop(uid, None)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -132,7 +135,7 @@ class PolicyEnforcer:
             entry = self.admitted.get(uid)
             if entry is None and (pod.get("status") or {}).get("podIP") in admitted_ips:
                 continue  # a stale copy of a pod whose address the kubelet gave to another
-            info = pod_info(pod, self.node_name, entry[0] if entry else None)
+            info = self._info(uid, pod, entry[0] if entry else None)
             seen.add(uid)
             if info is not None:
                 infos.setdefault(info.ip, replace(info, local=True) if entry else info)
@@ -144,6 +147,15 @@ class PolicyEnforcer:
         if self.gateway:
             infos.setdefault(self.gateway, dns_pod(self.gateway))
         return list(infos.values())
+
+    def _info(self, uid: str, pod: Obj, ip: str | None) -> PodInfo | None:
+        """pod_info, remembered while the informer holds the same object (pods change rarely)."""
+        cached = self._infos.get(uid)
+        if cached is not None and cached[0] is pod and cached[1] == ip:
+            return cached[2]
+        info = pod_info(pod, self.node_name, ip)
+        self._infos[uid] = (pod, ip, info)
+        return info
 
     def compile(self) -> Compiled:
         policies = self.policies.list()
