@@ -84,6 +84,7 @@ class PolicyEnforcer:
 
     async def start(self) -> None:
         """Watch, apply the first ruleset, then keep it in step."""
+        bridge_netfilter()
         self._tasks += [self.policies.start(), self.pods.start(), self.namespaces.start()]
         for informer in (self.policies, self.pods, self.namespaces):
             await informer.has_synced()
@@ -207,6 +208,26 @@ def _relevant(obj: Obj) -> tuple[Any, ...]:
     return ((obj.get("metadata") or {}).get("labels"), spec if "podSelector" in spec else None,
             spec.get("nodeName"), spec.get("hostNetwork"), status.get("podIP"), status.get("phase"),
             [c.get("ports") for c in spec.get("containers") or []])
+
+
+BRIDGE_NF = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+
+
+def bridge_netfilter() -> bool:
+    """Make bridged pod-to-pod packets (two pods of one node) pass the `ip` hooks, as k3s does
+    for its policy controller: the sysctl is per network namespace and on by default, but a
+    host may have turned it off. Whether it is on (else same-node traffic is not policed)."""
+    try:
+        with open(BRIDGE_NF) as f:
+            if f.read().strip() == "1":
+                return True
+        with open(BRIDGE_NF, "w") as f:
+            f.write("1")
+        return True
+    except OSError as e:
+        log.warning("network policy: traffic between pods of this node is not policed (%s: %s)",
+                    BRIDGE_NF, e)
+        return False
 
 
 async def remove_table(table: str) -> None:
