@@ -22,7 +22,7 @@ from typing import Any
 from kubelite.client import ApiClient, Informer
 from kubelite.network.policy.model import Compiled, PodInfo, compile_rules, dns_pod, pod_info
 from kubelite.network.policy.ruleset import render, transaction
-from kubelite.proxy.nft import NftError, delete_table, run_nft
+from kubelite.proxy.nft import NftError, delete_table, run_nft, sync_loop
 
 log = logging.getLogger(__name__)
 
@@ -187,17 +187,10 @@ class PolicyEnforcer:
         return ran
 
     async def _loop(self) -> None:
-        while True:
-            await self._changed.wait()
-            await asyncio.sleep(self.batch_delay)
-            try:
-                await self.sync()
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # noqa: BLE001 - keep enforcing; try again shortly
-                log.warning("network policy: syncing table %s failed: %s", self.table, e)
-                await asyncio.sleep(1.0)
-                self._changed.set()
+        await sync_loop(self._changed, self.batch_delay, self.sync, self._sync_failed)
+
+    def _sync_failed(self, e: Exception) -> None:
+        log.warning("network policy: syncing table %s failed: %s", self.table, e)
 
 
 def _relevant(obj: Obj) -> tuple[Any, ...]:
