@@ -1,11 +1,11 @@
-"""NetworkPolicy enforced on two machines (network namespaces running real agents, vxlan), set
-up with the real kubectl:
+"""NetworkPolicy enforced on two machines (network namespaces running real agents, with each
+pod network backend: vxlan and host-gw), set up with the real kubectl:
 
 - kubectl prints the NAME/POD-SELECTOR/AGE columns and describes a policy;
-- a default-deny policy cuts traffic from another namespace; the web pod stays Ready (its
-  node's kubelet probes it through the policy);
-- an allow rule by namespace and pod label reopens one port only, from a pod on the other
-  machine, and only for the labelled pod;
+- a default-deny policy cuts traffic from another namespace, from the other machine and from
+  the same machine (bridged traffic); the web pod stays Ready (its node's kubelet probes it);
+- an allow rule by namespace and pod label reopens one port only, from pods on either machine,
+  and only for the labelled pods;
 - a new pod matching a deny policy is never reachable: a prober on the other machine tries
   every address of the node's pod range from before the pod exists until after it is Ready,
   and never gets its answer; an ipBlock rule then opens it (the prober sees it), and the same
@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 import yaml
 
+from kubelite.network.peers import HOST_GW, VXLAN
 from tests.helpers import reach_probe
 from tests.helpers.machines import Machine, MachineCluster, machine_cluster
 from tests.helpers.node import is_ready
@@ -100,24 +101,25 @@ class Cluster:
         return [str(cidr[i]) for i in PROBED]
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    with machine_cluster(tmp_path_factory.mktemp("netpol"), 2) as mc:
+@pytest.fixture(scope="module", params=[VXLAN, HOST_GW])
+def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    with machine_cluster(tmp_path_factory.mktemp(f"netpol-{request.param}"), 2) as mc:
         for m in mc.machines:
-            mc.join(m)
+            mc.join(m, "--pod-network", request.param)
         c = Cluster(mc)
         c.kubectl("create", "namespace", "prod")
         c.kubectl("create", "namespace", "dev")
         c.apply(pod("web", "prod", c.b.node_name, SERVE, {"app": "web"},
                     [{"name": "http", "containerPort": 8080}, {"name": "admin", "containerPort": 9090}], 8080),
                 pod("client", "dev", c.a.node_name, "sleep 3600", {"role": "client"}),
-                pod("other", "dev", c.a.node_name, "sleep 3600", {"role": "other"}))
+                pod("other", "dev", c.a.node_name, "sleep 3600", {"role": "other"}),
+                pod("near", "dev", c.b.node_name, "sleep 3600", {"role": "client"}))  # web's machine
 
         def ready() -> bool:
             pods = c.get("pods", "-A")["items"]
-            return len(pods) == 3 and all(is_ready(p) for p in pods)
+            return len(pods) == 4 and all(is_ready(p) for p in pods)
 
-        until(ready, timeout=120, what="web, client and other running")
+        until(ready, timeout=120, what="web, client, other and near running")
         yield c
 
 
@@ -149,6 +151,7 @@ def test_default_deny_cuts_traffic_between_namespaces(cluster: Cluster) -> None:
     until(lambda: not cluster.reaches("dev", "client", f"http://{web}:8080/"), timeout=20,
           what="the default deny cutting the client off")
     assert not cluster.reaches("dev", "other", f"http://{web}:9090/")
+    assert not cluster.reaches("dev", "near", f"http://{web}:8080/"), "same machine, through the bridge"
     time.sleep(4)  # readiness probes every second, three failures would turn it NotReady
     assert is_ready(cluster.get("pod", "-n", "prod", "web")), "the node's probes must still pass"
 
@@ -161,6 +164,8 @@ def test_allow_by_label_reopens_one_port_across_machines(cluster: Cluster) -> No
               what="the client reaching web's http port")
         assert not cluster.reaches("dev", "client", f"http://{web}:9090/"), "only the named port opens"
         assert not cluster.reaches("dev", "other", f"http://{web}:8080/"), "only the labelled pod"
+        assert cluster.reaches("dev", "near", f"http://{web}:8080/"), "labelled, on web's machine"
+        assert not cluster.reaches("dev", "near", f"http://{web}:9090/")
     finally:
         cluster.kubectl("delete", "netpol", "-n", "prod", "allow-client-http")
     until(lambda: not cluster.reaches("dev", "client", f"http://{web}:8080/"), timeout=20,

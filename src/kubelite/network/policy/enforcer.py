@@ -5,8 +5,9 @@ if the text differs from what is applied, the table is replaced in one `nft -f -
 a policy, label or pod change is atomic on this node, never a rule-by-rule edit.
 
 No window for a new pod: the kubelet calls `admit(pod, ip)` between CNI ADD and the first
-container start (kubelet/host_runtime.py), which returns only once a ruleset holding the new
-address in its sets is applied (the first sync started after the call). An address the node
+container start (kubelet/host_runtime.py), which returns, when a policy selects the pod, only
+once a ruleset holding the new address in its sets is applied (the first sync started after
+the call). An address the node
 learnt that way wins over what the pods informer says, whose copy lags behind the kubelet's.
 """
 
@@ -20,7 +21,14 @@ from dataclasses import replace
 from typing import Any
 
 from kubelite.client import ApiClient, Informer
-from kubelite.network.policy.model import Compiled, PodInfo, compile_rules, dns_pod, pod_info
+from kubelite.network.policy.model import (
+    Compiled,
+    PodInfo,
+    compile_rules,
+    dns_pod,
+    pod_info,
+    selects,
+)
 from kubelite.network.policy.ruleset import render, transaction
 from kubelite.proxy.nft import NftError, delete_table, run_nft, sync_loop
 
@@ -110,6 +118,11 @@ class PolicyEnforcer:
                 del self.admitted[other]
         self.admitted[uid] = (ip, pod)
         self._mark()
+        meta = pod.get("metadata") or {}
+        if not any(selects(p, meta.get("namespace", ""), meta.get("labels") or {}) for p in self.policies.list()):
+            # No policy isolates it: its address only matters to rules allowing it elsewhere,
+            # which refuse it until the next sync (closed, never open). Pods start unslowed.
+            return
         wanted = self._generation
         async with self._applied_event:
             try:

@@ -104,6 +104,13 @@ def _selector(sel: Obj | None) -> LabelSelector:
         return LabelSelector.nothing()
 
 
+def selects(policy: Obj, namespace: str, labels: Mapping[str, str]) -> bool:
+    """Whether the policy applies to a pod of `namespace` with `labels`."""
+    meta = policy.get("metadata") or {}
+    spec = policy.get("spec") or {}
+    return meta.get("namespace", "") == namespace and _selector(spec.get("podSelector") or {}).matches(labels)
+
+
 def _ip_block(block: Obj) -> list[Net]:
     """The CIDR less its excepts (IPv4 only: the table is `ip`)."""
     try:

@@ -78,3 +78,11 @@ async def test_unchanged_tables_are_not_applied_again(
     assert await e.sync() is False
     assert len(scripts) == 1
     assert scripts[0].startswith("add table ip kubelite_t_pol\ndelete table ip kubelite_t_pol\n")
+
+
+async def test_admit_does_not_wait_for_a_pod_no_policy_selects(
+        enforcer: tuple[PolicyEnforcer, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    e, scripts = enforcer
+    fill(monkeypatch, e, [], [DENY])
+    await asyncio.wait_for(e.admit(pod("c", "", "other"), "10.42.0.8"), 1)  # no sync loop runs
+    assert scripts == [] and e.admitted["c"][0] == "10.42.0.8" and e._changed.is_set()
