@@ -60,6 +60,7 @@ class PolicyEnforcer:
         self.admitted: dict[str, tuple[str, Obj]] = {}  # pod uid -> (address, pod) from the kubelet
         self._infos: dict[str, tuple[Obj, str | None, PodInfo | None]] = {}  # uid -> what pod_info made of
         self.applied: str | None = None
+        self.applied_model = Compiled()  # what `applied` was rendered from
         self.syncs = 0
         self.last_sync = 0.0
         self._changed = asyncio.Event()
@@ -119,9 +120,12 @@ class PolicyEnforcer:
         self.admitted[uid] = (ip, pod)
         self._mark()
         meta = pod.get("metadata") or {}
-        if not any(selects(p, meta.get("namespace", ""), meta.get("labels") or {}) for p in self.policies.list()):
-            # No policy isolates it: its address only matters to rules allowing it elsewhere,
-            # which refuse it until the next sync (closed, never open). Pods start unslowed.
+        selected = any(selects(p, meta.get("namespace", ""), meta.get("labels") or {})
+                       for p in self.policies.list())
+        if not selected and not self.applied_model.mentions(ip):
+            # No policy isolates it and the table does not know its address (from a pod that
+            # had it before): rules that would allow it refuse it until the next sync (closed,
+            # never open). Pods start unslowed.
             return
         wanted = self._generation
         async with self._applied_event:
@@ -184,11 +188,13 @@ class PolicyEnforcer:
         self._changed.clear()
         generation = self._generation
         try:
-            text = render(self.table, self.compile(), self.bridge)
+            model = self.compile()
+            text = render(self.table, model, self.bridge)
             ran = text != self.applied
             if ran:
                 await run_nft(transaction(self.table, text))
                 self.applied = text
+                self.applied_model = model
                 self.syncs += 1
                 self.last_sync = time.monotonic()
         except BaseException:

@@ -96,6 +96,14 @@ class Compiled:
     egress_isolated: set[str] = field(default_factory=set)
     rules: list[Rule] = field(default_factory=list)
 
+    def mentions(self, ip: str) -> bool:
+        """Whether any set holds this address (a new pod that got it would inherit its part)."""
+        if ip in self.ingress_isolated or ip in self.egress_isolated:
+            return True
+        address = ipaddress.IPv4Address(ip)
+        return any(ip in r.targets or any(n[0] == ip for n in r.named)
+                   or (r.peers is not None and any(address in net for net in r.peers)) for r in self.rules)
+
 
 def _selector(sel: Obj | None) -> LabelSelector:
     try:

@@ -86,3 +86,22 @@ async def test_admit_does_not_wait_for_a_pod_no_policy_selects(
     fill(monkeypatch, e, [], [DENY])
     await asyncio.wait_for(e.admit(pod("c", "", "other"), "10.42.0.8"), 1)  # no sync loop runs
     assert scripts == [] and e.admitted["c"][0] == "10.42.0.8" and e._changed.is_set()
+
+
+async def test_admit_waits_when_the_table_knows_the_address_from_a_former_pod(
+        enforcer: tuple[PolicyEnforcer, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    e, scripts = enforcer
+    allow_old = {"metadata": {"name": "allow", "namespace": "prod"}, "spec": {
+        "podSelector": {"matchLabels": {"app": "new"}}, "ingress": [{"from": [{"podSelector": {
+            "matchLabels": {"app": "old"}}}]}]}}
+    pods = [pod("a", "10.42.0.5", "new"), pod("old", "10.42.0.9", "old")]
+    fill(monkeypatch, e, pods, [allow_old])
+    await e.sync()
+    assert e.applied_model.mentions("10.42.0.9") and not e.applied_model.mentions("10.42.0.10")
+    pods.pop()  # the old pod is gone; a pod no policy selects gets its address
+    loop = asyncio.create_task(e._loop())
+    try:
+        await e.admit(pod("c", "", "other"), "10.42.0.9")
+        assert "10.42.0.9" not in e.applied  # type: ignore[operator]
+    finally:
+        loop.cancel()
