@@ -5,9 +5,9 @@ if the text differs from what is applied, the table is replaced in one `nft -f -
 a policy, label or pod change is atomic on this node, never a rule-by-rule edit.
 
 No window for a new pod: the kubelet calls `admit(pod, ip)` between CNI ADD and the first
-container start (kubelet/host_runtime.py), which returns, when a policy selects the pod, only
-once a ruleset holding the new address in its sets is applied (the first sync started after
-the call). An address the node
+container start (kubelet/host_runtime.py), which returns, when a policy selects the pod or the
+applied table still holds its address (from a pod that had it before), only once a ruleset with
+the new classification is applied (the first sync started after the call). An address the node
 learnt that way wins over what the pods informer says, whose copy lags behind the kubelet's.
 """
 
