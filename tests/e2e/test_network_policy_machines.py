@@ -1,7 +1,8 @@
 """NetworkPolicy enforced on two machines (network namespaces running real agents, with each
 pod network backend: vxlan and host-gw), set up with the real kubectl:
 
-- kubectl prints the NAME/POD-SELECTOR/AGE columns and describes a policy;
+- kubectl prints the NAME/POD-SELECTOR/AGE columns, describes and explains a policy, and an
+  invalid one is refused with Kubernetes' words;
 - a default-deny policy cuts traffic from another namespace, from the other machine and from
   the same machine (bridged traffic); the web pod stays Ready (its node's kubelet probes it);
 - an allow rule by namespace and pod label reopens one port only, from pods on either machine,
@@ -134,6 +135,8 @@ def test_kubectl_prints_and_describes_policies(cluster: Cluster) -> None:
         assert stored["spec"]["ingress"][0]["ports"] == [{"port": "http", "protocol": "TCP"}]
         described = cluster.kubectl("describe", "networkpolicy", "-n", "prod", "allow-client-http").stdout
         assert "PodSelector:     app=web" in described and "To Port: http/TCP" in described, described
+        explained = cluster.kubectl("explain", "networkpolicy.spec.ingress.ports").stdout
+        assert "endPort" in explained and "protocol" in explained, explained
         bad = cluster.kubectl("apply", "-f", "-", check=False, input=yaml.safe_dump(policy("bad", "prod", {
             "podSelector": {}, "ingress": [{"ports": [{"port": 90, "endPort": 80}]}]})))
         assert bad.returncode != 0
