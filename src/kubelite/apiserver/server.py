@@ -51,6 +51,7 @@ from kubelite.apiserver.systempriorityclasses import ensure_system_priority_clas
 from kubelite.apiserver.watchcache import WatchCache
 from kubelite.client import ApiClient, kubeconfig
 from kubelite.client.api_client import UNIX_SCHEME
+from kubelite.client.leaderelection import identity as leader_identity
 from kubelite.controllers.settings import ControllerSettings
 from kubelite.controlplane import KubernetesServiceController
 from kubelite.store import open_store
@@ -86,6 +87,11 @@ class ServerConfig:
     terminated_pod_gc_threshold: int = 12500
     hpa_sync_period: float = 15.0
     hpa_downscale_stabilization: float = 300.0
+    # the controller-manager child's leader election (--leader-elect*: ControllerSettings)
+    leader_elect: bool = True
+    leader_elect_lease_duration: float = 15.0
+    leader_elect_renew_deadline: float = 10.0
+    leader_elect_retry_period: float = 2.0
     controllers_in_process: bool = False  # else a `kubelite controller-manager` child process
     # "Node,RBAC" (with system:masters in front), or "AlwaysAllow": every authenticated user
     # may do anything (kube-apiserver's --authorization-mode; for benchmarks and debugging)
@@ -93,9 +99,8 @@ class ServerConfig:
     # The controller-manager child as system:kube-controller-manager, its scheduler as
     # system:kube-scheduler and each controller as its service account in kube-system
     # (--use-service-account-credentials) instead of an admin; roles in
-    # api/rbac/bootstrap_components.py. Off: all as the admin. Not the default yet: with it,
-    # test_workloads_daemonsets' rolling update makes the second pod before the first is ready.
-    component_identities: bool = False
+    # api/rbac/bootstrap_components.py. Off: all as the admin.
+    component_identities: bool = True
     pod_security: PodSecurityConfig = field(default_factory=PodSecurityConfig)
     secrets_encryption: bool = True  # k3s' --secrets-encryption, on for new clusters here
     encryption_provider_config: str = ""  # kube-apiserver's --encryption-provider-config
@@ -133,6 +138,8 @@ class ApiServer:
         self.socket_path: Path | None = None  # the local socket, when the path fits one
         self.proxy: KubeletProxy | None = None
         self.metrics_api: MetricsApi | None = None
+        # the controller-manager child's identity in its Leases, `<hostname>_<uuid>`
+        self.leader_identity = leader_identity()
         self.advertise_ip = advertise_address(config.advertise_address, config.host)
         self._kubernetes_service: KubernetesServiceController | None = None
         self.join: JoinService | None = None
@@ -321,6 +328,9 @@ class ApiServer:
             terminated_pod_gc_threshold=cfg.terminated_pod_gc_threshold,
             hpa_sync_period=cfg.hpa_sync_period,
             hpa_downscale_stabilization=cfg.hpa_downscale_stabilization,
+            leader_elect=cfg.leader_elect, leader_elect_lease_duration=cfg.leader_elect_lease_duration,
+            leader_elect_renew_deadline=cfg.leader_elect_renew_deadline,
+            leader_elect_retry_period=cfg.leader_elect_retry_period,
             # over the local socket the client trusts no CA: name the cluster's
             root_ca_file=str(cfg.data_dir / "tls" / "ca.crt") if cfg.tls else None,
         )
@@ -340,6 +350,8 @@ class ApiServer:
                           "--use-service-account-credentials"]
             else:
                 flags += ["--token-file", str(self.config.data_dir / "auth" / "admin-token")]
+        if cfg.leader_elect:  # a restarted child is the same candidate: it resumes at once
+            flags += ["--leader-elect-identity", self.leader_identity]
         self._controller_process = ControllerManagerProcess(self.kubeconfig_path, server, flags)
         self._controller_process.start()
 

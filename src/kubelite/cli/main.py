@@ -56,9 +56,10 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--event-ttl", type=float, default=3600.0, help="seconds events are kept (default %(default)s)")
     p.add_argument("--service-cidr", default="10.43.0.0/16", help="ClusterIP range of Services (default %(default)s)")
     controller_manager.add_settings_flags(p)
-    # the controller-manager child with least-privilege identities (ServerConfig.component_identities;
-    # not the default until every workload test passes with it)
-    p.add_argument("--component-identities", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--component-identities", action=argparse.BooleanOptionalAction, default=True,
+                   help="run the scheduler as system:kube-scheduler and each controller as its service "
+                        "account in kube-system (kube-controller-manager's --use-service-account-credentials); "
+                        "--no-component-identities runs them all with the admin credential (default: on)")
     p.add_argument("--secrets-encryption", action=argparse.BooleanOptionalAction, default=True,
                    help="encrypt Secrets at rest with a key made in DATA_DIR/cred/ (default: on; "
                    "--no-secrets-encryption writes new ones in clear, old ones stay readable)")
@@ -113,7 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
 async def _run_server(args: argparse.Namespace) -> int:
     from kubelite.apiserver.server import ApiServer, ServerConfig
     from kubelite.cli.agent import join_hint, split_list
+    from kubelite.client.leaderelection import Timing
 
+    # checked here, not only in the child (which would fail at each restart): ValueError
+    Timing(args.leader_elect_lease_duration, args.leader_elect_renew_deadline, args.leader_elect_retry_period)
     config = ServerConfig(
         data_dir=Path(args.data_dir).resolve(),
         listen=args.listen,
@@ -132,6 +136,9 @@ async def _run_server(args: argparse.Namespace) -> int:
         terminated_pod_gc_threshold=args.terminated_pod_gc_threshold,
         hpa_sync_period=args.horizontal_pod_autoscaler_sync_period,
         hpa_downscale_stabilization=args.horizontal_pod_autoscaler_downscale_stabilization,
+        leader_elect=args.leader_elect, leader_elect_lease_duration=args.leader_elect_lease_duration,
+        leader_elect_renew_deadline=args.leader_elect_renew_deadline,
+        leader_elect_retry_period=args.leader_elect_retry_period,
         secrets_encryption=args.secrets_encryption,
         component_identities=args.component_identities,
         encryption_provider_config=args.encryption_provider_config,

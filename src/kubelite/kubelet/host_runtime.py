@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from kubelite.kubelet.config import AgentConfig
+from kubelite.kubelet.image_user import resolve_in_root
 from kubelite.kubelet.records import ContainerInfo, ContainerRecord
 from kubelite.kubelet.runtime_service import ImageInfo, SandboxInfo, SandboxSpec
 from kubelite.kubelet.safepath import open_process_root
@@ -208,6 +209,15 @@ class HostRuntime:
                                 os.path.join(root, "upper"), os.path.join(root, "work"), merged)
         qos: cgroups.QosClass = pod_qos if pod_qos in QOS_CLASSES else "BestEffort"  # type: ignore[assignment]
         config.rootfs = merged
+        try:
+            if config.user:
+                who = await asyncio.to_thread(resolve_in_root, config.user, merged)
+                config.uid, config.gid = who.uid, who.gid
+                config.additional_gids = list(dict.fromkeys(
+                    [*who.additional_gids, *config.additional_gids]))
+        except BaseException:
+            await asyncio.to_thread(self._remove_files, record.id)
+            raise
         config.cgroups_path = self.cgroups.container_path(qos, record.pod_uid, record.id)
         try:
             await self.oci.create(record.id, bundle, build_spec(config), record.log_path,
