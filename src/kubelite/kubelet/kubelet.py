@@ -29,6 +29,7 @@ from kubelite.kubelet.records import RecordStore
 from kubelite.kubelet.status_manager import StatusManager
 from kubelite.kubelet.volumes import VolumeManager
 from kubelite.network import PodNetwork
+from kubelite.network.policy import PolicyEnforcer
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class Kubelet:
         self.volumes: VolumeManager | None = None
         self.services: NodeServices | None = None  # service proxy and cluster DNS
         self.network: PodNetwork | None = None  # pod network across nodes (--pod-network)
+        self.policy: PolicyEnforcer | None = None  # NetworkPolicy (--disable-network-policy)
         self.service_informer: Informer | None = None
         self.status = StatusManager(self.client)
         self.events = EventRecorder(self.client, config.node_name)
@@ -88,6 +90,7 @@ class Kubelet:
         self.runtime = HostRuntime(cfg, pod_cidr, self.node_ip, mtu=mtu)
         await self.runtime.setup()
         await self._start_network()
+        await self._start_policy()
         # One Services informer for the pods' Service variables, the proxy and cluster DNS;
         # like the kubelet, pods wait until it has listed once (KUBERNETES_SERVICE_HOST).
         self.service_informer = Informer(self.client, "services", raw=True)
@@ -137,6 +140,31 @@ class Kubelet:
                 await self.network.stop()
             self.network = None
 
+    async def _start_policy(self) -> None:
+        """NetworkPolicy for this node's pods. Started before any pod worker, so every new pod
+        address is classified (`admit`) before the pod's containers start. When it cannot
+        start, pods run unprotected (logged), as with a cluster that has no policy plugin."""
+        assert self.runtime is not None
+        if not self.config.network_policy:
+            return
+        policy = PolicyEnforcer(self.client, self.config.names.policy_table,
+                                node_name=self.config.node_name, bridge=self.config.names.bridge,
+                                gateway=self.runtime.network.gateway)
+        try:
+            await policy.start()
+        except Exception as e:  # noqa: BLE001
+            log.warning("NetworkPolicy is not enforced on this node: %s", e)
+            with contextlib.suppress(Exception):
+                await policy.stop()
+            return
+        self.policy = policy
+
+        async def classify(uid: str, ip: str) -> None:
+            await policy.admit(self.pods.get(uid) or {"metadata": {"uid": uid}}, ip)
+
+        self.runtime.on_pod_ip = classify
+        self.runtime.on_sandbox_removed = policy.forget
+
     async def _start_server(self) -> int:
         try:
             from kubelite.kubelet.server import KubeletServer
@@ -181,6 +209,8 @@ class Kubelet:
             await self.services.stop()
         if self.network is not None:
             await self.network.stop()  # devices and routes stay: no flap across a restart
+        if self.policy is not None:
+            await self.policy.stop()  # the table stays: pods stay protected across a restart
         if self.service_informer is not None:
             await self.service_informer.stop()
         with contextlib.suppress(Exception):
