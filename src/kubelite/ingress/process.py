@@ -1,0 +1,133 @@
+"""haproxy as a supervised child of the agent, in master-worker mode.
+
+`haproxy -W -db -f CONFIG` keeps a master process in the foreground (our child) and one worker.
+A reload is SIGUSR2 to the master: it re-reads the configuration, starts a new worker on the
+same listening sockets (never closed, so no connection is refused) and tells the old worker to
+stop softly: it stops accepting and finishes the requests it holds (for at most the
+configuration's `hard-stop-after`). A configuration is checked (`haproxy -c`) before it is
+put in place, so a reload never meets a file haproxy refuses.
+
+The master never outlives the agent: it gets SIGTERM when the agent's thread that started it
+dies (PR_SET_PDEATHSIG, kept across the master's re-exec on reload), workers leave when their
+master does, and `stop()` ends it. If it dies on its own it is started again (after 1, 2, 5,
+then 10 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import shutil
+import signal
+from pathlib import Path
+from typing import IO
+
+log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1
+BACKOFF = (1.0, 2.0, 5.0, 10.0)
+
+
+class ProxyError(Exception):
+    """haproxy is missing or refused the configuration; the message is its words."""
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def binary() -> str:
+    found = shutil.which("haproxy") or ("/usr/sbin/haproxy" if os.path.exists("/usr/sbin/haproxy") else None)
+    if found is None:
+        raise ProxyError("haproxy is not installed (Debian package haproxy)")
+    return found
+
+
+async def check(config: Path) -> None:
+    """Raise ProxyError with haproxy's words if it refuses the configuration."""
+    proc = await asyncio.create_subprocess_exec(binary(), "-c", "-q", "-f", str(config),
+                                                stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.STDOUT)
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise ProxyError(out.decode(errors="replace").strip() or f"haproxy -c exited {proc.returncode}")
+
+
+class Haproxy:
+    """One master process serving `config`; its output goes to `log_file`."""
+
+    def __init__(self, config: Path, log_file: Path) -> None:
+        self.config = config
+        self.log_file = log_file
+        self.proc: asyncio.subprocess.Process | None = None
+        self.reloads = 0
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._log: IO[bytes] | None = None
+
+    async def _spawn(self) -> asyncio.subprocess.Process:
+        if self._log is None:
+            self._log = open(self.log_file, "ab")  # noqa: SIM115 - kept open while we run
+        return await asyncio.create_subprocess_exec(
+            binary(), "-W", "-db", "-f", str(self.config), stdin=asyncio.subprocess.DEVNULL,
+            stdout=self._log, stderr=self._log, preexec_fn=_die_with_parent, start_new_session=True)
+
+    async def start(self) -> None:
+        self._stopping = False
+        self.proc = await self._spawn()
+        self._task = asyncio.create_task(self._supervise(), name="ingress-haproxy")
+
+    async def _supervise(self) -> None:
+        failures = 0
+        while not self._stopping:
+            assert self.proc is not None
+            code = await self.proc.wait()
+            if self._stopping:
+                return
+            delay = BACKOFF[min(failures, len(BACKOFF) - 1)]
+            failures += 1
+            log.warning("ingress: haproxy exited with %s; starting it again in %.0f s (see %s)",
+                        code, delay, self.log_file)
+            await asyncio.sleep(delay)
+            try:
+                self.proc = await self._spawn()
+            except OSError as e:
+                log.warning("ingress: cannot start haproxy: %s", e)
+
+    def reload(self) -> None:
+        """Load the (checked) configuration again, keeping connections."""
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGUSR2)
+            self.reloads += 1
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None and self.proc.returncode is None else None
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """SIGTERM the master (workers follow), SIGKILL its process group after `timeout`."""
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        proc = self.proc
+        if proc is not None and proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), timeout)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                await proc.wait()
+        if proc is not None:  # workers of an old generation still draining
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
