@@ -91,7 +91,6 @@ def render(table: Table, listen: Listen) -> str:
     out = [
         "# written by kubelite's ingress controller: changes are overwritten",
         "global",
-        "\tmaxconn 20000",
         f"\thard-stop-after {HARD_STOP_AFTER}",
         "\tlog stderr format short local0 notice",
         "defaults",

@@ -33,7 +33,7 @@ MISSING_RETRY = 5.0
 class NodeIngress:
     """Serves every Ingress of the `kubelite` class on this node's `http_port`/`https_port`."""
 
-    def __init__(self, client: ApiClient, state_dir: Path, *, http_port: int, https_port: int,
+    def __init__(self, client: ApiClient, state_dir: Path, run_dir: Path, *, http_port: int, https_port: int,
                  services: Informer | None = None, batch_delay: float = 0.05,
                  secret_refresh: float = SECRET_REFRESH) -> None:
         self.client = client
@@ -48,7 +48,7 @@ class NodeIngress:
         self.classes = Informer(client, "ingressclasses", raw=True)
         self.informers = (self.services, self.slices, self.ingresses, self.classes)
         self.config_file = state_dir / "haproxy.cfg"
-        self.proxy = Haproxy(self.config_file, state_dir / "haproxy.log")
+        self.proxy = Haproxy(self.config_file, state_dir / "haproxy.log", run_dir / "haproxy-master.sock")
         self.certs: CertificateDir | None = None
         self.applied = ""
         self.syncs = 0
@@ -71,6 +71,7 @@ class NodeIngress:
     async def start(self) -> None:
         """List and watch, write the first configuration, start haproxy, keep it in step."""
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.proxy.socket.parent.mkdir(parents=True, exist_ok=True)
         if self.https_port:
             self.certs = CertificateDir(self.dir / "certs")
         self._tasks += [informer.start() for informer in self.informers]
@@ -126,9 +127,9 @@ class NodeIngress:
         write_private(candidate, text.encode())
         await check(candidate)
         candidate.replace(self.config_file)
+        await self.proxy.reload()
         self.applied = text
         self.syncs += 1
-        self.proxy.reload()
         return True
 
     async def _loop(self) -> None:

@@ -5,7 +5,9 @@ A reload is SIGUSR2 to the master: it re-reads the configuration, starts a new w
 same listening sockets (never closed, so no connection is refused) and tells the old worker to
 stop softly: it stops accepting and finishes the requests it holds (for at most the
 configuration's `hard-stop-after`). A configuration is checked (`haproxy -c`) before it is
-put in place, so a reload never meets a file haproxy refuses.
+put in place, so a reload never meets a file haproxy refuses. The master merges signals that
+arrive while it reloads, so one reload at a time: after each signal we wait until the master's
+CLI (`show proc`, on a 0600 socket) counts one more reload, and signal again if it did not.
 
 The master never outlives the agent: it gets SIGTERM when the agent's thread that started it
 dies (PR_SET_PDEATHSIG, kept across the master's re-exec on reload), workers leave when their
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
 BACKOFF = (1.0, 2.0, 5.0, 10.0)
+RELOAD_TIMEOUT = 10.0
 
 
 class ProxyError(Exception):
@@ -57,11 +60,13 @@ async def check(config: Path) -> None:
 
 
 class Haproxy:
-    """One master process serving `config`; its output goes to `log_file`."""
+    """One master process serving `config`; its output goes to `log_file`, its CLI is `socket`."""
 
-    def __init__(self, config: Path, log_file: Path) -> None:
+    def __init__(self, config: Path, log_file: Path, socket: Path) -> None:
         self.config = config
         self.log_file = log_file
+        self.socket = socket
+        self._reloading = asyncio.Lock()
         self.proc: asyncio.subprocess.Process | None = None
         self.reloads = 0
         self._task: asyncio.Task[None] | None = None
@@ -72,7 +77,7 @@ class Haproxy:
         if self._log is None:
             self._log = open(self.log_file, "ab")  # noqa: SIM115 - kept open while we run
         return await asyncio.create_subprocess_exec(
-            binary(), "-W", "-db", "-f", str(self.config), stdin=asyncio.subprocess.DEVNULL,
+            binary(), "-W", "-db", "-S", f"{self.socket},mode,600", "-f", str(self.config), stdin=asyncio.subprocess.DEVNULL,
             stdout=self._log, stderr=self._log, preexec_fn=_die_with_parent, start_new_session=True)
 
     async def start(self) -> None:
@@ -97,11 +102,51 @@ class Haproxy:
             except OSError as e:
                 log.warning("ingress: cannot start haproxy: %s", e)
 
-    def reload(self) -> None:
-        """Load the (checked) configuration again, keeping connections."""
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGUSR2)
-            self.reloads += 1
+    async def reloads_done(self) -> int | None:
+        """The master's count of successful reloads (None while its CLI does not answer)."""
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(str(self.socket)), 2)
+        except (OSError, TimeoutError):
+            return None
+        try:
+            writer.write(b"show proc\n")
+            await writer.drain()
+            while line := await asyncio.wait_for(reader.readline(), 2):
+                fields = line.split()
+                if len(fields) > 2 and fields[1] == b"master":
+                    return int(fields[2])
+        except (OSError, TimeoutError, ValueError):
+            return None
+        finally:
+            writer.close()
+        return None
+
+    async def reload(self) -> None:
+        """Load the (checked) configuration again, keeping connections; returns once the master
+        has (ProxyError if it never does)."""
+        async with self._reloading:
+            deadline = asyncio.get_running_loop().time() + RELOAD_TIMEOUT
+            before = None
+            while before is None:  # just started: its CLI is not up yet
+                if self.pid is None:
+                    return  # not running: it reads the file when it starts
+                before = await self.reloads_done()
+                if before is None:
+                    if asyncio.get_running_loop().time() > deadline:
+                        raise ProxyError("haproxy's master CLI does not answer")
+                    await asyncio.sleep(0.05)
+            for _attempt in range(2):
+                if self.proc is None or self.proc.returncode is not None:
+                    return
+                self.proc.send_signal(signal.SIGUSR2)
+                wait_until = asyncio.get_running_loop().time() + RELOAD_TIMEOUT / 2
+                while asyncio.get_running_loop().time() < wait_until:
+                    await asyncio.sleep(0.05)
+                    done = await self.reloads_done()
+                    if done is not None and done > before:
+                        self.reloads += 1
+                        return
+            raise ProxyError("haproxy did not reload")
 
     @property
     def pid(self) -> int | None:

@@ -52,7 +52,7 @@ class NodeServices:
                               services=services)
         self.ingress: NodeIngress | None = None
         if config.ingress_http_port or config.ingress_https_port:
-            self.ingress = NodeIngress(client, Path(config.names.ingress_dir),
+            self.ingress = NodeIngress(client, Path(config.names.ingress_dir), Path(config.names.run_dir),
                                        http_port=config.ingress_http_port,
                                        https_port=config.ingress_https_port, services=services)
         self.proxy_running = False
