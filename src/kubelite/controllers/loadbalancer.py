@@ -7,16 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubelite.controllers.podutil import meta
+from kubelite.controllers.podutil import is_ready, meta
 
 Obj = dict[str, Any]
-
-
-def node_ready(node: Obj) -> bool:
-    for c in (node.get("status") or {}).get("conditions") or []:
-        if c.get("type") == "Ready":
-            return c.get("status") == "True"
-    return False
 
 
 def node_address(node: Obj) -> str:
@@ -32,7 +25,7 @@ def node_address(node: Obj) -> str:
 def node_addresses(nodes: list[Obj], only: set[str] | None = None) -> list[str]:
     """The addresses of the Ready nodes (of those named in `only`, if given), sorted, once each."""
     found = {node_address(n) for n in nodes
-             if node_ready(n) and (only is None or meta(n).get("name") in only)}
+             if is_ready(n) and (only is None or meta(n).get("name") in only)}
     found.discard("")
     return sorted(found, key=_ip_order)
 
