@@ -104,6 +104,10 @@ def config_from_args(args: argparse.Namespace, *, server: str = "", token_file: 
                      ca_file: str | None = None) -> AgentConfig:
     import socket
 
+    for flag in ("ingress_http_port", "ingress_https_port"):
+        if not 0 <= getattr(args, flag) <= 65535:
+            raise ValueError(f"invalid --{flag.replace('_', '-')} {getattr(args, flag)}: a port, 0 to 65535")
+
     return AgentConfig(
         server=server or args.server,
         token_file=token_file or args.token_file,

@@ -108,7 +108,7 @@ def render(table: Table, listen: Listen) -> str:
     if listen.http_port:
         out += ["frontend http", f"\tbind {bind}:{listen.http_port}", *rules]
     if listen.https_port:
-        out += ["frontend https", f"\tbind {bind}:{listen.https_port} ssl crt-list {listen.crt_list}",
+        out += ["frontend https", f"\tbind {bind}:{listen.https_port} ssl crt-list {listen.crt_list} alpn h2,http/1.1",
                 "\thttp-request set-header X-Forwarded-Proto https", *rules]
     for backend in backends(table):
         out += _backend(backend)
