@@ -30,6 +30,7 @@ class Listen:
     https_port: int = 0
     crt_list: str = ""  # the crt-list file (required with https_port)
     address: str = ""  # "" for every address
+    user: str = ""  # the workers drop to this user and its group once listening ("": stay)
 
 
 def _host_acl(name: str, host: str) -> str:
@@ -93,6 +94,7 @@ def render(table: Table, listen: Listen) -> str:
         "global",
         f"\thard-stop-after {HARD_STOP_AFTER}",
         "\tlog stderr format short local0 notice",
+        *([f"\tuser {listen.user}", f"\tgroup {listen.user}"] if listen.user else []),
         "defaults",
         "\tmode http",
         "\tlog global",

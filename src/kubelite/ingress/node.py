@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import grp
 import logging
+import pwd
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,18 @@ from kubelite.ingress.process import Haproxy, ProxyError, check
 log = logging.getLogger(__name__)
 SECRET_REFRESH = 60.0
 MISSING_RETRY = 5.0
+WORKER_USER = "haproxy"  # made by Debian's haproxy package
+
+
+def worker_user() -> str:
+    """haproxy's workers run as the `haproxy` user and group when they exist (the master stays
+    root: it reads the root-only certificate files at each reload)."""
+    try:
+        pwd.getpwnam(WORKER_USER)
+        grp.getgrnam(WORKER_USER)
+    except KeyError:
+        return ""
+    return WORKER_USER
 
 
 class NodeIngress:
@@ -66,7 +80,7 @@ class NodeIngress:
     @property
     def listen(self) -> haproxy.Listen:
         crt_list = str(self.certs.crt_list) if self.certs and self.https_port else ""
-        return haproxy.Listen(self.http_port, self.https_port if crt_list else 0, crt_list)
+        return haproxy.Listen(self.http_port, self.https_port if crt_list else 0, crt_list, user=worker_user())
 
     async def start(self) -> None:
         """List and watch, write the first configuration, start haproxy, keep it in step."""

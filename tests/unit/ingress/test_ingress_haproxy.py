@@ -119,3 +119,9 @@ async def test_a_running_haproxy_routes_and_reloads(tmp_path: Path, upstream: in
     finally:
         await proxy.stop()
     assert proxy.pid is None
+
+
+def test_workers_drop_to_a_user_when_given() -> None:
+    text = haproxy.render(table(), haproxy.Listen(8080, user="haproxy"))
+    assert "\tuser haproxy\n\tgroup haproxy\n" in text
+    assert "\tuser " not in haproxy.render(table(), haproxy.Listen(8080))
