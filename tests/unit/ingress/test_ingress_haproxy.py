@@ -1,12 +1,17 @@
 """haproxy's configuration for a routing table: the rules in the table's order, backends with
-pod IPs, 503 without endpoints, 404 otherwise; and the real haproxy accepts it (`haproxy -c`)
-and routes by it (a request through a running haproxy to local HTTP servers)."""
+pod IPs, 503 without endpoints, 404 otherwise; and the real haproxy accepts it (`haproxy -c`),
+routes by it (a request through a running haproxy to local HTTP servers), reloads it, and
+never outlives the process that started it."""
 
 from __future__ import annotations
 
 import asyncio
 import http.client
 import http.server
+import os
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,3 +130,52 @@ def test_workers_drop_to_a_user_when_given() -> None:
     text = haproxy.render(table(), haproxy.Listen(8080, user="haproxy"))
     assert "\tuser haproxy\n\tgroup haproxy\n" in text
     assert "\tuser " not in haproxy.render(table(), haproxy.Listen(8080))
+
+
+CHILD = """
+import asyncio, sys, time
+from pathlib import Path
+from kubelite.ingress.process import Haproxy
+async def main():
+    d = Path(sys.argv[1])
+    proxy = Haproxy(d / "haproxy.cfg", d / "haproxy.log", d / "master.sock")
+    await proxy.start()
+    while await proxy.reloads_done() is None:
+        await asyncio.sleep(0.05)
+    print(proxy.pid, flush=True)
+    await asyncio.sleep(3600)
+asyncio.run(main())
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_haproxy_never_outlives_the_process_that_started_it(tmp_path: Path) -> None:
+    (tmp_path / "haproxy.cfg").write_text(haproxy.render(table(), haproxy.Listen(free_port(), address="127.0.0.1")))
+    agent = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert agent.stdout is not None
+        master = int(agent.stdout.readline())
+        workers = [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent(int(p)) == master]
+        assert _alive(master) and workers
+        agent.send_signal(signal.SIGKILL)  # no goodbye: only the kernel can tell haproxy
+        agent.wait()
+        until(lambda: not _alive(master) and not any(_alive(w) for w in workers), 10,
+              "haproxy's master and workers gone")
+    finally:
+        agent.kill()
+        agent.wait()
+
+
+def _parent(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().split(") ", 1)[1].split()[1])
+    except (FileNotFoundError, ValueError, IndexError):
+        return -1
