@@ -1,7 +1,8 @@
 """The status half of the built-in Ingress controller: the addresses an Ingress is served on.
 
 Every node runs the Ingress proxy (ingress/node.py), so an Ingress of the `kubelite` class (or
-of no class while `kubelite` is the default) gets the Ready nodes' addresses in
+of no class while `kubelite` is the default) gets the addresses of the Ready nodes whose agent
+says it serves (the Node annotation `kubelite.io/ingress-ports`) in
 `status.loadBalancer.ingress` (kubectl's ADDRESS column), as traefik in k3s reports the
 addresses of its ServiceLB. Ingresses of other classes are left alone.
 """
@@ -15,7 +16,7 @@ from kubelite.client import NotFound
 from kubelite.controllers.loadbalancer import current_ips, node_addresses
 from kubelite.controllers.podutil import key_of
 from kubelite.controllers.shared import SharedController, SharedInformers
-from kubelite.ingress.model import is_ours, our_classes
+from kubelite.ingress.model import PORTS_ANNOTATION, is_ours, our_classes
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class IngressStatusController(SharedController):
         names, default = our_classes(self.classes.list())
         if not is_ours(ingress, names, default):
             return None
-        ips = node_addresses(self.nodes.list())
+        ips = node_addresses(self.nodes.list(), annotated=PORTS_ANNOTATION)
         if ips == current_ips(ingress):
             return None
         namespace, name = key.split("/", 1)

@@ -22,10 +22,12 @@ def node_address(node: Obj) -> str:
     return ""
 
 
-def node_addresses(nodes: list[Obj], only: set[str] | None = None) -> list[str]:
-    """The addresses of the Ready nodes (of those named in `only`, if given), sorted, once each."""
+def node_addresses(nodes: list[Obj], only: set[str] | None = None, annotated: str = "") -> list[str]:
+    """The addresses of the Ready nodes (of those named in `only`, if given; of those with the
+    annotation `annotated`, if given), sorted, once each."""
     found = {node_address(n) for n in nodes
-             if is_ready(n) and (only is None or meta(n).get("name") in only)}
+             if is_ready(n) and (only is None or meta(n).get("name") in only)
+             and (not annotated or (meta(n).get("annotations") or {}).get(annotated))}
     found.discard("")
     return sorted(found, key=_ip_order)
 

@@ -30,6 +30,9 @@ CLASS_NAME = "kubelite"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 EXACT, PREFIX = "Exact", "Prefix"
+# On a Node, by its agent: "HTTP,HTTPS" ports its Ingress proxy listens on (absent: none), so
+# that only serving nodes are listed in the Ingresses' status.
+PORTS_ANNOTATION = "kubelite.io/ingress-ports"
 
 
 @dataclass(frozen=True)

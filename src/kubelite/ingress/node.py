@@ -24,7 +24,7 @@ from kubelite.client import ApiClient, ApiError, Informer
 from kubelite.client.informer import InformerView
 from kubelite.ingress import haproxy
 from kubelite.ingress.certificates import BadSecret, CertificateDir, pem_of, write_private
-from kubelite.ingress.model import Table, TlsEntry, build
+from kubelite.ingress.model import PORTS_ANNOTATION, Table, TlsEntry, build
 from kubelite.ingress.process import Haproxy, ProxyError, check
 
 log = logging.getLogger(__name__)
@@ -174,3 +174,9 @@ class NodeIngress:
         for informer in self.informers:
             await informer.stop()
         await self.proxy.stop()
+
+
+async def publish_ports(client: ApiClient, node_name: str, ports: tuple[int, int] | None) -> None:
+    """Say on the Node which ports its Ingress proxy serves (None: it serves none)."""
+    value = f"{ports[0]},{ports[1]}" if ports else None
+    await client.patch("nodes", node_name, None, {"metadata": {"annotations": {PORTS_ANNOTATION: value}}}, raw=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from kubelite.client import ApiClient, Informer
 from kubelite.dns import ClusterDns, node_endpoint
-from kubelite.ingress.node import NodeIngress
+from kubelite.ingress.node import NodeIngress, publish_ports
 from kubelite.kubelet.config import AgentConfig
 from kubelite.network import NONE, LocalNode, PodNetwork, make_backend
 from kubelite.network import cleanup as network_cleanup
@@ -79,16 +79,20 @@ class NodeServices:
         await self._start_ingress()
 
     async def _start_ingress(self) -> None:
-        if self.ingress is None:
-            return
+        if self.ingress is not None:
+            try:
+                await self.ingress.start()
+            except Exception as e:  # noqa: BLE001 - the node runs pods without serving Ingresses
+                log.warning("the Ingress proxy could not start on ports %d/%d: %s",
+                            self.config.ingress_http_port, self.config.ingress_https_port, e)
+                with contextlib.suppress(Exception):
+                    await self.ingress.stop()
+                self.ingress = None
+        ports = (self.config.ingress_http_port, self.config.ingress_https_port) if self.ingress else None
         try:
-            await self.ingress.start()
-        except Exception as e:  # noqa: BLE001 - the node runs pods without serving Ingresses
-            log.warning("the Ingress proxy could not start on ports %d/%d: %s",
-                        self.config.ingress_http_port, self.config.ingress_https_port, e)
-            with contextlib.suppress(Exception):
-                await self.ingress.stop()
-            self.ingress = None
+            await publish_ports(self.client, self.config.node_name, ports)
+        except Exception as e:  # noqa: BLE001 - the Ingresses' status may then miss this node
+            log.warning("could not publish the Ingress ports on the node: %s", e)
 
     @property
     def dns_servers(self) -> list[str]:

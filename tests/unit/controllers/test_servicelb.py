@@ -48,3 +48,9 @@ def test_local_policy_only_nodes_with_ready_endpoints() -> None:
 def test_current_ips_reads_the_status() -> None:
     assert current_ips({"status": {"loadBalancer": {"ingress": [{"ip": "1.2.3.4", "ipMode": "VIP"}]}}}) == ["1.2.3.4"]
     assert current_ips({"status": {"loadBalancer": {}}}) == []
+
+
+def test_ingress_addresses_only_of_nodes_serving_ingresses() -> None:
+    serving = node("d", "10.0.0.20")
+    serving["metadata"]["annotations"] = {"kubelite.io/ingress-ports": "80,443"}
+    assert node_addresses([*NODES, serving], annotated="kubelite.io/ingress-ports") == ["10.0.0.20"]
