@@ -93,6 +93,7 @@ def render(table: Table, listen: Listen) -> str:
         "# written by kubelite's ingress controller: changes are overwritten",
         "global",
         f"\thard-stop-after {HARD_STOP_AFTER}",
+        "\tnoreuseport",  # a second cluster on this machine must not share the ports silently
         "\tlog stderr format short local0 notice",
         *([f"\tuser {listen.user}", f"\tgroup {listen.user}"] if listen.user else []),
         "defaults",

@@ -80,9 +80,18 @@ class Haproxy:
             binary(), "-W", "-db", "-S", f"{self.socket},mode,600", "-f", str(self.config), stdin=asyncio.subprocess.DEVNULL,
             stdout=self._log, stderr=self._log, preexec_fn=_die_with_parent, start_new_session=True)
 
-    async def start(self) -> None:
+    async def start(self, timeout: float = 10.0) -> None:
+        """Start the master; returns once it listens (its CLI answers), ProxyError with the
+        end of its log if it exits first (a port in use, say)."""
         self._stopping = False
-        self.proc = await self._spawn()
+        self.proc = proc = await self._spawn()
+        deadline = asyncio.get_running_loop().time() + timeout
+        while await self.reloads_done() is None:
+            if proc.returncode is not None or asyncio.get_running_loop().time() > deadline:
+                await self.stop()
+                tail = self.log_file.read_text(errors="replace").strip().splitlines()[-3:]
+                raise ProxyError(f"haproxy did not start ({' / '.join(tail)})")
+            await asyncio.sleep(0.05)
         self._task = asyncio.create_task(self._supervise(), name="ingress-haproxy")
 
     async def _supervise(self) -> None:

@@ -21,7 +21,7 @@ import pytest
 from kubelite.ingress import haproxy
 from kubelite.ingress.certificates import CertificateDir
 from kubelite.ingress.model import EXACT, PREFIX, Backend, Route, Table
-from kubelite.ingress.process import Haproxy, check
+from kubelite.ingress.process import Haproxy, ProxyError, check
 from kubelite.proxy.model import Endpoint
 from tests.helpers.cluster import free_port
 from tests.helpers.wait import until
@@ -179,3 +179,46 @@ def _parent(pid: int) -> int:
             return int(f.read().split(") ", 1)[1].split()[1])
     except (FileNotFoundError, ValueError, IndexError):
         return -1
+
+
+async def test_a_port_in_use_is_said_at_start(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "haproxy.cfg"
+        config.write_text(haproxy.render(table(), haproxy.Listen(port, address="127.0.0.1")))
+        proxy = Haproxy(config, tmp_path / "haproxy.log", tmp_path / "master.sock")
+        with pytest.raises(ProxyError, match="did not start"):
+            await proxy.start()
+        assert proxy.pid is None
+
+
+async def test_reloads_refuse_or_drop_no_request(tmp_path: Path, upstream: int) -> None:
+    up = Backend("default", "up", "80", (Endpoint("127.0.0.1", upstream),))
+    port = free_port()
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(haproxy.render(table(Route("", "/", PREFIX, up)), haproxy.Listen(port, address="127.0.0.1")))
+    proxy = Haproxy(config, tmp_path / "haproxy.log", tmp_path / "master.sock")
+    await proxy.start()
+    answers: list[int] = []
+    done = threading.Event()
+
+    def hammer() -> None:
+        while not done.is_set():
+            answers.append(_get(port, "x", "/")[0])
+
+    threads = [threading.Thread(target=hammer) for _ in range(3)]
+    try:
+        for t in threads:
+            t.start()
+        for _ in range(6):
+            await proxy.reload()
+    finally:
+        done.set()
+        for t in threads:
+            t.join()
+        await proxy.stop()
+    assert proxy.reloads == 6 and answers and set(answers) == {200}
