@@ -38,12 +38,12 @@ def test_create_ingress_and_get_its_columns(server: Server) -> None:
     server.kubectl("create", "ingress", "web", "-n", "ing", "--rule=foo.example.com/=web:80")
     lines = server.kubectl("get", "ingress", "-n", "ing").stdout.splitlines()
     assert lines[0].split() == ["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"]
-    assert lines[1].split()[:4] == ["web", "<none>", "foo.example.com", "80"]
+    assert lines[1].split()[:3] == ["web", "kubelite", "foo.example.com"]  # the built-in default class
     ing = json.loads(server.kubectl("get", "ing", "web", "-n", "ing", "-o", "json").stdout)
     assert ing["spec"]["rules"][0]["http"]["paths"][0] == {
         "path": "/", "pathType": "Exact",
         "backend": {"service": {"name": "web", "port": {"number": 80}}}}
-    assert ing["status"] == {"loadBalancer": {}}
+    assert ing["spec"]["ingressClassName"] == "kubelite"
 
 
 def test_default_ingress_class_is_given_to_a_new_ingress(server: Server) -> None:
@@ -58,7 +58,9 @@ def test_default_ingress_class_is_given_to_a_new_ingress(server: Server) -> None
         assert lines[1].split()[:3] == ["web", "lite", "bar.example.com"]
         classes = server.kubectl("get", "ingressclass").stdout.splitlines()
         assert classes[0].split() == ["NAME", "CONTROLLER", "PARAMETERS", "AGE"]
-        assert classes[1].split()[:3] == ["lite", "example.com/lite", "<none>"]
+        rows = [line.split()[:3] for line in classes[1:]]
+        assert ["lite", "example.com/lite", "<none>"] in rows
+        assert ["kubelite", "kubelite.io/ingress-controller", "<none>"] in rows  # built in
         bad = server.kubectl("create", "ingress", "bad", "-n", "ing-default",
                              "--rule=10.0.0.1/=web:80", check=False)
         assert bad.returncode != 0

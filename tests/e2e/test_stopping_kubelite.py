@@ -71,7 +71,8 @@ class Up:
                 "--kubelet-port", str(self.kubelet_port), "--node-name", f"node-{self.cluster_id}",
                 "--node-ip", "127.0.0.1", "--cluster-cidr", self.pod_cidr,
                 "--service-cidr", self.service_cidr,
-                "--registries", str(self.root / "registries.yaml"), *extra]
+                "--registries", str(self.root / "registries.yaml"),
+                "--ingress-http-port", "0", "--ingress-https-port", "0", *extra]
 
     def start(self) -> Terminal:
         term = Terminal(self.argv(), env=marked_env(self.mark))

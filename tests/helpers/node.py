@@ -198,6 +198,8 @@ def running_node(tmp: Path, *, image_files: dict[str, bytes] | None = None,
             "--cluster-id", cluster_id, "--kubelet-port", str(free_port()),
             "--node-ip", "127.0.0.1", "--pod-cidr", pod_cidr, "--service-cidr", service_cidr,
             "--cluster-cidr", pod_cidr,
+            # the Ingress proxy would take the host's ports 80/443, which tests share
+            "--ingress-http-port", "0", "--ingress-https-port", "0",
         ]
         args += agent_args or []
         agent = Agent(agent_dir, args, tmp / "agent.log", env=env)

@@ -69,6 +69,11 @@ def _agent_flags(p: argparse.ArgumentParser, *, standalone: bool) -> None:
     p.add_argument("--nodeport-addresses", default="",
                    help="comma-separated addresses or CIDRs NodePorts answer on (default: every local "
                         "address of the node, 127.0.0.1 included)")
+    p.add_argument("--ingress-http-port", type=int, default=80,
+                   help="port of the built-in Ingress controller's HTTP listener on every address "
+                        "of the node (0: off; default %(default)s)")
+    p.add_argument("--ingress-https-port", type=int, default=443,
+                   help="port of its HTTPS listener (0: off; default %(default)s)")
     p.add_argument("--node-lease-duration-seconds", type=int, default=40,
                    help="the node Lease's duration; the agent renews it every quarter of that "
                         "(the kubelet's nodeLeaseDurationSeconds; default %(default)s)")
@@ -101,6 +106,10 @@ def config_from_args(args: argparse.Namespace, *, server: str = "", token_file: 
                      ca_file: str | None = None) -> AgentConfig:
     import socket
 
+    for flag in ("ingress_http_port", "ingress_https_port"):
+        if not 0 <= getattr(args, flag) <= 65535:
+            raise ValueError(f"invalid --{flag.replace('_', '-')} {getattr(args, flag)}: a port, 0 to 65535")
+
     return AgentConfig(
         server=server or args.server,
         token_file=token_file or args.token_file,
@@ -120,6 +129,8 @@ def config_from_args(args: argparse.Namespace, *, server: str = "", token_file: 
         network_policy=not args.disable_network_policy,
         cluster_dns=list(args.cluster_dns),
         nodeport_addresses=[a.strip() for a in args.nodeport_addresses.split(",") if a.strip()],
+        ingress_http_port=args.ingress_http_port,
+        ingress_https_port=args.ingress_https_port,
         pod_cidr=args.pod_cidr,
         node_lease_duration=args.node_lease_duration_seconds,
         max_pods=args.max_pods,

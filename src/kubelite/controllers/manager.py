@@ -19,6 +19,7 @@ from kubelite.controllers.endpoints import EndpointsController
 from kubelite.controllers.endpointslices import EndpointSliceController
 from kubelite.controllers.garbagecollector import GarbageCollector
 from kubelite.controllers.horizontalpodautoscaler import HorizontalPodAutoscalerController
+from kubelite.controllers.ingress_status import IngressStatusController
 from kubelite.controllers.job import JobController
 from kubelite.controllers.local_path import LocalPathProvisioner
 from kubelite.controllers.namespace import NamespaceController
@@ -32,6 +33,7 @@ from kubelite.controllers.replication import ReplicationControllerController
 from kubelite.controllers.resourcequota import ResourceQuotaController
 from kubelite.controllers.serviceaccount import ServiceAccountController
 from kubelite.controllers.serviceaccount_token import ServiceAccountTokenController
+from kubelite.controllers.servicelb import ServiceLBController
 from kubelite.controllers.settings import ControllerSettings
 from kubelite.controllers.shared import SharedInformers
 from kubelite.controllers.statefulset import StatefulSetController
@@ -94,6 +96,8 @@ SHARED_CONTROLLERS: tuple[tuple[str | None, SharedFactory], ...] = (
     ("horizontal-pod-autoscaler", lambda client, s, shared: HorizontalPodAutoscalerController(
         client, shared, sync_period=s.hpa_sync_period,
         downscale_stabilization=s.hpa_downscale_stabilization)),
+    ("service-lb-controller", lambda client, s, shared: ServiceLBController(client, shared)),
+    ("ingress-status-controller", lambda client, s, shared: IngressStatusController(client, shared)),
 )
 
 

@@ -1,7 +1,7 @@
 """kube-apiserver's "kubernetes service" controller with the lease endpoint reconciler.
 
 Every `interval` seconds each API server makes sure default/kubernetes and kube-system/kube-dns
-exist (system_services), renews a lease on its advertised address (`ttl` seconds), and writes
+exist (system_services) (and once per start, the `kubelite` IngressClass: ingress_class.py), renews a lease on its advertised address (`ttl` seconds), and writes
 the addresses of all unexpired leases as the Service's endpoints (endpoints.sync). With one
 server that is its own address; several servers sharing a store each add theirs, and one that
 stops removes its own lease and address (kube-apiserver's `--endpoint-reconciler-type=lease`).
@@ -16,6 +16,7 @@ from typing import Protocol
 
 from kubelite.client import ApiClient
 from kubelite.controlplane import endpoints
+from kubelite.controlplane.ingress_class import ensure_ingress_class
 from kubelite.controlplane.system_services import (
     ensure_service,
     kube_dns_service,
@@ -54,6 +55,7 @@ class KubernetesServiceController:
         self.interval = interval
         self.ttl = ttl
         self._task: asyncio.Task[None] | None = None
+        self._ingress_class = False  # made (or found) once per start
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="kubernetes-service")
@@ -61,6 +63,9 @@ class KubernetesServiceController:
     async def reconcile(self) -> None:
         await ensure_service(self.client, kubernetes_service(self.service_cidr, self.port), reset=True)
         await ensure_service(self.client, kube_dns_service(self.service_cidr), reset=False)
+        if not self._ingress_class:
+            await ensure_ingress_class(self.client)
+            self._ingress_class = True
         await self.leases.renew(self.advertise_ip, self.ttl)
         await endpoints.sync(self.client, await self.leases.current(), self.port)
 

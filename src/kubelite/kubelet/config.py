@@ -76,6 +76,11 @@ class HostNames:
         return os.path.join(self.data_dir, "agent")
 
     @property
+    def ingress_dir(self) -> str:
+        """The Ingress proxy's configuration and TLS certificates (0700; --cleanup removes it)."""
+        return os.path.join(self.data_dir, "agent", "ingress")
+
+    @property
     def pod_logs_dir(self) -> str:
         return os.path.join(self.data_dir, "agent", "pod-logs")
 
@@ -119,6 +124,8 @@ class AgentConfig:
     pod_cidr: str = ""  # used when the control plane gives the Node no spec.podCIDR
     cluster_dns: list[str] = field(default_factory=list)  # default: kube-dns, the 10th service IP
     nodeport_addresses: list[str] = field(default_factory=list)  # default: every local address
+    ingress_http_port: int = 80  # the built-in Ingress controller's ports (ingress/); 0: off
+    ingress_https_port: int = 443
     cluster_domain: str = "cluster.local"
     max_pods: int = MAX_PODS
     node_lease_duration: int = 40  # nodeLeaseDurationSeconds; renewed every quarter of it

@@ -8,17 +8,20 @@ every local address, 127.0.0.1 included). Cluster DNS listens on the gateway add
 53) and is published as this node's endpoint of kube-system/kube-dns (dns/node_endpoint.py);
 ClusterFirst pods get the kube-dns ClusterIP (the tenth address of the service range) as
 their nameserver unless `--cluster-dns` names another, or the gateway itself when the proxy
-is not running. Either part failing to start is logged and the agent goes on without it
-(pods then get the node's resolv.conf).
+is not running. The built-in Ingress controller's proxy (ingress/node.py) listens on
+`--ingress-http-port`/`--ingress-https-port` (80/443; 0 turns it off). Any part failing to
+start is logged and the agent goes on without it (pods then get the node's resolv.conf).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from pathlib import Path
 
 from kubelite.client import ApiClient, Informer
 from kubelite.dns import ClusterDns, node_endpoint
+from kubelite.ingress.node import NodeIngress, publish_ports
 from kubelite.kubelet.config import AgentConfig
 from kubelite.network import NONE, LocalNode, PodNetwork, make_backend
 from kubelite.network import cleanup as network_cleanup
@@ -47,6 +50,11 @@ class NodeServices:
                                   node_name=config.node_name, services=services)
         self.dns = ClusterDns(client, gateway, dns_port, zone=config.cluster_domain,
                               services=services)
+        self.ingress: NodeIngress | None = None
+        if config.ingress_http_port or config.ingress_https_port:
+            self.ingress = NodeIngress(client, Path(config.names.ingress_dir), Path(config.names.run_dir),
+                                       http_port=config.ingress_http_port,
+                                       https_port=config.ingress_https_port, services=services)
         self.proxy_running = False
         self.dns_running = False
 
@@ -68,6 +76,23 @@ class NodeServices:
                         self.dns.server.port, e)
             with contextlib.suppress(Exception):
                 await self.dns.stop()
+        await self._start_ingress()
+
+    async def _start_ingress(self) -> None:
+        if self.ingress is not None:
+            try:
+                await self.ingress.start()
+            except Exception as e:  # noqa: BLE001 - the node runs pods without serving Ingresses
+                log.warning("the Ingress proxy could not start on ports %d/%d: %s",
+                            self.config.ingress_http_port, self.config.ingress_https_port, e)
+                with contextlib.suppress(Exception):
+                    await self.ingress.stop()
+                self.ingress = None
+        ports = (self.config.ingress_http_port, self.config.ingress_https_port) if self.ingress else None
+        try:
+            await publish_ports(self.client, self.config.node_name, ports)
+        except Exception as e:  # noqa: BLE001 - the Ingresses' status may then miss this node
+            log.warning("could not publish the Ingress ports on the node: %s", e)
 
     @property
     def dns_servers(self) -> list[str]:
@@ -79,7 +104,11 @@ class NodeServices:
         return [dns_service_ip(self.config.service_cidr) if self.proxy_running else self.gateway]
 
     async def stop(self) -> None:
-        """Stop both; the proxy's table and route stay until `--cleanup` (remove_proxy_rules)."""
+        """Stop them; the proxy's table and route stay until `--cleanup` (remove_proxy_rules),
+        the Ingress proxy (a child process) stops with the agent."""
+        if self.ingress is not None:
+            with contextlib.suppress(Exception):
+                await self.ingress.stop()
         if self.dns_running:
             with contextlib.suppress(Exception):
                 await self.dns.stop()

@@ -37,6 +37,7 @@ class ServicePort:
     endpoints: tuple[Endpoint, ...] = field(default=())
     internal_local: bool = False  # internalTrafficPolicy: Local (ClusterIP traffic)
     external_local: bool = False  # externalTrafficPolicy: Local (NodePort traffic)
+    load_balancer: bool = False  # type LoadBalancer, no loadBalancerClass: `port` on node addresses
 
     @property
     def id(self) -> str:
@@ -86,6 +87,8 @@ def service_ports(svc: Obj, slices: list[Obj]) -> list[ServicePort]:
         config = (spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}
         affinity = int(config.get("timeoutSeconds") or 10800)
     m = _meta(svc)
+    # k3s' ServiceLB: every node answers on the Service's ports at its own addresses
+    load_balancer = spec.get("type") == "LoadBalancer" and not spec.get("loadBalancerClass")
     out = []
     for port in spec.get("ports") or []:
         protocol = port.get("protocol") or "TCP"
@@ -97,7 +100,7 @@ def service_ports(svc: Obj, slices: list[Obj]) -> list[ServicePort]:
             cluster_ip=cluster_ip, port=int(port["port"]), node_port=int(port.get("nodePort") or 0),
             affinity_timeout=affinity, endpoints=slice_endpoints(slices, name, protocol),
             internal_local=spec.get("internalTrafficPolicy") == "Local",
-            external_local=spec.get("externalTrafficPolicy") == "Local"))
+            external_local=spec.get("externalTrafficPolicy") == "Local", load_balancer=load_balancer))
     return out
 
 

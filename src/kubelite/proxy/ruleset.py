@@ -6,10 +6,12 @@ Layout (one `ip` table per cluster, named by the caller):
                               traffic (from its pod interface; to its service CIDR)
                              -> node-ports: NodePort matches on this node's addresses
                                 (every local address by default, 127.0.0.1 included)
+                             -> load-balancers: LoadBalancer Services' ports on the same
+                                addresses (k3s' ServiceLB without its pods)
     svc-ID                    marks for masquerade when needed, then picks an endpoint
                               (ClientIP affinity sets first, then `numgen random`)
     local-ID                  the same among this node's endpoints (traffic policies Local)
-    ext-ID                    NodePort traffic: masquerade and svc-ID, or (policy Local)
+    ext-ID                    NodePort and LoadBalancer traffic: masquerade and svc-ID, or (policy Local)
                               local-ID keeping the client's address
     ep-ID-N                   remembers the client (affinity) and DNATs to ip:port
     postrouting (nat)         masquerades marked packets (hairpin, NodePort, off-cluster)
@@ -72,11 +74,13 @@ class Scope:
         return not self.node_ips or any(ip.startswith("127.") for ip in self.node_ips)
 
 
-def _node_port_match(p: ServicePort, scope: Scope) -> str:
+def _node_port_match(p: ServicePort, scope: Scope, port: int = 0) -> str:
+    """Traffic to `port` (default: the NodePort) on this node's addresses."""
+    port = port or p.node_port
     if scope.node_ips:
         addresses = ", ".join(scope.node_ips)
-        return f"ip daddr {{ {addresses} }} {p.l4} dport {p.node_port}"
-    return f"fib daddr type local {p.l4} dport {p.node_port}"
+        return f"ip daddr {{ {addresses} }} {p.l4} dport {port}"
+    return f"fib daddr type local {p.l4} dport {port}"
 
 
 class _Tables:
@@ -87,11 +91,12 @@ class _Tables:
         self.cluster_cidr = cluster_cidr
         self.masquerade_all = masquerade_all
         self.body: list[str] = []
-        self.chains = {"prerouting", "output", "postrouting", "services", "node-ports",
+        self.chains = {"prerouting", "output", "postrouting", "services", "node-ports", "load-balancers",
                        "mark-for-masquerade", "filter-input", "filter-output", "filter-forward"}
         self.sets: set[str] = set()
         self.dispatch: list[str] = []
         self.node_dispatch: list[str] = []
+        self.lb_dispatch: list[str] = []
         self.rejects: list[str] = []  # ClusterIP traffic refused (output and forward)
         self.node_rejects: list[str] = []  # NodePort traffic refused (input)
         self.service_chains: list[str] = []
@@ -133,6 +138,8 @@ class _Tables:
             self.rejects.append(f"{_match(p)} reject")
             if p.node_port:
                 self.node_rejects.append(f"{_node_port_match(p, self.scope)} reject")
+            if p.load_balancer:
+                self.node_rejects.append(f"{_node_port_match(p, self.scope, p.port)} reject")
             return
         picks = self._endpoint_chains(p)
         node = self.scope.node_name
@@ -140,7 +147,7 @@ class _Tables:
         svc_chain, local_chain, ext_chain = f"svc-{p.id}", f"local-{p.id}", f"ext-{p.id}"
         self.chains.add(svc_chain)
         self.service_chains += _chain(svc_chain, self._masquerade_off_cluster() + self._balance(p, picks))
-        if local and (p.internal_local or (p.external_local and p.node_port)):
+        if local and (p.internal_local or (p.external_local and (p.node_port or p.load_balancer))):
             self.chains.add(local_chain)
             rules = self._masquerade_off_cluster(f"{_match(p)} ") if p.internal_local else []
             self.service_chains += _chain(local_chain, rules + self._balance(p, local))
@@ -151,8 +158,11 @@ class _Tables:
         else:  # kube-proxy drops (not rejects) when only other nodes have endpoints
             self.rejects.append(f"{_match(p)} drop")
         if p.node_port:
-            self.chains.add(ext_chain)
             self.node_dispatch.append(f"{_node_port_match(p, self.scope)} goto {ext_chain}")
+        if p.load_balancer:
+            self.lb_dispatch.append(f"{_node_port_match(p, self.scope, p.port)} goto {ext_chain}")
+        if p.node_port or p.load_balancer:
+            self.chains.add(ext_chain)
             self.service_chains += _chain(ext_chain, self._external(p, svc_chain, local_chain, bool(local)))
 
     def _external(self, p: ServicePort, svc_chain: str, local_chain: str, has_local: bool) -> list[str]:
@@ -172,15 +182,16 @@ class _Tables:
         from_pods = f'iifname "{scope.pod_interface}" ' if scope.pod_interface else ""
         to_services = f"ip daddr {scope.service_cidr} " if scope.service_cidr else ""
         nat = "type nat hook {} priority {}; policy accept;"
-        body += _chain("prerouting", [f"{from_pods}jump services", "jump node-ports"],
+        body += _chain("prerouting", [f"{from_pods}jump services", "jump node-ports", "jump load-balancers"],
                        nat.format("prerouting", -100))
-        body += _chain("output", [f"{to_services}jump services", "jump node-ports"],
+        body += _chain("output", [f"{to_services}jump services", "jump node-ports", "jump load-balancers"],
                        nat.format("output", -100))
         body += _chain("postrouting", [f"meta mark & {MASQ_MARK} == {MASQ_MARK} masquerade"],
                        nat.format("postrouting", 100))
         body += _chain("mark-for-masquerade", [f"meta mark set meta mark | {MASQ_MARK}"])
         body += _chain("services", self.dispatch)
         body += _chain("node-ports", self.node_dispatch)
+        body += _chain("load-balancers", self.lb_dispatch)
         body += self.service_chains
         filt = "type filter hook {} priority filter; policy accept;"
         forward_scope = [f'iifname != "{scope.pod_interface}" return'] if scope.pod_interface else []

@@ -25,3 +25,12 @@ async def test_one_informer_per_kind_for_controllers_and_scheduler() -> None:
         assert len(users) >= 8, users  # endpoints, slices, quota, workloads, ... on one watch
     finally:
         await client.close()
+
+
+def test_every_controller_account_has_its_bootstrap_role() -> None:
+    from kubelite.api.rbac.bootstrap_components import CONTROLLER_ROLES
+    from kubelite.controllers.manager import CONTROLLERS, SHARED_CONTROLLERS
+
+    accounts = {account for account, _ in (*CONTROLLERS, *SHARED_CONTROLLERS) if account}
+    assert {"service-lb-controller", "ingress-status-controller"} <= accounts
+    assert accounts - set(CONTROLLER_ROLES) == set()

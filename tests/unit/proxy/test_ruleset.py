@@ -218,3 +218,33 @@ async def test_nft_accepts_traffic_policy_scripts() -> None:
                   external_local=True, internal_local=True)]
     rs = render("kl_check", ports, cluster_cidr="10.244.0.0/16", scope=Scope(node_name="node-a"))
     await nft.check(transaction(rs, None))
+
+
+def test_model_marks_load_balancers_without_a_class() -> None:
+    plain, = [p for p in cluster_model([service(type="LoadBalancer")], []) if p.protocol == "TCP"]
+    assert plain.load_balancer
+    other, = [p for p in cluster_model([service(type="LoadBalancer", loadBalancerClass="example.com/lb")], [])
+              if p.protocol == "TCP"]
+    assert not other.load_balancer  # another implementation's
+    assert not any(p.load_balancer for p in cluster_model([service(type="NodePort")], []))
+
+
+def test_load_balancer_ports_answer_on_node_addresses() -> None:
+    lb = port(TWO, load_balancer=True)  # allocateLoadBalancerNodePorts: false, no NodePort
+    text = render("kl_test", [lb], scope=Scope(node_ips=("192.0.2.1",))).text
+    lbs = text.split("chain load-balancers {")[1].split("\t}")[0]
+    assert f"ip daddr {{ 192.0.2.1 }} tcp dport 80 goto ext-{lb.id}" in lbs
+    assert f"chain ext-{lb.id} {{" in text and "jump load-balancers" in text
+    both = port(TWO, load_balancer=True, node_port=30080)
+    text = render("kl_test", [both]).text
+    assert f"fib daddr type local tcp dport 80 goto ext-{both.id}" in text
+    assert f"fib daddr type local tcp dport 30080 goto ext-{both.id}" in text
+    empty = render("kl_test", [port((), load_balancer=True)]).text
+    assert "fib daddr type local tcp dport 80 reject" in empty.split("chain filter-input {")[1]
+
+
+async def test_nft_accepts_load_balancer_scripts() -> None:
+    ports = [port((HERE, THERE), load_balancer=True, node_port=30080, external_local=True),
+             port((), name="none", cluster_ip="10.96.0.31", load_balancer=True)]
+    rs = render("kl_check", ports, cluster_cidr="10.244.0.0/16", scope=Scope(node_name="node-a"))
+    await nft.check(transaction(rs, None))

@@ -159,10 +159,12 @@ CLUSTER_ROLES: list[dict[str, Any]] = [
 # with one credential (system:node:NAME in system:nodes). The Node authorizer and
 # system:node-proxier (bootstrap_components.py) grant most of what it needs; besides, DNS
 # publishes the node's own EndpointSlice of kube-dns, and the kubelet follows the volumes it
-# reclaims (local paths) and deletes them once reclaimed.
+# reclaims (local paths) and deletes them once reclaimed; the Ingress proxy (ingress/node.py)
+# follows Ingresses and IngressClasses (their TLS Secrets come through the Node authorizer).
 KUBELITE_NODE_AGENT = cluster_role("system:kubelite:node-agent", [
     rule(["get", "create", "update", "patch"], ["discovery.k8s.io"], ["endpointslices"]),
     rule(["list", "watch", "delete"], [""], ["persistentvolumes"]),
+    rule(["get", "list", "watch"], ["networking.k8s.io"], ["ingresses", "ingressclasses"]),
 ])
 
 CLUSTER_ROLE_BINDINGS: list[dict[str, Any]] = [

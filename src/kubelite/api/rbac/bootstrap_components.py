@@ -187,6 +187,20 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = {
         rule(("list", "delete"), ("",), ("pods",)),
         _events(),
     ],
+    # kubelite's own: ServiceLB (controllers/servicelb.py) and the Ingress addresses
+    # (controllers/ingress_status.py), with the rules of Kubernetes' service-controller
+    "service-lb-controller": [
+        rule(READ, ("",), ("services", "nodes")),
+        rule(("patch", "update"), ("",), ("services/status",)),
+        rule(READ, ("discovery.k8s.io",), ("endpointslices",)),
+        _events(),
+    ],
+    "ingress-status-controller": [
+        rule(READ, ("networking.k8s.io",), ("ingresses", "ingressclasses")),
+        rule(("patch", "update"), ("networking.k8s.io",), ("ingresses/status",)),
+        rule(READ, ("",), ("nodes",)),
+        _events(),
+    ],
     "ttl-after-finished-controller": [
         rule(("get", "list", "watch", "delete"), ("batch",), ("jobs",)),
         _events(),

@@ -1,5 +1,5 @@
 """Keeps a NodeGraph current from the watch cache (Kubernetes' graph_populator informers):
-pods, PersistentVolumeClaims and PersistentVolumes are listed once, then every change is
+pods, PersistentVolumeClaims, PersistentVolumes and Ingresses are listed once, then every change is
 applied as the watch cache publishes it, in the same loop turn, without a task of its own."""
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ class NodeGraphFeed:
              lambda t, o: g.delete_claim(_key(o)) if t == "DELETED" else g.set_claim(o)),
             (by_resource("", "v1", "pods"),
              lambda t, o: g.delete_pod(_key(o)) if t == "DELETED" else g.set_pod(o)),
+            (by_resource("networking.k8s.io", "v1", "ingresses"),
+             lambda t, o: g.delete_ingress(_key(o)) if t == "DELETED" else g.set_ingress(o)),
         ]
 
     async def start(self, cache: WatchCache) -> None:

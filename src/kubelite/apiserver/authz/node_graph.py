@@ -3,7 +3,9 @@ plugin/pkg/auth/authorizer/node graph.go and graph_populator.go), in memory.
 
 A pod bound to a node makes the node reach the Secrets, ConfigMaps, PersistentVolumeClaims
 and ServiceAccount it references; a claim reaches the PersistentVolume bound to it, and a
-volume reaches the Secrets its spec names. Edges are counted per node, so two pods of one
+volume reaches the Secrets its spec names. kubelite adds one edge Kubernetes has not: every
+node reaches the Secrets an Ingress names in `spec.tls` (each node serves every Ingress with
+its built-in controller, ingress/, so each needs those certificates). Edges are counted per node, so two pods of one
 node naming the same Secret keep it reachable until both are gone. Only pods with
 `spec.nodeName` are in the graph, as in Kubernetes.
 """
@@ -101,8 +103,28 @@ class NodeGraph:
         self._claim_volume: dict[tuple[str, str], str] = {}  # (ns, claim) -> bound PV name
         self._volume_claims: dict[str, set[tuple[str, str]]] = {}
         self._volume_secrets: dict[str, frozenset[tuple[str, str]]] = {}
+        self._ingress_secrets: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
+        self._tls_secrets: Counter[tuple[str, str]] = Counter()
 
     # ----- feed
+
+    def set_ingress(self, ingress: dict[str, Any]) -> None:
+        meta = ingress.get("metadata", {})
+        key = (meta.get("namespace", ""), meta.get("name", ""))
+        self.delete_ingress(key)
+        names = {(key[0], t["secretName"]) for t in (ingress.get("spec") or {}).get("tls") or ()
+                 if isinstance(t, dict) and isinstance(t.get("secretName"), str) and t["secretName"]}
+        if names:
+            self._ingress_secrets[key] = frozenset(names)
+            self._tls_secrets.update(names)
+
+    def delete_ingress(self, key: tuple[str, str]) -> None:
+        names = self._ingress_secrets.pop(key, None)
+        if names:
+            self._tls_secrets.subtract(names)
+            for name in names:
+                if self._tls_secrets[name] <= 0:
+                    del self._tls_secrets[name]
 
     def set_pod(self, pod: dict[str, Any]) -> None:
         meta = pod.get("metadata", {})
@@ -175,6 +197,8 @@ class NodeGraph:
 
     def reaches(self, node: str, vertex: str, namespace: str, name: str) -> bool:
         """Whether a path leads from `node` to the object (Kubernetes' hasPathFrom)."""
+        if vertex == SECRET and self._tls_secrets[(namespace, name)] > 0:
+            return True
         reach = self._reach.get(node)
         if not reach:
             return False

@@ -78,3 +78,19 @@ def test_a_volume_is_reached_through_its_bound_claim_and_its_secrets_too() -> No
     g.delete_claim(("default", "c"))
     assert not g.reaches("n1", PV, "", "pv1")
     assert not g.reaches("n1", SECRET, "store", "csi-s")
+
+
+def test_every_node_reaches_the_tls_secrets_of_ingresses() -> None:
+    g = NodeGraph()
+    web = {"metadata": {"name": "web", "namespace": "shop"},
+           "spec": {"tls": [{"secretName": "web-tls"}, {"hosts": ["x"]}]}}
+    other = {"metadata": {"name": "other", "namespace": "shop"}, "spec": {"tls": [{"secretName": "web-tls"}]}}
+    g.set_ingress(web)
+    g.set_ingress(other)
+    assert g.reaches("any-node", SECRET, "shop", "web-tls")  # even a node without pods
+    assert not g.reaches("any-node", SECRET, "other-ns", "web-tls")
+    assert not g.reaches("any-node", CONFIGMAP, "shop", "web-tls")
+    g.delete_ingress(("shop", "web"))
+    assert g.reaches("any-node", SECRET, "shop", "web-tls")  # still named by `other`
+    g.set_ingress({**other, "spec": {}})
+    assert not g.reaches("any-node", SECRET, "shop", "web-tls")
