@@ -53,6 +53,7 @@ def _log_lines(cluster: NodeCluster) -> int:
     return len(cluster.kubectl("logs", "mariadb-0", check=False).stdout.splitlines())
 
 
+@pytest.mark.timeout(900)
 def test_the_install_form_creates_the_site_in_mariadb(cluster: NodeCluster) -> None:
     until(lambda: _ready(_pod(cluster, "mariadb-0")), timeout=300, what="mariadb-0 Ready")
     assert sql(cluster.kubectl, "select 1").strip() == "1"  # ready means it answers SQL
@@ -68,6 +69,7 @@ def test_the_install_form_creates_the_site_in_mariadb(cluster: NodeCluster) -> N
     assert sql(cluster.kubectl, "select user_login from wp_users").split() == ["admin"]
 
 
+@pytest.mark.timeout(600)
 def test_mariadb_stops_cleanly_and_comes_back_with_its_data(cluster: NodeCluster) -> None:
     posts = sql(cluster.kubectl, "select count(*) from wp_posts").strip()
     assert int(posts) >= 1
