@@ -101,6 +101,11 @@ def render(table: Table, listen: Listen) -> str:
         "\tlog global",
         "\toption forwardfor",
         "\toption http-keep-alive",
+        # a pod that stopped listening before its endpoint left this file (it is terminating):
+        # the connection is tried on another pod, as ingress-nginx's proxy_next_upstream does;
+        # only failed connects are retried, never a request a server has seen
+        "\tretries 2",
+        "\toption redispatch 1",
         "\ttimeout connect 5s",
         "\ttimeout client 60s",
         "\ttimeout server 60s",
