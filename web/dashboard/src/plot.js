@@ -1,0 +1,82 @@
+// Utilization over time with uPlot: CPU and memory used, beside requests and limits.
+// The history is a time series the server samples (/dashboard/api/history); the page asks
+// for the new points once per sampling interval.
+
+import uPlot from "uplot";
+import { get } from "./api.js";
+import { h } from "./dom.js";
+
+const WIDTH = 460;
+const HEIGHT = 180;
+
+function chart(title, unit, series, scale) {
+  const el = h("div", { class: "plot" });
+  const opts = {
+    title, width: WIDTH, height: HEIGHT,
+    scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(max || 0, 1e-9) * 1.1] } },
+    axes: [{}, { values: (u, ticks) => ticks.map((v) => `${(v / scale).toPrecision(3)}${unit}`), size: 70 }],
+    series: [{}, ...series],
+  };
+  return { el, opts };
+}
+
+const line = (label, stroke, dash) => ({ label, stroke, width: 1.5, dash, spanGaps: false, points: { show: false } });
+
+// Two plots (CPU, memory) for one series of the history.
+export function seriesPlots(item) {
+  const cpu = chart(`${item.name} CPU`, " cores", [line("used", "#2a7"), line("request", "#36c", [6, 3]), line("limit", "#c33", [2, 3])], 1);
+  const mem = chart(`${item.name} memory`, "Mi", [line("used", "#2a7"), line("request", "#36c", [6, 3]), line("limit", "#c33", [2, 3])], 2 ** 20);
+  const wrap = h("div", { class: "plot-pair", "data-series": `${item.kind}/${item.namespace}/${item.name}` }, cpu.el, mem.el);
+  const data = (it) => {
+    const n = it.time.length;
+    const flat = (v) => Array(n).fill(v || null);
+    return [
+      [it.time, it.cpu, flat(it.cpuRequest), flat(it.cpuLimit)],
+      [it.time, it.memory, flat(it.memoryRequest), flat(it.memoryLimit)],
+    ];
+  };
+  const [c, m] = data(item);
+  const plots = [new uPlot(cpu.opts, c, cpu.el), new uPlot(mem.opts, m, mem.el)];
+  const update = (it) => {
+    const [c2, m2] = data(it);
+    plots[0].setData(c2);
+    plots[1].setData(m2);
+    const points = it.cpu.filter((v) => v !== null).length;
+    wrap.dataset.points = String(points);
+  };
+  update(item);
+  return { el: wrap, update, destroy: () => plots.forEach((p) => p.destroy()) };
+}
+
+// Plots of every series of `kind` ("node", "pod", or "" for all) the user may read, or of one
+// (`one` = {kind, namespace, name}); refreshed every sampling interval.
+export function utilizationPlots(root, kind, one = null) {
+  const shown = new Map();
+  let timer = null;
+  let stopped = false;
+  const refresh = async () => {
+    let interval = 15;
+    try {
+      const q = new URLSearchParams(one ? one : kind ? { kind } : {});
+      const doc = await get(`/dashboard/api/history?${q}`);
+      const items = one ? [doc] : doc.items;
+      interval = doc.interval || 15;
+      for (const it of items) {
+        const key = `${it.kind}/${it.namespace}/${it.name}`;
+        let p = shown.get(key);
+        if (!p) {
+          p = seriesPlots(it);
+          shown.set(key, p);
+          root.append(p.el);
+        }
+        p.update(it);
+      }
+      if (!items.length && !root.childElementCount) root.append(h("p", { class: "muted" }, "no samples yet"));
+    } catch (err) {
+      root.replaceChildren(h("p", { class: "muted" }, `no utilization history: ${err.message}`));
+    }
+    if (!stopped) timer = setTimeout(refresh, Math.max(1, interval) * 1000);
+  };
+  refresh();
+  return () => { stopped = true; clearTimeout(timer); shown.forEach((p) => p.destroy()); };
+}
