@@ -14,7 +14,7 @@ function chart(title, unit, series, scale) {
   const opts = {
     title, width: WIDTH, height: HEIGHT,
     scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(max || 0, 1e-9) * 1.1] } },
-    axes: [{}, { values: (u, ticks) => ticks.map((v) => `${(v / scale).toPrecision(3)}${unit}`), size: 70 }],
+    axes: [{}, { values: (u, ticks) => ticks.map((v) => `${+(v / scale).toPrecision(3)}${unit}`), size: 60 }],
     series: [{}, ...series],
   };
   return { el, opts };
@@ -24,8 +24,8 @@ const line = (label, stroke, dash) => ({ label, stroke, width: 1.5, dash, spanGa
 
 // Two plots (CPU, memory) for one series of the history.
 export function seriesPlots(item) {
-  const cpu = chart(`${item.name} CPU`, " cores", [line("used", "#2a7"), line("request", "#36c", [6, 3]), line("limit", "#c33", [2, 3])], 1);
-  const mem = chart(`${item.name} memory`, "Mi", [line("used", "#2a7"), line("request", "#36c", [6, 3]), line("limit", "#c33", [2, 3])], 2 ** 20);
+  const cpu = chart(`${item.name} CPU (cores)`, "", [line("used", "#2a7"), line("request", "#36c", [6, 3]), line("limit", "#c33", [2, 3])], 1);
+  const mem = chart(`${item.name} memory (working set)`, "Mi", [line("used", "#2a7"), line("request", "#36c", [6, 3]), line("limit", "#c33", [2, 3])], 2 ** 20);
   const wrap = h("div", { class: "plot-pair", "data-series": `${item.kind}/${item.namespace}/${item.name}` }, cpu.el, mem.el);
   const data = (it) => {
     const n = it.time.length;

@@ -105,7 +105,8 @@ export function podPage(root, params, ns, name) {
   const head = h("div");
   const tabsEl = h("nav", { class: "tabs" });
   const panel = h("div", { class: "panel" });
-  root.replaceChildren(h("h1", {}, `Pod ${ns}/${name}`), head, tabsEl, panel);
+  const details = h("div");
+  root.replaceChildren(h("h1", {}, `Pod ${ns}/${name}`), head, tabsEl, panel, details);
   let pod = null;
   let current = null;
   let eventsMap = new Map();
@@ -130,10 +131,10 @@ export function podPage(root, params, ns, name) {
     const evs = [...eventsMap.values()].sort((a, b) => (a.lastTimestamp || a.eventTime || "").localeCompare(b.lastTimestamp || b.eventTime || ""));
     head.replaceChildren(
       h("p", {}, `Phase ${pod.status.phase || "Pending"} · node ${pod.spec.nodeName || "(not scheduled)"} · IP ${pod.status.podIP || "–"} · age ${age(pod.metadata.creationTimestamp)}`),
-      conditions(pod), containers(pod), h("h2", {}, "Volumes"), volumes(pod),
-      h("h2", {}, "Events"),
+      conditions(pod), containers(pod));
+    details.replaceChildren(h("h2", {}, "Events"),
       evs.length ? table(["Type", "Reason", "Message", "Age"], evs.map((e) => ({ cells: [e.type, e.reason, e.message, age(e.lastTimestamp || e.eventTime)] })), { id: "pod-events" })
-        : h("p", { class: "muted" }, "no events"));
+        : h("p", { class: "muted" }, "no events"), h("h2", {}, "Volumes"), volumes(pod));
   };
   const podInformer = new Informer(`/api/v1/namespaces/${encodeURIComponent(ns)}/pods?fieldSelector=metadata.name%3D${encodeURIComponent(name)}`, (items) => {
     const first = !pod;
