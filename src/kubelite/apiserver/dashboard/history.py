@@ -5,7 +5,7 @@ One clock ring is shared by every series (a sample time per slot); each series k
 CPU (cores) and memory (working set, bytes) in float32 arrays aligned with that ring, NaN
 where it had no sample, and its current requests and limits. 24 h at 15 s is 5,760 slots:
 46 KiB per series, so 1,000 pods cost about 46 MiB; the number of series is capped and a
-series unseen for a whole window is dropped.
+series with no sample left in the window is dropped.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ class History:
             series.last_seen = now
         self.head = (slot + 1) % self.size
         self.count = min(self.count + 1, self.size)
-        stale = [key for key, series in self._series.items() if now - series.last_seen > self.window]
+        stale = [key for key, series in self._series.items() if now - series.last_seen >= self.window]
         for key in stale:
             del self._series[key]
 
