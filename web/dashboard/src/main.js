@@ -46,18 +46,28 @@ function route() {
 
 async function start() {
   if (!token()) { loginForm(""); return; }
+  document.getElementById("nav").replaceChildren(...Object.keys(ROUTES).map((v) => h("a", { href: `#/${v}`, "data-view": v }, v)));
+  window.onhashchange = route;
+  route();  // at once: who-am-I below runs beside the view's first LIST
   // Who am I: a SelfSubjectReview is a create; a 401 means the token is not valid.
   const resp = await fetch("/apis/authentication.k8s.io/v1/selfsubjectreviews", {
     method: "POST", headers: { Authorization: `Bearer ${token()}`, "Content-Type": "application/json" },
     body: JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" }),
   });
-  if (resp.status === 401) { setToken(""); loginForm("That token is not valid for this cluster."); return; }
+  if (resp.status === 401) { logout("That token is not valid for this cluster."); return; }
   const review = resp.ok ? await resp.json() : null;
   const user = review && review.status && review.status.userInfo ? review.status.userInfo.username : "";
-  document.getElementById("who").replaceChildren(user ? `${user} ` : "", h("a", { href: "#", id: "logout", onclick: (e) => { e.preventDefault(); setToken(""); location.hash = ""; loginForm(""); } }, "log out"));
-  document.getElementById("nav").replaceChildren(...Object.keys(ROUTES).map((v) => h("a", { href: `#/${v}`, "data-view": v }, v)));
-  window.onhashchange = route;
-  route();
+  document.getElementById("who").replaceChildren(user ? `${user} ` : "", h("a", { href: "#", id: "logout", onclick: (e) => { e.preventDefault(); logout(""); } }, "log out"));
+}
+
+function logout(message) {
+  if (stop) { stop(); stop = null; }
+  window.onhashchange = null;
+  setToken("");
+  document.getElementById("nav").replaceChildren();
+  document.getElementById("who").replaceChildren();
+  history.replaceState(null, "", location.pathname);
+  loginForm(message);
 }
 
 takeTokenFromFragment();

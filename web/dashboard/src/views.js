@@ -24,7 +24,11 @@ export function errorBox(err) {
 function view(root, sources, render) {
   const state = Object.fromEntries(sources.map(([name]) => [name, new Map()]));
   let failed = null;
-  const paint = live(() => root.replaceChildren(failed ? errorBox(failed) : render(state)));
+  const paint = live(() => {
+    const t0 = performance.now();
+    root.replaceChildren(failed ? errorBox(failed) : render(state));
+    performance.measure("dashboard-render", { start: t0 });
+  });
   const informers = sources.map(([name, path]) => new Informer(path, (items) => { state[name] = items; paint(); },
     (err) => { failed = err; paint(); }));
   paint();
