@@ -2,7 +2,6 @@
 // The history is a time series the server samples (/dashboard/api/history); the page asks
 // for the new points once per sampling interval.
 
-import uPlot from "uplot";
 import { get } from "./api.js";
 import { h } from "./dom.js";
 
@@ -23,7 +22,7 @@ function chart(title, unit, series, scale) {
 const line = (label, stroke, dash) => ({ label, stroke, width: 1.5, dash, spanGaps: false, points: { show: false } });
 
 // Two plots (CPU, memory) for one series of the history.
-export function seriesPlots(item) {
+export function seriesPlots(uPlot, item) {
   const cpu = chart(`${item.name} CPU (cores)`, "", [line("used", "#2a7"), line("request", "#36c", [6, 3]), line("limit", "#c33", [2, 3])], 1);
   const mem = chart(`${item.name} memory (working set)`, "Mi", [line("used", "#2a7"), line("request", "#36c", [6, 3]), line("limit", "#c33", [2, 3])], 2 ** 20);
   const wrap = h("div", { class: "plot-pair", "data-series": `${item.kind}/${item.namespace}/${item.name}` }, cpu.el, mem.el);
@@ -57,6 +56,7 @@ export function utilizationPlots(root, kind, one = null) {
   const refresh = async () => {
     let interval = 15;
     try {
+      const { default: uPlot } = await import("uplot");  // loaded with the first plot, not with the page
       const q = new URLSearchParams(one ? one : kind ? { kind } : {});
       const doc = await get(`/dashboard/api/history?${q}`);
       const items = one ? [doc] : doc.items;
@@ -65,7 +65,7 @@ export function utilizationPlots(root, kind, one = null) {
         const key = `${it.kind}/${it.namespace}/${it.name}`;
         let p = shown.get(key);
         if (!p) {
-          p = seriesPlots(it);
+          p = seriesPlots(uPlot, it);
           shown.set(key, p);
           root.append(p.el);
         }
