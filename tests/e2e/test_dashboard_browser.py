@@ -166,6 +166,21 @@ def test_utilization_plot_draws_points_for_a_busy_pod(page: Any, cluster: NodeCl
     shot(page, "nodes")
 
 
+def test_workloads_show_their_pods_through_replicasets(page: Any, cluster: NodeCluster) -> None:
+    cluster.kubectl("create", "deployment", "web", "--image=busybox:latest", "--replicas=2", "--", "sleep", "3600")
+    page.goto(dashboard_url(cluster, cluster.server.token()))
+    page.wait_for_selector("#pods")
+    page.goto(f"{cluster.server.url}/dashboard/#/workloads")
+    deployment = page.wait_for_selector('details.workload:has-text("default/web")')
+    page.wait_for_function("() => [...document.querySelectorAll('details.workload')].find(d => d.textContent.includes('default/web'))"
+                           "?.querySelectorAll('tr[data-pod^=\"default/web-\"]').length === 2")
+    assert "ready" in deployment.inner_text()
+    shot(page, "workloads")
+    page.goto(f"{cluster.server.url}/dashboard/#/events")
+    page.wait_for_selector('#events td:has-text("ScalingReplicaSet")')
+    shot(page, "events")
+
+
 def _get(url: str, token: str | None) -> tuple[int, str]:
     ctx = ssl.create_default_context()
     ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE

@@ -8,12 +8,15 @@ import { h } from "./dom.js";
 const WIDTH = 460;
 const HEIGHT = 180;
 
-function chart(title, unit, series, scale) {
+const cores = (v) => `${+v.toPrecision(3)}`;
+const mem = (v) => (v >= 2 ** 30 ? `${+(v / 2 ** 30).toPrecision(3)}Gi` : `${+(v / 2 ** 20).toPrecision(3)}Mi`);
+
+function chart(title, format, series) {
   const el = h("div", { class: "plot" });
   const opts = {
     title, width: WIDTH, height: HEIGHT,
     scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(max || 0, 1e-9) * 1.1] } },
-    axes: [{}, { values: (u, ticks) => ticks.map((v) => `${+(v / scale).toPrecision(3)}${unit}`), size: 60 }],
+    axes: [{}, { values: (u, ticks) => ticks.map(format), size: 64 }],
     series: [{}, ...series],
   };
   return { el, opts };
@@ -23,19 +26,21 @@ const line = (label, stroke, dash) => ({ label, stroke, width: 1.5, dash, spanGa
 
 // Two plots (CPU, memory) for one series of the history.
 export function seriesPlots(uPlot, item) {
-  const cpu = chart(`${item.name} CPU (cores)`, "", [line("used", "#2a7"), line("request", "#36c", [6, 3]), line("limit", "#c33", [2, 3])], 1);
-  const mem = chart(`${item.name} memory (working set)`, "Mi", [line("used", "#2a7"), line("request", "#36c", [6, 3]), line("limit", "#c33", [2, 3])], 2 ** 20);
-  const wrap = h("div", { class: "plot-pair", "data-series": `${item.kind}/${item.namespace}/${item.name}` }, cpu.el, mem.el);
+  const node = item.kind === "node";  // a node's "request" and "limit" are both its allocatable
+  const lines = () => [line("used", "#2a7"), line(node ? "allocatable" : "request", "#36c", [6, 3]), line("limit", "#c33", [2, 3])];
+  const cpu = chart(`${item.name} CPU (cores)`, cores, lines());
+  const memory = chart(`${item.name} memory (working set)`, mem, lines());
+  const wrap = h("div", { class: "plot-pair", "data-series": `${item.kind}/${item.namespace}/${item.name}` }, cpu.el, memory.el);
   const data = (it) => {
     const n = it.time.length;
     const flat = (v) => Array(n).fill(v || null);
     return [
-      [it.time, it.cpu, flat(it.cpuRequest), flat(it.cpuLimit)],
-      [it.time, it.memory, flat(it.memoryRequest), flat(it.memoryLimit)],
+      [it.time, it.cpu, flat(it.cpuRequest), flat(node ? null : it.cpuLimit)],
+      [it.time, it.memory, flat(it.memoryRequest), flat(node ? null : it.memoryLimit)],
     ];
   };
   const [c, m] = data(item);
-  const plots = [new uPlot(cpu.opts, c, cpu.el), new uPlot(mem.opts, m, mem.el)];
+  const plots = [new uPlot(cpu.opts, c, cpu.el), new uPlot(memory.opts, m, memory.el)];
   const update = (it) => {
     const [c2, m2] = data(it);
     plots[0].setData(c2);

@@ -104,7 +104,7 @@ export function nodes(root) {
         const alloc = (n.status && n.status.allocatable) || {};
         return { cells: [n.metadata.name, ready && ready.status === "True" ? "Ready" : "NotReady", bad.join(", ") || "–",
           quantityCell(alloc, "cpu"), `${r.cpu.toFixed(2)} (${pct(r.cpu, cpuCores(alloc.cpu))})`,
-          quantityCell(alloc, "memory"), `${mib(r.mem)} (${pct(r.mem, bytes(alloc.memory))})`,
+          human(bytes(alloc.memory)), `${human(r.mem)} (${pct(r.mem, bytes(alloc.memory))})`,
           `${r.pods}/${alloc.pods || "?"}`, age(n.metadata.creationTimestamp)] };
       }), { id: "nodes" });
   });
@@ -205,5 +205,5 @@ export function bytes(q) {
   return m ? parseFloat(m[1]) * (UNITS[m[2]] || 1) : 0;
 }
 
-const mib = (b) => `${(b / 2 ** 20).toFixed(0)}Mi`;
+const human = (b) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)}Gi` : `${(b / 2 ** 20).toFixed(0)}Mi`);
 const pct = (part, whole) => (whole ? `${Math.round((100 * part) / whole)}%` : "–");
