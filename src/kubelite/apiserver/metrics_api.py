@@ -221,10 +221,6 @@ class MetricsApi:
         page = await self.objects.list(_kind(plural), namespace)
         return [objects.decode(item) for item in page.items]
 
-    async def objects_of(self, plural: str) -> list[dict[str, Any]]:
-        """Every stored object of a core kind ("nodes", "pods"), decoded."""
-        return await self._objects(plural, None)
-
     # -- routes -------------------------------------------------------------------------
 
     async def _group(self, request: web.Request) -> web.Response:

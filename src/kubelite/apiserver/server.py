@@ -217,8 +217,7 @@ class ApiServer:
         self.join = JoinService(cfg.data_dir, cfg.data_dir / "tls", cfg.token) if cfg.tls else None
         self.proxy = KubeletProxy(self.objects, cfg.data_dir / "tls") if cfg.tls else None
         self.metrics_api = MetricsApi(self.objects, cfg.data_dir / "tls" if cfg.tls else None)
-        metrics_api = self.metrics_api
-        self.dashboard = Dashboard(metrics_api.objects_of, metrics_api.summaries, self.authorizer,
+        self.dashboard = Dashboard(timed, self.metrics_api.summaries, self.authorizer,
                                    interval=cfg.dashboard_sample_interval)
         self.handlers = ResourceHandlers(self.objects, self.cache, subresources=self.proxy)
         if self.authenticator is not None:  # TokenRequests are signed with the key auth checks
@@ -262,8 +261,8 @@ class ApiServer:
         self.write_kubeconfig()
         self._ready = True
         self._start_kubernetes_service()
-        if cfg.tls and self.dashboard is not None:  # kubelets' stats need the client certificate
-            self.dashboard.start()
+        if cfg.tls and self.dashboard is not None and self.cache is not None:
+            await self.dashboard.start(self.cache)  # kubelets' stats need the client certificate
         if cfg.controllers:
             self._start_controllers()
         log.info("kubelite API server listening on %s", self.url)

@@ -138,21 +138,34 @@ function ownedPods(owner, s) {
   return [...s.pods.values()].filter((p) => (p.metadata.ownerReferences || []).some((r) => uids.has(r.uid)));
 }
 
+// One kind at a time: a browser opens at most 6 HTTP/1.1 connections to a host, and each watch
+// holds one, so a view keeps to three watches (the kind, what stands between it and its pods,
+// the pods).
+const BETWEEN = { deployments: "replicasets", cronjobs: "jobs" };
+
 export function workloads(root, params) {
   const ns = params.get("ns") || "";
+  const plural = WORKLOADS.some(([, p]) => p === params.get("kind")) ? params.get("kind") : "deployments";
+  const [kind, , group, ready] = WORKLOADS.find(([, p]) => p === plural);
   const body = h("div");
-  root.replaceChildren(h("h1", {}, "Workloads"), body);
-  const sources = [...WORKLOADS.map(([, plural, group]) => [plural, nsPath(ns, plural, group)]), ["pods", nsPath(ns, "pods")]];
-  return view(body, sources, (s) => h("div", {}, WORKLOADS.filter(([kind]) => kind !== "ReplicaSet").map(([kind, plural, , ready]) => {
+  const tabs = h("nav", { class: "tabs" }, WORKLOADS.filter(([k]) => k !== "ReplicaSet").map(([k, p]) =>
+    h("a", { href: `#/workloads?kind=${p}${ns ? `&ns=${encodeURIComponent(ns)}` : ""}`, class: p === plural ? "active" : "" }, `${k}s`)));
+  root.replaceChildren(h("h1", {}, "Workloads"), tabs, body);
+  const sources = [[plural, nsPath(ns, plural, group)], ["pods", nsPath(ns, "pods")]];
+  const between = BETWEEN[plural];
+  if (between) sources.push([between, nsPath(ns, between, WORKLOADS.find(([, p]) => p === between)[2])]);
+  return view(body, sources, (s) => {
+    s.replicasets = s.replicasets || new Map();
+    s.jobs = s.jobs || new Map();
     const items = sortByName(s[plural]);
-    if (!items.length) return null;
-    return h("section", {}, h("h2", {}, `${kind}s`), items.map((o) => {
+    if (!items.length) return h("p", { class: "muted" }, `no ${kind}s`);
+    return h("section", {}, items.map((o) => {
       const owned = ownedPods(o, s);
       return h("details", { class: "workload", open: true },
         h("summary", {}, h("b", {}, `${o.metadata.namespace}/${o.metadata.name}`), `  ready ${ready(o)}  ·  ${age(o.metadata.creationTimestamp)}`),
         owned.length ? table(POD_COLUMNS, owned.map(podRow)) : h("p", { class: "muted" }, "no pods"));
     }));
-  })));
+  });
 }
 
 export function services(root, params) {

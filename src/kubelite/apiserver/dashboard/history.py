@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +87,16 @@ def node_resources(node: dict[str, Any]) -> Resources:
 
 
 @dataclass(frozen=True)
+class PodInfo:
+    """What the sampler keeps of a bound pod (by uid): who it is, where, what it asks for."""
+
+    namespace: str
+    name: str
+    node: str
+    resources: Resources
+
+
+@dataclass(frozen=True)
 class Sample:
     """One measurement: who, used CPU cores and memory bytes."""
 
@@ -99,26 +109,23 @@ class Sample:
     node: str = ""
 
 
-def samples_from(summaries: dict[str, dict[str, Any]], nodes: Iterable[dict[str, Any]],
-                 pods: Iterable[dict[str, Any]]) -> Iterator[Sample]:
+def samples_from(summaries: dict[str, dict[str, Any]], nodes: Mapping[str, dict[str, Any]],
+                 pods: Mapping[str, PodInfo]) -> Iterator[Sample]:
     """The samples in kubelets' Summaries (by node name), with the Nodes' allocatable and the
-    Pods' requests and limits (a pod the API no longer has is left out)."""
-    by_node = {(n.get("metadata") or {}).get("name", ""): n for n in nodes}
-    by_uid = {(p.get("metadata") or {}).get("uid", ""): p for p in pods}
+    pods' requests and limits (pods by uid; one the API no longer has is left out)."""
     for node_name, doc in summaries.items():
         n = doc.get("node") or {}
         cpu, mem = (n.get("cpu") or {}).get("usageNanoCores"), (n.get("memory") or {}).get("workingSetBytes")
-        if cpu is not None and mem is not None and node_name in by_node:
-            yield Sample("node", "", node_name, cpu / 1e9, float(mem), node_resources(by_node[node_name]))
+        if cpu is not None and mem is not None and node_name in nodes:
+            yield Sample("node", "", node_name, cpu / 1e9, float(mem), node_resources(nodes[node_name]))
         for s in doc.get("pods") or []:
-            ref = s.get("podRef") or {}
-            pod = by_uid.get(ref.get("uid", ""))
+            pod = pods.get((s.get("podRef") or {}).get("uid", ""))
             if pod is None:
                 continue
-            cpu_n = sum((c.get("cpu") or {}).get("usageNanoCores") or 0 for c in s.get("containers") or [])
-            mem_b = sum((c.get("memory") or {}).get("workingSetBytes") or 0 for c in s.get("containers") or [])
-            yield Sample("pod", ref.get("namespace", ""), ref.get("name", ""), cpu_n / 1e9, float(mem_b),
-                         pod_resources(pod), node_name)
+            containers = s.get("containers") or []
+            cpu_n = sum((c.get("cpu") or {}).get("usageNanoCores") or 0 for c in containers)
+            mem_b = sum((c.get("memory") or {}).get("workingSetBytes") or 0 for c in containers)
+            yield Sample("pod", pod.namespace, pod.name, cpu_n / 1e9, float(mem_b), pod.resources, node_name)
 
 
 class History:

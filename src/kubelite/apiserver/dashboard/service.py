@@ -23,8 +23,11 @@ from kubelite.api import status as st
 from kubelite.apiserver.authz import Attributes, Decision, UserInfo
 from kubelite.apiserver.authz.filter import forbidden
 from kubelite.apiserver.dashboard import assets
+from kubelite.apiserver.dashboard.feed import SamplerFeed
 from kubelite.apiserver.dashboard.history import DEFAULT_INTERVAL, History, Series, samples_from
 from kubelite.apiserver.handlers import json_response
+from kubelite.apiserver.watchcache import WatchCache
+from kubelite.store.interface import Store
 
 log = logging.getLogger("kubelite.apiserver.dashboard")
 
@@ -32,16 +35,15 @@ API = f"{assets.PREFIX}/api/"
 METRICS = f"{assets.PREFIX}/metrics"
 METRICS_GROUP = "metrics.k8s.io"
 KINDS = {"node": "nodes", "pod": "pods"}
-ListObjects = Callable[[str], Awaitable[list[dict[str, Any]]]]
 Summaries = Callable[[list[dict[str, Any]]], Awaitable[dict[str, dict[str, Any]]]]
 
 
 class Dashboard:
     """Serves /dashboard/ and samples utilization every `interval` seconds."""
 
-    def __init__(self, list_objects: ListObjects, summaries: Summaries, authorizer: Any = None,
+    def __init__(self, store: Store, summaries: Summaries, authorizer: Any = None,
                  interval: float = DEFAULT_INTERVAL, static: Path = assets.STATIC) -> None:
-        self.list_objects = list_objects
+        self.feed = SamplerFeed(store)
         self.summaries = summaries
         self.authorizer = authorizer
         self.history = History(interval)
@@ -70,21 +72,22 @@ class Dashboard:
         router.add_get(API + "history", history)
         router.add_get(METRICS, metrics)
 
-    def start(self) -> None:
+    async def start(self, cache: WatchCache) -> None:
+        await self.feed.start(cache)
         self._task = asyncio.create_task(self._run(), name="dashboard-sampler")
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        await self.feed.stop()
 
     # -- sampling --------------------------------------------------------------------------
 
     async def sample_once(self) -> None:
-        nodes = await self.list_objects("nodes")
-        pods = [p for p in await self.list_objects("pods") if (p.get("spec") or {}).get("nodeName")]
-        summaries = await self.summaries(nodes) if nodes else {}
-        self.history.record(time.time(), list(samples_from(summaries, nodes, pods)))
+        nodes = dict(self.feed.nodes)
+        summaries = await self.summaries(list(nodes.values())) if nodes else {}
+        self.history.record(time.time(), list(samples_from(summaries, nodes, self.feed.pods)))
 
     async def _run(self) -> None:
         while True:

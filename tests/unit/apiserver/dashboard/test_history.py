@@ -8,6 +8,7 @@ from typing import Any
 
 from kubelite.apiserver.dashboard.history import (
     History,
+    PodInfo,
     Resources,
     Sample,
     node_resources,
@@ -43,7 +44,8 @@ def test_pod_resources_sum_containers_and_a_limit_counts_only_when_every_contain
 
 
 def test_samples_from_summaries_leave_out_pods_the_api_no_longer_has() -> None:
-    got = list(samples_from({"n1": SUMMARY}, [NODE], [POD]))
+    pods = {"u1": PodInfo("default", "web", "n1", pod_resources(POD))}
+    got = list(samples_from({"n1": SUMMARY}, {"n1": NODE}, pods))
     assert [(s.kind, s.name) for s in got] == [("node", "n1"), ("pod", "web")]
     pod = got[1]
     assert math.isclose(pod.cpu, 0.006) and pod.memory == 4 << 20 and pod.node == "n1"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aiohttp import web
@@ -36,13 +36,10 @@ async def client(tmp_path: Path) -> AsyncIterator[TestClient[Any, Any]]:
     (tmp_path / "index.html").write_text("<!doctype html>")
     (tmp_path / "app.js").write_text("export {}")
 
-    async def no_objects(plural: str) -> list[dict[str, Any]]:
-        return []
-
     async def no_summaries(nodes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         return {}
 
-    dash = Dashboard(no_objects, no_summaries, TeamOnly(), interval=1, static=tmp_path)
+    dash = Dashboard(cast(Any, None), no_summaries, TeamOnly(), interval=1, static=tmp_path)  # never started
     r = Resources(0.1, 0.5, 1, 2)
     dash.history.record(1, [Sample("pod", "team", "web", 0.2, 10, r), Sample("pod", "default", "db", 0.3, 20, r),
                             Sample("node", "", "n1", 1.0, 30, r)])
