@@ -160,10 +160,31 @@ def test_utilization_plot_draws_points_for_a_busy_pod(page: Any, cluster: NodeCl
     assert history["cpuRequest"] == pytest.approx(0.1) and history["cpuLimit"] == pytest.approx(0.5)
     assert page.locator("#pod-plots canvas").count() >= 2
     shot(page, "utilization")
+    page.goto(f"{cluster.server.url}/dashboard/#/utilization")
+    page.wait_for_function("() => +(document.querySelector('.plot-pair[data-series=\"cluster//cluster\"]')?.dataset.points || 0) >= 2")
+    assert page.locator('.plot-pair[data-series="cluster//cluster"] canvas').count() == 3  # CPU, memory, restarts
+    shot(page, "utilization-cluster")
     page.goto(f"{cluster.server.url}/dashboard/#/nodes")
     page.wait_for_selector("#nodes")
     page.wait_for_selector(".plot-pair")
     shot(page, "nodes")
+
+
+def test_yaml_edit_and_apply(page: Any, cluster: NodeCluster) -> None:
+    page.goto(dashboard_url(cluster, cluster.server.token()))
+    page.wait_for_selector("#pods")
+    page.goto(f"{cluster.server.url}/dashboard/#/pod/default/ticker?tab=yaml")
+    area = page.wait_for_selector("#yaml")
+    text = area.input_value()
+    assert "\n  name: ticker\n" in text and "managedFields" not in text
+    area.fill(text.replace("    app: ticker\n", "    app: ticker\n    edited: from-the-dashboard\n", 1))
+    page.click("text=Apply (PUT)")
+    page.wait_for_selector("text=applied")
+    labels = cluster.pod("ticker")["metadata"]["labels"]
+    assert labels == {"app": "ticker", "edited": "from-the-dashboard"}
+    area.fill(text.replace("name: ticker", "name: other", 1))  # a PUT of another name: the API's 400
+    page.click("text=Apply (PUT)")
+    page.wait_for_selector("text=400")
 
 
 def test_workloads_show_their_pods_through_replicasets(page: Any, cluster: NodeCluster) -> None:

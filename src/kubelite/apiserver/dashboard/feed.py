@@ -8,7 +8,7 @@ from typing import Any
 
 from kubelite.api.registry import by_resource
 from kubelite.apiserver.cache_feed import CacheFeed
-from kubelite.apiserver.dashboard.history import PodInfo, pod_resources
+from kubelite.apiserver.dashboard.history import PodInfo, pod_resources, pod_restarts
 from kubelite.store.interface import Store
 
 
@@ -35,4 +35,5 @@ class SamplerFeed(CacheFeed):
         if watch_type == "DELETED" or not node:
             self.pods.pop(uid, None)
             return
-        self.pods[uid] = PodInfo(meta.get("namespace", ""), meta.get("name", ""), node, pod_resources(pod))
+        self.pods[uid] = PodInfo(meta.get("namespace", ""), meta.get("name", ""), node, pod_resources(pod),
+                                 pod_restarts(pod))

@@ -39,12 +39,13 @@ class Resources:
 class Series:
     """One node's or one pod's samples, aligned with the history's clock ring."""
 
-    kind: str  # "node" or "pod"
+    kind: str  # "node", "pod" or "cluster"
     namespace: str
     name: str
     cpu: array  # type: ignore[type-arg]
     memory: array  # type: ignore[type-arg]
     resources: Resources = field(default_factory=Resources)
+    restarts: array | None = None  # type: ignore[type-arg]  # the cluster's only
     node: str = ""
     last_seen: float = 0.0
 
@@ -94,29 +95,41 @@ class PodInfo:
     name: str
     node: str
     resources: Resources
+    restarts: int = 0
+
+
+def pod_restarts(pod: dict[str, Any]) -> int:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    return sum(int(c.get("restartCount") or 0) for c in statuses)
 
 
 @dataclass(frozen=True)
 class Sample:
-    """One measurement: who, used CPU cores and memory bytes."""
+    """One measurement: who, used CPU cores and memory bytes (the cluster's: also restarts)."""
 
-    kind: str
+    kind: str  # "node", "pod" or "cluster"
     namespace: str
     name: str
     cpu: float
     memory: float
     resources: Resources
     node: str = ""
+    restarts: float = NAN
 
 
 def samples_from(summaries: dict[str, dict[str, Any]], nodes: Mapping[str, dict[str, Any]],
                  pods: Mapping[str, PodInfo]) -> Iterator[Sample]:
     """The samples in kubelets' Summaries (by node name), with the Nodes' allocatable and the
-    pods' requests and limits (pods by uid; one the API no longer has is left out)."""
+    pods' requests and limits (pods by uid; one the API no longer has is left out), then the
+    cluster's: used (the nodes' sum) beside requested (every bound pod's) and allocatable,
+    and the restarts of every bound pod's containers."""
+    total = Resources()
+    used_cpu = used_mem = 0.0
     for node_name, doc in summaries.items():
         n = doc.get("node") or {}
         cpu, mem = (n.get("cpu") or {}).get("usageNanoCores"), (n.get("memory") or {}).get("workingSetBytes")
         if cpu is not None and mem is not None and node_name in nodes:
+            used_cpu, used_mem = used_cpu + cpu / 1e9, used_mem + float(mem)
             yield Sample("node", "", node_name, cpu / 1e9, float(mem), node_resources(nodes[node_name]))
         for s in doc.get("pods") or []:
             pod = pods.get((s.get("podRef") or {}).get("uid", ""))
@@ -126,6 +139,16 @@ def samples_from(summaries: dict[str, dict[str, Any]], nodes: Mapping[str, dict[
             cpu_n = sum((c.get("cpu") or {}).get("usageNanoCores") or 0 for c in containers)
             mem_b = sum((c.get("memory") or {}).get("workingSetBytes") or 0 for c in containers)
             yield Sample("pod", pod.namespace, pod.name, cpu_n / 1e9, float(mem_b), pod.resources, node_name)
+    for node in nodes.values():
+        alloc = node_resources(node)
+        total.cpu_limit += alloc.cpu_limit
+        total.memory_limit += alloc.memory_limit
+    for pod in pods.values():
+        total.cpu_request += pod.resources.cpu_request
+        total.memory_request += pod.resources.memory_request
+    if nodes:
+        yield Sample("cluster", "", "cluster", used_cpu, used_mem, total,
+                     restarts=float(sum(p.restarts for p in pods.values())))
 
 
 class History:
@@ -146,7 +169,8 @@ class History:
         if len(self._series) >= self.max_series:
             return None
         blank = array("f", [NAN]) * self.size
-        series = Series(s.kind, s.namespace, s.name, blank, array("f", blank))
+        series = Series(s.kind, s.namespace, s.name, blank, array("f", blank),
+                        restarts=array("f", blank) if s.kind == "cluster" else None)
         self._series[(s.kind, s.namespace, s.name)] = series
         return series
 
@@ -156,6 +180,8 @@ class History:
         for series in self._series.values():  # no sample this time: a gap, not the old value
             series.cpu[slot] = NAN
             series.memory[slot] = NAN
+            if series.restarts is not None:
+                series.restarts[slot] = NAN
         for s in samples:
             found = self._series.get((s.kind, s.namespace, s.name)) or self._new(s)
             if found is None:
@@ -163,6 +189,8 @@ class History:
             series = found
             series.cpu[slot] = s.cpu
             series.memory[slot] = s.memory
+            if series.restarts is not None:
+                series.restarts[slot] = s.restarts
             series.resources = s.resources
             series.node = s.node
             series.last_seen = now
@@ -186,21 +214,21 @@ class History:
     def as_json(self, series: Series, since: float = 0.0) -> dict[str, Any]:
         """One series for the page: parallel lists (time in s, cores, bytes) after `since`,
         gaps as null, and the requests and limits."""
-        t: list[float] = []
-        cpu: list[float | None] = []
-        mem: list[float | None] = []
-        for i in self._order():
-            if self.times[i] <= since:
-                continue
-            t.append(self.times[i])
-            c, m = series.cpu[i], series.memory[i]
-            cpu.append(None if math.isnan(c) else round(c, 6))
-            mem.append(None if math.isnan(m) else m)
+        slots = [i for i in self._order() if self.times[i] > since]
+
+        def column(values: array, digits: int | None = None) -> list[float | None]:  # type: ignore[type-arg]
+            return [None if math.isnan(values[i]) else (round(values[i], digits) if digits else values[i])
+                    for i in slots]
+
         r = series.resources
-        return {"kind": series.kind, "namespace": series.namespace, "name": series.name,
-                "node": series.node, "interval": self.interval, "time": t, "cpu": cpu, "memory": mem,
-                "cpuRequest": r.cpu_request, "cpuLimit": r.cpu_limit,
-                "memoryRequest": r.memory_request, "memoryLimit": r.memory_limit}
+        out = {"kind": series.kind, "namespace": series.namespace, "name": series.name,
+               "node": series.node, "interval": self.interval, "time": [self.times[i] for i in slots],
+               "cpu": column(series.cpu, 6), "memory": column(series.memory),
+               "cpuRequest": r.cpu_request, "cpuLimit": r.cpu_limit,
+               "memoryRequest": r.memory_request, "memoryLimit": r.memory_limit}
+        if series.restarts is not None:
+            out["restarts"] = column(series.restarts)
+        return out
 
     def latest(self, series: Series) -> tuple[float, float] | None:
         """The last slot's (cores, bytes) if the series had a sample then."""

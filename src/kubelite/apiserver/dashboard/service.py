@@ -34,7 +34,8 @@ log = logging.getLogger("kubelite.apiserver.dashboard")
 API = f"{assets.PREFIX}/api/"
 METRICS = f"{assets.PREFIX}/metrics"
 METRICS_GROUP = "metrics.k8s.io"
-KINDS = {"node": "nodes", "pod": "pods"}
+# What each kind of series is read as: the cluster's totals as the node metrics they sum.
+KINDS = {"node": "nodes", "pod": "pods", "cluster": "nodes"}
 Summaries = Callable[[list[dict[str, Any]]], Awaitable[dict[str, dict[str, Any]]]]
 
 
@@ -121,7 +122,7 @@ class Dashboard:
         except ValueError:
             raise st.BadRequest(f'invalid value for since: "{q.get("since")}"') from None
         if kind and kind not in KINDS:
-            raise st.BadRequest(f'unknown kind "{kind}": want node or pod')
+            raise st.BadRequest(f'unknown kind "{kind}": want node, pod or cluster')
         if kind and name:  # one series: 403 if the user may not read it, 404 if not sampled
             if self.authorizer is not None:
                 attrs = self._attributes(user, kind, namespace if kind == "pod" else "", name)
@@ -158,7 +159,9 @@ def _label(value: str) -> str:
 
 def render_prometheus(history: History, allowed: Callable[[Series], bool]) -> str:
     """The last sample of every series `allowed`, in the Prometheus text format:
-    `kubelite_node_*{node=...}` and `kubelite_pod_*{namespace=...,pod=...,node=...}`."""
+    `kubelite_node_*{node=...}`, `kubelite_pod_*{namespace=...,pod=...,node=...}` and
+    `kubelite_cluster_*` (requested by pods as its request, allocatable as its limit), with
+    `kubelite_cluster_container_restarts`."""
     rows: dict[str, list[str]] = {}
     for series in history.all():
         if not allowed(series):
@@ -167,18 +170,27 @@ def render_prometheus(history: History, allowed: Callable[[Series], bool]) -> st
         r = series.resources
         values = (latest[0] if latest else None, latest[1] if latest else None,
                   r.cpu_request, r.cpu_limit, r.memory_request, r.memory_limit)
-        if series.kind == "node":
+        if series.kind == "cluster":
+            labels = ""
+            if latest and series.restarts is not None:
+                rows.setdefault("kubelite_cluster_container_restarts", []).append(
+                    f" {float(series.restarts[(history.head - 1) % history.size])!r}")
+        elif series.kind == "node":
             labels = f'node="{_label(series.name)}"'
         else:
             labels = (f'namespace="{_label(series.namespace)}",pod="{_label(series.name)}",'
                       f'node="{_label(series.node)}"')
         for (suffix, _, _), value in zip(PROMETHEUS_SERIES, values, strict=True):
             if value is not None:
-                rows.setdefault(f"kubelite_{series.kind}_{suffix}", []).append(f"{{{labels}}} {float(value)!r}")
+                rows.setdefault(f"kubelite_{series.kind}_{suffix}", []).append(
+                    f"{{{labels}}} {float(value)!r}" if labels else f" {float(value)!r}")
     out: list[str] = []
-    for kind in ("node", "pod"):
+    for kind in ("node", "pod", "cluster"):
         for suffix, help_text, mtype in PROMETHEUS_SERIES:
             metric = f"kubelite_{kind}_{suffix}"
             out += [f"# HELP {metric} {help_text}.", f"# TYPE {metric} {mtype}"]
             out += [metric + row for row in rows.get(metric, [])]
+    metric = "kubelite_cluster_container_restarts"
+    out += [f"# HELP {metric} Restarts of the containers of every pod bound to a node, at the last sample.",
+            f"# TYPE {metric} gauge", *(metric + row for row in rows.get(metric, []))]
     return "\n".join(out) + "\n"

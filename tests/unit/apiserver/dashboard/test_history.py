@@ -44,11 +44,14 @@ def test_pod_resources_sum_containers_and_a_limit_counts_only_when_every_contain
 
 
 def test_samples_from_summaries_leave_out_pods_the_api_no_longer_has() -> None:
-    pods = {"u1": PodInfo("default", "web", "n1", pod_resources(POD))}
+    pods = {"u1": PodInfo("default", "web", "n1", pod_resources(POD), restarts=3)}
     got = list(samples_from({"n1": SUMMARY}, {"n1": NODE}, pods))
-    assert [(s.kind, s.name) for s in got] == [("node", "n1"), ("pod", "web")]
-    pod = got[1]
+    assert [(s.kind, s.name) for s in got] == [("node", "n1"), ("pod", "web"), ("cluster", "cluster")]
+    pod, cluster = got[1], got[2]
     assert math.isclose(pod.cpu, 0.006) and pod.memory == 4 << 20 and pod.node == "n1"
+    # the cluster: used by the nodes, requested by the pods, allocatable as its limit; restarts
+    assert (cluster.cpu, cluster.memory, cluster.restarts) == (0.25, 1 << 30, 3.0)
+    assert math.isclose(cluster.resources.cpu_request, 1.1) and cluster.resources.cpu_limit == 2.0
 
 
 def test_ring_keeps_the_window_marks_gaps_and_wraps() -> None:
@@ -81,6 +84,17 @@ def test_prometheus_text_shows_the_last_sample_of_allowed_series_only() -> None:
     assert 'pod="we\\"ird"' in text
     assert "kubelite_node_cpu_usage_cores{" not in text
     assert "# TYPE kubelite_node_cpu_usage_cores gauge" in text
+
+
+def test_the_cluster_series_carries_restarts_into_json_and_prometheus() -> None:
+    h = History(interval=1, window=10)
+    h.record(1, [Sample("cluster", "", "cluster", 1.0, 2.0, Resources(0.5, 2, 1, 4), restarts=2)])
+    h.record(2, [Sample("cluster", "", "cluster", 1.0, 2.0, Resources(0.5, 2, 1, 4), restarts=5)])
+    series: Any = h.get("cluster", "", "cluster")
+    assert h.as_json(series)["restarts"] == [2.0, 5.0]
+    text = render_prometheus(h, lambda s: True)
+    assert "kubelite_cluster_container_restarts 5.0" in text
+    assert "kubelite_cluster_cpu_limit_cores 2.0" in text  # allocatable
 
 
 def test_latest_is_none_before_any_sample() -> None:
