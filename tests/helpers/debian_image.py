@@ -41,6 +41,7 @@ from tests.helpers.registry import (
 DEFAULT_SUITE = "bookworm"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 CACHE_ENV = "KUBELITE_IMAGE_CACHE"
+RECIPE = 2  # bump when _mmdebstrap's command changes what it builds
 # Debian images leave these out too: nothing in a container reads them
 _EXCLUDES = ("/usr/share/doc/*", "/usr/share/man/*", "/usr/share/info/*", "/usr/share/locale/*",
              "/usr/share/lintian/*")
@@ -73,6 +74,9 @@ class DebianImage:
     # shell commands run in the new root before it is packed (mmdebstrap --customize-hook),
     # e.g. making /run/mysqld owned by the server's user
     customize: tuple[str, ...] = ()
+    # shell commands run outside the root ("$1" names it) once the essential packages are in,
+    # before the others (--essential-hook): e.g. a system user with a fixed uid
+    essential: tuple[str, ...] = ()
     suite: str = DEFAULT_SUITE
     mirror: str = DEFAULT_MIRROR
     labels: dict[str, str] = field(default_factory=dict)
@@ -81,6 +85,7 @@ class DebianImage:
         doc = asdict(self)
         doc["files"] = [(f.path, hashlib.sha256(f.content).hexdigest(), f.mode) for f in self.files]
         doc["mmdebstrap"] = _mmdebstrap_version()
+        doc["recipe"] = RECIPE
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -139,6 +144,8 @@ def _mmdebstrap(spec: DebianImage, out: Path, progress: bool) -> None:
     cmd = ["mmdebstrap", "--variant=minbase", "--mode=root", "--format=tar",
            # device nodes are the runtime's to make (runc mounts its own /dev)
            "--skip=output/dev", "--skip=output/mknod",
+           # what a customize hook made in /run (a server's socket directory) stays
+           "--skip=cleanup/run",
            "--aptopt=Acquire::Languages \"none\"",
            "--aptopt=APT::Install-Recommends \"false\"",
            "--include=" + ",".join(spec.packages)]
@@ -148,6 +155,7 @@ def _mmdebstrap(spec: DebianImage, out: Path, progress: bool) -> None:
     # debian images do; and no apt lists or caches stay in the image
     cmd += ["--essential-hook=printf '#!/bin/sh\\nexit 101\\n' > \"$1/usr/sbin/policy-rc.d\" && "
             "chmod 755 \"$1/usr/sbin/policy-rc.d\""]
+    cmd += [f"--essential-hook={c}" for c in spec.essential]
     cmd += [f"--customize-hook=chroot \"$1\" sh -c {_shell_quote(c)}" for c in spec.customize]
     cmd += ["--customize-hook=rm -f \"$1/usr/sbin/policy-rc.d\"",
             "--customize-hook=rm -rf \"$1\"/var/lib/apt/lists/* \"$1\"/var/cache/apt/* \"$1\"/var/log/*.log"]
