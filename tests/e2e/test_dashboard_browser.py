@@ -46,6 +46,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeCluster]:
         c.apply(pod("ticker", "i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.3; done"))
         c.apply(pod("busy", "while true; do :; done", requests={"cpu": "100m", "memory": "16Mi"},
                     limits={"cpu": "500m", "memory": "64Mi"}))
+        c.apply(pod("crashy", "echo run-$(cat /proc/sys/kernel/random/uuid); sleep 1; exit 1"))
         c.wait_running("ticker")
         c.wait_running("busy")
         yield c
@@ -127,6 +128,28 @@ def test_logs_stream_new_lines(page: Any, cluster: NodeCluster) -> None:
     page.wait_for_function(f"() => (document.querySelector('#logs').textContent.match(/tick-\\d+/g) || [])"
                            f".some(t => +t.slice(5) > {seen + 2})")
     shot(page, "pod-logs")
+
+
+def test_logs_of_the_previous_instance(page: Any, cluster: NodeCluster) -> None:
+    cluster.wait_for("crashy", lambda p: any(c.get("restartCount", 0) >= 1
+                                             for c in p.get("status", {}).get("containerStatuses", [])), timeout=60)
+    page.goto(dashboard_url(cluster, cluster.server.token()))
+    page.wait_for_selector("#pods")
+    page.goto(f"{cluster.server.url}/dashboard/#/pod/default/crashy?tab=logs")
+    page.wait_for_selector("#logs")
+    page.check("#previous")
+    page.wait_for_function("() => /run-[0-9a-f-]{36}/.test(document.querySelector('#logs').textContent)")
+    assert page.locator("#containers").inner_text().count("Terminated") >= 1  # its last state
+
+
+def test_pods_filter_by_label(page: Any, cluster: NodeCluster) -> None:
+    page.goto(dashboard_url(cluster, cluster.server.token()))
+    page.wait_for_selector("#pods")
+    page.fill('input[name="labelSelector"]', "app=busy")
+    page.click(".filters button")
+    page.wait_for_function("() => document.querySelectorAll('#pods tbody tr').length === 1")
+    assert page.locator('#pods tr[data-pod="default/busy"]').count() == 1
+    assert "labelSelector=app%3Dbusy" in page.url or "labelSelector=app=busy" in page.url
 
 
 def test_terminal_runs_echo_hi(page: Any, cluster: NodeCluster) -> None:

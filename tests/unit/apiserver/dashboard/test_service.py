@@ -16,7 +16,7 @@ from multidict import CIMultiDict
 from kubelite.api import status as st
 from kubelite.apiserver.auth import User, websocket_bearer
 from kubelite.apiserver.authz import Attributes, Decision, Verdict
-from kubelite.apiserver.dashboard import Dashboard
+from kubelite.apiserver.dashboard import Dashboard, assets
 from kubelite.apiserver.dashboard.history import Resources, Sample
 
 USER = web.RequestKey("user", User)
@@ -112,3 +112,11 @@ def test_websocket_bearer_subprotocol() -> None:
     assert websocket_bearer(headers("v5.channel.k8s.io")) is None
     assert websocket_bearer(headers("base64url.bearer.authorization.k8s.io.%%%")) is None
     assert websocket_bearer(headers("base64url.bearer.authorization.k8s.io." + "A" * 20000)) is None
+
+
+async def test_an_unbuilt_page_says_how_to_build_it(tmp_path: Path) -> None:
+    app = web.Application()
+    assets.add_routes(app.router, tmp_path / "missing")
+    async with TestClient(TestServer(app)) as c:
+        resp = await c.get("/dashboard/")
+        assert resp.status == 503 and "make install" in await resp.text()
