@@ -33,16 +33,22 @@ def is_public(path: str) -> bool:
     return path in (PREFIX, PREFIX + "/") or path.startswith(ASSETS)
 
 
-def _file(name: str, static: Path) -> web.StreamResponse:
+def _file(request: web.Request, name: str, static: Path) -> web.StreamResponse:
     if "/" in name or name.startswith(".") or Path(name).suffix not in CONTENT_TYPES:
         raise web.HTTPNotFound()
     path = static / name
-    if not path.is_file():
+    try:
+        stat = path.stat()
+    except OSError:
         if name == "index.html":
             return web.Response(status=503, text=NOT_BUILT, headers=SECURITY_HEADERS)
-        raise web.HTTPNotFound()
-    return web.Response(body=path.read_bytes(), headers={
-        **SECURITY_HEADERS, "Content-Type": CONTENT_TYPES[path.suffix]})
+        raise web.HTTPNotFound() from None
+    # Revalidated at each load (a rebuild shows at once), answered 304 while unchanged.
+    etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+    headers = {**SECURITY_HEADERS, "ETag": etag}
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=path.read_bytes(), headers={**headers, "Content-Type": CONTENT_TYPES[path.suffix]})
 
 
 def add_routes(router: web.UrlDispatcher, static: Path = STATIC) -> None:
@@ -50,10 +56,10 @@ def add_routes(router: web.UrlDispatcher, static: Path = STATIC) -> None:
         raise web.HTTPMovedPermanently(PREFIX + "/")
 
     async def index(request: web.Request) -> web.StreamResponse:
-        return _file("index.html", static)
+        return _file(request, "index.html", static)
 
     async def asset(request: web.Request) -> web.StreamResponse:
-        return _file(request.match_info["name"], static)
+        return _file(request, request.match_info["name"], static)
 
     router.add_get(PREFIX, redirect)
     router.add_get(PREFIX + "/", index)

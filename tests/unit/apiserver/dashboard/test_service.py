@@ -67,6 +67,8 @@ async def test_page_and_assets_are_public_with_a_strict_policy(client: TestClien
     assert resp.status == 200 and "script-src 'self'" in resp.headers["Content-Security-Policy"]
     resp = await client.get("/dashboard/assets/app.js")
     assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/javascript")
+    again = await client.get("/dashboard/assets/app.js", headers={"If-None-Match": resp.headers["ETag"]})
+    assert again.status == 304
     assert (await client.get("/dashboard/assets/..%2Fsecret.js")).status == 404
     assert (await client.get("/dashboard/assets/missing.js")).status == 404
     resp = await client.get("/dashboard", allow_redirects=False)
