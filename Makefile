@@ -8,17 +8,30 @@ PY := $(VENV)/bin/python
 DATA_DIR ?= /var/lib/kubelite
 LISTEN ?= 127.0.0.1:6443
 DEB_PACKAGES := runc crun busybox-static docker-registry etcd-server etcd-client \
-	containernetworking-plugins iptables nftables conmon iproute2 tar openssl mmdebstrap haproxy
+	containernetworking-plugins iptables nftables conmon iproute2 tar openssl mmdebstrap haproxy \
+	chromium chromium-driver
+# node and npm build the dashboard (web/dashboard/); installed from Debian only when no `npm`
+# is on the PATH (a NodeSource nodejs already ships it, and conflicts with Debian's npm).
+NODE_PACKAGES := nodejs npm
+DASHBOARD_STATIC := src/kubelite/apiserver/dashboard/static
 PYTEST_ARGS ?=
 
-.PHONY: install deb venv up test lint bench clean generate
+.PHONY: install deb venv dashboard up test lint bench clean generate
 
-install: deb venv
+install: deb venv dashboard
+
+# The dashboard's scripts and styles, bundled by esbuild from the npm packages pinned in
+# web/dashboard/package-lock.json into the Python package; rebuilt when a source changes.
+dashboard: $(DASHBOARD_STATIC)/index.html
+
+$(DASHBOARD_STATIC)/index.html: web/dashboard/package-lock.json web/dashboard/build.mjs $(wildcard web/dashboard/src/*)
+	cd web/dashboard && npm ci --no-audit --no-fund --loglevel=error && node build.mjs
 
 deb:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		missing=""; \
 		for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+		command -v npm >/dev/null || missing="$$missing $(NODE_PACKAGES)"; \
 		if [ -n "$$missing" ]; then \
 			echo "installing Debian packages:$$missing"; \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -52,4 +65,4 @@ bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info web/dashboard/node_modules $(DASHBOARD_STATIC)

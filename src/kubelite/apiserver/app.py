@@ -13,7 +13,13 @@ from kubelite.api import status as st
 from kubelite.apiserver import discovery, request_context, storeerrors, tokenreview, whoami
 from kubelite.apiserver import metrics_api as metrics_api_mod
 from kubelite.apiserver.audit import Auditor, annotate
-from kubelite.apiserver.auth import PUBLIC_PATHS, TokenAuthenticator, User, certificate_user
+from kubelite.apiserver.auth import (
+    PUBLIC_PATHS,
+    TokenAuthenticator,
+    User,
+    certificate_user,
+    websocket_bearer,
+)
 from kubelite.apiserver.authz import UserInfo
 from kubelite.apiserver.authz import filter as authz_filter
 from kubelite.apiserver.authz.chain import AuthorizerChain
@@ -51,6 +57,7 @@ def build_app(
     guards: Sequence[Guard] = (),
     encryption: Any = None,
     audit: Auditor | None = None,
+    dashboard: Any = None,
 ) -> web.Application:
     @web.middleware
     async def serve(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -60,17 +67,19 @@ def build_app(
         code = 500
         context = request_context.begin()
         try:
-            if authenticator is not None and request.path not in PUBLIC_PATHS:
+            if authenticator is not None and request.path not in PUBLIC_PATHS \
+                    and not (dashboard is not None and dashboard.is_public(request.path)):
                 transport = request.transport
                 user = (certificate_user(transport.get_extra_info("peercert")) if transport else None) \
-                    or authenticator.authenticate(request.headers.get("Authorization"))
+                    or authenticator.authenticate(request.headers.get("Authorization")
+                                                  or websocket_bearer(request.headers))
                 if user is None:
                     code = 401
                     return status_response(st.Unauthorized("Unauthorized"))
                 request[USER] = user
                 request_context.set_user(user)
-                if authorizer is not None:  # impersonation, then authorization
-                    request_context.set_user(_authorize(request, user, authorizer))
+                if authorizer is not None and not (dashboard is not None and dashboard.authorizes_itself(request.path)):
+                    request_context.set_user(_authorize(request, user, authorizer))  # impersonation, then authorization
                 for guard in guards:
                     await guard(request, request[USER])
             response = await handler(request)
@@ -191,6 +200,8 @@ def build_app(
         join.add_routes(r)
     if encryption is not None:  # `kubelite secrets-encrypt` (apiserver/encryption.py)
         encryption.add_routes(r, USER)
+    if dashboard is not None:  # /dashboard/ (apiserver/dashboard/)
+        dashboard.add_routes(r, USER)
     whoami.add_route(r, USER)
     tokenreview.add_route(r, authenticator)
     # Discovery answers with and without a trailing slash, as kube-apiserver's go-restful

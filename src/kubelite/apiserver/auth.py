@@ -5,6 +5,8 @@ groups = O, as kube-apiserver's x509 authenticator), and bearer tokens: the admi
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import os
 import secrets
@@ -27,6 +29,33 @@ PUBLIC_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/version", "/version
                           "/v1-kubelite/etcd/members", "/v1-kubelite/etcd/members/promote"})
 # What the service account authenticator says of a JWT it cannot verify.
 INVALID_BEARER_TOKEN = "invalid bearer token"
+
+
+# A browser's WebSocket cannot send an Authorization header: as kube-apiserver's websocket
+# protocol authenticator (k8s.io/apiserver/pkg/authentication/request/websocket), the bearer
+# token may come as a subprotocol `base64url.bearer.authorization.k8s.io.<base64url token>`.
+WEBSOCKET_BEARER_PREFIX = "base64url.bearer.authorization.k8s.io."
+MAX_TOKEN_BYTES = 16 * 1024
+
+
+def websocket_bearer(headers: Any) -> str | None:
+    """`Bearer TOKEN` from a WebSocket upgrade's bearer subprotocol, None without one (or with
+    a malformed one: the request is then anonymous and answered 401)."""
+    if str(headers.get("Upgrade", "")).lower() != "websocket":
+        return None
+    for offered in ",".join(headers.getall("Sec-WebSocket-Protocol", [])).split(","):
+        offered = offered.strip()
+        if not offered.startswith(WEBSOCKET_BEARER_PREFIX):
+            continue
+        encoded = offered[len(WEBSOCKET_BEARER_PREFIX):]
+        if not encoded or len(encoded) > MAX_TOKEN_BYTES:
+            return None
+        try:
+            token = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return f"Bearer {token}" if token.strip() else None
+    return None
 
 
 @dataclass(frozen=True)

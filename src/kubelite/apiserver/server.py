@@ -34,6 +34,7 @@ from kubelite.apiserver.authz.node_graph import NodeGraph
 from kubelite.apiserver.bound_objects import BoundObjects
 from kubelite.apiserver.certs import apiserver_hosts, ensure_serving_cert
 from kubelite.apiserver.controller_process import ControllerManagerProcess
+from kubelite.apiserver.dashboard import Dashboard
 from kubelite.apiserver.encryption import Encryption
 from kubelite.apiserver.events import EventReaper
 from kubelite.apiserver.handlers import ResourceHandlers
@@ -119,6 +120,7 @@ class ServerConfig:
     audit_log_maxsize: int = 0  # megabytes (0: 100)
     audit_log_maxbackup: int = 0  # 0: keep every backup
     audit_log_maxage: int = 0  # days (0: no limit)
+    dashboard_sample_interval: float = 15.0  # seconds between utilization samples (24 h kept)
     etcd: EtcdSettings | None = None  # an embedded etcd member as the store (k3s' --cluster-init)
     snapshots: SnapshotSettings = field(default_factory=SnapshotSettings)
 
@@ -150,6 +152,7 @@ class ApiServer:
         self.socket_path: Path | None = None  # the local socket, when the path fits one
         self.proxy: KubeletProxy | None = None
         self.metrics_api: MetricsApi | None = None
+        self.dashboard: Dashboard | None = None
         # the controller-manager child's identity in its Leases, `<hostname>_<uuid>`
         self.leader_identity = leader_identity()
         self.advertise_ip = advertise_address(config.advertise_address, config.host)
@@ -234,6 +237,8 @@ class ApiServer:
         self.join = JoinService(cfg.data_dir, cfg.data_dir / "tls", cfg.token) if cfg.tls else None
         self.proxy = KubeletProxy(self.objects, cfg.data_dir / "tls") if cfg.tls else None
         self.metrics_api = MetricsApi(self.objects, cfg.data_dir / "tls" if cfg.tls else None)
+        self.dashboard = Dashboard(timed, self.metrics_api.summaries, self.authorizer,
+                                   interval=cfg.dashboard_sample_interval)
         self.handlers = ResourceHandlers(self.objects, self.cache, subresources=self.proxy)
         if self.authenticator is not None:  # TokenRequests are signed with the key auth checks
             self.handlers.token_issuer = self.authenticator.issuer  # type: ignore[attr-defined]
@@ -248,6 +253,7 @@ class ApiServer:
             guards=[self.node_restriction.guard],
             encryption=self.encryption,
             audit=self.audit,
+            dashboard=self.dashboard,
         )
         if self.join is not None:  # joining servers: the bootstrap data and etcd members
             ServerJoin(cfg.data_dir, self.join, self.etcd).add_routes(app.router)
@@ -277,6 +283,8 @@ class ApiServer:
         self.write_kubeconfig()
         self._ready = True
         self._start_kubernetes_service()
+        if cfg.tls and self.dashboard is not None and self.cache is not None:
+            await self.dashboard.start(self.cache)  # kubelets' stats need the client certificate
         if cfg.controllers:
             self._start_controllers()
         if self.etcd is not None:  # `kubectl delete node` removes that machine's etcd member
@@ -407,6 +415,8 @@ class ApiServer:
             await self._controller_process.stop()
         if self._reaper:
             await self._reaper.stop()
+        if self.dashboard is not None:
+            await self.dashboard.stop()
         if self.objects is not None:
             await self.system_namespaces.stop()
             await self.namespace_lifecycle.stop()

@@ -81,6 +81,8 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audit-log-maxsize", type=int, default=0, help="megabytes before the audit log is rotated (default 100)")
     p.add_argument("--audit-log-maxbackup", type=int, default=0, help="rotated audit logs kept (default: all)")
     p.add_argument("--audit-log-maxage", type=int, default=0, help="days rotated audit logs are kept (default: no limit)")
+    p.add_argument("--dashboard-sample-interval", type=float, default=15.0,
+                   help="seconds between the dashboard's utilization samples (24 h are kept; default %(default)s)")
     p.add_argument("--service-node-port-range", default="30000-32767", help="port range of NodePort Services (default %(default)s)")
     p.add_argument("--admission-control-config-file", "--pod-security-admission-config-file", dest="admission_config",
                    default="", help="an AdmissionConfiguration (or PodSecurityConfiguration) file: PodSecurity's "
@@ -104,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     from kubelite.cli import (
         agent,
         controller_manager,
+        dashboard,
         etcd_snapshot,
         images,
         kubeconfig,
@@ -122,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     images.add_parser(sub)
     sim_nodes.add_parser(sub)
     top.add_parser(sub)
+    dashboard.add_parser(sub)
     return parser
 
 
@@ -167,6 +171,7 @@ async def _run_server(args: argparse.Namespace) -> int:
         audit_log_maxsize=args.audit_log_maxsize,
         audit_log_maxbackup=args.audit_log_maxbackup,
         audit_log_maxage=args.audit_log_maxage,
+        dashboard_sample_interval=args.dashboard_sample_interval,
     )
     if args.admission_config:
         from kubelite.apiserver import podsecurity_config
@@ -267,6 +272,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from kubelite.cli import top
 
         return asyncio.run(top.run(args))
+    if args.command == "dashboard":
+        from kubelite.cli import dashboard
+
+        return asyncio.run(dashboard.run(args))
     if args.command == "token":
         from kubelite.cli import token
 

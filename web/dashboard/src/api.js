@@ -1,0 +1,102 @@
+// The API as the logged-in user: every request carries their bearer token, so the server's
+// RBAC decides what the page may read and do, exactly as for kubectl.
+
+const KEY = "kubelite.token";
+
+export function token() { return sessionStorage.getItem(KEY) || ""; }
+export function setToken(t) { t ? sessionStorage.setItem(KEY, t) : sessionStorage.removeItem(KEY); }
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.message) || `HTTP ${status}`);
+    this.status = status;
+    this.reason = (body && body.reason) || "";
+  }
+}
+
+function headers(extra = {}) { return { Authorization: `Bearer ${token()}`, ...extra }; }
+
+async function failure(resp) {
+  let body = null;
+  try { body = await resp.json(); } catch { /* not a Status */ }
+  return new ApiError(resp.status, body);
+}
+
+export async function get(path, { signal } = {}) {
+  const resp = await fetch(path, { headers: headers({ Accept: "application/json" }), signal });
+  if (!resp.ok) throw await failure(resp);
+  return resp.json();
+}
+
+export async function send(method, path, body, contentType = "application/json") {
+  const resp = await fetch(path, { method, body, headers: headers({ "Content-Type": contentType, Accept: "application/json" }) });
+  if (!resp.ok) throw await failure(resp);
+  return resp.json();
+}
+
+// Lines of a streaming response (watch events, followed logs), until `signal` aborts.
+export async function streamLines(path, onLine, { signal } = {}) {
+  const resp = await fetch(path, { headers: headers(), signal });
+  if (!resp.ok) throw await failure(resp);
+  const reader = resp.body.getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffered += decoder.decode(value, { stream: true });
+    let nl;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      onLine(buffered.slice(0, nl));
+      buffered = buffered.slice(nl + 1);
+    }
+  }
+  if (buffered) onLine(buffered);
+}
+
+export const keyOf = (o) => `${o.metadata.namespace || ""}/${o.metadata.name}`;
+
+// List, then watch from the list's resourceVersion: the informer pattern, in the browser.
+// `onChange(items)` gets the current Map on every change; `onError(err)` a refusal or failure.
+export class Informer {
+  constructor(path, onChange, onError) {
+    this.path = path;
+    this.onChange = onChange;
+    this.onError = onError;
+    this.items = new Map();
+    this.abort = new AbortController();
+    this.run();
+  }
+
+  stop() { this.abort.abort(); }
+
+  async run() {
+    const sep = this.path.includes("?") ? "&" : "?";
+    while (!this.abort.signal.aborted) {
+      try {
+        const list = await get(this.path, { signal: this.abort.signal });
+        this.items = new Map(list.items.map((o) => [keyOf(o), o]));
+        this.onChange(this.items);
+        let rv = list.metadata.resourceVersion;
+        let gone = false;
+        while (!gone && !this.abort.signal.aborted) {
+          await streamLines(`${this.path}${sep}watch=1&allowWatchBookmarks=true&resourceVersion=${rv}`, (line) => {
+            if (!line.trim()) return;
+            const ev = JSON.parse(line);
+            if (ev.type === "ERROR") { gone = true; return; }  // 410 Gone: list again
+            rv = ev.object.metadata.resourceVersion;
+            if (ev.type === "BOOKMARK") return;
+            if (ev.type === "DELETED") this.items.delete(keyOf(ev.object));
+            else this.items.set(keyOf(ev.object), ev.object);
+            this.onChange(this.items);
+          }, { signal: this.abort.signal });
+        }
+      } catch (err) {
+        if (this.abort.signal.aborted) return;
+        this.onError(err);
+        if (err instanceof ApiError && (err.status === 401 || err.status === 403)) return;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+  }
+}
