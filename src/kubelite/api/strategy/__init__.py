@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from kubelite.api.registry import KINDS, Kind
 from kubelite.api.strategy.base import Strategy, UpdateValidator, Validator
@@ -161,17 +161,35 @@ def _for(kind: Kind) -> Strategy:
 
 def strategy_for(kind: Kind) -> Strategy:
     """The strategy of a registry kind (a generic one for kinds without their own)."""
+    if kind.custom is not None:
+        return _custom_for(kind)
     return _for(kind)
+
+
+@lru_cache(maxsize=512)
+def _custom_for(kind: Kind) -> Strategy:
+    from kubelite.api.crd.strategy import CustomResourceStrategy  # api/crd builds on this package
+
+    return CustomResourceStrategy(kind)
+
+
+@lru_cache(maxsize=512)
+def _custom_status_for(kind: Kind) -> StatusStrategy:
+    from kubelite.api.crd.strategy import CustomResourceStatusStrategy
+
+    return CustomResourceStatusStrategy(kind)
 
 
 @cache
 def status_strategy_for(kind: Kind) -> StatusStrategy:
     """The strategy of writes to a kind's /status (metadata checks only for kinds without
     their own status validation)."""
+    if kind.custom is not None:
+        return _custom_status_for(kind)
     cls, validator = _STATUS_TABLE.get(kind.kind, (StatusStrategy, None))
     strategy = cls(kind, validator)
     # a status strategy embeds its kind's: the same update options
-    strategy.allow_unconditional_update = _for(kind).allow_unconditional_update
+    strategy.allow_unconditional_update = strategy_for(kind).allow_unconditional_update
     return strategy
 
 
@@ -187,7 +205,7 @@ _SUBRESOURCE_TABLE: dict[tuple[str, str], tuple[type[StatusStrategy], StatusVali
 def write_strategy_for(kind: Kind, subresource: str = "") -> Strategy | StatusStrategy:
     """The strategy a write to `kind` (or to its `subresource`) goes through."""
     if not subresource:
-        return _for(kind)
+        return strategy_for(kind)
     if subresource == "status":
         return status_strategy_for(kind)
     cls, validator = _SUBRESOURCE_TABLE.get((kind.kind, subresource), (StatusStrategy, None))

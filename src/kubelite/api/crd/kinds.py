@@ -1,0 +1,160 @@
+"""The registry `Kind`s an Established CustomResourceDefinition serves: one per served
+version, named by status.acceptedNames, each carrying a `CustomInfo` with what the CRD
+says of that version (schema, printer columns, subresources, selectable fields)."""
+
+from __future__ import annotations
+
+import keyword
+import logging
+from dataclasses import dataclass
+from functools import cmp_to_key
+from typing import Any
+
+import msgspec
+
+from kubelite.api.crd import tables
+from kubelite.api.crd.schema import CompiledSchema, SchemaError
+from kubelite.api.crd.versions import compare_versions
+from kubelite.api.registry import ALL_VERBS, Kind, Subresource
+from kubelite.api.tables._base import Printer
+from kubelite.api.types._base import K8sObject
+from kubelite.api.types.meta_v1 import ObjectMeta
+
+log = logging.getLogger(__name__)
+
+STATUS = Subresource("status", ("get", "patch", "update"))
+SCALE = Subresource("scale", ("get", "patch", "update"), ("autoscaling", "v1", "Scale"))
+_META_FIELDS = ("apiVersion", "kind", "metadata")
+
+
+@dataclass(frozen=True, eq=False)
+class ScalePaths:
+    """A version's scale subresource: where replicas and the selector live (JSON paths)."""
+
+    spec_replicas: str
+    status_replicas: str
+    label_selector: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class CustomInfo:
+    """What one version of a CRD says of its objects. Compared by identity: a changed CRD
+    makes new Kinds, so caches keyed by Kind never serve a stale schema."""
+
+    crd_name: str
+    singular: str
+    storage_version: str
+    schema: CompiledSchema | None
+    raw_schema: dict[str, Any] | None
+    printer: Printer
+    status: bool
+    scale: ScalePaths | None
+    selectable_fields: tuple[str, ...]
+    deprecated: bool = False
+    deprecation_warning: str | None = None
+    webhook_conversion: bool = False
+
+    @property
+    def storage_api_version(self) -> str:
+        group = self.crd_name.split(".", 1)[1]
+        return f"{group}/{self.storage_version}"
+
+
+def _field_name(json_name: str, taken: set[str]) -> str:
+    name = json_name if json_name.isidentifier() and not keyword.iskeyword(json_name) else ""
+    if not name or name.startswith("_") or name in taken:
+        name = f"field_{len(taken)}"
+    taken.add(name)
+    return name
+
+
+def object_type(schema: dict[str, Any] | None) -> type[msgspec.Struct]:
+    """A Struct of the CRD's top-level fields (the generic store needs one), each kept as
+    plain JSON: apiVersion, kind, metadata, then the schema's properties (spec, status)."""
+    # spec and status always (the strategies read them; pruning drops them when undeclared)
+    props = ["spec", "status"] + [p for p in ((schema or {}).get("properties") or {})
+                                  if p not in (*_META_FIELDS, "spec", "status")]
+    taken = {"api_version", "kind", "metadata"}
+    fields: list[tuple[str, Any, Any]] = [
+        ("api_version", str | None, msgspec.field(default=None, name="apiVersion")),
+        ("kind", str | None, None),
+        ("metadata", ObjectMeta | None, None),
+    ]
+    for prop in props:
+        fields.append((_field_name(prop, taken), Any, msgspec.field(default=None, name=prop)))
+    return msgspec.defstruct("CustomResource", fields, bases=(K8sObject,), kw_only=True,
+                             omit_defaults=True)
+
+
+def _compile(schema: dict[str, Any] | None, crd_name: str, version: str) -> CompiledSchema | None:
+    if not schema:
+        return None
+    try:
+        return CompiledSchema.compile(schema)
+    except SchemaError as e:  # validation refuses these: only a CRD stored before could have one
+        log.warning("CRD %s version %s: schema does not compile: %s", crd_name, version, e)
+        return None
+
+
+def _scale(subresources: dict[str, Any]) -> ScalePaths | None:
+    scale = subresources.get("scale")
+    if not isinstance(scale, dict):
+        return None
+    return ScalePaths(str(scale.get("specReplicasPath", "")), str(scale.get("statusReplicasPath", "")),
+                      scale.get("labelSelectorPath") or None)
+
+
+def sorted_versions(versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Versions by Kubernetes' version priority (v2 > v1 > v1beta2 > v1beta1 > v1alpha1 > foo)."""
+    return sorted(versions, key=cmp_to_key(lambda a, b: compare_versions(str(b.get("name", "")),
+                                                                          str(a.get("name", "")))))
+
+
+def kinds_of(crd: dict[str, Any]) -> list[Kind]:
+    """The kinds an Established CRD serves (none before it is Established)."""
+    status = crd.get("status") or {}
+    conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+    if conditions.get("Established") != "True":
+        return []
+    spec = crd.get("spec") or {}
+    names = status.get("acceptedNames") or spec.get("names") or {}
+    group = str(spec.get("group", ""))
+    crd_name = str((crd.get("metadata") or {}).get("name", ""))
+    versions = spec.get("versions") or []
+    storage = next((str(v.get("name")) for v in versions if v.get("storage")), "")
+    webhook = (spec.get("conversion") or {}).get("strategy") == "Webhook"
+    plural = str(names.get("plural", ""))
+    kinds = []
+    for version in sorted_versions(versions):
+        if not version.get("served"):
+            continue
+        name = str(version.get("name", ""))
+        raw = ((version.get("schema") or {}).get("openAPIV3Schema")) or None
+        subresources = version.get("subresources") or {}
+        has_status = isinstance(subresources.get("status"), dict)
+        scale = _scale(subresources)
+        info = CustomInfo(
+            crd_name=crd_name,
+            singular=str(names.get("singular") or str(names.get("kind", "")).lower()),
+            storage_version=storage,
+            schema=_compile(raw, crd_name, name),
+            raw_schema=raw,
+            printer=tables.printer(list(version.get("additionalPrinterColumns") or [])),
+            status=has_status,
+            scale=scale,
+            selectable_fields=tuple(str(f.get("jsonPath", "")).lstrip(".")
+                                    for f in version.get("selectableFields") or []),
+            deprecated=bool(version.get("deprecated")),
+            deprecation_warning=version.get("deprecationWarning"),
+            webhook_conversion=webhook,
+        )
+        subs = tuple(s for s, on in ((STATUS, has_status), (SCALE, scale is not None)) if on)
+        kinds.append(Kind(
+            group=group, version=name, kind=str(names.get("kind", "")), plural=plural,
+            type=object_type(raw), namespaced=spec.get("scope") == "Namespaced",
+            short_names=tuple(names.get("shortNames") or ()),
+            categories=tuple(names.get("categories") or ()),
+            verbs=ALL_VERBS, subresources=subs, field_selectors=info.selectable_fields,
+            custom=info,
+        ))
+    return kinds
