@@ -98,6 +98,8 @@ class Kind:
         binding can only be created, never read back), as kube-apiserver leaves it out."""
         if "get" not in self.verbs:
             return ""
+        if self.custom is not None:  # every version is stored as the CRD's storage version
+            return storage_version_hash(self.group, self.custom.storage_version, self.kind)
         if self.stored_as is None:
             return storage_version_hash(self.group, self.version, self.kind)
         stored = by_resource(*self.stored_as)

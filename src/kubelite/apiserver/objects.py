@@ -8,6 +8,7 @@ a decode and re-encode (a LIST of 100,000 pods never parses them).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -85,3 +86,26 @@ def to_struct(kind: Kind, obj: dict[str, Any]) -> msgspec.Struct:
 def to_dict(obj: msgspec.Struct) -> dict[str, Any]:
     result: dict[str, Any] = msgspec.to_builtins(obj)
     return result
+
+
+def served_version(kind: Kind) -> Callable[[bytes], bytes] | None:
+    """How stored bytes leave as `kind` when it is a version of a custom kind other than the
+    one its objects are stored in (conversion None: only apiVersion changes); None when they
+    leave as stored. Encoding puts apiVersion first, so this is a splice, not a re-encode."""
+    info = kind.custom
+    if info is None or info.storage_version == kind.version:
+        return None
+    stored = b'{"apiVersion":"%s"' % info.storage_api_version.encode()
+    served = b'{"apiVersion":"%s"' % kind.api_version.encode()
+
+    def convert(data: bytes) -> bytes:
+        return served + data[len(stored):] if data.startswith(stored) else data
+
+    return convert
+
+
+def as_served(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
+    """A decoded stored object with the apiVersion it is served in."""
+    if kind.custom is not None:
+        obj["apiVersion"] = kind.api_version
+    return obj

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from kubelite import tls
 from kubelite.apiserver import client_certs
+from kubelite.apiserver.customresources import CustomResources
 from kubelite.apiserver.admission import NamespaceLifecycle, StorageAdmission, WatchedKind
 from kubelite.apiserver.admission_ingress import DefaultIngressClass
 from kubelite.apiserver.admission_noderestriction import NodeRestriction
@@ -189,6 +190,8 @@ class ApiServer:
         )
         self.system_namespaces = SystemNamespaces(self.objects)
         await self.system_namespaces.start(self.cache)
+        self.custom_resources = CustomResources(self.objects)
+        await self.custom_resources.start(self.cache)
         await ensure_system_priority_classes(self.objects)
         await self.priority.classes.start(self.cache)
         await self.namespace_lifecycle.start(self.cache)
@@ -361,6 +364,7 @@ class ApiServer:
             await self._reaper.stop()
         if self.objects is not None:
             await self.system_namespaces.stop()
+            await self.custom_resources.stop()
             await self.namespace_lifecycle.stop()
             await self.limit_ranges.stop()
             await self.quotas.stop()

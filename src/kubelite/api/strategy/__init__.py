@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from functools import cache, lru_cache
 
+from kubelite.api.strategy.apiextensions import (
+    CustomResourceDefinitionStatusStrategy,
+    CustomResourceDefinitionStrategy,
+)
 from kubelite.api.registry import KINDS, Kind
 from kubelite.api.strategy.base import Strategy, UpdateValidator, Validator
 from kubelite.api.strategy.kinds import (
@@ -106,6 +110,7 @@ _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None
     "IngressClass": (GenerationStrategy, networking.validate_ingress_class,
                      networking.validate_ingress_class_update),
     "SelfSubjectAccessReview": (Strategy, lambda obj: [], None),
+    "CustomResourceDefinition": (CustomResourceDefinitionStrategy, None, None),
 }
 
 # kind name -> (status strategy class, ValidateXStatusUpdate), for kinds with /status
@@ -129,6 +134,7 @@ _STATUS_TABLE: dict[str, tuple[type[StatusStrategy], StatusValidator | None]] = 
     "CronJob": (StatusStrategy, batch.validate_cron_job_status_update),
     "HorizontalPodAutoscaler": (StatusStrategy, autoscaling.validate_hpa_status_update),
     "Ingress": (StatusStrategy, networking.validate_ingress_status_update),
+    "CustomResourceDefinition": (CustomResourceDefinitionStatusStrategy, None),
 }
 
 
