@@ -53,6 +53,8 @@ class CustomInfo:
     deprecated: bool = False
     deprecation_warning: str | None = None
     webhook_conversion: bool = False
+    # the CRD is being deleted: its objects are going, no new ones are taken
+    terminating: bool = False
 
     @property
     def storage_api_version(self) -> str:
@@ -147,6 +149,7 @@ def kinds_of(crd: dict[str, Any]) -> list[Kind]:
             deprecated=bool(version.get("deprecated")),
             deprecation_warning=version.get("deprecationWarning"),
             webhook_conversion=webhook,
+            terminating=bool((crd.get("metadata") or {}).get("deletionTimestamp")),
         )
         subs = tuple(s for s, on in ((STATUS, has_status), (SCALE, scale is not None)) if on)
         kinds.append(Kind(

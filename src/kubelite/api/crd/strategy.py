@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 
+from kubelite.api import status as st
 from kubelite.api.crd.kinds import CustomInfo
 from kubelite.api.registry import Kind
 from kubelite.api.strategy.base import Strategy, _meta
@@ -74,6 +75,8 @@ class CustomResourceStrategy(Strategy):
         return schema.prune(copy.deepcopy(body))
 
     def prepare_for_create(self, obj: Any) -> None:
+        if _info(self.kind).terminating:
+            raise st.MethodNotAllowed("create not allowed while custom resource definition is terminating")
         if _info(self.kind).status and hasattr(obj, "status"):
             obj.status = None
         self.defaults(obj)
