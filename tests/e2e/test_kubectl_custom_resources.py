@@ -1,0 +1,347 @@
+"""A user installs CustomResourceDefinitions and works with their objects through kubectl
+(and the Python client's dynamic client), as against a Kubernetes 1.32 API server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import textwrap
+from pathlib import Path
+
+from tests.helpers.cluster import Server, kubectl_binary
+from tests.helpers.wait import until
+
+DATA = Path(__file__).parent / "data" / "crds"
+
+CRONTABS = textwrap.dedent(
+    """
+    apiVersion: apiextensions.k8s.io/v1
+    kind: CustomResourceDefinition
+    metadata:
+      name: crontabs.stable.example.com
+    spec:
+      group: stable.example.com
+      scope: Namespaced
+      names:
+        plural: crontabs
+        kind: CronTab
+        shortNames: [ct]
+        categories: [all]
+      versions:
+      - name: v1
+        served: true
+        storage: true
+        subresources:
+          status: {}
+          scale:
+            specReplicasPath: .spec.replicas
+            statusReplicasPath: .status.replicas
+            labelSelectorPath: .status.selector
+        selectableFields:
+        - jsonPath: .spec.color
+        additionalPrinterColumns:
+        - name: Schedule
+          type: string
+          jsonPath: .spec.cronSpec
+        - name: Replicas
+          type: integer
+          jsonPath: .spec.replicas
+        - name: Image
+          type: string
+          priority: 1
+          jsonPath: .spec.image
+        - name: Age
+          type: date
+          jsonPath: .metadata.creationTimestamp
+        schema:
+          openAPIV3Schema:
+            type: object
+            description: A CronTab runs an image on a schedule.
+            properties:
+              spec:
+                type: object
+                description: What to run and when.
+                properties:
+                  cronSpec:
+                    type: string
+                    description: The schedule, in cron format.
+                  image:
+                    type: string
+                  color:
+                    type: string
+                  replicas:
+                    type: integer
+              status:
+                type: object
+                properties:
+                  replicas:
+                    type: integer
+                  selector:
+                    type: string
+    """
+)
+
+
+def crontab(name: str, color: str = "blue", replicas: int = 1) -> str:
+    return textwrap.dedent(
+        f"""
+        apiVersion: stable.example.com/v1
+        kind: CronTab
+        metadata:
+          name: {name}
+        spec:
+          cronSpec: "*/5 * * * *"
+          image: busybox:1.36
+          color: {color}
+          replicas: {replicas}
+        """
+    )
+
+
+def install(server: Server, manifest: str, name: str) -> None:
+    server.kubectl("apply", "-f", "-", input=manifest)
+    server.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=30s")
+
+
+def ensure_crontabs(server: Server) -> None:
+    install(server, CRONTABS, "crontabs.stable.example.com")
+
+
+def test_crd_is_established_with_accepted_names_and_printed(server: Server) -> None:
+    ensure_crontabs(server)
+    crd = json.loads(server.kubectl("get", "crd", "crontabs.stable.example.com", "-o", "json").stdout)
+    status = crd["status"]
+    assert status["acceptedNames"]["plural"] == "crontabs"
+    assert status["acceptedNames"]["singular"] == "crontab"  # defaulted from the kind
+    assert status["acceptedNames"]["listKind"] == "CronTabList"
+    assert status["storedVersions"] == ["v1"]
+    conditions = {c["type"]: (c["status"], c["reason"]) for c in status["conditions"]}
+    assert conditions["NamesAccepted"] == ("True", "NoConflicts")
+    assert conditions["Established"] == ("True", "InitialNamesAccepted")
+    out = server.kubectl("get", "crd", "crontabs.stable.example.com").stdout.splitlines()
+    assert out[0].split() == ["NAME", "CREATED", "AT"]
+    assert out[1].startswith("crontabs.stable.example.com")
+
+
+def test_invalid_crd_is_refused_with_kubernetes_words(server: Server) -> None:
+    bad = CRONTABS.replace("name: crontabs.stable.example.com", "name: wrong.stable.example.com")
+    result = server.kubectl("apply", "-f", "-", input=bad, check=False)
+    assert result.returncode != 0
+    assert 'metadata.name: Invalid value: "wrong.stable.example.com": must be spec.names.plural+"."+spec.group' in result.stderr
+    two = CRONTABS.replace("name: crontabs.stable.example.com", "name: crontabs.other.example.com") \
+        .replace("group: stable.example.com", "group: other.example.com") \
+        .replace("storage: true", "storage: false")
+    result = server.kubectl("apply", "-f", "-", input=two, check=False)
+    assert "must have exactly one version marked as storage version" in result.stderr
+
+
+def test_get_prints_the_crd_columns_and_explain_shows_the_schema(server: Server) -> None:
+    ensure_crontabs(server)
+    server.kubectl("apply", "-f", "-", input=crontab("cols"))
+    lines = server.kubectl("get", "ct", "cols").stdout.splitlines()
+    assert lines[0].split() == ["NAME", "SCHEDULE", "REPLICAS", "AGE"]
+    assert lines[1].split()[:7] == ["cols", "*/5", "*", "*", "*", "*", "1"]
+    wide = server.kubectl("get", "crontabs.stable.example.com", "cols", "-o", "wide").stdout.splitlines()
+    assert wide[0].split() == ["NAME", "SCHEDULE", "REPLICAS", "IMAGE", "AGE"]
+    assert "busybox:1.36" in wide[1]
+    explained = server.kubectl("explain", "crontab.spec").stdout
+    assert "What to run and when." in explained
+    assert "The schedule, in cron format." in explained
+    assert "KIND:       CronTab" in explained
+
+
+def test_get_watch_streams_changes(server: Server) -> None:
+    ensure_crontabs(server)
+    server.kubectl("apply", "-f", "-", input=crontab("watched"))
+    cmd = [kubectl_binary("1.33"), f"--kubeconfig={server.kubeconfig}", "get", "ct", "watched",
+           "-w", "--output-watch-events", "-o", "json", "--request-timeout=20s"]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as watch:
+        try:
+            assert watch.stdout is not None
+            first = watch.stdout.readline()  # the object as it is, then its changes
+            assert "watched" in first
+            server.kubectl("patch", "ct", "watched", "--type=merge", "-p", '{"spec":{"image":"nginx:1"}}')
+            decoder = json.JSONDecoder()
+            buffer = ""
+            while True:
+                line = watch.stdout.readline()
+                assert line, "the watch ended before the change arrived"
+                buffer += line
+                try:
+                    event, _ = decoder.raw_decode(buffer.strip())
+                except ValueError:
+                    continue
+                buffer = ""
+                if event.get("type") == "MODIFIED":
+                    assert event["object"]["spec"]["image"] == "nginx:1"
+                    break
+        finally:
+            watch.terminate()
+
+
+def test_scale_and_status_subresources(server: Server) -> None:
+    ensure_crontabs(server)
+    server.kubectl("apply", "-f", "-", input=crontab("scaled", replicas=1))
+    server.kubectl("scale", "ct", "scaled", "--replicas=4")
+    obj = json.loads(server.kubectl("get", "ct", "scaled", "-o", "json").stdout)
+    assert obj["spec"]["replicas"] == 4
+    assert obj["metadata"]["generation"] == 2
+    # status is written only through /status, and does not move the generation
+    server.kubectl("patch", "ct", "scaled", "--subresource=status", "--type=merge",
+                   "-p", '{"status":{"replicas":4,"selector":"app=cron"}}')
+    server.kubectl("patch", "ct", "scaled", "--type=merge", "-p", '{"status":{"replicas":99}}')
+    obj = json.loads(server.kubectl("get", "ct", "scaled", "-o", "json").stdout)
+    assert obj["status"] == {"replicas": 4, "selector": "app=cron"}
+    assert obj["metadata"]["generation"] == 2
+    scale = json.loads(server.kubectl("get", "--raw",
+                                      "/apis/stable.example.com/v1/namespaces/default/crontabs/scaled/scale").stdout)
+    assert scale["kind"] == "Scale"
+    assert scale["spec"] == {"replicas": 4}
+    assert scale["status"] == {"replicas": 4, "selector": "app=cron"}
+
+
+def test_server_side_apply_on_custom_objects(server: Server) -> None:
+    ensure_crontabs(server)
+    manifest = crontab("applied")
+    server.kubectl("apply", "--server-side", "--field-manager=ops", "-f", "-", input=manifest)
+    server.kubectl("apply", "--server-side", "--field-manager=ops", "-f", "-",
+                   input=manifest.replace("busybox:1.36", "busybox:1.37"))
+    obj = json.loads(server.kubectl("get", "ct", "applied", "-o", "json", "--show-managed-fields").stdout)
+    assert obj["spec"]["image"] == "busybox:1.37"
+    assert [m["manager"] for m in obj["metadata"]["managedFields"]] == ["ops"]
+    # another manager changing the same field conflicts, as in Kubernetes
+    conflict = server.kubectl("apply", "--server-side", "--field-manager=other", "-f", "-",
+                              input=manifest.replace("busybox:1.36", "busybox:2"), check=False)
+    assert conflict.returncode != 0
+    assert "conflict" in conflict.stderr.lower()
+
+
+def test_field_selectors_and_categories(server: Server) -> None:
+    ensure_crontabs(server)
+    server.kubectl("apply", "-f", "-", input=crontab("red-one", color="red"))
+    server.kubectl("apply", "-f", "-", input=crontab("green-one", color="green"))
+    names = server.kubectl("get", "ct", "--field-selector", "spec.color=red", "-o", "name").stdout.split()
+    assert names == ["crontab.stable.example.com/red-one"]
+    refused = server.kubectl("get", "ct", "--field-selector", "spec.image=x", check=False)
+    assert "field label not supported: spec.image" in refused.stderr
+    everything = server.kubectl("get", "all", "-o", "name").stdout.split()
+    assert "crontab.stable.example.com/green-one" in everything
+
+
+def test_cluster_scoped_kind_with_two_versions(server: Server) -> None:
+    manifest = textwrap.dedent(
+        """
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata:
+          name: colours.paint.example.com
+        spec:
+          group: paint.example.com
+          scope: Cluster
+          names: {plural: colours, kind: Colour}
+          versions:
+          - name: v1beta1
+            served: true
+            storage: false
+            schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+          - name: v1
+            served: true
+            storage: true
+            schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+        """
+    )
+    install(server, manifest, "colours.paint.example.com")
+    server.kubectl("apply", "-f", "-", input=textwrap.dedent(
+        """
+        apiVersion: paint.example.com/v1beta1
+        kind: Colour
+        metadata: {name: teal}
+        spec: {rgb: "#008080"}
+        """))
+    old = json.loads(server.kubectl("get", "--raw", "/apis/paint.example.com/v1beta1/colours/teal").stdout)
+    new = json.loads(server.kubectl("get", "--raw", "/apis/paint.example.com/v1/colours/teal").stdout)
+    assert old["apiVersion"] == "paint.example.com/v1beta1"
+    assert new["apiVersion"] == "paint.example.com/v1"
+    assert old["spec"] == new["spec"] == {"rgb": "#008080"}
+    assert "namespace" not in new["metadata"]
+    group = json.loads(server.kubectl("get", "--raw", "/apis/paint.example.com").stdout)
+    assert group["preferredVersion"]["version"] == "v1"
+    assert [v["version"] for v in group["versions"]] == ["v1", "v1beta1"]
+
+
+def test_deleting_the_crd_deletes_its_objects(server: Server) -> None:
+    manifest = CRONTABS.replace("crontabs", "jobtabs").replace("CronTab", "JobTab") \
+        .replace("shortNames: [ct]", "shortNames: [jt]")
+    install(server, manifest, "jobtabs.stable.example.com")
+    obj = crontab("doomed").replace("CronTab", "JobTab")
+    server.kubectl("apply", "-f", "-", input=obj)
+    server.kubectl("create", "namespace", "tabs")
+    server.kubectl("apply", "-n", "tabs", "-f", "-", input=obj)
+    server.kubectl("delete", "crd", "jobtabs.stable.example.com", "--timeout=60s")
+    assert server.kubectl("get", "crd", "jobtabs.stable.example.com", check=False).returncode != 0
+    # installed again, the kind starts empty: the objects went with the old definition
+    install(server, manifest, "jobtabs.stable.example.com")
+    listed = json.loads(server.kubectl("get", "--raw", "/apis/stable.example.com/v1/jobtabs").stdout)
+    assert listed["items"] == []
+
+
+def test_operator_crds_install_and_serve_objects(server: Server) -> None:
+    install(server, (DATA / "cert-manager-certificates.yaml").read_text(), "certificates.cert-manager.io")
+    install(server, (DATA / "prometheus-operator-servicemonitors.yaml").read_text(),
+            "servicemonitors.monitoring.coreos.com")
+    server.kubectl("apply", "-f", "-", input=textwrap.dedent(
+        """
+        apiVersion: cert-manager.io/v1
+        kind: Certificate
+        metadata: {name: site}
+        spec:
+          secretName: site-tls
+          dnsNames: [site.example.com]
+          issuerRef: {name: letsencrypt, kind: ClusterIssuer}
+        ---
+        apiVersion: monitoring.coreos.com/v1
+        kind: ServiceMonitor
+        metadata: {name: web}
+        spec:
+          selector: {matchLabels: {app: web}}
+          endpoints:
+          - port: metrics
+            interval: 30s
+            targetPort: 8080
+        """))
+    certs = server.kubectl("get", "certs").stdout.splitlines()
+    assert certs[0].split() == ["NAME", "READY", "SECRET", "AGE"]
+    assert certs[1].split()[:2] == ["site", "site-tls"]  # Ready is empty until an issuer acts
+    server.kubectl("patch", "certificate", "site", "--subresource=status", "--type=merge", "-p",
+                   '{"status":{"conditions":[{"type":"Ready","status":"True","message":"issued"}]}}')
+    wide = server.kubectl("get", "certificate", "site", "-o", "wide").stdout.splitlines()
+    assert wide[1].split()[:5] == ["site", "True", "site-tls", "letsencrypt", "issued"]
+    smon = json.loads(server.kubectl("get", "smon", "web", "-o", "json").stdout)
+    assert smon["spec"]["endpoints"][0]["targetPort"] == 8080
+    resources = server.kubectl("api-resources", "--categories=prometheus-operator", "-o", "name").stdout
+    assert resources.split() == ["servicemonitors.monitoring.coreos.com"]
+    explained = server.kubectl("explain", "certificate.spec.secretName").stdout
+    assert "Name of the Secret resource" in explained
+
+
+def test_python_dynamic_client(server: Server) -> None:
+    from kubernetes import client, config, dynamic
+
+    ensure_crontabs(server)
+    cfg = client.Configuration()
+    config.load_kube_config(config_file=str(server.kubeconfig), client_configuration=cfg)
+    dyn = dynamic.DynamicClient(client.ApiClient(cfg))
+    api = dyn.resources.get(api_version="stable.example.com/v1", kind="CronTab")
+    api.create(body={"apiVersion": "stable.example.com/v1", "kind": "CronTab",
+                     "metadata": {"name": "from-python"}, "spec": {"cronSpec": "0 * * * *"}},
+               namespace="default")
+    got = api.get(name="from-python", namespace="default")
+    assert got.spec.cronSpec == "0 * * * *"
+    names = [item.metadata.name for item in api.get(namespace="default").items]
+    assert "from-python" in names
+    api.patch(name="from-python", namespace="default", body={"spec": {"replicas": 2}},
+              content_type="application/merge-patch+json")
+    assert api.get(name="from-python", namespace="default").spec.replicas == 2
+    api.delete(name="from-python", namespace="default")
+    until(lambda: "from-python" not in [i.metadata.name for i in api.get(namespace="default").items],
+          10, "the deleted CronTab gone from the list")
