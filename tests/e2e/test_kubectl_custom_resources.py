@@ -345,3 +345,13 @@ def test_python_dynamic_client(server: Server) -> None:
     api.delete(name="from-python", namespace="default")
     until(lambda: "from-python" not in [i.metadata.name for i in api.get(namespace="default").items],
           10, "the deleted CronTab gone from the list")
+
+
+def test_deleting_a_namespace_deletes_its_custom_objects(server: Server) -> None:
+    ensure_crontabs(server)
+    server.kubectl("create", "namespace", "cron-team")
+    server.kubectl("apply", "-n", "cron-team", "-f", "-", input=crontab("nightly"))
+    server.kubectl("delete", "namespace", "cron-team", "--timeout=60s")
+    listed = json.loads(server.kubectl("get", "--raw",
+                                       "/apis/stable.example.com/v1/namespaces/cron-team/crontabs").stdout)
+    assert listed["items"] == []

@@ -112,8 +112,10 @@ def sorted_versions(versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
                                                                           str(a.get("name", "")))))
 
 
-def kinds_of(crd: dict[str, Any]) -> list[Kind]:
-    """The kinds an Established CRD serves (none before it is Established)."""
+def kinds_of(crd: dict[str, Any], with_schema: bool = True) -> list[Kind]:
+    """The kinds an Established CRD serves (none before it is Established), the preferred
+    version first; `with_schema=False` skips compiling schemas (for clients that only need
+    the URLs, such as the namespace controller)."""
     status = crd.get("status") or {}
     conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
     if conditions.get("Established") != "True":
@@ -139,7 +141,7 @@ def kinds_of(crd: dict[str, Any]) -> list[Kind]:
             crd_name=crd_name,
             singular=str(names.get("singular") or str(names.get("kind", "")).lower()),
             storage_version=storage,
-            schema=_compile(raw, crd_name, name),
+            schema=_compile(raw, crd_name, name) if with_schema else None,
             raw_schema=raw,
             printer=tables.printer(list(version.get("additionalPrinterColumns") or [])),
             status=has_status,
