@@ -22,9 +22,9 @@ from typing import Any
 from kubelite.api import registry
 from kubelite.api import status as st
 from kubelite.api.crd import conditions
-from kubelite.api.strategy.apiextensions import CLEANUP_FINALIZER
 from kubelite.api.crd.kinds import kinds_of
 from kubelite.api.registry import Kind, by_resource
+from kubelite.api.strategy.apiextensions import CLEANUP_FINALIZER
 from kubelite.apiserver import objects
 from kubelite.apiserver.rest import ObjectStore, WriteOptions, now_rfc3339
 from kubelite.apiserver.watchcache import WatchCache

@@ -14,7 +14,6 @@ from aiohttp import web
 
 from kubelite import tls
 from kubelite.apiserver import client_certs
-from kubelite.apiserver.customresources import CustomResources
 from kubelite.apiserver.admission import NamespaceLifecycle, StorageAdmission, WatchedKind
 from kubelite.apiserver.admission_ingress import DefaultIngressClass
 from kubelite.apiserver.admission_noderestriction import NodeRestriction
@@ -35,6 +34,7 @@ from kubelite.apiserver.authz.node_graph import NodeGraph
 from kubelite.apiserver.bound_objects import BoundObjects
 from kubelite.apiserver.certs import apiserver_hosts, ensure_serving_cert
 from kubelite.apiserver.controller_process import ControllerManagerProcess
+from kubelite.apiserver.customresources import CustomResources
 from kubelite.apiserver.encryption import Encryption
 from kubelite.apiserver.events import EventReaper
 from kubelite.apiserver.handlers import ResourceHandlers

@@ -11,17 +11,20 @@ from typing import Any
 _FILTER = re.compile(r"""\?\(@\.([\w.-]+)\s*(==|!=)\s*(?:"([^"]*)"|'([^']*)'|([\w.-]+))\)""")
 
 
+Token = str | int | tuple[str, str, str]  # a field, an index, or a filter (field, op, value)
+
+
 class JSONPathError(ValueError):
     """The path is outside the supported subset."""
 
 
-def _tokens(path: str) -> list[str | int | tuple[str, str, str]]:
+def _tokens(path: str) -> list[Token]:
     """Split `.a.b[0][?(@.x=="y")]` into field names, indexes and filters."""
     text = path.strip()
     if text.startswith("{") and text.endswith("}"):
         text = text[1:-1]
     text = text.removeprefix("$")
-    out: list[str | int | tuple[str, str, str]] = []
+    out: list[Token] = []
     i = 0
     while i < len(text):
         c = text[i]
@@ -60,12 +63,12 @@ def _tokens(path: str) -> list[str | int | tuple[str, str, str]]:
     return out
 
 
-def parse(path: str) -> list[str | int | tuple[str, str, str]]:
+def parse(path: str) -> list[Token]:
     """The tokens of a path, or JSONPathError (CRD validation reports it)."""
     return _tokens(path)
 
 
-def find(tokens: list[str | int | tuple[str, str, str]], obj: Any) -> list[Any]:
+def find(tokens: list[Token], obj: Any) -> list[Any]:
     """Every value the path reaches in `obj` (none when a step is missing)."""
     current = [obj]
     for token in tokens:

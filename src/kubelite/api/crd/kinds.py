@@ -108,8 +108,10 @@ def _scale(subresources: dict[str, Any]) -> ScalePaths | None:
 
 def sorted_versions(versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Versions by Kubernetes' version priority (v2 > v1 > v1beta2 > v1beta1 > v1alpha1 > foo)."""
-    return sorted(versions, key=cmp_to_key(lambda a, b: compare_versions(str(b.get("name", "")),
-                                                                          str(a.get("name", "")))))
+    def by_priority(a: dict[str, Any], b: dict[str, Any]) -> int:
+        return compare_versions(str(b.get("name", "")), str(a.get("name", "")))
+
+    return sorted(versions, key=cmp_to_key(by_priority))
 
 
 def kinds_of(crd: dict[str, Any], with_schema: bool = True) -> list[Kind]:

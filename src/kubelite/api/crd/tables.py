@@ -63,7 +63,7 @@ def cell(column_type: str, value: Any, now: dt.datetime) -> Any:
 def printer(columns: list[dict[str, Any]]) -> Printer:
     """The printer of one CRD version from its additionalPrinterColumns."""
     specs = columns or list(DEFAULT_COLUMNS)
-    paths = []
+    paths: list[list[jsonpath.Token] | None] = []
     for spec in specs:
         try:
             paths.append(jsonpath.parse(str(spec.get("jsonPath", ""))))

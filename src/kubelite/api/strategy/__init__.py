@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from functools import cache, lru_cache
 
+from kubelite.api.registry import KINDS, Kind
 from kubelite.api.strategy.apiextensions import (
     CustomResourceDefinitionStatusStrategy,
     CustomResourceDefinitionStrategy,
 )
-from kubelite.api.registry import KINDS, Kind
 from kubelite.api.strategy.base import Strategy, UpdateValidator, Validator
 from kubelite.api.strategy.kinds import (
     CronJobStrategy,

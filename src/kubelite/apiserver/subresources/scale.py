@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from kubelite.api import status as st
-from kubelite.api.patch import PatchError, apply_json_patch, apply_merge_patch
 from kubelite.api.crd.kinds import ScalePaths
+from kubelite.api.patch import PatchError, apply_json_patch, apply_merge_patch
 from kubelite.api.registry import Kind
 from kubelite.api.selectors import label_selector_from_struct
 from kubelite.apiserver import objects
