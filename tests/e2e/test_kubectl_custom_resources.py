@@ -316,6 +316,17 @@ def test_operator_crds_install_and_serve_objects(server: Server) -> None:
                    '{"status":{"conditions":[{"type":"Ready","status":"True","message":"issued"}]}}')
     wide = server.kubectl("get", "certificate", "site", "-o", "wide").stdout.splitlines()
     assert wide[1].split()[:5] == ["site", "True", "site-tls", "letsencrypt", "issued"]
+    # status.conditions is a list-type map keyed by type: two managers each own their entry
+    server.kubectl("apply", "--server-side", "--field-manager=issuer", "--subresource=status", "-f", "-",
+                   input=textwrap.dedent(
+                       """
+                       apiVersion: cert-manager.io/v1
+                       kind: Certificate
+                       metadata: {name: site}
+                       status: {conditions: [{type: Issuing, status: "False"}]}
+                       """))
+    cert = json.loads(server.kubectl("get", "certificate", "site", "-o", "json").stdout)
+    assert [c["type"] for c in cert["status"]["conditions"]] == ["Ready", "Issuing"]
     smon = json.loads(server.kubectl("get", "smon", "web", "-o", "json").stdout)
     assert smon["spec"]["endpoints"][0]["targetPort"] == 8080
     resources = server.kubectl("api-resources", "--categories=prometheus-operator", "-o", "name").stdout

@@ -4,6 +4,7 @@ says of that version (schema, printer columns, subresources, selectable fields).
 
 from __future__ import annotations
 
+import copy
 import keyword
 import logging
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ import msgspec
 from kubelite.api.crd import tables
 from kubelite.api.crd.schema import CompiledSchema, SchemaError
 from kubelite.api.crd.versions import compare_versions
+from kubelite.api.patch.schema import add_definition
 from kubelite.api.registry import ALL_VERBS, Kind, Subresource
 from kubelite.api.tables._base import Printer
 from kubelite.api.types._base import K8sObject
@@ -98,6 +100,25 @@ def _compile(schema: dict[str, Any] | None, crd_name: str, version: str) -> Comp
         return None
 
 
+_OBJECT_META = {"$ref": "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
+
+
+def _patch_definition(crd: dict[str, Any], version: str, raw: dict[str, Any] | None) -> str:
+    """Register the version's schema for server-side apply (list types, map keys, atomic maps
+    as the CRD declares them) under a name unique to this state of the CRD; "" without one."""
+    if not raw:
+        return ""
+    meta = crd.get("metadata") or {}
+    name = f"kubelite.customresource.{meta.get('name')}.{meta.get('uid', '')}.{meta.get('resourceVersion', '')}.{version}"
+    schema = copy.deepcopy(raw)
+    props = schema.setdefault("properties", {})
+    props["metadata"] = _OBJECT_META
+    props["apiVersion"] = {"type": "string"}
+    props["kind"] = {"type": "string"}
+    add_definition(name, schema)
+    return name
+
+
 def _scale(subresources: dict[str, Any]) -> ScalePaths | None:
     scale = subresources.get("scale")
     if not isinstance(scale, dict):
@@ -162,6 +183,6 @@ def kinds_of(crd: dict[str, Any], with_schema: bool = True) -> list[Kind]:
             short_names=tuple(names.get("shortNames") or ()),
             categories=tuple(names.get("categories") or ()),
             verbs=ALL_VERBS, subresources=subs, field_selectors=info.selectable_fields,
-            custom=info,
+            definition=_patch_definition(crd, name, raw) if with_schema else "", custom=info,
         ))
     return kinds
