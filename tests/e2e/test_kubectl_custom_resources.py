@@ -366,3 +366,26 @@ def test_deleting_a_namespace_deletes_its_custom_objects(server: Server) -> None
     listed = json.loads(server.kubectl("get", "--raw",
                                        "/apis/stable.example.com/v1/namespaces/cron-team/crontabs").stdout)
     assert listed["items"] == []
+
+
+def test_garbage_collector_follows_custom_owners_and_dependents(server: Server) -> None:
+    ensure_crontabs(server)
+    owner = json.loads(server.kubectl("create", "-f", "-", "-o", "json", input=crontab("owner")).stdout)
+    ref = {"apiVersion": "stable.example.com/v1", "kind": "CronTab", "name": "owner",
+           "uid": owner["metadata"]["uid"]}
+    config = {"apiVersion": "v1", "kind": "ConfigMap",
+              "metadata": {"name": "owned-by-cron", "ownerReferences": [ref]}}
+    server.kubectl("create", "-f", "-", input=json.dumps(config))
+    holder = json.loads(server.kubectl("create", "configmap", "holds-a-cron", "-o", "json").stdout)
+    held = {"apiVersion": "stable.example.com/v1", "kind": "CronTab",
+            "metadata": {"name": "held", "ownerReferences": [{
+                "apiVersion": "v1", "kind": "ConfigMap", "name": "holds-a-cron",
+                "uid": holder["metadata"]["uid"]}]},
+            "spec": {"cronSpec": "* * * * *"}}
+    server.kubectl("create", "-f", "-", input=json.dumps(held))
+    server.kubectl("delete", "ct", "owner")
+    server.kubectl("delete", "configmap", "holds-a-cron")
+    until(lambda: server.kubectl("get", "configmap", "owned-by-cron", check=False).returncode != 0,
+          30, "the ConfigMap owned by a deleted CronTab collected")
+    until(lambda: server.kubectl("get", "ct", "held", check=False).returncode != 0,
+          30, "the CronTab owned by a deleted ConfigMap collected")
