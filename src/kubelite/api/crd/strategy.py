@@ -60,6 +60,14 @@ def _schema_errors(kind: Kind, new: Any, old: Any | None) -> list[FieldError]:
     return schema.validate(as_dict(new), as_dict(old) if old is not None else None)
 
 
+def _path_of(pruned: str) -> str:
+    """A pruned field's path, also from a warning already worded `unknown field "PATH"`."""
+    prefix = 'unknown field "'
+    if pruned.startswith(prefix) and pruned.endswith('"'):
+        return pruned[len(prefix):-1]
+    return pruned
+
+
 class CustomResourceStrategy(Strategy):
     """customResourceStrategy: generation 1 on create and +1 on any change besides
     metadata (and status, when /status is a subresource); stored in the storage version."""
@@ -72,7 +80,7 @@ class CustomResourceStrategy(Strategy):
         schema = _info(self.kind).schema
         if schema is None:
             return []
-        return schema.prune(copy.deepcopy(body))
+        return [_path_of(p) for p in schema.prune(copy.deepcopy(body))]
 
     def prepare_for_create(self, obj: Any) -> None:
         if _info(self.kind).terminating:
