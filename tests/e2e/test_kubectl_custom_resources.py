@@ -389,3 +389,38 @@ def test_garbage_collector_follows_custom_owners_and_dependents(server: Server) 
           30, "the ConfigMap owned by a deleted CronTab collected")
     until(lambda: server.kubectl("get", "ct", "held", check=False).returncode != 0,
           30, "the CronTab owned by a deleted ConfigMap collected")
+
+
+def test_webhook_conversion_is_refused_with_a_clear_message(server: Server) -> None:
+    manifest = textwrap.dedent(
+        """
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata:
+          name: hooks.conv.example.com
+        spec:
+          group: conv.example.com
+          scope: Namespaced
+          names: {plural: hooks, kind: Hook}
+          conversion:
+            strategy: Webhook
+            webhook:
+              conversionReviewVersions: [v1]
+              clientConfig: {url: "https://converter.example.com/convert"}
+          versions:
+          - name: v1
+            served: true
+            storage: true
+            schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+          - name: v1beta1
+            served: true
+            storage: false
+            schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+        """
+    )
+    install(server, manifest, "hooks.conv.example.com")
+    server.kubectl("apply", "-f", "-", input="apiVersion: conv.example.com/v1\nkind: Hook\nmetadata: {name: h}\n")
+    assert server.kubectl("get", "--raw", "/apis/conv.example.com/v1/namespaces/default/hooks/h").returncode == 0
+    old = server.kubectl("get", "--raw", "/apis/conv.example.com/v1beta1/namespaces/default/hooks/h", check=False)
+    assert old.returncode != 0
+    assert "conversion webhook for conv.example.com/v1, Kind=Hook is not supported by kubelite" in old.stderr

@@ -15,6 +15,7 @@ from kubelite.api.validation.errors import (
     FieldError,
     child,
     duplicate,
+    forbidden,
     index,
     invalid,
     not_supported,
@@ -150,6 +151,21 @@ def _validate_version(version: dict[str, Any], path: str) -> list[FieldError]:
     return errs
 
 
+def _validate_conversion(conversion: dict[str, Any], path: str) -> list[FieldError]:
+    """validateCustomResourceConversion (paths as the internal type names them). Webhook
+    conversion is accepted; kubelite serves such a CRD in its storage version only."""
+    strategy = conversion.get("strategy", "None")
+    client_config = (conversion.get("webhook") or {}).get("clientConfig")
+    config_path = child(path, "webhookClientConfig")
+    if strategy not in CONVERSION_STRATEGIES:
+        return [not_supported(child(path, "strategy"), strategy, CONVERSION_STRATEGIES)]
+    if strategy == "Webhook" and not client_config:
+        return [required(config_path, "required when strategy is set to Webhook")]
+    if strategy != "Webhook" and conversion.get("webhook"):
+        return [forbidden(config_path, "should not be set when strategy is not set to Webhook")]
+    return []
+
+
 def validate_spec(spec: dict[str, Any], path: str = SPEC) -> list[FieldError]:
     errs: list[FieldError] = []
     group = str(spec.get("group") or "")
@@ -182,9 +198,7 @@ def validate_spec(spec: dict[str, Any], path: str = SPEC) -> list[FieldError]:
                             "must have exactly one version marked as storage version"))
     if versions and not any(v.get("served") for v in versions):
         errs.append(invalid(child(path, "versions"), versions, "must have at least one served version"))
-    strategy = (spec.get("conversion") or {}).get("strategy", "None")
-    if strategy not in CONVERSION_STRATEGIES:
-        errs.append(not_supported(child(path, "conversion", "strategy"), strategy, CONVERSION_STRATEGIES))
+    errs += _validate_conversion(spec.get("conversion") or {}, child(path, "conversion"))
     if spec.get("preserveUnknownFields"):
         errs.append(invalid(child(path, "preserveUnknownFields"), True,
                             "must be false in order to use defaults in the schema"))

@@ -101,3 +101,11 @@ def test_scope_is_immutable_once_established() -> None:
     new.metadata.resource_version = "1"
     got = [e.message() for e in validate_crd_update(new, old)]
     assert 'spec.scope: Invalid value: "Cluster": field is immutable' in got
+
+
+def test_webhook_conversion_needs_its_client_config() -> None:
+    assert messages(crd(spec__conversion={"strategy": "Webhook"})) == [
+        "spec.conversion.webhookClientConfig: Required value: required when strategy is set to Webhook"]
+    assert messages(crd(spec__conversion={"strategy": "None", "webhook": {
+        "clientConfig": {"url": "https://x"}, "conversionReviewVersions": ["v1"]}})) == [
+        "spec.conversion.webhookClientConfig: Forbidden: should not be set when strategy is not set to Webhook"]
