@@ -57,7 +57,7 @@ class CustomResources:
         for kv in page.items:
             crd = objects.decode(objects.with_resource_version(kv.value, kv.mod_revision))
             self.crds[crd["metadata"]["name"]] = crd
-        self._serve()
+        await self._serve()
         for name in self.crds:
             self._enqueue(name)
         watcher = cache.subscribe(prefix, page.revision, None)
@@ -87,7 +87,7 @@ class CustomResources:
                         self.crds.pop(name, None)
                     else:
                         self.crds[name] = crd
-                    self._serve()
+                    await self._serve()
                     self._enqueue_group(crd)
             finally:
                 cache.unsubscribe(watcher)
@@ -101,20 +101,22 @@ class CustomResources:
         for kv in page.items:
             crd = objects.decode(objects.with_resource_version(kv.value, kv.mod_revision))
             self.crds[crd["metadata"]["name"]] = crd
-        self._serve()
+        await self._serve()
         for name in self.crds:
             self._enqueue(name)
         return cache.subscribe(prefix, page.revision, None)
 
-    def _serve(self) -> None:
+    async def _serve(self) -> None:
         """Hand the registry the kinds of every Established CRD (rebuilt only for CRDs that
-        changed since: a new Kind per change keeps schema caches honest)."""
+        changed since: a new Kind per change keeps schema caches honest). Compiling a schema
+        takes tens of milliseconds for a big CRD, so it runs in a thread: the event loop keeps
+        answering requests meanwhile."""
         served: list[Kind] = []
         for name, crd in sorted(self.crds.items()):
             version = str(crd["metadata"].get("resourceVersion", ""))
             cached = self._kinds.get(name)
             if cached is None or cached[0] != version:
-                cached = (version, kinds_of(crd))
+                cached = (version, await asyncio.to_thread(kinds_of, crd))
                 self._kinds[name] = cached
             served.extend(cached[1])
         for gone in set(self._kinds) - set(self.crds):
