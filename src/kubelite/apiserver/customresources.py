@@ -116,12 +116,22 @@ class CustomResources:
             version = str(crd["metadata"].get("resourceVersion", ""))
             cached = self._kinds.get(name)
             if cached is None or cached[0] != version:
-                cached = (version, await asyncio.to_thread(kinds_of, crd))
+                cached = (version, await self._kinds_of(crd))
                 self._kinds[name] = cached
             served.extend(cached[1])
         for gone in set(self._kinds) - set(self.crds):
             del self._kinds[gone]
         registry.set_custom_kinds(served)
+
+    @staticmethod
+    async def _kinds_of(crd: Obj) -> list[Kind]:
+        """The CRD's kinds; none (and a log line) for one whose schema cannot be served,
+        which validation should have refused: it must not stop the others being served."""
+        try:
+            return await asyncio.to_thread(kinds_of, crd)
+        except Exception:  # noqa: BLE001 - one bad CRD must not stop the others
+            log.exception("serving CustomResourceDefinition %s failed", crd["metadata"].get("name"))
+            return []
 
     def _enqueue(self, name: str) -> None:
         if name not in self._queued:

@@ -76,8 +76,9 @@ def object_type(schema: dict[str, Any] | None) -> type[msgspec.Struct]:
     """A Struct of the CRD's top-level fields (the generic store needs one), each kept as
     plain JSON: apiVersion, kind, metadata, then the schema's properties (spec, status)."""
     # spec and status always (the strategies read them; pruning drops them when undeclared)
-    props = ["spec", "status"] + [p for p in ((schema or {}).get("properties") or {})
-                                  if p not in (*_META_FIELDS, "spec", "status")]
+    declared = (schema or {}).get("properties")
+    props = ["spec", "status"] + [p for p in (declared if isinstance(declared, dict) else {})
+                                  if isinstance(p, str) and p not in (*_META_FIELDS, "spec", "status")]
     taken = {"api_version", "kind", "metadata"}
     fields: list[tuple[str, Any, Any]] = [
         ("api_version", str | None, msgspec.field(default=None, name="apiVersion")),
@@ -106,8 +107,8 @@ _OBJECT_META = {"$ref": "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta
 def _patch_definition(crd: dict[str, Any], version: str, raw: dict[str, Any] | None) -> str:
     """Register the version's schema for server-side apply (list types, map keys, atomic maps
     as the CRD declares them) under a name unique to this state of the CRD; "" without one."""
-    if not raw:
-        return ""
+    if not isinstance(raw, dict) or not isinstance(raw.get("properties", {}), dict):
+        return ""  # not structural: validation refuses it (server-side apply treats it as opaque)
     meta = crd.get("metadata") or {}
     name = f"kubelite.customresource.{meta.get('name')}.{meta.get('uid', '')}.{meta.get('resourceVersion', '')}.{version}"
     schema = copy.deepcopy(raw)

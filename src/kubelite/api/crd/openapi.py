@@ -36,10 +36,16 @@ def _gvk(kind: Kind, name: str) -> list[dict[str, str]]:
     return [{"group": kind.group, "kind": name, "version": kind.version}]
 
 
+_OPAQUE = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+
+
 def object_schema(kind: Kind) -> dict[str, Any]:
-    """The kind's schema: the CRD's openAPIV3Schema with the standard top-level fields."""
-    raw = copy.deepcopy(kind.custom.raw_schema or {"type": "object",
-                                                   "x-kubernetes-preserve-unknown-fields": True})
+    """The kind's schema: the CRD's openAPIV3Schema with the standard top-level fields (an
+    opaque object where the schema is missing or not structural: validation refuses those, and
+    one bad CRD must not break the documents of every other kind)."""
+    raw = kind.custom.raw_schema
+    usable = isinstance(raw, dict) and isinstance(raw.get("properties", {}), dict)
+    raw = copy.deepcopy(raw if usable else _OPAQUE)
     props = raw.setdefault("properties", {})
     props["apiVersion"] = {"description": _API_VERSION, "type": "string"}
     props["kind"] = {"description": _KIND, "type": "string"}

@@ -97,3 +97,15 @@ def test_version_priority() -> None:
     ordered = [v["name"] for v in sorted_versions([{"name": n} for n in names])]
     assert ordered == ["v2", "v1", "v10beta1", "v1beta2", "v1alpha1", "bar", "foo"]
     assert compare_versions("v1", "v1") == 0
+
+
+def test_a_schema_that_is_not_structural_serves_as_an_opaque_object() -> None:
+    from kubelite.api.crd.openapi import object_schema
+
+    broken = copy.deepcopy(CRD)
+    for version in broken["spec"]["versions"]:
+        version["schema"] = {"openAPIV3Schema": {"type": "object", "properties": [{"a": 1}]}}
+    kind = kinds_of(broken, with_schema=False)[0]
+    schema = object_schema(kind)
+    assert schema["x-kubernetes-preserve-unknown-fields"] is True
+    assert set(schema["properties"]) == {"apiVersion", "kind", "metadata"}
