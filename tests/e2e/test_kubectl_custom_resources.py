@@ -8,7 +8,7 @@ import subprocess
 import textwrap
 from pathlib import Path
 
-from tests.helpers.cluster import Server, kubectl_binary
+from tests.helpers.cluster import KUBECTL_VERSIONS, Server, kubectl_binary
 from tests.helpers.wait import until
 
 DATA = Path(__file__).parent / "data" / "crds"
@@ -424,3 +424,18 @@ def test_webhook_conversion_is_refused_with_a_clear_message(server: Server) -> N
     old = server.kubectl("get", "--raw", "/apis/conv.example.com/v1beta1/namespaces/default/hooks/h", check=False)
     assert old.returncode != 0
     assert "conversion webhook for conv.example.com/v1, Kind=Hook is not supported by kubelite" in old.stderr
+
+
+def test_client_side_apply_again_and_diff_with_each_kubectl(server: Server) -> None:
+    """kubectl picks its patch type from OpenAPI: custom kinds must not offer strategic merge."""
+    ensure_crontabs(server)
+    for version in KUBECTL_VERSIONS:
+        name = f"again-{version.replace('.', '-')}"
+        server.kubectl("apply", "-f", "-", input=crontab(name), version=version)
+        changed = crontab(name, replicas=3)
+        diff = server.kubectl("diff", "-f", "-", input=changed, version=version, check=False)
+        assert diff.returncode == 1, diff.stderr  # 1: differences found
+        assert "+  replicas: 3" in diff.stdout
+        server.kubectl("apply", "-f", "-", input=changed, version=version)
+        obj = json.loads(server.kubectl("get", "ct", name, "-o", "json").stdout)
+        assert obj["spec"]["replicas"] == 3

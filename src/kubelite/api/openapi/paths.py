@@ -24,6 +24,14 @@ PATCH_TYPES = ["application/apply-patch+yaml", "application/json-patch+json",
 Operation = dict[str, Any]
 
 
+def patch_types(kind: Kind) -> list[str]:
+    """The patch bodies a kind takes: custom kinds have no strategic merge patch, and kubectl
+    reads this list to choose how it patches (client-side apply, diff)."""
+    if kind.custom is not None:
+        return [t for t in PATCH_TYPES if t != "application/strategic-merge-patch+json"]
+    return PATCH_TYPES
+
+
 def _camel_group(kind: Kind) -> str:
     """Operation id fragment: "" -> CoreV1, coordination.k8s.io -> CoordinationV1."""
     group = kind.group.split(".")[0] if kind.group else "core"
@@ -123,7 +131,7 @@ def kind_paths(kind: Kind) -> dict[str, dict[str, Any]]:
     if "patch" in verbs:
         item["patch"] = _operation(kind, "patch", f"patch{gv}{ns}{k}", f"partially update the specified {k}",
                                    p.PATCH, _responses(obj, ("200", "201")),
-                                   body=_body(_ref(META + "Patch"), PATCH_TYPES))
+                                   body=_body(_ref(META + "Patch"), patch_types(kind)))
     if "delete" in verbs:
         item["delete"] = _operation(kind, "delete", f"delete{gv}{ns}{k}", f"delete a {k}", p.DELETE,
                                     _responses(status, ("200", "202")),
@@ -219,7 +227,7 @@ def _subresource_ops(kind: Kind, sub: Subresource, gv: str, ns: str) -> dict[str
         ops["patch"] = _operation(kind, "patch", f"patch{gv}{ns}{k}{title}",
                                   f"partially update {s} of the specified {k}", p.PATCH,
                                   _responses(obj, ("200", "201")), gvk=gvk,
-                                  body=_body(_ref(META + "Patch"), PATCH_TYPES))
+                                  body=_body(_ref(META + "Patch"), patch_types(kind)))
     return ops
 
 
