@@ -16,7 +16,7 @@ from kubelite.api import status as st
 from kubelite.api.openapi import openapi_v3_document, openapi_v3_index
 from kubelite.apiserver import objects
 from kubelite.apiserver.customresources import CRDS, CustomResources
-from kubelite.apiserver.discovery import api_resource_list
+from kubelite.apiserver.discovery import aggregated, api_group_list, api_resource_list
 from kubelite.apiserver.rest import ObjectStore, WriteOptions
 from kubelite.apiserver.watchcache import WatchCache
 from kubelite.store.sqlite import SqliteStore
@@ -86,6 +86,14 @@ async def test_a_new_crd_is_established_and_served(server: tuple[ObjectStore, Cu
     assert listed is not None
     assert [r["name"] for r in listed["resources"]] == ["gadgets", "gadgets/status"]
     assert "apis/example.com/v1" in openapi_v3_index()["paths"]
+    groups = [g["name"] for g in api_group_list()["groups"]]
+    assert groups[-1] == "example.com"  # custom groups after the built-in ones
+    found = aggregated("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList", core=False)
+    assert found is not None
+    group = next(g for g in found[0]["items"] if g["metadata"].get("name") == "example.com")
+    resource = group["versions"][0]["resources"][0]
+    assert (resource["resource"], resource["scope"], resource["singularResource"]) == ("gadgets", "Namespaced", "gadget")
+    assert [s["subresource"] for s in resource["subresources"]] == ["status"]
     assert b'"com.example.v1.Gadget"' in (openapi_v3_document("apis/example.com/v1") or b"")
     assert kind.custom.status
 
