@@ -89,17 +89,20 @@ def to_dict(obj: msgspec.Struct) -> dict[str, Any]:
 
 
 def served_version(kind: Kind) -> Callable[[bytes], bytes] | None:
-    """How stored bytes leave as `kind` when it is a version of a custom kind other than the
-    one its objects are stored in (conversion None: only apiVersion changes); None when they
-    leave as stored. Encoding puts apiVersion first, so this is a splice, not a re-encode."""
+    """How stored bytes leave as `kind` when objects of its custom kind may be stored in
+    another version (conversion None: only apiVersion changes); None when they always leave
+    as stored. Encoding puts apiVersion first, so this is a splice, not a re-encode."""
     info = kind.custom
-    if info is None or info.storage_version == kind.version:
+    if info is None or not info.rewrites_api_version:
         return None
-    stored = b'{"apiVersion":"%s"' % info.storage_api_version.encode()
-    served = b'{"apiVersion":"%s"' % kind.api_version.encode()
+    head = b'{"apiVersion":"'
+    served = b'%s%s"' % (head, kind.api_version.encode())
 
     def convert(data: bytes) -> bytes:
-        return served + data[len(stored):] if data.startswith(stored) else data
+        if data.startswith(served) or not data.startswith(head):
+            return data
+        end = data.find(b'"', len(head))
+        return served + data[end + 1:] if end > 0 else data
 
     return convert
 

@@ -57,6 +57,9 @@ class CustomInfo:
     webhook_conversion: bool = False
     # the CRD is being deleted: its objects are going, no new ones are taken
     terminating: bool = False
+    # objects may be stored in another version than this one's (several versions, or a
+    # storage version that changed): their apiVersion is rewritten on the way out
+    rewrites_api_version: bool = False
 
     @property
     def storage_api_version(self) -> str:
@@ -152,6 +155,8 @@ def kinds_of(crd: dict[str, Any], with_schema: bool = True) -> list[Kind]:
     storage = next((str(v.get("name")) for v in versions if v.get("storage")), "")
     webhook = (spec.get("conversion") or {}).get("strategy") == "Webhook"
     plural = str(names.get("plural", ""))
+    stored = set(status.get("storedVersions") or []) | {storage}
+    rewrites = len(versions) > 1 or len(stored) > 1
     kinds = []
     for version in sorted_versions(versions):
         if not version.get("served"):
@@ -176,6 +181,7 @@ def kinds_of(crd: dict[str, Any], with_schema: bool = True) -> list[Kind]:
             deprecation_warning=version.get("deprecationWarning"),
             webhook_conversion=webhook,
             terminating=bool((crd.get("metadata") or {}).get("deletionTimestamp")),
+            rewrites_api_version=rewrites,
         )
         subs = tuple(s for s, on in ((STATUS, has_status), (SCALE, scale is not None)) if on)
         kinds.append(Kind(

@@ -109,3 +109,20 @@ def test_a_schema_that_is_not_structural_serves_as_an_opaque_object() -> None:
     schema = object_schema(kind)
     assert schema["x-kubernetes-preserve-unknown-fields"] is True
     assert set(schema["properties"]) == {"apiVersion", "kind", "metadata"}
+
+
+def test_objects_leave_in_the_version_asked_whatever_version_stored_them() -> None:
+    from kubelite.apiserver.objects import served_version
+
+    v1, v1beta1 = kinds_of(CRD)
+    to_v1 = served_version(v1)
+    to_beta = served_version(v1beta1)
+    assert to_v1 is not None and to_beta is not None
+    stored_old = b'{"apiVersion":"example.com/v1beta1","kind":"Widget","metadata":{}}'
+    stored_new = b'{"apiVersion":"example.com/v1","kind":"Widget","metadata":{}}'
+    assert to_v1(stored_old) == stored_new
+    assert to_v1(stored_new) == stored_new
+    assert to_beta(stored_new) == stored_old
+    single = copy.deepcopy(CRD)
+    single["spec"]["versions"] = [single["spec"]["versions"][1]]
+    assert served_version(kinds_of(single)[0]) is None  # one version, never stored in another
