@@ -36,7 +36,7 @@ def _gvk(kind: Kind, name: str) -> list[dict[str, str]]:
     return [{"group": kind.group, "kind": name, "version": kind.version}]
 
 
-_OPAQUE = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+_OPAQUE: dict[str, Any] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
 
 
 def object_schema(kind: Kind) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def object_schema(kind: Kind) -> dict[str, Any]:
     raw = kind.custom.raw_schema
     usable = isinstance(raw, dict) and isinstance(raw.get("properties", {}), dict)
     raw = copy.deepcopy(raw if usable else _OPAQUE)
-    props = raw.setdefault("properties", {})
+    props: dict[str, Any] = raw.setdefault("properties", {})
     props["apiVersion"] = {"description": _API_VERSION, "type": "string"}
     props["kind"] = {"description": _KIND, "type": "string"}
     props["metadata"] = {"allOf": [{"$ref": V3_PREFIX + META + "ObjectMeta"}], "description": _METADATA}
