@@ -186,12 +186,16 @@ def _custom_status_for(kind: Kind) -> StatusStrategy:
     return CustomResourceStatusStrategy(kind)
 
 
-@cache
 def status_strategy_for(kind: Kind) -> StatusStrategy:
     """The strategy of writes to a kind's /status (metadata checks only for kinds without
     their own status validation)."""
-    if kind.custom is not None:
+    if kind.custom is not None:  # custom kinds come and go: their caches are bounded
         return _custom_status_for(kind)
+    return _status_for(kind)
+
+
+@cache
+def _status_for(kind: Kind) -> StatusStrategy:
     cls, validator = _STATUS_TABLE.get(kind.kind, (StatusStrategy, None))
     strategy = cls(kind, validator)
     # a status strategy embeds its kind's: the same update options
@@ -207,9 +211,15 @@ _SUBRESOURCE_TABLE: dict[tuple[str, str], tuple[type[StatusStrategy], StatusVali
 }
 
 
-@cache
 def write_strategy_for(kind: Kind, subresource: str = "") -> Strategy | StatusStrategy:
     """The strategy a write to `kind` (or to its `subresource`) goes through."""
+    if not subresource or kind.custom is not None:  # custom kinds: only /status has its own
+        return status_strategy_for(kind) if subresource == "status" else strategy_for(kind)
+    return _write_strategy_for(kind, subresource)
+
+
+@cache
+def _write_strategy_for(kind: Kind, subresource: str) -> Strategy | StatusStrategy:
     if not subresource:
         return strategy_for(kind)
     if subresource == "status":
