@@ -243,6 +243,7 @@ def test_cluster_scoped_kind_with_two_versions(server: Server) -> None:
           - name: v1beta1
             served: true
             storage: false
+            deprecated: true
             schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
           - name: v1
             served: true
@@ -251,13 +252,15 @@ def test_cluster_scoped_kind_with_two_versions(server: Server) -> None:
         """
     )
     install(server, manifest, "colours.paint.example.com")
-    server.kubectl("apply", "-f", "-", input=textwrap.dedent(
+    applied = server.kubectl("apply", "-f", "-", input=textwrap.dedent(
         """
         apiVersion: paint.example.com/v1beta1
         kind: Colour
         metadata: {name: teal}
         spec: {rgb: "#008080"}
         """))
+    assert "Warning: paint.example.com/v1beta1 Colour is deprecated; use paint.example.com/v1 Colour" \
+        in applied.stderr
     old = json.loads(server.kubectl("get", "--raw", "/apis/paint.example.com/v1beta1/colours/teal").stdout)
     new = json.loads(server.kubectl("get", "--raw", "/apis/paint.example.com/v1/colours/teal").stdout)
     assert old["apiVersion"] == "paint.example.com/v1beta1"

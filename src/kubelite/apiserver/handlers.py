@@ -17,6 +17,7 @@ from kubelite.apiserver.decoding import check_shape, unrecognized_body
 from kubelite.apiserver.negotiation import decode_body, media_type, wants_table
 from kubelite.apiserver.paths import ResourcePath, parse_resource_path
 from kubelite.apiserver.query import parse_resource_version, query_int64
+from kubelite.apiserver.request_context import add_warning
 from kubelite.apiserver.responses import JSON, escape_html, json_response
 from kubelite.apiserver.rest import (
     APPLY_PATCH,
@@ -86,6 +87,8 @@ class ResourceHandlers:
     async def _dispatch(self, request: web.Request, group: str, version: str, rest: list[str]) -> web.StreamResponse:
         path = parse_resource_path(group, version, rest)
         check_convertible(path.kind)
+        if path.kind.custom is not None and path.kind.custom.deprecation_warning:
+            add_warning(path.kind.custom.deprecation_warning)
         request[RESOURCE] = path.kind.plural + (f"/{path.subresource}" if path.subresource else "")
         method = request.method
         kind = path.kind

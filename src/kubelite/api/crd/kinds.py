@@ -131,6 +131,21 @@ def _scale(subresources: dict[str, Any]) -> ScalePaths | None:
                       scale.get("labelSelectorPath") or None)
 
 
+def deprecation_warning(group: str, kind: str, version: dict[str, Any],
+                        versions: list[dict[str, Any]]) -> str | None:
+    """The Warning a request to a deprecated version gets (defaultDeprecationWarning when
+    the CRD gives none): the newest served, non-deprecated, higher version to use instead."""
+    if not version.get("deprecated"):
+        return None
+    if version.get("deprecationWarning") is not None:
+        return str(version["deprecationWarning"])
+    name = str(version.get("name", ""))
+    message = f"{group}/{name} {kind} is deprecated"
+    better = [v for v in sorted_versions(versions) if v.get("served") and not v.get("deprecated")
+              and compare_versions(name, str(v.get("name", ""))) < 0]
+    return message + (f"; use {group}/{better[0]['name']} {kind}" if better else "")
+
+
 def sorted_versions(versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Versions by Kubernetes' version priority (v2 > v1 > v1beta2 > v1beta1 > v1alpha1 > foo)."""
     def by_priority(a: dict[str, Any], b: dict[str, Any]) -> int:
@@ -178,7 +193,7 @@ def kinds_of(crd: dict[str, Any], with_schema: bool = True) -> list[Kind]:
             selectable_fields=tuple(str(f.get("jsonPath", "")).lstrip(".")
                                     for f in version.get("selectableFields") or []),
             deprecated=bool(version.get("deprecated")),
-            deprecation_warning=version.get("deprecationWarning"),
+            deprecation_warning=deprecation_warning(group, str(names.get("kind", "")), version, versions),
             webhook_conversion=webhook,
             terminating=bool((crd.get("metadata") or {}).get("deletionTimestamp")),
             rewrites_api_version=rewrites,

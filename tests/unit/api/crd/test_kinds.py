@@ -126,3 +126,17 @@ def test_objects_leave_in_the_version_asked_whatever_version_stored_them() -> No
     single = copy.deepcopy(CRD)
     single["spec"]["versions"] = [single["spec"]["versions"][1]]
     assert served_version(kinds_of(single)[0]) is None  # one version, never stored in another
+
+
+def test_deprecated_versions_name_the_one_to_use() -> None:
+    from kubelite.api.crd.kinds import deprecation_warning
+
+    versions = [{"name": "v1alpha1", "served": True, "deprecated": True},
+                {"name": "v1beta1", "served": True},
+                {"name": "v1", "served": True},
+                {"name": "v2", "served": False}]
+    assert deprecation_warning("example.com", "Widget", versions[0], versions) == \
+        "example.com/v1alpha1 Widget is deprecated; use example.com/v1 Widget"
+    own = {"name": "v1beta1", "served": True, "deprecated": True, "deprecationWarning": "go away"}
+    assert deprecation_warning("example.com", "Widget", own, versions) == "go away"
+    assert deprecation_warning("example.com", "Widget", versions[1], versions) is None
