@@ -29,6 +29,7 @@ CONVERSION_STRATEGIES = ("None", "Webhook")
 COLUMN_TYPES = ("boolean", "date", "integer", "number", "string")
 COLUMN_FORMATS = ("int32", "int64", "float", "double", "byte", "date", "date-time", "password")
 MAX_SELECTABLE_FIELDS = 8
+APPROVAL = "api-approved.kubernetes.io"
 SPEC = "spec"
 
 
@@ -214,7 +215,22 @@ def validate_crd(crd: Any) -> list[FieldError]:
     expected = f"{(spec.get('names') or {}).get('plural', '')}.{spec.get('group', '')}"
     if name and name != expected:
         errs.append(invalid("metadata.name", name, 'must be spec.names.plural+"."+spec.group'))
+    errs += _validate_approval(str(spec.get("group", "")), (data.get("metadata") or {}).get("annotations") or {})
     return errs + validate_spec(spec)
+
+
+def _protected(group: str) -> bool:
+    return any(group == g or group.endswith("." + g) for g in ("k8s.io", "kubernetes.io"))
+
+
+def _validate_approval(group: str, annotations: dict[str, str]) -> list[FieldError]:
+    """Groups under k8s.io and kubernetes.io belong to the Kubernetes project: a CRD there
+    names the API review that approved it (KEP 1111)."""
+    if not _protected(group) or annotations.get(APPROVAL):
+        return []
+    return [required(f"metadata.annotations[{APPROVAL}]",
+                     f'protected groups must have approval annotation "{APPROVAL}", see '
+                     "https://github.com/kubernetes/enhancements/pull/1111")]
 
 
 def _established(data: dict[str, Any]) -> bool:

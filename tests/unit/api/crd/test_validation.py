@@ -109,3 +109,13 @@ def test_webhook_conversion_needs_its_client_config() -> None:
     assert messages(crd(spec__conversion={"strategy": "None", "webhook": {
         "clientConfig": {"url": "https://x"}, "conversionReviewVersions": ["v1"]}})) == [
         "spec.conversion.webhookClientConfig: Forbidden: should not be set when strategy is not set to Webhook"]
+
+
+def test_kubernetes_groups_need_the_api_approval_annotation() -> None:
+    mine = crd(metadata__name="widgets.x.k8s.io", spec__group="x.k8s.io")
+    assert messages(mine) == [
+        'metadata.annotations[api-approved.kubernetes.io]: Required value: protected groups must have '
+        'approval annotation "api-approved.kubernetes.io", see https://github.com/kubernetes/enhancements/pull/1111']
+    approved = crd(metadata__name="widgets.x.k8s.io", spec__group="x.k8s.io",
+                   metadata__annotations={"api-approved.kubernetes.io": "https://github.com/kubernetes/kubernetes/pull/1"})
+    assert messages(approved) == []
