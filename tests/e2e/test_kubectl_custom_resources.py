@@ -442,3 +442,25 @@ def test_client_side_apply_again_and_diff_with_each_kubectl(server: Server) -> N
         server.kubectl("apply", "-f", "-", input=changed, version=version)
         obj = json.loads(server.kubectl("get", "ct", name, "-o", "json").stdout)
         assert obj["spec"]["replicas"] == 3
+
+
+def test_horizontal_pod_autoscaler_scales_a_custom_kind(server: Server) -> None:
+    """The HPA finds a custom kind's scale subresource by discovery: below minReplicas it
+    scales the object up through /scale without needing any metric."""
+    ensure_crontabs(server)
+    server.kubectl("apply", "-f", "-", input=crontab("autoscaled", replicas=1))
+    server.kubectl("apply", "-f", "-", input=textwrap.dedent(
+        """
+        apiVersion: autoscaling/v2
+        kind: HorizontalPodAutoscaler
+        metadata: {name: autoscaled}
+        spec:
+          scaleTargetRef: {apiVersion: stable.example.com/v1, kind: CronTab, name: autoscaled}
+          minReplicas: 3
+          maxReplicas: 5
+          metrics:
+          - type: Resource
+            resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+        """))
+    until(lambda: json.loads(server.kubectl("get", "ct", "autoscaled", "-o", "json").stdout)
+          ["spec"]["replicas"] == 3, 40, "the CronTab scaled to minReplicas by the HPA")
