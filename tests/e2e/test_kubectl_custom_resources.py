@@ -280,7 +280,15 @@ def test_deleting_the_crd_deletes_its_objects(server: Server) -> None:
     server.kubectl("apply", "-f", "-", input=obj)
     server.kubectl("create", "namespace", "tabs")
     server.kubectl("apply", "-n", "tabs", "-f", "-", input=obj)
-    server.kubectl("delete", "crd", "jobtabs.stable.example.com", "--timeout=60s")
+    cmd = [kubectl_binary("1.33"), f"--kubeconfig={server.kubeconfig}", "get", "jobtabs", "-A", "-w"]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as watch:
+        try:
+            assert watch.stdout is not None and "doomed" in watch.stdout.readline() + watch.stdout.readline()
+            server.kubectl("delete", "crd", "jobtabs.stable.example.com", "--timeout=60s")
+            # the watch of a kind no longer served ends (LIVENESS_CHECK, 15 s, at the latest)
+            assert watch.wait(timeout=45) is not None
+        finally:
+            watch.kill()
     assert server.kubectl("get", "crd", "jobtabs.stable.example.com", check=False).returncode != 0
     # installed again, the kind starts empty: the objects went with the old definition
     install(server, manifest, "jobtabs.stable.example.com")

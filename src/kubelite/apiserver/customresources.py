@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import json
 import logging
 from typing import Any
 
@@ -38,6 +39,16 @@ REMAINING_RETRY = 5.0  # seconds between passes over objects a finalizer of thei
 Obj = dict[str, Any]
 
 
+def serving_key(crd: Obj) -> str:
+    """What serving a CRD depends on: its kinds are rebuilt (and watches of them end) only
+    when this changes, not on every status write."""
+    status = crd.get("status") or {}
+    return json.dumps([crd.get("spec"), status.get("acceptedNames"), status.get("storedVersions"),
+                       conditions.is_true(crd, conditions.ESTABLISHED),
+                       bool(crd["metadata"].get("deletionTimestamp")), crd["metadata"].get("uid")],
+                      sort_keys=True)
+
+
 class CustomResources:
     """Keeps the registry's custom kinds and every CRD's status in step with the store."""
 
@@ -45,7 +56,7 @@ class CustomResources:
         assert CRDS is not None
         self.store = store
         self.crds: dict[str, Obj] = {}
-        self._kinds: dict[str, tuple[str, list[Kind]]] = {}  # name -> (resourceVersion, kinds)
+        self._kinds: dict[str, tuple[str, list[Kind]]] = {}  # name -> (serving key, kinds)
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._queued: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -113,7 +124,7 @@ class CustomResources:
         answering requests meanwhile."""
         served: list[Kind] = []
         for name, crd in sorted(self.crds.items()):
-            version = str(crd["metadata"].get("resourceVersion", ""))
+            version = serving_key(crd)
             cached = self._kinds.get(name)
             if cached is None or cached[0] != version:
                 cached = (version, await self._kinds_of(crd))
