@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 DATA_DIR ?= /var/lib/kubelite
 LISTEN ?= 127.0.0.1:6443
 DEB_PACKAGES := runc crun busybox-static docker-registry etcd-server etcd-client \
-	containernetworking-plugins iptables nftables conmon iproute2 tar openssl
+	containernetworking-plugins iptables nftables conmon iproute2 tar openssl mmdebstrap
 PYTEST_ARGS ?=
 
 .PHONY: install deb venv up test lint bench clean generate

@@ -5,8 +5,9 @@
 The same generic store writes both, in one process over one SQLite store: N ConfigMaps
 (the floor: a built-in kind with the least strategy) then N objects of a CRD with a schema,
 created one after another, then each collection listed. The custom kind's extra cost is its
-dynamic Struct, its strategy and the schema engine (`api/crd/schema.py`: a stand-in that
-does nothing until the structural-schema engine lands). Figures only, never assertions.
+dynamic Struct, its strategy and the schema engine (`api/crd/structural.py`: pruning,
+defaulting, OpenAPI validation), where a ConfigMap pays the unknown-field check against
+definitions.json. Figures only, never assertions.
 """
 
 from __future__ import annotations

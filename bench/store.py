@@ -1,4 +1,4 @@
-"""Raw store put rate and latency: SQLite (group commit) and etcd, 1, 8 and 64 writers.
+"""Raw store put rate and latency: SQLite (group commit) and etcd (its gRPC API), 1, 8 and 64 writers.
 
     .venv/bin/python bench/store.py [--puts N] [--backend sqlite|etcd|both]
 

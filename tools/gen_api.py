@@ -53,6 +53,7 @@ ROOTS = [
     "io.k8s.api.storage.v1.StorageClass",
     "io.k8s.api.networking.v1.Ingress",
     "io.k8s.api.networking.v1.IngressClass",
+    "io.k8s.api.networking.v1.NetworkPolicy",
     "io.k8s.api.authorization.v1.SelfSubjectAccessReview",
     "io.k8s.api.authorization.v1.SubjectAccessReview",
     "io.k8s.api.authorization.v1.LocalSubjectAccessReview",

@@ -5,7 +5,9 @@
 - ``src/kubelite/api/protobuf/tables.py`` from the generated.proto descriptors compiled
   into kubectl 1.32 (api/protobuf/_gen_tables.py), for the kinds in api/registry.py;
 - ``src/kubelite/api/protobuf/presence.py`` from the Go struct types in the same kubectl
-  (api/protobuf/_gen_presence.py), for the messages of those tables.
+  (api/protobuf/_gen_presence.py), for the messages of those tables;
+- ``src/kubelite/store/etcdpb/etcd_pb2.py`` and ``.pyi`` from ``etcd.proto`` beside them
+  (tools/gen_etcdpb.py).
 
 Each step reads the previous step's fresh output, never the committed copy, so writing
 into another directory (``--out DIR``) shows exactly what a regeneration would change;
@@ -22,7 +24,7 @@ import json
 from pathlib import Path
 
 from kubelite.api.protobuf import _gen_presence, _gen_tables
-from tools import gen_api
+from tools import gen_api, gen_etcdpb
 
 ROOT = Path(__file__).resolve().parent.parent
 KUBECTL = Path("/usr/lib/google-cloud-sdk/bin/kubectl.1.32")
@@ -39,6 +41,7 @@ def generate(schema: Path, kubectl: Path) -> dict[Path, str]:
     tables = _gen_tables.build(binary, definitions)
     files[PROTOBUF / "tables.py"] = _gen_tables.render(tables)
     files[PROTOBUF / "presence.py"] = _gen_presence.render(binary, tables)
+    files.update(gen_etcdpb.render())
     return files
 
 

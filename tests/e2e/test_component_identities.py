@@ -1,4 +1,4 @@
-"""The controller-manager child runs with least privilege, as kubeadm's control plane: each
+"""The controller-manager child runs with least privilege by default, as kubeadm's control plane: each
 controller acts as its service account in kube-system (`--use-service-account-credentials`),
 the scheduler as system:kube-scheduler, and neither is an admin. The audit log says who
 wrote what."""
@@ -33,7 +33,7 @@ def test_controllers_and_scheduler_act_as_their_own_least_privilege_identities(t
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY)
     log = tmp_path / "audit.log"
-    server = start_server(tmp_path / "data", "--component-identities", "--audit-policy-file", str(policy),
+    server = start_server(tmp_path / "data", "--audit-policy-file", str(policy),
                           "--audit-log-path", str(log))
     try:
         server.kubectl("create", "deployment", "web", "--image=busybox:1.36")

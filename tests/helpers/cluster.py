@@ -125,13 +125,17 @@ class Server:
 
 
 def start_server(data_dir: Path, *extra: str, port: int | None = None, host: str = "127.0.0.1",
-                 env: dict[str, str] | None = None) -> Server:
+                 env: dict[str, str] | None = None, prefix: tuple[str, ...] = (),
+                 timeout: float = 30) -> Server:
+    """`kubelite server` on HOST:PORT, returned once it listens; `prefix` runs it elsewhere
+    (nsenter into a machine's network namespace)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     log_path = data_dir.parent / f"server-{port}.log"
     log = open(log_path, "ab")
     process = subprocess.Popen(
         [
+            *prefix,
             sys.executable,
             "-m",
             "kubelite.cli.main",
@@ -148,7 +152,7 @@ def start_server(data_dir: Path, *extra: str, port: int | None = None, host: str
         env=env,
     )
     server = Server(data_dir, port, process, log_path, host)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(

@@ -31,6 +31,7 @@ from pathlib import Path
 import yaml
 
 from tests.helpers.cluster import Server, free_port, start_server
+from tests.helpers.leaders import share_pki
 from tests.helpers.node import Agent, _cleanup_host, agent_command, unused_subnet
 from tests.helpers.registry import (
     Registry,
@@ -93,6 +94,8 @@ class MachineCluster:
     gateway: str  # the host's LAN address, where the server listens
     cluster_cidr: str
     service_cidr: str
+    server_args: tuple[str, ...] = ()
+    more_servers: list[Server] = field(default_factory=list)  # add_server's
     _started: list[Machine] = field(default_factory=list)
 
     @property
@@ -102,6 +105,22 @@ class MachineCluster:
     @property
     def token_file(self) -> Path:
         return self.server.data_dir / "token"
+
+    def add_server(self, *extra: str) -> Server:
+        """Another `kubelite server` of this cluster on the host, at the next LAN address
+        (.2, .3...) and the first's port (the `kubernetes` endpoints carry one port), with the
+        first's flags (give it the same --datastore-endpoint) and its CAs, keys and tokens
+        (copied from the first's data dir). Stopped with the cluster."""
+        address = f"{self.gateway.rsplit('.', 1)[0]}.{2 + len(self.more_servers)}"
+        ip("addr", "add", f"{address}/24", "dev", self.bridge)
+        # a directory of its own, so its log (named by the port) is its own too
+        data_dir = self.server.data_dir.parent / f"server-{2 + len(self.more_servers)}" / "data"
+        share_pki(self.server.data_dir, data_dir)
+        server = start_server(data_dir, "--cluster-cidr", self.cluster_cidr, "--service-cidr",
+                              self.service_cidr, *self.server_args, *extra, port=self.server.port,
+                              host=address)
+        self.more_servers.append(server)
+        return server
 
     def join(self, machine: Machine, *extra: str, timeout: float = 60) -> Agent:
         """Start `kubelite agent --server URL --token-file TOKEN` in `machine`; returns once ready."""
@@ -199,12 +218,15 @@ def machine_cluster(tmp: Path, count: int, *server_args: str) -> Iterator[Machin
         for m in machines:
             m.data_dir.mkdir(parents=True)
             (m.data_dir / "registries.yaml").write_text(yaml.safe_dump(mirror_config(registry)))
-        mc = MachineCluster(server, registry, machines, bridge, f"{prefix}.1", cluster_cidr, service_cidr)
+        mc = MachineCluster(server, registry, machines, bridge, f"{prefix}.1", cluster_cidr, service_cidr,
+                            server_args)
         yield mc
     finally:
         for m in machines:
             _remove_machine(mc, m, bridge)
         ip("link", "del", bridge, check=False)
+        for more in mc.more_servers if mc is not None else []:
+            more.stop()
         if server is not None:
             server.stop()
         if registry is not None:

@@ -223,8 +223,10 @@ def write_oci_layout(
     env: list[str] | None = None,
     working_dir: str = "/",
     ref_name: str = "latest",
+    extra_config: dict[str, object] | None = None,
 ) -> OciLayout:
-    """Write an OCI image layout with these layer blobs (gzip or plain tars), bottom first."""
+    """Write an OCI image layout with these layer blobs (gzip or plain tars), bottom first;
+    `extra_config` adds image config fields (User, StopSignal, ExposedPorts, Labels)."""
     out = Path(out_dir)
     (out / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
 
@@ -241,6 +243,7 @@ def write_oci_layout(
     if cmd is not None:
         runtime["Cmd"] = cmd
     runtime["WorkingDir"] = working_dir
+    runtime.update(extra_config or {})
     config: dict[str, object] = {
         "created": FIXED_CREATED,
         "architecture": "amd64",
@@ -283,6 +286,22 @@ def write_oci_layout(
     return OciLayout(
         str(out), manifest_digest, config_digest, layer_digests, diff_ids, ref_name, config
     )
+
+
+def read_oci_layout(path: PathLike) -> OciLayout:
+    """The one image of a layout `write_oci_layout` wrote."""
+    out = Path(path)
+    [entry] = json.loads((out / "index.json").read_bytes())["manifests"]
+
+    def blob(digest: str) -> bytes:
+        return (out / "blobs" / "sha256" / digest.removeprefix("sha256:")).read_bytes()
+
+    manifest = json.loads(blob(entry["digest"]))
+    config = json.loads(blob(manifest["config"]["digest"]))
+    return OciLayout(str(out), entry["digest"], manifest["config"]["digest"],
+                     [layer["digest"] for layer in manifest["layers"]],
+                     list(config["rootfs"]["diff_ids"]),
+                     entry["annotations"]["org.opencontainers.image.ref.name"], config)
 
 
 _busybox_layers: dict[tuple[tuple[str, bytes], ...], bytes] = {}

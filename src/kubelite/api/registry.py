@@ -255,6 +255,9 @@ KINDS: tuple[Kind, ...] = (
           namespaced=False),
     _kind("networking.k8s.io", "v1", "Ingress", "ingresses", networking_v1.Ingress,
           short_names=("ing",), subresources=(STATUS,)),
+    # Enforced by every agent's network/policy/ with nftables.
+    _kind("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", networking_v1.NetworkPolicy,
+          short_names=("netpol",)),
 )
 
 # Kinds that live only behind a subresource or inside a request body.

@@ -20,9 +20,11 @@ if TYPE_CHECKING:
     from kubelite.apiserver.bound_objects import BoundObjects
 
 # Paths anyone may read, as Kubernetes' system:public-info-viewer allows.
-# `/cacerts` and the node certificate endpoint check the join token themselves (apiserver/join.py).
+# `/cacerts`, the node certificate and the server join endpoints check the join token themselves
+# (apiserver/join.py, apiserver/server_join.py).
 PUBLIC_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/version", "/version/", "/cacerts",
-                          "/v1-kubelite/client-kubelet.crt"})
+                          "/v1-kubelite/client-kubelet.crt", "/v1-kubelite/server-bootstrap",
+                          "/v1-kubelite/etcd/members", "/v1-kubelite/etcd/members/promote"})
 # What the service account authenticator says of a JWT it cannot verify.
 INVALID_BEARER_TOKEN = "invalid bearer token"
 

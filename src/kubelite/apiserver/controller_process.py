@@ -2,85 +2,24 @@
 
 A child process gives the scheduler and the controllers a core of their own (they are clients
 of the HTTP API like any other, over the server's local socket). The child gets SIGTERM when
-the server dies, even by SIGKILL, so a restarted server never finds an old one still running.
-It runs in a session of its own: a Ctrl-C at the server's terminal reaches the server only,
-which stops the child itself (it would otherwise see the child exit and restart it).
+the server dies, even by SIGKILL (`--exit-with-parent`), so a restarted server never finds an
+old one still running. Supervision (restart delays, stop) is `kubelite.supervisor`'s.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
-log = logging.getLogger(__name__)
-
-RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0)  # seconds before each restart after a crash, then the last
-HEALTHY_RUN = 60.0  # a child that ran this long starts the delays over when it dies
-STOP_TIMEOUT = 5.0  # seconds from SIGTERM to SIGKILL: within the server's own stop grace
+from kubelite.supervisor import SupervisedProcess
 
 
-class ControllerManagerProcess:
+class ControllerManagerProcess(SupervisedProcess):
     """Starts, supervises and stops one `kubelite controller-manager` child process."""
 
     def __init__(self, kubeconfig: Path, server: str, flags: list[str]) -> None:
-        self.argv = [sys.executable, "-m", "kubelite.cli.main", "controller-manager",
-                     "--kubeconfig", str(kubeconfig), "--server", server,
-                     "--exit-with-parent", str(os.getpid()), *flags]
-        self.process: asyncio.subprocess.Process | None = None
-        self._supervisor: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
-
-    def start(self) -> None:
-        self._supervisor = asyncio.create_task(self._supervise(), name="controller-manager-process")
-
-    async def _supervise(self) -> None:
-        crashes = 0
-        loop = asyncio.get_running_loop()
-        while True:
-            started = loop.time()
-            self.process = await asyncio.create_subprocess_exec(
-                *self.argv, stdin=asyncio.subprocess.DEVNULL, start_new_session=True)
-            if self._stopping.is_set():  # stop() came while it was being started
-                self._terminate()
-            code = await self.process.wait()
-            if self._stopping.is_set():
-                return
-            if loop.time() - started >= HEALTHY_RUN:
-                crashes = 0
-            delay = RESTART_DELAYS[min(crashes, len(RESTART_DELAYS) - 1)]
-            crashes += 1
-            log.warning("controller-manager exited with code %s; restarting it in %.0f s", code, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), delay)
-                return
-
-    def _terminate(self, sig: int = signal.SIGTERM) -> None:
-        proc = self.process
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(sig)
-
-    def kill(self) -> None:
-        """SIGKILL the child at once, from any thread: the server is being forced out, and
-        nothing it started may outlive it (a stopped child would never act on its SIGTERM)."""
-        proc = self.process
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(OSError):
-                os.kill(proc.pid, signal.SIGKILL)
-
-    async def stop(self, timeout: float = STOP_TIMEOUT) -> None:
-        """SIGTERM, then SIGKILL if it has not exited after `timeout` seconds."""
-        self._stopping.set()
-        if self._supervisor is None:
-            return
-        self._terminate()
-        done, _ = await asyncio.wait({self._supervisor}, timeout=timeout)
-        if not done:
-            log.warning("controller-manager did not stop in %.0f s; killing it", timeout)
-            self._terminate(signal.SIGKILL)
-            await self._supervisor
+        super().__init__("controller-manager", [
+            sys.executable, "-m", "kubelite.cli.main", "controller-manager",
+            "--kubeconfig", str(kubeconfig), "--server", server,
+            "--exit-with-parent", str(os.getpid()), *flags])

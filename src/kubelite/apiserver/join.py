@@ -99,7 +99,8 @@ class JoinService:
     async def cacerts(self, request: web.Request) -> web.Response:
         return web.Response(body=self.ca_pem, content_type="text/plain")
 
-    def _authorized(self, header: str | None) -> bool:
+    def authorized(self, header: str | None) -> bool:
+        """Whether an Authorization header is basic auth with the current join secret."""
         if not header or not header.startswith("Basic "):
             return False
         try:
@@ -110,7 +111,7 @@ class JoinService:
         return hmac.compare_digest(secret.encode(), self.secret().encode())
 
     async def client_kubelet_cert(self, request: web.Request) -> web.Response:
-        if not self._authorized(request.headers.get("Authorization")):
+        if not self.authorized(request.headers.get("Authorization")):
             log.warning("refused a node client certificate to %s: %s", request.remote, jointoken.TOKEN_NOT_VALID)
             return web.Response(status=401, text=jointoken.TOKEN_NOT_VALID + "\n")
         name = request.headers.get(NODE_NAME_HEADER, "").lower()

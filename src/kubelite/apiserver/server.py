@@ -47,14 +47,21 @@ from kubelite.apiserver.podsecurity import PodSecurity
 from kubelite.apiserver.podsecurity_config import PodSecurityConfig
 from kubelite.apiserver.proxy import KubeletProxy
 from kubelite.apiserver.rest import ObjectStore
+from kubelite.apiserver.server_join import ServerJoin
 from kubelite.apiserver.systemnamespaces import SystemNamespaces
 from kubelite.apiserver.systempriorityclasses import ensure_system_priority_classes
 from kubelite.apiserver.watchcache import WatchCache
 from kubelite.client import ApiClient, kubeconfig
 from kubelite.client.api_client import UNIX_SCHEME
+from kubelite.client.leaderelection import identity as leader_identity
 from kubelite.controllers.settings import ControllerSettings
 from kubelite.controlplane import KubernetesServiceController
+from kubelite.etcd import layout as etcd_layout
+from kubelite.etcd.embedded import EmbeddedEtcd, EtcdSettings
+from kubelite.etcd.member_removal import MemberRemoval
+from kubelite.etcd.snapshots import SnapshotSchedule, SnapshotSettings
 from kubelite.store import open_store
+from kubelite.store.etcd_tls import EtcdTLS
 from kubelite.store.interface import Store
 
 if TYPE_CHECKING:
@@ -71,6 +78,10 @@ class ServerConfig:
     data_dir: Path
     listen: str = "127.0.0.1:6443"
     datastore_endpoint: str = ""
+    # TLS to etcd for https:// datastore endpoints (k3s' --datastore-cafile/-certfile/-keyfile)
+    datastore_cafile: str = ""
+    datastore_certfile: str = ""
+    datastore_keyfile: str = ""
     tls: bool = True
     tls_sans: list[str] = field(default_factory=list)
     token: str = ""  # the join secret (`--token`); default: kept in DATA_DIR/token, made once
@@ -87,6 +98,11 @@ class ServerConfig:
     terminated_pod_gc_threshold: int = 12500
     hpa_sync_period: float = 15.0
     hpa_downscale_stabilization: float = 300.0
+    # the controller-manager child's leader election (--leader-elect*: ControllerSettings)
+    leader_elect: bool = True
+    leader_elect_lease_duration: float = 15.0
+    leader_elect_renew_deadline: float = 10.0
+    leader_elect_retry_period: float = 2.0
     controllers_in_process: bool = False  # else a `kubelite controller-manager` child process
     # "Node,RBAC" (with system:masters in front), or "AlwaysAllow": every authenticated user
     # may do anything (kube-apiserver's --authorization-mode; for benchmarks and debugging)
@@ -94,9 +110,8 @@ class ServerConfig:
     # The controller-manager child as system:kube-controller-manager, its scheduler as
     # system:kube-scheduler and each controller as its service account in kube-system
     # (--use-service-account-credentials) instead of an admin; roles in
-    # api/rbac/bootstrap_components.py. Off: all as the admin. Not the default yet: with it,
-    # test_workloads_daemonsets' rolling update makes the second pod before the first is ready.
-    component_identities: bool = False
+    # api/rbac/bootstrap_components.py. Off: all as the admin.
+    component_identities: bool = True
     pod_security: PodSecurityConfig = field(default_factory=PodSecurityConfig)
     secrets_encryption: bool = True  # k3s' --secrets-encryption, on for new clusters here
     encryption_provider_config: str = ""  # kube-apiserver's --encryption-provider-config
@@ -105,6 +120,8 @@ class ServerConfig:
     audit_log_maxsize: int = 0  # megabytes (0: 100)
     audit_log_maxbackup: int = 0  # 0: keep every backup
     audit_log_maxage: int = 0  # days (0: no limit)
+    etcd: EtcdSettings | None = None  # an embedded etcd member as the store (k3s' --cluster-init)
+    snapshots: SnapshotSettings = field(default_factory=SnapshotSettings)
 
     @property
     def host(self) -> str:
@@ -134,12 +151,17 @@ class ApiServer:
         self.socket_path: Path | None = None  # the local socket, when the path fits one
         self.proxy: KubeletProxy | None = None
         self.metrics_api: MetricsApi | None = None
+        # the controller-manager child's identity in its Leases, `<hostname>_<uuid>`
+        self.leader_identity = leader_identity()
         self.advertise_ip = advertise_address(config.advertise_address, config.host)
         self._kubernetes_service: KubernetesServiceController | None = None
         self.join: JoinService | None = None
         self.authorizer: AuthorizerChain | None = None
         self.encryption: Encryption | None = None
         self.audit = audit_from(config)
+        self.etcd = EmbeddedEtcd(config.data_dir, config.etcd) if config.etcd is not None else None
+        self._snapshots: SnapshotSchedule | None = None
+        self._member_removal: MemberRemoval | None = None
 
     @property
     def url(self) -> str:
@@ -156,7 +178,12 @@ class ApiServer:
     async def start(self) -> None:
         cfg = self.config
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = open_store(cfg.datastore_endpoint, str(cfg.data_dir))
+        datastore = cfg.datastore_endpoint
+        if self.etcd is not None:  # the joining server's CAs and keys come first
+            await self.etcd.copy_bootstrap()
+            datastore = await self.etcd.start()
+        etcd_tls = EtcdTLS(cfg.datastore_cafile, cfg.datastore_certfile, cfg.datastore_keyfile)
+        self.store = open_store(datastore, str(cfg.data_dir), tls=etcd_tls)
         self.encryption = Encryption.setup(cfg.data_dir, cfg.secrets_encryption, cfg.encryption_provider_config)
         if self.encryption is not None:  # between the backend and everything that reads values
             self.store = self.encryption.wrap(self.store)
@@ -225,6 +252,8 @@ class ApiServer:
             encryption=self.encryption,
             audit=self.audit,
         )
+        if self.join is not None:  # joining servers: the bootstrap data and etcd members
+            ServerJoin(cfg.data_dir, self.join, self.etcd).add_routes(app.router)
         if self.audit is not None:
             self.audit.start()
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
@@ -253,6 +282,14 @@ class ApiServer:
         self._start_kubernetes_service()
         if cfg.controllers:
             self._start_controllers()
+        if self.etcd is not None:  # `kubectl delete node` removes that machine's etcd member
+            self._member_removal = MemberRemoval(self._loopback_client("kubelite-etcd"), self.etcd)
+            self._member_removal.start()
+        if self.etcd is not None and not cfg.snapshots.disabled:
+            directory = cfg.snapshots.directory or etcd_layout.default_snapshot_dir(cfg.data_dir)
+            cfg.snapshots.member = cfg.snapshots.member or etcd_layout.member_name(cfg.data_dir)
+            self._snapshots = SnapshotSchedule(self.etcd.client_url, directory, cfg.snapshots)
+            self._snapshots.start()
         log.info("kubelite API server listening on %s", self.url)
 
     async def _listen_locally(self) -> None:
@@ -324,6 +361,9 @@ class ApiServer:
             terminated_pod_gc_threshold=cfg.terminated_pod_gc_threshold,
             hpa_sync_period=cfg.hpa_sync_period,
             hpa_downscale_stabilization=cfg.hpa_downscale_stabilization,
+            leader_elect=cfg.leader_elect, leader_elect_lease_duration=cfg.leader_elect_lease_duration,
+            leader_elect_renew_deadline=cfg.leader_elect_renew_deadline,
+            leader_elect_retry_period=cfg.leader_elect_retry_period,
             # over the local socket the client trusts no CA: name the cluster's
             root_ca_file=str(cfg.data_dir / "tls" / "ca.crt") if cfg.tls else None,
         )
@@ -343,16 +383,24 @@ class ApiServer:
                           "--use-service-account-credentials"]
             else:
                 flags += ["--token-file", str(self.config.data_dir / "auth" / "admin-token")]
+        if cfg.leader_elect:  # a restarted child is the same candidate: it resumes at once
+            flags += ["--leader-elect-identity", self.leader_identity]
         self._controller_process = ControllerManagerProcess(self.kubeconfig_path, server, flags)
         self._controller_process.start()
 
     def kill_children(self) -> None:
-        """Kill the controller-manager child now (before a forced exit; safe from any thread)."""
+        """Kill the child processes now (before a forced exit; safe from any thread)."""
         if self._controller_process is not None:
             self._controller_process.kill()
+        if self.etcd is not None:
+            self.etcd.kill()
 
     async def stop(self) -> None:
         self._ready = False
+        if self._snapshots is not None:
+            await self._snapshots.stop()
+        if self._member_removal is not None:
+            await self._member_removal.stop()
         if self._kubernetes_service is not None:
             await self._kubernetes_service.stop()
             await self._kubernetes_service.client.close()
@@ -389,6 +437,8 @@ class ApiServer:
             await self.metrics_api.close()
         if self.store:
             await self.store.close()
+        if self.etcd is not None:  # last: everything above may still write
+            await self.etcd.stop()
 
     async def serve_forever(self, stop: asyncio.Event) -> None:
         await self.start()

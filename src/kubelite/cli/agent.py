@@ -61,6 +61,8 @@ def _agent_flags(p: argparse.ArgumentParser, *, standalone: bool) -> None:
     p.add_argument("--pod-network", choices=("vxlan", "host-gw", "none"), default="vxlan",
                    help="how pods reach pods on other nodes: vxlan (overlay, any network), "
                         "host-gw (routes, nodes on one LAN) or none (default %(default)s)")
+    p.add_argument("--disable-network-policy", action="store_true",
+                   help="do not enforce NetworkPolicy on this node (k3s' flag of the same name)")
     p.add_argument("--cluster-dns", action="append", default=[],
                    help="nameserver for ClusterFirst pods (repeatable; default: the kube-dns "
                         "Service, the 10th address of --service-cidr)")
@@ -115,6 +117,7 @@ def config_from_args(args: argparse.Namespace, *, server: str = "", token_file: 
         service_cidr=args.service_cidr,
         cluster_cidr=args.cluster_cidr,
         pod_network=args.pod_network,
+        network_policy=not args.disable_network_policy,
         cluster_dns=list(args.cluster_dns),
         nodeport_addresses=[a.strip() for a in args.nodeport_addresses.split(",") if a.strip()],
         pod_cidr=args.pod_cidr,
@@ -168,6 +171,8 @@ async def start_kubelet(config: AgentConfig, stops: Stops) -> None:
     config.client_cert_file, config.client_key_file = creds.client_cert_file, creds.client_key_file
     config.bearer_token = creds.bearer_token
     kubelet = Kubelet(config)
+    if creds.server:  # `--server` may not have answered the join: start on the one that did
+        kubelet.client.servers.use(creds.server)
     stops.append(kubelet.stop)
     try:
         await kubelet.start()

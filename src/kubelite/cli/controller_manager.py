@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
+LEADERSHIP_LOST = 1  # the exit code when a lease is lost (klog.FlushAndExit's 1)
 
 
 def add_settings_flags(p: argparse.ArgumentParser) -> None:
@@ -47,6 +48,18 @@ def add_settings_flags(p: argparse.ArgumentParser) -> None:
                    help="how often each HorizontalPodAutoscaler is reconciled (default %(default)s)")
     p.add_argument("--horizontal-pod-autoscaler-downscale-stabilization", type=seconds, default="5m",
                    help="window whose highest recommendation a scale-down keeps (default %(default)s)")
+    p.add_argument("--leader-elect", action=argparse.BooleanOptionalAction, default=True,
+                   help="run the controllers and the scheduler only while holding the "
+                        "kube-controller-manager and kube-scheduler Leases in kube-system, for "
+                        "several servers on one store (default: on)")
+    p.add_argument("--leader-elect-lease-duration", type=seconds, default="15s",
+                   help="how long a standby waits, after it last saw the lease change, before "
+                        "taking it (default %(default)s)")
+    p.add_argument("--leader-elect-renew-deadline", type=seconds, default="10s",
+                   help="how long the leader keeps trying to renew before it stops leading "
+                        "(default %(default)s)")
+    p.add_argument("--leader-elect-retry-period", type=seconds, default="2s",
+                   help="time between attempts to acquire or renew (default %(default)s)")
 
 
 def seconds(value: str) -> float:
@@ -87,6 +100,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                    help="CA bundle published to every namespace as the kube-root-ca.crt ConfigMap "
                         "(default: the CA the kubeconfig trusts)")
     add_settings_flags(p)
+    # set by `kubelite server` for its child: one identity for the server's lifetime, so that a
+    # restarted child takes its predecessor's leases back at once instead of waiting them out
+    p.add_argument("--leader-elect-identity", default=None, help=argparse.SUPPRESS)
     # set by `kubelite server` for its child: exit when that process is gone
     p.add_argument("--exit-with-parent", type=int, default=0, help=argparse.SUPPRESS)
 
@@ -100,7 +116,10 @@ def settings_from_args(args: argparse.Namespace) -> ControllerSettings:
         node_monitor_period=args.node_monitor_period, pod_eviction_timeout=args.pod_eviction_timeout,
         terminated_pod_gc_threshold=args.terminated_pod_gc_threshold, root_ca_file=args.root_ca_file,
         hpa_sync_period=args.horizontal_pod_autoscaler_sync_period,
-        hpa_downscale_stabilization=args.horizontal_pod_autoscaler_downscale_stabilization)
+        hpa_downscale_stabilization=args.horizontal_pod_autoscaler_downscale_stabilization,
+        leader_elect=args.leader_elect, leader_elect_lease_duration=args.leader_elect_lease_duration,
+        leader_elect_renew_deadline=args.leader_elect_renew_deadline,
+        leader_elect_retry_period=args.leader_elect_retry_period)
 
 
 def _exit_with(parent: int) -> None:
@@ -129,7 +148,9 @@ def scheduler_client(args: argparse.Namespace, client: ApiClient) -> ApiClient |
 
 
 async def run(args: argparse.Namespace) -> int:
+    from kubelite.client.leaderelection import Timing
     from kubelite.controllers.credentials import ServiceAccountCredentials
+    from kubelite.controllers.leadership import Leadership
     from kubelite.controllers.manager import ControllerManager
 
     if args.exit_with_parent:
@@ -140,14 +161,36 @@ async def run(args: argparse.Namespace) -> int:
     except (KubeconfigError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    settings = settings_from_args(args)
+    try:
+        timing = Timing(settings.leader_elect_lease_duration, settings.leader_elect_renew_deadline,
+                        settings.leader_elect_retry_period)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     shutdown = Shutdown("the controller-manager").install()
     credentials = ServiceAccountCredentials(client) if args.use_service_account_credentials else None
-    manager = ControllerManager(client, settings_from_args(args), scheduler_client=scheduler,
+    manager = ControllerManager(client, settings, scheduler_client=scheduler,
                                 credentials=credentials)
+    if not settings.leader_elect:
+        async def start() -> None:
+            manager.start()
+            log.info("controller-manager started against %s", args.server or client.server)
 
-    async def start() -> None:
-        manager.start()
-        log.info("controller-manager started against %s", args.server or client.server)
+        await shutdown.serve(start, manager.stop)
+        return 0
 
-    await shutdown.serve(start, manager.stop)
+    leadership = Leadership(manager, timing, on_lost=_exit_lost, identity_=args.leader_elect_identity)
+
+    async def start_electing() -> None:
+        leadership.start()
+        log.info("controller-manager started against %s; waiting for its leases", args.server or client.server)
+
+    await shutdown.serve(start_electing, leadership.stop)
     return 0
+
+
+def _exit_lost(lease: str) -> None:
+    """Stop acting at once, as kube-controller-manager and kube-scheduler exit when they lose
+    their lease; `kubelite server` restarts this process, which then stands by."""
+    os._exit(LEADERSHIP_LOST)

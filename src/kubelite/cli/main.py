@@ -10,8 +10,14 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kubelite.cli.shutdown import Shutdown
+
+if TYPE_CHECKING:
+    from kubelite.apiserver.server import ServerConfig
+
+log = logging.getLogger("kubelite")
 
 DEFAULT_DATA_DIR = "/var/lib/kubelite"
 INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
@@ -43,11 +49,16 @@ def setup_logging(fmt: str, verbose: bool) -> None:
 
 
 def _add_server_flags(p: argparse.ArgumentParser) -> None:
-    from kubelite.cli import controller_manager
+    from kubelite.cli import controller_manager, embedded_etcd
 
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="where state, certificates and the kubeconfig live (default %(default)s)")
     p.add_argument("--listen", default="127.0.0.1:6443", help="HOST:PORT to serve the API on (default %(default)s)")
-    p.add_argument("--datastore-endpoint", default="", help="sqlite:///PATH (default: DATA_DIR/state.db) or etcd://HOST:PORT[,HOST:PORT...]")
+    p.add_argument("--datastore-endpoint", default="", help="sqlite:///PATH (default: DATA_DIR/state.db), "
+                   "etcd://HOST:PORT[,HOST:PORT...] or http(s)://HOST:PORT[,...] (https: TLS to etcd)")
+    p.add_argument("--datastore-cafile", default="", help="CA certificate (PEM) that signed the etcd members' "
+                   "serving certificates, for https:// endpoints (default: the system's CAs)")
+    p.add_argument("--datastore-certfile", default="", help="client certificate (PEM) to present to etcd")
+    p.add_argument("--datastore-keyfile", default="", help="the client certificate's private key (PEM)")
     p.add_argument("--tls-san", action="append", default=[], help="extra name or IP for the serving certificate (repeatable, or comma-separated)")
     p.add_argument("--token", default="", help="the join secret agents present (default: made once, kept in DATA_DIR/token)")
     p.add_argument("--advertise-address", default="", help="address advertised to the cluster: the kubernetes Service's endpoint "
@@ -56,9 +67,10 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--event-ttl", type=float, default=3600.0, help="seconds events are kept (default %(default)s)")
     p.add_argument("--service-cidr", default="10.43.0.0/16", help="ClusterIP range of Services (default %(default)s)")
     controller_manager.add_settings_flags(p)
-    # the controller-manager child with least-privilege identities (ServerConfig.component_identities;
-    # not the default until every workload test passes with it)
-    p.add_argument("--component-identities", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--component-identities", action=argparse.BooleanOptionalAction, default=True,
+                   help="run the scheduler as system:kube-scheduler and each controller as its service "
+                        "account in kube-system (kube-controller-manager's --use-service-account-credentials); "
+                        "--no-component-identities runs them all with the admin credential (default: on)")
     p.add_argument("--secrets-encryption", action=argparse.BooleanOptionalAction, default=True,
                    help="encrypt Secrets at rest with a key made in DATA_DIR/cred/ (default: on; "
                    "--no-secrets-encryption writes new ones in clear, old ones stay readable)")
@@ -73,6 +85,7 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--admission-control-config-file", "--pod-security-admission-config-file", dest="admission_config",
                    default="", help="an AdmissionConfiguration (or PodSecurityConfiguration) file: PodSecurity's "
                    "default levels and exemptions (default: privileged:latest everywhere, no exemptions)")
+    embedded_etcd.add_flags(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     from kubelite.cli import (
         agent,
         controller_manager,
+        etcd_snapshot,
         images,
         kubeconfig,
         secrets_encrypt,
@@ -103,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_parser(sub)
     token.add_parser(sub)
     secrets_encrypt.add_parser(sub)
+    etcd_snapshot.add_parser(sub)
     controller_manager.add_parser(sub)
     images.add_parser(sub)
     sim_nodes.add_parser(sub)
@@ -112,14 +127,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def _run_server(args: argparse.Namespace) -> int:
     from kubelite.apiserver.server import ApiServer, ServerConfig
+    from kubelite.cli import embedded_etcd
     from kubelite.cli.agent import join_hint, split_list
+    from kubelite.client.leaderelection import Timing
 
+    # checked here, not only in the child (which would fail at each restart): ValueError
+    Timing(args.leader_elect_lease_duration, args.leader_elect_renew_deadline, args.leader_elect_retry_period)
+    data_dir = Path(args.data_dir).resolve()
     config = ServerConfig(
-        data_dir=Path(args.data_dir).resolve(),
+        data_dir=data_dir,
         listen=args.listen,
         datastore_endpoint=args.datastore_endpoint,
+        datastore_cafile=args.datastore_cafile,
+        datastore_certfile=args.datastore_certfile,
+        datastore_keyfile=args.datastore_keyfile,
         tls_sans=split_list(args.tls_san),
-        token=args.token,
+        # a joining server takes the cluster's secret from its token (written to DATA_DIR/token)
+        token="" if args.server else embedded_etcd.secret(args),
         advertise_address=args.advertise_address,
         event_ttl=args.event_ttl,
         scheduler=not args.disable_scheduler,
@@ -132,6 +156,9 @@ async def _run_server(args: argparse.Namespace) -> int:
         terminated_pod_gc_threshold=args.terminated_pod_gc_threshold,
         hpa_sync_period=args.horizontal_pod_autoscaler_sync_period,
         hpa_downscale_stabilization=args.horizontal_pod_autoscaler_downscale_stabilization,
+        leader_elect=args.leader_elect, leader_elect_lease_duration=args.leader_elect_lease_duration,
+        leader_elect_renew_deadline=args.leader_elect_renew_deadline,
+        leader_elect_retry_period=args.leader_elect_retry_period,
         secrets_encryption=args.secrets_encryption,
         component_identities=args.component_identities,
         encryption_provider_config=args.encryption_provider_config,
@@ -149,6 +176,14 @@ async def _run_server(args: argparse.Namespace) -> int:
         except podsecurity_config.ConfigError as e:
             print(f"kubelite server: --admission-control-config-file: {e}", file=sys.stderr)
             return 1
+    if embedded_etcd.embedded(args, data_dir):
+        from kubelite.apiserver.advertise import advertise_address
+
+        config.etcd = embedded_etcd.settings(args, advertise_address(config.advertise_address, config.host),
+                                             config.tls_sans)
+        config.snapshots = embedded_etcd.snapshot_settings(args)
+        if args.cluster_reset:
+            return await _cluster_reset(config)
     server = ApiServer(config)
     shutdown = Shutdown("the API server").install()
     shutdown.on_force(server.kill_children)
@@ -160,6 +195,20 @@ async def _run_server(args: argparse.Namespace) -> int:
         print(f"export KUBECONFIG={server.kubeconfig_path}", flush=True)
 
     await shutdown.serve(start, server.stop)
+    return 0
+
+
+async def _cluster_reset(config: ServerConfig) -> int:
+    """`--cluster-reset`: this etcd member alone in a new cluster, then exit (k3s' way)."""
+    from kubelite.etcd.embedded import EmbeddedEtcd
+
+    assert config.etcd is not None
+    etcd = EmbeddedEtcd(config.data_dir, config.etcd)
+    shutdown = Shutdown("the cluster reset").install()
+    shutdown.on_force(etcd.kill)
+    message = await etcd.reset()
+    log.info("%s", message)
+    print(message, file=sys.stderr, flush=True)
     return 0
 
 
@@ -183,11 +232,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "server":
+        from kubelite.etcd.etcdctl import EtcdctlError
+        from kubelite.etcd.join import ServerJoinError
+        from kubelite.store.interface import UnavailableError
+
         try:
             return asyncio.run(_run_server(args))
         except ValueError as e:
             print(f"kubelite: {e}", file=sys.stderr)
             return 2
+        except UnavailableError as e:  # the datastore did not answer at start
+            print(f"kubelite server: the datastore cannot be reached: {e}", file=sys.stderr)
+            return 1
+        except (ServerJoinError, EtcdctlError) as e:
+            print(f"kubelite server: {e}", file=sys.stderr)
+            return 1
     if args.command == "explain-schedule":
         from kubelite.cli.explain_schedule import run as explain_run
 
@@ -216,6 +275,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from kubelite.cli import secrets_encrypt
 
         return asyncio.run(secrets_encrypt.run(args))
+    if args.command == "etcd-snapshot":
+        from kubelite.cli import etcd_snapshot
+
+        return asyncio.run(etcd_snapshot.run(args))
     if args.command == "images":
         from kubelite.cli import images
 

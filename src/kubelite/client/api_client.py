@@ -4,11 +4,16 @@ One aiohttp session (keep-alive), TLS with the cluster CA, a bearer token. Metho
 registry `Kind` (or a name `resolve_kind` understands: "Pod", "pods", "po",
 "deployments.apps") and return the registry's msgspec types, or plain dicts with `raw=True`.
 Failures raise the `errors` hierarchy.
+
+Given a `ServerPool` (client/servers.py), requests go to its current server; a server that
+cannot be connected to is failed over, and a switch ends every request and watch still on
+the old server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import functools
 import os
@@ -24,6 +29,7 @@ import msgspec
 from kubelite.api.registry import KINDS, Kind
 from kubelite.client.errors import error_from_status
 from kubelite.client.kubeconfig import ClusterConfig, load_kubeconfig
+from kubelite.client.servers import ServerPool
 
 if TYPE_CHECKING:
     from kubelite.client.events import EventRecorder
@@ -105,6 +111,9 @@ class ListResult:
 
 
 UNIX_SCHEME = "unix://"
+# Seconds to connect (TCP and TLS handshake): a server that takes longer is failed over. Every
+# request sets it, since a request's own ClientTimeout replaces the session's.
+CONNECT_TIMEOUT = 10.0
 
 
 def load_cert_data(ctx: ssl.SSLContext, cert_pem: bytes, key_pem: bytes) -> None:
@@ -126,16 +135,17 @@ class ApiClient:
                  insecure: bool = False, *, ca_data: bytes | None = None,
                  client_cert_file: str | None = None, client_key_file: str | None = None,
                  client_cert_data: bytes | None = None, client_key_data: bytes | None = None,
-                 user_agent: str = "kubelite") -> None:
-        self.server = server.rstrip("/")
+                 user_agent: str = "kubelite", servers: ServerPool | None = None) -> None:
+        server = server.rstrip("/")
         # unix:///PATH: plain HTTP over a local socket (the server's own control loops use it)
         self._unix_path: str | None = None
-        if self.server.startswith(UNIX_SCHEME):
-            self._unix_path = self.server[len(UNIX_SCHEME):]
-            self.server = "http://localhost"
+        if server.startswith(UNIX_SCHEME):
+            self._unix_path = server[len(UNIX_SCHEME):]
+            server = "http://localhost"
+        self.servers = servers or ServerPool(server)
         self.token = token
         self._ssl: ssl.SSLContext | bool | None = None
-        if self.server.startswith("https"):
+        if server.startswith("https"):
             if insecure:
                 self._ssl = False
             else:
@@ -151,6 +161,9 @@ class ApiClient:
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
         self._session: aiohttp.ClientSession | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+        self._responses: set[aiohttp.ClientResponse] = set()  # being read now
+        self.servers.on_switch(self._server_switched)
 
     @classmethod
     def from_config(cls, config: ClusterConfig, *, user_agent: str = "kubelite") -> ApiClient:
@@ -167,6 +180,62 @@ class ApiClient:
     # -- plumbing ---------------------------------------------------------------------------
 
     @property
+    def server(self) -> str:
+        """The URL of the API server requests go to now."""
+        return self.servers.current
+
+    def _server_switched(self, old: str, new: str) -> None:
+        """Drop every connection to the old server: requests and watches on it end now with a
+        ClientConnectionError (an informer re-watches on the new one) instead of waiting for
+        TCP to notice. (Closing the session alone would leave a reader waiting forever:
+        aiohttp drops the payload of a connection it closes without ending it.)"""
+        for resp in list(self._responses):
+            resp.content.set_exception(
+                aiohttp.ClientConnectionError(f"left API server {old} for {new}"))
+            resp.close()
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            task = asyncio.get_running_loop().create_task(_abort(session))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    async def healthy(self, server: str, timeout: float = 5.0) -> bool:
+        """Whether `server` answers GET /readyz with 200 within `timeout` seconds."""
+        try:
+            async with self.session.get(server + "/readyz",
+                                        timeout=aiohttp.ClientTimeout(total=timeout,
+                                                                      sock_connect=CONNECT_TIMEOUT)) as resp:
+                await resp.read()
+                return resp.status == 200
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            return False
+
+    @contextlib.asynccontextmanager
+    async def _send(self, method: str, path: str, **kwargs: Any) -> AsyncIterator[aiohttp.ClientResponse]:
+        """The response of the current server. A server that cannot be connected to (refused,
+        unreachable, or no TLS handshake within `sock_connect`: nothing was sent, so any
+        request may go elsewhere) is marked failed and the next one tried."""
+        attempts = len(self.servers.servers)
+        for attempt in range(attempts):
+            base = self.server
+            try:
+                resp = await self.session.request(method, base + path, **kwargs)
+            except aiohttp.ClientConnectorCertificateError:
+                raise
+            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError):
+                if attempt + 1 >= attempts or self.servers.failed(base) == base:
+                    raise
+                continue
+            self.servers.succeeded(base)
+            self._responses.add(resp)
+            try:
+                yield resp
+            finally:
+                self._responses.discard(resp)
+                resp.release()
+            return
+
+    @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector: aiohttp.BaseConnector = (
@@ -174,7 +243,7 @@ class ApiClient:
                 else aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else True))
             self._session = aiohttp.ClientSession(
                 headers=self._headers, connector=connector,
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT))
         return self._session
 
     def with_token(self, token: str | None, *, user_agent: str | None = None) -> ApiClient:
@@ -184,7 +253,8 @@ class ApiClient:
         other._headers = dict(self._headers)
         if user_agent:
             other._headers["User-Agent"] = user_agent
-        other._session, other._recorders = None, {}
+        other._session, other._recorders, other._closing, other._responses = None, {}, set(), set()
+        other.servers.on_switch(other._server_switched)
         other.set_token(token)
         return other
 
@@ -203,6 +273,9 @@ class ApiClient:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        for task in list(self._closing):
+            with contextlib.suppress(Exception):
+                await task
 
     async def __aenter__(self) -> ApiClient:
         return self
@@ -233,9 +306,8 @@ class ApiClient:
         if body is not None:
             data = body if isinstance(body, bytes) else msgspec.json.encode(body)
             headers["Content-Type"] = content_type
-        async with self.session.request(
-                method, self.server + path, params=params, data=data, headers=headers,
-                timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+        async with self._send(method, path, params=params, data=data, headers=headers,
+                              timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=CONNECT_TIMEOUT)) as resp:
             payload = await resp.read()
             decoded: Any = None
             if payload:
@@ -314,8 +386,8 @@ class ApiClient:
             params["allowWatchBookmarks"] = "true"
         if timeout is not None:
             params["timeoutSeconds"] = str(timeout)
-        async with self.session.get(self.server + self.path(k, namespace), params=params,
-                                    timeout=aiohttp.ClientTimeout(total=None)) as resp:
+        async with self._send("GET", self.path(k, namespace), params=params,
+                              timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT)) as resp:
             if resp.status >= 400:
                 payload = await resp.read()
                 try:
@@ -432,6 +504,18 @@ class ApiClient:
         if written is None or raw:
             return written
         return self._decode(resolve_kind("events"), written, raw)
+
+
+async def _abort(session: aiohttp.ClientSession) -> None:
+    """Close `session` without TLS goodbyes: a silent server would hold a graceful TLS close
+    (and a request still waiting for its answer) for asyncio's 30 s shutdown timeout."""
+    connector = session.connector
+    if connector is not None:
+        try:
+            await connector.close(abort_ssl=True)  # type: ignore[call-arg, unused-ignore]
+        except TypeError:  # aiohttp before 3.13 aborts TLS connections on close anyway
+            await connector.close()
+    await session.close()
 
 
 async def sleep_backoff(attempt: int, base: float = 0.2, cap: float = 5.0) -> None:

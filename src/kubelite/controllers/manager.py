@@ -129,13 +129,27 @@ class ControllerManager:
             return self.client
         return self.credentials.client(account)
 
-    def start(self) -> None:
+    def prepare(self) -> None:
+        """Register every controller's informers and handlers before any informer starts (so
+        no handler misses the first list), whichever half starts first."""
         for c in self.controllers:
             c.prepare()
+
+    def start(self) -> None:
+        self.start_controllers()
+        self.start_scheduler()
+
+    def start_controllers(self) -> None:
+        """The controllers: with leader election, once this process holds kube-controller-manager."""
+        self.prepare()
         if self.credentials is not None:
             self.credentials.start()
         for c in self.controllers:
             self._starting.append(asyncio.create_task(self._start(c), name=f"start-{c.name}"))
+
+    def start_scheduler(self) -> None:
+        """The scheduler: with leader election, once this process holds kube-scheduler."""
+        self.prepare()
         if self.scheduler is not None:
             self._starting.append(asyncio.create_task(self.scheduler.start(), name="start-scheduler"))
 
@@ -145,7 +159,9 @@ class ControllerManager:
             await self.credentials.ready.wait()
         await controller.start()
 
-    async def stop(self) -> None:
+    async def stop(self, *, close: bool = True) -> None:
+        """Stop every loop; with `close`, close the clients too (not yet if a lease is still
+        to be released through them)."""
         for t in self._starting:
             t.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -157,6 +173,10 @@ class ControllerManager:
         await self.shared.stop()
         if self.credentials is not None:
             await self.credentials.stop()
+        if close:
+            await self.close()
+
+    async def close(self) -> None:
         if self.scheduler_client is not None:
             await self.scheduler_client.close()
         await self.client.close()

@@ -30,6 +30,11 @@ class ControllerSettings:
     root_ca_file: str | None = None
     hpa_sync_period: float = HPA_SYNC_PERIOD
     hpa_downscale_stabilization: float = HPA_DOWNSCALE_STABILIZATION
+    # kube-controller-manager's --leader-elect* flags (client-go's defaults), seconds
+    leader_elect: bool = True
+    leader_elect_lease_duration: float = 15.0
+    leader_elect_renew_deadline: float = 10.0
+    leader_elect_retry_period: float = 2.0
 
     def as_flags(self) -> list[str]:
         """The `kubelite controller-manager` flags that give these settings back."""
@@ -42,6 +47,12 @@ class ControllerSettings:
                  f"{self.hpa_downscale_stabilization}s"]
         if not self.scheduler:
             flags.append("--disable-scheduler")
+        if self.leader_elect:
+            flags += ["--leader-elect-lease-duration", f"{self.leader_elect_lease_duration}s",
+                      "--leader-elect-renew-deadline", f"{self.leader_elect_renew_deadline}s",
+                      "--leader-elect-retry-period", f"{self.leader_elect_retry_period}s"]
+        else:
+            flags.append("--no-leader-elect")
         if self.pod_eviction_timeout is not None:
             flags += ["--pod-eviction-timeout", str(self.pod_eviction_timeout)]
         if self.root_ca_file is not None:

@@ -12,6 +12,9 @@ hash, then trade the token for a client certificate of this node's own.
 
 A bare secret the join endpoint refuses may still be the server's legacy shared node token
 (`DATA_DIR/auth/node-token`): it is then used as a bearer token, with a warning.
+
+When `--server` cannot be reached, the other servers the agent knew when it last ran
+(kubelet/api_servers.py) are tried in turn, as k3s' agent joins through its load balancer.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from kubelite import jointoken, pki
+from kubelite.kubelet.api_servers import saved_servers
 from kubelite.kubelet.config import AgentConfig
 
 log = logging.getLogger("kubelite.agent.bootstrap")
@@ -44,6 +48,10 @@ class JoinError(Exception):
     """The agent cannot join: the message says why, for the user."""
 
 
+class Unreachable(JoinError):
+    """The server did not answer at all (another server may)."""
+
+
 @dataclass(frozen=True)
 class Credentials:
     """How the agent talks to the API server once joined."""
@@ -52,6 +60,7 @@ class Credentials:
     client_cert_file: str | None = None
     client_key_file: str | None = None
     bearer_token: str | None = None  # only for the legacy shared node token
+    server: str = ""  # the server that answered (`--server`, or another when it did not)
 
 
 def _ssl(ca_file: str | None, insecure: bool) -> ssl.SSLContext | bool:
@@ -68,7 +77,7 @@ async def fetch_ca(server: str) -> bytes:
                 raise JoinError(f"failed to get CA certs from {server}: {r.status} {r.reason}")
             return await r.read()
     except (aiohttp.ClientError, OSError, TimeoutError) as e:
-        raise JoinError(f"failed to get CA certs from {server}: {e}") from e
+        raise Unreachable(f"failed to get CA certs from {server}: {e}") from e
 
 
 def pin_ca(token: jointoken.JoinToken, ca_pem: bytes) -> None:
@@ -116,7 +125,7 @@ async def request_certificate(server: str, token: jointoken.JoinToken, node_name
     except aiohttp.ClientConnectorCertificateError as e:
         raise JoinError(f"the server's certificate is not valid for {server}: {e.certificate_error}") from e
     except (aiohttp.ClientError, OSError, TimeoutError) as e:
-        raise JoinError(f"cannot reach the server {server}: {e}") from e
+        raise Unreachable(f"cannot reach the server {server}: {e}") from e
 
 
 async def bearer_accepted(server: str, secret: str, tls: ssl.SSLContext | bool) -> bool:
@@ -140,6 +149,18 @@ async def join(config: AgentConfig) -> Credentials:
     server = config.server.rstrip("/")
     if not server.startswith("https://"):
         raise JoinError(f"only https:// URLs are supported, invalid scheme: {server}")
+    others = saved_servers(config.names.kubelet_dir, server)
+    for other in [s for s in others if s != server]:
+        try:
+            return await join_via(config, token, server)
+        except Unreachable as e:
+            log.warning("%s; trying %s", e, other)
+            server = other
+    return await join_via(config, token, server)
+
+
+async def join_via(config: AgentConfig, token: jointoken.JoinToken, server: str) -> Credentials:
+    """Join through `server`; Unreachable when it does not answer."""
     agent_dir = config.names.kubelet_dir
     ca_file = config.ca_file
     if token.ca_hash:
@@ -159,9 +180,9 @@ async def join(config: AgentConfig) -> Credentials:
         if not token.ca_hash and await bearer_accepted(server, token.secret, tls):
             log.warning("the token is the shared node token: this node has no identity of its "
                         "own (use the join token, the server's DATA_DIR/token)")
-            return Credentials(ca_file, bearer_token=token.secret)
+            return Credentials(ca_file, bearer_token=token.secret, server=server)
         raise JoinError(f"{jointoken.TOKEN_NOT_VALID} ({server})")
     cert_file = os.path.join(agent_dir, "client-kubelet.crt")
     pki.write_private(Path(cert_file), cert)
     log.info("joined %s as system:node:%s", server, config.node_name)
-    return Credentials(ca_file, cert_file, key_file)
+    return Credentials(ca_file, cert_file, key_file, server=server)

@@ -49,6 +49,11 @@ class HostNames:
         return f"kubelite_{self.cluster_id}_net"
 
     @property
+    def policy_table(self) -> str:
+        """NetworkPolicy's nft table (network/policy/)."""
+        return f"kubelite_{self.cluster_id}_pol"
+
+    @property
     def vxlan_device(self) -> str:
         """The pod network's vxlan device, flannel's `flannel.1` per cluster (VNI 1)."""
         return f"kl{self.cluster_id}.1"  # at most 12 characters
@@ -110,6 +115,7 @@ class AgentConfig:
     service_cidr: str = "10.43.0.0/16"
     cluster_cidr: str = "10.42.0.0/16"  # every node's pod CIDR lies inside it
     pod_network: str = "vxlan"  # vxlan | host-gw | none (network/)
+    network_policy: bool = True  # enforce NetworkPolicy (network/policy/); k3s' --disable-network-policy
     pod_cidr: str = ""  # used when the control plane gives the Node no spec.podCIDR
     cluster_dns: list[str] = field(default_factory=list)  # default: kube-dns, the 10th service IP
     nodeport_addresses: list[str] = field(default_factory=list)  # default: every local address

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubelite.api.quantity import parse_quantity
+from kubelite.kubelet.envvars import ConfigError
 from kubelite.kubelet.runtime_service import SandboxInfo
 from kubelite.runtime.spec import ContainerConfig, Mount, Namespace, Resources
 
@@ -34,6 +35,39 @@ def image_user(user: str) -> tuple[int | None, int | None]:
     uid = int(name) if name.isdigit() else None
     gid = int(group) if group.isdigit() else None
     return uid, gid
+
+
+def user_string(sc: Mapping[str, Any], image_config: Mapping[str, Any]) -> str:
+    """containerd CRI's user string: runAsUser over the image's USER, runAsGroup over its group."""
+    image_name, _, image_group = str(image_config.get("User") or "").partition(":")
+    name = str(sc["runAsUser"]) if sc.get("runAsUser") is not None else image_name
+    group = str(sc["runAsGroup"]) if sc.get("runAsGroup") is not None else image_group
+    return f"{name}:{group}" if group else name
+
+
+def verify_run_as_non_root(pod: Mapping[str, Any], container: Mapping[str, Any],
+                           image_config: Mapping[str, Any]) -> None:
+    """kuberuntime's verifyRunAsNonRoot: refuse to start what would run as root."""
+    sc = _security(pod, container)
+    if not sc.get("runAsNonRoot"):
+        return
+    where = f"(pod: \"{pod_ref(pod)}\", container: {container.get('name')})"
+    if sc.get("runAsUser") is not None:
+        if int(sc["runAsUser"]) == 0:
+            raise ConfigError(f"container's runAsUser breaks non-root policy {where}")
+        return
+    image_name = str(image_config.get("User") or "").partition(":")[0]
+    if image_name and not image_name.isdigit():
+        raise ConfigError(f"container has runAsNonRoot and image has non-numeric user ({image_name}), "
+                          f"cannot verify user is non-root {where}")
+    if int(image_name or 0) == 0:
+        raise ConfigError(f"container has runAsNonRoot and image will run as root {where}")
+
+
+def pod_ref(pod: Mapping[str, Any]) -> str:
+    """format.Pod: NAME_NAMESPACE(UID)."""
+    meta = pod.get("metadata") or {}
+    return f"{meta.get('name')}_{meta.get('namespace') or 'default'}({meta.get('uid')})"
 
 
 def resources(container: Mapping[str, Any]) -> Resources:
@@ -87,6 +121,7 @@ def build_config(pod: Mapping[str, Any], container: Mapping[str, Any], sandbox: 
         uid=int(uid),
         gid=int(gid),
         additional_gids=[int(g) for g in sc.get("supplementalGroups") or []],
+        user=user_string(sc, image_config),
         readonly_rootfs=bool(sc.get("readOnlyRootFilesystem")),
         terminal=bool(container.get("tty")),
         stdin=bool(container.get("stdin")),

@@ -21,6 +21,24 @@ from kubelite.kubelet.runtime_service import RuntimeService
 KILL_WAIT = 10  # seconds to wait for the exit after SIGKILL
 
 
+def stop_signal(name: str) -> int:
+    """The image's STOPSIGNAL ("SIGQUIT", "QUIT", "3", "SIGRTMIN+3") as containerd parses it;
+    SIGTERM when it is empty or not a signal."""
+    text = name.strip().upper()
+    if text.isdigit():
+        number = int(text)
+        return number if 0 < number < signal.NSIG else signal.SIGTERM
+    text = text if text.startswith("SIG") else "SIG" + text
+    base, plus, offset = text.partition("+")
+    if base == "SIGRTMIN" and (not plus or offset.isdigit()):
+        number = signal.SIGRTMIN + int(offset or 0)
+        return number if number <= signal.SIGRTMAX else signal.SIGTERM
+    try:
+        return int(signal.Signals[text])
+    except KeyError:
+        return signal.SIGTERM
+
+
 async def stop_container(rt: RuntimeService, events: EventRecorder, pod: dict[str, Any] | None,
                          c: dict[str, Any] | None, rec: ContainerRecord, grace: float,
                          pod_ip: str, *, reason: str = "", message: str = "") -> None:
@@ -41,7 +59,7 @@ async def stop_container(rt: RuntimeService, events: EventRecorder, pod: dict[st
                 events.emit(pod, ev.FAILED_PRE_STOP_HOOK, err, warning=True,
                             container=rec.name)
     with contextlib.suppress(Exception):
-        await rt.kill_container(rec.id, signal.SIGTERM)
+        await rt.kill_container(rec.id, stop_signal(rec.stop_signal))
     remaining = deadline - time.monotonic()
     if remaining > 0:
         with contextlib.suppress(asyncio.TimeoutError, Exception):

@@ -12,10 +12,11 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from kubelite.kubelet.config import AgentConfig
+from kubelite.kubelet.image_user import resolve_in_root
 from kubelite.kubelet.records import ContainerInfo, ContainerRecord
 from kubelite.kubelet.runtime_service import ImageInfo, SandboxInfo, SandboxSpec
 from kubelite.kubelet.safepath import open_process_root
@@ -73,6 +74,10 @@ class HostRuntime:
         self._locks: dict[str, asyncio.Lock] = {}
         self._image_refs: dict[str, str] = {}  # container id -> image reference in use
         self._networks: dict[str, asyncio.Task[SandboxInfo]] = {}  # CNI ADD under way
+        # NetworkPolicy's hooks (kubelet.py): a new pod address is classified before any
+        # container of the pod starts, and forgotten with its sandbox.
+        self.on_pod_ip: Callable[[str, str], Awaitable[None]] | None = None
+        self.on_sandbox_removed: Callable[[str], None] | None = None
 
     async def setup(self) -> None:
         os.makedirs(self.rootfs_dir, exist_ok=True)
@@ -132,6 +137,8 @@ class HostRuntime:
                              p.get("hostIP", "")) for p in spec.port_mappings]
         try:
             ip = await self.network.add(spec.pod_uid, netns_path, ports)
+            if self.on_pod_ip is not None:
+                await self.on_pod_ip(spec.pod_uid, ip)
             return self._to_info(await self.sandboxes.set_pod_ip(spec.pod_uid, ip))
         except BaseException:
             async with self._lock(spec.pod_uid):
@@ -156,6 +163,8 @@ class HostRuntime:
             with contextlib.suppress(CniError, OSError):
                 await self.network.delete(pod_uid, sb.netns_path if sb else "")
         await self.sandboxes.destroy_sandbox(pod_uid)
+        if self.on_sandbox_removed is not None:
+            self.on_sandbox_removed(pod_uid)
 
     async def remove_sandbox(self, pod_uid: str) -> None:
         pending = self._networks.pop(pod_uid, None)
@@ -200,6 +209,15 @@ class HostRuntime:
                                 os.path.join(root, "upper"), os.path.join(root, "work"), merged)
         qos: cgroups.QosClass = pod_qos if pod_qos in QOS_CLASSES else "BestEffort"  # type: ignore[assignment]
         config.rootfs = merged
+        try:
+            if config.user:
+                who = await asyncio.to_thread(resolve_in_root, config.user, merged)
+                config.uid, config.gid = who.uid, who.gid
+                config.additional_gids = list(dict.fromkeys(
+                    [*who.additional_gids, *config.additional_gids]))
+        except BaseException:
+            await asyncio.to_thread(self._remove_files, record.id)
+            raise
         config.cgroups_path = self.cgroups.container_path(qos, record.pod_uid, record.id)
         try:
             await self.oci.create(record.id, bundle, build_spec(config), record.log_path,
@@ -280,10 +298,13 @@ class HostRuntime:
 
     async def teardown(self) -> None:
         """Remove every container, sandbox, the bridge, the cgroup root, the service proxy's
-        nft table and the pod network (vxlan device, routes, NAT) of this cluster."""
+        nft table, NetworkPolicy's table and the pod network (vxlan device, routes, NAT) of
+        this cluster."""
         from kubelite.kubelet.node_services import remove_pod_network, remove_proxy_rules
+        from kubelite.network.policy import remove_table
 
         await remove_proxy_rules(self.config)
+        await remove_table(self.config.names.policy_table)
         await remove_pod_network(self.config)
         for st in await self.oci.list():
             with contextlib.suppress(Exception):

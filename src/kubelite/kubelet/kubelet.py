@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from kubelite.client import ApiClient, Informer, QueueShutDown, WorkQueue
-from kubelite.kubelet import child_watcher, eviction, image_gc, stats
+from kubelite.client.servers import ServerPool
+from kubelite.kubelet import api_servers, child_watcher, eviction, image_gc, stats
 from kubelite.kubelet.admission import PodAdmission, rejected_status
 from kubelite.kubelet.config import AgentConfig
 from kubelite.kubelet.events import EventRecorder
@@ -28,6 +29,7 @@ from kubelite.kubelet.records import RecordStore
 from kubelite.kubelet.status_manager import StatusManager
 from kubelite.kubelet.volumes import VolumeManager
 from kubelite.network import PodNetwork
+from kubelite.network.policy import PolicyEnforcer
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,9 @@ class Kubelet:
         self.client = client or ApiClient(
             config.server, token=config.bearer_token, ca_file=config.ca_file, insecure=config.insecure,
             client_cert_file=config.client_cert_file, client_key_file=config.client_key_file,
-            user_agent=f"kubelite-agent/{config.node_name}")
+            user_agent=f"kubelite-agent/{config.node_name}", servers=ServerPool(config.server))
+        api_servers.load_saved(self.client.servers, config.names.kubelet_dir)
+        self.api_servers = api_servers.ApiServers(self.client, config.names.kubelet_dir)
         self.node_ip = config.node_ip or default_node_ip(config.server)
         self.pods: dict[str, dict[str, Any]] = {}  # uid -> pod
         self.queue: WorkQueue[str] = WorkQueue(base_delay=0.5, max_delay=60.0)
@@ -57,6 +61,7 @@ class Kubelet:
         self.volumes: VolumeManager | None = None
         self.services: NodeServices | None = None  # service proxy and cluster DNS
         self.network: PodNetwork | None = None  # pod network across nodes (--pod-network)
+        self.policy: PolicyEnforcer | None = None  # NetworkPolicy (--disable-network-policy)
         self.service_informer: Informer | None = None
         self.status = StatusManager(self.client)
         self.events = EventRecorder(self.client, config.node_name)
@@ -71,6 +76,7 @@ class Kubelet:
         self._pidfd_watcher = child_watcher.install()  # no thread per runc/conmon/CNI call
         for d in (names.kubelet_dir, names.pod_logs_dir, names.run_dir):
             os.makedirs(d, exist_ok=True)
+        self._tasks += self.api_servers.start()  # every server's address, for failover
         port = await self._start_server()
         self.node = NodeAgent(self.client, cfg.node_name, node_ip=self.node_ip,
                               kubelet_port=port, data_dir=cfg.data_dir, runtime=cfg.runtime,
@@ -84,6 +90,7 @@ class Kubelet:
         self.runtime = HostRuntime(cfg, pod_cidr, self.node_ip, mtu=mtu)
         await self.runtime.setup()
         await self._start_network()
+        await self._start_policy()
         # One Services informer for the pods' Service variables, the proxy and cluster DNS;
         # like the kubelet, pods wait until it has listed once (KUBERNETES_SERVICE_HOST).
         self.service_informer = Informer(self.client, "services", raw=True)
@@ -133,6 +140,31 @@ class Kubelet:
                 await self.network.stop()
             self.network = None
 
+    async def _start_policy(self) -> None:
+        """NetworkPolicy for this node's pods. Started before any pod worker, so every new pod
+        address is classified (`admit`) before the pod's containers start. When it cannot
+        start, pods run unprotected (logged), as with a cluster that has no policy plugin."""
+        assert self.runtime is not None
+        if not self.config.network_policy:
+            return
+        policy = PolicyEnforcer(self.client, self.config.names.policy_table,
+                                node_name=self.config.node_name, bridge=self.config.names.bridge,
+                                gateway=self.runtime.network.gateway)
+        try:
+            await policy.start()
+        except Exception as e:  # noqa: BLE001
+            log.warning("NetworkPolicy is not enforced on this node: %s", e)
+            with contextlib.suppress(Exception):
+                await policy.stop()
+            return
+        self.policy = policy
+
+        async def classify(uid: str, ip: str) -> None:
+            await policy.admit(self.pods.get(uid) or {"metadata": {"uid": uid}}, ip)
+
+        self.runtime.on_pod_ip = classify
+        self.runtime.on_sandbox_removed = policy.forget
+
     async def _start_server(self) -> int:
         try:
             from kubelite.kubelet.server import KubeletServer
@@ -157,6 +189,7 @@ class Kubelet:
     async def stop(self) -> None:
         """Stop watching and writing; containers keep running (a restart adopts them)."""
         self.queue.shutdown()
+        await self.api_servers.stop()
         if self.informer is not None:
             await self.informer.stop()
         if self.node is not None:
@@ -176,6 +209,8 @@ class Kubelet:
             await self.services.stop()
         if self.network is not None:
             await self.network.stop()  # devices and routes stay: no flap across a restart
+        if self.policy is not None:
+            await self.policy.stop()  # the table stays: pods stay protected across a restart
         if self.service_informer is not None:
             await self.service_informer.stop()
         with contextlib.suppress(Exception):

@@ -27,7 +27,7 @@ from kubelite.client import ApiClient, NotFound
 from kubelite.kubelet import events as ev
 from kubelite.kubelet.backoff import Backoff, go_duration
 from kubelite.kubelet.command import NoCommandError, container_args, working_dir
-from kubelite.kubelet.container_config import build_config
+from kubelite.kubelet.container_config import build_config, verify_run_as_non_root
 from kubelite.kubelet.container_stop import stop_container
 from kubelite.kubelet.envvars import ConfigError, container_env, merge_image_env, service_env
 from kubelite.kubelet.ephemeral import ephemeral_status, target_pid_namespace, target_waiting
@@ -106,6 +106,10 @@ class PodSyncer:
         self._waiters: dict[str, asyncio.Task[None]] = {}
         self._sandboxes: dict[str, SandboxInfo] = {}
         self._start_times: dict[str, str] = {}
+        # the conditions last computed per pod: the API's copy may lag behind our own write, and
+        # a transition time must not move when that stale copy is compared (status manager's
+        # podStatuses cache in Kubernetes)
+        self._conditions: dict[str, list[dict[str, Any]]] = {}
         self._terminated: set[str] = set()  # pods whose termination finished
         self._torn_down: set[str] = set()  # deleted pods whose containers and sandbox are gone
         self._delete_sent: set[str] = set()  # ... and whose final DELETE the server took
@@ -348,6 +352,7 @@ class PodSyncer:
                                    *(image.config.get("Env") or [])], pairs)
             args = container_args(c, image.config, env_map)
             mounts = self.volumes.container_mounts(pod, c, env_map) if self.volumes else []
+            verify_run_as_non_root(pod, c, image.config)
         except (ConfigError, NoCommandError) as e:
             self.waiting[key] = Waiting(e.reason, str(e))
             self.events.emit(pod, ev.FAILED, f"Error: {e}", warning=True, container=name)
@@ -365,6 +370,7 @@ class PodSyncer:
             image=c.get("image", ""), image_ref=image.ref, image_name=image.name,
             log_path=log_path, termination_log=term_log, created_at=time.time(),
             fallback_to_logs=c.get("terminationMessagePolicy") == "FallbackToLogsOnError",
+            stop_signal=str(image.config.get("StopSignal") or ""),
         )
         config = build_config(pod, c, sandbox, args, env, working_dir(c, image.config),
                               image.config, term_log, extra_mounts=mounts)
@@ -475,7 +481,8 @@ class PodSyncer:
         previous = pod.get("status") or {}
         now = rfc3339()
         conds = pod_conditions(pod, phase, sandbox is not None, init_statuses, statuses)
-        keep_transition_times(conds, previous.get("conditions"), now)
+        keep_transition_times(conds, self._conditions.get(uid, previous.get("conditions")), now)
+        self._conditions[uid] = [dict(c) for c in conds]
         for old in previous.get("conditions") or []:
             if old.get("type") == "PodScheduled":
                 conds[-1] = old
@@ -645,6 +652,7 @@ class PodSyncer:
         for key in [k for k in self.waiting if k[0] == uid]:
             del self.waiting[key]
         self._start_times.pop(uid, None)
+        self._conditions.pop(uid, None)
         self._terminated.discard(uid)
         self._torn_down.discard(uid)
         self._delete_sent.discard(uid)

@@ -35,6 +35,7 @@ class ContainerRecord:
     termination_log: str = ""  # host file bind-mounted at terminationMessagePath
     created_at: float = 0.0
     fallback_to_logs: bool = False  # terminationMessagePolicy FallbackToLogsOnError
+    stop_signal: str = ""  # the image's STOPSIGNAL; empty: SIGTERM
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 
 class NftError(Exception):
@@ -28,3 +29,20 @@ async def check(script: str) -> None:
 async def delete_table(table: str) -> None:
     """Remove the table if it exists (idempotent)."""
     await run_nft(f"add table ip {table}\ndelete table ip {table}\n")
+
+
+async def sync_loop(changed: asyncio.Event, batch_delay: float, sync: Callable[[], Awaitable[object]],
+                    on_error: Callable[[Exception], None], retry_delay: float = 1.0) -> None:
+    """Run `sync` after every change, changes gathered for `batch_delay` seconds; a failure is
+    reported to `on_error` and retried after `retry_delay` (the tables' owners keep working)."""
+    while True:
+        await changed.wait()
+        await asyncio.sleep(batch_delay)
+        try:
+            await sync()
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # noqa: BLE001 - keep the rules in step; try again shortly
+            on_error(e)
+            await asyncio.sleep(retry_delay)
+            changed.set()

@@ -103,18 +103,11 @@ class ServiceProxy:
         return True
 
     async def _loop(self) -> None:
-        while True:
-            await self._changed.wait()
-            await asyncio.sleep(self.batch_delay)
-            try:
-                await self.sync()
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # noqa: BLE001 - keep proxying; try again shortly
-                log.warning("service proxy: syncing table %s failed: %s", self.table, e)
-                self.applied = None  # the next attempt recreates the table from scratch
-                await asyncio.sleep(1.0)
-                self._changed.set()
+        await nft.sync_loop(self._changed, self.batch_delay, self.sync, self._sync_failed)
+
+    def _sync_failed(self, e: Exception) -> None:
+        log.warning("service proxy: syncing table %s failed: %s", self.table, e)
+        self.applied = None  # the next attempt recreates the table from scratch
 
     async def _ensure_route(self) -> None:
         if not (self.service_cidr and self.route_device):

@@ -128,6 +128,9 @@ class ContainerConfig:
     uid: int = 0
     gid: int = 0
     additional_gids: list[int] = field(default_factory=list)
+    # "USER[:GROUP]" to resolve in the rootfs's /etc/passwd and /etc/group once it is mounted
+    # (names, a uid's primary group, member groups); uid/gid above are the numeric fallback
+    user: str = ""
     hostname: str = ""  # only used when the container owns its UTS namespace
     readonly_rootfs: bool = False
     terminal: bool = False

@@ -92,3 +92,20 @@ async def test_local_storage_eviction_takes_the_same_path(h: Harness) -> None:
     assert (status["phase"], status["reason"]) == ("Failed", "Evicted")
     assert status["conditions"][0]["type"] == "DisruptionTarget"
     assert status["message"].startswith("Usage of EmptyDir volume")
+
+
+async def test_transition_times_survive_a_stale_copy_of_the_pod(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The informer's pod may not show the status just written yet: comparing with that copy
+    would move Ready's lastTransitionTime forward on every sync until it caught up (a
+    DaemonSet's rolling update reads that time)."""
+    import kubelite.kubelet.pod_worker as pod_worker
+
+    clock = iter([f"2024-01-01T00:00:0{i}Z" for i in range(10)])
+    monkeypatch.setattr(pod_worker, "rfc3339", lambda: next(clock))
+    stale = pod()  # no status at all, as the informer still has it
+    await h.syncer.sync("uid-1", stale)
+    first = {c["type"]: c["lastTransitionTime"] for c in h.statuses[-1]["conditions"]}
+    await h.syncer.sync("uid-1", stale)
+    second = {c["type"]: c["lastTransitionTime"] for c in h.statuses[-1]["conditions"]}
+    assert second == first

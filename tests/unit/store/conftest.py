@@ -30,7 +30,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: str) -> AsyncIterator[
         backend = SqliteStore(f"{tmp_path}/state.db", compact_interval=0)
     else:
         url = request.getfixturevalue("etcd_url")
-        backend = EtcdStore([url], prefix=f"/test-{uuid.uuid4().hex}")
+        backend = EtcdStore([url], prefix=f"/test-{uuid.uuid4().hex}", compact_interval=0)
     await backend.start()
     try:
         yield backend

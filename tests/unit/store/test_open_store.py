@@ -29,6 +29,8 @@ def test_sqlite_url_with_an_absolute_path(url: str) -> None:
         ("etcd://10.0.0.1:2379,10.0.0.2:2379", ["http://10.0.0.1:2379", "http://10.0.0.2:2379"]),
         ("http://etcd-0:2379", ["http://etcd-0:2379"]),
         ("http://a:1,http://b:2", ["http://a:1", "http://b:2"]),
+        ("https://etcd-0:2379,etcd-1:2379", ["https://etcd-0:2379", "https://etcd-1:2379"]),
+        ("etcd://a:1,https://b:2", ["http://a:1", "https://b:2"]),
     ],
 )
 def test_etcd_urls_list_the_endpoints(url: str, endpoints: list[str]) -> None:
@@ -45,7 +47,7 @@ def test_etcd_urls_list_the_endpoints(url: str, endpoints: list[str]) -> None:
         "etcd://host-without-port",
         "etcd://host:notaport",
         "etcd://host:2379/path",
-        "https://host:2379",
+        "https://host:2379/v3",
         "postgres://db/kubelite",
         "/var/lib/kubelite/state.db",
     ],

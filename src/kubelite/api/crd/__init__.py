@@ -6,5 +6,6 @@
 - `strategy.py`: how a custom object is created, updated and written through /status;
 - `tables.py`: Table columns from additionalPrinterColumns (`jsonpath.py` reads them);
 - `openapi.py`: OpenAPI v2 and v3 of the custom kinds (kubectl explain, client validation);
-- `schema.py`: the one import of the schema engine (pruning, defaulting, validation).
+- `schema.py`: the one import of the schema engine, `structural.py` (pruning, defaulting,
+  OpenAPI validation, CEL rules; its helpers are the other modules here).
 """

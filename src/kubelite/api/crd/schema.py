@@ -1,5 +1,5 @@
-"""The one import of the schema engine for the rest of api/crd (swap the stand-in here)."""
+"""The one import of the schema engine for the CRD serving code (api/crd/structural.py)."""
 
-from kubelite.api.crd.structural_stub import CompiledSchema, SchemaError, validate_crd_schema
+from kubelite.api.crd.structural import CompiledSchema, SchemaError, validate_crd_schema
 
 __all__ = ["CompiledSchema", "SchemaError", "validate_crd_schema"]

@@ -36,7 +36,7 @@ from kubelite.api.defaults.core import (
     default_service,
     default_storage_class,
 )
-from kubelite.api.defaults.networking import default_ingress_class
+from kubelite.api.defaults.networking import default_ingress_class, default_network_policy
 from kubelite.api.defaults.pod import admit_pod, default_pod, default_pod_spec
 from kubelite.api.defaults.qos import pod_qos_class
 from kubelite.api.defaults.quantities import canonical_resource_list, canonical_value
@@ -79,6 +79,7 @@ DEFAULTERS: dict[type[msgspec.Struct], Callable[[Any], None]] = {
     storage_v1.StorageClass: default_storage_class,
     scheduling_v1.PriorityClass: default_priority_class,
     networking_v1.IngressClass: default_ingress_class,
+    networking_v1.NetworkPolicy: default_network_policy,
 }
 
 

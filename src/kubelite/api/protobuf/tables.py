@@ -2013,6 +2013,10 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
     'networking.v1.HTTPIngressRuleValue': {
         1: ('paths', '[]networking.v1.HTTPIngressPath'),
     },
+    'networking.v1.IPBlock': {
+        1: ('cidr', 'string'),
+        2: ('except', '[]string'),
+    },
     'networking.v1.Ingress': {
         1: ('metadata', 'meta.v1.ObjectMeta'),
         2: ('spec', 'networking.v1.IngressSpec'),
@@ -2073,6 +2077,34 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
     'networking.v1.IngressTLS': {
         1: ('hosts', '[]string'),
         2: ('secretName', 'string'),
+    },
+    'networking.v1.NetworkPolicy': {
+        1: ('metadata', 'meta.v1.ObjectMeta'),
+        2: ('spec', 'networking.v1.NetworkPolicySpec'),
+    },
+    'networking.v1.NetworkPolicyEgressRule': {
+        1: ('ports', '[]networking.v1.NetworkPolicyPort'),
+        2: ('to', '[]networking.v1.NetworkPolicyPeer'),
+    },
+    'networking.v1.NetworkPolicyIngressRule': {
+        1: ('ports', '[]networking.v1.NetworkPolicyPort'),
+        2: ('from', '[]networking.v1.NetworkPolicyPeer'),
+    },
+    'networking.v1.NetworkPolicyPeer': {
+        1: ('podSelector', 'meta.v1.LabelSelector'),
+        2: ('namespaceSelector', 'meta.v1.LabelSelector'),
+        3: ('ipBlock', 'networking.v1.IPBlock'),
+    },
+    'networking.v1.NetworkPolicyPort': {
+        1: ('protocol', 'string'),
+        2: ('port', 'intstr.IntOrString'),
+        3: ('endPort', 'int32'),
+    },
+    'networking.v1.NetworkPolicySpec': {
+        1: ('podSelector', 'meta.v1.LabelSelector'),
+        2: ('ingress', '[]networking.v1.NetworkPolicyIngressRule'),
+        3: ('egress', '[]networking.v1.NetworkPolicyEgressRule'),
+        4: ('policyTypes', '[]string'),
     },
     'networking.v1.ServiceBackendPort': {
         1: ('name', 'string'),

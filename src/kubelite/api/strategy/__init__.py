@@ -109,6 +109,8 @@ _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None
     "Ingress": (IngressStrategy, networking.validate_ingress, networking.validate_ingress_update),
     "IngressClass": (GenerationStrategy, networking.validate_ingress_class,
                      networking.validate_ingress_class_update),
+    "NetworkPolicy": (GenerationStrategy, networking.validate_network_policy,
+                      networking.validate_network_policy_update),
     "SelfSubjectAccessReview": (Strategy, lambda obj: [], None),
     "CustomResourceDefinition": (CustomResourceDefinitionStrategy, None, None),
 }

@@ -1,4 +1,5 @@
-"""`kubectl get ingresses` and `ingressclasses` (printIngress, printIngressClass in
+"""`kubectl get ingresses`, `ingressclasses` and `networkpolicies` (printIngress,
+printIngressClass, printNetworkPolicy in
 pkg/printers/internalversion)."""
 
 from __future__ import annotations
@@ -6,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from kubelite.api.selectors import selector_to_string
 from kubelite.api.tables._base import (
     Column,
     Obj,
@@ -71,3 +73,23 @@ def ingress_class_row(ic: Obj, now: dt.datetime) -> list[Any]:
 
 INGRESS = Printer(INGRESS_COLUMNS, ingress_row)
 INGRESS_CLASS = Printer(INGRESS_CLASS_COLUMNS, ingress_class_row)
+
+
+NETWORK_POLICY_COLUMNS = columns(
+    name_column(),
+    Column("Pod-Selector", "string",
+           "Selects the pods to which this NetworkPolicy object applies. The array of ingress rules "
+           "is applied to any pods selected by this field. Multiple network policies can select the "
+           "same set of pods. In this case, the ingress rules for each are combined additively. This "
+           "field is NOT optional and follows standard label selector semantics. An empty "
+           "podSelector matches all pods in this namespace."),
+    age_column(),
+)
+
+
+def network_policy_row(np: Obj, now: dt.datetime) -> list[Any]:
+    """printNetworkPolicy: the pod selector as FormatLabelSelector writes it."""
+    return [name(np), selector_to_string(spec(np).get("podSelector") or {}), age(np, now)]
+
+
+NETWORK_POLICY = Printer(NETWORK_POLICY_COLUMNS, network_policy_row)

@@ -56,6 +56,7 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("scheduling.k8s.io", "PriorityClass"): scheduling.PRIORITY_CLASS_PRINTER,
     ("networking.k8s.io", "Ingress"): networking.INGRESS,
     ("networking.k8s.io", "IngressClass"): networking.INGRESS_CLASS,
+    ("networking.k8s.io", "NetworkPolicy"): networking.NETWORK_POLICY,
 }
 
 DEFAULT = default.PRINTER

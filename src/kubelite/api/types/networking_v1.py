@@ -8,6 +8,7 @@ import msgspec
 
 from kubelite.api.types._base import IntOrString, K8sObject, Quantity  # noqa: F401
 from kubelite.api.types.core_v1 import TypedLocalObjectReference
+from kubelite.api.types.meta_v1 import LabelSelector
 from kubelite.api.types.meta_v1 import ListMeta
 from kubelite.api.types.meta_v1 import ObjectMeta
 
@@ -24,6 +25,13 @@ class HTTPIngressRuleValue(K8sObject, kw_only=True, omit_defaults=True):
     """HTTPIngressRuleValue is a list of http selectors pointing to backends. In the example: http://<host>/<path>?<searchpart> -> backend where where parts of the url correspond to RFC 3986, this resource will be used to match against everything after the last '/' and before the first '?' or '#'."""
 
     paths: list[HTTPIngressPath]
+
+
+class IPBlock(K8sObject, kw_only=True, omit_defaults=True):
+    """IPBlock describes a particular CIDR (Ex. "192.168.1.0/24","2001:db8::/64") that is allowed to the pods matched by a NetworkPolicySpec's podSelector. The except entry describes CIDRs that should not be included within this rule."""
+
+    cidr: str
+    except_: list[str] | None = msgspec.field(default=None, name="except")
 
 
 class Ingress(K8sObject, kw_only=True, omit_defaults=True):
@@ -143,6 +151,63 @@ class IngressTLS(K8sObject, kw_only=True, omit_defaults=True):
 
     hosts: list[str] | None = None
     secret_name: str | None = msgspec.field(default=None, name="secretName")
+
+
+class NetworkPolicy(K8sObject, kw_only=True, omit_defaults=True):
+    """NetworkPolicy describes what network traffic is allowed for a set of Pods"""
+
+    api_version: str | None = msgspec.field(default=None, name="apiVersion")
+    kind: str | None = None
+    metadata: ObjectMeta | None = None
+    spec: NetworkPolicySpec | None = None
+
+
+class NetworkPolicyEgressRule(K8sObject, kw_only=True, omit_defaults=True):
+    """NetworkPolicyEgressRule describes a particular set of traffic that is allowed out of pods matched by a NetworkPolicySpec's podSelector. The traffic must match both ports and to. This type is beta-level in 1.8"""
+
+    ports: list[NetworkPolicyPort] | None = None
+    to: list[NetworkPolicyPeer] | None = None
+
+
+class NetworkPolicyIngressRule(K8sObject, kw_only=True, omit_defaults=True):
+    """NetworkPolicyIngressRule describes a particular set of traffic that is allowed to the pods matched by a NetworkPolicySpec's podSelector. The traffic must match both ports and from."""
+
+    from_: list[NetworkPolicyPeer] | None = msgspec.field(default=None, name="from")
+    ports: list[NetworkPolicyPort] | None = None
+
+
+class NetworkPolicyList(K8sObject, kw_only=True, omit_defaults=True):
+    """NetworkPolicyList is a list of NetworkPolicy objects."""
+
+    api_version: str | None = msgspec.field(default=None, name="apiVersion")
+    kind: str | None = None
+    metadata: ListMeta | None = None
+    items: list[NetworkPolicy]
+
+
+class NetworkPolicyPeer(K8sObject, kw_only=True, omit_defaults=True):
+    """NetworkPolicyPeer describes a peer to allow traffic to/from. Only certain combinations of fields are allowed"""
+
+    ip_block: IPBlock | None = msgspec.field(default=None, name="ipBlock")
+    namespace_selector: LabelSelector | None = msgspec.field(default=None, name="namespaceSelector")
+    pod_selector: LabelSelector | None = msgspec.field(default=None, name="podSelector")
+
+
+class NetworkPolicyPort(K8sObject, kw_only=True, omit_defaults=True):
+    """NetworkPolicyPort describes a port to allow traffic on"""
+
+    end_port: int | None = msgspec.field(default=None, name="endPort")
+    port: IntOrString | None = None
+    protocol: str | None = None
+
+
+class NetworkPolicySpec(K8sObject, kw_only=True, omit_defaults=True):
+    """NetworkPolicySpec provides the specification of a NetworkPolicy"""
+
+    egress: list[NetworkPolicyEgressRule] | None = None
+    ingress: list[NetworkPolicyIngressRule] | None = None
+    pod_selector: LabelSelector = msgspec.field(name="podSelector")
+    policy_types: list[str] | None = msgspec.field(default=None, name="policyTypes")
 
 
 class ServiceBackendPort(K8sObject, kw_only=True, omit_defaults=True):

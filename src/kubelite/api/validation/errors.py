@@ -57,10 +57,16 @@ class _Omit:
 OMIT: Any = _Omit()
 
 
+class GoValue(str):
+    """A bad value already in Go's printed form (`%#v` of a struct or map): shown unquoted."""
+
+
 def format_value(value: Any) -> str:
     """A bad value as Go's field error prints it: strings quoted, numbers and bools bare."""
     if value is None:
         return "null"
+    if isinstance(value, GoValue):
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):

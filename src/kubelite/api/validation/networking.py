@@ -1,4 +1,4 @@
-"""Ingress and IngressClass validation (pkg/apis/networking/validation/validation.go)."""
+"""Ingress, IngressClass and NetworkPolicy validation (pkg/apis/networking/validation/validation.go)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from kubelite.api.types import networking_v1
+from kubelite.api.types.meta_v1 import LabelSelector
 from kubelite.api.validation import names
 from kubelite.api.validation.errors import (
     FieldError,
@@ -20,6 +21,7 @@ from kubelite.api.validation.errors import (
 )
 from kubelite.api.validation.meta import (
     validate_immutable,
+    validate_label_selector,
     validate_object_meta,
     validate_object_meta_update,
 )
@@ -222,3 +224,119 @@ def validate_ingress_class_update(new: networking_v1.IngressClass,
     return errs + validate_immutable((new.spec.controller if new.spec else None),
                                      (old.spec.controller if old.spec else None),
                                      child("spec", "controller"))
+
+
+# -- NetworkPolicy (ValidateNetworkPolicy and its helpers) ----------------------------------
+
+PROTOCOLS = ("SCTP", "TCP", "UDP")
+POLICY_TYPES = ("Egress", "Ingress")
+CIDR_MESSAGE = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
+
+
+def _cidr(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """Go's ParseCIDR: an address and a prefix length; host bits may be set."""
+    if "/" not in value:
+        return None
+    try:
+        return ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return None
+
+
+def validate_network_policy_port(port: networking_v1.NetworkPolicyPort, path: str) -> list[FieldError]:
+    """A protocol of three; a numeric port may open a range up to endPort, a named one may not."""
+    errs: list[FieldError] = []
+    if port.protocol is not None and port.protocol not in PROTOCOLS:
+        errs.append(not_supported(child(path, "protocol"), port.protocol, PROTOCOLS))
+    end = port.end_port
+    if port.port is None:
+        if end is not None:
+            errs.append(invalid(child(path, "endPort"), end, "may not be specified when `port` is not specified"))
+    elif isinstance(port.port, int):
+        errs += [invalid(child(path, "port"), port.port, m) for m in names.is_valid_port_num(port.port)]
+        if end is not None:
+            if end < port.port:
+                errs.append(invalid(child(path, "endPort"), port.port, "must be greater than or equal to `port`"))
+            errs += [invalid(child(path, "endPort"), end, m) for m in names.is_valid_port_num(end)]
+    else:
+        if end is not None:
+            errs.append(invalid(child(path, "endPort"), end, "may not be specified when `port` is non-numeric"))
+        errs += [invalid(child(path, "port"), port.port, m) for m in names.is_valid_port_name(port.port)]
+    return errs
+
+
+def validate_ip_block(block: networking_v1.IPBlock, path: str) -> list[FieldError]:
+    """A CIDR, and excepts that are strict subsets of it."""
+    if not block.cidr:
+        return [required(child(path, "cidr"), "")]
+    cidr = _cidr(block.cidr)
+    if cidr is None:
+        return [invalid(child(path, "cidr"), block.cidr, CIDR_MESSAGE)]
+    errs: list[FieldError] = []
+    for i, value in enumerate(block.except_ or []):
+        at = index(child(path, "except"), i)
+        sub = _cidr(value)
+        if sub is None:
+            errs.append(invalid(at, value, CIDR_MESSAGE))
+        elif sub.version != cidr.version or not sub.subnet_of(cidr) or sub.prefixlen <= cidr.prefixlen:  # type: ignore[arg-type]
+            errs.append(invalid(at, value, "must be a strict subset of `cidr`"))
+    return errs
+
+
+def validate_network_policy_peer(peer: networking_v1.NetworkPolicyPeer, path: str) -> list[FieldError]:
+    """At least one of podSelector, namespaceSelector, ipBlock; ipBlock only alone."""
+    errs: list[FieldError] = []
+    count = 0
+    if peer.pod_selector is not None:
+        count += 1
+        errs += validate_label_selector(peer.pod_selector, child(path, "podSelector"))
+    if peer.namespace_selector is not None:
+        count += 1
+        errs += validate_label_selector(peer.namespace_selector, child(path, "namespaceSelector"))
+    if peer.ip_block is not None:
+        count += 1
+        errs += validate_ip_block(peer.ip_block, child(path, "ipBlock"))
+    if count == 0:
+        errs.append(required(path, "must specify a peer"))
+    elif count > 1 and peer.ip_block is not None:
+        errs.append(forbidden(path, "may not specify both ipBlock and another peer"))
+    return errs
+
+
+def _policy_rules(rules: list[Any], path: str, peers_field: str) -> list[FieldError]:
+    errs: list[FieldError] = []
+    for i, rule in enumerate(rules):
+        at = index(path, i)
+        for j, port in enumerate(rule.ports or []):
+            errs += validate_network_policy_port(port, index(child(at, "ports"), j))
+        for j, peer in enumerate(getattr(rule, peers_field) or []):
+            errs += validate_network_policy_peer(peer, index(child(at, "from" if peers_field == "from_" else "to"), j))
+    return errs
+
+
+def validate_network_policy_spec(spec: networking_v1.NetworkPolicySpec, path: str) -> list[FieldError]:
+    errs = validate_label_selector(spec.pod_selector, child(path, "podSelector"))
+    errs += _policy_rules(spec.ingress or [], child(path, "ingress"), "from_")
+    errs += _policy_rules(spec.egress or [], child(path, "egress"), "to")
+    types = spec.policy_types or []
+    if len(types) > len(POLICY_TYPES):
+        return [*errs, invalid(child(path, "policyTypes"), types, "may not specify more than two policyTypes")]
+    for i, kind in enumerate(types):
+        if kind not in POLICY_TYPES:
+            errs.append(not_supported(index(child(path, "policyTypes"), i), kind, ("Ingress", "Egress")))
+    return errs
+
+
+def _policy_spec(np: networking_v1.NetworkPolicy) -> networking_v1.NetworkPolicySpec:
+    return np.spec or networking_v1.NetworkPolicySpec(pod_selector=LabelSelector())
+
+
+def validate_network_policy(np: networking_v1.NetworkPolicy) -> list[FieldError]:
+    errs = validate_object_meta(np.metadata, True, names.name_is_dns_subdomain)
+    return errs + validate_network_policy_spec(_policy_spec(np), "spec")
+
+
+def validate_network_policy_update(new: networking_v1.NetworkPolicy,
+                                   old: networking_v1.NetworkPolicy) -> list[FieldError]:
+    """ValidateNetworkPolicyUpdate: the spec again (metadata is checked by the strategy)."""
+    return validate_network_policy_spec(_policy_spec(new), "spec")

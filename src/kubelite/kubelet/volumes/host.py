@@ -66,18 +66,35 @@ def check_host_path(path: str, type_: str) -> None:
         raise VolumeSetupError(f"hostPath type check failed: {path} is not {what}")
 
 
-def apply_fs_group(path: str, gid: int) -> None:
+def apply_fs_group(path: str, gid: int, change_policy: str = "Always") -> None:
     """fsGroup ownership (the kubelet's SetVolumeOwnership): group gid, group rw, setgid dirs.
+
+    With fsGroupChangePolicy OnRootMismatch the walk is skipped when the volume's root already
+    has the group, group rwx and setgid (skipPermissionChange): a big database volume is not
+    walked at every pod start.
 
     The volume may hold what a container wrote, symlinks included, and a container may swap a
     file for a symlink while this runs: every change goes through a descriptor opened without
     following the name (fwalk, fchownat and chmod of an O_PATH descriptor), so a symlink is
     never followed to a host file.
     """
+    if change_policy == "OnRootMismatch" and not _root_needs_change(path, gid):
+        return
     for _dirpath, dirs, files, dir_fd in os.fwalk(path, follow_symlinks=False):
         _own(dir_fd, ".", gid)
         for name in [*dirs, *files]:
             _own(dir_fd, name, gid)
+
+
+def _root_needs_change(path: str, gid: int) -> bool:
+    """requiresPermissionChange: the root's group, rwx for the group and setgid."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return True
+    wanted = 0o660 | 0o110
+    return (st.st_gid != gid or not stat.S_ISDIR(st.st_mode)
+            or stat.S_IMODE(st.st_mode) & wanted != wanted or not st.st_mode & stat.S_ISGID)
 
 
 def _own(dir_fd: int, name: str, gid: int) -> None:

@@ -201,7 +201,9 @@ class VolumeManager:
             raise VolumeSetupError(f"volume type {kind!r} is not supported on this node")
         if fs_group is not None and kind in ("emptyDir", "persistentVolumeClaim") \
                 and name not in state.fs_group_done:
-            await asyncio.to_thread(host.apply_fs_group, state.volumes[name].path, int(fs_group))
+            policy = (spec.get("securityContext") or {}).get("fsGroupChangePolicy") or "Always"
+            await asyncio.to_thread(host.apply_fs_group, state.volumes[name].path, int(fs_group),
+                                    policy)
             state.fs_group_done.add(name)
 
     async def _setup_projection(self, pod: dict[str, Any], state: PodVolumes, name: str,

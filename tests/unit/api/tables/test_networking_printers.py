@@ -51,3 +51,12 @@ def test_ingress_class_row() -> None:
         "nginx", "k8s.io/ingress-nginx", "Params.k8s.example.com/p", "120m"]
     bare = {"metadata": {"name": "x", "creationTimestamp": CREATED}, "spec": {"controller": "a.io/b"}}
     assert row_cells(kind("IngressClass"), bare, NOW)[2] == "<none>"
+
+
+def test_network_policy_columns_and_row() -> None:
+    assert [c["name"] for c in column_definitions(kind("NetworkPolicy"))] == ["Name", "Pod-Selector", "Age"]
+    meta = {"name": "deny", "namespace": "default", "creationTimestamp": CREATED}
+    assert row_cells(kind("NetworkPolicy"), {"metadata": meta, "spec": {"podSelector": {}}}, NOW) == [
+        "deny", "<none>", "120m"]
+    selected = {"metadata": meta, "spec": {"podSelector": {"matchLabels": {"app": "web"}}}}
+    assert row_cells(kind("NetworkPolicy"), selected, NOW) == ["deny", "app=web", "120m"]

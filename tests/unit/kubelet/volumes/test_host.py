@@ -80,6 +80,23 @@ def test_fs_group_sets_group_and_setgid(tmp_path: Path) -> None:
     assert os.stat(tmp_path / "d" / "f").st_mode & stat.S_IWGRP
 
 
+def test_fs_group_on_root_mismatch_skips_a_volume_whose_root_is_already_right(tmp_path: Path) -> None:
+    vol = tmp_path / "d"
+    vol.mkdir()
+    (vol / "f").write_text("x")
+    apply_fs_group(str(vol), 2000, "OnRootMismatch")  # root's group differs: the whole walk
+    assert os.stat(vol / "f").st_gid == 2000
+    os.chown(vol / "f", -1, 0)  # a file changed since; the root still matches
+    apply_fs_group(str(vol), 2000, "OnRootMismatch")
+    assert os.stat(vol / "f").st_gid == 0
+    apply_fs_group(str(vol), 2000)  # Always walks every time
+    assert os.stat(vol / "f").st_gid == 2000
+    vol.chmod(0o755)  # group write gone (and setgid): the root mismatches again
+    os.chown(vol / "f", -1, 0)
+    apply_fs_group(str(vol), 2000, "OnRootMismatch")
+    assert os.stat(vol / "f").st_gid == 2000
+
+
 def test_fs_group_never_follows_a_symlink_to_the_host(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     host_file, host_dir = tmp_path / "host-file", tmp_path / "host-dir"

@@ -1,0 +1,118 @@
+"""Failover time of leader election: two `kubelite server`s on one etcd, the leader killed (-9),
+until the other acts. Figures only, no assertions.
+
+Each try: the leader (holder of kube-scheduler and kube-controller-manager) is SIGKILLed, and at
+once a Deployment is created through the other server. Two times are taken from the kill, from
+the objects' own timestamps (this machine's clock): the standby holding both Leases (their
+acquireTime) and its scheduler acting (the eventTime of its FailedScheduling event for the
+Deployment's pod, which its controllers made; there are no nodes). The killed server is
+then started again on its data dir (a new identity) and stands by for the next try. Printed
+beside the floor client-go's timing imposes, lease duration + retry period (15 + 2 s), and its
+worst case (the standby's last look at the record may come a jittered retry, up to
+2 s * 2.2, after the last renewal, and its next try another).
+
+    .venv/bin/python bench/ha.py [--tries 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.helpers.cluster import Server, start_server  # noqa: E402
+from tests.helpers.etcd import start_etcd  # noqa: E402
+from tests.helpers.leaders import LEASES, both_held, identity_of, share_pki  # noqa: E402
+from tests.helpers.wait import until  # noqa: E402
+
+LEASE_DURATION, RETRY_PERIOD, JITTER = 15.0, 2.0, 1.2
+
+
+def stamp(value: str) -> float:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def acquired(server: Server, holder: str) -> float | None:
+    """When `holder` took the later of the two Leases (their acquireTime), if it holds both."""
+    out = server.kubectl("get", "leases", "-n", "kube-system", "-o", "json", check=False)
+    if out.returncode != 0:
+        return None
+    specs = [i["spec"] for i in json.loads(out.stdout)["items"] if i["metadata"]["name"] in LEASES]
+    if len(specs) != len(LEASES) or any(s.get("holderIdentity") != holder for s in specs):
+        return None
+    return max(stamp(s["acquireTime"]) for s in specs)
+
+
+def scheduler_acted(server: Server, app: str) -> float | None:
+    """When the scheduler first reported on the Deployment's pod (its FailedScheduling event's
+    eventTime: there are no nodes). The pod exists, so the controllers acted before."""
+    out = server.kubectl("get", "events", "--field-selector", "reason=FailedScheduling", "-o", "json",
+                         check=False)
+    if out.returncode != 0:
+        return None
+    times = [stamp(e.get("eventTime") or e["firstTimestamp"]) for e in json.loads(out.stdout)["items"]
+             if e["involvedObject"]["name"].startswith(app)]
+    return min(times) if times else None
+
+
+def one_try(servers: list[Server], start: int, app: str) -> tuple[float, float, Server]:
+    """(seconds from the kill to both Leases taken, to the new scheduler acting), the killed one."""
+    held = until(lambda: both_held(servers[0]) or both_held(servers[1]), timeout=60, what="both leases held")
+    ids = {identity_of(s): s for s in servers}
+    leader = ids[held["kube-scheduler"]]
+    standby = next(s for s in servers if s is not leader)
+    mine = until(lambda: identity_of(standby), what="the standby's identity")
+    time.sleep(1.0 + (start % 3) * 0.6)  # a different phase of the renewals each try
+    leader.stop(signal.SIGKILL)
+    killed = time.time()  # the Lease and event times are this machine's wall clock too
+    standby.kubectl("create", "deployment", app, "--image=busybox")
+    taken = until(lambda: acquired(standby, mine), timeout=120, interval=0.2, what="the leases taken")
+    acting = until(lambda: scheduler_acted(standby, app), timeout=60, interval=0.2, what="the scheduler acting")
+    return taken - killed, acting - killed, leader
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tries", type=int, default=5)
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="kubelite-ha-") as tmp:
+        root = Path(tmp)
+        (root / "etcd").mkdir()
+        endpoint, stop_etcd = start_etcd(str(root / "etcd"))
+        url = "etcd://" + endpoint.split("://", 1)[1]
+        servers: list[Server] = []
+        try:
+            servers.append(start_server(root / "a" / "data", "--datastore-endpoint", url))
+            share_pki(servers[0].data_dir, root / "b" / "data")
+            servers.append(start_server(root / "b" / "data", "--datastore-endpoint", url))
+            results = []
+            for n in range(args.tries):
+                leases, acting, killed = one_try(servers, n, f"ha{n}")
+                results.append((leases, acting))
+                print(f"try {n + 1}: leases taken {leases:.1f} s, new scheduler acting {acting:.1f} s "
+                      "after the kill", flush=True)
+                i, old = servers.index(killed), identity_of(killed)
+                servers[i] = start_server(killed.data_dir, "--datastore-endpoint", url, port=killed.port)
+                until(lambda s=servers[i], old=old: identity_of(s) != old, what="the restarted server's candidate")  # type: ignore[misc]
+        finally:
+            for s in servers:
+                s.stop()
+            stop_etcd()
+    acting = [a for _, a in results]
+    worst = LEASE_DURATION + 2 * RETRY_PERIOD * (1 + JITTER)
+    print(f"failover (leader killed -> new leader acting), p50 over {len(acting)} tries: "
+          f"{statistics.median(acting):.1f} s (leases taken p50 {statistics.median(r[0] for r in results):.1f} s; "
+          f"min {min(acting):.1f} / max {max(acting):.1f} s); floor lease duration + retry = "
+          f"{LEASE_DURATION + RETRY_PERIOD:.0f} s, client-go's worst case {worst:.1f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

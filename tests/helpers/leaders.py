@@ -1,0 +1,40 @@
+"""Several `kubelite server`s on one store, and which of them leads (tests and bench/ha.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from tests.helpers.cluster import Server
+
+LEASES = ("kube-controller-manager", "kube-scheduler")
+IDENTITY = re.compile(r"leader election identity (\S+)")  # what the controller-manager logs
+
+
+def share_pki(source: Path, target: Path) -> None:
+    """What a second server of the same cluster needs from the first: CA and keys, tokens, the
+    encryption key (the etcdcluster work makes this the join's job)."""
+    target.mkdir(parents=True)
+    for name in ("tls", "auth", "cred"):
+        shutil.copytree(source / name, target / name)
+    shutil.copy2(source / "token", target / "token")
+
+
+def identity_of(server: Server) -> str | None:
+    found = IDENTITY.findall(server.log_path.read_text(errors="replace"))
+    return found[-1] if found else None
+
+
+def holders(server: Server) -> dict[str, str]:
+    out = server.kubectl("get", "leases", "-n", "kube-system", "-o", "json", check=False)
+    if out.returncode != 0:
+        return {}
+    return {item["metadata"]["name"]: item["spec"].get("holderIdentity", "")
+            for item in json.loads(out.stdout)["items"] if item["metadata"]["name"] in LEASES}
+
+
+def both_held(server: Server) -> dict[str, str] | None:
+    held = holders(server)
+    return held if len(held) == 2 and all(held.values()) else None
