@@ -472,3 +472,53 @@ def test_horizontal_pod_autoscaler_scales_a_custom_kind(server: Server) -> None:
         """))
     until(lambda: json.loads(server.kubectl("get", "ct", "autoscaled", "-o", "json").stdout)
           ["spec"]["replicas"] == 3, 40, "the CronTab scaled to minReplicas by the HPA")
+
+
+def test_schema_defaults_prunes_and_cel_rules_through_kubectl(server: Server) -> None:
+    """The acceptance of issue 18: a CEL rule refuses with its message (422), defaults are
+    filled in, unknown fields are pruned (a warning, or a 400 with --validate=strict)."""
+    manifest = textwrap.dedent(
+        """
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata: {name: ranges.rules.example.com}
+        spec:
+          group: rules.example.com
+          scope: Namespaced
+          names: {plural: ranges, kind: Range}
+          versions:
+          - name: v1
+            served: true
+            storage: true
+            schema:
+              openAPIV3Schema:
+                type: object
+                properties:
+                  spec:
+                    type: object
+                    x-kubernetes-validations:
+                    - rule: "self.min <= self.max"
+                      message: "min must not exceed max"
+                    properties:
+                      min: {type: integer, minimum: 0}
+                      max: {type: integer, maximum: 100}
+                      mode: {type: string, default: fast, enum: [fast, slow]}
+        """
+    )
+    install(server, manifest, "ranges.rules.example.com")
+
+    def range_(name: str, spec: str) -> str:
+        return f"apiVersion: rules.example.com/v1\nkind: Range\nmetadata: {{name: {name}}}\nspec: {spec}\n"
+
+    good = server.kubectl("apply", "--validate=warn", "-f", "-", input=range_("ok", "{min: 1, max: 3, colour: red}"))
+    assert 'Warning: unknown field "spec.colour"' in good.stderr
+    obj = json.loads(server.kubectl("get", "range", "ok", "-o", "json").stdout)
+    assert obj["spec"] == {"min": 1, "max": 3, "mode": "fast"}  # pruned and defaulted
+    strict = server.kubectl("apply", "-f", "-", input=range_("strict", "{min: 1, max: 3, colour: red}"),
+                            check=False)
+    assert 'strict decoding error: unknown field "spec.colour"' in strict.stderr
+    refused = server.kubectl("apply", "-f", "-", input=range_("bad", "{min: 5, max: 3}"), check=False)
+    assert refused.returncode != 0  # kubectl words a 422 Invalid Status "The KIND "NAME" is invalid"
+    assert 'The Range "bad" is invalid: spec: Invalid value: "object": min must not exceed max' in refused.stderr
+    too_big = server.kubectl("apply", "-f", "-", input=range_("big", "{min: 1, max: 300}"), check=False)
+    assert "spec.max: Invalid value: 300: spec.max in body should be less than or equal to 100" in too_big.stderr
