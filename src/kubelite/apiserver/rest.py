@@ -424,7 +424,7 @@ class ObjectStore:
             raise _invalid(kind, name, errors)
         obj = self._managed(kind, None, obj, opts)  # before admission changes it, as Kubernetes does
         strategy.admit_create(obj)
-        errors = strategy.validate(obj)
+        errors = await strategy.validate_async(obj, None)
         if errors:
             raise _invalid(kind, name, errors)
         await self._admit(kind, namespace or "", obj, None)
@@ -521,7 +521,7 @@ class ObjectStore:
         # they validate)
         strategy = write_strategy_for(kind, subresource)
         strategy.prepare_for_update(new, old)
-        errors = strategy.validate_update(new, old)
+        errors = await strategy.validate_async(new, old)
         if errors:
             raise _invalid(kind, name, errors)
         await self._admit(kind, namespace or "", new, old)

@@ -141,3 +141,21 @@ async def test_deleting_a_crd_removes_its_objects_then_itself(
     assert (await objs.list(kind, None)).items == []
     await eventually(lambda: asyncio.sleep(0, registry.by_resource("example.com", "v1", "gadgets") is None),
                      "the kind no longer served")
+
+
+async def test_a_big_object_is_validated_off_the_event_loop_with_the_same_verdict(
+        server: tuple[ObjectStore, CustomResources]) -> None:
+    objs, _ = server
+    crd = copy.deepcopy(CRD)
+    spec_schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec_schema["properties"]["notes"] = {"type": "array", "items": {"type": "string"}}
+    spec_schema["x-kubernetes-validations"] = [{"rule": "self.size <= 10", "message": "too big"}]
+    await objs.create(CRDS, None, crd, OPTS)
+    kind = await established(objs)
+    big = copy.deepcopy(GADGET)
+    big["spec"] = {"size": 11, "notes": ["x" * 100] * 500}  # ~50 KB: past the inline limit
+    with pytest.raises(st.Invalid) as refused:
+        await objs.create(kind, "default", big, OPTS)
+    assert "spec: Invalid value: \"object\": too big" in str(refused.value)
+    big["spec"]["size"] = 3
+    assert (await objs.create(kind, "default", big, OPTS)).code == 201

@@ -60,6 +60,24 @@ def _schema_errors(kind: Kind, new: Any, old: Any | None) -> list[FieldError]:
     return schema.validate(as_dict(new), as_dict(old) if old is not None else None)
 
 
+async def _schema_errors_async(kind: Kind, new: Any, old: Any | None) -> list[FieldError]:
+    """The schema's errors; a big object is validated in a worker thread (its CEL rules may
+    take a while), a small one inline."""
+    schema = _info(kind).schema
+    if schema is None:
+        return []
+    data = as_dict(new)
+    size = len(msgspec.json.encode(data))
+    return await schema.validate_async(data, as_dict(old) if old is not None else None, body_size=size)
+
+
+def _meta_errors(kind: Kind, new: Any, old: Any | None) -> list[FieldError]:
+    if old is None:
+        return validate_object_meta(getattr(new, "metadata", None), kind.namespaced,
+                                    names.name_is_dns_subdomain)
+    return validate_object_meta_update(getattr(new, "metadata", None), getattr(old, "metadata", None))
+
+
 def _path_of(pruned: str) -> str:
     """A pruned field's path, also from a warning already worded `unknown field "PATH"`."""
     prefix = 'unknown field "'
@@ -101,14 +119,13 @@ class CustomResourceStrategy(Strategy):
         _meta(new).generation = generation + 1 if changed else generation
 
     def validate(self, obj: Any) -> list[FieldError]:
-        errs = validate_object_meta(getattr(obj, "metadata", None), self.kind.namespaced,
-                                    names.name_is_dns_subdomain)
-        return errs + _schema_errors(self.kind, obj, None)
+        return _meta_errors(self.kind, obj, None) + _schema_errors(self.kind, obj, None)
 
     def validate_update(self, new: Any, old: Any) -> list[FieldError]:
-        errs = validate_object_meta_update(getattr(new, "metadata", None),
-                                           getattr(old, "metadata", None))
-        return errs + _schema_errors(self.kind, new, old)
+        return _meta_errors(self.kind, new, old) + _schema_errors(self.kind, new, old)
+
+    async def validate_async(self, new: Any, old: Any | None) -> list[FieldError]:
+        return _meta_errors(self.kind, new, old) + await _schema_errors_async(self.kind, new, old)
 
 
 class CustomResourceStatusStrategy(StatusStrategy):
@@ -127,6 +144,7 @@ class CustomResourceStatusStrategy(StatusStrategy):
         _prepared(self.kind, new)
 
     def validate_update(self, new: Any, old: Any) -> list[FieldError]:
-        errs = validate_object_meta_update(getattr(new, "metadata", None),
-                                           getattr(old, "metadata", None))
-        return errs + _schema_errors(self.kind, new, old)
+        return _meta_errors(self.kind, new, old) + _schema_errors(self.kind, new, old)
+
+    async def validate_async(self, new: Any, old: Any) -> list[FieldError]:
+        return _meta_errors(self.kind, new, old) + await _schema_errors_async(self.kind, new, old)

@@ -149,3 +149,9 @@ class Strategy:
             return errs + self._update_validator(new, old)
         return errs + self.validate(new)
 
+    async def validate_async(self, new: Any, old: Any | None) -> list[FieldError]:
+        """What the generic store calls: `validate` on a create (`old` None), else
+        `validate_update`. Kinds whose validation can take long (a custom kind's CEL rules
+        over a big object) override it to leave the event loop meanwhile."""
+        return self.validate(new) if old is None else self.validate_update(new, old)
+
