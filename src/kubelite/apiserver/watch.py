@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from kubelite.api import registry
 from kubelite.api import status as st
 from kubelite.api.registry import Kind
 from kubelite.api.tables import table
@@ -23,6 +24,15 @@ BOOKMARK_INTERVAL = 30.0
 LIVENESS_CHECK = 15.0  # seconds between checks that an idle watch's client is still there
 INITIAL_BATCH = 500  # initial ADDED events per write
 DIRECT_WRITE_LIMIT = 256 * 1024  # bytes a connection may hold unsent before events queue
+
+
+def _kind_withdrawn(kind: Kind) -> bool:
+    """Whether a custom kind is no longer served as it was (its CRD changed or went): the
+    watch ends, as Kubernetes ends watches of a CRD's old storage, and the client watches
+    again with what is served now."""
+    if kind.custom is None:
+        return False
+    return registry.by_resource(kind.group, kind.version, kind.plural) is not kind
 
 
 async def serve_watch(
@@ -112,7 +122,7 @@ async def serve_watch(
                 else:
                     item = watcher.queue.get_nowait()
             except TimeoutError:
-                if transport is None or transport.is_closing():
+                if transport is None or transport.is_closing() or _kind_withdrawn(kind):
                     break
                 if bookmarks and next_bookmark <= loop.time() < deadline and cache.revision >= start:
                     # (a watch from a revision not reached yet gets no bookmark before it)
