@@ -34,8 +34,8 @@ from kubelite.apiserver.authz.node_graph import NodeGraph
 from kubelite.apiserver.bound_objects import BoundObjects
 from kubelite.apiserver.certs import apiserver_hosts, ensure_serving_cert
 from kubelite.apiserver.controller_process import ControllerManagerProcess
-from kubelite.apiserver.dashboard import Dashboard
 from kubelite.apiserver.customresources import CustomResources
+from kubelite.apiserver.dashboard import Dashboard
 from kubelite.apiserver.encryption import Encryption
 from kubelite.apiserver.events import EventReaper
 from kubelite.apiserver.handlers import ResourceHandlers
