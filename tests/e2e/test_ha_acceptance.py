@@ -5,8 +5,8 @@ embedded etcd member (the first with `--cluster-init`, two joining it) and `kube
   `kube-scheduler` and one of `kube-controller-manager`, the same whichever server is asked;
   a Deployment of 100 pods (on simulated nodes, beside the three real ones) gets exactly 100
   Scheduled events.
-- The leader's server is killed (-9; its etcd member dies with it): another server holds both
-  Leases within client-go's worst case (tests/helpers/leaders.py FAILOVER_BOUND, 25.8 s), the
+- The leader's server is killed (-9; its etcd member dies with it): surviving servers hold both
+  Leases (each elected on its own, as in Kubernetes: both may go to one server, or one to each) within client-go's worst case (tests/helpers/leaders.py FAILOVER_BOUND, 25.8 s), the
   Deployment scaled during the outage converges with one Scheduled event per new pod, the
   agents go on renewing their node Leases through a surviving server and their nodes stay
   Ready, and a writer creating ConfigMaps through the servers in turn all along (a failed
@@ -203,15 +203,16 @@ def test_the_leaders_server_killed_loses_nothing(ha: HA) -> None:
         server.kubectl("scale", "deployment", "web", f"--replicas={SCALED}")  # during the outage
         candidates = {identity_of(s) for s in survivors}
 
-        def taken_over() -> str | None:
+        def taken_over() -> dict[str, str] | None:
+            # each Lease on its own, as kube-scheduler and kube-controller-manager elect
+            # separately: both may go to one surviving server or one to each
             held = holders(server)
-            new = set(held.values())
-            return next(iter(new)) if len(held) == 2 and len(new) == 1 and new <= candidates else None
+            return held if len(held) == 2 and set(held.values()) <= candidates else None
 
-        new = until(taken_over, timeout=60, interval=0.2, what="a surviving server holding both leases")
+        new = until(taken_over, timeout=60, interval=0.2, what="surviving servers holding both leases")
         taken = time.time() - killed
         assert taken <= FAILOVER_BOUND, f"leases taken {taken:.1f} s after the kill"
-        assert all(holders(s) == dict.fromkeys(LEASES, new) for s in survivors)
+        assert all(holders(s) == new for s in survivors)
         print(f"leases taken {taken:.1f} s after the kill")
 
         until(lambda: ready_replicas(server) == SCALED, timeout=300, what=f"{SCALED} ready replicas")
