@@ -265,6 +265,83 @@ def test_rbac_refuses_what_the_user_may_not_see(page: Any, cluster: NodeCluster)
     assert code == 403 and json.loads(body)["reason"] == "Forbidden"
     code, body = _get(f"{base}/api/history", token)
     assert code == 200 and json.loads(body)["items"] == []
+    code, body = _get(f"{base}/api/explain?namespace=team&name=anything", token)  # may not list nodes
+    assert code == 403 and 'cannot list resource "nodes"' in json.loads(body)["message"]
     code, text = _get(f"{base}/metrics", cluster.server.token())
     assert code == 200 and re.search(r'kubelite_pod_cpu_limit_cores\{namespace="default",pod="busy",node="[^"]+"\} 0\.5', text)
     assert _get(f"{base}/", None)[0] == 200  # the page itself is public: it holds no data
+
+
+def test_a_pending_pods_page_shows_the_schedulers_explanation_per_node(page: Any, cluster: NodeCluster) -> None:
+    cluster.apply(pod("huge", "exec sleep 3600", requests={"cpu": "500"}))
+    page.goto(dashboard_url(cluster, cluster.server.token()))
+    page.wait_for_selector("#pods")
+    page.goto(f"{cluster.server.url}/dashboard/#/pod/default/huge")
+    row = page.wait_for_selector("#schedule-nodes tr[data-node]")
+    node = row.get_attribute("data-node")
+    assert "refused" in row.inner_text() and "NodeResourcesFit: Insufficient cpu" in row.inner_text()
+    assert "0/1 nodes are feasible." in page.inner_text("#schedule")
+    # The same words as `kubelite explain-schedule` prints for that node.
+    printed = subprocess.run([sys.executable, "-m", "kubelite.cli.main", "explain-schedule", "default/huge",
+                              "--kubeconfig", str(cluster.server.kubeconfig)], check=True, capture_output=True,
+                             text=True).stdout
+    line = next(x for x in printed.splitlines() if x.startswith(f"{node} "))
+    assert line.split(None, 2)[2] == row.query_selector_all("td")[2].inner_text()
+    shot(page, "pending")
+    cluster.kubectl("delete", "pod", "huge", "--wait=false")
+    page.goto(f"{cluster.server.url}/dashboard/#/pod/default/ticker")  # a bound pod: no explanation
+    page.wait_for_selector("#containers")
+    assert page.locator("#schedule").count() == 0
+
+
+def test_a_pods_restarts_are_plotted_over_time(page: Any, cluster: NodeCluster) -> None:
+    cluster.wait_for("crashy", lambda p: any(c.get("restartCount", 0) >= 1
+                                             for c in p.get("status", {}).get("containerStatuses", [])), timeout=60)
+    page.goto(dashboard_url(cluster, cluster.server.token()))
+    page.wait_for_selector("#pods")
+    page.goto(f"{cluster.server.url}/dashboard/#/pod/default/crashy?tab=utilization")
+    page.wait_for_function("() => document.querySelectorAll('#pod-plots .plot-pair canvas').length === 3")
+    history = page.evaluate("""async () => {
+        const r = await fetch('/dashboard/api/history?kind=pod&namespace=default&name=crashy',
+                              {headers: {Authorization: 'Bearer ' + sessionStorage.getItem('kubelite.token')}});
+        return r.json(); }""")
+    assert max(v for v in history["restarts"] if v is not None) >= 1
+    assert "crashy container restarts" in page.inner_text("#pod-plots")
+
+
+def test_many_views_in_many_tabs_all_stay_live_over_websocket_watches(browser: Any, cluster: NodeCluster) -> None:
+    """Eleven watches in six tabs: over HTTP streaming a browser would hold six at most."""
+    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900})
+    try:
+        first = context.new_page()
+        first.set_default_timeout(20_000)
+        first.goto(dashboard_url(cluster, cluster.server.token()))  # the token is per tab: log each in
+        views = {"pods": 1, "workloads": 3, "nodes": 2, "services": 2, "events": 1, "pod/default/ticker": 2}
+        pages = {}
+        for view, watches in views.items():
+            p = first if view == "pods" else context.new_page()
+            p.set_default_timeout(20_000)
+            if p is not first:
+                p.goto(dashboard_url(cluster, cluster.server.token()))
+                p.wait_for_selector("#pods")
+                p.goto(f"{cluster.server.url}/dashboard/#/{view}")
+            p.wait_for_function(f"() => +(document.documentElement.dataset.watches || 0) === {watches}")
+            pages[view] = p
+        cluster.kubectl("create", "deployment", "multi", "--image=busybox:latest", "--", "sleep", "3600")
+        cluster.kubectl("create", "service", "clusterip", "multi", "--tcp=80")
+        cluster.apply({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "ticker.poked", "namespace": "default"},
+                       "involvedObject": {"kind": "Pod", "name": "ticker", "namespace": "default"},
+                       "reason": "Poked", "message": "from the test", "type": "Normal"})
+        pages["pods"].wait_for_selector('#pods tr[data-pod^="default/multi-"]')
+        pages["workloads"].wait_for_function(
+            "() => [...document.querySelectorAll('details.workload')].find(d => d.textContent.includes('default/multi'))"
+            "?.querySelectorAll('tr[data-pod^=\"default/multi-\"]').length === 1")
+        pages["services"].wait_for_selector('#services td:text-is("multi")')
+        pages["events"].wait_for_selector('#events td:has-text("ScalingReplicaSet")')
+        pages["pod/default/ticker"].wait_for_selector('#pod-events td:text-is("Poked")')
+        pages["nodes"].wait_for_selector("#nodes")
+        assert all(p.evaluate("() => +document.documentElement.dataset.watches") == views[v] for v, p in pages.items())
+    finally:
+        context.close()
+        cluster.kubectl("delete", "deployment", "multi", "--wait=false")
+        cluster.kubectl("delete", "service", "multi", "--wait=false")

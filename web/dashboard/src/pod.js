@@ -1,8 +1,8 @@
-// One pod: containers and their states, probes, volumes, events (the scheduler's reasons when
-// it is Pending), logs streaming (follow, or the previous instance), a terminal, its YAML
+// One pod: containers and their states, probes, volumes, events, the scheduler's per-node
+// explanation while it is Pending, logs streaming (follow, or the previous instance), a terminal, its YAML
 // (edit and apply with PUT), and its utilization.
 
-import { Informer, send, streamLines } from "./api.js";
+import { Informer, get, send, streamLines } from "./api.js";
 import { h, age, table, toYaml } from "./dom.js";
 import { errorBox } from "./views.js";
 import { utilizationPlots } from "./plot.js";
@@ -101,6 +101,34 @@ function yamlPanel(ns, name, pod) {
   return { el: h("div", {}, area, h("div", {}, apply, " ", msg)), stop: () => {} };
 }
 
+// The scheduler's per-node explanation of a pod not yet bound (as `kubelite explain-schedule`
+// prints it): which filter refused it on each node, or each feasible node's scores.
+function schedulingPanel(ns, name) {
+  const body = h("div", {}, h("p", { class: "muted" }, "asking the scheduler…"));
+  let last = 0;
+  let timer = null;
+  const load = async () => {
+    last = Date.now();
+    try {
+      const doc = await get(`/dashboard/api/explain?namespace=${encodeURIComponent(ns)}&name=${encodeURIComponent(name)}`);
+      const score = (r) => Object.entries(r.scores).sort().map(([k, v]) => `${k}=${v}`).join(", ");
+      const ranked = [...doc.nodes.filter((r) => r.feasible).sort((a, b) => b.total - a.total), ...doc.nodes.filter((r) => !r.feasible)];
+      body.replaceChildren(h("p", {}, `${doc.feasible}/${doc.nodes.length} nodes are feasible.`),
+        table(["Node", "Result", "Detail"], ranked.map((r) => ({ attrs: { "data-node": r.node, class: r.feasible ? "fits" : "refused" },
+          cells: [r.node, r.feasible ? "fits" : "refused", r.feasible ? `total=${r.total} (${score(r)})` : `${r.plugin}: ${r.reasons.join("; ")}`] })),
+        { id: "schedule-nodes" }));
+    } catch (err) { body.replaceChildren(errorBox(err)); }
+  };
+  // Asked again when the pod changes, at most every 3 s, and on the button.
+  const refresh = () => {
+    if (timer) return;
+    timer = setTimeout(() => { timer = null; load(); }, Math.max(0, last + 3000 - Date.now()));
+  };
+  const el = h("section", { id: "schedule" }, h("h2", {}, "Scheduling ", h("button", { onclick: load }, "Explain again")),
+    h("p", { class: "muted" }, "Why the scheduler has not placed this pod: each node, the filter that refused it or its scores."), body);
+  return { el, refresh, stop: () => clearTimeout(timer) };
+}
+
 export function podPage(root, params, ns, name) {
   const head = h("div");
   const tabsEl = h("nav", { class: "tabs" });
@@ -110,6 +138,7 @@ export function podPage(root, params, ns, name) {
   let pod = null;
   let current = null;
   let eventsMap = new Map();
+  let scheduling = null;
   const tabs = {
     logs: () => logsPanel(ns, name, pod),
     terminal: () => terminalPanel(ns, name, pod),
@@ -132,7 +161,11 @@ export function podPage(root, params, ns, name) {
     head.replaceChildren(
       h("p", {}, `Phase ${pod.status.phase || "Pending"} · node ${pod.spec.nodeName || "(not scheduled)"} · IP ${pod.status.podIP || "–"} · age ${age(pod.metadata.creationTimestamp)}`),
       conditions(pod), containers(pod));
-    details.replaceChildren(h("h2", {}, "Events"),
+    if (!pod.spec.nodeName && !pod.metadata.deletionTimestamp) {
+      if (!scheduling) scheduling = schedulingPanel(ns, name);
+      scheduling.refresh();
+    } else if (scheduling) { scheduling.stop(); scheduling = null; }
+    details.replaceChildren(scheduling ? scheduling.el : "", h("h2", {}, "Events"),
       evs.length ? table(["Type", "Reason", "Message", "Age"], evs.map((e) => ({ cells: [e.type, e.reason, e.message, age(e.lastTimestamp || e.eventTime)] })), { id: "pod-events" })
         : h("p", { class: "muted" }, "no events"), h("h2", {}, "Volumes"), volumes(pod));
   };
@@ -145,5 +178,5 @@ export function podPage(root, params, ns, name) {
   }, (err) => root.replaceChildren(errorBox(err)));
   const evInformer = new Informer(`/api/v1/namespaces/${encodeURIComponent(ns)}/events?fieldSelector=involvedObject.name%3D${encodeURIComponent(name)}`,
     (items) => { eventsMap = items; render(); }, () => {});
-  return () => { podInformer.stop(); evInformer.stop(); if (current) current.stop(); };
+  return () => { podInformer.stop(); evInformer.stop(); if (current) current.stop(); if (scheduling) scheduling.stop(); };
 }
