@@ -20,6 +20,7 @@ import msgspec
 
 from kubelite.api import status as st
 from kubelite.api.registry import Kind, by_resource
+from kubelite.api.types import core_v1
 from kubelite.apiserver import objects
 from kubelite.store.interface import Store
 
@@ -73,16 +74,14 @@ def compute(raw_pod: bytes, nodes: list[dict[str, Any]], pods: list[dict[str, An
     from kubelite.cli.explain_schedule import explain, render
     from kubelite.scheduler.cache import pod_key
 
-    assert POD is not None
-    pod = msgspec.json.decode(raw_pod, type=POD.type)
+    pod = msgspec.json.decode(raw_pod, type=core_v1.Pod)
     typed = {keyword: [msgspec.json.decode(data, type=_kind(*CONSULTED[keyword]).type) for data in items]
              for keyword, items in consulted.items()}
-    node_kind, pod_type = _kind("", "v1", "nodes"), POD.type
-    reports = explain(pod, [msgspec.convert(n, node_kind.type) for n in nodes],  # type: ignore[arg-type]
-                      [msgspec.convert(p, pod_type) for p in pods], **typed)  # type: ignore[arg-type]
+    reports = explain(pod, [msgspec.convert(n, core_v1.Node) for n in nodes],
+                      [msgspec.convert(p, core_v1.Pod) for p in pods], **typed)
     return {
-        "pod": pod_key(pod),  # type: ignore[arg-type]
-        "nodeName": (pod.spec.node_name or "") if pod.spec else "",  # type: ignore[attr-defined]
+        "pod": pod_key(pod),
+        "nodeName": (pod.spec.node_name or "") if pod.spec else "",
         "feasible": sum(r.feasible for r in reports),
         "nodes": [{**asdict(r), "reasons": list(r.reasons)} for r in reports],
         "text": render(reports),
