@@ -104,6 +104,19 @@ export class Informer {
 
   stop() { this.abort.abort(); }
 
+  // Over a WebSocket; if none opens (a proxy on the way without WebSockets, or a refusal, which
+  // a handshake cannot tell the page), this once as a fetch stream, which says why it failed.
+  async watch(url, onEvent) {
+    const signal = this.abort.signal;
+    try {
+      await watchSocket(url, onEvent, { signal });
+      return;
+    } catch {
+      if (signal.aborted) return;
+    }
+    await streamLines(url, (line) => { if (line.trim()) onEvent(JSON.parse(line)); }, { signal });
+  }
+
   async run() {
     const sep = this.path.includes("?") ? "&" : "?";
     while (!this.abort.signal.aborted) {
@@ -114,14 +127,14 @@ export class Informer {
         let rv = list.metadata.resourceVersion;
         let gone = false;
         while (!gone && !this.abort.signal.aborted) {
-          await watchSocket(`${this.path}${sep}watch=1&allowWatchBookmarks=true&resourceVersion=${rv}`, (ev) => {
+          await this.watch(`${this.path}${sep}watch=1&allowWatchBookmarks=true&resourceVersion=${rv}`, (ev) => {
             if (ev.type === "ERROR") { gone = true; return; }  // 410 Gone: list again
             rv = ev.object.metadata.resourceVersion;
             if (ev.type === "BOOKMARK") return;
             if (ev.type === "DELETED") this.items.delete(keyOf(ev.object));
             else this.items.set(keyOf(ev.object), ev.object);
             this.onChange(this.items);
-          }, { signal: this.abort.signal });
+          });
         }
       } catch (err) {
         if (this.abort.signal.aborted) return;
