@@ -319,6 +319,7 @@ def test_a_pods_restarts_are_plotted_over_time(page: Any, cluster: NodeCluster) 
         return r.json(); }""")
     assert max(v for v in history["restarts"] if v is not None) >= 1
     assert "crashy container restarts" in page.inner_text("#pod-plots")
+    shot(page, "restarts")
 
 
 def test_many_views_in_many_tabs_all_stay_live_over_websocket_watches(browser: Any, cluster: NodeCluster) -> None:

@@ -134,7 +134,8 @@ export function podPage(root, params, ns, name) {
   const tabsEl = h("nav", { class: "tabs" });
   const panel = h("div", { class: "panel" });
   const details = h("div");
-  root.replaceChildren(h("h1", {}, `Pod ${ns}/${name}`), head, tabsEl, panel, details);
+  const schedBox = h("div");  // above the tabs while the pod waits for a node
+  root.replaceChildren(h("h1", {}, `Pod ${ns}/${name}`), head, schedBox, tabsEl, panel, details);
   let pod = null;
   let current = null;
   let eventsMap = new Map();
@@ -165,7 +166,8 @@ export function podPage(root, params, ns, name) {
       if (!scheduling) scheduling = schedulingPanel(ns, name);
       scheduling.refresh();
     } else if (scheduling) { scheduling.stop(); scheduling = null; }
-    details.replaceChildren(scheduling ? scheduling.el : "", h("h2", {}, "Events"),
+    if (schedBox.firstChild !== (scheduling && scheduling.el)) schedBox.replaceChildren(...(scheduling ? [scheduling.el] : []));
+    details.replaceChildren(h("h2", {}, "Events"),
       evs.length ? table(["Type", "Reason", "Message", "Age"], evs.map((e) => ({ cells: [e.type, e.reason, e.message, age(e.lastTimestamp || e.eventTime)] })), { id: "pod-events" })
         : h("p", { class: "muted" }, "no events"), h("h2", {}, "Volumes"), volumes(pod));
   };
