@@ -28,6 +28,7 @@ LIVENESS_CHECK = 15.0  # seconds between checks that an idle watch's client is s
 INITIAL_BATCH = 500  # initial ADDED events per write
 DIRECT_WRITE_LIMIT = 256 * 1024  # bytes a connection may hold unsent before events queue
 WS_MAX_RECEIVE = 4096  # a watch client sends nothing but control frames
+WS_CLOSE_TIMEOUT = 2.0  # seconds to wait for the client's close frame when the server ends a watch
 
 Write = Callable[[list[bytes]], Awaitable[None]]  # sends event lines to the client, in order
 
@@ -95,7 +96,7 @@ async def serve_watch(
     reader: asyncio.Task[None] | None = None
     if websocket:
         ws = web.WebSocketResponse(protocols=websocket_protocol(request), compress=False,
-                                   max_msg_size=WS_MAX_RECEIVE)
+                                   max_msg_size=WS_MAX_RECEIVE, timeout=WS_CLOSE_TIMEOUT)
         try:
             await ws.prepare(request)
         except BaseException:
@@ -214,7 +215,8 @@ async def _until_closed(ws: web.WebSocketResponse, watcher: Watcher) -> None:
 
 
 async def _websocket_error(request: web.Request, error: st.ApiError) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(protocols=websocket_protocol(request), compress=False, max_msg_size=WS_MAX_RECEIVE)
+    ws = web.WebSocketResponse(protocols=websocket_protocol(request), compress=False, max_msg_size=WS_MAX_RECEIVE,
+                               timeout=WS_CLOSE_TIMEOUT)
     await ws.prepare(request)
     with contextlib.suppress(ConnectionResetError, RuntimeError):
         await ws.send_frame(b'{"type":"ERROR","object":%s}\n' % objects.encode(error.status()), WSMsgType.TEXT)
