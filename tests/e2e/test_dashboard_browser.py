@@ -128,6 +128,8 @@ def test_a_bad_token_gets_the_login_form(page: Any, cluster: NodeCluster) -> Non
 
 
 def test_logs_stream_new_lines(page: Any, cluster: NodeCluster) -> None:
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
     page.goto(dashboard_url(cluster, cluster.server.token()))
     page.wait_for_selector("#pods")
     page.goto(f"{cluster.server.url}/dashboard/#/pod/default/ticker?tab=logs")
@@ -139,6 +141,7 @@ def test_logs_stream_new_lines(page: Any, cluster: NodeCluster) -> None:
     seen = max(int(n) for n in re.findall(r"tick-(\d+)", page.inner_text("#logs")))
     page.wait_for_function(f"() => (document.querySelector('#logs').textContent.match(/tick-\\d+/g) || [])"
                            f".some(t => +t.slice(5) > {seen + 2})")
+    assert any("/pods/ticker/log?" in url and "follow=true" in url for url in sockets)  # over a WebSocket
     shot(page, "pod-logs")
 
 
@@ -323,13 +326,15 @@ def test_a_pods_restarts_are_plotted_over_time(page: Any, cluster: NodeCluster) 
 
 
 def test_many_views_in_many_tabs_all_stay_live_over_websocket_watches(browser: Any, cluster: NodeCluster) -> None:
-    """Eleven watches in six tabs: over HTTP streaming a browser would hold six at most."""
+    """Thirteen watches and two followed logs in seven tabs: over HTTP streaming a browser
+    would hold six at most."""
     context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900})
     try:
         first = context.new_page()
         first.set_default_timeout(20_000)
         goto(first, dashboard_url(cluster, cluster.server.token()))  # the token is per tab: log each in
-        views = {"pods": 1, "workloads": 3, "nodes": 2, "services": 2, "events": 1, "pod/default/ticker": 2}
+        views = {"pods": 1, "workloads": 3, "nodes": 2, "services": 2, "events": 1, "pod/default/ticker": 2,
+                 "pod/default/busy": 2}  # and each pod page follows its logs
         pages = {}
         for view in views:
             p = first if view == "pods" else context.new_page()

@@ -87,6 +87,38 @@ export function watchSocket(path, onEvent, { signal } = {}) {
 }
 watchSocket.open = 0;  // open watch sockets in this tab (shown as <html data-watches>)
 
+// A followed stream (logs) over a WebSocket as kube-apiserver sends one (binary.k8s.io: each
+// message a chunk of bytes), split into lines; if no socket opens (a refusal cannot be read
+// from a failed handshake), the same request as a fetch stream, which says why.
+export function streamLinesLive(path, onLine, { signal } = {}) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl(path), ["binary.k8s.io", bearerProtocol()]);
+    ws.binaryType = "arraybuffer";
+    const decoder = new TextDecoder();
+    let opened = false;
+    let buffered = "";
+    const abort = () => ws.close();
+    signal && signal.addEventListener("abort", abort);
+    ws.onopen = () => { opened = true; };
+    ws.onmessage = (ev) => {
+      buffered += decoder.decode(new Uint8Array(ev.data), { stream: true });
+      let nl;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        onLine(buffered.slice(0, nl));
+        buffered = buffered.slice(nl + 1);
+      }
+    };
+    ws.onclose = () => {
+      signal && signal.removeEventListener("abort", abort);
+      if (opened) {
+        if (buffered) onLine(buffered);
+        resolve();
+      } else if (signal && signal.aborted) resolve();
+      else streamLines(path, onLine, { signal }).then(resolve, reject);
+    };
+  });
+}
+
 export const keyOf = (o) => `${o.metadata.namespace || ""}/${o.metadata.name}`;
 
 // List, then watch from the list's resourceVersion (over a WebSocket): the informer pattern,

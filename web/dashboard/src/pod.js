@@ -2,7 +2,7 @@
 // explanation while it is Pending, logs streaming (follow, or the previous instance), a terminal, its YAML
 // (edit and apply with PUT), and its utilization.
 
-import { Informer, get, send, streamLines } from "./api.js";
+import { Informer, get, send, streamLines, streamLinesLive } from "./api.js";
 import { h, age, table, toYaml } from "./dom.js";
 import { errorBox } from "./views.js";
 import { utilizationPlots } from "./plot.js";
@@ -59,7 +59,10 @@ function logsPanel(ns, name, pod) {
     out.textContent = "";
     const q = new URLSearchParams({ container: select.value, tailLines: "1000" });
     if (previous.checked) q.set("previous", "true"); else q.set("follow", "true");
-    streamLines(`/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(name)}/log?${q}`, (line) => {
+    // Followed logs over a WebSocket (a tab holds no HTTP connection open); the previous
+    // instance's, which end at once, over fetch.
+    const stream = previous.checked ? streamLines : streamLinesLive;
+    stream(`/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(name)}/log?${q}`, (line) => {
       const stick = out.scrollTop + out.clientHeight >= out.scrollHeight - 20;
       out.append(line + "\n");
       if (out.textContent.length > MAX_LOG_CHARS) out.textContent = out.textContent.slice(-MAX_LOG_CHARS / 2);
