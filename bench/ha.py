@@ -11,7 +11,13 @@ beside the floor client-go's timing imposes, lease duration + retry period (15 +
 worst case (the standby's last look at the record may come a jittered retry, up to
 2 s * 2.2, after the last renewal, and its next try another).
 
-    .venv/bin/python bench/ha.py [--tries 5]
+Then (as root: machine namespaces) pod creates/s with 64 clients on three `kubelite server`s
+on one embedded etcd cluster (`--cluster-init` and two joins, tests/helpers/server_machines.py),
+the clients all on one server beside the same clients spread over the three (as agents and a
+load balancer spread them), in alternating rounds on the same cluster; each server's CPU per
+create is printed too (three servers share the 2 cores of a small machine).
+
+    .venv/bin/python bench/ha.py [--tries 5] [--rounds 2] [--skip-failover] [--skip-creates]
 """
 
 from __future__ import annotations
@@ -28,9 +34,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.api import LoadProcesses, Target, _creates_process, pct, server_cpu_seconds, target_of  # noqa: E402
 from tests.helpers.cluster import Server, start_server  # noqa: E402
 from tests.helpers.etcd import start_etcd  # noqa: E402
 from tests.helpers.leaders import LEASES, both_held, identity_of, share_pki  # noqa: E402
+from tests.helpers.server_machines import server_machines  # noqa: E402
 from tests.helpers.wait import until  # noqa: E402
 
 LEASE_DURATION, RETRY_PERIOD, JITTER = 15.0, 2.0, 1.2
@@ -79,10 +87,43 @@ def one_try(servers: list[Server], start: int, app: str) -> tuple[float, float, 
     return taken - killed, acting - killed, leader
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--tries", type=int, default=5)
-    args = p.parse_args()
+def spread_creates(load: LoadProcesses, targets: list[Target], prefix: str, n: int,
+                   clients: int) -> tuple[float, list[float]]:
+    """Create `n` pods over `clients` connections, the load processes taking the `targets` in
+    turn: (rate, latencies)."""
+    procs = load.procs
+    start_at = time.perf_counter() + 0.5
+    futures = [load.pool.submit(_creates_process, targets[p % len(targets)], prefix,
+                                list(range(p, n, procs)), clients // procs + (p < clients % procs), start_at)
+               for p in range(procs)]
+    results = [f.result() for f in futures]
+    began, ended = min(r[0] for r in results), max(r[1] for r in results)
+    return n / (ended - began), [lat for r in results for lat in r[2]]
+
+
+def three_server_creates(rounds: int, n: int = 3000, clients: int = 64, procs: int = 3) -> None:
+    """Pod creates/s on three servers of one embedded etcd cluster: one server taking every
+    client, then the clients spread over the three, in alternating rounds."""
+    with tempfile.TemporaryDirectory(prefix="kubelite-ha-three-") as tmp, \
+            server_machines(Path(tmp), 3) as sm:
+        first = sm.init(sm.machines[0])
+        servers = [first, sm.join(sm.machines[1], first), sm.join(sm.machines[2], first)]
+        targets = [target_of(s) for s in servers]
+        load = LoadProcesses(procs)
+        try:
+            for r in range(rounds):
+                for name, chosen in (("one server", targets[:1]), ("three servers", targets)):
+                    cpu0 = [server_cpu_seconds(s.process.pid) for s in servers]
+                    rate, lat = spread_creates(load, chosen, f"r{r}-{len(chosen)}", n, clients)
+                    cpu = [(server_cpu_seconds(s.process.pid) - c) / n * 1000 for s, c in zip(servers, cpu0, strict=True)]
+                    print(f"round {r + 1}, {name} (3 etcd members), pod creates/s with {clients} clients: "
+                          f"{rate:,.0f}; p50 {pct(lat, .5) * 1000:.1f} ms; server CPU per create "
+                          f"{' + '.join(f'{c:.2f}' for c in cpu)} ms", flush=True)
+        finally:
+            load.close()
+
+
+def failover(tries: int) -> None:
     with tempfile.TemporaryDirectory(prefix="kubelite-ha-") as tmp:
         root = Path(tmp)
         (root / "etcd").mkdir()
@@ -94,7 +135,7 @@ def main() -> None:
             share_pki(servers[0].data_dir, root / "b" / "data")
             servers.append(start_server(root / "b" / "data", "--datastore-endpoint", url))
             results = []
-            for n in range(args.tries):
+            for n in range(tries):
                 leases, acting, killed = one_try(servers, n, f"ha{n}")
                 results.append((leases, acting))
                 print(f"try {n + 1}: leases taken {leases:.1f} s, new scheduler acting {acting:.1f} s "
@@ -112,6 +153,19 @@ def main() -> None:
           f"{statistics.median(acting):.1f} s (leases taken p50 {statistics.median(r[0] for r in results):.1f} s; "
           f"min {min(acting):.1f} / max {max(acting):.1f} s); floor lease duration + retry = "
           f"{LEASE_DURATION + RETRY_PERIOD:.0f} s, client-go's worst case {worst:.1f} s", flush=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tries", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--skip-failover", action="store_true")
+    p.add_argument("--skip-creates", action="store_true")
+    args = p.parse_args()
+    if not args.skip_failover:
+        failover(args.tries)
+    if not args.skip_creates:
+        three_server_creates(args.rounds)
 
 
 if __name__ == "__main__":

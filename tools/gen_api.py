@@ -71,6 +71,7 @@ ROOTS = [
     "io.k8s.api.autoscaling.v1.Scale",
     "io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler",
     "io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler",
+    "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition",
     "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
     "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
     "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta",
@@ -94,6 +95,8 @@ SCALARS = {
     "io.k8s.apimachinery.pkg.runtime.RawExtension": "Any",
     "io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1": "dict[str, Any]",
     "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSON": "Any",
+    # A CRD's schema stays the plain JSON the user wrote (api/crd reads and serves it as such).
+    "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps": "dict[str, Any]",
 }
 
 

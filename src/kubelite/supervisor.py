@@ -1,5 +1,6 @@
 """A child process the server supervises: started, restarted if it dies (after 1, 2, 5, then
-10 s; a child that ran a minute starts the delays over), stopped with SIGTERM then SIGKILL.
+10 s; a child that ran a minute starts the delays over) unless `exited` says the exit was
+final, stopped with SIGTERM then SIGKILL.
 
 It runs in a session of its own: a Ctrl-C at the server's terminal reaches the server only,
 which stops the child itself (it would otherwise see the child exit and restart it). The
@@ -49,7 +50,9 @@ class SupervisedProcess:
             code = await self.process.wait()
             if self._stopping.is_set():
                 return
-            self.exited(code)
+            if not self.exited(code):
+                log.warning("%s exited with code %s; not restarting it", self.name, code)
+                return
             if loop.time() - started >= HEALTHY_RUN:
                 crashes = 0
             delay = RESTART_DELAYS[min(crashes, len(RESTART_DELAYS) - 1)]
@@ -59,8 +62,9 @@ class SupervisedProcess:
                 await asyncio.wait_for(self._stopping.wait(), delay)
                 return
 
-    def exited(self, code: int) -> None:
-        """Called when the child exited on its own (not stopped), before it is restarted."""
+    def exited(self, code: int) -> bool:
+        """Called when the child exited on its own (not stopped): whether to start it again."""
+        return True
 
     @property
     def running(self) -> bool:

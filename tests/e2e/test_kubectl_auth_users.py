@@ -90,8 +90,8 @@ def test_a_minted_kubeconfig_works_with_the_python_client(server: Server, tmp_pa
 def test_token_review_of_a_service_account_token(server: Server, tmp_path: Path) -> None:
     token = until(lambda: server.kubectl("create", "token", "default", check=False).stdout.strip(),
                   30, "a token for the default service account")
-    # `create --raw`, as with a real cluster: `create -f` of a create-only kind has kubectl look
-    # for CRDs, which kubelite does not serve yet.
+    # `create --raw` answers the review as the server wrote it (`create -f` works too: kubectl
+    # looks the create-only kind up among the CRDs, which are served).
     review = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token}}
     raw = ("create", "--raw", "/apis/authentication.k8s.io/v1/tokenreviews", "-f", "-")
     status = json.loads(server.kubectl(*raw, input=json.dumps(review)).stdout)["status"]

@@ -5,23 +5,15 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from tests.helpers.cluster import Server, start_server
 from tests.helpers.etcd import start_etcd
-from tests.helpers.leaders import LEASES, both_held, holders, identity_of, share_pki
+from tests.helpers.leaders import FAILOVER_BOUND, LEASES, both_held, holders, identity_of, share_pki
+from tests.helpers.sim import sim_nodes_process
 from tests.helpers.wait import until
 
-# kill -9 to new holder, at worst: the lease duration (15 s) counted from the standby's last look
-# at the record before the leader died, which comes up to one jittered retry (2 s * 2.2) after
-# the leader's last renewal, plus one more jittered retry; 20 s holds nine times in ten
-# (bench/ha.py measures the spread)
-FAILOVER_BOUND = 15 + 2 * 2 * 2.2 + 2
 RELEASED_BOUND = 14  # one jittered retry (at most 4.4 s) after the release; 15 s without one
 
 
@@ -37,25 +29,6 @@ def scheduled_events(server: Server) -> list[dict[str, object]]:
 def ready_replicas(server: Server, name: str) -> int:
     out = server.kubectl("get", "deployment", name, "-o", "jsonpath={.status.readyReplicas}", check=False)
     return int(out.stdout or 0) if out.returncode == 0 else 0
-
-
-@contextmanager
-def sim_nodes(server: Server, count: int) -> Iterator[subprocess.Popen[bytes]]:
-    log = open(server.data_dir.parent / "sim-nodes.log", "ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kubelite.cli.main", "sim-nodes", "--count", str(count),
-         "--kubeconfig", str(server.kubeconfig), "--name-prefix", "le-"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        yield process
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def test_one_leader_on_two_servers_and_failover_after_kill_9(tmp_path: Path) -> None:
@@ -74,7 +47,7 @@ def test_one_leader_on_two_servers_and_failover_after_kill_9(tmp_path: Path) -> 
         mine = until(lambda: identity_of(standby), what="the standby's identity")
         assert mine not in held.values()
 
-        with sim_nodes(standby, 3):
+        with sim_nodes_process(standby.kubeconfig, 3, "le-", standby.data_dir.parent / "sim-nodes.log"):
             until(lambda: standby.kubectl("get", "nodes", "-o", "name").stdout.count("node/le-") == 3,
                   what="3 simulated nodes")
             standby.kubectl("create", "deployment", "web", "--image=busybox", "--replicas=20")

@@ -196,6 +196,10 @@ def test_deleting_a_servers_node_removes_its_member(sm: ServerMachines) -> None:
     first.kubectl("create", "-f", "-", input=_node(m0.node_name, m0.address))
     first.kubectl("delete", "node", m1.node_name)
     until(lambda: len(sm.members(m0)) == 1, timeout=30, what="the deleted node's etcd member removed")
+    # the removed member's etcd exits (code 0) and is left stopped rather than restarted in a loop
+    until(lambda: "etcd exited with code 0; not restarting it" in _server(sm, 1).log_tail(400), timeout=30,
+          what="the removed member's etcd left stopped")
+    assert sm.etcd_pid(m1) is None
     assert sm.members(m0)[0]["peerURLs"] == [f"https://{m0.address}:2380"]
     first.kubectl("delete", "node", m0.node_name)  # the last member stays
     first.kubectl("apply", "-f", "-", input=_configmap("after-removal"))

@@ -18,13 +18,14 @@ SCALE = {"group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": STAT
 
 
 def _stored(name: str, kind: str, hash_: str, *, namespaced: bool = True, short: tuple[str, ...] = (),
-            all_: bool = False, verbs: list[str] = ALL, singular: str | None = None) -> dict[str, Any]:
+            all_: bool = False, verbs: list[str] = ALL, singular: str | None = None,
+            categories: tuple[str, ...] = ()) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": name, "singularName": singular or kind.lower(),
                              "namespaced": namespaced, "kind": kind, "verbs": verbs}
     if short:
         entry["shortNames"] = list(short)
-    if all_:
-        entry["categories"] = ["all"]
+    if all_ or categories:
+        entry["categories"] = ["all"] if all_ else list(categories)
     entry["storageVersionHash"] = hash_
     return entry
 
@@ -136,6 +137,11 @@ RESOURCES: dict[str, list[dict[str, Any]]] = {
     ],
     "coordination.k8s.io/v1": [_stored("leases", "Lease", "gqkMMb/YqFM=")],
     "discovery.k8s.io/v1": [_stored("endpointslices", "EndpointSlice", "qgS0xkrxYAI=")],
+    "apiextensions.k8s.io/v1": [
+        _stored("customresourcedefinitions", "CustomResourceDefinition", "M5uH+AlWATY=",
+                namespaced=False, short=("crd", "crds"), categories=("api-extensions",)),
+        _sub("customresourcedefinitions/status", "CustomResourceDefinition", STATUS, namespaced=False),
+    ],
     "events.k8s.io/v1": [_stored("events", "Event", "r2yiGXH7wu8=", short=("ev",))],
     "networking.k8s.io/v1": [
         _stored("ingressclasses", "IngressClass", "l/iqIbDgFyQ=", namespaced=False),

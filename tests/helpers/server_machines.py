@@ -61,10 +61,11 @@ class ServerMachines:
     def join(self, machine: Machine, first: Server, *args: str) -> Server:
         return self.start(machine, "--server", first.url, "--token-file", str(first.data_dir / "token"), *args)
 
-    def agent(self, machine: Machine, server: Server) -> Agent:
+    def agent(self, machine: Machine, server: Server, *extra: str) -> Agent:
         """`kubelite agent` in `machine` joining through `server`; returns once it is ready."""
-        args = machine.agent_args(server.url, "--token-file", str(server.data_dir / "token"))
+        args = machine.agent_args(server.url, "--token-file", str(server.data_dir / "token"), *extra)
         agent = Agent(machine.data_dir, args, machine.data_dir / "agent.log", prefix=machine.nsenter)
+        machine.agent = agent
         self.agents.append((machine, agent))
         agent.start(timeout=60)
         return agent

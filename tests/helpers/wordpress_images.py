@@ -36,7 +36,8 @@ MARIADB = DebianImage(
 )
 
 WORDPRESS = DebianImage(
-    packages=("wordpress", "apache2", "libapache2-mod-php", "php-mysql"),
+    packages=("wordpress", "wordpress-theme-twentytwentythree", "apache2", "libapache2-mod-php",
+              "php-mysql"),
     files=(_file("wordpress-entrypoint.sh", "/usr/local/bin/docker-entrypoint.sh", 0o755),
            _file("wordpress-site.conf", "/etc/apache2/sites-available/000-default.conf")),
     workdir="/usr/share/wordpress",

@@ -7,12 +7,15 @@ strategy in `api/strategy` if it needs defaulting or validation beyond the schem
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 
 from kubelite.api.storage_version import storage_version_hash
 from kubelite.api.types import (  # noqa: I001
+    apiextensions_v1,
     apps_v1,
     authentication_v1,
     authorization_v1,
@@ -63,9 +66,14 @@ class Kind:
     # (group, version, plural) of the kind whose objects this one is a view of, converted
     # by api/conversion (events.k8s.io/v1 Events are core/v1 Events in the store)
     stored_as: tuple[str, str, str] | None = None
+    # What a CustomResourceDefinition says of a kind it defines (api/crd/kinds.py
+    # CustomInfo: schema, printer columns, scale paths...); None for built-in kinds.
+    custom: Any = None
 
     @property
     def singular(self) -> str:
+        if self.custom is not None:
+            return str(self.custom.singular)
         return self.kind.lower()
 
     @property
@@ -90,6 +98,8 @@ class Kind:
         binding can only be created, never read back), as kube-apiserver leaves it out."""
         if "get" not in self.verbs:
             return ""
+        if self.custom is not None:  # every version is stored as the CRD's storage version
+            return storage_version_hash(self.group, self.custom.storage_version, self.kind)
         if self.stored_as is None:
             return storage_version_hash(self.group, self.version, self.kind)
         stored = by_resource(*self.stored_as)
@@ -104,6 +114,8 @@ class Kind:
 
 
 def _definition(group: str, version: str, kind: str) -> str:
+    if group == "apiextensions.k8s.io":
+        return f"io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.{version}.{kind}"
     package = {
         "": "core",
         "apps": "apps",
@@ -233,6 +245,9 @@ KINDS: tuple[Kind, ...] = (
     _kind("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", rbac_v1.RoleBinding),
     _kind("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", policy_v1.PodDisruptionBudget,
           short_names=("pdb",), subresources=(STATUS,)),
+    _kind("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
+          apiextensions_v1.CustomResourceDefinition, namespaced=False, short_names=("crd", "crds"),
+          categories=("api-extensions",), subresources=(STATUS,)),
     _kind("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", scheduling_v1.PriorityClass,
           namespaced=False, short_names=("pc",)),
     # Stored only: no ingress controller acts on them yet.
@@ -257,13 +272,55 @@ _BY_RESOURCE = {(k.group, k.version, k.plural): k for k in KINDS}
 _BY_KIND = {(k.group, k.version, k.kind): k for k in KINDS}
 
 
+@dataclass(frozen=True)
+class _Served:
+    """Every kind served at one moment: the built-in ones, then those of Established CRDs."""
+
+    kinds: tuple[Kind, ...]
+    by_resource: dict[tuple[str, str, str], Kind]
+    by_kind: dict[tuple[str, str, str], Kind]
+    generation: int
+
+
+# Replaced whole, never changed in place: a request reads one consistent set, whatever
+# CustomResourceDefinitions come and go while it runs.
+_served = _Served(KINDS, _BY_RESOURCE, _BY_KIND, 0)
+
+
+def set_custom_kinds(custom: Iterable[Kind]) -> None:
+    """Serve exactly `custom` beside the built-in kinds (apiserver/customresources.py calls
+    this whenever a CustomResourceDefinition is established, changed or removed). A custom
+    kind never shadows a built-in one."""
+    global _served
+    extra = tuple(k for k in custom if (k.group, k.version, k.plural) not in _BY_RESOURCE)
+    if extra == _served.kinds[len(KINDS):]:
+        return
+    kinds = KINDS + extra
+    _served = _Served(
+        kinds,
+        {**{(k.group, k.version, k.plural): k for k in extra}, **_BY_RESOURCE},
+        {**{(k.group, k.version, k.kind): k for k in extra}, **_BY_KIND},
+        _served.generation + 1,
+    )
+
+
+def served_kinds() -> tuple[Kind, ...]:
+    """Built-in kinds, then custom ones: what discovery, OpenAPI and routing offer now."""
+    return _served.kinds
+
+
+def served_generation() -> int:
+    """A number that changes whenever the served kinds do (for caches of derived documents)."""
+    return _served.generation
+
+
 def by_resource(group: str, version: str, plural: str) -> Kind | None:
     """The kind served at /api(s)/GROUP/VERSION/PLURAL, or None."""
-    return _BY_RESOURCE.get((group, version, plural))
+    return _served.by_resource.get((group, version, plural))
 
 
 def by_kind(group: str, version: str, kind: str) -> Kind | None:
-    return _BY_KIND.get((group, version, kind))
+    return _served.by_kind.get((group, version, kind))
 
 
 def by_api_version(api_version: str, kind: str) -> Kind | None:
@@ -272,9 +329,8 @@ def by_api_version(api_version: str, kind: str) -> Kind | None:
 
 
 def group_versions() -> list[tuple[str, str]]:
-    """(group, version) pairs in discovery order, core first."""
-    seen: list[tuple[str, str]] = []
-    for k in KINDS:
-        if (k.group, k.version) not in seen:
-            seen.append((k.group, k.version))
-    return seen
+    """(group, version) pairs in discovery order, core first, custom groups last."""
+    seen: dict[tuple[str, str], None] = {}
+    for k in _served.kinds:
+        seen.setdefault((k.group, k.version), None)
+    return list(seen)

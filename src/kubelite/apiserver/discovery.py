@@ -79,7 +79,7 @@ def api_group_list() -> dict[str, Any]:
 
 def _kinds(group: str, version: str) -> list[Kind]:
     """The group version's kinds sorted by resource name, as kube-apiserver lists them."""
-    kinds = [k for k in registry.KINDS if k.group == group and k.version == version]
+    kinds = [k for k in registry.served_kinds() if k.group == group and k.version == version]
     return sorted(kinds, key=lambda k: k.plural)
 
 

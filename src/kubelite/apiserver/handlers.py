@@ -17,8 +17,17 @@ from kubelite.apiserver.decoding import check_shape, unrecognized_body
 from kubelite.apiserver.negotiation import decode_body, media_type, wants_table
 from kubelite.apiserver.paths import ResourcePath, parse_resource_path
 from kubelite.apiserver.query import parse_resource_version, query_int64
+from kubelite.apiserver.request_context import add_warning
 from kubelite.apiserver.responses import JSON, escape_html, json_response
-from kubelite.apiserver.rest import PATCH_TYPES, ObjectStore, WriteOptions, WriteResult
+from kubelite.apiserver.rest import (
+    APPLY_PATCH,
+    JSON_PATCH,
+    MERGE_PATCH,
+    PATCH_TYPES,
+    ObjectStore,
+    WriteOptions,
+    WriteResult,
+)
 from kubelite.apiserver.subresources import SERVED_BY, SUBRESOURCES
 from kubelite.apiserver.watch import serve_watch
 from kubelite.apiserver.watchcache import WatchCache
@@ -29,6 +38,8 @@ RESOURCE = web.RequestKey("resource", str)  # "pods", "pods/status": for request
 WATCH = web.RequestKey("watch", bool)
 # the definition of DELETE's body, which is no kind of its own here: checked with check_shape
 DELETE_OPTIONS = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
+# custom resources have no strategic merge patch (no patch strategies in a CRD schema)
+CUSTOM_PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, APPLY_PATCH)
 
 
 def body_kind(path: ResourcePath) -> str:
@@ -37,6 +48,17 @@ def body_kind(path: ResourcePath) -> str:
         if sub.name == path.subresource and sub.kind is not None:
             return sub.kind[2]
     return path.kind.kind
+
+
+def check_convertible(kind: Kind) -> None:
+    """Versions of a custom kind other than its storage one need a conversion webhook when
+    the CRD asks for one, and kubelite calls no webhooks: say so rather than serve wrong data."""
+    info = kind.custom
+    if info is not None and info.webhook_conversion and info.storage_version != kind.version:
+        raise st.ServiceUnavailable(
+            f"conversion webhook for {kind.group}/{info.storage_version}, Kind={kind.kind} is not "
+            f"supported by kubelite: {kind.plural}.{kind.group} is served in its storage version "
+            f"{info.storage_version} only")
 
 
 def _bool(value: str | None) -> bool:
@@ -64,6 +86,9 @@ class ResourceHandlers:
 
     async def _dispatch(self, request: web.Request, group: str, version: str, rest: list[str]) -> web.StreamResponse:
         path = parse_resource_path(group, version, rest)
+        check_convertible(path.kind)
+        if path.kind.custom is not None and path.kind.custom.deprecation_warning:
+            add_warning(path.kind.custom.deprecation_warning)
         request[RESOURCE] = path.kind.plural + (f"/{path.subresource}" if path.subresource else "")
         method = request.method
         kind = path.kind
@@ -129,7 +154,8 @@ class ResourceHandlers:
             return json_response(result.body, result.code, result.warnings)
         if wants_table(request.headers.get("Accept", "")):
             return json_response(table(kind, [result.obj], dt.datetime.now(dt.UTC), "PartialObjectMetadata"), result.code, result.warnings)
-        return json_response(result.data, result.code, result.warnings)
+        convert = objects.served_version(kind)
+        return json_response(convert(result.data) if convert else result.data, result.code, result.warnings)
 
     # ----- reads
 
@@ -143,7 +169,8 @@ class ResourceHandlers:
             include = request.query.get("includeObject", "PartialObjectMetadata")
             t = table(path.kind, [objects.decode(data)], dt.datetime.now(dt.UTC), include)
             return json_response(t)
-        return json_response(data)
+        convert = objects.served_version(path.kind)
+        return json_response(convert(data) if convert else data)
 
     def _matcher(self, request: web.Request, kind: Kind) -> tuple[Any, str | None]:
         q = request.query
@@ -192,6 +219,9 @@ class ResourceHandlers:
             t = table(kind, [objects.decode(i) for i in page.items], dt.datetime.now(dt.UTC), include)
             t["metadata"] = meta
             return json_response(t)
+        convert = objects.served_version(kind)
+        if convert is not None:
+            page.items = [convert(i) for i in page.items]
         head = objects.encode({"kind": kind.list_kind, "apiVersion": kind.api_version, "metadata": meta})
         head = head[:-1] + b',"items":['
         if len(page.items) <= STREAM_LIST_OVER:
@@ -223,6 +253,7 @@ class ResourceHandlers:
             matches=matches, resource_version=q.get("resourceVersion", ""),
             as_table=wants_table(request.headers.get("Accept", "")), timeout=timeout,
             bookmarks=_bool(q.get("allowWatchBookmarks")), exact_name=exact_name,
+            convert=objects.served_version(path.kind),
         )
 
     # ----- writes
@@ -260,9 +291,10 @@ class ResourceHandlers:
     async def _patch(self, request: web.Request, path: ResourcePath) -> web.Response:
         assert path.name is not None
         patch_type = media_type(request.headers.get("Content-Type", ""))
-        if patch_type not in PATCH_TYPES:
+        accepted = PATCH_TYPES if path.kind.custom is None else CUSTOM_PATCH_TYPES
+        if patch_type not in accepted:
             raise st.UnsupportedMediaType(
-                f"the body of the request was in an unknown format - accepted media types include: {', '.join(PATCH_TYPES)}"
+                f"the body of the request was in an unknown format - accepted media types include: {', '.join(accepted)}"
             )
         raw = await request.read()
         patch = decode_body(raw, "application/yaml" if patch_type.endswith("yaml") else JSON)

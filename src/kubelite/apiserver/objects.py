@@ -8,6 +8,7 @@ a decode and re-encode (a LIST of 100,000 pods never parses them).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -85,3 +86,29 @@ def to_struct(kind: Kind, obj: dict[str, Any]) -> msgspec.Struct:
 def to_dict(obj: msgspec.Struct) -> dict[str, Any]:
     result: dict[str, Any] = msgspec.to_builtins(obj)
     return result
+
+
+def served_version(kind: Kind) -> Callable[[bytes], bytes] | None:
+    """How stored bytes leave as `kind` when objects of its custom kind may be stored in
+    another version (conversion None: only apiVersion changes); None when they always leave
+    as stored. Encoding puts apiVersion first, so this is a splice, not a re-encode."""
+    info = kind.custom
+    if info is None or not info.rewrites_api_version:
+        return None
+    head = b'{"apiVersion":"'
+    served = b'%s%s"' % (head, kind.api_version.encode())
+
+    def convert(data: bytes) -> bytes:
+        if data.startswith(served) or not data.startswith(head):
+            return data
+        end = data.find(b'"', len(head))
+        return served + data[end + 1:] if end > 0 else data
+
+    return convert
+
+
+def as_served(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
+    """A decoded stored object with the apiVersion it is served in."""
+    if kind.custom is not None:
+        obj["apiVersion"] = kind.api_version
+    return obj

@@ -25,7 +25,12 @@ from typing import Any
 import msgspec
 
 from kubelite.api import status as st
-from kubelite.api.fieldcheck import strict_error_message, unknown_fields, warning_messages
+from kubelite.api.fieldcheck import (
+    UnknownField,
+    strict_error_message,
+    unknown_fields,
+    warning_messages,
+)
 from kubelite.api.patch import (
     ApplyConflict,
     PatchError,
@@ -248,9 +253,14 @@ class ObjectStore:
     # ----- helpers
 
     def _check_fields(self, kind: Kind, body: dict[str, Any], opts: WriteOptions) -> list[str]:
-        if opts.field_validation == "Ignore" or not kind.definition:
+        if opts.field_validation == "Ignore":
             return []
-        unknown = unknown_fields(body, kind.definition)
+        if kind.custom is not None:  # what the CRD's schema prunes
+            unknown = [UnknownField(path) for path in strategy_for(kind).unknown_fields(body)]
+        elif not kind.definition:
+            return []
+        else:
+            unknown = unknown_fields(body, kind.definition)
         if not unknown:
             return []
         if opts.field_validation == "Strict":
@@ -414,7 +424,7 @@ class ObjectStore:
             raise _invalid(kind, name, errors)
         obj = self._managed(kind, None, obj, opts)  # before admission changes it, as Kubernetes does
         strategy.admit_create(obj)
-        errors = strategy.validate(obj)
+        errors = await strategy.validate_async(obj, None)
         if errors:
             raise _invalid(kind, name, errors)
         await self._admit(kind, namespace or "", obj, None)
@@ -511,7 +521,7 @@ class ObjectStore:
         # they validate)
         strategy = write_strategy_for(kind, subresource)
         strategy.prepare_for_update(new, old)
-        errors = strategy.validate_update(new, old)
+        errors = await strategy.validate_async(new, old)
         if errors:
             raise _invalid(kind, name, errors)
         await self._admit(kind, namespace or "", new, old)
@@ -568,7 +578,8 @@ class ObjectStore:
                     return await self._apply_create(kind, namespace, name, patch, opts)
                 except st.AlreadyExists:
                     continue  # another apply created it first: apply to what it made
-            current = objects.decode(objects.with_resource_version(kv.value, kv.mod_revision))
+            current = objects.as_served(
+                kind, objects.decode(objects.with_resource_version(kv.value, kv.mod_revision)))
             patched, managed_done = self._apply_patch(kind, current, patch_type, patch, opts,
                                                       subresource)
             if not isinstance(patched, dict):

@@ -34,6 +34,7 @@ from kubelite.apiserver.authz.node_graph import NodeGraph
 from kubelite.apiserver.bound_objects import BoundObjects
 from kubelite.apiserver.certs import apiserver_hosts, ensure_serving_cert
 from kubelite.apiserver.controller_process import ControllerManagerProcess
+from kubelite.apiserver.customresources import CustomResources
 from kubelite.apiserver.dashboard import Dashboard
 from kubelite.apiserver.encryption import Encryption
 from kubelite.apiserver.events import EventReaper
@@ -219,6 +220,8 @@ class ApiServer:
         )
         self.system_namespaces = SystemNamespaces(self.objects)
         await self.system_namespaces.start(self.cache)
+        self.custom_resources = CustomResources(self.objects)
+        await self.custom_resources.start(self.cache)
         await ensure_system_priority_classes(self.objects)
         await self.priority.classes.start(self.cache)
         await self.namespace_lifecycle.start(self.cache)
@@ -419,6 +422,7 @@ class ApiServer:
             await self.dashboard.stop()
         if self.objects is not None:
             await self.system_namespaces.stop()
+            await self.custom_resources.stop()
             await self.namespace_lifecycle.stop()
             await self.limit_ranges.stop()
             await self.quotas.stop()

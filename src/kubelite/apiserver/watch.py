@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from kubelite.api import registry
 from kubelite.api import status as st
 from kubelite.api.registry import Kind
 from kubelite.api.tables import table
@@ -47,6 +48,15 @@ def websocket_protocol(request: web.Request) -> tuple[str, ...]:
         if offered and not offered.startswith(WEBSOCKET_BEARER_PREFIX):
             return (offered,)
     return ()
+
+
+def _kind_withdrawn(kind: Kind) -> bool:
+    """Whether a custom kind is no longer served as it was (its CRD changed or went): the
+    watch ends, as Kubernetes ends watches of a CRD's old storage, and the client watches
+    again with what is served now."""
+    if kind.custom is None:
+        return False
+    return registry.by_resource(kind.group, kind.version, kind.plural) is not kind
 
 
 async def serve_watch(
@@ -160,7 +170,7 @@ async def serve_watch(
                 else:
                     item = watcher.queue.get_nowait()
             except TimeoutError:
-                if transport is None or transport.is_closing():
+                if transport is None or transport.is_closing() or _kind_withdrawn(kind):
                     break
                 if bookmarks and next_bookmark <= loop.time() < deadline and cache.revision >= start:
                     # (a watch from a revision not reached yet gets no bookmark before it)

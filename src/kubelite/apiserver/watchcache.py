@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 BLOCK_TIMEOUT = 3.0  # seconds a read waits for a resourceVersion the cache has not reached
 TOO_LARGE_RETRY_SECONDS = 1  # the Retry-After of the 504 when it never came
+RETRY_FIRST, RETRY_MAX = 0.5, 4.0  # seconds between tries of a failed store watch, doubling
 
 ObjectFilter = Callable[[dict[str, Any]], bool]
 
@@ -37,6 +38,12 @@ def text_frame(payload: bytes) -> bytes:
     if n < 65536:
         return struct.pack("!BBH", 0x81, 126, n) + payload
     return struct.pack("!BBQ", 0x81, 127, n) + payload
+
+
+def _brief(e: BaseException) -> str:
+    """An exception as one short line: its type and the first line of its message."""
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0][:200]}" if text else type(e).__name__
 
 
 @dataclass(slots=True)
@@ -190,19 +197,24 @@ class WatchCache:
             w.close()
 
     async def _run(self) -> None:
+        delay = RETRY_FIRST
         while True:
             try:
                 async for ev in self._store.watch(objects.REGISTRY_PREFIX, self.revision):
                     self._publish(ev)
+                    delay = RETRY_FIRST  # the watch works again
             except asyncio.CancelledError:
                 raise
             except CompactedError:
                 # History we had not seen is gone: every client watch must re-list.
                 log.warning("watch cache fell behind compaction; restarting client watches")
                 await self._restart()
-            except Exception:
-                log.exception("store watch failed; resuming from revision %d", self.revision)
-                await asyncio.sleep(0.5)
+            except Exception as e:  # noqa: BLE001 - a store down (etcd restarting) is retried
+                # One line per try, not a traceback: a store down for minutes would flood the log.
+                log.warning("store watch failed (%s); retrying from revision %d in %.1f s",
+                            _brief(e), self.revision, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX)
 
     async def _restart(self) -> None:
         for w in list(self._watchers):

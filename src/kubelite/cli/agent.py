@@ -20,7 +20,8 @@ from kubelite.kubelet import eviction
 from kubelite.kubelet.config import DEFAULT_DATA_DIR, DEFAULT_KUBELET_PORT, MAX_PODS, AgentConfig
 
 if TYPE_CHECKING:
-    from kubelite.apiserver.server import ApiServer
+    from kubelite.apiserver.server import ApiServer, ServerConfig
+    from kubelite.etcd.embedded import EtcdSettings
 
 log = logging.getLogger("kubelite.agent")
 
@@ -99,6 +100,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
                     help="extra name or IP for the serving certificate (repeatable, or comma-separated)")
     up.add_argument("--token", default="",
                     help="the join secret agents present (default: made once, kept in DATA_DIR/server/token)")
+    up.add_argument("--cluster-init", action="store_true",
+                    help="store on an embedded etcd member (DATA_DIR/server/db/etcd) that other "
+                         "`kubelite server --server` join, instead of SQLite")
     _agent_flags(up, standalone=False)
 
 
@@ -260,13 +264,19 @@ async def run_up(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"  - {p}", file=sys.stderr)
         return 1
+    server_config = ServerConfig(data_dir=server_dir, listen=args.listen,
+                                 datastore_endpoint=args.datastore_endpoint,
+                                 advertise_address=args.advertise_address,
+                                 cluster_cidr=args.cluster_cidr,
+                                 service_cidr=config.service_cidr,
+                                 tls_sans=split_list(args.tls_san), token=args.token)
+    try:
+        server_config.etcd = embedded_etcd(args, server_config)
+    except ValueError as e:
+        print(f"kubelite up: {e}", file=sys.stderr)
+        return 2
     shutdown = Shutdown("kubelite up").install()
-    server = ApiServer(ServerConfig(data_dir=server_dir, listen=args.listen,
-                                    datastore_endpoint=args.datastore_endpoint,
-                                    advertise_address=args.advertise_address,
-                                    cluster_cidr=args.cluster_cidr,
-                                    service_cidr=config.service_cidr,
-                                    tls_sans=split_list(args.tls_san), token=args.token))
+    server = ApiServer(server_config)
     shutdown.on_force(server.kill_children)
 
     async def start(stops: Stops) -> None:  # the server, then the agent (stopped in reverse)
@@ -279,6 +289,21 @@ async def run_up(args: argparse.Namespace) -> int:
         print(f"export KUBECONFIG={server.kubeconfig_path}", flush=True)
 
     return await serve_until_stopped(shutdown, start, [], "kubelite up")
+
+
+def embedded_etcd(args: argparse.Namespace, server: ServerConfig) -> EtcdSettings | None:
+    """`up --cluster-init` (or a member already in the data dir): the server's store is an
+    embedded etcd member starting a new cluster, as `kubelite server --cluster-init`."""
+    from kubelite.apiserver.advertise import advertise_address
+    from kubelite.etcd import layout
+    from kubelite.etcd.embedded import EtcdSettings
+
+    if not (args.cluster_init or layout.has_member(server.data_dir)):
+        return None
+    if args.datastore_endpoint:
+        raise ValueError("--datastore-endpoint cannot be combined with --cluster-init")
+    return EtcdSettings(advertise_ip=advertise_address(server.advertise_address, server.host),
+                        cluster_init=True, extra_hosts=server.tls_sans)
 
 
 def split_list(values: list[str]) -> list[str]:

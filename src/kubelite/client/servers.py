@@ -6,17 +6,22 @@ address the client was started with (`--server`), which is never dropped: it is 
 fallback when every listed server has failed, and may itself be a load balancer or a DNS
 name in front of the servers. A client stays on one server while it answers; a server it
 cannot connect to (or that fails its health check) is marked failed and the next one, in
-list order, becomes current. Failed servers come last until they answer again. Whoever
+list order, becomes current. The list is in an order of each client's own (k3s shuffles its
+servers too), so the agents of a server that dies spread over the others rather than all
+moving to the same one. Failed servers come last until they answer again. Whoever
 listens (`on_switch`) drops its connections to the old server: watches end and informers
 re-list and re-watch on the new one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
 import time
 import weakref
 from collections.abc import Callable, Iterable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +31,13 @@ FAILED_FOR = 15.0  # seconds a failed server goes to the back of the line (k3s' 
 class ServerPool:
     """The API server URLs a client may use, and the current one."""
 
-    def __init__(self, default: str, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, default: str, clock: Callable[[], float] = time.monotonic,
+                 rank: Callable[[str], Any] | None = None) -> None:
+        """`rank` orders the listed servers (tests pass `str`); by default, an order of this
+        client's own."""
         self.default = default.rstrip("/")
+        self._seed = secrets.token_bytes(8)
+        self._rank: Callable[[str], Any] = rank or self._random_rank
         self._servers: list[str] = [self.default]
         self._current = self.default
         self._failed: dict[str, float] = {}  # url -> when it failed
@@ -50,7 +60,7 @@ class ServerPool:
     def set_servers(self, urls: Iterable[str]) -> None:
         """The servers now advertised (the `kubernetes` Endpoints); the default stays as fallback.
         The current server stays current while it is listed; one that left is switched away from."""
-        listed = sorted({u.rstrip("/") for u in urls} - {self.default})
+        listed = sorted({u.rstrip("/") for u in urls} - {self.default}, key=self._rank)
         servers = [*listed, self.default]
         if servers == self._servers:
             return
@@ -59,6 +69,10 @@ class ServerPool:
         self._failed = {u: t for u, t in self._failed.items() if u in servers}
         if self._current not in servers:
             self._switch(self._next(self._current), "is no longer listed")
+
+    def _random_rank(self, url: str) -> bytes:
+        """Where `url` goes in this client's order: random per client, the same on every update."""
+        return hashlib.sha256(self._seed + url.encode()).digest()
 
     def candidates(self) -> list[str]:
         """The order to try servers in: the current one, then the others not recently failed

@@ -12,13 +12,18 @@ that carry them and keeps an owner-UID index, then, as Kubernetes' garbage colle
 - an owner being deleted with the `foregroundDeletion` finalizer
   (propagationPolicy=Foreground) has its dependents deleted first, and loses the finalizer
   once none of them that block its deletion (blockOwnerDeletion) remain.
+
+The kinds of Established CustomResourceDefinitions are watched too, each from the moment its
+CRD is seen (Kubernetes' collector follows discovery the same way), under `plural.group`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+from kubelite.api.crd.kinds import kinds_of
 from kubelite.api.registry import KINDS, Kind, by_kind
 from kubelite.client import ApiError, Conflict, Informer, NotFound
 from kubelite.controllers.podutil import Obj, is_terminating, key_of, meta, uid_of
@@ -40,9 +45,14 @@ def owner_uids(obj: Obj) -> list[str]:
     return [str(r.get("uid")) for r in meta(obj).get("ownerReferences") or [] if r.get("uid")]
 
 
-def _kind_of_ref(ref: Obj) -> Kind | None:
+def _gvk_of_ref(ref: Obj) -> tuple[str, str, str]:
     group, _, version = str(ref.get("apiVersion") or "").rpartition("/")
-    return by_kind(group, version, str(ref.get("kind") or ""))
+    return group, version, str(ref.get("kind") or "")
+
+
+def custom_key(kind: Kind) -> str:
+    """How the collector names a custom kind (plural.group: plurals repeat across groups)."""
+    return f"{kind.plural}.{kind.group}"
 
 
 class GarbageCollector(SharedController):
@@ -52,20 +62,66 @@ class GarbageCollector(SharedController):
     workers = 4
 
     def __init__(self, client: Any, resources: tuple[str, ...] = WATCHED,
-                 shared: SharedInformers | None = None) -> None:
+                 shared: SharedInformers | None = None, custom_kinds: bool = False) -> None:
         super().__init__(client, shared)
         served = {k.plural for k in KINDS if "watch" in k.verbs and "delete" in k.verbs}
         self.resources = tuple(r for r in resources if r in served)
         self.by_plural: dict[str, Informer] = {}
+        # custom kinds: plural.group -> the kind watched, and each served version's GVK -> it
+        self.custom: dict[str, Kind] = {}
+        self.custom_by_gvk: dict[tuple[str, str, str], Kind] = {}
+        self.watch_custom = custom_kinds  # also the kinds CRDs define (the controller-manager's)
 
     def setup(self) -> None:
         for plural in self.resources:
             inf = self.informer(plural, raw=True, indexers={
                 "owner": owner_uids, "uid": lambda o: [uid_of(o)]})
-            self.by_plural[plural] = inf
-            inf.on_add(lambda o, p=plural: self._changed(p, None, o))
-            inf.on_update(lambda old, new, p=plural: self._changed(p, old, new))
-            inf.on_delete(lambda o, p=plural: self._deleted(p, o))
+            self._follow(plural, inf)
+        if self.watch_custom:
+            crds = self.informer("customresourcedefinitions", raw=True)
+            crds.on_add(lambda crd: self._crd_changed(crd))
+            crds.on_update(lambda old, new: self._crd_changed(new))
+            crds.on_delete(lambda crd: self._crd_changed(crd, gone=True))
+
+    def _follow(self, plural: str, inf: Informer) -> None:
+        self.by_plural[plural] = inf
+        inf.on_add(lambda o, p=plural: self._changed(p, None, o))
+        inf.on_update(lambda old, new, p=plural: self._changed(p, old, new))
+        inf.on_delete(lambda o, p=plural: self._deleted(p, o))
+
+    def _crd_changed(self, crd: Obj, gone: bool = False) -> None:
+        """Watch the objects of an Established CRD; stop when it goes."""
+        served = [] if gone else kinds_of(crd, with_schema=False)
+        spec = crd.get("spec") or {}
+        key = f"{(spec.get('names') or {}).get('plural', '')}.{spec.get('group', '')}"
+        if not served:
+            inf = self.by_plural.pop(key, None) if key in self.custom else None
+            kind = self.custom.pop(key, None)
+            self.custom_by_gvk = {g: k for g, k in self.custom_by_gvk.items() if k is not kind}
+            if inf is not None:
+                self.informers.remove(inf)
+                asyncio.get_running_loop().create_task(inf.stop())
+            return
+        kind = served[0]
+        key = custom_key(kind)
+        for version in served:
+            self.custom_by_gvk[(version.group, version.version, version.kind)] = kind
+        if key in self.custom:
+            return
+        self.custom[key] = kind
+        inf = Informer(self.client, kind, raw=True, indexers={
+            "owner": owner_uids, "uid": lambda o: [uid_of(o)]})
+        self._follow(key, inf)
+        self.informers.append(inf)
+        inf.start()
+
+    def _kind_of_ref(self, ref: Obj) -> Kind | None:
+        gvk = _gvk_of_ref(ref)
+        return by_kind(*gvk) or self.custom_by_gvk.get(gvk)
+
+    def _target(self, plural: str) -> Kind | str:
+        """What the client is given for a watched kind: its plural, or a custom Kind."""
+        return self.custom.get(plural, plural)
 
     # -- events ----------------------------------------------------------------------------
 
@@ -105,11 +161,11 @@ class GarbageCollector(SharedController):
     async def _owner_state(self, dependent: Obj, ref: Obj) -> tuple[str, Obj | None]:
         """"absent", "waiting" (being deleted in the foreground) or "present"."""
         uid = str(ref.get("uid") or "")
-        kind = _kind_of_ref(ref)
+        kind = self._kind_of_ref(ref)
         if kind is None:
             return "present", None  # a kind we do not serve: never guess it is gone
         owner = None
-        inf = self.by_plural.get(kind.plural)
+        inf = self.by_plural.get(custom_key(kind) if kind.custom is not None else kind.plural)
         if inf is not None:
             found = inf.by_index("uid", uid)
             owner = found[0] if found else None
@@ -190,7 +246,7 @@ class GarbageCollector(SharedController):
     async def _delete(self, plural: str, obj: Obj, policy: str) -> None:
         m = meta(obj)
         try:
-            await self.client.delete(plural, m["name"], m.get("namespace"),
+            await self.client.delete(self._target(plural), m["name"], m.get("namespace"),
                                      propagation_policy=policy, preconditions={"uid": m.get("uid", "")})
             log.info("garbage collector: deleted %s %s (%s)", plural, key_of(obj), policy)
         except (NotFound, Conflict):
@@ -199,7 +255,7 @@ class GarbageCollector(SharedController):
     async def _patch_owners(self, plural: str, obj: Obj, refs: list[Obj]) -> None:
         m = meta(obj)
         try:
-            await self.client.patch(plural, m["name"], m.get("namespace"), {"metadata": {
+            await self.client.patch(self._target(plural), m["name"], m.get("namespace"), {"metadata": {
                 "ownerReferences": refs or None, "uid": m.get("uid"),
                 "resourceVersion": m.get("resourceVersion")}}, raw=True)
         except NotFound:
@@ -209,7 +265,7 @@ class GarbageCollector(SharedController):
         m = meta(obj)
         remaining = [f for f in m.get("finalizers") or [] if f != finalizer]
         try:
-            await self.client.patch(plural, m["name"], m.get("namespace"), {"metadata": {
+            await self.client.patch(self._target(plural), m["name"], m.get("namespace"), {"metadata": {
                 "finalizers": remaining or None, "uid": m.get("uid"),
                 "resourceVersion": m.get("resourceVersion")}}, raw=True)
         except NotFound:

@@ -181,12 +181,35 @@ class HorizontalPodAutoscalerController(SharedController):
         await self._write(hpa, status, out)
 
     async def _get_scale(self, ref: Obj, namespace: str) -> tuple[str, Obj]:
-        kind = by_api_version(str(ref.get("apiVersion") or ""), str(ref.get("kind") or ""))
-        if kind is None or not kind.has_subresource("scale"):
-            group = str(ref.get("apiVersion") or "").rpartition("/")[0]
-            raise LookupError(f'no matches for kind "{ref.get("kind")}" in group "{group}"')
-        path = self.client.path(kind, namespace, str(ref.get("name")), "scale")
+        api_version = str(ref.get("apiVersion") or "")
+        kind = by_api_version(api_version, str(ref.get("kind") or ""))
+        if kind is not None and kind.has_subresource("scale"):
+            path = self.client.path(kind, namespace, str(ref.get("name")), "scale")
+        else:
+            path = await self._discovered_scale_path(ref, namespace)
         return path, await self.client.request("GET", path)
+
+    async def _discovered_scale_path(self, ref: Obj, namespace: str) -> str:
+        """The scale subresource of a kind the registry does not know (a CRD's), found by
+        discovery as Kubernetes' scale client finds it through its REST mapper."""
+        api_version = str(ref.get("apiVersion") or "")
+        group = api_version.rpartition("/")[0]
+        missing = LookupError(f'no matches for kind "{ref.get("kind")}" in group "{group}"')
+        if not group:
+            raise missing
+        try:
+            listed = await self.client.request("GET", f"/apis/{api_version}")
+        except ApiError:
+            raise missing from None
+        resources = (listed or {}).get("resources") or []
+        names = {r.get("name") for r in resources}
+        for resource in resources:
+            plural = str(resource.get("name", ""))
+            if resource.get("kind") == ref.get("kind") and "/" not in plural \
+                    and f"{plural}/scale" in names:
+                scope = f"/namespaces/{namespace}" if resource.get("namespaced") else ""
+                return f"/apis/{api_version}{scope}/{plural}/{ref.get('name')}/scale"
+        raise missing
 
     async def _metrics(self, namespace: str, selector: str) -> list[Obj] | str:
         """PodMetrics items of the selected pods, or the error that kept them away."""

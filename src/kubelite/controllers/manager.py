@@ -83,7 +83,7 @@ SHARED_CONTROLLERS: tuple[tuple[str | None, SharedFactory], ...] = (
     ("job-controller", lambda client, s, shared: JobController(client, shared)),
     ("cronjob-controller", lambda client, s, shared: CronJobController(client, shared)),
     ("ttl-after-finished-controller", lambda client, s, shared: TTLAfterFinishedController(client, shared)),
-    ("generic-garbage-collector", lambda client, s, shared: GarbageCollector(client, shared=shared)),
+    ("generic-garbage-collector", lambda client, s, shared: GarbageCollector(client, shared=shared, custom_kinds=True)),
     ("node-controller", lambda client, s, shared: NodeLifecycleController(
         client, grace_period=s.node_monitor_grace_period, monitor_period=s.node_monitor_period,
         eviction_cap=s.pod_eviction_timeout, shared=shared)),

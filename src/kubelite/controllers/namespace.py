@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from kubelite.api.registry import KINDS
+from kubelite.api.crd.kinds import kinds_of
+from kubelite.api.registry import KINDS, Kind, by_resource
 from kubelite.client import ApiError, NotFound
 from kubelite.controllers.base import Controller
 
@@ -14,6 +15,18 @@ log = logging.getLogger(__name__)
 # Kinds whose objects go with their namespace (everything namespaced that can be deleted).
 CONTENT_KINDS = [k for k in KINDS if k.namespaced and "delete" in k.verbs and k.kind != "Event"]
 EVENTS = next(k for k in KINDS if k.kind == "Event")
+CRDS = by_resource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+
+
+async def custom_content_kinds(client: Any) -> list[Kind]:
+    """The namespaced kinds of every Established CRD (Kubernetes finds them by discovery)."""
+    assert CRDS is not None
+    kinds = []
+    for crd in (await client.list(CRDS, raw=True)).items:
+        served = kinds_of(crd, with_schema=False)
+        if served and served[0].namespaced:
+            kinds.append(served[0])
+    return kinds
 
 
 class NamespaceController(Controller):
@@ -37,7 +50,7 @@ class NamespaceController(Controller):
         if ns is None or not ns["metadata"].get("deletionTimestamp"):
             return None
         remaining = 0
-        for kind in CONTENT_KINDS:
+        for kind in CONTENT_KINDS + await custom_content_kinds(self.client):
             items = (await self.client.list(kind, key, raw=True)).items
             for obj in items:
                 remaining += 1

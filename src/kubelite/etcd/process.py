@@ -79,10 +79,15 @@ class EtcdProcess(SupervisedProcess):
                                   str(os.getpid()), etcd_binary(), *flags])
         self.client_url = client_url
 
-    def exited(self, code: int) -> None:
-        if code == 0:  # etcd leaves cleanly on its own when it learns it was removed
-            log.error("etcd exited on its own: if this member was removed from the cluster (its node "
-                      "deleted), stop this server, delete DATA_DIR/db and join it again")
+    def exited(self, code: int) -> bool:
+        """etcd exits 0 on its own only when it learns it was removed from the cluster (a signal
+        or an error ends it otherwise): started again, it would only exit again, so it is not."""
+        if code == 0:
+            log.error("etcd exited on its own: this member was removed from the cluster (its node "
+                      "deleted); this server answers store errors until it is stopped: delete "
+                      "DATA_DIR/db and join it again")
+            return False
+        return True
 
     async def wait_healthy(self, timeout: float | None = None, say_every: float = 10.0) -> None:
         """Until `/health` says true (a member without quorum never does: the server waits, as

@@ -93,3 +93,43 @@ async def test_watch_from_before_the_cache_is_too_old(store: SqliteStore) -> Non
         assert not cache.too_old(cache.revision)
     finally:
         await cache.stop()
+
+
+class DownStore:
+    """A store whose watch fails at once, as one whose etcd is down."""
+
+    def __init__(self) -> None:
+        self.tries = 0
+
+    async def current_revision(self) -> int:
+        return 7
+
+    async def watch(self, prefix: str, revision: int):
+        self.tries += 1
+        raise ConnectionError("etcd unavailable\nwith a second line")
+        yield  # an async generator, like a real store's watch
+
+
+async def test_a_store_watch_down_logs_one_line_per_try_with_backoff(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from kubelite.apiserver import watchcache
+
+    delays: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def sleep(delay: float) -> None:
+        delays.append(delay)
+        await real_sleep(0)
+
+    monkeypatch.setattr(watchcache.asyncio, "sleep", sleep)
+    store = DownStore()
+    cache = WatchCache(store)  # type: ignore[arg-type]
+    await cache.start()
+    while store.tries < 6:
+        await real_sleep(0)
+    await cache.stop()
+    assert delays[:6] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]  # doubling, capped
+    failures = [r for r in caplog.records if "store watch failed" in r.getMessage()]
+    assert failures and all(r.exc_info is None for r in failures)  # no traceback
+    assert failures[0].getMessage() == (
+        "store watch failed (ConnectionError: etcd unavailable); retrying from revision 7 in 0.5 s")

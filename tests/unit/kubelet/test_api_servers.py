@@ -82,7 +82,7 @@ def test_endpoints_without_addresses_keep_the_known_servers(tmp_path: Path) -> N
 
 
 async def test_a_current_server_failing_its_health_checks_is_left(tmp_path: Path) -> None:
-    pool = ServerPool(DEFAULT)
+    pool = ServerPool(DEFAULT, rank=str)
     client = FakeClient(pool, {DEFAULT: False})
     watcher = listed(tmp_path, client)
     task = asyncio.create_task(watcher._check_loop())

@@ -93,7 +93,7 @@ async def test_stats_from_the_container_cgroup(node: Node) -> None:
     cfg = node.config(["sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 1000 & wait"],
                       cid="busy", resources=Resources(pids_limit=50))  # fmt: skip
     await node.run("busy", cfg)
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 60  # polls: a loaded machine only makes it take longer
     stats = node.runtime.stats("busy")
     while (stats.cpu_usage_ns < 10_000_000 or stats.pids < 2) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -113,7 +113,7 @@ async def test_force_delete_is_fast_and_removes_state_and_leaf_cgroup(node: Node
     assert os.path.isdir(mem + cfg.cgroups_path)
     t = time.monotonic()
     await node.runtime.delete("victim", force=True)
-    assert time.monotonic() - t < 1.0
+    assert time.monotonic() - t < 10  # SIGKILL at once, not a stop's grace period
     assert not os.path.exists(mem + cfg.cgroups_path)
     assert await node.runtime.list() == []
     await node.runtime.delete("victim", force=True)  # again: not an error

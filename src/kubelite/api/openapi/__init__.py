@@ -6,17 +6,19 @@
 - v2: `openapi_v2()` (GET /openapi/v2 as JSON) and `openapi_v2_protobuf()` (the same as
   gnostic protobuf, which kubectl 1.27/1.28 require).
 
-Everything is computed once per process; the returned bytes are shared and immutable.
+Everything is computed once per set of served kinds (a CustomResourceDefinition established
+or removed makes a new set); the returned bytes are shared and immutable.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from kubelite.api import registry
+from kubelite.api.crd import openapi as crd_openapi
 from kubelite.api.openapi import gnostic, v2
 from kubelite.api.openapi.meta import V3_SCHEMAS
 from kubelite.api.openapi.paths import group_version_paths
@@ -47,21 +49,41 @@ def _dumps(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
-@cache
-def _v3_documents() -> dict[str, bytes]:
+def _served(group: str, version: str) -> tuple[registry.Kind, ...]:
+    return tuple(k for k in registry.served_kinds() if (k.group, k.version) == (group, version))
+
+
+def _component_names(paths: Any, custom: dict[str, dict[str, Any]]) -> list[str]:
+    """Built-in definitions the paths (and custom schemas they name) reach, then the custom ones."""
+    refs = list(_refs(paths))
+    named = [r for r in refs if r in custom]
+    refs += [r for name in named for r in _refs(custom[name])]
+    return referenced(refs) + sorted(set(named))
+
+
+@lru_cache(maxsize=512)
+def _v3_document(group: str, version: str, kinds: tuple[registry.Kind, ...]) -> bytes:
+    """One group version's document, computed once for its set of kinds: a CRD change
+    rebuilds only its own group version's."""
     defs = definitions()
-    docs: dict[str, bytes] = {}
-    for group, version in registry.group_versions():
-        paths = group_version_paths(group, version)
-        schemas = {name: V3_SCHEMAS.get(name) or convert(defs[name], v3=True)
-                   for name in referenced(_refs(paths))}
-        doc = {"openapi": "3.0.0", "info": INFO, "paths": paths, "components": {"schemas": schemas}}
-        docs[_key(group, version)] = _dumps(doc)
-    return docs
+    custom = crd_openapi.schemas(list(kinds))
+    paths = group_version_paths(group, version)
+    schemas = {name: custom.get(name) or V3_SCHEMAS.get(name) or convert(defs[name], v3=True)
+               for name in _component_names(paths, custom)}
+    doc = {"openapi": "3.0.0", "info": INFO, "paths": paths, "components": {"schemas": schemas}}
+    return _dumps(doc)
 
 
-@cache
+def _v3_documents() -> dict[str, bytes]:
+    return {_key(g, v): _v3_document(g, v, _served(g, v)) for g, v in registry.group_versions()}
+
+
 def _v3_index() -> dict[str, Any]:
+    return _v3_index_at(registry.served_generation())
+
+
+@lru_cache(maxsize=2)
+def _v3_index_at(generation: int) -> dict[str, Any]:
     paths = {}
     for key, body in _v3_documents().items():
         digest = hashlib.sha512(body).hexdigest().upper()
@@ -80,19 +102,34 @@ def openapi_v3_document(path: str) -> bytes | None:
     return _v3_documents().get(path)
 
 
-@cache
-def _v2() -> dict[str, Any]:
+@lru_cache(maxsize=512)
+def _v2_part(group: str, version: str, kinds: tuple[registry.Kind, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(paths, definitions) of one group version in swagger 2.0."""
     defs = definitions()
+    custom = crd_openapi.schemas(list(kinds))
+    paths = {name: v2.path_item(item) for name, item in group_version_paths(group, version).items()}
+    names = _component_names(paths, custom)
+    return paths, {name: crd_openapi.to_v2(custom[name]) if name in custom
+                   else convert(defs[name], v3=False) for name in names}
+
+
+def _v2() -> dict[str, Any]:
+    return _v2_at(registry.served_generation())
+
+
+@lru_cache(maxsize=2)
+def _v2_at(generation: int) -> dict[str, Any]:
     paths: dict[str, Any] = {}
+    found: dict[str, Any] = {}
     for group, version in registry.group_versions():
-        for name, item in group_version_paths(group, version).items():
-            paths[name] = v2.path_item(item)
-    names = referenced(_refs(paths))
+        part_paths, part_defs = _v2_part(group, version, _served(group, version))
+        paths.update(part_paths)
+        found.update(part_defs)
     return {
         "swagger": "2.0",
         "info": INFO,
         "paths": dict(sorted(paths.items())),
-        "definitions": {name: convert(defs[name], v3=False) for name in names},
+        "definitions": dict(sorted(found.items())),
     }
 
 
@@ -101,13 +138,21 @@ def openapi_v2() -> dict[str, Any]:
     return json.loads(openapi_v2_json())
 
 
-@cache
 def openapi_v2_json() -> bytes:
     """GET /openapi/v2 with Accept application/json, as cached bytes."""
+    return _v2_json_at(registry.served_generation())
+
+
+@lru_cache(maxsize=2)
+def _v2_json_at(generation: int) -> bytes:
     return _dumps(_v2())
 
 
-@cache
 def openapi_v2_protobuf() -> bytes:
     """GET /openapi/v2 as gnostic protobuf (kubectl 1.27/1.28), as cached bytes."""
+    return _v2_protobuf_at(registry.served_generation())
+
+
+@lru_cache(maxsize=2)
+def _v2_protobuf_at(generation: int) -> bytes:
     return gnostic.document(_v2())

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubelite.api import registry
+from kubelite.api.crd import openapi as crd_openapi
 from kubelite.api.openapi import parameters as p
 from kubelite.api.openapi.schemas import V3_PREFIX
 from kubelite.api.registry import Kind, Subresource
@@ -23,6 +24,14 @@ PATCH_TYPES = ["application/apply-patch+yaml", "application/json-patch+json",
 Operation = dict[str, Any]
 
 
+def patch_types(kind: Kind) -> list[str]:
+    """The patch bodies a kind takes: custom kinds have no strategic merge patch, and kubectl
+    reads this list to choose how it patches (client-side apply, diff)."""
+    if kind.custom is not None:
+        return [t for t in PATCH_TYPES if t != "application/strategic-merge-patch+json"]
+    return PATCH_TYPES
+
+
 def _camel_group(kind: Kind) -> str:
     """Operation id fragment: "" -> CoreV1, coordination.k8s.io -> CoordinationV1."""
     group = kind.group.split(".")[0] if kind.group else "core"
@@ -32,6 +41,14 @@ def _camel_group(kind: Kind) -> str:
 def tag(kind: Kind) -> str:
     group = kind.group.split(".")[0] if kind.group else "core"
     return f"{group}_{kind.version}"
+
+
+def schema_name(kind: Kind) -> str:
+    """The component schema of a kind: its definition, or for a custom kind the name
+    Kubernetes gives it (reversed group, version, kind: com.example.stable.v1.CronTab)."""
+    if kind.custom is not None:
+        return crd_openapi.schema_name(kind)
+    return kind.definition
 
 
 def _ref(definition: str) -> dict[str, str]:
@@ -81,7 +98,7 @@ def kind_paths(kind: Kind) -> dict[str, dict[str, Any]]:
     ns = "Namespaced" if kind.namespaced else ""
     gv = _camel_group(kind)
     k = kind.kind
-    obj = _ref(kind.definition)
+    obj = _ref(schema_name(kind))
     status = _ref(META + "Status")
     name_param = p.path_param("name", f"name of the {k}")
     base = [p.NAMESPACE] if kind.namespaced else []
@@ -92,7 +109,7 @@ def kind_paths(kind: Kind) -> dict[str, dict[str, Any]]:
     if "list" in verbs:
         collection["get"] = _operation(
             kind, "list", f"list{gv}{ns}{k}", f"list or watch objects of kind {k}", p.LIST,
-            _responses(_ref(kind.definition + "List"), media=OBJECT_TYPES + STREAM_TYPES))
+            _responses(_ref(schema_name(kind) + "List"), media=OBJECT_TYPES + STREAM_TYPES))
     if "create" in verbs:
         collection["post"] = _operation(
             kind, "post", f"create{gv}{ns}{k}", f"create a {k}", p.WRITE,
@@ -114,7 +131,7 @@ def kind_paths(kind: Kind) -> dict[str, dict[str, Any]]:
     if "patch" in verbs:
         item["patch"] = _operation(kind, "patch", f"patch{gv}{ns}{k}", f"partially update the specified {k}",
                                    p.PATCH, _responses(obj, ("200", "201")),
-                                   body=_body(_ref(META + "Patch"), PATCH_TYPES))
+                                   body=_body(_ref(META + "Patch"), patch_types(kind)))
     if "delete" in verbs:
         item["delete"] = _operation(kind, "delete", f"delete{gv}{ns}{k}", f"delete a {k}", p.DELETE,
                                     _responses(status, ("200", "202")),
@@ -141,7 +158,7 @@ def kind_paths(kind: Kind) -> dict[str, dict[str, Any]]:
     if kind.namespaced and "list" in verbs:
         paths[f"{prefix}/{kind.plural}"] = {
             "get": _operation(kind, "list", f"list{gv}{k}ForAllNamespaces", f"list or watch objects of kind {k}",
-                              [], _responses(_ref(kind.definition + "List"), media=OBJECT_TYPES + STREAM_TYPES)),
+                              [], _responses(_ref(schema_name(kind) + "List"), media=OBJECT_TYPES + STREAM_TYPES)),
             "parameters": [*p.LIST[:5], p.PRETTY, *p.LIST[5:]],
         }
         if "watch" in verbs:
@@ -175,8 +192,8 @@ def _subresource_ops(kind: Kind, sub: Subresource, gv: str, ns: str) -> dict[str
     k, s = kind.kind, sub.name
     title = s[0].upper() + s[1:]
     gvk = sub.kind
-    definition = registry.SUBRESOURCE_TYPES.get(gvk) if gvk else kind.definition
-    obj = _ref(definition or kind.definition)
+    definition = registry.SUBRESOURCE_TYPES.get(gvk) if gvk else schema_name(kind)
+    obj = _ref(definition or schema_name(kind))
     verbs = set(sub.verbs)
     ops: dict[str, Operation] = {}
     if s in ("exec", "attach", "portforward", "proxy"):
@@ -210,14 +227,14 @@ def _subresource_ops(kind: Kind, sub: Subresource, gv: str, ns: str) -> dict[str
         ops["patch"] = _operation(kind, "patch", f"patch{gv}{ns}{k}{title}",
                                   f"partially update {s} of the specified {k}", p.PATCH,
                                   _responses(obj, ("200", "201")), gvk=gvk,
-                                  body=_body(_ref(META + "Patch"), PATCH_TYPES))
+                                  body=_body(_ref(META + "Patch"), patch_types(kind)))
     return ops
 
 
 def group_version_paths(group: str, version: str) -> dict[str, dict[str, Any]]:
     """All paths of one group version, sorted like kube-apiserver's documents."""
     paths: dict[str, dict[str, Any]] = {}
-    for kind in registry.KINDS:
+    for kind in registry.served_kinds():
         if (kind.group, kind.version) == (group, version):
             paths.update(kind_paths(kind))
     return dict(sorted(paths.items()))

@@ -29,6 +29,12 @@ def definitions() -> dict[str, dict[str, Any]]:
     return data
 
 
+def add_definition(name: str, schema: dict[str, Any]) -> None:
+    """Make `schema` known as `name` (a CRD version's schema, for server-side apply of its
+    objects). Names are never reused for another schema: nodes are cached per schema dict."""
+    definitions()[name] = schema
+
+
 def _resolve(raw: dict[str, Any]) -> dict[str, Any]:
     seen = 0
     while "$ref" in raw and seen < 32:

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from kubelite.api.registry import KINDS, Kind
+from kubelite.api.strategy.apiextensions import (
+    CustomResourceDefinitionStatusStrategy,
+    CustomResourceDefinitionStrategy,
+)
 from kubelite.api.strategy.base import Strategy, UpdateValidator, Validator
 from kubelite.api.strategy.kinds import (
     CronJobStrategy,
@@ -108,6 +112,7 @@ _TABLE: dict[str, tuple[type[Strategy], Validator | None, UpdateValidator | None
     "NetworkPolicy": (GenerationStrategy, networking.validate_network_policy,
                       networking.validate_network_policy_update),
     "SelfSubjectAccessReview": (Strategy, lambda obj: [], None),
+    "CustomResourceDefinition": (CustomResourceDefinitionStrategy, None, None),
 }
 
 # kind name -> (status strategy class, ValidateXStatusUpdate), for kinds with /status
@@ -131,6 +136,7 @@ _STATUS_TABLE: dict[str, tuple[type[StatusStrategy], StatusValidator | None]] = 
     "CronJob": (StatusStrategy, batch.validate_cron_job_status_update),
     "HorizontalPodAutoscaler": (StatusStrategy, autoscaling.validate_hpa_status_update),
     "Ingress": (StatusStrategy, networking.validate_ingress_status_update),
+    "CustomResourceDefinition": (CustomResourceDefinitionStatusStrategy, None),
 }
 
 
@@ -163,17 +169,39 @@ def _for(kind: Kind) -> Strategy:
 
 def strategy_for(kind: Kind) -> Strategy:
     """The strategy of a registry kind (a generic one for kinds without their own)."""
+    if kind.custom is not None:
+        return _custom_for(kind)
     return _for(kind)
 
 
-@cache
+@lru_cache(maxsize=512)
+def _custom_for(kind: Kind) -> Strategy:
+    from kubelite.api.crd.strategy import CustomResourceStrategy  # api/crd builds on this package
+
+    return CustomResourceStrategy(kind)
+
+
+@lru_cache(maxsize=512)
+def _custom_status_for(kind: Kind) -> StatusStrategy:
+    from kubelite.api.crd.strategy import CustomResourceStatusStrategy
+
+    return CustomResourceStatusStrategy(kind)
+
+
 def status_strategy_for(kind: Kind) -> StatusStrategy:
     """The strategy of writes to a kind's /status (metadata checks only for kinds without
     their own status validation)."""
+    if kind.custom is not None:  # custom kinds come and go: their caches are bounded
+        return _custom_status_for(kind)
+    return _status_for(kind)
+
+
+@cache
+def _status_for(kind: Kind) -> StatusStrategy:
     cls, validator = _STATUS_TABLE.get(kind.kind, (StatusStrategy, None))
     strategy = cls(kind, validator)
     # a status strategy embeds its kind's: the same update options
-    strategy.allow_unconditional_update = _for(kind).allow_unconditional_update
+    strategy.allow_unconditional_update = strategy_for(kind).allow_unconditional_update
     return strategy
 
 
@@ -185,11 +213,17 @@ _SUBRESOURCE_TABLE: dict[tuple[str, str], tuple[type[StatusStrategy], StatusVali
 }
 
 
-@cache
 def write_strategy_for(kind: Kind, subresource: str = "") -> Strategy | StatusStrategy:
     """The strategy a write to `kind` (or to its `subresource`) goes through."""
+    if not subresource or kind.custom is not None:  # custom kinds: only /status has its own
+        return status_strategy_for(kind) if subresource == "status" else strategy_for(kind)
+    return _write_strategy_for(kind, subresource)
+
+
+@cache
+def _write_strategy_for(kind: Kind, subresource: str) -> Strategy | StatusStrategy:
     if not subresource:
-        return _for(kind)
+        return strategy_for(kind)
     if subresource == "status":
         return status_strategy_for(kind)
     cls, validator = _SUBRESOURCE_TABLE.get((kind.kind, subresource), (StatusStrategy, None))

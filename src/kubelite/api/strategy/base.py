@@ -129,6 +129,11 @@ class Strategy:
             return False
         return not old.metadata.deletion_grace_period_seconds
 
+    def unknown_fields(self, body: dict[str, Any]) -> list[str]:
+        """Paths in a request body the kind's schema would drop, for kinds whose schema is
+        not in api/definitions.json (custom resources); built-in kinds are checked there."""
+        return []
+
     # Validation ----------------------------------------------------------------------------
 
     def validate(self, obj: Any) -> list[FieldError]:
@@ -143,4 +148,10 @@ class Strategy:
         if self._update_validator is not None:
             return errs + self._update_validator(new, old)
         return errs + self.validate(new)
+
+    async def validate_async(self, new: Any, old: Any | None) -> list[FieldError]:
+        """What the generic store calls: `validate` on a create (`old` None), else
+        `validate_update`. Kinds whose validation can take long (a custom kind's CEL rules
+        over a big object) override it to leave the event loop meanwhile."""
+        return self.validate(new) if old is None else self.validate_update(new, old)
 

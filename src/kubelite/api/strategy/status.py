@@ -52,6 +52,10 @@ class StatusStrategy:
         return validate_object_meta_update(getattr(new, "metadata", None),
                                            getattr(old, "metadata", None))
 
+    async def validate_async(self, new: Any, old: Any) -> list[FieldError]:
+        """What the generic store calls (a status write is always an update)."""
+        return self.validate_update(new, old)
+
 
 class LabelKeepingStatusStrategy(StatusStrategy):
     """Deployments and ReplicaSets (their status strategies reset labels too)."""

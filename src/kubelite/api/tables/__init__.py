@@ -25,6 +25,9 @@ TABLE_API_VERSION = "meta.k8s.io/v1"
 
 
 def _printer(kind: Kind) -> Printer:
+    if kind.custom is not None:  # a CRD version's additionalPrinterColumns (api/crd/tables.py)
+        printer: Printer = kind.custom.printer
+        return printer
     return printer_for(kind.group, kind.kind)
 
 

@@ -23,7 +23,8 @@ NameFn = Callable[[str, bool], list[str]]
 
 TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024
 FIELD_IMMUTABLE = "field is immutable"
-STANDARD_FINALIZERS = {"kubernetes", "orphan", "foregroundDeletion"}
+# finalizers.go: IsStandardFinalizerName (the last is the CRD cleanup finalizer apiextensions adds)
+STANDARD_FINALIZERS = {"kubernetes", "orphan", "foregroundDeletion", "customresourcecleanup.apiextensions.k8s.io"}
 LABEL_SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
 

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from kubelite.api import status as st
+from kubelite.api.crd.kinds import ScalePaths
 from kubelite.api.patch import PatchError, apply_json_patch, apply_merge_patch
+from kubelite.api.registry import Kind
 from kubelite.api.selectors import label_selector_from_struct
 from kubelite.apiserver import objects
 from kubelite.apiserver.decoding import check_shape
@@ -34,10 +36,31 @@ def _selector(sel: dict[str, Any] | None) -> str:
         return ""
 
 
-def scale_of(obj: dict[str, Any]) -> dict[str, Any]:
+def _at(obj: dict[str, Any], path: str) -> Any:
+    """The value at a CRD's scale path (".spec.replicas"), or None."""
+    value: Any = obj
+    for part in path.lstrip(".").split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _custom_scale(obj: dict[str, Any], paths: ScalePaths) -> dict[str, Any]:
+    """A custom kind's Scale, from the paths of its CRD's scale subresource."""
+    spec_replicas = _at(obj, paths.spec_replicas)
+    status_replicas = _at(obj, paths.status_replicas)
+    selector = _at(obj, paths.label_selector) if paths.label_selector else None
+    scale = _scale_frame(obj)
+    scale["spec"] = {"replicas": spec_replicas if isinstance(spec_replicas, int) else 0}
+    scale["status"] = {"replicas": status_replicas if isinstance(status_replicas, int) else 0}
+    if isinstance(selector, str) and selector:
+        scale["status"]["selector"] = selector
+    return scale
+
+
+def _scale_frame(obj: dict[str, Any]) -> dict[str, Any]:
     meta = obj["metadata"]
-    spec = obj.get("spec") or {}
-    status = obj.get("status") or {}
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -46,12 +69,32 @@ def scale_of(obj: dict[str, Any]) -> dict[str, Any]:
             for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
             if k in meta
         },
-        "spec": {"replicas": spec.get("replicas", 1)},
-        "status": {
-            "replicas": status.get("replicas", 0),
-            "selector": _selector(spec.get("selector")),
-        },
     }
+
+
+def replicas_patch(kind: Kind, replicas: int) -> dict[str, Any]:
+    """The merge patch that sets a scale's replicas on the object itself."""
+    path = kind.custom.scale.spec_replicas if kind.custom is not None else ".spec.replicas"
+    patch: dict[str, Any] = {}
+    node = patch
+    parts = path.lstrip(".").split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = replicas
+    return patch
+
+
+def scale_of(obj: dict[str, Any], kind: Kind | None = None) -> dict[str, Any]:
+    """The Scale of an object: a built-in kind's from spec.replicas and spec.selector, a
+    custom kind's from the paths its CRD names."""
+    if kind is not None and kind.custom is not None and kind.custom.scale is not None:
+        return _custom_scale(obj, kind.custom.scale)
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    scale = _scale_frame(obj)
+    scale["spec"] = {"replicas": spec.get("replicas", 1)}
+    scale["status"] = {"replicas": status.get("replicas", 0), "selector": _selector(spec.get("selector"))}
+    return scale
 
 
 async def serve(handlers: ResourceHandlers, request: web.Request, path: ResourcePath) -> web.Response:
@@ -64,11 +107,11 @@ async def handle_scale(handlers: ResourceHandlers, request: web.Request, path: R
     store = handlers.store
     current = objects.decode(await store.get(path.kind, path.namespace, path.name))
     if request.method == "GET":
-        return scale_of(current)
+        return scale_of(current, path.kind)
     if request.method not in ("PUT", "PATCH"):
         raise st.MethodNotAllowed("the server does not allow this method on the requested resource")
     raw = await request.read()
-    scale = scale_of(current)
+    scale = scale_of(current, path.kind)
     if request.method == "PUT":
         wanted = decode_body(raw, request.headers.get("Content-Type", "application/json"))
     else:
@@ -93,8 +136,8 @@ async def handle_scale(handlers: ResourceHandlers, request: web.Request, path: R
             causes=[{"reason": "FieldValueInvalid", "message": "Invalid value", "field": "spec.replicas"}],
         )
     rv = (wanted.get("metadata") or {}).get("resourceVersion")
-    patch: dict[str, Any] = {"spec": {"replicas": replicas}}
+    patch = replicas_patch(path.kind, replicas)
     if rv:
         patch["metadata"] = {"resourceVersion": rv}
     result = await store.patch(path.kind, path.namespace, path.name, MERGE_PATCH, patch, handlers.write_options(request))
-    return scale_of(result.obj)
+    return scale_of(result.obj, path.kind)
