@@ -137,7 +137,8 @@ export class Informer {
   stop() { this.abort.abort(); }
 
   // Over a WebSocket; if none opens (a proxy on the way without WebSockets, or a refusal, which
-  // a handshake cannot tell the page), this once as a fetch stream, which says why it failed.
+  // a handshake cannot tell the page), this once as a fetch stream, which says why it failed
+  // (for a minute: then a WebSocket is tried again, so the fetch does not keep a connection).
   async watch(url, onEvent) {
     const signal = this.abort.signal;
     try {
@@ -146,7 +147,7 @@ export class Informer {
     } catch {
       if (signal.aborted) return;
     }
-    await streamLines(url, (line) => { if (line.trim()) onEvent(JSON.parse(line)); }, { signal });
+    await streamLines(`${url}&timeoutSeconds=60`, (line) => { if (line.trim()) onEvent(JSON.parse(line)); }, { signal });
   }
 
   async run() {
