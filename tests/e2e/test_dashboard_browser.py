@@ -80,6 +80,18 @@ def page(browser: Any, cluster: NodeCluster) -> Iterator[Any]:
         context.close()
 
 
+def goto(page: Any, url: str) -> None:
+    """page.goto, again if chromium dropped it because the host's addresses changed (other
+    tests on the machine add and remove interfaces: ERR_NETWORK_CHANGED)."""
+    for attempt in range(3):
+        try:
+            page.goto(url)
+            return
+        except sync_api.Error as e:
+            if "ERR_NETWORK_CHANGED" not in str(e) or attempt == 2:
+                raise
+
+
 def shot(page: Any, name: str) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
@@ -116,6 +128,8 @@ def test_a_bad_token_gets_the_login_form(page: Any, cluster: NodeCluster) -> Non
 
 
 def test_logs_stream_new_lines(page: Any, cluster: NodeCluster) -> None:
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
     page.goto(dashboard_url(cluster, cluster.server.token()))
     page.wait_for_selector("#pods")
     page.goto(f"{cluster.server.url}/dashboard/#/pod/default/ticker?tab=logs")
@@ -127,6 +141,7 @@ def test_logs_stream_new_lines(page: Any, cluster: NodeCluster) -> None:
     seen = max(int(n) for n in re.findall(r"tick-(\d+)", page.inner_text("#logs")))
     page.wait_for_function(f"() => (document.querySelector('#logs').textContent.match(/tick-\\d+/g) || [])"
                            f".some(t => +t.slice(5) > {seen + 2})")
+    assert any("/pods/ticker/log?" in url and "follow=true" in url for url in sockets)  # over a WebSocket
     shot(page, "pod-logs")
 
 
@@ -265,6 +280,86 @@ def test_rbac_refuses_what_the_user_may_not_see(page: Any, cluster: NodeCluster)
     assert code == 403 and json.loads(body)["reason"] == "Forbidden"
     code, body = _get(f"{base}/api/history", token)
     assert code == 200 and json.loads(body)["items"] == []
+    code, body = _get(f"{base}/api/explain?namespace=team&name=anything", token)  # may not list nodes
+    assert code == 403 and 'cannot list resource "nodes"' in json.loads(body)["message"]
     code, text = _get(f"{base}/metrics", cluster.server.token())
     assert code == 200 and re.search(r'kubelite_pod_cpu_limit_cores\{namespace="default",pod="busy",node="[^"]+"\} 0\.5', text)
     assert _get(f"{base}/", None)[0] == 200  # the page itself is public: it holds no data
+
+
+def test_a_pending_pods_page_shows_the_schedulers_explanation_per_node(page: Any, cluster: NodeCluster) -> None:
+    cluster.apply(pod("huge", "exec sleep 3600", requests={"cpu": "500"}))
+    page.goto(dashboard_url(cluster, cluster.server.token()))
+    page.wait_for_selector("#pods")
+    page.goto(f"{cluster.server.url}/dashboard/#/pod/default/huge")
+    row = page.wait_for_selector("#schedule-nodes tr[data-node]")
+    node = row.get_attribute("data-node")
+    assert "refused" in row.inner_text() and "NodeResourcesFit: Insufficient cpu" in row.inner_text()
+    assert "0/1 nodes are feasible." in page.inner_text("#schedule")
+    # The same words as `kubelite explain-schedule` prints for that node.
+    printed = subprocess.run([sys.executable, "-m", "kubelite.cli.main", "explain-schedule", "default/huge",
+                              "--kubeconfig", str(cluster.server.kubeconfig)], check=True, capture_output=True,
+                             text=True).stdout
+    line = next(x for x in printed.splitlines() if x.startswith(f"{node} "))
+    assert line.split(None, 2)[2] == row.query_selector_all("td")[2].inner_text()
+    shot(page, "pending")
+    cluster.kubectl("delete", "pod", "huge", "--wait=false")
+    page.goto(f"{cluster.server.url}/dashboard/#/pod/default/ticker")  # a bound pod: no explanation
+    page.wait_for_selector("#containers")
+    assert page.locator("#schedule").count() == 0
+
+
+def test_a_pods_restarts_are_plotted_over_time(page: Any, cluster: NodeCluster) -> None:
+    cluster.wait_for("crashy", lambda p: any(c.get("restartCount", 0) >= 1
+                                             for c in p.get("status", {}).get("containerStatuses", [])), timeout=60)
+    page.goto(dashboard_url(cluster, cluster.server.token()))
+    page.wait_for_selector("#pods")
+    page.goto(f"{cluster.server.url}/dashboard/#/pod/default/crashy?tab=utilization")
+    page.wait_for_function("() => document.querySelectorAll('#pod-plots .plot-pair canvas').length === 3")
+    history = page.evaluate("""async () => {
+        const r = await fetch('/dashboard/api/history?kind=pod&namespace=default&name=crashy',
+                              {headers: {Authorization: 'Bearer ' + sessionStorage.getItem('kubelite.token')}});
+        return r.json(); }""")
+    assert max(v for v in history["restarts"] if v is not None) >= 1
+    assert "crashy container restarts" in page.inner_text("#pod-plots")
+    shot(page, "restarts")
+
+
+def test_many_views_in_many_tabs_all_stay_live_over_websocket_watches(browser: Any, cluster: NodeCluster) -> None:
+    """Thirteen watches and two followed logs in seven tabs: over HTTP streaming a browser
+    would hold six at most."""
+    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900})
+    try:
+        first = context.new_page()
+        first.set_default_timeout(20_000)
+        goto(first, dashboard_url(cluster, cluster.server.token()))  # the token is per tab: log each in
+        views = {"pods": 1, "workloads": 3, "nodes": 2, "services": 2, "events": 1, "pod/default/ticker": 2,
+                 "pod/default/busy": 2}  # and each pod page follows its logs
+        pages = {}
+        for view in views:
+            p = first if view == "pods" else context.new_page()
+            p.set_default_timeout(20_000)
+            if p is not first:
+                goto(p, dashboard_url(cluster, cluster.server.token()))
+                p.wait_for_selector("#pods")
+                goto(p, f"{cluster.server.url}/dashboard/#/{view}")
+            p.wait_for_selector("#main h1")
+            pages[view] = p
+        cluster.kubectl("create", "deployment", "multi", "--image=busybox:latest", "--", "sleep", "3600")
+        cluster.kubectl("create", "service", "clusterip", "multi", "--tcp=80")
+        cluster.apply({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "ticker.poked", "namespace": "default"},
+                       "involvedObject": {"kind": "Pod", "name": "ticker", "namespace": "default"},
+                       "reason": "Poked", "message": "from the test", "type": "Normal"})
+        pages["pods"].wait_for_selector('#pods tr[data-pod^="default/multi-"]')
+        pages["workloads"].wait_for_function(
+            "() => [...document.querySelectorAll('details.workload')].find(d => d.textContent.includes('default/multi'))"
+            "?.querySelectorAll('tr[data-pod^=\"default/multi-\"]').length === 1")
+        pages["services"].wait_for_selector('#services td:text-is("multi")')
+        pages["events"].wait_for_selector('#events td:has-text("ScalingReplicaSet")')
+        pages["pod/default/ticker"].wait_for_selector('#pod-events td:text-is("Poked")')
+        pages["nodes"].wait_for_selector("#nodes")
+        for view, p in pages.items():  # every watch is a WebSocket
+            p.wait_for_function(f"() => +(document.documentElement.dataset.watches || 0) === {views[view]}")
+    finally:
+        context.close()
+        cluster.kubectl("delete", "deployment,service", "multi", "--wait=false", "--ignore-not-found")

@@ -8,6 +8,7 @@ from a CRI-format file written here. kubectl 1.27 speaks SPDY/3.1, 1.30 and 1.33
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import fcntl
 import os
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
@@ -29,6 +31,7 @@ from kubelite.kubelet.logs import cri_line
 from kubelite.kubelet.server import KubeletServer
 from kubelite.kubelet.server_local import LocalContainer, LocalProcessBackend
 from tests.helpers.cluster import KUBECTL_VERSIONS, Server, kubectl_binary, start_server
+from tests.helpers.raw_api import raw_session
 from tests.helpers.tty import read_until, set_size
 
 pytestmark = pytest.mark.kubectl
@@ -256,3 +259,30 @@ def test_attach_with_stdin(cluster: Cluster, version: str) -> None:
     r = kubectl(cluster, version, "attach", "-i", "web", input="echo attached; exit 2\n", check=False)
     assert "attached\n" in r.stdout, r.stderr
     assert r.returncode == 2, r.stderr
+
+
+async def _ws_log(c: Cluster, protocols: tuple[str, ...]) -> tuple[str | None, list[aiohttp.WSMessage]]:
+    async with raw_session(c.server) as session:
+        async with session.ws_connect("/api/v1/namespaces/default/pods/web/log", protocols=protocols) as ws:
+            messages = []
+            async for msg in ws:
+                messages.append(msg)
+            return ws.protocol, messages
+
+
+async def test_logs_over_a_websocket_as_kube_apiserver_streams_them(cluster: Cluster) -> None:
+    """An empty message first, then the log: binary messages (binary.k8s.io, or no subprotocol),
+    or base64 text (base64.binary.k8s.io); only unsupported subprotocols: 400."""
+    for protocols, protocol, kind in (((), None, aiohttp.WSMsgType.BINARY),
+                                      (("binary.k8s.io",), "binary.k8s.io", aiohttp.WSMsgType.BINARY),
+                                      (("base64.binary.k8s.io", "binary.k8s.io"), "base64.binary.k8s.io",
+                                       aiohttp.WSMsgType.TEXT)):
+        answered, messages = await _ws_log(cluster, protocols)
+        assert answered == protocol
+        assert all(m.type is kind for m in messages) and not messages[0].data
+        data = [m.data for m in messages]
+        text = b"".join(base64.b64decode(d) for d in data) if kind is aiohttp.WSMsgType.TEXT else b"".join(data)
+        assert text.startswith(b"old line\nhello\nworld\n")  # (another test may have appended)
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await _ws_log(cluster, ("v4.channel.k8s.io",))
+    assert refused.value.status == 400

@@ -23,7 +23,7 @@ from aiohttp import web
 
 from kubelite.api import status as st
 from kubelite.api.registry import Kind, by_resource
-from kubelite.apiserver import objects, proxy_http, proxy_portforward
+from kubelite.apiserver import objects, proxy_http, proxy_portforward, ws_stream
 from kubelite.apiserver.paths import ResourcePath
 from kubelite.apiserver.proxy_spdy import SpdyClient, expected_streams, negotiate
 from kubelite.apiserver.proxy_stream import WebSocketClient, relay
@@ -188,6 +188,8 @@ class KubeletProxy:
                 if number < 0 or (number == 0 and field != "tailLines"):
                     raise st.Invalid(f'PodLogOptions "{name}" is invalid: {field}: Invalid value: {number}: '
                                      f'must be greater than {"or equal to " if field == "tailLines" else ""}0')
+        websocket = request.headers.get("Upgrade", "").lower() == "websocket"
+        protocol = ws_stream.reader_protocol(request) if websocket else ""
         container, host, port = await self._target(request, namespace, name)
         query = {k: q[k] for k in LOG_PARAMS if k in q}
         url = self._url(host, port, "containerLogs", namespace, name, container)
@@ -198,6 +200,8 @@ class KubeletProxy:
         try:
             if upstream.status != 200:
                 raise _error_from_kubelet(upstream.status, await upstream.read())
+            if websocket:  # as kube-apiserver's wsstream.Reader
+                return await ws_stream.copy(request, protocol, upstream.content.iter_any())
             response = web.StreamResponse(headers={"Content-Type": "text/plain"})
             response.enable_chunked_encoding()
             await response.prepare(request)

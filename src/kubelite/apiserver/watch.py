@@ -1,4 +1,7 @@
-"""Serving `?watch=true`: newline-delimited watch events in a chunked response."""
+"""Serving `?watch=true`: newline-delimited watch events in a chunked response, or, when the
+GET asks to upgrade to a WebSocket, one text message per event with the same JSON (as
+kube-apiserver's WatchServer.HandleWS: a browser holds any number of these on one host,
+where it opens at most six HTTP/1.1 connections)."""
 
 from __future__ import annotations
 
@@ -6,24 +9,45 @@ import asyncio
 import contextlib
 import datetime as dt
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from kubelite.api import registry
 from kubelite.api import status as st
 from kubelite.api.registry import Kind
 from kubelite.api.tables import table
 from kubelite.apiserver import objects
+from kubelite.apiserver.auth import WEBSOCKET_BEARER_PREFIX
 from kubelite.apiserver.query import parse_resource_version
 from kubelite.apiserver.rest import ObjectStore
-from kubelite.apiserver.watchcache import CachedEvent, WatchCache
+from kubelite.apiserver.watchcache import CachedEvent, WatchCache, Watcher
 
 BOOKMARK_INTERVAL = 30.0
 LIVENESS_CHECK = 15.0  # seconds between checks that an idle watch's client is still there
 INITIAL_BATCH = 500  # initial ADDED events per write
 DIRECT_WRITE_LIMIT = 256 * 1024  # bytes a connection may hold unsent before events queue
+WS_MAX_RECEIVE = 4096  # a watch client sends nothing but control frames
+WS_CLOSE_TIMEOUT = 2.0  # seconds to wait for the client's close frame when the server ends a watch
+
+Write = Callable[[list[bytes]], Awaitable[None]]  # sends event lines to the client, in order
+
+
+def is_websocket(request: web.Request) -> bool:
+    return request.headers.get("Upgrade", "").lower() == "websocket"
+
+
+def websocket_protocol(request: web.Request) -> tuple[str, ...]:
+    """The subprotocol echoed back: the first one offered that is not the bearer token (the
+    browser fails a handshake whose answer names none of those it offered). kube-apiserver's
+    watch echoes the one left after its authenticator removed the token (a dashboard offers
+    e.g. `base64.binary.k8s.io`); the framing is the same JSON text whatever it is."""
+    for offered in ",".join(request.headers.getall("Sec-WebSocket-Protocol", [])).split(","):
+        offered = offered.strip()
+        if offered and not offered.startswith(WEBSOCKET_BEARER_PREFIX):
+            return (offered,)
+    return ()
 
 
 def _kind_withdrawn(kind: Kind) -> bool:
@@ -72,11 +96,35 @@ async def serve_watch(
     else:
         start = parse_resource_version(resource_version)
         if cache.too_old(start):
-            raise st.Gone(f"too old resource version: {start} ({cache.oldest})")
+            gone = st.Gone(f"too old resource version: {start} ({cache.oldest})")
+            if is_websocket(request):  # as kube-apiserver's cacher: an ERROR event, then the end
+                return await _websocket_error(request, gone)
+            raise gone
+    websocket = is_websocket(request)
     watcher = cache.subscribe(prefix, start, matches)
-    response = web.StreamResponse(headers={"Content-Type": "application/json", "Cache-Control": "no-cache, private"})
-    response.enable_chunked_encoding()
-    await response.prepare(request)
+    response: web.StreamResponse
+    reader: asyncio.Task[None] | None = None
+    if websocket:
+        ws = web.WebSocketResponse(protocols=websocket_protocol(request), compress=False,
+                                   max_msg_size=WS_MAX_RECEIVE, timeout=WS_CLOSE_TIMEOUT)
+        try:
+            await ws.prepare(request)
+        except BaseException:
+            cache.unsubscribe(watcher)
+            raise
+        response = ws
+        reader = asyncio.create_task(_until_closed(ws, watcher))
+
+        async def write(lines: list[bytes]) -> None:
+            for line in lines:
+                await ws.send_frame(line, WSMsgType.TEXT)
+    else:
+        response = web.StreamResponse(headers={"Content-Type": "application/json", "Cache-Control": "no-cache, private"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+
+        async def write(lines: list[bytes]) -> None:
+            await response.write(b"".join(lines))
     first_table = [True]
 
     def frame(watch_type: str, data: bytes) -> bytes:
@@ -102,9 +150,9 @@ async def serve_watch(
     deadline = loop.time() + (timeout if timeout else 1800 * (1 + random.random()))
     try:
         if initial:
-            await _write_initial(response, initial, per_object)
+            await _write_initial(write, initial, per_object)
         if per_object is None:
-            direct = _DirectWriter(request)
+            direct = _DirectWriter(request, websocket)
             watcher.deliver = direct
         transport = request.transport
         next_bookmark = loop.time() + BOOKMARK_INTERVAL
@@ -129,7 +177,7 @@ async def serve_watch(
                     next_bookmark = loop.time() + BOOKMARK_INTERVAL
                     if direct is not None:
                         direct.flush()
-                    await response.write(_bookmark(served or kind, cache.revision))
+                    await write([_bookmark(served or kind, cache.revision)])
                 continue
             if item is None:
                 break
@@ -144,7 +192,7 @@ async def serve_watch(
                 chunk.append(event_frame(*nxt))
             if direct is not None:
                 direct.flush()
-            await response.write(b"".join(chunk))
+            await write(chunk)
             watcher.busy = False
             if end:
                 break
@@ -154,21 +202,46 @@ async def serve_watch(
         cache.unsubscribe(watcher)
         if direct is not None:
             direct.flush()
+    if reader is not None:
+        assert isinstance(response, web.WebSocketResponse)
+        with contextlib.suppress(ConnectionResetError, RuntimeError):
+            await response.close()
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        return response
     with contextlib.suppress(ConnectionResetError, RuntimeError):
         await response.write_eof()
     return response
 
 
-async def _write_initial(
-    response: web.StreamResponse, items: list[bytes], table_frame: Callable[[str, bytes], bytes] | None
-) -> None:
+async def _until_closed(ws: web.WebSocketResponse, watcher: Watcher) -> None:
+    """Read (and drop) what the client sends until it closes, then end the watch at once
+    (pings are answered as they are read)."""
+    try:
+        async for _ in ws:
+            pass
+    finally:
+        watcher.close()
+
+
+async def _websocket_error(request: web.Request, error: st.ApiError) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(protocols=websocket_protocol(request), compress=False, max_msg_size=WS_MAX_RECEIVE,
+                               timeout=WS_CLOSE_TIMEOUT)
+    await ws.prepare(request)
+    with contextlib.suppress(ConnectionResetError, RuntimeError):
+        await ws.send_frame(b'{"type":"ERROR","object":%s}\n' % objects.encode(error.status()), WSMsgType.TEXT)
+        await ws.close()
+    return ws
+
+
+async def _write_initial(write: Write, items: list[bytes], table_frame: Callable[[str, bytes], bytes] | None) -> None:
     """The ADDED events of the initial list, a few hundred per write."""
     for start in range(0, len(items), INITIAL_BATCH):
         batch = items[start : start + INITIAL_BATCH]
         if table_frame is not None:
-            await response.write(b"".join(table_frame("ADDED", data) for data in batch))
+            await write([table_frame("ADDED", data) for data in batch])
         else:
-            await response.write(b"".join(b'{"type":"ADDED","object":%s}\n' % data for data in batch))
+            await write([b'{"type":"ADDED","object":%s}\n' % data for data in batch])
 
 
 class _DirectWriter:
@@ -183,10 +256,12 @@ class _DirectWriter:
     so events stay in order.
     """
 
-    def __init__(self, request: web.Request) -> None:
+    def __init__(self, request: web.Request, websocket: bool = False) -> None:
         self.transport = request.transport
         self.loop = asyncio.get_running_loop()
         self.pending: list[bytes] = []
+        # Each event pre-framed once for all watchers: a chunk, or a WebSocket text message.
+        self.framed = CachedEvent.message if websocket else CachedEvent.chunk
 
     def __call__(self, watch_type: str, event: CachedEvent) -> bool:
         transport = self.transport
@@ -197,7 +272,7 @@ class _DirectWriter:
             return False
         if not self.pending:
             self.loop.call_soon(self.flush)
-        self.pending.append(event.chunk(watch_type))
+        self.pending.append(self.framed(event, watch_type))
         return True
 
     def flush(self) -> None:

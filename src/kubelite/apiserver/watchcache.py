@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,16 @@ TOO_LARGE_RETRY_SECONDS = 1  # the Retry-After of the 504 when it never came
 RETRY_FIRST, RETRY_MAX = 0.5, 4.0  # seconds between tries of a failed store watch, doubling
 
 ObjectFilter = Callable[[dict[str, Any]], bool]
+
+
+def text_frame(payload: bytes) -> bytes:
+    """One unmasked, unfragmented WebSocket text frame (RFC 6455 5.2), as a server sends it."""
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 65536:
+        return struct.pack("!BBH", 0x81, 126, n) + payload
+    return struct.pack("!BBQ", 0x81, 127, n) + payload
 
 
 def _brief(e: BaseException) -> str:
@@ -48,6 +59,7 @@ class CachedEvent:
     _obj: dict[str, Any] | None = None
     _prev: dict[str, Any] | None = None
     _chunks: dict[str, bytes] | None = None
+    _messages: dict[str, bytes] | None = None
 
     def frame(self, watch_type: str) -> bytes:
         """The watch event line: `{"type":"ADDED","object":{...}}` and a newline."""
@@ -62,6 +74,16 @@ class CachedEvent:
         if out is None:
             line = self.frame(watch_type)
             out = chunks[watch_type] = b"%x\r\n%s\r\n" % (len(line), line)
+        return out
+
+    def message(self, watch_type: str) -> bytes:
+        """The event line framed as one WebSocket text message, built once and shared."""
+        messages = self._messages
+        if messages is None:
+            messages = self._messages = {}
+        out = messages.get(watch_type)
+        if out is None:
+            out = messages[watch_type] = text_frame(self.frame(watch_type))
         return out
 
     @property

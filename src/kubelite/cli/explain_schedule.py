@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 import msgspec
 
+from kubelite.api.types import core_v1
 from kubelite.client import ApiClient, ApiError, KubeconfigError
 from kubelite.scheduler.algorithm import Algorithm, NodeReport
 from kubelite.scheduler.cache import SchedulerCache, pod_key
@@ -49,21 +51,31 @@ async def run(args: argparse.Namespace) -> int:
         except ApiError as e:
             print(f"Error from server ({e.reason}): {e.message}", file=sys.stderr)
             return 1
+    bound_to = pod.spec.node_name if pod.spec else None
+    if bound_to:
+        print(BOUND_NOTE.format(pod=pod_key(pod), node=bound_to))
+    print(render(explain(pod, nodes, pods, services=services, replica_sets=replica_sets, claims=claims,
+                         volumes=volumes, storage_classes=storage_classes)))
+    return 0
+
+
+def explain(pod: core_v1.Pod, nodes: list[core_v1.Node], pods: list[core_v1.Pod], *, services: list[Any],
+            replica_sets: list[Any], claims: list[Any], volumes: list[Any],
+            storage_classes: list[Any]) -> list[NodeReport]:
+    """Every node's fate for `pod` among the bound `pods` (a bound pod is explained as if it
+    were pending again). Shared with the dashboard's Pending pod page."""
     cache = SchedulerCache()
     for node in nodes:
         cache.add_node(node)
     key = pod_key(pod)
     for p in pods:
-        if pod_key(p) != key:  # a bound pod is explained as if it were pending again
+        if pod_key(p) != key:
             cache.add_pod(p)
-    bound_to = pod.spec.node_name if pod.spec else None
-    if bound_to:
-        print(BOUND_NOTE.format(pod=key, node=bound_to))
+    if pod.spec and pod.spec.node_name:
         pod = msgspec.structs.replace(pod, spec=msgspec.structs.replace(pod.spec, node_name=None))
     classes = {sc.metadata.name: sc for sc in storage_classes if sc.metadata}
     snapshot = cache.snapshot(services=services, replica_sets=replica_sets,
                               claims={pod_key(c): c for c in claims},
                               volumes={v.metadata.name: v for v in volumes if v.metadata},
                               storage_classes=classes)
-    print(render(Algorithm().explain(pod, snapshot)))
-    return 0
+    return Algorithm().explain(pod, snapshot)

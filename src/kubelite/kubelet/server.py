@@ -11,6 +11,7 @@ Other components add routes (e.g. `/stats/summary`) with `add_route` before `sta
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -43,6 +44,11 @@ __all__ = ["KubeletServer", "LogOptions", "Process", "StreamBackend"]
 log = logging.getLogger("kubelite.kubelet.server")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PUBLIC_PATHS = frozenset({"/healthz"})
+# How long a log request waits for its first bytes before answering 200 anyway: a refusal
+# (no such container...) comes at once, and a followed silent container must not hold the
+# response headers (a WebSocket handshake in the API server waits for them, and a browser
+# opens one WebSocket at a time per server).
+FIRST_CHUNK_WAIT = 0.5
 
 
 class HttpError(Exception):
@@ -203,11 +209,19 @@ class KubeletServer:
             tail_lines=opts.tail_lines, since_seconds=opts.since_seconds, since_time=opts.since_time,
             timestamps=opts.timestamps, limit_bytes=opts.limit_bytes,
         )
-        first = await self._first_chunk(chunks)
+        pending = asyncio.ensure_future(self._first_chunk(chunks))
+        try:
+            await asyncio.wait((pending,), timeout=FIRST_CHUNK_WAIT)
+            if pending.done():
+                pending.result()  # a refusal is the response's status
+        except BaseException:
+            pending.cancel()
+            raise
         response = web.StreamResponse(headers={"Content-Type": "text/plain"})
         response.enable_chunked_encoding()
-        await response.prepare(request)
         try:
+            await response.prepare(request)
+            first = await pending
             if first:
                 await response.write(first)
             async for chunk in chunks:
@@ -215,6 +229,9 @@ class KubeletServer:
         except (ConnectionError, OSError):
             return response
         finally:
+            if not pending.done():  # (the generator must not be running when it is closed)
+                pending.cancel()
+                await asyncio.gather(pending, return_exceptions=True)
             aclose = getattr(chunks, "aclose", None)
             if aclose is not None:
                 await aclose()

@@ -199,6 +199,19 @@ async def test_logs_follow_streams_appended_lines_until_the_container_stops(kube
         assert await r.content.read() == b""  # the stream ends with the container
 
 
+async def test_a_followed_silent_container_gets_its_headers_before_any_line(kubelet, http):
+    server, backend, _ = kubelet
+    c = backend.add_container("default", "quiet", "app")
+    c.log_path.write_text("")
+    async with asyncio.timeout(10), http.get(_base(server) + "/containerLogs/default/quiet/app?follow=true") as r:
+        assert r.status == 200  # answered with nothing logged yet
+        with open(c.log_path, "a") as f:
+            f.write(cri_line(T0, "stdout", "at last"))
+        assert await r.content.readline() == b"at last\n"
+        c.set_running(False)
+        assert await r.content.read() == b""
+
+
 async def test_attach(kubelet, http):
     server, _, _ = kubelet
     url = _base(server) + "/attach/default/web/app?stdin=true&stdout=true&stderr=true"

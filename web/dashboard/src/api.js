@@ -54,9 +54,75 @@ export async function streamLines(path, onLine, { signal } = {}) {
   if (buffered) onLine(buffered);
 }
 
+const enc = new TextEncoder();
+
+// A browser cannot set an Authorization header on a WebSocket: the token travels as
+// kube-apiserver's bearer subprotocol.
+export function bearerProtocol() {
+  const b64 = btoa(String.fromCharCode(...enc.encode(token())));
+  return `base64url.bearer.authorization.k8s.io.${b64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
+}
+
+export const wsUrl = (path) => `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
+
+// Watch events over a WebSocket (one JSON event per text message, as kube-apiserver sends
+// them): a browser opens at most six HTTP/1.1 connections to a host, but many WebSockets, so
+// every view in every tab stays live. Resolves when the server ends the watch; rejects if the
+// socket never opened.
+export function watchSocket(path, onEvent, { signal } = {}) {
+  return new Promise((resolve, reject) => {
+    // The server echoes the subprotocol offered besides the token (the browser requires one).
+    const ws = new WebSocket(wsUrl(path), ["base64.binary.k8s.io", bearerProtocol()]);
+    let opened = false;
+    const abort = () => ws.close();
+    signal && signal.addEventListener("abort", abort);
+    const count = (n) => { watchSocket.open += n; document.documentElement.dataset.watches = String(watchSocket.open); };
+    ws.onopen = () => { opened = true; count(1); };
+    ws.onmessage = (ev) => { try { onEvent(JSON.parse(ev.data)); } catch (err) { console.error(err); } };
+    ws.onclose = () => {
+      signal && signal.removeEventListener("abort", abort);
+      if (opened) { count(-1); resolve(); } else reject(new Error("the watch's WebSocket did not open"));
+    };
+  });
+}
+watchSocket.open = 0;  // open watch sockets in this tab (shown as <html data-watches>)
+
+// A followed stream (logs) over a WebSocket as kube-apiserver sends one (binary.k8s.io: each
+// message a chunk of bytes), split into lines; if no socket opens (a refusal cannot be read
+// from a failed handshake), the same request as a fetch stream, which says why.
+export function streamLinesLive(path, onLine, { signal } = {}) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl(path), ["binary.k8s.io", bearerProtocol()]);
+    ws.binaryType = "arraybuffer";
+    const decoder = new TextDecoder();
+    let opened = false;
+    let buffered = "";
+    const abort = () => ws.close();
+    signal && signal.addEventListener("abort", abort);
+    ws.onopen = () => { opened = true; };
+    ws.onmessage = (ev) => {
+      buffered += decoder.decode(new Uint8Array(ev.data), { stream: true });
+      let nl;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        onLine(buffered.slice(0, nl));
+        buffered = buffered.slice(nl + 1);
+      }
+    };
+    ws.onclose = () => {
+      signal && signal.removeEventListener("abort", abort);
+      if (opened) {
+        if (buffered) onLine(buffered);
+        resolve();
+      } else if (signal && signal.aborted) resolve();
+      else streamLines(path, onLine, { signal }).then(resolve, reject);
+    };
+  });
+}
+
 export const keyOf = (o) => `${o.metadata.namespace || ""}/${o.metadata.name}`;
 
-// List, then watch from the list's resourceVersion: the informer pattern, in the browser.
+// List, then watch from the list's resourceVersion (over a WebSocket): the informer pattern,
+// in the browser.
 // `onChange(items)` gets the current Map on every change; `onError(err)` a refusal or failure.
 export class Informer {
   constructor(path, onChange, onError) {
@@ -70,6 +136,20 @@ export class Informer {
 
   stop() { this.abort.abort(); }
 
+  // Over a WebSocket; if none opens (a proxy on the way without WebSockets, or a refusal, which
+  // a handshake cannot tell the page), this once as a fetch stream, which says why it failed
+  // (for a minute: then a WebSocket is tried again, so the fetch does not keep a connection).
+  async watch(url, onEvent) {
+    const signal = this.abort.signal;
+    try {
+      await watchSocket(url, onEvent, { signal });
+      return;
+    } catch {
+      if (signal.aborted) return;
+    }
+    await streamLines(`${url}&timeoutSeconds=60`, (line) => { if (line.trim()) onEvent(JSON.parse(line)); }, { signal });
+  }
+
   async run() {
     const sep = this.path.includes("?") ? "&" : "?";
     while (!this.abort.signal.aborted) {
@@ -80,16 +160,14 @@ export class Informer {
         let rv = list.metadata.resourceVersion;
         let gone = false;
         while (!gone && !this.abort.signal.aborted) {
-          await streamLines(`${this.path}${sep}watch=1&allowWatchBookmarks=true&resourceVersion=${rv}`, (line) => {
-            if (!line.trim()) return;
-            const ev = JSON.parse(line);
+          await this.watch(`${this.path}${sep}watch=1&allowWatchBookmarks=true&resourceVersion=${rv}`, (ev) => {
             if (ev.type === "ERROR") { gone = true; return; }  // 410 Gone: list again
             rv = ev.object.metadata.resourceVersion;
             if (ev.type === "BOOKMARK") return;
             if (ev.type === "DELETED") this.items.delete(keyOf(ev.object));
             else this.items.set(keyOf(ev.object), ev.object);
             this.onChange(this.items);
-          }, { signal: this.abort.signal });
+          });
         }
       } catch (err) {
         if (this.abort.signal.aborted) return;

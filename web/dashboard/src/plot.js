@@ -35,7 +35,8 @@ export function seriesPlots(uPlot, item) {
   const title = cluster ? "Cluster" : item.name;
   const cpu = chart(`${title} CPU (cores)`, cores, lines());
   const memory = chart(`${title} memory (working set)`, mem, lines());
-  const restarts = cluster ? chart("Cluster container restarts", (v) => `${+v.toPrecision(3)}`, [line("restarts", "#a50")], 1) : null;
+  // Restarts over time: the cluster's (every bound pod's containers) and each pod's own.
+  const restarts = item.restarts ? chart(`${title} container restarts`, (v) => `${+v.toPrecision(3)}`, [line("restarts", "#a50")], 1) : null;
   const wrap = h("div", { class: "plot-pair", "data-series": `${item.kind}/${item.namespace}/${item.name}` }, cpu.el, memory.el,
     restarts && restarts.el);
   const data = (it) => {

@@ -1,8 +1,8 @@
-// One pod: containers and their states, probes, volumes, events (the scheduler's reasons when
-// it is Pending), logs streaming (follow, or the previous instance), a terminal, its YAML
+// One pod: containers and their states, probes, volumes, events, the scheduler's per-node
+// explanation while it is Pending, logs streaming (follow, or the previous instance), a terminal, its YAML
 // (edit and apply with PUT), and its utilization.
 
-import { Informer, send, streamLines } from "./api.js";
+import { Informer, get, send, streamLines, streamLinesLive } from "./api.js";
 import { h, age, table, toYaml } from "./dom.js";
 import { errorBox } from "./views.js";
 import { utilizationPlots } from "./plot.js";
@@ -59,7 +59,10 @@ function logsPanel(ns, name, pod) {
     out.textContent = "";
     const q = new URLSearchParams({ container: select.value, tailLines: "1000" });
     if (previous.checked) q.set("previous", "true"); else q.set("follow", "true");
-    streamLines(`/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(name)}/log?${q}`, (line) => {
+    // Followed logs over a WebSocket (a tab holds no HTTP connection open); the previous
+    // instance's, which end at once, over fetch.
+    const stream = previous.checked ? streamLines : streamLinesLive;
+    stream(`/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(name)}/log?${q}`, (line) => {
       const stick = out.scrollTop + out.clientHeight >= out.scrollHeight - 20;
       out.append(line + "\n");
       if (out.textContent.length > MAX_LOG_CHARS) out.textContent = out.textContent.slice(-MAX_LOG_CHARS / 2);
@@ -101,15 +104,45 @@ function yamlPanel(ns, name, pod) {
   return { el: h("div", {}, area, h("div", {}, apply, " ", msg)), stop: () => {} };
 }
 
+// The scheduler's per-node explanation of a pod not yet bound (as `kubelite explain-schedule`
+// prints it): which filter refused it on each node, or each feasible node's scores.
+function schedulingPanel(ns, name) {
+  const body = h("div", {}, h("p", { class: "muted" }, "asking the scheduler…"));
+  let last = 0;
+  let timer = null;
+  const load = async () => {
+    last = Date.now();
+    try {
+      const doc = await get(`/dashboard/api/explain?namespace=${encodeURIComponent(ns)}&name=${encodeURIComponent(name)}`);
+      const score = (r) => Object.entries(r.scores).sort().map(([k, v]) => `${k}=${v}`).join(", ");
+      const ranked = [...doc.nodes.filter((r) => r.feasible).sort((a, b) => b.total - a.total), ...doc.nodes.filter((r) => !r.feasible)];
+      body.replaceChildren(h("p", {}, `${doc.feasible}/${doc.nodes.length} nodes are feasible.`),
+        table(["Node", "Result", "Detail"], ranked.map((r) => ({ attrs: { "data-node": r.node, class: r.feasible ? "fits" : "refused" },
+          cells: [r.node, r.feasible ? "fits" : "refused", r.feasible ? `total=${r.total} (${score(r)})` : `${r.plugin}: ${r.reasons.join("; ")}`] })),
+        { id: "schedule-nodes" }));
+    } catch (err) { body.replaceChildren(errorBox(err)); }
+  };
+  // Asked again when the pod changes, at most every 3 s, and on the button.
+  const refresh = () => {
+    if (timer) return;
+    timer = setTimeout(() => { timer = null; load(); }, Math.max(0, last + 3000 - Date.now()));
+  };
+  const el = h("section", { id: "schedule" }, h("h2", {}, "Scheduling ", h("button", { onclick: load }, "Explain again")),
+    h("p", { class: "muted" }, "Why the scheduler has not placed this pod: each node, the filter that refused it or its scores."), body);
+  return { el, refresh, stop: () => clearTimeout(timer) };
+}
+
 export function podPage(root, params, ns, name) {
   const head = h("div");
   const tabsEl = h("nav", { class: "tabs" });
   const panel = h("div", { class: "panel" });
   const details = h("div");
-  root.replaceChildren(h("h1", {}, `Pod ${ns}/${name}`), head, tabsEl, panel, details);
+  const schedBox = h("div");  // above the tabs while the pod waits for a node
+  root.replaceChildren(h("h1", {}, `Pod ${ns}/${name}`), head, schedBox, tabsEl, panel, details);
   let pod = null;
   let current = null;
   let eventsMap = new Map();
+  let scheduling = null;
   const tabs = {
     logs: () => logsPanel(ns, name, pod),
     terminal: () => terminalPanel(ns, name, pod),
@@ -132,6 +165,11 @@ export function podPage(root, params, ns, name) {
     head.replaceChildren(
       h("p", {}, `Phase ${pod.status.phase || "Pending"} · node ${pod.spec.nodeName || "(not scheduled)"} · IP ${pod.status.podIP || "–"} · age ${age(pod.metadata.creationTimestamp)}`),
       conditions(pod), containers(pod));
+    if (!pod.spec.nodeName && !pod.metadata.deletionTimestamp) {
+      if (!scheduling) scheduling = schedulingPanel(ns, name);
+      scheduling.refresh();
+    } else if (scheduling) { scheduling.stop(); scheduling = null; }
+    if (schedBox.firstChild !== (scheduling && scheduling.el)) schedBox.replaceChildren(...(scheduling ? [scheduling.el] : []));
     details.replaceChildren(h("h2", {}, "Events"),
       evs.length ? table(["Type", "Reason", "Message", "Age"], evs.map((e) => ({ cells: [e.type, e.reason, e.message, age(e.lastTimestamp || e.eventTime)] })), { id: "pod-events" })
         : h("p", { class: "muted" }, "no events"), h("h2", {}, "Volumes"), volumes(pod));
@@ -145,5 +183,5 @@ export function podPage(root, params, ns, name) {
   }, (err) => root.replaceChildren(errorBox(err)));
   const evInformer = new Informer(`/api/v1/namespaces/${encodeURIComponent(ns)}/events?fieldSelector=involvedObject.name%3D${encodeURIComponent(name)}`,
     (items) => { eventsMap = items; render(); }, () => {});
-  return () => { podInformer.stop(); evInformer.stop(); if (current) current.stop(); };
+  return () => { podInformer.stop(); evInformer.stop(); if (current) current.stop(); if (scheduling) scheduling.stop(); };
 }

@@ -5,14 +5,9 @@
 
 import { Terminal } from "@xterm/xterm";
 import { FitAddon } from "@xterm/addon-fit";
-import { token } from "./api.js";
+import { bearerProtocol, wsUrl } from "./api.js";
 
 const enc = new TextEncoder();
-
-function bearerProtocol() {
-  const b64 = btoa(String.fromCharCode(...enc.encode(token())));
-  return `base64url.bearer.authorization.k8s.io.${b64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
-}
 
 function frame(channel, bytes) {
   const out = new Uint8Array(bytes.length + 1);
@@ -29,8 +24,7 @@ export function openTerminal(el, ns, pod, container, command = ["sh"]) {
   fit.fit();
   const q = new URLSearchParams({ container, stdin: "true", stdout: "true", tty: "true" });
   command.forEach((c) => q.append("command", c));
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const url = `${scheme}://${location.host}/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(pod)}/exec?${q}`;
+  const url = wsUrl(`/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(pod)}/exec?${q}`);
   const ws = new WebSocket(url, ["v5.channel.k8s.io", "v4.channel.k8s.io", bearerProtocol()]);
   ws.binaryType = "arraybuffer";
   const dec = new TextDecoder();

@@ -138,9 +138,7 @@ function ownedPods(owner, s) {
   return [...s.pods.values()].filter((p) => (p.metadata.ownerReferences || []).some((r) => uids.has(r.uid)));
 }
 
-// One kind at a time: a browser opens at most 6 HTTP/1.1 connections to a host, and each watch
-// holds one, so a view keeps to three watches (the kind, what stands between it and its pods,
-// the pods).
+// One kind at a time, with three watches: the kind, what stands between it and its pods, the pods.
 const BETWEEN = { deployments: "replicasets", cronjobs: "jobs" };
 
 export function workloads(root, params) {

@@ -1,6 +1,8 @@
 """What the utilization sampler needs to know of Nodes and Pods, kept current from the watch
 cache instead of listing (and decoding) every pod at each sample: the Nodes themselves (few;
-the kubelet's address is in them) and, per pod uid, its namespace, name, node and resources."""
+the kubelet's address is in them) and, per pod uid, its namespace, name, node and resources,
+and the bound pods still running as the watch cache decoded them (the scheduler's explanation
+of a Pending pod counts them; the dicts are shared with the cache's events, not copied)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ class SamplerFeed(CacheFeed):
     def __init__(self, store: Store) -> None:
         self.nodes: dict[str, dict[str, Any]] = {}
         self.pods: dict[str, PodInfo] = {}
+        self.bound: dict[str, dict[str, Any]] = {}
         super().__init__(store, [(by_resource("", "v1", "nodes"), self._node),
                                  (by_resource("", "v1", "pods"), self._pod)])
 
@@ -34,6 +37,11 @@ class SamplerFeed(CacheFeed):
         node = (pod.get("spec") or {}).get("nodeName", "")
         if watch_type == "DELETED" or not node:
             self.pods.pop(uid, None)
+            self.bound.pop(uid, None)
             return
+        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            self.bound.pop(uid, None)
+        else:
+            self.bound[uid] = pod
         self.pods[uid] = PodInfo(meta.get("namespace", ""), meta.get("name", ""), node, pod_resources(pod),
                                  pod_restarts(pod))

@@ -3,8 +3,9 @@ kubelets' summary stats (the same figures `kubectl top` reads through metrics.k8
 
 One clock ring is shared by every series (a sample time per slot); each series keeps its
 CPU (cores) and memory (working set, bytes) in float32 arrays aligned with that ring, NaN
-where it had no sample, and its current requests and limits. 24 h at 15 s is 5,760 slots:
-46 KiB per series, so 1,000 pods cost about 46 MiB; the number of series is capped and a
+where it had no sample, and its current requests and limits; a pod's series and the cluster's
+also keep their containers' restarts. 24 h at 15 s is 5,760 slots: 46 KiB per node, 69 KiB
+per pod, so 1,000 pods cost about 69 MiB; the number of series is capped and a
 series with no sample left in the window is dropped.
 """
 
@@ -45,7 +46,7 @@ class Series:
     cpu: array  # type: ignore[type-arg]
     memory: array  # type: ignore[type-arg]
     resources: Resources = field(default_factory=Resources)
-    restarts: array | None = None  # type: ignore[type-arg]  # the cluster's only
+    restarts: array | None = None  # type: ignore[type-arg]  # a pod's and the cluster's
     node: str = ""
     last_seen: float = 0.0
 
@@ -105,7 +106,8 @@ def pod_restarts(pod: dict[str, Any]) -> int:
 
 @dataclass(frozen=True)
 class Sample:
-    """One measurement: who, used CPU cores and memory bytes (the cluster's: also restarts)."""
+    """One measurement: who, used CPU cores and memory bytes (a pod's and the cluster's: also
+    the restarts of their containers)."""
 
     kind: str  # "node", "pod" or "cluster"
     namespace: str
@@ -138,7 +140,8 @@ def samples_from(summaries: dict[str, dict[str, Any]], nodes: Mapping[str, dict[
             containers = s.get("containers") or []
             cpu_n = sum((c.get("cpu") or {}).get("usageNanoCores") or 0 for c in containers)
             mem_b = sum((c.get("memory") or {}).get("workingSetBytes") or 0 for c in containers)
-            yield Sample("pod", pod.namespace, pod.name, cpu_n / 1e9, float(mem_b), pod.resources, node_name)
+            yield Sample("pod", pod.namespace, pod.name, cpu_n / 1e9, float(mem_b), pod.resources, node_name,
+                         float(pod.restarts))
     for node in nodes.values():
         alloc = node_resources(node)
         total.cpu_limit += alloc.cpu_limit
@@ -170,7 +173,7 @@ class History:
             return None
         blank = array("f", [NAN]) * self.size
         series = Series(s.kind, s.namespace, s.name, blank, array("f", blank),
-                        restarts=array("f", blank) if s.kind == "cluster" else None)
+                        restarts=array("f", blank) if s.kind != "node" else None)
         self._series[(s.kind, s.namespace, s.name)] = series
         return series
 

@@ -1,7 +1,9 @@
 """The dashboard as the API server holds it: its routes, the sampler that fills the
 utilization history, and the authorization of the history's readers.
 
-The history's endpoints (`/dashboard/api/history`, `/dashboard/metrics`) are authenticated
+The scheduler's explanation of a pod (`/dashboard/api/explain`, explain.py) needs `get` on
+the pod and `list` on nodes. The history's endpoints (`/dashboard/api/history`,
+`/dashboard/metrics`) are authenticated
 as every API request (401 without credentials), then authorized per series with the API
 server's own authorizer as the Metrics API would be: a pod's series needs `get` on
 `pods.metrics.k8s.io` in its namespace, a node's `get` on `nodes.metrics.k8s.io`. A reader
@@ -23,6 +25,7 @@ from kubelite.api import status as st
 from kubelite.apiserver.authz import Attributes, Decision, UserInfo
 from kubelite.apiserver.authz.filter import forbidden
 from kubelite.apiserver.dashboard import assets
+from kubelite.apiserver.dashboard.explain import Explainer
 from kubelite.apiserver.dashboard.feed import SamplerFeed
 from kubelite.apiserver.dashboard.history import DEFAULT_INTERVAL, History, Series, samples_from
 from kubelite.apiserver.handlers import json_response
@@ -45,6 +48,7 @@ class Dashboard:
     def __init__(self, store: Store, summaries: Summaries, authorizer: Any = None,
                  interval: float = DEFAULT_INTERVAL, static: Path = assets.STATIC) -> None:
         self.feed = SamplerFeed(store)
+        self.explainer = Explainer(store)
         self.summaries = summaries
         self.authorizer = authorizer
         self.history = History(interval)
@@ -70,7 +74,11 @@ class Dashboard:
         async def metrics(request: web.Request) -> web.Response:
             return self._prometheus(request[user_key])
 
+        async def explain(request: web.Request) -> web.Response:
+            return await self._explain(request, request[user_key])
+
         router.add_get(API + "history", history)
+        router.add_get(API + "explain", explain)
         router.add_get(METRICS, metrics)
 
     async def start(self, cache: WatchCache) -> None:
@@ -138,6 +146,24 @@ class Dashboard:
                  and self._allowed(user, s)]
         return json_response({"interval": self.history.interval, "items": items})
 
+    async def _explain(self, request: web.Request, user: Any) -> web.Response:
+        """The scheduler's per-node explanation of one pod, for a user who may `get` that pod
+        and `list` nodes (what `kubelite explain-schedule` needs of them, and what it shows)."""
+        namespace, name = request.query.get("namespace", ""), request.query.get("name", "")
+        if not namespace or not name:
+            raise st.BadRequest("namespace and name are required")
+        if self.authorizer is not None:
+            info = UserInfo(user.name, user.groups, user.uid, user.extra)
+            for attrs in (Attributes(info, "get", True, namespace=namespace, api_version="v1", resource="pods", name=name),
+                          Attributes(info, "list", True, api_version="v1", resource="nodes")):
+                verdict = self.authorizer.authorize(attrs)
+                if verdict.decision is not Decision.ALLOW:
+                    raise forbidden(attrs, verdict.reason)
+        # Copies of the feed's current views (taken on the loop; the thread reads only these).
+        result = await self.explainer.explain(namespace, name, list(self.feed.nodes.values()),
+                                              list(self.feed.bound.values()))
+        return json_response(result)
+
     def _prometheus(self, user: Any) -> web.Response:
         return web.Response(text=render_prometheus(self.history, lambda s: self._allowed(user, s)),
                             content_type="text/plain", charset="utf-8")
@@ -161,7 +187,7 @@ def render_prometheus(history: History, allowed: Callable[[Series], bool]) -> st
     """The last sample of every series `allowed`, in the Prometheus text format:
     `kubelite_node_*{node=...}`, `kubelite_pod_*{namespace=...,pod=...,node=...}` and
     `kubelite_cluster_*` (requested by pods as its request, allocatable as its limit), with
-    `kubelite_cluster_container_restarts`."""
+    `kubelite_pod_container_restarts` and `kubelite_cluster_container_restarts`."""
     rows: dict[str, list[str]] = {}
     for series in history.all():
         if not allowed(series):
@@ -172,14 +198,15 @@ def render_prometheus(history: History, allowed: Callable[[Series], bool]) -> st
                   r.cpu_request, r.cpu_limit, r.memory_request, r.memory_limit)
         if series.kind == "cluster":
             labels = ""
-            if latest and series.restarts is not None:
-                rows.setdefault("kubelite_cluster_container_restarts", []).append(
-                    f" {float(series.restarts[(history.head - 1) % history.size])!r}")
         elif series.kind == "node":
             labels = f'node="{_label(series.name)}"'
         else:
             labels = (f'namespace="{_label(series.namespace)}",pod="{_label(series.name)}",'
                       f'node="{_label(series.node)}"')
+        if latest and series.restarts is not None:
+            restarts = float(series.restarts[(history.head - 1) % history.size])
+            rows.setdefault(f"kubelite_{series.kind}_container_restarts", []).append(
+                f"{{{labels}}} {restarts!r}" if labels else f" {restarts!r}")
         for (suffix, _, _), value in zip(PROMETHEUS_SERIES, values, strict=True):
             if value is not None:
                 rows.setdefault(f"kubelite_{series.kind}_{suffix}", []).append(
@@ -190,7 +217,8 @@ def render_prometheus(history: History, allowed: Callable[[Series], bool]) -> st
             metric = f"kubelite_{kind}_{suffix}"
             out += [f"# HELP {metric} {help_text}.", f"# TYPE {metric} {mtype}"]
             out += [metric + row for row in rows.get(metric, [])]
-    metric = "kubelite_cluster_container_restarts"
-    out += [f"# HELP {metric} Restarts of the containers of every pod bound to a node, at the last sample.",
-            f"# TYPE {metric} gauge", *(metric + row for row in rows.get(metric, []))]
+    for kind, whose in (("pod", "the pod's containers"), ("cluster", "the containers of every pod bound to a node")):
+        metric = f"kubelite_{kind}_container_restarts"
+        out += [f"# HELP {metric} Restarts of {whose}, at the last sample.",
+                f"# TYPE {metric} gauge", *(metric + row for row in rows.get(metric, []))]
     return "\n".join(out) + "\n"

@@ -104,3 +104,16 @@ def test_latest_is_none_before_any_sample() -> None:
     assert h.latest(series) == (1.0, 100.0)
     h.record(2, [])
     assert h.latest(series) is None
+
+
+def test_a_pods_series_carries_its_restarts_over_time() -> None:
+    h = History(interval=1, window=10)
+    info = PodInfo("default", "web", "n1", pod_resources(POD), restarts=1)
+    h.record(1, list(samples_from({"n1": SUMMARY}, {"n1": NODE}, {"u1": info})))
+    info = PodInfo("default", "web", "n1", pod_resources(POD), restarts=3)
+    h.record(2, list(samples_from({"n1": SUMMARY}, {"n1": NODE}, {"u1": info})))
+    series: Any = h.get("pod", "default", "web")
+    assert h.as_json(series)["restarts"] == [1.0, 3.0]
+    assert "restarts" not in h.as_json(h.get("node", "", "n1"))  # type: ignore[arg-type]
+    text = render_prometheus(h, lambda s: True)
+    assert 'kubelite_pod_container_restarts{namespace="default",pod="web",node="n1"} 3.0' in text

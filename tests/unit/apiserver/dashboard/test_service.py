@@ -122,3 +122,14 @@ async def test_an_unbuilt_page_says_how_to_build_it(tmp_path: Path) -> None:
     async with TestClient(TestServer(app)) as c:
         resp = await c.get("/dashboard/")
         assert resp.status == 503 and "make install" in await resp.text()
+
+
+async def test_explain_needs_get_on_the_pod_and_list_on_nodes(client: TestClient[Any, Any]) -> None:
+    # "web" may get pods in team but not list nodes: refused before anything is read.
+    r = await client.get("/dashboard/api/explain?namespace=team&name=p", headers={"X-User": "web"})
+    assert r.status == 403 and 'cannot list resource "nodes"' in (await r.json())["message"]
+    r = await client.get("/dashboard/api/explain?namespace=default&name=p", headers={"X-User": "web"})
+    assert r.status == 403 and 'cannot get resource "pods"' in (await r.json())["message"]
+    r = await client.get("/dashboard/api/explain?namespace=team", headers={"X-User": "admin"})
+    assert r.status == 400
+    assert (await client.get("/dashboard/api/explain?namespace=team&name=p")).status == 401
