@@ -79,12 +79,14 @@ def test_only_wordpress_reaches_mariadb(lan: MachineCluster) -> None:
                                  check=False)
         return str(out.stdout)
 
-    assert "mysql_native_password" not in greeting("intruder")  # no handshake: dropped
-    # the same pod, labelled as WordPress, gets MariaDB's greeting
-    lan.server.kubectl("label", "pod", "intruder", "app=wordpress", "--overwrite")
-    assert until(lambda: "mysql_native_password" in greeting("intruder"), timeout=30,
-                 what="MariaDB's greeting once allowed")
-    lan.server.kubectl("delete", "pod", "intruder", "--wait=false")
+    try:
+        assert "mysql_native_password" not in greeting("intruder")  # no handshake: dropped
+        # the same pod, labelled as WordPress, gets MariaDB's greeting
+        lan.server.kubectl("label", "pod", "intruder", "app=wordpress", "--overwrite")
+        assert until(lambda: "mysql_native_password" in greeting("intruder"), timeout=30,
+                     what="MariaDB's greeting once allowed")
+    finally:  # gone before the drain test: a pod without a controller would stop a drain
+        lan.server.kubectl("delete", "pod", "intruder", "--timeout=60s", timeout=90)
 
 
 def test_drain_of_a_wordpress_machine_keeps_the_site_answering(lan: MachineCluster) -> None:
