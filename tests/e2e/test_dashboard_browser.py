@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from tests.helpers.node import NodeCluster, running_node
+from tests.helpers.wait import until
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -314,13 +315,18 @@ def test_a_pods_restarts_are_plotted_over_time(page: Any, cluster: NodeCluster) 
                                              for c in p.get("status", {}).get("containerStatuses", [])), timeout=60)
     page.goto(dashboard_url(cluster, cluster.server.token()))
     page.wait_for_selector("#pods")
+
+    def restarts_sampled() -> bool:  # the sampler's next tick after the restart
+        history = page.evaluate("""async () => {
+            const r = await fetch('/dashboard/api/history?kind=pod&namespace=default&name=crashy',
+                                  {headers: {Authorization: 'Bearer ' + sessionStorage.getItem('kubelite.token')}});
+            return r.json(); }""")
+        return max((v for v in history.get("restarts") or [] if v is not None), default=0) >= 1
+
+    until(restarts_sampled, timeout=90, what="a restart in the pod's sampled history")
     page.goto(f"{cluster.server.url}/dashboard/#/pod/default/crashy?tab=utilization")
-    page.wait_for_function("() => document.querySelectorAll('#pod-plots .plot-pair canvas').length === 3")
-    history = page.evaluate("""async () => {
-        const r = await fetch('/dashboard/api/history?kind=pod&namespace=default&name=crashy',
-                              {headers: {Authorization: 'Bearer ' + sessionStorage.getItem('kubelite.token')}});
-        return r.json(); }""")
-    assert max(v for v in history["restarts"] if v is not None) >= 1
+    page.wait_for_function("() => document.querySelectorAll('#pod-plots .plot-pair canvas').length === 3",
+                           timeout=60_000)
     assert "crashy container restarts" in page.inner_text("#pod-plots")
     shot(page, "restarts")
 

@@ -83,13 +83,18 @@ async def test_an_exact_list_at_a_future_revision_is_too_large_at_once(session: 
 
 
 async def test_a_list_answers_as_soon_as_the_revision_it_waits_for_arrives(session: aiohttp.ClientSession) -> None:
-    next_revision = await _revision(session) + 1
-    listing = asyncio.create_task(_list_names(session, f"{CONFIGMAPS}?resourceVersion={next_revision}"))
+    # far enough ahead that the cluster's own writes (Lease renewals every 2 s) cannot reach it
+    # while the test looks, near enough to write our way there
+    target = await _revision(session) + 30
+    listing = asyncio.create_task(_list_names(session, f"{CONFIGMAPS}?resourceVersion={target}"))
     await asyncio.sleep(0.3)
     assert not listing.done()  # waiting for a revision that does not exist yet
-    await _create(session, "arrives")
+    made, revision = "", 0
+    while revision < target:
+        made = f"arrives-{revision}"
+        revision = await _create(session, made)
     code, names = await asyncio.wait_for(listing, WAIT + 10)
-    assert code == 200 and "arrives" in names
+    assert code == 200 and made in names
 
 
 async def _list_names(session: aiohttp.ClientSession, url: str) -> tuple[int, list[str]]:

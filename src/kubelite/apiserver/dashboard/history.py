@@ -127,6 +127,7 @@ def samples_from(summaries: dict[str, dict[str, Any]], nodes: Mapping[str, dict[
     and the restarts of every bound pod's containers."""
     total = Resources()
     used_cpu = used_mem = 0.0
+    sampled: set[str] = set()
     for node_name, doc in summaries.items():
         n = doc.get("node") or {}
         cpu, mem = (n.get("cpu") or {}).get("usageNanoCores"), (n.get("memory") or {}).get("workingSetBytes")
@@ -134,13 +135,19 @@ def samples_from(summaries: dict[str, dict[str, Any]], nodes: Mapping[str, dict[
             used_cpu, used_mem = used_cpu + cpu / 1e9, used_mem + float(mem)
             yield Sample("node", "", node_name, cpu / 1e9, float(mem), node_resources(nodes[node_name]))
         for s in doc.get("pods") or []:
-            pod = pods.get((s.get("podRef") or {}).get("uid", ""))
+            uid = (s.get("podRef") or {}).get("uid", "")
+            pod = pods.get(uid)
             if pod is None:
                 continue
+            sampled.add(uid)
             containers = s.get("containers") or []
             cpu_n = sum((c.get("cpu") or {}).get("usageNanoCores") or 0 for c in containers)
             mem_b = sum((c.get("memory") or {}).get("workingSetBytes") or 0 for c in containers)
             yield Sample("pod", pod.namespace, pod.name, cpu_n / 1e9, float(mem_b), pod.resources, node_name,
+                         float(pod.restarts))
+    for uid, pod in pods.items():  # no container running (a crash loop's back-off): restarts only
+        if uid not in sampled and pod.node in summaries:
+            yield Sample("pod", pod.namespace, pod.name, NAN, NAN, pod.resources, pod.node,
                          float(pod.restarts))
     for node in nodes.values():
         alloc = node_resources(node)

@@ -117,3 +117,14 @@ def test_a_pods_series_carries_its_restarts_over_time() -> None:
     assert "restarts" not in h.as_json(h.get("node", "", "n1"))  # type: ignore[arg-type]
     text = render_prometheus(h, lambda s: True)
     assert 'kubelite_pod_container_restarts{namespace="default",pod="web",node="n1"} 3.0' in text
+
+
+def test_a_pod_with_no_running_container_still_samples_its_restarts() -> None:
+    """A crash loop's back-off leaves the pod out of its kubelet's Summary: its restarts are
+    still sampled (usage unknown), so the restarts plot shows the loop."""
+    pods = {"u3": PodInfo("default", "crashy", "n1", pod_resources(POD), restarts=4)}
+    got = [s for s in samples_from({"n1": SUMMARY}, {"n1": NODE}, pods) if s.kind == "pod"]
+    assert [(s.name, s.restarts, s.node) for s in got] == [("crashy", 4.0, "n1")]
+    assert math.isnan(got[0].cpu) and math.isnan(got[0].memory)
+    elsewhere = {"u3": PodInfo("default", "crashy", "n9", pod_resources(POD), restarts=4)}
+    assert not [s for s in samples_from({"n1": SUMMARY}, {"n1": NODE}, elsewhere) if s.kind == "pod"]
