@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright import sync_api  # a test extra: missing, the tests fail rather than skip
 
 from tests.helpers.node import NodeCluster, running_node
 from tests.helpers.wait import until
-
-sync_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
