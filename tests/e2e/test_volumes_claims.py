@@ -58,8 +58,10 @@ def volume_dir(cluster: NodeCluster, claim_name: str) -> Path:
 
 
 def test_default_class_binds_on_scheduling_and_data_outlives_the_pod(cluster: NodeCluster) -> None:
-    sc = cluster.kubectl("get", "storageclass").stdout
-    assert "local-path (default)" in sc and "WaitForFirstConsumer" in sc
+    # made by the provisioner once the controller-manager holds its lease
+    sc = until(lambda: "local-path (default)" in (t := cluster.kubectl("get", "storageclass").stdout) and t,
+               timeout=60, what="the default StorageClass")
+    assert "WaitForFirstConsumer" in sc
     cluster.apply(claim("my-pvc"))
     time.sleep(1)
     assert get(cluster, "pvc", "my-pvc")["status"]["phase"] == "Pending"  # waits for a consumer
