@@ -236,8 +236,10 @@ class ResourceHandlers:
         await response.prepare(request)
         await response.write(escape_html(head))
         for start in range(0, len(items), STREAM_LIST_OVER):
-            chunk = escape_html(b",".join(items[start : start + STREAM_LIST_OVER]))
-            await response.write(chunk if start == 0 else b"," + chunk)
+            part = items[start : start + STREAM_LIST_OVER]
+            if start:
+                part.insert(0, b"")  # the comma after the previous chunk, without copying this one
+            await response.write(escape_html(b",".join(part)))
         await response.write(b"]}\n")
         await response.write_eof()
         return response

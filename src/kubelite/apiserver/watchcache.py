@@ -48,7 +48,12 @@ def _brief(e: BaseException) -> str:
 
 @dataclass(slots=True)
 class CachedEvent:
-    """A store event with the object's bytes (resourceVersion set) and lazily decoded dicts."""
+    """A store event with the object's bytes (resourceVersion set) and lazily decoded dicts.
+
+    The dicts are kept only while the event is fanned out (every filtered watcher reads them
+    then); in the ring buffer an event keeps just its bytes. Decoded pods retained by 20,000
+    events were half a million long-lived dicts: each full garbage collection walked them all.
+    """
 
     revision: int
     type: str  # "PUT" or "DELETE"
@@ -60,6 +65,7 @@ class CachedEvent:
     _prev: dict[str, Any] | None = None
     _chunks: dict[str, bytes] | None = None
     _messages: dict[str, bytes] | None = None
+    _fanned_out: bool = False  # decoded dicts are no longer kept
 
     def frame(self, watch_type: str) -> bytes:
         """The watch event line: `{"type":"ADDED","object":{...}}` and a newline."""
@@ -88,17 +94,28 @@ class CachedEvent:
 
     @property
     def obj(self) -> dict[str, Any]:
-        if self._obj is None:
-            self._obj = objects.decode(self.data)
-        return self._obj
+        obj = self._obj
+        if obj is None:
+            obj = objects.decode(self.data)
+            if not self._fanned_out:
+                self._obj = obj
+        return obj
 
     @property
     def prev(self) -> dict[str, Any] | None:
         if self.prev_data is None:
             return None
-        if self._prev is None:
-            self._prev = objects.decode(self.prev_data)
-        return self._prev
+        prev = self._prev
+        if prev is None:
+            prev = objects.decode(self.prev_data)
+            if not self._fanned_out:
+                self._prev = prev
+        return prev
+
+    def fanned_out(self) -> None:
+        """Drop what only the fan-out shares: the framed chunks and the decoded dicts."""
+        self._chunks = self._obj = self._prev = None
+        self._fanned_out = True
 
 
 class WatcherOverflow(Exception):
@@ -243,7 +260,7 @@ class WatchCache:
             w.offer(cached)
             if w.closed:
                 self._watchers.discard(w)
-        cached._chunks = None  # shared by this fan-out only: the ring buffer keeps just the data
+        cached.fanned_out()  # the ring buffer keeps just the data
         self._notify()
 
     def _notify(self) -> None:

@@ -8,8 +8,9 @@ increasing integers; the API server uses them as resourceVersion.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Literal, Protocol
+
+import msgspec
 
 
 class StoreError(Exception):
@@ -58,16 +59,17 @@ class WatchOverflowError(StoreError):
     """A watcher fell too far behind and was dropped; watch again from the last revision seen."""
 
 
-@dataclass(frozen=True, slots=True)
-class KeyValue:
+# msgspec Structs, not dataclasses: a LIST of 100,000 pods builds 100,000 of them, ten times
+# faster so; holding only strings, bytes and ints (or KeyValues), they cannot form cycles, so
+# the garbage collector need not track them (gc=False).
+class KeyValue(msgspec.Struct, frozen=True, gc=False):
     key: str
     value: bytes
     create_revision: int
     mod_revision: int
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(msgspec.Struct, frozen=True, gc=False):
     """One change, in revision order. For DELETE, `kv.value` is the last value."""
 
     type: Literal["PUT", "DELETE"]
@@ -76,8 +78,7 @@ class Event:
     revision: int
 
 
-@dataclass(frozen=True, slots=True)
-class ListResult:
+class ListResult(msgspec.Struct, frozen=True):
     items: list[KeyValue]
     revision: int  # the store revision the list reflects
     more: bool  # True when `limit` cut the list short

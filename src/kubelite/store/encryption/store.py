@@ -10,7 +10,8 @@ The configuration can be swapped while serving (`reconfigure`), as key rotation 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from kubelite.store.encryption.config import EncryptionConfig
 from kubelite.store.interface import Event, KeyValue, ListResult, RevisionConflictError, Store
@@ -27,6 +28,11 @@ class EncryptedStore:
     def _out(self, kv: KeyValue) -> KeyValue:
         t = self.config.for_key(kv.key)
         return kv if t is None else replace(kv, value=t.from_storage(kv.value, kv.key))
+
+    def _plain_under(self, prefix: str) -> bool:
+        """True when every key under `prefix` is of one resource, stored as is (a LIST of
+        pods then passes through untouched)."""
+        return len(prefix.split("/", 4)) == 5 and self.config.for_key(prefix) is None
 
     def _in(self, key: str, value: bytes) -> bytes:
         t = self.config.for_key(key)
@@ -70,6 +76,8 @@ class EncryptedStore:
 
     async def list(self, prefix: str, revision: int = 0, limit: int = 0, start_after: str = "") -> ListResult:
         result = await self.inner.list(prefix, revision, limit, start_after)
+        if self._plain_under(prefix):
+            return result
         return ListResult([self._out(kv) for kv in result.items], result.revision, result.more)
 
     async def list_raw(self, prefix: str) -> ListResult:
