@@ -14,6 +14,7 @@ from kubelite.api.strategy import strategy_for
 from kubelite.api.tables import table
 from kubelite.apiserver import objects
 from kubelite.apiserver.decoding import check_shape, unrecognized_body
+from kubelite.apiserver.list_cache import cached_page
 from kubelite.apiserver.negotiation import decode_body, media_type, wants_table
 from kubelite.apiserver.paths import ResourcePath, parse_resource_path
 from kubelite.apiserver.query import parse_resource_version, query_int64
@@ -202,15 +203,18 @@ class ResourceHandlers:
         matches, exact_name = self._matcher(request, kind)
         limit = max(query_int64(q, "limit") or 0, 0)  # Kubernetes ignores a limit <= 0
         rv = q.get("resourceVersion", "")
-        revision = 0
-        if rv and q.get("resourceVersionMatch") == "Exact":
-            revision = parse_resource_version(rv)
-        elif rv not in ("", "0"):  # NotOlderThan, said or implied: wait until the cache is there
-            await self.cache.wait_until_fresh(parse_resource_version(rv))
-        page = await self.store.list(
-            kind, path.namespace, matches=matches, limit=limit,
-            continue_token=q.get("continue", ""), revision=revision, exact_name=exact_name,
-        )
+        exact = bool(rv) and q.get("resourceVersionMatch") == "Exact"
+        page = None
+        if not limit and not exact and not q.get("continue"):  # from memory, as kube-apiserver
+            page = await cached_page(self.cache, self.store.store, kind, path.namespace,
+                                     resource_version=rv, matches=matches, exact_name=exact_name)
+        if page is None:
+            if rv not in ("", "0") and not exact:  # NotOlderThan: wait until the cache is there
+                await self.cache.wait_until_fresh(parse_resource_version(rv))
+            page = await self.store.list(
+                kind, path.namespace, matches=matches, limit=limit, continue_token=q.get("continue", ""),
+                revision=parse_resource_version(rv) if exact else 0, exact_name=exact_name,
+            )
         meta = {"resourceVersion": str(page.revision)}
         if page.continue_token:
             meta["continue"] = page.continue_token

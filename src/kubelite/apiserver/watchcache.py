@@ -19,6 +19,7 @@ from typing import Any
 
 from kubelite.api import status as st
 from kubelite.apiserver import objects
+from kubelite.apiserver.list_cache import ListCache
 from kubelite.store.interface import CompactedError, Event, Store
 
 log = logging.getLogger(__name__)
@@ -190,7 +191,8 @@ class Watcher:
 
 
 class WatchCache:
-    """Fans out store events to client watches; keeps the last `capacity` events."""
+    """Fans out store events to client watches; keeps the last `capacity` events, and every
+    object's current bytes (`objects`, which LISTs are served from)."""
 
     def __init__(self, store: Store, capacity: int = 20000) -> None:
         self._store = store
@@ -200,9 +202,10 @@ class WatchCache:
         self.oldest = 0  # events after this revision are all in the buffer
         self.revision = 0  # the newest revision seen
         self._waiting: list[tuple[int, asyncio.Future[None]]] = []  # (revision, reader)
+        self.objects = ListCache()
 
     async def start(self) -> None:
-        self.revision = self.oldest = await self._store.current_revision()
+        await self._load()
         self._task = asyncio.create_task(self._run(), name="watch-cache")
 
     async def stop(self) -> None:
@@ -238,8 +241,15 @@ class WatchCache:
             w.close()
         self._watchers.clear()
         self._events.clear()
-        self.revision = self.oldest = await self._store.current_revision()
+        await self._load()
         self._notify()
+
+    async def _load(self) -> None:
+        """Every object under /registry/ at one revision; the watch goes on from there."""
+        page = await self._store.list(objects.REGISTRY_PREFIX)
+        with_rv = objects.with_resource_version
+        self.objects.load([(kv.key, with_rv(kv.value, kv.mod_revision)) for kv in page.items])
+        self.revision = self.oldest = page.revision
 
     def _publish(self, ev: Event) -> None:
         if ev.revision <= self.revision:
@@ -255,6 +265,10 @@ class WatchCache:
         if len(self._events) == self._events.maxlen:
             self.oldest = self._events[0].revision
         self._events.append(cached)
+        if ev.type == "DELETE":
+            self.objects.delete(ev.kv.key)
+        else:
+            self.objects.put(ev.kv.key, data)
         self.revision = ev.revision
         for w in list(self._watchers):
             w.offer(cached)

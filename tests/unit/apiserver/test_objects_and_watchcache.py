@@ -13,6 +13,7 @@ from kubelite.api.types.core_v1 import ConfigMap
 from kubelite.api.types.meta_v1 import ObjectMeta
 from kubelite.apiserver import objects
 from kubelite.apiserver.watchcache import WatchCache
+from kubelite.store.interface import ListResult
 from kubelite.store.sqlite import SqliteStore
 
 CONFIGMAPS = by_resource("", "v1", "configmaps")
@@ -103,6 +104,9 @@ class DownStore:
 
     async def current_revision(self) -> int:
         return 7
+
+    async def list(self, prefix: str) -> ListResult:
+        return ListResult([], 7, False)
 
     async def watch(self, prefix: str, revision: int):
         self.tries += 1
