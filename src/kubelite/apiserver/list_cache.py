@@ -28,7 +28,8 @@ from kubelite.store.interface import Store
 if TYPE_CHECKING:
     from kubelite.apiserver.watchcache import WatchCache
 
-CONSISTENT_WAIT = 0.25  # seconds a consistent LIST waits for the cache before asking the store
+STALL = 0.25  # seconds without progress after which a consistent LIST asks the store instead
+BLOCK = 3.0  # seconds a consistent LIST waits for a cache that is catching up (Kubernetes' 3 s)
 FILTER_BATCH = 1000  # objects decoded for a selector between two turns of the event loop
 
 # resource prefix ("/registry/<group>/<resource>/") -> namespace ("" when cluster-scoped) -> name -> bytes
@@ -122,16 +123,17 @@ async def cached_page(
     """An unpaged LIST served from the watch cache's table, or None when the store must answer.
 
     resourceVersion "" is a consistent read: the store's current revision, once the cache has
-    seen it (if it has not within CONSISTENT_WAIT, the store answers: another writer may have
-    moved the revision outside /registry/, where no event comes to show it). "0": whatever the
-    cache holds. Any other (NotOlderThan): once the cache has seen it, else 504 as for a GET.
+    seen it (see `_caught_up`). "0": whatever the cache holds. Any other (NotOlderThan): once the
+    cache has seen it, else 504 as for a GET.
     """
     if resource_version == "":
-        if not await cache.wait_for(await store.current_revision(), CONSISTENT_WAIT):
+        if not await _caught_up(cache, await store.current_revision()):
+            cache.lists_fallen_back += 1
             return None
     elif resource_version != "0":
         await cache.wait_until_fresh(parse_resource_version(resource_version))
     revision = cache.revision
+    cache.lists_served += 1
     items = cache.objects.items(collection_prefix(kind, None), namespace if kind.namespaced else None, exact_name)
     if matches is None:
         return ListPage(items, revision)
@@ -140,3 +142,16 @@ async def cached_page(
         kept += [data for data in items[start : start + FILTER_BATCH] if matches(decode(data))]
         await asyncio.sleep(0)  # decoding thousands of objects: let other requests in between
     return ListPage(kept, revision)
+
+
+async def _caught_up(cache: WatchCache, revision: int) -> bool:
+    """Wait while the cache moves towards `revision` (after a burst of writes it may be
+    thousands of events behind); False when it stalls for STALL seconds (another writer moved
+    the store's revision outside /registry/, where no event comes to show it) or takes BLOCK."""
+    deadline = asyncio.get_running_loop().time() + BLOCK
+    while True:
+        seen = cache.revision
+        if await cache.wait_for(revision, STALL):
+            return True
+        if cache.revision == seen or asyncio.get_running_loop().time() >= deadline:
+            return False

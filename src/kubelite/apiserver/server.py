@@ -317,6 +317,8 @@ class ApiServer:
         return {
             "apiserver_watch_cache_revision": float(cache.revision if cache else 0),
             "apiserver_registered_watchers": float(cache.watcher_count if cache else 0),
+            "kubelite_watch_cache_lists_served": float(cache.lists_served if cache else 0),
+            "kubelite_watch_cache_lists_fallen_back": float(cache.lists_fallen_back if cache else 0),
         }
 
     def kubeconfig(self) -> dict[str, object]:

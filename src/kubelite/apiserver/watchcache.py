@@ -203,6 +203,8 @@ class WatchCache:
         self.revision = 0  # the newest revision seen
         self._waiting: list[tuple[int, asyncio.Future[None]]] = []  # (revision, reader)
         self.objects = ListCache()
+        self.lists_served = 0  # LISTs answered from `objects`
+        self.lists_fallen_back = 0  # consistent LISTs left to the store: the cache did not catch up
 
     async def start(self) -> None:
         await self._load()

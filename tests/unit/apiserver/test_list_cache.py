@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,31 @@ async def test_a_cache_that_does_not_catch_up_leaves_the_list_to_the_store(store
     await store.create(objects.object_key(PODS, "default", "a"), pod("a"))
     page = await cached_page(cache, store, PODS, None, resource_version="", matches=None, exact_name=None)
     assert page is None
+
+
+async def test_a_cache_catching_up_is_waited_for_while_it_moves(store: SqliteStore) -> None:
+    """After a burst of writes the cache may be thousands of events behind: a consistent LIST
+    waits for it as long as it moves (each step here comes within the stall time, all of them
+    well after it)."""
+    cache = WatchCache(store)
+    await cache.start()
+    await cache.stop()  # events are published by hand below
+    start = cache.revision
+    for name in ("a", "b", "c", "d"):
+        await store.create(objects.object_key(PODS, "default", name), pod(name))
+    events = []
+    async for ev in store.watch(objects.REGISTRY_PREFIX, start):
+        events.append(ev)
+        if len(events) == 4:
+            break
+
+    async def publish_slowly() -> None:
+        for ev in events:
+            await asyncio.sleep(0.15)
+            cache._publish(ev)
+
+    feeding = asyncio.create_task(publish_slowly())
+    page = await cached_page(cache, store, PODS, "default", resource_version="", matches=None, exact_name=None)
+    await feeding
+    assert page is not None and page.revision == start + 4
+    assert [objects.decode(i)["metadata"]["name"] for i in page.items] == ["a", "b", "c", "d"]
