@@ -19,7 +19,12 @@ from .interface import StoreError
 
 log = logging.getLogger("kubelite.store.etcd")
 
-KEY = "/compact_rev_key"  # under the store's prefix, beside (not in) /registry/
+# Inside /registry/ (kube-apiserver keeps it beside): the API servers' watch caches then see
+# every revision etcd makes, and a consistent LIST served from memory need not wait for a
+# later write, or ask for progress notifications (Kubernetes needs etcd 3.4.31+ for them to
+# be in order with events; Debian has 3.4.23), to know it has missed nothing. It is no
+# object's key: no resource lists or watches it.
+KEY = "/registry/compact_rev_key"
 INTERVAL = 300.0  # kube-apiserver's --etcd-compaction-interval default
 
 
