@@ -116,6 +116,23 @@ def server_cpu_seconds(pid: int, tid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
+def pid_running(fragment: str) -> int | None:
+    """The pid of the process whose command line contains `fragment` (etcd's data dir)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if fragment.encode() in (entry / "cmdline").read_bytes():
+                    return int(entry.name)
+    return None
+
+
+def machine_busy_cpu_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores (/proc/stat)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / _TICK, sum(fields[:8]) / _TICK
+
+
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * p))]
@@ -254,6 +271,10 @@ class LoadProcesses:
         self.procs = procs
         self.pool = ProcessPoolExecutor(procs, mp_context=get_context("spawn"))
         list(self.pool.map(_warm_up, range(procs)))  # start them all now, not mid-measurement
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds the load processes have used so far."""
+        return sum(server_cpu_seconds(pid) for pid in self.pool._processes or {})
 
     def close(self) -> None:
         self.pool.shutdown()
@@ -475,6 +496,13 @@ async def rbac_figure(load: LoadProcesses) -> None:
             server.stop()
 
 
+def cpu_shares(server_pid: int, etcd_pid: int | None, load: LoadProcesses) -> tuple[float, ...]:
+    """CPU seconds so far of the API server, its event loop, etcd (if any) and the load."""
+    etcd = server_cpu_seconds(etcd_pid) if etcd_pid else 0.0
+    return (server_cpu_seconds(server_pid), server_cpu_seconds(server_pid, server_pid), etcd,
+            load.cpu_seconds())
+
+
 async def interleaved_creates(load: LoadProcesses, rounds: int = 3) -> None:
     """Creates/s with 64 clients and single-client create p50 on SQLite and on etcd, measured
     in turns (SQLite, etcd, SQLite, ...) on two API servers running side by side, so that both
@@ -485,22 +513,31 @@ async def interleaved_creates(load: LoadProcesses, rounds: int = 3) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-bench-ab-"))
     (tmp / "etcd").mkdir()
     endpoint, stop_etcd = start_etcd(str(tmp / "etcd"))
+    etcd_pid = pid_running(str(tmp / "etcd"))
     servers = {}
     try:
         servers["sqlite"] = start_api_server(tmp / "sqlite" / "data", "")
         servers["etcd"] = start_api_server(tmp / "etcd-api" / "data", "etcd://" + endpoint.split("://", 1)[1])
         for server in servers.values():
             load.creates(target_of(server), "warm", 300, 8)
+        print(f"[turns] CPU per create with 64 clients: the API server's (its event loop's), etcd's and "
+              f"the load processes'; when the machine's {os.cpu_count()} cores are all busy, cores / that "
+              f"sum is the most creates/s it could do")
         for r in range(rounds):
             for name, server in servers.items():
                 target, pid = target_of(server), server.process.pid
                 _, lat = load.creates(target, f"ab-single-{r}", 300, 1)
-                loop0 = server_cpu_seconds(pid, pid)
+                store_pid = etcd_pid if name == "etcd" else None
+                cpu0, (busy0, total0) = cpu_shares(pid, store_pid, load), machine_busy_cpu_seconds()
                 rate, _ = load.creates(target, f"ab-{r}", 3000, 64)
-                loop_cpu = (server_cpu_seconds(pid, pid) - loop0) / 3000
-                print(f"[turns] round {r + 1} {name:<6}: creates/s with 64 clients {rate:,.0f} "
-                      f"({loop_cpu * 1000:.2f} ms of event-loop CPU each); single create p50 "
-                      f"{pct(lat, .5) * 1000:.2f} ms")
+                cpu1, (busy1, total1) = cpu_shares(pid, store_pid, load), machine_busy_cpu_seconds()
+                server_ms, loop_ms, etcd_ms, load_ms = ((b - a) * 1000 / 3000 for a, b in zip(cpu0, cpu1, strict=True))
+                spent = server_ms + etcd_ms + load_ms
+                cores = os.cpu_count() or 1
+                print(f"[turns] round {r + 1} {name:<6}: creates/s with 64 clients {rate:,.0f}; CPU per create "
+                      f"server {server_ms:.2f} ms ({loop_ms:.2f} loop), etcd {etcd_ms:.2f}, load {load_ms:.2f}: "
+                      f"{spent:.2f} ms, cores busy {(busy1 - busy0) / max(total1 - total0, 1e-9) * 100:.0f}% "
+                      f"(ceiling {cores * 1000 / spent:,.0f}/s); single create p50 {pct(lat, .5) * 1000:.2f} ms")
     finally:
         for server in servers.values():
             server.stop()

@@ -1,7 +1,9 @@
 """Compares two asyncio etcd clients on the store's write, the conditional create txn
 (compare create_revision == 0, then put): the store's own (grpcio's grpc.aio with messages
-generated from store/etcdpb/etcd.proto) and aetcd 1.0.0, in turns on one etcd. Prints creates/s
-and this process's CPU per create with 1, 8 and 64 concurrent writers; asserts nothing.
+generated from store/etcdpb/etcd.proto) and aetcd 1.0.0, in turns on one etcd, beside the
+SQLite store's create (the floor of what a store call costs the API server's event loop).
+Prints creates/s, this process's CPU per create and the event loop thread's share of it, with
+1, 8 and 64 concurrent writers; asserts nothing.
 
 Run: .venv/bin/python bench/etcd_clients.py   (aetcd is measured when installed:
 `.venv/bin/pip install aetcd==1.0.0`; it is not a dependency of kubelite)
@@ -21,27 +23,39 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kubelite.store.etcd import EtcdStore  # noqa: E402
+from kubelite.store.sqlite import SqliteStore  # noqa: E402
 from tests.helpers.etcd import start_etcd  # noqa: E402
 
 VALUE = b"x" * 1024
 Create = Callable[[bytes], Awaitable[None]]
 
 
-async def rate(create: Create, clients: int, n: int) -> tuple[float, float]:
-    """(creates per second, CPU microseconds of this process per create)."""
+async def rate(create: Create, clients: int, n: int) -> tuple[float, float, float]:
+    """(creates per second, CPU microseconds per create of this process, of its event loop)."""
     prefix = f"/bench/{uuid.uuid4().hex}/".encode()
 
     async def writer(w: int) -> None:
         for i in range(w, n, clients):
             await create(prefix + str(i).encode())
 
-    began, cpu = time.perf_counter(), time.process_time()
+    began, cpu, loop = time.perf_counter(), time.process_time(), time.thread_time()
     await asyncio.gather(*(writer(w) for w in range(clients)))
-    return n / (time.perf_counter() - began), (time.process_time() - cpu) / n * 1e6
+    return (n / (time.perf_counter() - began), (time.process_time() - cpu) / n * 1e6,
+            (time.thread_time() - loop) / n * 1e6)
 
 
 async def store_client(url: str) -> tuple[Create, Callable[[], Awaitable[None]]]:
     store = EtcdStore([url], prefix="", compact_interval=0)  # keys as aetcd writes them
+    await store.start()
+
+    async def create(key: bytes) -> None:
+        await store.create(key.decode(), VALUE)
+
+    return create, store.close
+
+
+async def sqlite_client(tmp: str) -> tuple[Create, Callable[[], Awaitable[None]]]:
+    store = SqliteStore(str(Path(tmp) / "bench.db"))
     await store.start()
 
     async def create(key: bytes) -> None:
@@ -71,7 +85,8 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kubelite-bench-etcd-clients-") as tmp:
         url, stop = start_etcd(tmp)
         try:
-            clients = {"grpcio (store)": await store_client(url), "aetcd 1.0.0": await aetcd_client(url)}
+            clients = {"grpcio (store)": await store_client(url), "aetcd 1.0.0": await aetcd_client(url),
+                       "SQLite store": await sqlite_client(tmp)}
             if clients["aetcd 1.0.0"] is None:
                 print("aetcd is not installed: measuring the store's client only")
             for _ in range(2):  # two rounds, in turns
@@ -79,8 +94,9 @@ async def main() -> None:
                     for name, client in clients.items():
                         if client is None:
                             continue
-                        per_s, cpu = await rate(client[0], writers, 2000)
-                        print(f"{name:<15} {writers:>2} writers: {per_s:7,.0f} creates/s, {cpu:5.0f} µs CPU each")
+                        per_s, cpu, loop = await rate(client[0], writers, 2000)
+                        print(f"{name:<15} {writers:>2} writers: {per_s:7,.0f} creates/s, {cpu:5.0f} µs CPU each, "
+                              f"{loop:4.0f} µs of it on the event loop")
             for client in clients.values():
                 if client is not None:
                     await client[1]()
