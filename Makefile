@@ -14,6 +14,10 @@ DEB_PACKAGES := runc crun busybox-static docker-registry etcd-server etcd-client
 # is on the PATH (a NodeSource nodejs already ships it, and conflicts with Debian's npm).
 NODE_PACKAGES := nodejs npm
 DASHBOARD_STATIC := src/kubelite/apiserver/dashboard/static
+# The suite runs in TEST_WORKERS processes (pytest-xdist), a test module each at a time: most
+# end-to-end tests wait on containers, leases and timers, so two halve the wall time on two
+# cores. Every cluster a test starts owns its own host resources, so modules never collide.
+TEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
 .PHONY: install deb venv dashboard up test lint bench clean generate
@@ -50,7 +54,7 @@ up: install
 	$(VENV)/bin/kubelite up --data-dir $(DATA_DIR) --listen $(LISTEN)
 
 test: install
-	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=25 $(PYTEST_ARGS)
 
 # definitions.json, api/types and the protobuf tables, from the kubernetes-validate wheel
 # pinned in pyproject.toml and kubectl 1.32 (tools/generate.py; drift fails a unit test).

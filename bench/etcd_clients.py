@@ -54,6 +54,41 @@ async def store_client(url: str) -> tuple[Create, Callable[[], Awaitable[None]]]
     return create, store.close
 
 
+async def sync_channel_client(url: str) -> tuple[Create, Callable[[], Awaitable[None]]]:
+    """The same txn on grpc's synchronous channel, each call's future completed into the loop
+    (grpc's threads do the waiting): the alternative to grpc.aio, measured and not taken."""
+    import grpc
+
+    from kubelite.store.etcd import TXN
+    from kubelite.store.etcdpb import etcd_pb2 as pb
+
+    channel = grpc.insecure_channel(url.split("://", 1)[1])
+    txn = channel.unary_unary(TXN, request_serializer=pb.TxnRequest.SerializeToString,
+                              response_deserializer=pb.TxnResponse.FromString)
+    loop = asyncio.get_running_loop()
+
+    async def create(key: bytes) -> None:
+        done: asyncio.Future[None] = loop.create_future()
+        request = pb.TxnRequest(
+            compare=[pb.Compare(result=pb.Compare.EQUAL, target=pb.Compare.CREATE, key=key, create_revision=0)],
+            success=[pb.RequestOp(request_put=pb.PutRequest(key=key, value=VALUE))])
+
+        def finished(call: grpc.Future) -> None:
+            error = call.exception()
+            if error is None:
+                loop.call_soon_threadsafe(done.set_result, None)
+            else:
+                loop.call_soon_threadsafe(done.set_exception, error)
+
+        txn.future(request, timeout=10).add_done_callback(finished)
+        await done
+
+    async def close() -> None:
+        channel.close()
+
+    return create, close
+
+
 async def sqlite_client(tmp: str) -> tuple[Create, Callable[[], Awaitable[None]]]:
     store = SqliteStore(str(Path(tmp) / "bench.db"))
     await store.start()
@@ -86,7 +121,7 @@ async def main() -> None:
         url, stop = start_etcd(tmp)
         try:
             clients = {"grpcio (store)": await store_client(url), "aetcd 1.0.0": await aetcd_client(url),
-                       "SQLite store": await sqlite_client(tmp)}
+                       "grpcio sync": await sync_channel_client(url), "SQLite store": await sqlite_client(tmp)}
             if clients["aetcd 1.0.0"] is None:
                 print("aetcd is not installed: measuring the store's client only")
             for _ in range(2):  # two rounds, in turns
