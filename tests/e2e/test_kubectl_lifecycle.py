@@ -91,6 +91,12 @@ def test_list_paging_with_limit_and_continue(server: Server) -> None:
         names += [i["metadata"]["name"] for i in page["items"]]
     # kube-root-ca.crt is in every namespace, as in Kubernetes
     assert [n for n in names if n != "kube-root-ca.crt"] == [f"pg-{i}" for i in range(7)]
+    # resourceVersion=0 (an informer's first LIST) comes whole from the watch cache, the limit
+    # ignored, as kube-apiserver answers it
+    code, body = api(server, "GET", "/api/v1/namespaces/paging/configmaps?limit=3&resourceVersion=0")
+    whole = json.loads(body)
+    assert code == 200 and "continue" not in whole["metadata"]
+    assert [i["metadata"]["name"] for i in whole["items"]] == names
     chunked = server.kubectl("get", "cm", "-n", "paging", "--chunk-size=2", "-o", "name").stdout.split()
     assert len([n for n in chunked if n != "configmap/kube-root-ca.crt"]) == 7
 

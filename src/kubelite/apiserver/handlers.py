@@ -14,7 +14,7 @@ from kubelite.api.strategy import strategy_for
 from kubelite.api.tables import table
 from kubelite.apiserver import objects
 from kubelite.apiserver.decoding import check_shape, unrecognized_body
-from kubelite.apiserver.list_cache import cached_page
+from kubelite.apiserver.list_cache import cached_page, from_cache
 from kubelite.apiserver.negotiation import decode_body, media_type, wants_table
 from kubelite.apiserver.paths import ResourcePath, parse_resource_path
 from kubelite.apiserver.query import parse_resource_version, query_int64
@@ -205,7 +205,7 @@ class ResourceHandlers:
         rv = q.get("resourceVersion", "")
         exact = bool(rv) and q.get("resourceVersionMatch") == "Exact"
         page = None
-        if not limit and not exact and not q.get("continue"):  # from memory, as kube-apiserver
+        if from_cache(rv, limit, q.get("continue", ""), exact):  # from memory, as kube-apiserver
             page = await cached_page(self.cache, self.store.store, kind, path.namespace,
                                      resource_version=rv, matches=matches, exact_name=exact_name)
         if page is None:

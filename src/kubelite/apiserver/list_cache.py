@@ -110,6 +110,18 @@ class ListCache:
         return sum(len(names) for spaces in self._table.values() for names in spaces.values())
 
 
+def from_cache(resource_version: str, limit: int, continue_token: str, exact: bool) -> bool:
+    """Whether a LIST is answered from the table, as kube-apiserver 1.32's cacher decides
+    (shouldDelegateList): a continue token or resourceVersionMatch=Exact go to the store; so does
+    a page (`limit`) of any resourceVersion but "0", which the table cannot cut at a revision of
+    its own. resourceVersion "0" is answered whole, its limit ignored (no continue token), as
+    Kubernetes answers the first LIST of every client-go informer; unpaged "" and NotOlderThan
+    LISTs come from the table too."""
+    if continue_token or exact:
+        return False
+    return not limit or resource_version == "0"
+
+
 async def cached_page(
     cache: WatchCache,
     store: Store,
@@ -120,7 +132,8 @@ async def cached_page(
     matches: Callable[[dict[str, Any]], bool] | None,
     exact_name: str | None,
 ) -> ListPage | None:
-    """An unpaged LIST served from the watch cache's table, or None when the store must answer.
+    """A LIST (see `from_cache`) served from the watch cache's table, or None when the store
+    must answer.
 
     resourceVersion "" is a consistent read: the store's current revision, once the cache has
     seen it (see `_caught_up`). "0": whatever the cache holds. Any other (NotOlderThan): once the

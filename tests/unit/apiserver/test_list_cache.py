@@ -11,7 +11,7 @@ from hypothesis import strategies as hs
 
 from kubelite.api.registry import by_resource
 from kubelite.apiserver import objects
-from kubelite.apiserver.list_cache import ListCache, cached_page, split_key
+from kubelite.apiserver.list_cache import ListCache, cached_page, from_cache, split_key
 from kubelite.apiserver.watchcache import WatchCache
 from kubelite.store.sqlite import SqliteStore
 
@@ -27,6 +27,21 @@ def test_keys_split_into_resource_namespace_and_name() -> None:
     assert split_key("/registry/core/nodes/n1") == ("/registry/core/nodes/", "", "n1")
     assert split_key("/registry/core") is None
     assert split_key("/registry/compact_rev_key") is None  # the etcd compactor's, in the watch
+
+
+@pytest.mark.parametrize(("rv", "limit", "token", "exact", "cached"), [
+    ("", 0, "", False, True),         # a consistent LIST
+    ("0", 0, "", False, True),        # any state
+    ("17", 0, "", False, True),       # NotOlderThan
+    ("0", 500, "", False, True),      # an informer's first LIST: whole, the limit ignored
+    ("", 500, "", False, False),      # a page (kubectl get): the store, which can continue it
+    ("17", 500, "", False, False),    # a page at a revision (legacy Exact)
+    ("", 500, "tok", False, False),   # a continuation
+    ("17", 0, "", True, False),       # resourceVersionMatch=Exact
+])
+def test_which_lists_come_from_memory_as_kubernetes_decides(
+        rv: str, limit: int, token: str, exact: bool, cached: bool) -> None:
+    assert from_cache(rv, limit, token, exact) is cached
 
 
 @given(hs.lists(hs.tuples(_names, _names), max_size=30))
