@@ -15,7 +15,15 @@ import pytest
 
 from tests.helpers.node import NodeCluster, running_node
 from tests.helpers.wait import until
-from tests.helpers.wordpress_site import get, install_site, manifests, push_example_images, sql
+from tests.helpers.wordpress_site import (
+    get,
+    install_site,
+    is_ready,
+    manifests,
+    pod_named,
+    push_example_images,
+    sql,
+)
 
 # NetworkPolicy and Ingress are exercised on three machines (test_wordpress_machines.py)
 ONE_MACHINE_KINDS = {"Secret", "Service", "StatefulSet", "Deployment", "PodDisruptionBudget",
@@ -40,22 +48,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeCluster]:
         yield c
 
 
-def _pod(cluster: NodeCluster, name: str) -> dict[str, Any]:
-    return dict(json.loads(cluster.kubectl("get", "pod", name, "-o", "json").stdout))
-
-
-def _ready(pod: dict[str, Any]) -> bool:
-    return any(c["type"] == "Ready" and c["status"] == "True"
-               for c in pod["status"].get("conditions") or [])
-
-
 def _log_lines(cluster: NodeCluster) -> int:
     return len(cluster.kubectl("logs", "mariadb-0", check=False).stdout.splitlines())
 
 
 @pytest.mark.timeout(900)
 def test_the_install_form_creates_the_site_in_mariadb(cluster: NodeCluster) -> None:
-    until(lambda: _ready(_pod(cluster, "mariadb-0")), timeout=300, what="mariadb-0 Ready")
+    until(lambda: is_ready(pod_named(cluster.kubectl, "mariadb-0")), timeout=300, what="mariadb-0 Ready")
     assert sql(cluster.kubectl, "select 1").strip() == "1"  # ready means it answers SQL
     cluster.kubectl("rollout", "status", "deployment/wordpress", "--timeout=300s", timeout=320)
     pods = json.loads(cluster.kubectl("get", "pods", "-l", "app=wordpress", "-o", "json").stdout)
@@ -73,7 +72,7 @@ def test_the_install_form_creates_the_site_in_mariadb(cluster: NodeCluster) -> N
 def test_mariadb_stops_cleanly_and_comes_back_with_its_data(cluster: NodeCluster) -> None:
     posts = sql(cluster.kubectl, "select count(*) from wp_posts").strip()
     assert int(posts) >= 1
-    uid = _pod(cluster, "mariadb-0")["metadata"]["uid"]
+    uid = pod_named(cluster.kubectl, "mariadb-0")["metadata"]["uid"]
     with ThreadPoolExecutor(1) as pool:  # follow the log to the server's last line
         follow = pool.submit(cluster.kubectl, "logs", "-f", "mariadb-0", check=False, timeout=120)
         until(lambda: _log_lines(cluster) > 0, timeout=30, what="the log followed")
@@ -81,7 +80,7 @@ def test_mariadb_stops_cleanly_and_comes_back_with_its_data(cluster: NodeCluster
         cluster.kubectl("delete", "pod", "mariadb-0", "--wait=false")
         shutdown = follow.result().stdout
     assert "Shutdown complete" in shutdown, shutdown[-3000:]  # SIGTERM, and time to flush
-    until(lambda: (p := _pod(cluster, "mariadb-0"))["metadata"]["uid"] != uid and _ready(p),
+    until(lambda: is_ready(p := pod_named(cluster.kubectl, "mariadb-0")) and p["metadata"]["uid"] != uid,
           timeout=300, what="mariadb-0 back and Ready")
     assert sql(cluster.kubectl, "select count(*) from wp_posts").strip() == posts
     log = cluster.kubectl("logs", "mariadb-0").stdout

@@ -16,7 +16,15 @@ import pytest
 
 from tests.helpers.machines import MachineCluster, machine_cluster
 from tests.helpers.wait import until
-from tests.helpers.wordpress_site import get, install_site, manifests, push_example_images, sql
+from tests.helpers.wordpress_site import (
+    get,
+    install_site,
+    is_ready,
+    manifests,
+    pod_named,
+    push_example_images,
+    sql,
+)
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(1800)]
 
@@ -35,27 +43,14 @@ def _json(mc: MachineCluster, *args: str) -> Any:
     return json.loads(mc.server.kubectl("get", *args, "-o", "json").stdout)
 
 
-def _pod(mc: MachineCluster, name: str) -> dict[str, Any]:
-    """The pod `name`, or {} while its controller has not made it yet (a busy machine)."""
-    items = _json(mc, "pods", "--field-selector", f"metadata.name={name}")["items"]
-    return items[0] if items else {}
-
-
-def _ready(pod: dict[str, Any]) -> bool:
-    if not pod:
-        return False
-    return not pod["metadata"].get("deletionTimestamp") and any(
-        c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions") or [])
-
-
 def _wordpress_nodes(mc: MachineCluster) -> list[str]:
     return sorted(p["spec"]["nodeName"] for p in _json(mc, "pods", "-l", "app=wordpress")["items"]
-                  if _ready(p))
+                  if is_ready(p))
 
 
 def test_from_empty_every_pod_ready_and_the_site_installs_through_each_machines_ingress(
         lan: MachineCluster) -> None:
-    until(lambda: _ready(_pod(lan, "mariadb-0")), timeout=600, what="mariadb-0 Ready")
+    until(lambda: is_ready(pod_named(lan.server.kubectl, "mariadb-0")), timeout=600, what="mariadb-0 Ready")
     nodes = until(lambda: len(n := _wordpress_nodes(lan)) == 3 and n, timeout=600,
                   what="three WordPress pods Ready")
     assert len(set(nodes)) == 3, nodes  # spread over the three machines
@@ -79,7 +74,7 @@ def test_only_wordpress_reaches_mariadb(lan: MachineCluster) -> None:
              "spec": {"terminationGracePeriodSeconds": 0, "containers": [
                  {"name": "c", "image": "busybox", "command": ["sleep", "3600"]}]}}
     lan.server.kubectl("apply", "-f", "-", input=json.dumps(probe))
-    until(lambda: _ready(_json(lan, "pod", "intruder")), timeout=120, what="the intruder pod")
+    until(lambda: is_ready(_json(lan, "pod", "intruder")), timeout=120, what="the intruder pod")
 
     def greeting(pod: str) -> str:
         out = lan.server.kubectl("exec", pod, "--", "sh", "-c",

@@ -3,6 +3,7 @@ the manifests use, the install form, and SQL through `kubectl exec`."""
 
 from __future__ import annotations
 
+import json
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -59,6 +60,22 @@ def get(url: str, host: str = "", timeout: float = 10) -> tuple[int, str]:
             return int(resp.status), resp.read().decode(errors="replace")
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode(errors="replace")
+
+
+def pod_named(kubectl: Callable[..., Any], name: str) -> dict[str, Any]:
+    """The pod `name`, or {} while its controller has not made it (yet, or again): a busy
+    machine's StatefulSet controller may be a moment behind the test."""
+    out = kubectl("get", "pods", "--field-selector", f"metadata.name={name}", "-o", "json").stdout
+    items: list[dict[str, Any]] = json.loads(out)["items"]
+    return items[0] if items else {}
+
+
+def is_ready(pod: dict[str, Any]) -> bool:
+    """Ready and not being deleted ({} is not)."""
+    if not pod:
+        return False
+    return not pod["metadata"].get("deletionTimestamp") and any(
+        c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions") or [])
 
 
 def sql(kubectl: Callable[..., Any], query: str, database: str = "wordpress") -> str:

@@ -30,14 +30,15 @@ class Events:
 class Candidate:
     """An elector with its own client, its callbacks' record, and the shared fake clock."""
 
-    def __init__(self, name: str, store: LeaseStore, clock: FakeClock, log: list[str]) -> None:
+    def __init__(self, name: str, store: LeaseStore, clock: FakeClock, log: list[str],
+                 jitter: float = 0.0) -> None:
         self.name = name
         self.client = store.client()
         self.events = Events()
         self.lock = LeaseLock(self.client, "kube-system", "kube-scheduler", f"host_{name}", self.events)
         self.elector = LeaderElector(
             self.lock, on_started_leading=lambda: log.append(f"{name} started"),
-            on_stopped_leading=lambda: log.append(f"{name} stopped"), clock=clock, rand=lambda: 0.0)
+            on_stopped_leading=lambda: log.append(f"{name} stopped"), clock=clock, rand=lambda: jitter)
         self.task: asyncio.Task[None] | None = None
 
     def run(self) -> None:
@@ -110,6 +111,21 @@ async def test_a_renewal_seen_by_the_standby_restarts_its_count(world: Any) -> N
     assert not await b.elector.try_acquire_or_renew()  # t=20, only 10 s since the change
 
 
+async def test_a_standby_tries_again_as_the_lease_runs_out_not_at_its_next_poll(world: Any) -> None:
+    store, clock, log = world
+    a = Candidate("a", store, clock, log)
+    b = Candidate("b", store, clock, log, jitter=1.0)  # polls every 2 s * (1 + 1.2) = 4.4 s
+    assert await a.elector.try_acquire_or_renew()  # then never renewed: a died at t=0
+    b.run()
+    await clock.advance(15)  # tried at t=0, 4.4, 8.8, 13.2; the lease it saw runs out at t=15
+    assert log == []
+    await clock.advance(0.1)  # client-go's next poll would be at t=17.6
+    assert log == ["b started"] and 15 < clock.t and b.elector.is_leader()
+    assert spec(store)["renewTime"] == "2026-12-07T01:00:15.010000Z"
+    b.task.cancel()  # type: ignore[union-attr]
+    await settle()
+
+
 async def test_the_leader_renews_on_the_fast_path_keeping_acquire_time(world: Any) -> None:
     store, clock, log = world
     a = Candidate("a", store, clock, log)
@@ -155,8 +171,8 @@ async def test_a_leader_cut_off_stops_before_the_standby_starts(world: Any) -> N
     assert log == ["a started", "a stopped"]
     assert a.task is not None and a.task.done()
     while log[-1] != "b started":  # the standby saw the last change at t=10 or 12 (it polls
-        await clock.advance(0.5)   # every 2 s): it takes over 15 s later, at its next poll
-    assert 25 <= clock.t <= 29 and b.elector.is_leader()
+        await clock.advance(0.5)   # every 2 s): it takes over as those 15 s run out
+    assert 25 <= clock.t <= 27.5 and b.elector.is_leader()
     assert spec(store)["leaseTransitions"] == 1
     assert [e[3] for e in a.events.seen] == ["host_a became leader", "host_a stopped leading"]
     b.task.cancel()  # type: ignore[union-attr]
